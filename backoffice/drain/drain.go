@@ -1,0 +1,366 @@
+// Package drain moves accepted submissions from the Redis stream into
+// PostgreSQL. It reads with a consumer group, stores each batch in one
+// transaction, writes the status the parent polls, and acknowledges only
+// after the commit, so a crash at any point loses nothing and stores
+// nothing twice. Entries left pending by a dead consumer are reclaimed with
+// XAUTOCLAIM; an entry that keeps failing goes to a dead-letter stream with
+// the reason.
+package drain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// Config tunes a Drainer.
+type Config struct {
+	// Consumer names this reader within the group; a restarted process with
+	// the same name first re-reads what it left pending.
+	Consumer      string
+	BatchSize     int
+	Block         time.Duration
+	ClaimIdle     time.Duration
+	ClaimInterval time.Duration
+	// MaxDeliveries is how many failed attempts an entry gets before it is
+	// dead-lettered.
+	MaxDeliveries int
+	TrimInterval  time.Duration
+	// ReceiptTTL is given to a receipt the drainer has to create because
+	// Redis lost it.
+	ReceiptTTL time.Duration
+}
+
+// Drainer drains the submissions stream.
+type Drainer struct {
+	redis   rueidis.Client
+	keys    enrol.Keys
+	store   *enrolment.Store
+	config  Config
+	metrics *Metrics
+	now     func() time.Time
+
+	// BeforeAck, when set, runs after a batch is committed and before it is
+	// acknowledged; a returned error stops the drainer there, as a crash
+	// would. Tests use it.
+	BeforeAck func(ids []string) error
+}
+
+// Metrics counts the drainer's work.
+type Metrics struct {
+	Stored      *prometheus.CounterVec
+	DeadLetters prometheus.Counter
+	Reclaimed   prometheus.Counter
+	Batch       prometheus.Histogram
+}
+
+// NewMetrics creates the drainer's metrics and registers them.
+func NewMetrics(registry prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Stored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backoffice_drained_total", Help: "Stream entries handled, by kind and outcome (stored, rejected_duplicate, dead_lettered).",
+		}, []string{"kind", "outcome"}),
+		DeadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backoffice_dead_letters_total", Help: "Entries moved to the dead-letter stream.",
+		}),
+		Reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backoffice_reclaimed_total", Help: "Entries reclaimed from idle consumers with XAUTOCLAIM.",
+		}),
+		Batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "backoffice_drain_batch_seconds", Help: "Time to store and acknowledge one batch.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
+	}
+	registry.MustRegister(m.Stored, m.DeadLetters, m.Reclaimed, m.Batch)
+	return m
+}
+
+// New returns a Drainer. metrics may be nil.
+func New(redis rueidis.Client, keys enrol.Keys, store *enrolment.Store, config Config, metrics *Metrics) *Drainer {
+	if metrics == nil {
+		metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	return &Drainer{redis: redis, keys: keys, store: store, config: config, metrics: metrics, now: time.Now}
+}
+
+// errStopped is returned when BeforeAck stops the drainer.
+var errStopped = errors.New("drainer stopped before acknowledging")
+
+// EnsureGroup creates the consumer group, reading from the stream's start
+// so that entries added before the back office first ran are drained too.
+func (d *Drainer) EnsureGroup(ctx context.Context) error {
+	err := d.redis.Do(ctx, d.redis.B().XgroupCreate().Key(d.keys.Stream()).Group(d.keys.ConsumerGroup()).Id("0").Mkstream().Build()).Error()
+	if err != nil && !isBusyGroup(err) {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	return nil
+}
+
+func isBusyGroup(err error) bool {
+	var redisErr *rueidis.RedisError
+	return errors.As(err, &redisErr) && len(redisErr.Error()) >= 9 && redisErr.Error()[:9] == "BUSYGROUP"
+}
+
+// Run drains until ctx ends: it reads new entries, and in the background
+// reclaims idle ones and trims acknowledged ones.
+func (d *Drainer) Run(ctx context.Context) error {
+	if err := d.EnsureGroup(ctx); err != nil {
+		return err
+	}
+	claimDone := make(chan struct{})
+	go func() {
+		defer close(claimDone)
+		d.maintain(ctx)
+	}()
+	err := d.readLoop(ctx)
+	<-claimDone
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (d *Drainer) readLoop(ctx context.Context) error {
+	// "0" re-reads this consumer's own pending entries after a restart;
+	// once they are done, ">" reads new ones.
+	startID := "0"
+	failures := 0
+	for ctx.Err() == nil {
+		entries, err := d.read(ctx, startID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			failures++
+			slog.Error("stream read failed", "consumer", d.config.Consumer, "error", err, "failures", failures)
+			sleep(ctx, backoff(failures))
+			continue
+		}
+		failures = 0
+		if len(entries) == 0 {
+			startID = ">"
+			continue
+		}
+		if err := d.handle(ctx, entries); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Drainer) read(ctx context.Context, startID string) ([]rueidis.XRangeEntry, error) {
+	command := d.redis.B().Xreadgroup().Group(d.keys.ConsumerGroup(), d.config.Consumer).
+		Count(int64(d.config.BatchSize)).Block(d.config.Block.Milliseconds()).
+		Streams().Key(d.keys.Stream()).Id(startID).Build()
+	streams, err := d.redis.Do(ctx, command).AsXRead()
+	if rueidis.IsRedisNil(err) {
+		return nil, nil // BLOCK timed out
+	}
+	if err != nil {
+		return nil, err
+	}
+	return streams[d.keys.Stream()], nil
+}
+
+// handle stores a batch and acknowledges it, retrying while the database is
+// unavailable. It returns an error only when BeforeAck stopped it.
+func (d *Drainer) handle(ctx context.Context, entries []rueidis.XRangeEntry) error {
+	start := d.now()
+	batch := decode(entries)
+	for _, bad := range batch.malformed {
+		d.deadLetter(ctx, bad.entry, bad.kind, bad.number, bad.reason)
+	}
+
+	attempt := 0
+	for {
+		result, err := d.store.InsertBatch(ctx, batch.registrations, batch.applications)
+		if err == nil {
+			if err := d.finish(ctx, batch.entries, result); err != nil {
+				return err
+			}
+			break
+		}
+		if errors.Is(err, enrolment.ErrPermanent) {
+			if err := d.handleEach(ctx, batch); err != nil {
+				return err
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		attempt++
+		slog.Error("batch not stored, retrying", "consumer", d.config.Consumer, "entries", len(batch.entries), "attempt", attempt, "error", err)
+		sleep(ctx, backoff(attempt))
+	}
+	d.metrics.Batch.Observe(d.now().Sub(start).Seconds())
+	return nil
+}
+
+// handleEach stores the entries of a rejected batch one by one, so one bad
+// record cannot hold back the others.
+func (d *Drainer) handleEach(ctx context.Context, batch *decodedBatch) error {
+	for _, item := range batch.entries {
+		var registrations []enrol.RegistrationRecord
+		var applications []enrol.ApplicationRecord
+		if item.kind == enrol.KindRegistration {
+			registrations = []enrol.RegistrationRecord{batch.registrations[item.index]}
+		} else {
+			applications = []enrol.ApplicationRecord{batch.applications[item.index]}
+		}
+		for attempt := 1; ; attempt++ {
+			result, err := d.store.InsertBatch(ctx, registrations, applications)
+			if err == nil {
+				if err := d.finish(ctx, []decodedEntry{item}, result); err != nil {
+					return err
+				}
+				break
+			}
+			if errors.Is(err, enrolment.ErrPermanent) {
+				d.recordFailure(ctx, item, err)
+				break
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			slog.Error("entry not stored, retrying", "entry_id", item.entry.ID, "number", item.number, "attempt", attempt, "error", err)
+			sleep(ctx, backoff(attempt))
+		}
+	}
+	return nil
+}
+
+// recordFailure counts a failed attempt at an entry and dead-letters it at
+// the limit; below it the entry stays pending and is retried when
+// reclaimed.
+func (d *Drainer) recordFailure(ctx context.Context, item decodedEntry, cause error) {
+	count, err := d.redis.Do(ctx, d.redis.B().Hincrby().Key(d.keys.Deliveries()).Field(item.entry.ID).Increment(1).Build()).AsInt64()
+	if err != nil {
+		slog.Error("failure count not recorded", "entry_id", item.entry.ID, "error", err)
+		return
+	}
+	slog.Warn("entry rejected by the database", "entry_id", item.entry.ID, "number", item.number, "attempt", count, "error", cause)
+	if count >= int64(d.config.MaxDeliveries) {
+		d.deadLetter(ctx, item.entry, item.kind, item.number, fmt.Sprintf("rejected %d times by the database: %v", count, cause))
+	}
+}
+
+// finish writes the parents' statuses for a committed batch, then
+// acknowledges it. Statuses go first: once an entry is acknowledged nothing
+// would retry its status.
+func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enrolment.BatchResult) error {
+	recordedAt := d.now().UTC().Format(time.RFC3339Nano)
+	ttl := strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)
+	updates := make([]rueidis.LuaExec, 0, len(entries))
+	ids := make([]string, 0, len(entries))
+	for _, item := range entries {
+		outcome := result[item.number]
+		status, firstNumber, label := enrol.StatusRecorded, "", "stored"
+		if !outcome.Stored {
+			status, firstNumber, label = enrol.StatusRejectedDuplicate, outcome.FirstNumber, "rejected_duplicate"
+			slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", firstNumber, "kind", item.kind)
+		}
+		updates = append(updates, rueidis.LuaExec{
+			Keys: []string{d.keys.Receipt(item.number)},
+			Args: []string{status, recordedAt, firstNumber, "", ttl},
+		})
+		ids = append(ids, item.entry.ID)
+		d.metrics.Stored.WithLabelValues(item.kind, label).Inc()
+	}
+
+	for attempt := 1; ; attempt++ {
+		err := firstError(setStatusScript.ExecMulti(ctx, d.redis, updates...))
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		slog.Error("statuses not written, retrying", "entries", len(updates), "attempt", attempt, "error", err)
+		sleep(ctx, backoff(attempt))
+	}
+	if d.BeforeAck != nil {
+		if err := d.BeforeAck(ids); err != nil {
+			return fmt.Errorf("%w: %w", errStopped, err)
+		}
+	}
+	d.acknowledge(ctx, ids)
+	return nil
+}
+
+// acknowledge removes ids from the group's pending list and forgets their
+// failure counts. A failed XACK leaves them pending; a later delivery finds
+// them stored and acknowledges them then.
+func (d *Drainer) acknowledge(ctx context.Context, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	results := d.redis.DoMulti(ctx,
+		d.redis.B().Xack().Key(d.keys.Stream()).Group(d.keys.ConsumerGroup()).Id(ids...).Build(),
+		d.redis.B().Hdel().Key(d.keys.Deliveries()).Field(ids...).Build())
+	if err := firstError(results); err != nil {
+		slog.Error("acknowledge failed; the entries will be delivered again", "entries", len(ids), "error", err)
+	}
+}
+
+func firstError(results []rueidis.RedisResult) error {
+	for _, result := range results {
+		if err := result.Error(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deadLetter moves an entry to the dead-letter stream with the reason,
+// marks its receipt failed and acknowledges it.
+func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kind, number, reason string) {
+	fields := []string{"original_id", entry.ID, "kind", kind, "number", number, "reason", reason,
+		"failed_at", d.now().UTC().Format(time.RFC3339Nano)}
+	if body, ok := entry.FieldValues[enrol.StreamFieldBody]; ok {
+		fields = append(fields, "body", body)
+	}
+	command := d.redis.B().Xadd().Key(d.keys.DeadLetter()).Id("*").FieldValue()
+	for i := 0; i < len(fields); i += 2 {
+		command = command.FieldValue(fields[i], fields[i+1])
+	}
+	if err := d.redis.Do(ctx, command.Build()).Error(); err != nil {
+		slog.Error("dead-letter write failed; the entry stays pending", "entry_id", entry.ID, "error", err)
+		return
+	}
+	slog.Error("entry dead-lettered", "entry_id", entry.ID, "kind", kind, "number", number, "reason", reason)
+	if number != "" {
+		ttl := strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)
+		result := setStatusScript.Exec(ctx, d.redis, []string{d.keys.Receipt(number)},
+			[]string{enrol.StatusFailed, d.now().UTC().Format(time.RFC3339Nano), "", "提交未能入库，请联系所在区招生服务点。", ttl})
+		if err := result.Error(); err != nil {
+			slog.Error("status of a dead-lettered entry not written", "number", number, "error", err)
+		}
+	}
+	d.metrics.DeadLetters.Inc()
+	d.metrics.Stored.WithLabelValues(kind, "dead_lettered").Inc()
+	d.acknowledge(ctx, []string{entry.ID})
+}
+
+func backoff(attempt int) time.Duration {
+	wait := time.Duration(attempt) * 500 * time.Millisecond
+	return min(wait, 10*time.Second)
+}
+
+func sleep(ctx context.Context, wait time.Duration) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+}

@@ -1,0 +1,238 @@
+package enrolment
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/crypto"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// Names maps codes to the Chinese names pages show.
+type Names struct {
+	Districts  map[string]string
+	Streets    map[string]string
+	Categories map[string]string
+	Groups     map[string]string
+}
+
+// LoadNames reads the names of districts, streets and categories.
+func LoadNames(ctx context.Context, db *sqlx.DB) (*Names, error) {
+	names := &Names{Districts: map[string]string{}, Streets: map[string]string{}, Categories: map[string]string{}, Groups: map[string]string{}}
+	load := func(q string, into map[string]string) error {
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var code, name string
+			if err := rows.Scan(&code, &name); err != nil {
+				return err
+			}
+			into[code] = name
+		}
+		return rows.Err()
+	}
+	for q, into := range map[string]map[string]string{
+		`SELECT code, name FROM district`:                                names.Districts,
+		`SELECT code, name FROM street`:                                  names.Streets,
+		`SELECT code, name FROM household_category`:                      names.Categories,
+		`SELECT DISTINCT group_code, group_name FROM household_category`: names.Groups,
+	} {
+		if err := load(q, into); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// Handlers serve the registration and application lists.
+type Handlers struct {
+	Store   *Store
+	Keyring *crypto.Keyring
+	Names   *Names
+}
+
+// Routes mounts the handlers.
+func (h *Handlers) Routes(r chi.Router) {
+	r.Get("/registrations", httpx.Handle(h.listRegistrations))
+	r.Get("/registrations/{number}", httpx.Handle(h.getRegistration))
+	r.Get("/applications", httpx.Handle(h.listApplications))
+}
+
+type registrationItem struct {
+	RegistrationNumber string    `json:"registrationNumber"`
+	Year               int       `json:"year"`
+	ChildName          string    `json:"childName"`
+	ChildSex           string    `json:"childSex"`
+	ChildBirthDate     string    `json:"childBirthDate"`
+	DocumentType       string    `json:"documentType"`
+	CategoryGroup      string    `json:"categoryGroup"`
+	HukouDistrict      string    `json:"hukouDistrict"`
+	ResidenceDistrict  string    `json:"residenceDistrict"`
+	ResidenceStreet    string    `json:"residenceStreet"`
+	Status             string    `json:"status"`
+	StatusLabel        string    `json:"statusLabel"`
+	VerificationNote   string    `json:"verificationNote,omitempty"`
+	AcceptedAt         time.Time `json:"acceptedAt"`
+	RecordedAt         time.Time `json:"recordedAt"`
+}
+
+func (h *Handlers) registrationItem(row RegistrationRow) registrationItem {
+	return registrationItem{
+		RegistrationNumber: row.Number,
+		Year:               row.Year,
+		ChildName:          h.maskedName(row.ChildName, row.Number),
+		ChildSex:           map[string]string{"M": "男", "F": "女"}[row.ChildSex],
+		ChildBirthDate:     row.ChildBirthDate.Format(time.DateOnly),
+		DocumentType:       documentLabels[row.DocumentType],
+		CategoryGroup:      h.Names.Groups[row.CategoryGroup],
+		HukouDistrict:      h.Names.Districts[row.HukouDistrict.String],
+		ResidenceDistrict:  h.Names.Districts[row.ResidenceDistrict],
+		ResidenceStreet:    h.Names.Streets[row.ResidenceStreet],
+		Status:             row.Status,
+		StatusLabel:        enrol.StatusLabel(row.Status),
+		VerificationNote:   row.VerificationNote.String,
+		AcceptedAt:         row.AcceptedAt,
+		RecordedAt:         row.RecordedAt,
+	}
+}
+
+var documentLabels = map[string]string{
+	"resident_id": "居民身份证", "hk_macau_permit": "港澳居民来往内地通行证", "taiwan_permit": "台湾居民来往大陆通行证",
+	"hmt_residence_permit": "港澳台居民居住证", "passport": "护照", "none": "无证件",
+}
+
+// maskedName opens a sealed child name and masks it for a list page: the
+// first and last characters stay ("张*明", "张*").
+func (h *Handlers) maskedName(sealed []byte, number string) string {
+	plain, err := h.Keyring.Open(sealed, enrol.ContextChildName)
+	if err != nil {
+		slog.Error("child name does not open", "number", number, "error", err)
+		return "（无法解密）"
+	}
+	return MaskName(string(plain))
+}
+
+// MaskName keeps the first and, for names of three or more characters, the
+// last character of a name, and stars the rest.
+func MaskName(name string) string {
+	runes := []rune(name)
+	switch len(runes) {
+	case 0:
+		return ""
+	case 1:
+		return "*"
+	case 2:
+		return string(runes[0]) + "*"
+	}
+	masked := []rune{runes[0]}
+	for range runes[1 : len(runes)-1] {
+		masked = append(masked, '*')
+	}
+	return string(append(masked, runes[len(runes)-1]))
+}
+
+type listBody[T any] struct {
+	Total int `json:"total"`
+	Page  int `json:"page"`
+	Size  int `json:"size"`
+	Items []T `json:"items"`
+}
+
+func (h *Handlers) listRegistrations(w http.ResponseWriter, r *http.Request) error {
+	staff := access.StaffFrom(r.Context())
+	page, err := httpx.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	query := r.URL.Query()
+	filter := RegistrationFilter{Status: query.Get("status"), Number: query.Get("number"), Limit: page.Size, Offset: page.Offset()}
+	if district := query.Get("district"); district != "" {
+		if !staff.Scope.AllowsDistrict(district) {
+			return access.ErrOutOfScope
+		}
+		filter.DistrictCode = district
+	}
+	rows, total, err := h.Store.ListRegistrations(r.Context(), staff.Scope, filter)
+	if err != nil {
+		return err
+	}
+	items := make([]registrationItem, 0, len(rows))
+	for _, row := range rows {
+		items = append(items, h.registrationItem(row))
+	}
+	httpx.WriteJSON(w, http.StatusOK, listBody[registrationItem]{Total: total, Page: page.Number, Size: page.Size, Items: items})
+	return nil
+}
+
+func (h *Handlers) getRegistration(w http.ResponseWriter, r *http.Request) error {
+	staff := access.StaffFrom(r.Context())
+	number := chi.URLParam(r, "number")
+	if enrol.NumberKind(number) != enrol.KindRegistration {
+		return apierror.Invalid("number", "invalid_registration_number", "登记编号应为 12 位数字。")
+	}
+	row, err := h.Store.GetRegistration(r.Context(), staff.Scope, number)
+	if errors.Is(err, ErrNotFound) {
+		return apierror.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.registrationItem(row))
+	return nil
+}
+
+type applicationItem struct {
+	ApplicationNumber  string    `json:"applicationNumber"`
+	RegistrationNumber string    `json:"registrationNumber"`
+	ChildName          string    `json:"childName"`
+	District           string    `json:"district"`
+	Category           string    `json:"category"`
+	Choices            []string  `json:"choices"`
+	Status             string    `json:"status"`
+	StatusLabel        string    `json:"statusLabel"`
+	AcceptedAt         time.Time `json:"acceptedAt"`
+	RecordedAt         time.Time `json:"recordedAt"`
+}
+
+func (h *Handlers) listApplications(w http.ResponseWriter, r *http.Request) error {
+	staff := access.StaffFrom(r.Context())
+	page, err := httpx.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	query := r.URL.Query()
+	rows, total, err := h.Store.ListApplications(r.Context(), staff.Scope,
+		ApplicationFilter{Status: query.Get("status"), Number: query.Get("number"), Limit: page.Size, Offset: page.Offset()})
+	if err != nil {
+		return err
+	}
+	items := make([]applicationItem, 0, len(rows))
+	for _, row := range rows {
+		items = append(items, applicationItem{
+			ApplicationNumber:  row.Number,
+			RegistrationNumber: row.RegistrationNumber,
+			ChildName:          h.maskedName(row.ChildName, row.RegistrationNumber),
+			District:           h.Names.Districts[row.DistrictCode],
+			Category:           h.Names.Categories[row.CategoryCode],
+			Choices:            row.CampusNames,
+			Status:             row.Status,
+			StatusLabel:        enrol.StatusLabel(row.Status),
+			AcceptedAt:         row.AcceptedAt,
+			RecordedAt:         row.RecordedAt,
+		})
+	}
+	httpx.WriteJSON(w, http.StatusOK, listBody[applicationItem]{Total: total, Page: page.Number, Size: page.Size, Items: items})
+	return nil
+}

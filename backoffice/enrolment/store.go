@@ -1,0 +1,230 @@
+// Package enrolment is the back office's side of the enrolment path: it
+// stores the registrations and applications drained from the stream, and
+// lists them for district staff within their data scope.
+package enrolment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// Store writes and reads enrolment records.
+type Store struct {
+	DB *sqlx.DB
+}
+
+// Outcome is what storing one record did.
+type Outcome struct {
+	// Stored is true when the record is in the database: inserted now, or
+	// inserted before by an earlier delivery of the same entry.
+	Stored bool
+	// FirstNumber is set when the record was not stored because the child
+	// already has another record under this number.
+	FirstNumber string
+}
+
+// BatchResult maps each record's number to its outcome.
+type BatchResult map[string]Outcome
+
+// ErrPermanent marks a database error that retrying the same record cannot
+// fix (a data exception or an integrity violation other than the unique
+// keys handled by ON CONFLICT), so the caller may dead-letter the record.
+var ErrPermanent = errors.New("record rejected by the database")
+
+// registrationColumns are the registration columns the drainer writes, in
+// the order of registrationRow.
+var registrationColumns = []string{
+	"registration_number", "enrolment_year", "child_index", "child_document_type", "child_document_number",
+	"child_name", "child_sex", "child_birth_date", "child_nationality", "category_group",
+	"hukou_in_shanghai", "hukou_province", "hukou_district_code", "hukou_street_code", "hukou_committee_code",
+	"hukou_address", "residence_district_code", "residence_street_code", "residence_committee_code", "residence_address",
+	"hukou_at_residence", "guardians", "guardian_indexes", "guardian_shanghai_hukou", "guardian_residence_document",
+	"guardian_points_qualified", "form_values", "schema_version", "key_id", "payload_hash",
+	"owner_index", "supplementary", "accepted_at",
+}
+
+var applicationColumns = []string{
+	"application_number", "registration_number", "enrolment_year", "child_index", "district_code",
+	"entry_id", "category_code", "campus_choices", "form_values", "schema_version",
+	"key_id", "payload_hash", "owner_index", "supplementary", "accepted_at",
+}
+
+func registrationRow(r *enrol.RegistrationRecord) ([]any, error) {
+	birth, err := time.Parse(time.DateOnly, r.ChildBirthDate)
+	if err != nil {
+		return nil, fmt.Errorf("%w: registration %s: birth date %q", ErrPermanent, r.Number, r.ChildBirthDate)
+	}
+	return []any{
+		r.Number, int16(r.Year), r.ChildIndex, r.ChildDocumentType, nullBytes(r.SealedChildDocumentNumber),
+		r.SealedChildName, r.ChildSex, birth, r.ChildNationality, r.CategoryGroup,
+		r.HukouInShanghai, nullString(r.HukouProvince), nullString(r.HukouDistrict), nullString(r.HukouStreet), nullString(r.HukouCommittee),
+		nullBytes(r.SealedHukouAddress), r.ResidenceDistrict, r.ResidenceStreet, nullString(r.ResidenceCommittee), r.SealedResidenceAddr,
+		r.HukouAtResidence, r.SealedGuardians, r.GuardianIndexes, r.GuardianShanghaiHukou, nullString(r.GuardianResidenceDoc),
+		r.GuardianPoints, nullBytes(r.SealedFormValues), int32(r.SchemaVersion), r.KeyID, r.PayloadHash,
+		r.OwnerIndex, r.Supplementary, r.AcceptedAt,
+	}, nil
+}
+
+func applicationRow(a *enrol.ApplicationRecord) []any {
+	return []any{
+		a.Number, a.RegistrationNumber, int16(a.Year), a.ChildIndex, a.DistrictCode,
+		a.EntryID, a.CategoryCode, a.CampusChoices, nullBytes(a.SealedFormValues), int32(a.SchemaVersion),
+		a.KeyID, a.PayloadHash, a.OwnerIndex, a.Supplementary, a.AcceptedAt,
+	}
+}
+
+func nullString(value string) any {
+	if value == "" {
+		return nil
+	}
+	return value
+}
+
+func nullBytes(value []byte) any {
+	if len(value) == 0 {
+		return nil
+	}
+	return value
+}
+
+// Staging tables live for the session and empty at every commit, so the
+// COPY of one batch never sees another's rows.
+const createStaging = `
+CREATE TEMP TABLE IF NOT EXISTS registration_batch
+    (LIKE registration INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS application_batch
+    (LIKE application INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;`
+
+// InsertBatch stores registrations and then applications in one
+// transaction, skipping records already stored. It returns ErrPermanent
+// (wrapped) when the database rejects the batch's data, and another error
+// when the database could not be used; in both cases nothing is stored.
+func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.RegistrationRecord, applications []enrol.ApplicationRecord) (BatchResult, error) {
+	regRows := make([][]any, 0, len(registrations))
+	for i := range registrations {
+		row, err := registrationRow(&registrations[i])
+		if err != nil {
+			return nil, err
+		}
+		regRows = append(regRows, row)
+	}
+	appRows := make([][]any, 0, len(applications))
+	for i := range applications {
+		appRows = append(appRows, applicationRow(&applications[i]))
+	}
+
+	conn, err := s.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+
+	result := BatchResult{}
+	err = conn.Raw(func(driverConn any) error {
+		pgxConn := driverConn.(*stdlib.Conn).Conn()
+		tx, err := pgxConn.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if _, err := tx.Exec(ctx, createStaging); err != nil {
+			return err
+		}
+		if len(regRows) > 0 {
+			if err := insertStaged(ctx, tx, "registration", registrationColumns, regRows, result, `
+				SELECT b.registration_number, r.registration_number
+				FROM registration_batch b
+				JOIN registration r ON r.enrolment_year = b.enrolment_year AND r.child_index = b.child_index
+				WHERE b.registration_number <> ALL($1) AND r.registration_number <> b.registration_number`); err != nil {
+				return err
+			}
+		}
+		if len(appRows) > 0 {
+			if err := insertStaged(ctx, tx, "application", applicationColumns, appRows, result, `
+				SELECT b.application_number, a.application_number
+				FROM application_batch b
+				JOIN application a ON a.enrolment_year = b.enrolment_year AND a.child_index = b.child_index
+				     AND a.status NOT IN ('returned', 'deleted')
+				WHERE b.application_number <> ALL($1) AND a.application_number <> b.application_number`); err != nil {
+				return err
+			}
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return result, nil
+}
+
+// insertStaged copies rows into the table's staging table, inserts them
+// with ON CONFLICT DO NOTHING, and records each number's outcome:
+// inserted, already there under the same number, or beaten by another
+// record of the same child (found by conflictQuery).
+func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string, rows [][]any, result BatchResult, conflictQuery string) error {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table + "_batch"}, columns, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	numberColumn := columns[0]
+	inserted, err := tx.Query(ctx, `INSERT INTO `+table+` (`+joinIdentifiers(columns)+`)
+		SELECT `+joinIdentifiers(columns)+` FROM `+table+`_batch
+		ON CONFLICT DO NOTHING RETURNING `+numberColumn)
+	if err != nil {
+		return err
+	}
+	insertedNumbers, err := pgx.CollectRows(inserted, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		result[row[0].(string)] = Outcome{Stored: true}
+	}
+	conflicts, err := tx.Query(ctx, conflictQuery, insertedNumbers)
+	if err != nil {
+		return err
+	}
+	defer conflicts.Close()
+	for conflicts.Next() {
+		var number, firstNumber string
+		if err := conflicts.Scan(&number, &firstNumber); err != nil {
+			return err
+		}
+		result[number] = Outcome{FirstNumber: firstNumber}
+	}
+	return conflicts.Err()
+}
+
+func joinIdentifiers(columns []string) string {
+	quoted := make([]string, len(columns))
+	for i, column := range columns {
+		quoted[i] = pgx.Identifier{column}.Sanitize()
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// classify wraps data errors in ErrPermanent. Class 22 is data exception,
+// class 23 integrity constraint violation (SQLSTATE, PostgreSQL appendix A).
+func classify(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23") {
+		return fmt.Errorf("%w: %s (%s): %s", ErrPermanent, pgErr.Message, pgErr.Code, pgErr.Detail)
+	}
+	if errors.Is(err, ErrPermanent) {
+		return err
+	}
+	if errors.Is(err, sql.ErrConnDone) {
+		return fmt.Errorf("database connection lost: %w", err)
+	}
+	return err
+}

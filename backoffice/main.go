@@ -1,0 +1,131 @@
+// The back office drains the enrolment stream into PostgreSQL, verifies
+// registrations in the background, publishes the edge's configuration and
+// serves the staff admin app.
+//
+// Usage:
+//
+//	backoffice [serve]        run the server (the default)
+//	backoffice migrate        create the database if needed and apply migrations
+//	backoffice seed [-demo]   load Shanghai's divisions and generate demo data
+//	backoffice publish        publish the edge configuration snapshot now
+//	backoffice keygen FILE    write a new keyring file unless FILE exists
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // enrolment dates are in Asia/Shanghai on any host
+
+	"github.com/sh-preschool/preschool/backoffice/publish"
+	"github.com/sh-preschool/preschool/backoffice/seed"
+	"github.com/sh-preschool/preschool/backoffice/server"
+	"github.com/sh-preschool/preschool/shared/config"
+	"github.com/sh-preschool/preschool/shared/crypto"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/logging"
+	"github.com/sh-preschool/preschool/shared/redisclient"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "backoffice:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	logging.Setup("backoffice")
+	command := "serve"
+	if len(args) > 0 && args[0][0] != '-' {
+		command, args = args[0], args[1:]
+	}
+	reader := config.FromEnv()
+	switch command {
+	case "serve":
+		cfg, err := server.LoadConfig(reader)
+		if err != nil {
+			return err
+		}
+		return server.Run(ctx, cfg)
+	case "migrate":
+		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+		db, err := server.OpenDatabase(ctx, databaseURL, 2)
+		if err != nil {
+			return err
+		}
+		fmt.Println("database is migrated")
+		return db.Close()
+	case "seed":
+		return runSeed(ctx, reader, args)
+	case "publish":
+		return runPublish(ctx, reader)
+	case "keygen":
+		if len(args) != 1 {
+			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
+		}
+		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
+	}
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish or keygen", command)
+}
+
+func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
+	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
+	demo := flags.Bool("demo", false, "open the current enrolment year's registration and application windows now, for a demo")
+	kindergartens := flags.Int("kindergartens", seed.DefaultKindergartens, "number of kindergartens to generate")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	summary, err := seed.Run(ctx, db, seed.Options{Now: time.Now(), Demo: *demo, Kindergartens: *kindergartens})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("seeded in %s: %d districts, %d streets, %d committees, %d kindergartens, %d campuses, %d seat plans, %d years, %d entries, %d matching rules, %d forms\n",
+		time.Since(start).Round(time.Millisecond), summary.Districts, summary.Streets, summary.Committees, summary.Kindergartens,
+		summary.Campuses, summary.SeatPlans, summary.Years, summary.Entries, summary.Rules, summary.Forms)
+	if err := runPublish(ctx, reader); err != nil {
+		if errors.Is(err, redisclient.ErrUnreachable) {
+			fmt.Println("the snapshot was not published because Redis is unreachable; the back office publishes it when it starts")
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+func runPublish(ctx context.Context, reader *config.Reader) error {
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	redis, err := redisclient.Open(ctx, redisclient.Options{
+		Address: reader.String("REDIS_ADDR", "127.0.0.1:6379"), Password: reader.String("REDIS_PASSWORD", ""),
+	})
+	if err != nil {
+		return err
+	}
+	defer redis.Close()
+	publisher := &publish.Publisher{DB: db, Redis: redis, Keys: enrol.Keys{Prefix: reader.String("REDIS_PREFIX", "ps:")}, Now: time.Now}
+	published, err := publisher.Publish(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("published configuration snapshot %d\n", published.Version)
+	return nil
+}

@@ -1,0 +1,198 @@
+// Package publish builds the edge's configuration snapshot from the
+// database and publishes it to Redis, where every edge picks it up without
+// a restart.
+package publish
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/rueidis"
+
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/snapshot"
+)
+
+// Publisher builds and publishes snapshots.
+type Publisher struct {
+	DB    *sqlx.DB
+	Redis rueidis.Client
+	Keys  enrol.Keys
+	Now   func() time.Time
+}
+
+// Build reads the snapshot's content from the database.
+func (p *Publisher) Build(ctx context.Context) (*snapshot.Snapshot, error) {
+	now := p.Now()
+	s := &snapshot.Snapshot{Version: now.UnixMilli(), PublishedAt: now.UTC()}
+	steps := []struct {
+		name string
+		load func(context.Context, *snapshot.Snapshot) error
+	}{
+		{"years", p.loadYears},
+		{"divisions", p.loadDivisions},
+		{"categories", p.loadCategories},
+		{"entries", p.loadEntries},
+		{"campuses", p.loadCampuses},
+		{"rules", p.loadRules},
+		{"forms", p.loadForms},
+	}
+	for _, step := range steps {
+		if err := step.load(ctx, s); err != nil {
+			return nil, fmt.Errorf("build snapshot: %s: %w", step.name, err)
+		}
+	}
+	return s, nil
+}
+
+// Publish builds a snapshot and stores it in Redis with its version, then
+// announces the version to subscribed edges.
+func (p *Publisher) Publish(ctx context.Context) (*snapshot.Snapshot, error) {
+	s, err := p.Build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	encoded, err := snapshot.Encode(s)
+	if err != nil {
+		return nil, err
+	}
+	version := strconv.FormatInt(s.Version, 10)
+	results := p.Redis.DoMulti(ctx,
+		p.Redis.B().Set().Key(p.Keys.Snapshot()).Value(rueidis.BinaryString(encoded)).Build(),
+		p.Redis.B().Set().Key(p.Keys.SnapshotVersion()).Value(version).Build(),
+		p.Redis.B().Publish().Channel(p.Keys.SnapshotChannel()).Message(version).Build())
+	for _, result := range results {
+		if err := result.Error(); err != nil {
+			return nil, fmt.Errorf("publish snapshot: %w", err)
+		}
+	}
+	slog.Info("configuration snapshot published", "version", s.Version, "bytes", len(encoded),
+		"entries", len(s.Entries), "campuses", len(s.Campuses), "rules", len(s.Rules))
+	return s, nil
+}
+
+func (p *Publisher) loadYears(ctx context.Context, s *snapshot.Snapshot) error {
+	const q = `
+		SELECT year, birth_from, birth_to, registration_opens_at, registration_closes_at,
+		       application_opens_at, application_closes_at
+		FROM enrolment_year ORDER BY year`
+	rows, err := p.DB.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var year snapshot.Year
+		var birthFrom, birthTo time.Time
+		if err := rows.Scan(&year.Year, &birthFrom, &birthTo, &year.RegistrationOpensAt, &year.RegistrationClosesAt,
+			&year.ApplicationOpensAt, &year.ApplicationClosesAt); err != nil {
+			return err
+		}
+		year.BirthFrom, year.BirthTo = birthFrom.Format(time.DateOnly), birthTo.Format(time.DateOnly)
+		s.Years = append(s.Years, year)
+	}
+	return rows.Err()
+}
+
+func (p *Publisher) loadDivisions(ctx context.Context, s *snapshot.Snapshot) error {
+	if err := p.DB.SelectContext(ctx, &s.Districts, `SELECT code, name FROM district ORDER BY sort_order, code`); err != nil {
+		return err
+	}
+	if err := p.DB.SelectContext(ctx, &s.Streets, `SELECT code, district_code AS "districtcode", name FROM street ORDER BY code`); err != nil {
+		return err
+	}
+	return p.DB.SelectContext(ctx, &s.Committees, `SELECT code, street_code AS "streetcode", name FROM committee ORDER BY code`)
+}
+
+func (p *Publisher) loadCategories(ctx context.Context, s *snapshot.Snapshot) error {
+	const q = `
+		SELECT code, group_code AS "group", group_name AS "groupname", name, COALESCE(parent_code, '') AS "parentcode"
+		FROM household_category ORDER BY sort_order`
+	return p.DB.SelectContext(ctx, &s.Categories, q)
+}
+
+func (p *Publisher) loadEntries(ctx context.Context, s *snapshot.Snapshot) error {
+	const q = `
+		SELECT id, enrolment_year, district_code, category_code, matching_mode, max_choices, opens_at, closes_at
+		FROM entry WHERE published ORDER BY enrolment_year, district_code, id`
+	rows, err := p.DB.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var entry snapshot.Entry
+		var opens, closes sql.NullTime
+		if err := rows.Scan(&entry.ID, &entry.Year, &entry.DistrictCode, &entry.CategoryCode, &entry.MatchingMode,
+			&entry.MaxChoices, &opens, &closes); err != nil {
+			return err
+		}
+		entry.OpensAt, entry.ClosesAt = opens.Time, closes.Time
+		s.Entries = append(s.Entries, entry)
+	}
+	return rows.Err()
+}
+
+func (p *Publisher) loadCampuses(ctx context.Context, s *snapshot.Snapshot) error {
+	const q = `
+		SELECT c.id, k.name AS "kindergartenname", c.name AS "campusname", c.district_code AS "districtcode",
+		       c.street_code AS "streetcode", c.address, k.ownership, k.inclusive, k.level
+		FROM campus c JOIN kindergarten k ON k.id = c.kindergarten_id
+		WHERE k.operating_status = 'normal'
+		ORDER BY c.id`
+	return p.DB.SelectContext(ctx, &s.Campuses, q)
+}
+
+func (p *Publisher) loadRules(ctx context.Context, s *snapshot.Snapshot) error {
+	const q = `
+		SELECT r.enrolment_year, r.district_code, r.mode, r.street_code, COALESCE(r.committee_code, ''), r.campus_id
+		FROM matching_rule r
+		JOIN campus c ON c.id = r.campus_id
+		JOIN kindergarten k ON k.id = c.kindergarten_id AND k.operating_status = 'normal'
+		WHERE r.mode = 1
+		ORDER BY r.enrolment_year, r.district_code, r.id`
+	rows, err := p.DB.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rule snapshot.Rule
+		var street sql.NullString
+		if err := rows.Scan(&rule.Year, &rule.DistrictCode, &rule.Mode, &street, &rule.CommitteeCode, &rule.CampusID); err != nil {
+			return err
+		}
+		rule.StreetCode = street.String
+		s.Rules = append(s.Rules, rule)
+	}
+	return rows.Err()
+}
+
+func (p *Publisher) loadForms(ctx context.Context, s *snapshot.Snapshot) error {
+	const q = `
+		SELECT DISTINCT ON (kind, district_code, category_code)
+		       kind, COALESCE(district_code, ''), COALESCE(category_code, ''), version, body
+		FROM form_schema
+		ORDER BY kind, district_code, category_code, version DESC`
+	rows, err := p.DB.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var form snapshot.Form
+		var body []byte
+		if err := rows.Scan(&form.Kind, &form.DistrictCode, &form.CategoryCode, &form.Version, &body); err != nil {
+			return err
+		}
+		form.Body = json.RawMessage(body)
+		s.Forms = append(s.Forms, form)
+	}
+	return rows.Err()
+}

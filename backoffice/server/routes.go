@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
+	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/backoffice/web"
+	"github.com/sh-preschool/preschool/shared/apierror"
+)
+
+func (b *BackOffice) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.Recoverer, securityHeaders, sameOrigin)
+
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]bool{"alive": true})
+	})
+	r.Get("/readyz", b.ready)
+	r.Handle("/metrics", promhttp.HandlerFor(b.registry, promhttp.HandlerOpts{}))
+
+	enrolmentHandlers := &enrolment.Handlers{Store: &enrolment.Store{DB: b.db}, Keyring: b.keyring, Names: b.names}
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Post("/dev/sign-in", httpx.Handle(b.sessions.DevSignIn))
+		r.Post("/sign-out", httpx.Handle(b.sessions.SignOut))
+		r.Get("/sign-in/options", httpx.Handle(b.signInOptions))
+		r.Group(func(r chi.Router) {
+			r.Use(b.sessions.Authenticate)
+			r.Get("/me", httpx.Handle(b.sessions.Me))
+			enrolmentHandlers.Routes(r)
+		})
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
+		})
+	})
+	r.Handle("/*", web.Handler())
+	return r
+}
+
+type districtOption struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+// signInOptions tells the sign-in page whether the development sign-in is
+// on and which districts it offers.
+func (b *BackOffice) signInOptions(w http.ResponseWriter, r *http.Request) error {
+	var districts []districtOption
+	if err := b.db.SelectContext(r.Context(), &districts, `SELECT code, name FROM district ORDER BY sort_order`); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"devSignIn": b.config.DevSignIn, "districts": districts})
+	return nil
+}
+
+func (b *BackOffice) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	problems := []string{}
+	if err := b.db.PingContext(ctx); err != nil {
+		problems = append(problems, "postgresql: "+err.Error())
+	}
+	if err := b.redis.Do(ctx, b.redis.B().Ping().Build()).Error(); err != nil {
+		problems = append(problems, "redis: "+err.Error())
+	}
+	if len(problems) > 0 {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "problems": problems})
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]bool{"ready": true})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := w.Header()
+		header.Set("X-Content-Type-Options", "nosniff")
+		header.Set("X-Frame-Options", "DENY")
+		header.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sameOrigin rejects state-changing requests whose Origin header names
+// another site; the SameSite=Strict session cookie is the second line.
+func sameOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			origin := r.Header.Get("Origin")
+			if origin != "" && origin != "http://"+r.Host && origin != "https://"+r.Host {
+				httpx.WriteError(w, r, apierror.New(http.StatusForbidden, "cross_site_request", "请求来源无效，请从管理端页面重新操作。"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

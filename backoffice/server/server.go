@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/rueidis"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/drain"
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
+	"github.com/sh-preschool/preschool/backoffice/publish"
+	"github.com/sh-preschool/preschool/backoffice/verify"
+	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/database"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/redisclient"
+)
+
+// BackOffice is a running back office.
+type BackOffice struct {
+	config    Config
+	db        *sqlx.DB
+	redis     rueidis.Client
+	keys      enrol.Keys
+	keyring   *crypto.Keyring
+	registry  *prometheus.Registry
+	publisher *publish.Publisher
+	drainers  []*drain.Drainer
+	verifier  *verify.Verifier
+	sessions  *access.Sessions
+	names     *enrolment.Names
+	listener  net.Listener
+	server    *http.Server
+	cancel    context.CancelFunc
+	workers   sync.WaitGroup
+	breaker   *prometheus.GaugeVec
+}
+
+// Run starts the back office and serves until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	backOffice, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("back office listening on %s (admin app: http://%s/)\n", backOffice.Addr(), backOffice.Addr())
+	<-ctx.Done()
+	return backOffice.Close()
+}
+
+// Start opens the database (creating and migrating it when needed) and
+// Redis, publishes the edge configuration, starts the drainer and verifier,
+// and serves HTTP on cfg.Listen.
+func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
+	keyring, err := crypto.LoadKeyringFile(cfg.KeyringFile)
+	if err != nil {
+		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+	}
+	db, err := OpenDatabase(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	redis, err := redisclient.Open(ctx, redisclient.Options{
+		Address: cfg.RedisAddress, Password: cfg.RedisPassword, BlockingPoolSize: cfg.DrainConsumers + 2,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	b := &BackOffice{
+		config:   cfg,
+		db:       db,
+		redis:    redis,
+		keys:     enrol.Keys{Prefix: cfg.RedisPrefix},
+		keyring:  keyring,
+		registry: prometheus.NewRegistry(),
+	}
+	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "backoffice_breaker_state", Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+	}, []string{"name"})
+	b.registry.MustRegister(b.breaker)
+	b.publisher = &publish.Publisher{DB: db, Redis: redis, Keys: b.keys, Now: time.Now}
+
+	if b.names, err = enrolment.LoadNames(ctx, db); err != nil {
+		b.closeClients()
+		return nil, fmt.Errorf("load names: %w", err)
+	}
+	b.sessions = &access.Sessions{
+		Key: keyring.SessionKey("staff"), TTL: cfg.SessionTTL, SecureCookie: cfg.SecureCookie,
+		DevSignInEnabled: cfg.DevSignIn, Now: time.Now,
+		KnownDistrict: func(code string) (string, bool) {
+			name, ok := b.names.Districts[code]
+			return name, ok
+		},
+	}
+	if _, err := b.publisher.Publish(ctx); err != nil {
+		b.closeClients()
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.cancel = cancel
+	if cfg.Workers {
+		if err := b.startWorkers(runCtx); err != nil {
+			cancel()
+			b.closeClients()
+			return nil, err
+		}
+	}
+
+	listener, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	b.listener = listener
+	b.server = &http.Server{
+		Handler:           b.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute, // exports stream for a while
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() {
+		if err := b.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("back office server stopped", "error", err)
+		}
+	}()
+	return b, nil
+}
+
+// OpenDatabase creates the database if it is missing, connects and applies
+// the migrations.
+func OpenDatabase(ctx context.Context, databaseURL string, maxConns int) (*sqlx.DB, error) {
+	if err := database.EnsureDatabase(ctx, databaseURL); err != nil {
+		return nil, err
+	}
+	db, err := database.Open(ctx, databaseURL, database.Options{MaxOpenConns: maxConns, MaxIdleConns: maxConns})
+	if err != nil {
+		return nil, err
+	}
+	if err := database.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (b *BackOffice) startWorkers(ctx context.Context) error {
+	store := &enrolment.Store{DB: b.db}
+	metrics := drain.NewMetrics(b.registry)
+	for i := range b.config.DrainConsumers {
+		drainer := drain.New(b.redis, b.keys, store, drain.Config{
+			Consumer:      b.config.DrainConsumer + "-" + strconv.Itoa(i),
+			BatchSize:     b.config.DrainBatchSize,
+			Block:         b.config.DrainBlock,
+			ClaimIdle:     b.config.DrainClaimIdle,
+			ClaimInterval: b.config.DrainClaimInterval,
+			MaxDeliveries: b.config.DrainMaxDeliveries,
+			TrimInterval:  b.config.DrainTrimInterval,
+			ReceiptTTL:    b.config.ReceiptTTL,
+		}, metrics)
+		if err := drainer.EnsureGroup(ctx); err != nil {
+			return err
+		}
+		b.drainers = append(b.drainers, drainer)
+		b.goWorker(func() {
+			if err := drainer.Run(ctx); err != nil {
+				slog.Error("drainer stopped", "error", err)
+			}
+		})
+	}
+
+	b.breaker.WithLabelValues("data_api").Set(0)
+	b.verifier = verify.New(b.db, b.redis, b.keys, b.keyring, verify.Config{
+		DataAPIURL: b.config.DataAPIURL, Timeout: b.config.DataAPITimeout, Interval: b.config.VerifyInterval,
+		BatchSize: b.config.VerifyBatchSize, MaxAttempts: b.config.VerifyMaxAttempts, Deadline: b.config.VerifyDeadline,
+		BreakerOpenFor: b.config.VerifyBreakerOpenFor,
+	}, func(name string, _, to gobreaker.State) { b.breaker.WithLabelValues(name).Set(float64(to)) })
+	b.goWorker(func() { b.verifier.Run(ctx) })
+	return nil
+}
+
+func (b *BackOffice) goWorker(work func()) {
+	b.workers.Add(1)
+	go func() {
+		defer b.workers.Done()
+		work()
+	}()
+}
+
+// Addr returns the address the back office listens on.
+func (b *BackOffice) Addr() string { return b.listener.Addr().String() }
+
+// DB returns the database handle, for tests.
+func (b *BackOffice) DB() *sqlx.DB { return b.db }
+
+// Close stops serving, stops the workers and closes the connections.
+func (b *BackOffice) Close() error {
+	var err error
+	if b.server != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = b.server.Shutdown(shutdownCtx)
+		cancel()
+	}
+	if b.cancel != nil {
+		b.cancel()
+	}
+	b.workers.Wait()
+	b.closeClients()
+	return err
+}
+
+func (b *BackOffice) closeClients() {
+	b.redis.Close()
+	b.db.Close()
+}

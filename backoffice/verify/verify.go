@@ -1,0 +1,287 @@
+// Package verify checks stored registrations against the big-data centre's
+// data API (用数) in the background, behind a circuit breaker, so the
+// parent's submission never waits for it. A registration it cannot finish
+// is marked for manual verification (待人工核验).
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/rueidis"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/sh-preschool/preschool/shared/crypto"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// Config tunes the Verifier.
+type Config struct {
+	DataAPIURL string
+	Timeout    time.Duration
+	Interval   time.Duration
+	BatchSize  int
+	// MaxAttempts is how many failed calls a registration gets before it is
+	// marked for manual verification.
+	MaxAttempts int
+	// Deadline is how long a registration may wait for the data API, open
+	// breaker included, before it is marked for manual verification.
+	Deadline time.Duration
+	// BreakerOpenFor is how long the breaker stays open before it tries
+	// again.
+	BreakerOpenFor time.Duration
+}
+
+// Verifier runs the background verification.
+type Verifier struct {
+	db      *sqlx.DB
+	redis   rueidis.Client
+	keys    enrol.Keys
+	keyring *crypto.Keyring
+	config  Config
+	client  *http.Client
+	breaker *gobreaker.CircuitBreaker[[]result]
+	now     func() time.Time
+}
+
+type item struct {
+	DocumentType   string `json:"documentType"`
+	DocumentNumber string `json:"documentNumber"`
+	Name           string `json:"name"`
+}
+
+type result struct {
+	Match  bool   `json:"match"`
+	Reason string `json:"reason"`
+}
+
+// New returns a Verifier. onStateChange may be nil.
+func New(db *sqlx.DB, redis rueidis.Client, keys enrol.Keys, keyring *crypto.Keyring, config Config,
+	onStateChange func(name string, from, to gobreaker.State)) *Verifier {
+	settings := gobreaker.Settings{
+		Name:        "data_api",
+		MaxRequests: 1,
+		Interval:    30 * time.Second,
+		Timeout:     config.BreakerOpenFor,
+		ReadyToTrip: func(counts gobreaker.Counts) bool { return counts.ConsecutiveFailures >= 3 },
+		IsSuccessful: func(err error) bool {
+			return err == nil || errors.Is(err, context.Canceled)
+		},
+		OnStateChange: onStateChange,
+	}
+	return &Verifier{
+		db: db, redis: redis, keys: keys, keyring: keyring, config: config,
+		client:  &http.Client{Timeout: config.Timeout},
+		breaker: gobreaker.NewCircuitBreaker[[]result](settings),
+		now:     time.Now,
+	}
+}
+
+// Run verifies batches every Interval until ctx ends.
+func (v *Verifier) Run(ctx context.Context) {
+	ticker := time.NewTicker(v.config.Interval)
+	defer ticker.Stop()
+	for {
+		for {
+			done, err := v.VerifyBatch(ctx)
+			if err != nil && ctx.Err() == nil {
+				slog.Error("verification batch failed", "error", err)
+			}
+			if done == 0 || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+type pending struct {
+	Number         string    `db:"registration_number"`
+	DocumentType   string    `db:"child_document_type"`
+	DocumentNumber []byte    `db:"child_document_number"`
+	Name           []byte    `db:"child_name"`
+	Attempts       int       `db:"verification_attempts"`
+	RecordedAt     time.Time `db:"recorded_at"`
+}
+
+type outcome struct {
+	number   string
+	status   string
+	note     string
+	attempts int
+}
+
+// VerifyBatch verifies up to BatchSize recorded registrations and returns
+// how many it finished (verified or marked for manual verification). Rows
+// are locked with SKIP LOCKED, so several back offices share the work.
+func (v *Verifier) VerifyBatch(ctx context.Context) (int, error) {
+	tx, err := v.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+
+	const q = `
+		SELECT registration_number, child_document_type, child_document_number, child_name,
+		       verification_attempts, recorded_at
+		FROM registration
+		WHERE status = 'recorded'
+		ORDER BY recorded_at
+		LIMIT $1
+		FOR UPDATE SKIP LOCKED`
+	var rows []pending
+	if err := tx.SelectContext(ctx, &rows, q, v.config.BatchSize); err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+
+	outcomes := v.check(ctx, rows)
+	finished := 0
+	const update = `
+		UPDATE registration
+		SET status = $2, verification_note = NULLIF($3, ''), verification_attempts = $4,
+		    verified_at = CASE WHEN $2 = 'recorded' THEN verified_at ELSE now() END
+		WHERE registration_number = $1`
+	for _, o := range outcomes {
+		if _, err := tx.ExecContext(ctx, update, o.number, o.status, o.note, o.attempts); err != nil {
+			return 0, err
+		}
+		if o.status != enrol.StatusRecorded {
+			finished++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	v.writeStatuses(ctx, outcomes)
+	return finished, nil
+}
+
+// check decides each row's outcome: the data API's answer, or a retry
+// later, or manual verification when retries or time run out.
+func (v *Verifier) check(ctx context.Context, rows []pending) []outcome {
+	outcomes := make([]outcome, len(rows))
+	var items []item
+	var asked []int
+	for i, row := range rows {
+		outcomes[i] = outcome{number: row.Number, status: enrol.StatusRecorded, attempts: row.Attempts}
+		if row.DocumentType == "none" {
+			outcomes[i].status, outcomes[i].note = enrol.StatusNeedsManualVerification, "幼儿无证件，需到区招生服务点人工核验。"
+			continue
+		}
+		number, errNumber := v.keyring.Open(row.DocumentNumber, enrol.ContextChildDocumentNumber)
+		name, errName := v.keyring.Open(row.Name, enrol.ContextChildName)
+		if errNumber != nil || errName != nil {
+			slog.Error("registration does not open for verification", "number", row.Number, "error", errors.Join(errNumber, errName))
+			outcomes[i].status, outcomes[i].note = enrol.StatusNeedsManualVerification, "数据无法解密，需人工核验。"
+			continue
+		}
+		items = append(items, item{DocumentType: row.DocumentType, DocumentNumber: string(number), Name: string(name)})
+		asked = append(asked, i)
+	}
+	if len(items) == 0 {
+		return outcomes
+	}
+
+	results, err := v.breaker.Execute(func() ([]result, error) { return v.call(ctx, items) })
+	now := v.now()
+	for position, i := range asked {
+		o := &outcomes[i]
+		if err == nil && position < len(results) {
+			if results[position].Match {
+				o.status, o.note = enrol.StatusVerified, ""
+			} else {
+				o.status, o.note = enrol.StatusNeedsManualVerification, "与大数据中心信息不一致："+results[position].Reason
+			}
+			continue
+		}
+		// The call failed or the breaker is open: count an attempt only for
+		// a real call, and give up at the limit or the deadline.
+		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
+			o.attempts++
+		}
+		if o.attempts >= v.config.MaxAttempts || now.Sub(rows[i].RecordedAt) >= v.config.Deadline {
+			o.status, o.note = enrol.StatusNeedsManualVerification, "核验服务暂不可用，需人工核验。"
+		}
+	}
+	if err != nil {
+		slog.Warn("data API verification not done", "registrations", len(items), "error", err, "breaker", v.breaker.State().String())
+	}
+	return outcomes
+}
+
+func (v *Verifier) call(ctx context.Context, items []item) ([]result, error) {
+	ctx, cancel := context.WithTimeout(ctx, v.config.Timeout)
+	defer cancel()
+	body, err := json.Marshal(map[string]any{"items": items})
+	if err != nil {
+		return nil, err
+	}
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(v.config.DataAPIURL, "/")+"/v1/identity/verify-batch", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	request.Header.Set("Content-Type", "application/json")
+	response, err := v.client.Do(request)
+	if err != nil {
+		return nil, err
+	}
+	defer response.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(response.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if response.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("data API status %d: %.200s", response.StatusCode, data)
+	}
+	var answer struct {
+		Results []result `json:"results"`
+	}
+	if err := json.Unmarshal(data, &answer); err != nil {
+		return nil, fmt.Errorf("decode data API answer: %w", err)
+	}
+	if len(answer.Results) != len(items) {
+		return nil, fmt.Errorf("data API returned %d results for %d items", len(answer.Results), len(items))
+	}
+	return answer.Results, nil
+}
+
+// writeStatuses copies finished outcomes to the parents' receipts. A
+// failure only delays what the parent sees; the database is the record.
+func (v *Verifier) writeStatuses(ctx context.Context, outcomes []outcome) {
+	commands := make(rueidis.Commands, 0, len(outcomes))
+	for _, o := range outcomes {
+		if o.status == enrol.StatusRecorded {
+			continue
+		}
+		fields := v.redis.B().Hset().Key(v.keys.Receipt(o.number)).FieldValue().FieldValue(enrol.FieldStatus, o.status)
+		if o.note != "" {
+			fields = fields.FieldValue(enrol.FieldNote, o.note)
+		}
+		commands = append(commands, fields.Build())
+	}
+	for _, result := range v.redis.DoMulti(ctx, commands...) {
+		if err := result.Error(); err != nil {
+			slog.Error("verification status not written to Redis", "error", err)
+			return
+		}
+	}
+}
+
+// State returns the breaker state, for metrics.
+func (v *Verifier) State() string { return v.breaker.State().String() }

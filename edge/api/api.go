@@ -1,0 +1,159 @@
+// Package api holds the edge's HTTP conventions: handlers that return an
+// error, one adapter that writes JSON answers and errors, and the JSON
+// request decoder with its limits.
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sh-preschool/preschool/shared/apierror"
+)
+
+// HandlerFunc is an edge handler. A returned *apierror.Error is written as
+// it is; any other error is logged and answered with a generic 500.
+type HandlerFunc func(ctx *fasthttp.RequestCtx) error
+
+// Handle adapts h to fasthttp.
+func Handle(h HandlerFunc) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if err := h(ctx); err != nil {
+			WriteError(ctx, err)
+		}
+	}
+}
+
+type errorBody struct {
+	Error *apierror.Error `json:"error"`
+}
+
+// WriteError writes err as the JSON error body with its status.
+func WriteError(ctx *fasthttp.RequestCtx, err error) {
+	apiErr := apierror.As(err)
+	if apiErr == nil || apiErr.Status >= 500 {
+		slog.Error("request failed", "request_id", RequestID(ctx), "method", string(ctx.Method()),
+			"path", string(ctx.Path()), "error", err)
+	}
+	if apiErr == nil {
+		apiErr = apierror.Internal
+	}
+	WriteJSON(ctx, apiErr.Status, errorBody{Error: apiErr})
+}
+
+// WriteJSON writes v as a JSON body with status.
+func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json; charset=utf-8")
+	encoder := json.NewEncoder(ctx)
+	encoder.SetEscapeHTML(false)
+	if err := encoder.Encode(v); err != nil {
+		slog.Error("encode response", "request_id", RequestID(ctx), "error", err)
+	}
+}
+
+// WriteRawJSON writes an already encoded JSON body.
+func WriteRawJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(body)
+}
+
+// SetRetryAfter sets the Retry-After header in whole seconds, at least one.
+func SetRetryAfter(ctx *fasthttp.RequestCtx, wait time.Duration) {
+	seconds := int((wait + time.Second - 1) / time.Second)
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(max(seconds, 1)))
+}
+
+// DecodeJSON decodes the request body into v. It rejects a body that is
+// not JSON, larger than maxBytes, malformed, of the wrong types or with
+// unknown fields, each with its own *apierror.Error.
+func DecodeJSON(ctx *fasthttp.RequestCtx, maxBytes int, v any) error {
+	contentType := string(ctx.Request.Header.ContentType())
+	if mediaType, _, _ := strings.Cut(contentType, ";"); strings.TrimSpace(strings.ToLower(mediaType)) != "application/json" {
+		return apierror.ErrUnsupportedType
+	}
+	body := ctx.PostBody()
+	if len(body) > maxBytes {
+		return apierror.ErrBodyTooLarge
+	}
+	decoder := json.NewDecoder(bytes.NewReader(body))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := decoder.Token(); !errors.Is(err, io.EOF) {
+		return apierror.ErrMalformedJSON
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		return apierror.Invalid(field, "invalid_field_type", "字段 "+field+" 的类型不正确（应为"+typeName(typeErr.Type.Kind().String())+"），请刷新页面后重新填写。")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apierror.Invalid(field, "unknown_field", "提交的数据包含未知字段 "+field+"，请刷新页面后重新填写。")
+	}
+	return apierror.ErrMalformedJSON
+}
+
+func typeName(kind string) string {
+	switch kind {
+	case "string":
+		return "文字"
+	case "bool":
+		return "是或否"
+	case "int", "int64", "int32", "int16", "float64", "uint", "uint64":
+		return "数字"
+	case "slice", "array":
+		return "列表"
+	case "struct", "map":
+		return "对象"
+	}
+	return kind
+}
+
+type contextKey string
+
+const (
+	requestIDKey contextKey = "request_id"
+	subjectKey   contextKey = "subject"
+)
+
+// RequestID returns the request's ID set by the server's middleware.
+func RequestID(ctx *fasthttp.RequestCtx) string {
+	id, _ := ctx.UserValue(requestIDKey).(string)
+	return id
+}
+
+// SetRequestID stores the request's ID.
+func SetRequestID(ctx *fasthttp.RequestCtx, id string) { ctx.SetUserValue(requestIDKey, id) }
+
+// Subject returns the signed-in parent's subject, or "".
+func Subject(ctx *fasthttp.RequestCtx) string {
+	subject, _ := ctx.UserValue(subjectKey).(string)
+	return subject
+}
+
+// SetSubject stores the signed-in parent's subject.
+func SetSubject(ctx *fasthttp.RequestCtx, subject string) { ctx.SetUserValue(subjectKey, subject) }
+
+// RequireSubject returns the signed-in parent's subject or ErrNotSignedIn.
+func RequireSubject(ctx *fasthttp.RequestCtx) (string, error) {
+	subject := Subject(ctx)
+	if subject == "" {
+		return "", apierror.ErrNotSignedIn
+	}
+	return subject, nil
+}

@@ -1,0 +1,150 @@
+package precheck
+
+import (
+	"time"
+
+	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/snapshot"
+)
+
+// RegistrationFacts are the facts of an accepted registration that the edge
+// keeps in Redis, enough to check an application without the database.
+type RegistrationFacts struct {
+	Number             string
+	Year               int
+	Status             string
+	ChildIndex         []byte
+	Household          enrolment.HouseholdFacts
+	HukouStreet        string
+	HukouCommittee     string
+	ResidenceStreet    string
+	ResidenceCommittee string
+}
+
+// Options are what a child may apply for in one district.
+type Options struct {
+	Category snapshot.Category
+	Entry    snapshot.Entry
+	OpensAt  time.Time
+	ClosesAt time.Time
+	Open     bool
+	Campuses []int64
+}
+
+// Application is a validated application.
+type Application struct {
+	Year          int
+	DistrictCode  string
+	EntryID       int64
+	CategoryCode  string
+	CampusChoices []int64
+	SchemaVersion int
+	Extra         map[string]any
+}
+
+// ApplicationOptions returns the entry, window and matched campuses for the
+// child of facts in district, or an *apierror.Error when the child may not
+// apply there.
+func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalogue.Catalogue, now time.Time) (*Options, error) {
+	if _, ok := c.District(districtCode); !ok {
+		return nil, errUnknownCode("districtCode", "所选的区")
+	}
+	switch facts.Status {
+	case enrolment.StatusRejectedDuplicate, enrolment.StatusFailed:
+		return nil, apierror.Invalid("registrationNumber", "registration_not_valid", "该登记未成功入库，不能报名。请联系所在区招生服务点。")
+	}
+
+	candidates := facts.Household.CandidateCategories(districtCode)
+	if len(candidates) == 0 {
+		return nil, apierror.Invalid("districtCode", "district_not_eligible", "根据户籍和居住地址，该幼儿不能在所选的区报名，请选择户籍所在区或居住所在区。")
+	}
+	var entry snapshot.Entry
+	var found bool
+	for _, category := range candidates {
+		if entry, found = c.Entry(facts.Year, districtCode, category); found {
+			break
+		}
+	}
+	if !found {
+		category, _ := c.Category(candidates[0])
+		return nil, apierror.Invalid("districtCode", "no_entry_for_category", "所选的区未开放“"+category.Name+"”报名入口，请咨询该区招生服务点。")
+	}
+	category, _ := c.Category(entry.CategoryCode)
+	opens, closes := c.EntryWindow(entry)
+
+	// A child whose hukou is in the district but who lives elsewhere is
+	// matched by the hukou address; every other child by the home address.
+	street, committee := facts.ResidenceStreet, facts.ResidenceCommittee
+	if facts.Household.HukouDistrict == districtCode && facts.Household.ResidenceDistrict != districtCode {
+		street, committee = facts.HukouStreet, facts.HukouCommittee
+	}
+	return &Options{
+		Category: category,
+		Entry:    entry,
+		OpensAt:  opens,
+		ClosesAt: closes,
+		Open:     !now.Before(opens) && now.Before(closes),
+		Campuses: c.MatchCampuses(facts.Year, districtCode, street, committee),
+	}, nil
+}
+
+// CheckApplication validates an application of the child of facts.
+func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *catalogue.Catalogue, now time.Time) (*Application, error) {
+	if request.DistrictCode == "" {
+		return nil, errRequired("districtCode", "报名区")
+	}
+	options, err := ApplicationOptions(facts, request.DistrictCode, c, now)
+	if err != nil {
+		return nil, err
+	}
+	if request.CategoryCode != options.Entry.CategoryCode {
+		return nil, errCategory("categoryCode", "所选报名入口与幼儿的户籍和居住情况不符，应为“"+options.Category.Name+"”。")
+	}
+	if !options.Open {
+		if now.Before(options.OpensAt) {
+			return nil, apierror.New(403, "application_not_open", "该区报名尚未开始，开始时间为 "+formatTime(options.OpensAt)+"。")
+		}
+		return nil, apierror.New(403, "application_closed", "该区报名已于 "+formatTime(options.ClosesAt)+" 结束。")
+	}
+
+	if len(request.CampusChoices) == 0 {
+		return nil, errRequired("campusChoices", "志愿幼儿园")
+	}
+	if len(request.CampusChoices) > options.Entry.MaxChoices {
+		return nil, errTooMany("campusChoices", "志愿幼儿园", options.Entry.MaxChoices)
+	}
+	matched := make(map[int64]bool, len(options.Campuses))
+	for _, id := range options.Campuses {
+		matched[id] = true
+	}
+	seen := map[int64]bool{}
+	for _, id := range request.CampusChoices {
+		if seen[id] {
+			return nil, apierror.Invalid("campusChoices", "duplicate_choice", "同一所幼儿园只能填报一次。")
+		}
+		seen[id] = true
+		if !matched[id] {
+			return nil, apierror.Invalid("campusChoices", "campus_not_matched", "所选幼儿园不在该地址的对口范围内，请从列表中选择。")
+		}
+	}
+
+	form, ok := c.Form(enrolment.KindApplication)
+	if !ok {
+		return nil, apierror.Internal
+	}
+	extra, err := checkExtra(form, request.Extra, request.SchemaVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &Application{
+		Year:          facts.Year,
+		DistrictCode:  request.DistrictCode,
+		EntryID:       options.Entry.ID,
+		CategoryCode:  options.Entry.CategoryCode,
+		CampusChoices: append([]int64(nil), request.CampusChoices...),
+		SchemaVersion: form.Version,
+		Extra:         extra,
+	}, nil
+}

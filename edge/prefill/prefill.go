@@ -1,0 +1,199 @@
+// Package prefill fetches a family's e-certificates (用证) from the
+// certificate API while the parent fills in the form, behind a circuit
+// breaker with a tight timeout, and accepts uploaded certificate files when
+// the API cannot help. The submit path never waits for it.
+package prefill
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sh-preschool/preschool/edge/api"
+	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/document"
+)
+
+// Certificate is one e-certificate returned by the certificate API.
+type Certificate struct {
+	Type     string `json:"type"`
+	Name     string `json:"name"`
+	Number   string `json:"number"`
+	IssuedAt string `json:"issuedAt"`
+	Issuer   string `json:"issuer"`
+}
+
+// errRejected marks a 4xx answer: the request was wrong, the service is not
+// failing, so the breaker does not count it.
+var errRejected = errors.New("certificate API rejected the request")
+
+// Client calls the certificate API through a circuit breaker.
+type Client struct {
+	baseURL string
+	http    *http.Client
+	timeout time.Duration
+	breaker *gobreaker.CircuitBreaker[[]Certificate]
+}
+
+// NewClient returns a Client. Each call gets timeout; the breaker opens
+// after 5 consecutive failures, or half the calls failing among at least 10
+// within a 10-second window, and tries again after openFor.
+func NewClient(baseURL string, timeout, openFor time.Duration, onStateChange func(name string, from, to gobreaker.State)) *Client {
+	settings := gobreaker.Settings{
+		Name:        "certificates",
+		MaxRequests: 2,
+		Interval:    10 * time.Second,
+		Timeout:     openFor,
+		ReadyToTrip: func(counts gobreaker.Counts) bool {
+			if counts.ConsecutiveFailures >= 5 {
+				return true
+			}
+			return counts.Requests >= 10 && counts.TotalFailures*2 >= counts.Requests
+		},
+		IsSuccessful: func(err error) bool {
+			return err == nil || errors.Is(err, errRejected) || errors.Is(err, context.Canceled)
+		},
+		OnStateChange: onStateChange,
+	}
+	return &Client{
+		baseURL: strings.TrimRight(baseURL, "/"),
+		http:    &http.Client{Timeout: timeout},
+		timeout: timeout,
+		breaker: gobreaker.NewCircuitBreaker[[]Certificate](settings),
+	}
+}
+
+// State returns the breaker's state.
+func (c *Client) State() gobreaker.State { return c.breaker.State() }
+
+// Query returns the holder's certificates of the given types. It fails fast
+// with gobreaker.ErrOpenState while the breaker is open.
+func (c *Client) Query(ctx context.Context, documentType, documentNumber string, types []string) ([]Certificate, error) {
+	return c.breaker.Execute(func() ([]Certificate, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		body, _ := json.Marshal(map[string]any{
+			"holderDocumentType": documentType, "holderDocumentNumber": documentNumber, "certificateTypes": types,
+		})
+		request, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/v1/certificates/query", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		request.Header.Set("Content-Type", "application/json")
+		response, err := c.http.Do(request)
+		if err != nil {
+			return nil, err
+		}
+		defer response.Body.Close()
+		data, err := io.ReadAll(io.LimitReader(response.Body, 256<<10))
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case response.StatusCode >= 400 && response.StatusCode < 500:
+			return nil, fmt.Errorf("%w: status %d", errRejected, response.StatusCode)
+		case response.StatusCode != http.StatusOK:
+			return nil, fmt.Errorf("certificate API status %d", response.StatusCode)
+		}
+		var answer struct {
+			Certificates []Certificate `json:"certificates"`
+		}
+		if err := json.Unmarshal(data, &answer); err != nil {
+			return nil, fmt.Errorf("decode certificate API answer: %w", err)
+		}
+		return answer.Certificates, nil
+	})
+}
+
+type prefillRequest struct {
+	DocumentType     string   `json:"documentType"`
+	DocumentNumber   string   `json:"documentNumber"`
+	CertificateTypes []string `json:"certificateTypes"`
+}
+
+type prefillAnswer struct {
+	Available    bool          `json:"available"`
+	Certificates []Certificate `json:"certificates,omitempty"`
+	Message      string        `json:"message,omitempty"`
+}
+
+const fallbackMessage = "电子证照服务暂时无法使用，请拍照或扫描后手动上传证照。"
+
+var knownTypes = map[string]bool{
+	"birth_certificate": true, "household_register": true, "residence_permit": true,
+	"property_certificate": true, "tenancy_registration": true,
+}
+
+// Handlers serve prefill and uploads.
+type Handlers struct {
+	Client *Client
+	Now    func() time.Time
+	// Observe is told each prefill's result: ok, fallback or rejected. It
+	// may be nil.
+	Observe func(result string)
+}
+
+func (h *Handlers) observe(result string) {
+	if h.Observe != nil {
+		h.Observe(result)
+	}
+}
+
+// PostPrefill handles POST /api/v1/prefill/certificates. A failing or
+// open-breaker certificate API is not an error for the parent: the answer
+// says to upload instead.
+func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
+	if _, err := api.RequireSubject(ctx); err != nil {
+		return err
+	}
+	var request prefillRequest
+	if err := api.DecodeJSON(ctx, 4<<10, &request); err != nil {
+		return err
+	}
+	documentType, err := document.ParseType(request.DocumentType)
+	if err != nil {
+		return apierror.As(err).WithField("documentType")
+	}
+	parsed, err := document.Parse(documentType, request.DocumentNumber, "", h.Now())
+	if err != nil && documentType != document.Passport {
+		return apierror.As(err).WithField("documentNumber")
+	}
+	if documentType == document.Passport || documentType == document.None {
+		h.observe("rejected")
+		return apierror.Invalid("documentType", "prefill_not_supported", "该证件类型暂不支持调取电子证照，请手动上传。")
+	}
+	if len(request.CertificateTypes) == 0 || len(request.CertificateTypes) > len(knownTypes) {
+		return apierror.Invalid("certificateTypes", "invalid_certificate_types", "请选择要调取的证照类型。")
+	}
+	for _, certificateType := range request.CertificateTypes {
+		if !knownTypes[certificateType] {
+			return apierror.Invalid("certificateTypes", "invalid_certificate_types", "证照类型无效，请刷新页面后重试。")
+		}
+	}
+
+	certificates, err := h.Client.Query(ctx, string(parsed.Type), parsed.Number, request.CertificateTypes)
+	if err != nil {
+		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
+			slog.Warn("certificate prefill failed", "request_id", api.RequestID(ctx), "error", err)
+		}
+		h.observe("fallback")
+		api.WriteJSON(ctx, http.StatusOK, prefillAnswer{Available: false, Message: fallbackMessage})
+		return nil
+	}
+	h.observe("ok")
+	if certificates == nil {
+		certificates = []Certificate{}
+	}
+	api.WriteJSON(ctx, http.StatusOK, prefillAnswer{Available: true, Certificates: certificates})
+	return nil
+}

@@ -1,0 +1,105 @@
+package prefill
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sh-preschool/preschool/edge/api"
+	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/crypto"
+)
+
+// MaxUploadBytes bounds one uploaded certificate file.
+const MaxUploadBytes = 5 << 20
+
+// UploadContext binds a sealed upload to the parent who made it; the back
+// office opens the file with the record's owner index.
+func UploadContext(ownerIndex []byte) string { return "upload." + hex.EncodeToString(ownerIndex) }
+
+// Uploads stores certificate files sealed with SM4 under Dir, one file per
+// upload named by its ID.
+type Uploads struct {
+	Dir     string
+	Keyring *crypto.Keyring
+}
+
+// FilePath returns where the upload with id is stored.
+func (u *Uploads) FilePath(id string) string {
+	return filepath.Join(u.Dir, id[:2], id+".sealed")
+}
+
+var allowedTypes = []struct {
+	contentType string
+	magic       []byte
+}{
+	{"image/jpeg", []byte{0xFF, 0xD8, 0xFF}},
+	{"image/png", []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}},
+	{"application/pdf", []byte("%PDF-")},
+}
+
+// SniffContentType returns the content type of a JPEG, PNG or PDF file from
+// its first bytes, or "" for anything else, whatever the file is named.
+func SniffContentType(head []byte) string {
+	for _, allowed := range allowedTypes {
+		if bytes.HasPrefix(head, allowed.magic) {
+			return allowed.contentType
+		}
+	}
+	return ""
+}
+
+// PostUpload handles POST /api/v1/uploads (multipart, field "file").
+func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
+	subject, err := api.RequireSubject(ctx)
+	if err != nil {
+		return err
+	}
+	header, err := ctx.FormFile("file")
+	if err != nil {
+		return apierror.Invalid("file", "missing_file", "请选择要上传的证照文件。")
+	}
+	if header.Size > MaxUploadBytes {
+		return apierror.New(http.StatusRequestEntityTooLarge, "file_too_large", "单个证照文件不能超过 5 MB，请压缩后重新上传。")
+	}
+	file, err := header.Open()
+	if err != nil {
+		return fmt.Errorf("open upload: %w", err)
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, MaxUploadBytes+1))
+	if err != nil {
+		return fmt.Errorf("read upload: %w", err)
+	}
+	if len(data) > MaxUploadBytes {
+		return apierror.New(http.StatusRequestEntityTooLarge, "file_too_large", "单个证照文件不能超过 5 MB，请压缩后重新上传。")
+	}
+	contentType := SniffContentType(data)
+	if contentType == "" {
+		return apierror.Invalid("file", "unsupported_file_type", "只能上传 JPG、PNG 图片或 PDF 文件，请重新选择。")
+	}
+
+	idBytes := make([]byte, 16)
+	if _, err := rand.Read(idBytes); err != nil {
+		return err
+	}
+	id := hex.EncodeToString(idBytes)
+	owner := u.Keyring.Index("owner", []byte(subject))
+	sealed := u.Keyring.Seal(data, UploadContext(owner))
+	path := u.FilePath(id)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	if err := os.WriteFile(path, sealed, 0o600); err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	api.WriteJSON(ctx, http.StatusCreated, map[string]any{"fileId": id, "size": len(data), "contentType": contentType})
+	return nil
+}

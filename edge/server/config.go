@@ -1,0 +1,83 @@
+// Package server wires the edge: configuration, Redis, the catalogue,
+// throttling, sign-in, the enrolment handlers, metrics and the fasthttp
+// server. Run is what the edge binary and the tests start.
+package server
+
+import (
+	"net"
+	"time"
+
+	"github.com/sh-preschool/preschool/shared/config"
+)
+
+// Config is the edge's configuration; every key is in the README's table.
+type Config struct {
+	Listen               string
+	PublicURL            string
+	RedisAddress         string
+	RedisPassword        string
+	RedisPrefix          string
+	RedisTimeout         time.Duration
+	KeyringFile          string
+	LimitsFile           string
+	IdentityURL          string
+	IdentityClientID     string
+	IdentityClientSecret string
+	CertificatesURL      string
+	CertificatesTimeout  time.Duration
+	BreakerOpenFor       time.Duration
+	UploadDir            string
+	SessionTTL           time.Duration
+	SecureCookie         bool
+	TrustForwardedFor    bool
+	Concurrency          int
+	ReadTimeout          time.Duration
+	WriteTimeout         time.Duration
+	IdleTimeout          time.Duration
+	ReceiptTTL           time.Duration
+	BacklogInterval      time.Duration
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig(r *config.Reader) (Config, error) {
+	c := Config{
+		Listen:               r.String("EDGE_LISTEN", "127.0.0.1:8080"),
+		RedisAddress:         r.String("REDIS_ADDR", "127.0.0.1:6379"),
+		RedisPassword:        r.String("REDIS_PASSWORD", ""),
+		RedisPrefix:          r.String("REDIS_PREFIX", "ps:"),
+		RedisTimeout:         r.Duration("EDGE_REDIS_TIMEOUT", 2*time.Second, 10*time.Millisecond),
+		KeyringFile:          r.String("CRYPTO_KEYRING_FILE", ""),
+		LimitsFile:           r.String("EDGE_LIMITS_FILE", "deploy/limits.toml"),
+		IdentityURL:          r.String("IDENTITY_URL", "http://127.0.0.1:7101"),
+		IdentityClientID:     r.String("IDENTITY_CLIENT_ID", "preschool-edge"),
+		IdentityClientSecret: r.String("IDENTITY_CLIENT_SECRET", "dev-secret"),
+		CertificatesURL:      r.String("CERTIFICATES_URL", "http://127.0.0.1:7102"),
+		CertificatesTimeout:  r.Duration("CERTIFICATES_TIMEOUT", 800*time.Millisecond, time.Millisecond),
+		BreakerOpenFor:       r.Duration("EDGE_BREAKER_OPEN_FOR", 15*time.Second, 100*time.Millisecond),
+		UploadDir:            r.String("EDGE_UPLOAD_DIR", ".run/uploads"),
+		SessionTTL:           r.Duration("EDGE_SESSION_TTL", 2*time.Hour, time.Minute),
+		SecureCookie:         r.Bool("EDGE_SECURE_COOKIE", false),
+		TrustForwardedFor:    r.Bool("EDGE_TRUST_FORWARDED_FOR", false),
+		Concurrency:          r.Int("EDGE_CONCURRENCY", 50_000, 100, 1_000_000),
+		ReadTimeout:          r.Duration("EDGE_READ_TIMEOUT", 10*time.Second, time.Second),
+		WriteTimeout:         r.Duration("EDGE_WRITE_TIMEOUT", 10*time.Second, time.Second),
+		IdleTimeout:          r.Duration("EDGE_IDLE_TIMEOUT", 60*time.Second, time.Second),
+		ReceiptTTL:           r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour),
+		BacklogInterval:      r.Duration("EDGE_BACKLOG_INTERVAL", 250*time.Millisecond, 10*time.Millisecond),
+	}
+	c.PublicURL = r.String("EDGE_PUBLIC_URL", "http://"+displayAddress(c.Listen))
+	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
+	return c, r.Err()
+}
+
+// displayAddress turns a listen address into one a browser can open.
+func displayAddress(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,225 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/sh-preschool/preschool/edge/api"
+	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/edge/throttle"
+	"github.com/sh-preschool/preschool/edge/web"
+	"github.com/sh-preschool/preschool/shared/apierror"
+)
+
+// Route names, also the keys of the [routes] table in the limits file.
+const (
+	routePostRegistration = "POST /api/v1/registrations"
+	routePostApplication  = "POST /api/v1/applications"
+)
+
+// routeKind says which checks a route needs beyond the common ones.
+type routeKind int
+
+const (
+	readRoute       routeKind = iota
+	writeRoute                // checks the Origin header
+	submissionRoute           // a write that also sheds load on stream backlog
+)
+
+func (e *Edge) routes() fasthttp.RequestHandler {
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.PanicHandler = e.panicked
+
+	handle := func(method, path string, kind routeKind, handler api.HandlerFunc) {
+		r.Handle(method, path, e.wrap(method+" "+path, kind, handler))
+	}
+	catalogueHandlers := &catalogue.Handlers{Store: e.catalogue, Now: time.Now}
+	handle(http.MethodGet, "/api/v1/catalogue", readRoute, catalogueHandlers.GetCatalogue)
+	handle(http.MethodGet, "/api/v1/districts/{code}/streets", readRoute, catalogueHandlers.GetStreets)
+	handle(http.MethodGet, "/api/v1/districts/{code}/entries", readRoute, catalogueHandlers.GetEntries)
+	handle(http.MethodGet, "/api/v1/streets/{code}/committees", readRoute, catalogueHandlers.GetCommittees)
+	handle(http.MethodGet, "/api/v1/matching", readRoute, catalogueHandlers.GetMatching)
+
+	handle(http.MethodPost, "/api/v1/registrations", submissionRoute, e.submit.PostRegistration)
+	handle(http.MethodPost, "/api/v1/applications", submissionRoute, e.submit.PostApplication)
+	handle(http.MethodGet, "/api/v1/registrations/{number}/options", readRoute, e.submit.GetOptions)
+	handle(http.MethodGet, "/api/v1/receipts/{number}", readRoute, e.submit.GetReceipt)
+	handle(http.MethodGet, "/api/v1/me/receipts", readRoute, e.submit.GetMyReceipts)
+	handle(http.MethodGet, "/api/v1/me", readRoute, e.signin.Me)
+
+	handle(http.MethodPost, "/api/v1/prefill/certificates", writeRoute, e.prefill.PostPrefill)
+	handle(http.MethodPost, "/api/v1/uploads", writeRoute, e.uploads.PostUpload)
+
+	handle(http.MethodGet, "/auth/login", readRoute, e.signin.Login)
+	handle(http.MethodGet, "/auth/callback", readRoute, e.signin.Callback)
+	handle(http.MethodPost, "/auth/logout", writeRoute, e.signin.Logout)
+
+	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { api.WriteJSON(ctx, http.StatusOK, map[string]bool{"alive": true}) })
+	r.GET("/readyz", e.ready)
+	r.GET("/metrics", fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.metrics.registry, promhttp.HandlerOpts{})))
+
+	app := web.Handler()
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		setSecurityHeaders(ctx)
+		if strings.HasPrefix(string(ctx.Path()), "/api/") {
+			api.WriteError(ctx, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
+			return
+		}
+		app(ctx)
+	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		api.WriteError(ctx, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法。"))
+	}
+	return r.Handler
+}
+
+// wrap adds the common steps around a handler: request ID, security
+// headers, the session, throttling per route and per client, load shedding
+// for submissions, the Origin check for writes, and metrics.
+func (e *Edge) wrap(route string, kind routeKind, handler api.HandlerFunc) fasthttp.RequestHandler {
+	requests := func(code int) { e.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc() }
+	duration := e.metrics.duration.WithLabelValues(route)
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		e.prepare(ctx)
+		if err := e.admit(ctx, route, kind); err != nil {
+			api.WriteError(ctx, err)
+		} else if err := handler(ctx); err != nil {
+			api.WriteError(ctx, err)
+		}
+		requests(ctx.Response.StatusCode())
+		duration.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (e *Edge) prepare(ctx *fasthttp.RequestCtx) {
+	id := string(ctx.Request.Header.Peek("X-Request-ID"))
+	if len(id) == 0 || len(id) > 64 || strings.ContainsAny(id, " \t\r\n\"") {
+		id = e.idPrefix + "-" + strconv.FormatUint(e.requestID.Add(1), 36)
+	}
+	api.SetRequestID(ctx, id)
+	ctx.Response.Header.Set("X-Request-ID", id)
+	setSecurityHeaders(ctx)
+	e.signin.Authenticate(ctx)
+}
+
+func setSecurityHeaders(ctx *fasthttp.RequestCtx) {
+	header := &ctx.Response.Header
+	header.Set("X-Content-Type-Options", "nosniff")
+	header.Set("X-Frame-Options", "DENY")
+	header.Set("Referrer-Policy", "same-origin")
+}
+
+func (e *Edge) admit(ctx *fasthttp.RequestCtx, route string, kind routeKind) error {
+	if decision := e.throttle.Route(route); !decision.Allowed {
+		return e.rejected(ctx, decision)
+	}
+	if decision := e.throttle.Client(e.clientKey(ctx)); !decision.Allowed {
+		return e.rejected(ctx, decision)
+	}
+	if kind == submissionRoute {
+		if decision := e.throttle.Shed(); !decision.Allowed {
+			return e.rejected(ctx, decision)
+		}
+	}
+	if kind != readRoute && !sameOrigin(ctx) {
+		return apierror.New(http.StatusForbidden, "cross_site_request", "请求来源无效，请从报名页面重新操作。")
+	}
+	return nil
+}
+
+// admitEntry takes a token from an entry's bucket; submit calls it once it
+// knows the entry.
+func (e *Edge) admitEntry(ctx *fasthttp.RequestCtx, entry string) error {
+	if decision := e.throttle.Entry(entry); !decision.Allowed {
+		return e.rejected(ctx, decision)
+	}
+	return nil
+}
+
+func (e *Edge) rejected(ctx *fasthttp.RequestCtx, decision throttle.Decision) error {
+	e.metrics.throttled.WithLabelValues(decision.Scope).Inc()
+	api.SetRetryAfter(ctx, decision.RetryAfter)
+	seconds := strconv.Itoa(max(1, int(decision.RetryAfter/time.Second)))
+	if decision.Scope == throttle.ScopeShed {
+		return apierror.New(http.StatusServiceUnavailable, "system_busy",
+			"当前报名人数较多，系统正在排队处理，请 "+seconds+" 秒后再提交。已填写的内容不会丢失。")
+	}
+	return apierror.New(http.StatusTooManyRequests, "too_many_requests",
+		"当前访问人数较多，请 "+seconds+" 秒后再试。")
+}
+
+// clientKey is the signed-in parent, or the client's IP address.
+func (e *Edge) clientKey(ctx *fasthttp.RequestCtx) string {
+	if subject := api.Subject(ctx); subject != "" {
+		return "s:" + subject
+	}
+	if e.config.TrustForwardedFor {
+		if forwarded := string(ctx.Request.Header.Peek("X-Forwarded-For")); forwarded != "" {
+			// The load balancer appends the address it saw last.
+			if i := strings.LastIndexByte(forwarded, ','); i >= 0 {
+				forwarded = forwarded[i+1:]
+			}
+			return "a:" + strings.TrimSpace(forwarded)
+		}
+	}
+	return "a:" + ctx.RemoteIP().String()
+}
+
+// sameOrigin rejects a write whose Origin header names another site. Browsers
+// send Origin on every cross-site POST, so its absence means a non-browser
+// client, which the session cookie alone cannot be sent by.
+func sameOrigin(ctx *fasthttp.RequestCtx) bool {
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	if origin == "" {
+		return true
+	}
+	host := string(ctx.Host())
+	return origin == "http://"+host || origin == "https://"+host
+}
+
+func (e *Edge) ready(ctx *fasthttp.RequestCtx) {
+	problems := []string{}
+	pingCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if err := e.redis.Do(pingCtx, e.redis.B().Ping().Build()).Error(); err != nil {
+		problems = append(problems, "redis: "+err.Error())
+	}
+	if e.catalogue.Current() == nil {
+		problems = append(problems, "no configuration snapshot loaded")
+	}
+	if len(problems) > 0 {
+		api.WriteJSON(ctx, http.StatusServiceUnavailable, map[string]any{"ready": false, "problems": problems})
+		return
+	}
+	api.WriteJSON(ctx, http.StatusOK, map[string]any{"ready": true, "snapshotVersion": e.catalogue.Current().Version()})
+}
+
+func (e *Edge) panicked(ctx *fasthttp.RequestCtx, recovered any) {
+	api.WriteError(ctx, panicError{recovered})
+}
+
+type panicError struct{ value any }
+
+func (p panicError) Error() string { return "panic: " + stringOf(p.value) }
+
+func stringOf(value any) string {
+	switch v := value.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "unknown"
+}

@@ -1,0 +1,246 @@
+// Package signin signs parents in through the city's unified identity
+// service (an OAuth-style authorization-code flow) and keeps the session in
+// a signed cookie, so the edge holds no session state.
+package signin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sh-preschool/preschool/edge/api"
+	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/session"
+)
+
+// Cookie names.
+const (
+	SessionCookie = "ps_session"
+	stateCookie   = "ps_state"
+)
+
+// Config configures sign-in.
+type Config struct {
+	IdentityURL  string // base URL of the identity service
+	ClientID     string
+	ClientSecret string
+	PublicURL    string // the edge's own base URL, for the callback
+	SessionKey   []byte
+	SessionTTL   time.Duration
+	SecureCookie bool
+	HTTPClient   *http.Client
+	Now          func() time.Time
+}
+
+// Service holds the sign-in handlers and the session middleware.
+type Service struct {
+	config Config
+}
+
+// New returns a sign-in Service.
+func New(config Config) *Service {
+	if config.HTTPClient == nil {
+		config.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	return &Service{config: config}
+}
+
+// Authenticate sets the request's subject from a valid session cookie. It
+// never rejects: handlers that need a parent call api.RequireSubject.
+func (s *Service) Authenticate(ctx *fasthttp.RequestCtx) {
+	token := ctx.Request.Header.Cookie(SessionCookie)
+	if len(token) == 0 {
+		return
+	}
+	claims, err := session.Verify(s.config.SessionKey, string(token), s.config.Now())
+	if err == nil {
+		api.SetSubject(ctx, claims.Subject)
+	}
+}
+
+// Login handles GET /auth/login?return=/path.
+func (s *Service) Login(ctx *fasthttp.RequestCtx) error {
+	state := randomHex(16)
+	returnPath := safeReturnPath(string(ctx.QueryArgs().Peek("return")))
+	s.setCookie(ctx, stateCookie, state+"."+base64.RawURLEncoding.EncodeToString([]byte(returnPath)), 10*time.Minute)
+
+	query := url.Values{}
+	query.Set("client_id", s.config.ClientID)
+	query.Set("redirect_uri", s.callbackURL())
+	query.Set("state", state)
+	query.Set("response_type", "code")
+	ctx.Redirect(strings.TrimRight(s.config.IdentityURL, "/")+"/authorize?"+query.Encode(), http.StatusFound)
+	return nil
+}
+
+// Callback handles GET /auth/callback?code=&state=.
+func (s *Service) Callback(ctx *fasthttp.RequestCtx) error {
+	cookie := string(ctx.Request.Header.Cookie(stateCookie))
+	expectedState, encodedReturn, _ := strings.Cut(cookie, ".")
+	state := string(ctx.QueryArgs().Peek("state"))
+	if expectedState == "" || state != expectedState {
+		return apierror.New(http.StatusBadRequest, "invalid_sign_in_state", "登录已过期或来源无效，请重新登录。")
+	}
+	returnBytes, _ := base64.RawURLEncoding.DecodeString(encodedReturn)
+	s.clearCookie(ctx, stateCookie)
+
+	code := string(ctx.QueryArgs().Peek("code"))
+	if code == "" {
+		return apierror.New(http.StatusBadRequest, "sign_in_cancelled", "登录未完成，请重新登录。")
+	}
+	exchangeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	user, err := s.exchange(exchangeCtx, code)
+	if err != nil {
+		slog.Error("sign-in exchange failed", "request_id", api.RequestID(ctx), "error", err)
+		return apierror.New(http.StatusBadGateway, "identity_unavailable", "统一身份认证服务暂时无法使用，请稍后重新登录。")
+	}
+
+	now := s.config.Now()
+	token := session.Sign(s.config.SessionKey, session.Claims{
+		Subject: user.Subject, Name: user.Name, IssuedAt: now.Unix(), ExpiresAt: now.Add(s.config.SessionTTL).Unix(),
+	})
+	s.setCookie(ctx, SessionCookie, token, s.config.SessionTTL)
+	ctx.Redirect(safeReturnPath(string(returnBytes)), http.StatusFound)
+	return nil
+}
+
+// Logout handles POST /auth/logout.
+func (s *Service) Logout(ctx *fasthttp.RequestCtx) error {
+	s.clearCookie(ctx, SessionCookie)
+	api.WriteJSON(ctx, http.StatusOK, map[string]bool{"signedIn": false})
+	return nil
+}
+
+// Me handles GET /api/v1/me.
+func (s *Service) Me(ctx *fasthttp.RequestCtx) error {
+	token := ctx.Request.Header.Cookie(SessionCookie)
+	claims, err := session.Verify(s.config.SessionKey, string(token), s.config.Now())
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	if err != nil {
+		api.WriteJSON(ctx, http.StatusOK, map[string]any{"signedIn": false})
+		return nil
+	}
+	api.WriteJSON(ctx, http.StatusOK, map[string]any{"signedIn": true, "name": claims.Name})
+	return nil
+}
+
+// IssueToken returns a session token for subject. The load driver and tests
+// use it in place of the browser flow.
+func IssueToken(key []byte, subject, name string, now time.Time, ttl time.Duration) string {
+	return session.Sign(key, session.Claims{Subject: subject, Name: name, IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix()})
+}
+
+type identityUser struct {
+	Subject string `json:"sub"`
+	Name    string `json:"name"`
+}
+
+func (s *Service) exchange(ctx context.Context, code string) (identityUser, error) {
+	var user identityUser
+	form := url.Values{}
+	form.Set("grant_type", "authorization_code")
+	form.Set("code", code)
+	form.Set("client_id", s.config.ClientID)
+	form.Set("client_secret", s.config.ClientSecret)
+	form.Set("redirect_uri", s.callbackURL())
+	base := strings.TrimRight(s.config.IdentityURL, "/")
+
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return user, err
+	}
+	request.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var token struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := s.doJSON(request, &token); err != nil {
+		return user, fmt.Errorf("token: %w", err)
+	}
+
+	request, err = http.NewRequestWithContext(ctx, http.MethodGet, base+"/userinfo", nil)
+	if err != nil {
+		return user, err
+	}
+	request.Header.Set("Authorization", "Bearer "+token.AccessToken)
+	if err := s.doJSON(request, &user); err != nil {
+		return user, fmt.Errorf("userinfo: %w", err)
+	}
+	if user.Subject == "" || len(user.Subject) > 128 {
+		return user, fmt.Errorf("userinfo: invalid subject")
+	}
+	return user, nil
+}
+
+func (s *Service) doJSON(request *http.Request, v any) error {
+	response, err := s.config.HTTPClient.Do(request)
+	if err != nil {
+		return err
+	}
+	defer response.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(response.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	if response.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %.200s", response.StatusCode, body)
+	}
+	return json.Unmarshal(body, v)
+}
+
+func (s *Service) callbackURL() string {
+	return strings.TrimRight(s.config.PublicURL, "/") + "/auth/callback"
+}
+
+func (s *Service) setCookie(ctx *fasthttp.RequestCtx, name, value string, ttl time.Duration) {
+	cookie := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(cookie)
+	cookie.SetKey(name)
+	cookie.SetValue(value)
+	cookie.SetPath("/")
+	cookie.SetHTTPOnly(true)
+	cookie.SetSecure(s.config.SecureCookie)
+	cookie.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	cookie.SetMaxAge(int(ttl / time.Second))
+	ctx.Response.Header.SetCookie(cookie)
+}
+
+func (s *Service) clearCookie(ctx *fasthttp.RequestCtx, name string) {
+	cookie := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(cookie)
+	cookie.SetKey(name)
+	cookie.SetPath("/")
+	cookie.SetHTTPOnly(true)
+	cookie.SetSecure(s.config.SecureCookie)
+	cookie.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	cookie.SetExpire(fasthttp.CookieExpireDelete)
+	ctx.Response.Header.SetCookie(cookie)
+}
+
+// safeReturnPath keeps only a local path, so the sign-in flow cannot be used
+// to redirect to another site.
+func safeReturnPath(path string) string {
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") || strings.ContainsAny(path, "\r\n") {
+		return "/"
+	}
+	return path
+}
+
+func randomHex(size int) string {
+	buffer := make([]byte, size)
+	if _, err := rand.Read(buffer); err != nil {
+		panic(err) // crypto/rand.Read does not fail on supported platforms
+	}
+	return hex.EncodeToString(buffer)
+}

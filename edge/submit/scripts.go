@@ -1,0 +1,92 @@
+package submit
+
+import "github.com/redis/rueidis"
+
+// The scripts run in one round trip and atomically: a receipt is handed out
+// only together with its stream entry. The "#!lua" line makes Redis refuse
+// the whole script up front when it is out of memory, instead of failing
+// half-way. XADD comes right after the number is drawn, so a later failure
+// can lose a claim (the database's unique keys still catch a repeat) but
+// never a submission.
+//
+// The receipt and owner keys are built inside the scripts from prefixes,
+// which a standalone or Sentinel Redis allows and Redis Cluster would not.
+
+// luhn is shared by both scripts; it returns the Luhn check digit of a
+// string of digits.
+const luhn = `
+local function luhn(digits)
+  local sum, double = 0, true
+  for i = #digits, 1, -1 do
+    local d = string.byte(digits, i) - 48
+    if double then
+      d = d * 2
+      if d > 9 then d = d - 9 end
+    end
+    sum = sum + d
+    double = not double
+  end
+  return string.char(48 + (10 - sum % 10) % 10)
+end
+`
+
+// registerScript claims a child's registration for a year.
+//
+// KEYS[1] claim, KEYS[2] sequence, KEYS[3] stream.
+// ARGV[1] payload hash, ARGV[2] year, ARGV[3] receipt key prefix,
+// ARGV[4] owner set key, ARGV[5] stream body, ARGV[6] accepted_at,
+// ARGV[7] owner index, ARGV[8] TTL in seconds, ARGV[9..] receipt fact
+// field/value pairs.
+//
+// Returns {1, number} for a new registration, {0, "number|hash"} when the
+// child has one already.
+var registerScript = rueidis.NewLuaScript(`#!lua
+` + luhn + `
+local claim = redis.call('GET', KEYS[1])
+if claim then
+  return {0, claim}
+end
+local sequence = redis.call('INCR', KEYS[2])
+local payload = string.format('%04d%07d', tonumber(ARGV[2]), sequence)
+local number = payload .. luhn(payload)
+redis.call('XADD', KEYS[3], '*', 'kind', 'registration', 'number', number, 'body', ARGV[5])
+local ttl = tonumber(ARGV[8])
+redis.call('SET', KEYS[1], number .. '|' .. ARGV[1], 'EX', ttl)
+local receipt = ARGV[3] .. number
+redis.call('HSET', receipt, 'kind', 'registration', 'status', 'accepted', 'owner', ARGV[7], 'accepted_at', ARGV[6], unpack(ARGV, 9))
+redis.call('EXPIRE', receipt, ttl)
+redis.call('SADD', ARGV[4], number)
+redis.call('EXPIRE', ARGV[4], ttl)
+return {1, number}
+`)
+
+// applyScript claims a child's application for a year, in one district.
+//
+// KEYS[1] claim, KEYS[2] sequence, KEYS[3] stream.
+// ARGV[1] payload hash, ARGV[2] year, ARGV[3] receipt key prefix,
+// ARGV[4] owner set key, ARGV[5] stream body, ARGV[6] accepted_at,
+// ARGV[7] owner index, ARGV[8] TTL in seconds, ARGV[9] district code,
+// ARGV[10..] receipt fact field/value pairs.
+//
+// Returns {1, number} for a new application, {0, "number|hash|district"}
+// when the child has a live application already.
+var applyScript = rueidis.NewLuaScript(`#!lua
+` + luhn + `
+local claim = redis.call('GET', KEYS[1])
+if claim then
+  return {0, claim}
+end
+local sequence = redis.call('INCR', KEYS[2])
+local district = ARGV[9]
+local payload = string.format('%04d%s%07d', tonumber(ARGV[2]), string.sub(district, -2), sequence)
+local number = payload .. luhn(payload)
+redis.call('XADD', KEYS[3], '*', 'kind', 'application', 'number', number, 'body', ARGV[5])
+local ttl = tonumber(ARGV[8])
+redis.call('SET', KEYS[1], number .. '|' .. ARGV[1] .. '|' .. district, 'EX', ttl)
+local receipt = ARGV[3] .. number
+redis.call('HSET', receipt, 'kind', 'application', 'status', 'accepted', 'owner', ARGV[7], 'accepted_at', ARGV[6], unpack(ARGV, 10))
+redis.call('EXPIRE', receipt, ttl)
+redis.call('SADD', ARGV[4], number)
+redis.call('EXPIRE', ARGV[4], ttl)
+return {1, number}
+`)

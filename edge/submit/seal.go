@@ -1,0 +1,133 @@
+package submit
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/sh-preschool/preschool/edge/precheck"
+	"github.com/sh-preschool/preschool/shared/document"
+	"github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// ChildIndex returns the blind index that makes a child unique within a
+// year: the identity document, or for a child without one, the name, birth
+// date and first guardian's document together.
+func ChildIndex(index func(domain string, value []byte) []byte, r *precheck.Registration) []byte {
+	if r.Child.Document.Type != document.None {
+		return index("child_document", []byte(string(r.Child.Document.Type)+":"+r.Child.Document.Number))
+	}
+	first := r.Guardians[0]
+	return index("child_no_document", []byte(r.Child.Name.Text+"|"+r.Child.BirthDate+"|"+string(first.DocumentType)+":"+first.DocumentNumber))
+}
+
+// registrationForm is the sealed JSON of a registration's form values.
+type registrationForm struct {
+	Certificates []precheck.CertificateRequest `json:"certificates,omitempty"`
+	Extra        map[string]any                `json:"extra,omitempty"`
+}
+
+func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now time.Time) (*enrolment.RegistrationRecord, error) {
+	keyring := s.Keyring
+	record := &enrolment.RegistrationRecord{
+		Year:          r.Year,
+		AcceptedAt:    now.UTC(),
+		SchemaVersion: r.SchemaVersion,
+		KeyID:         keyring.ActiveKeyID(),
+		OwnerIndex:    owner,
+		ChildIndex:    ChildIndex(keyring.Index, r),
+
+		ChildDocumentType:         string(r.Child.Document.Type),
+		SealedChildDocumentNumber: keyring.SealString(r.Child.Document.Number, enrolment.ContextChildDocumentNumber),
+		SealedChildName:           keyring.SealString(r.Child.Name.Text, enrolment.ContextChildName),
+		ChildSex:                  r.Child.Sex,
+		ChildBirthDate:            r.Child.BirthDate,
+		ChildNationality:          r.Child.Document.Nationality,
+
+		CategoryGroup:         r.Facts.Group(),
+		HukouInShanghai:       r.Hukou.InShanghai,
+		HukouProvince:         r.Hukou.Province,
+		HukouDistrict:         r.Hukou.District,
+		HukouStreet:           r.Hukou.Street,
+		HukouCommittee:        r.Hukou.Committee,
+		SealedHukouAddress:    keyring.SealString(r.Hukou.Address, enrolment.ContextHukouAddress),
+		ResidenceDistrict:     r.Residence.District,
+		ResidenceStreet:       r.Residence.Street,
+		ResidenceCommittee:    r.Residence.Committee,
+		SealedResidenceAddr:   keyring.SealString(r.Residence.Address, enrolment.ContextResidenceAddress),
+		HukouAtResidence:      r.Residence.AtHukouAddress,
+		GuardianShanghaiHukou: r.Facts.GuardianShanghaiHukou,
+		GuardianResidenceDoc:  r.Facts.GuardianResidenceDocument,
+		GuardianPoints:        r.Facts.GuardianPointsQualified,
+	}
+	if record.ChildNationality == "" {
+		record.ChildNationality = "ZZZ" // a child without a document; ISO 3166 user-assigned "unknown"
+	}
+
+	guardians, err := json.Marshal(r.Guardians)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errSeal, err)
+	}
+	record.SealedGuardians = keyring.Seal(guardians, enrolment.ContextGuardians)
+	for _, guardian := range r.Guardians {
+		record.GuardianIndexes = append(record.GuardianIndexes,
+			keyring.Index("guardian_document", []byte(string(guardian.DocumentType)+":"+guardian.DocumentNumber)))
+	}
+	form := registrationForm{Certificates: r.Certificates, Extra: r.Extra}
+	if len(form.Certificates) > 0 || len(form.Extra) > 0 {
+		values, err := json.Marshal(form)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errSeal, err)
+		}
+		record.SealedFormValues = keyring.Seal(values, enrolment.ContextRegistrationForm)
+	}
+
+	hasher := newPayloadHasher()
+	hasher.add(string(owner), strconv.Itoa(r.Year), strconv.Itoa(r.SchemaVersion),
+		r.Child.Name.Text, r.Child.Sex, r.Child.BirthDate, string(r.Child.Document.Type), r.Child.Document.Number, r.Child.Document.Nationality,
+		flag(r.Hukou.InShanghai), r.Hukou.Province, r.Hukou.District, r.Hukou.Street, r.Hukou.Committee, r.Hukou.Address,
+		r.Residence.District, r.Residence.Street, r.Residence.Committee, r.Residence.Address, flag(r.Residence.AtHukouAddress))
+	if err := hasher.addJSON(r.Guardians); err != nil {
+		return nil, fmt.Errorf("%w: %w", errSeal, err)
+	}
+	if err := hasher.addJSON(form); err != nil {
+		return nil, fmt.Errorf("%w: %w", errSeal, err)
+	}
+	record.PayloadHash = hasher.bytes()
+	return record, nil
+}
+
+func (s *Service) sealApplication(a *precheck.Application, facts *precheck.RegistrationFacts, owner []byte, now time.Time) (*enrolment.ApplicationRecord, error) {
+	record := &enrolment.ApplicationRecord{
+		RegistrationNumber: facts.Number,
+		Year:               a.Year,
+		AcceptedAt:         now.UTC(),
+		SchemaVersion:      a.SchemaVersion,
+		KeyID:              s.Keyring.ActiveKeyID(),
+		OwnerIndex:         owner,
+		ChildIndex:         facts.ChildIndex,
+		DistrictCode:       a.DistrictCode,
+		EntryID:            a.EntryID,
+		CategoryCode:       a.CategoryCode,
+		CampusChoices:      a.CampusChoices,
+	}
+	if len(a.Extra) > 0 {
+		values, err := json.Marshal(registrationForm{Extra: a.Extra})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errSeal, err)
+		}
+		record.SealedFormValues = s.Keyring.Seal(values, enrolment.ContextApplicationForm)
+	}
+
+	hasher := newPayloadHasher()
+	hasher.add(string(owner), facts.Number, a.DistrictCode, a.CategoryCode, strconv.Itoa(a.SchemaVersion))
+	for _, campus := range a.CampusChoices {
+		hasher.add(strconv.FormatInt(campus, 10))
+	}
+	if err := hasher.addJSON(a.Extra); err != nil {
+		return nil, fmt.Errorf("%w: %w", errSeal, err)
+	}
+	record.PayloadHash = hasher.bytes()
+	return record, nil
+}

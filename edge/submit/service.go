@@ -1,0 +1,420 @@
+// Package submit accepts registrations and applications on the edge: it
+// pre-checks them, seals personal data, claims the child's uniqueness key
+// and appends the record to the submissions stream in one Redis script, and
+// answers status queries from Redis. It never calls the database or an
+// upstream service.
+package submit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/edge/precheck"
+	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// Errors of the enrolment path, beyond the pre-check's field errors.
+var (
+	ErrNoCatalogue = apierror.New(http.StatusServiceUnavailable, "not_ready", "系统正在启动，请稍后再试。")
+	ErrUnavailable = apierror.New(http.StatusServiceUnavailable, "temporarily_unavailable", "当前访问人数较多，提交未成功，请稍后重试。已填写的内容不会丢失。")
+	errNotOwner    = apierror.New(http.StatusNotFound, "receipt_not_found", "未找到该回执编号，请核对后重试。")
+)
+
+// Service accepts submissions. Its zero value is not usable; fill every
+// field.
+type Service struct {
+	Redis     rueidis.Client
+	Keys      enrolment.Keys
+	Keyring   *crypto.Keyring
+	Catalogue *catalogue.Store
+	Now       func() time.Time
+	// ReceiptTTL bounds how long claims, receipts and owner sets stay in
+	// Redis; it must outlast an enrolment season.
+	ReceiptTTL time.Duration
+	// Timeout bounds each Redis call, because fasthttp gives handlers no
+	// deadline of their own.
+	Timeout time.Duration
+}
+
+// Receipt is the answer to an accepted submission.
+type Receipt struct {
+	Number string
+	// Duplicate is true when the same submission was accepted before and
+	// Number is that earlier receipt.
+	Duplicate bool
+}
+
+func (s *Service) catalogue() (*catalogue.Catalogue, error) {
+	c := s.Catalogue.Current()
+	if c == nil {
+		return nil, ErrNoCatalogue
+	}
+	return c, nil
+}
+
+// OwnerIndex returns the blind index that stands for a parent in records
+// and Redis keys, so neither holds the identity service's subject.
+func (s *Service) OwnerIndex(subject string) []byte {
+	return s.Keyring.Index("owner", []byte(subject))
+}
+
+// Register pre-checks and accepts a registration for the parent signed in
+// as subject. It returns a field *apierror.Error for invalid input, a 409
+// already_registered error carrying the first number for another
+// registration of the same child, and ErrUnavailable when Redis fails (the
+// registration may then have been accepted; a retry returns its receipt).
+func (s *Service) Register(ctx context.Context, subject string, request *precheck.RegistrationRequest) (Receipt, error) {
+	c, err := s.catalogue()
+	if err != nil {
+		return Receipt{}, err
+	}
+	now := s.Now()
+	registration, err := precheck.CheckRegistration(request, c, now)
+	if err != nil {
+		return Receipt{}, err
+	}
+
+	owner := s.OwnerIndex(subject)
+	record, err := s.sealRegistration(registration, owner, now)
+	if err != nil {
+		return Receipt{}, err
+	}
+	body, err := enrolment.EncodeRecord(record)
+	if err != nil {
+		return Receipt{}, err
+	}
+	hash := hex.EncodeToString(record.PayloadHash)
+
+	facts := registrationFacts(registration, record.ChildIndex)
+	args := make([]string, 0, 8+len(facts))
+	args = append(args, hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
+		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds())
+	args = append(args, facts...)
+	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream()}
+
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	created, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if created {
+		return Receipt{Number: claim}, nil
+	}
+	number, firstHash, _ := strings.Cut(claim, "|")
+	if firstHash == hash {
+		return Receipt{Number: number, Duplicate: true}, nil
+	}
+	return Receipt{}, apierror.New(http.StatusConflict, "already_registered",
+		"该幼儿本年度已完成信息登记，登记编号为 "+number+"。每名幼儿每年只能登记一次，如需更正请联系所在区招生服务点。").
+		WithDetail("registrationNumber", number)
+}
+
+// Apply pre-checks and accepts an application. Besides Register's errors it
+// returns 404 receipt_not_found when the registration is not the parent's,
+// and 409 already_applied with the live application's number.
+func (s *Service) Apply(ctx context.Context, subject string, request *precheck.ApplicationRequest) (Receipt, error) {
+	c, err := s.catalogue()
+	if err != nil {
+		return Receipt{}, err
+	}
+	now := s.Now()
+	owner := s.OwnerIndex(subject)
+	facts, err := s.RegistrationFacts(ctx, owner, request.RegistrationNumber)
+	if err != nil {
+		return Receipt{}, err
+	}
+	application, err := precheck.CheckApplication(request, facts, c, now)
+	if err != nil {
+		return Receipt{}, err
+	}
+
+	record, err := s.sealApplication(application, facts, owner, now)
+	if err != nil {
+		return Receipt{}, err
+	}
+	body, err := enrolment.EncodeRecord(record)
+	if err != nil {
+		return Receipt{}, err
+	}
+	hash := hex.EncodeToString(record.PayloadHash)
+	args := []string{hash, strconv.Itoa(application.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
+		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(), application.DistrictCode,
+		"year", strconv.Itoa(application.Year), "registration", facts.Number, "district", application.DistrictCode,
+		"category", application.CategoryCode}
+	keys := []string{s.Keys.ApplicationClaim(application.Year, facts.ChildIndex),
+		s.Keys.ApplicationSequence(application.Year, application.DistrictCode), s.Keys.Stream()}
+
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	created, claim, err := runClaimScript(ctx, s.Redis, applyScript, keys, args)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if created {
+		return Receipt{Number: claim}, nil
+	}
+	parts := strings.SplitN(claim, "|", 3)
+	number := parts[0]
+	if len(parts) == 3 && parts[1] == hash {
+		return Receipt{Number: number, Duplicate: true}, nil
+	}
+	conflict := apierror.New(http.StatusConflict, "already_applied",
+		"该幼儿本年度已提交报名，报名编号为 "+number+"。如需修改，请等待区招生部门退回后在报名期内重新提交。").
+		WithDetail("applicationNumber", number)
+	if len(parts) == 3 && parts[2] != application.DistrictCode {
+		districtName := parts[2]
+		if district, ok := c.District(parts[2]); ok {
+			districtName = district.Name
+		}
+		conflict = apierror.New(http.StatusConflict, "already_applied",
+			"该幼儿本年度已在"+districtName+"报名（报名编号 "+number+"），一名幼儿只能在一个区报名。").
+			WithDetail("applicationNumber", number).WithDetail("districtCode", parts[2])
+	}
+	return Receipt{}, conflict
+}
+
+func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string) (bool, string, error) {
+	result, err := script.Exec(ctx, client, keys, args).ToArray()
+	if err != nil {
+		return false, "", err
+	}
+	if len(result) != 2 {
+		return false, "", fmt.Errorf("claim script returned %d values, want 2", len(result))
+	}
+	created, err := result[0].AsInt64()
+	if err != nil {
+		return false, "", err
+	}
+	value, err := result[1].ToString()
+	if err != nil {
+		return false, "", err
+	}
+	return created == 1, value, nil
+}
+
+func (s *Service) ttlSeconds() string {
+	return strconv.FormatInt(int64(s.ReceiptTTL/time.Second), 10)
+}
+
+// Receipt hash fields that carry a registration's facts for the application
+// step.
+const (
+	factYear               = "year"
+	factChildIndex         = "child_index"
+	factDocumentType       = "document_type"
+	factHukouInShanghai    = "hukou_in_shanghai"
+	factHukouDistrict      = "hukou_district"
+	factHukouStreet        = "hukou_street"
+	factHukouCommittee     = "hukou_committee"
+	factResidenceDistrict  = "residence_district"
+	factResidenceStreet    = "residence_street"
+	factResidenceCommittee = "residence_committee"
+	factAtHukouAddress     = "at_hukou_address"
+	factGuardianHukou      = "guardian_shanghai_hukou"
+	factGuardianResidence  = "guardian_residence_document"
+	factGuardianPoints     = "guardian_points_qualified"
+)
+
+func registrationFacts(r *precheck.Registration, childIndex []byte) []string {
+	return []string{
+		factYear, strconv.Itoa(r.Year),
+		factChildIndex, hex.EncodeToString(childIndex),
+		factDocumentType, string(r.Child.Document.Type),
+		factHukouInShanghai, flag(r.Hukou.InShanghai),
+		factHukouDistrict, r.Hukou.District,
+		factHukouStreet, r.Hukou.Street,
+		factHukouCommittee, r.Hukou.Committee,
+		factResidenceDistrict, r.Residence.District,
+		factResidenceStreet, r.Residence.Street,
+		factResidenceCommittee, r.Residence.Committee,
+		factAtHukouAddress, flag(r.Residence.AtHukouAddress),
+		factGuardianHukou, flag(r.Facts.GuardianShanghaiHukou),
+		factGuardianResidence, r.Facts.GuardianResidenceDocument,
+		factGuardianPoints, flag(r.Facts.GuardianPointsQualified),
+	}
+}
+
+func flag(value bool) string {
+	if value {
+		return "1"
+	}
+	return "0"
+}
+
+// RegistrationFacts reads the facts of a registration from Redis. It returns
+// a 404 error when the number is malformed, unknown or not the owner's.
+func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number string) (*precheck.RegistrationFacts, error) {
+	if enrolment.NumberKind(number) != enrolment.KindRegistration {
+		return nil, apierror.Invalid("registrationNumber", "invalid_registration_number", "登记编号应为 12 位数字，请核对。")
+	}
+	fields, err := s.receipt(ctx, owner, number)
+	if err != nil {
+		return nil, err
+	}
+	childIndex, err := hex.DecodeString(fields[factChildIndex])
+	if err != nil || len(childIndex) == 0 {
+		return nil, errNotOwner
+	}
+	year, _ := strconv.Atoi(fields[factYear])
+	return &precheck.RegistrationFacts{
+		Number:     number,
+		Year:       year,
+		Status:     fields[enrolment.FieldStatus],
+		ChildIndex: childIndex,
+		Household: enrolment.HouseholdFacts{
+			ChildDocumentType:         fields[factDocumentType],
+			HukouInShanghai:           fields[factHukouInShanghai] == "1",
+			HukouDistrict:             fields[factHukouDistrict],
+			ResidenceDistrict:         fields[factResidenceDistrict],
+			HukouAtResidence:          fields[factAtHukouAddress] == "1",
+			GuardianShanghaiHukou:     fields[factGuardianHukou] == "1",
+			GuardianResidenceDocument: fields[factGuardianResidence],
+			GuardianPointsQualified:   fields[factGuardianPoints] == "1",
+		},
+		HukouStreet:        fields[factHukouStreet],
+		HukouCommittee:     fields[factHukouCommittee],
+		ResidenceStreet:    fields[factResidenceStreet],
+		ResidenceCommittee: fields[factResidenceCommittee],
+	}, nil
+}
+
+// receipt returns the fields of a receipt owned by owner, or errNotOwner.
+func (s *Service) receipt(ctx context.Context, owner []byte, number string) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	fields, err := s.Redis.Do(ctx, s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build()).AsStrMap()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if len(fields) == 0 || fields[enrolment.FieldOwner] != hex.EncodeToString(owner) {
+		return nil, errNotOwner
+	}
+	return fields, nil
+}
+
+// Status is what a parent sees of one receipt.
+type Status struct {
+	ReceiptNumber string `json:"receiptNumber"`
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	StatusLabel   string `json:"statusLabel"`
+	AcceptedAt    string `json:"acceptedAt,omitempty"`
+	RecordedAt    string `json:"recordedAt,omitempty"`
+	Note          string `json:"note,omitempty"`
+	FirstNumber   string `json:"firstNumber,omitempty"`
+	// RegistrationNumber and DistrictCode are set for applications.
+	RegistrationNumber string `json:"registrationNumber,omitempty"`
+	DistrictCode       string `json:"districtCode,omitempty"`
+}
+
+// ReceiptStatus returns the status of a receipt the parent owns, or a 404
+// error.
+func (s *Service) ReceiptStatus(ctx context.Context, subject, number string) (Status, error) {
+	if enrolment.NumberKind(number) == "" {
+		return Status{}, errNotOwner
+	}
+	fields, err := s.receipt(ctx, s.OwnerIndex(subject), number)
+	if err != nil {
+		return Status{}, err
+	}
+	return statusOf(number, fields), nil
+}
+
+func statusOf(number string, fields map[string]string) Status {
+	return Status{
+		ReceiptNumber:      number,
+		Kind:               fields[enrolment.FieldKind],
+		Status:             fields[enrolment.FieldStatus],
+		StatusLabel:        enrolment.StatusLabel(fields[enrolment.FieldStatus]),
+		AcceptedAt:         fields[enrolment.FieldAcceptedAt],
+		RecordedAt:         fields[enrolment.FieldRecordedAt],
+		Note:               fields[enrolment.FieldNote],
+		FirstNumber:        fields[enrolment.FieldFirstNumber],
+		RegistrationNumber: fields["registration"],
+		DistrictCode:       fields["district"],
+	}
+}
+
+// OwnerReceipts returns the statuses of every receipt the parent holds,
+// newest first.
+func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, error) {
+	owner := s.OwnerIndex(subject)
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	numbers, err := s.Redis.Do(ctx, s.Redis.B().Smembers().Key(s.Keys.OwnerReceipts(owner)).Build()).AsStrSlice()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if len(numbers) > 50 {
+		numbers = numbers[:50]
+	}
+	commands := make(rueidis.Commands, 0, len(numbers))
+	for _, number := range numbers {
+		commands = append(commands, s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build())
+	}
+	statuses := make([]Status, 0, len(numbers))
+	for i, result := range s.Redis.DoMulti(ctx, commands...) {
+		fields, err := result.AsStrMap()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
+			statuses = append(statuses, statusOf(numbers[i], fields))
+		}
+	}
+	sort.Slice(statuses, func(i, j int) bool { return statuses[i].AcceptedAt > statuses[j].AcceptedAt })
+	return statuses, nil
+}
+
+// payloadHasher hashes the normalised fields of a submission, each with its
+// length, so that two submissions hash alike exactly when they would store
+// the same record.
+type payloadHasher struct {
+	sum   [sha256.Size]byte
+	state interface {
+		Write([]byte) (int, error)
+		Sum([]byte) []byte
+	}
+}
+
+func newPayloadHasher() *payloadHasher {
+	return &payloadHasher{state: sha256.New()}
+}
+
+func (h *payloadHasher) add(values ...string) {
+	var length [4]byte
+	for _, value := range values {
+		binary.BigEndian.PutUint32(length[:], uint32(len(value)))
+		h.state.Write(length[:])
+		h.state.Write([]byte(value))
+	}
+}
+
+func (h *payloadHasher) addJSON(value any) error {
+	data, err := json.Marshal(value) // maps marshal with sorted keys
+	if err != nil {
+		return err
+	}
+	h.add(string(data))
+	return nil
+}
+
+func (h *payloadHasher) bytes() []byte { return h.state.Sum(h.sum[:0]) }
+
+var errSeal = errors.New("seal submission")

@@ -1,0 +1,122 @@
+// Package throttle protects the edge on peak days: token buckets per route,
+// per application entry and per client with bounded memory, and load
+// shedding when the submissions stream backs up. Limits come from a TOML
+// file that operators edit; WatchFile applies a change without a restart.
+package throttle
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Bucket is a token bucket: Rate tokens per second, up to Burst at once.
+type Bucket struct {
+	Rate  float64 `toml:"rate"`
+	Burst int     `toml:"burst"`
+}
+
+// Limits is the content of the limits file.
+type Limits struct {
+	// Routes maps a route name (such as "POST /api/v1/registrations") to its
+	// bucket; the key "default" covers every route not named.
+	Routes map[string]Bucket `toml:"routes"`
+	// Entries maps an entry key ("registration", or an application entry's
+	// ID) to its bucket; "default" covers the rest.
+	Entries  map[string]Bucket `toml:"entries"`
+	Clients  ClientLimits      `toml:"clients"`
+	Shedding Shedding          `toml:"shedding"`
+}
+
+// ClientLimits bound each parent (or IP address before sign-in).
+type ClientLimits struct {
+	Bucket
+	// MaxTracked caps the number of clients with a bucket; beyond it the
+	// idlest are forgotten, so memory stays bounded however many addresses
+	// arrive.
+	MaxTracked int      `toml:"max_tracked"`
+	IdleTTL    Duration `toml:"idle_ttl"`
+}
+
+// Shedding turns submissions away while the stream backlog is too long.
+type Shedding struct {
+	// MaxBacklog is the number of stream entries not yet stored by the back
+	// office beyond which submissions get 503.
+	MaxBacklog int64    `toml:"max_backlog"`
+	RetryAfter Duration `toml:"retry_after"`
+}
+
+// Duration is a time.Duration written as "10m" or "5s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(text []byte) error {
+	parsed, err := time.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: use a form such as 5s or 10m", text)
+	}
+	d.Duration = parsed
+	return nil
+}
+
+// ParseLimits reads and checks a limits file.
+func ParseLimits(data []byte) (*Limits, error) {
+	var limits Limits
+	metadata, err := toml.Decode(string(data), &limits)
+	if err != nil {
+		return nil, fmt.Errorf("parse limits: %w", err)
+	}
+	if undecoded := metadata.Undecoded(); len(undecoded) > 0 {
+		return nil, fmt.Errorf("parse limits: unknown key %q", undecoded[0].String())
+	}
+	if err := limits.validate(); err != nil {
+		return nil, fmt.Errorf("parse limits: %w", err)
+	}
+	return &limits, nil
+}
+
+func (l *Limits) validate() error {
+	if _, ok := l.Routes["default"]; !ok {
+		return fmt.Errorf("[routes] needs a default bucket")
+	}
+	if _, ok := l.Entries["default"]; !ok {
+		return fmt.Errorf("[entries] needs a default bucket")
+	}
+	for name, bucket := range l.Routes {
+		if err := bucket.validate("routes." + name); err != nil {
+			return err
+		}
+	}
+	for name, bucket := range l.Entries {
+		if err := bucket.validate("entries." + name); err != nil {
+			return err
+		}
+	}
+	if err := l.Clients.Bucket.validate("clients"); err != nil {
+		return err
+	}
+	if l.Clients.MaxTracked < 1000 {
+		return fmt.Errorf("clients.max_tracked is %d, want at least 1000", l.Clients.MaxTracked)
+	}
+	if l.Clients.IdleTTL.Duration < time.Second {
+		return fmt.Errorf("clients.idle_ttl is %s, want at least 1s", l.Clients.IdleTTL.Duration)
+	}
+	if l.Shedding.MaxBacklog < 1 {
+		return fmt.Errorf("shedding.max_backlog is %d, want at least 1", l.Shedding.MaxBacklog)
+	}
+	if l.Shedding.RetryAfter.Duration < time.Second {
+		return fmt.Errorf("shedding.retry_after is %s, want at least 1s", l.Shedding.RetryAfter.Duration)
+	}
+	return nil
+}
+
+func (b Bucket) validate(name string) error {
+	if b.Rate <= 0 {
+		return fmt.Errorf("%s.rate is %g, want more than 0 per second", name, b.Rate)
+	}
+	if b.Burst < 1 {
+		return fmt.Errorf("%s.burst is %d, want at least 1", name, b.Burst)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package enrolment
+
+import (
+	"encoding/hex"
+	"strconv"
+)
+
+// Keys builds the Redis key names of the enrolment path. Every key starts
+// with Prefix, so tests and several deployments can share one Redis.
+type Keys struct {
+	Prefix string
+}
+
+// Stream is the stream of accepted submissions that the back office drains.
+func (k Keys) Stream() string { return k.Prefix + "stream:submissions" }
+
+// DeadLetter is the stream of entries the back office gave up on, with the reason.
+func (k Keys) DeadLetter() string { return k.Prefix + "stream:dead-letter" }
+
+// ConsumerGroup is the name of the back office's consumer group.
+func (k Keys) ConsumerGroup() string { return "backoffice" }
+
+// Deliveries counts failed attempts to store each stream entry.
+func (k Keys) Deliveries() string { return k.Prefix + "drain:failures" }
+
+// RegistrationClaim maps a child and year to the first registration number
+// and the hash of the payload it was made with.
+func (k Keys) RegistrationClaim(year int, childIndex []byte) string {
+	return k.Prefix + "claim:reg:" + strconv.Itoa(year) + ":" + hex.EncodeToString(childIndex)
+}
+
+// ApplicationClaim maps a child and year to the live application number, its
+// payload hash and district.
+func (k Keys) ApplicationClaim(year int, childIndex []byte) string {
+	return k.Prefix + "claim:app:" + strconv.Itoa(year) + ":" + hex.EncodeToString(childIndex)
+}
+
+// RegistrationSequence is the counter behind a year's registration numbers.
+func (k Keys) RegistrationSequence(year int) string {
+	return k.Prefix + "seq:reg:" + strconv.Itoa(year)
+}
+
+// ApplicationSequence is the counter behind a district's application numbers.
+func (k Keys) ApplicationSequence(year int, districtCode string) string {
+	return k.Prefix + "seq:app:" + strconv.Itoa(year) + ":" + districtCode
+}
+
+// ReceiptPrefix precedes a receipt number in the key of its status hash.
+func (k Keys) ReceiptPrefix() string { return k.Prefix + "receipt:" }
+
+// Receipt is the hash with the status and facts of one receipt.
+func (k Keys) Receipt(number string) string { return k.ReceiptPrefix() + number }
+
+// OwnerPrefix precedes an owner index in the key of the owner's receipt set.
+func (k Keys) OwnerPrefix() string { return k.Prefix + "owner:" }
+
+// OwnerReceipts is the set of receipt numbers a parent holds.
+func (k Keys) OwnerReceipts(ownerIndex []byte) string {
+	return k.OwnerPrefix() + hex.EncodeToString(ownerIndex)
+}
+
+// Snapshot is the published edge configuration (gzip-compressed JSON).
+func (k Keys) Snapshot() string { return k.Prefix + "config:snapshot" }
+
+// SnapshotVersion is the version number of the published snapshot, so a
+// poller can skip downloading an unchanged one.
+func (k Keys) SnapshotVersion() string { return k.Prefix + "config:version" }
+
+// SnapshotChannel carries the version number of each new snapshot.
+func (k Keys) SnapshotChannel() string { return k.Prefix + "config:changed" }
+
+// Receipt hash fields.
+const (
+	FieldKind       = "kind"
+	FieldStatus     = "status"
+	FieldOwner      = "owner"
+	FieldAcceptedAt = "accepted_at"
+	FieldRecordedAt = "recorded_at"
+	FieldNote       = "note"
+	// FieldFirstNumber holds the number of the record kept instead of this one
+	// when its status is StatusRejectedDuplicate.
+	FieldFirstNumber = "first_number"
+)

@@ -1,0 +1,48 @@
+package enrolment
+
+// Registration statuses. StatusAccepted (已受理) exists only in Redis, between
+// the edge's receipt and the back office's commit.
+const (
+	StatusAccepted                = "accepted"                  // 已受理
+	StatusRecorded                = "recorded"                  // 已入库
+	StatusVerified                = "verified"                  // 已核验
+	StatusNeedsManualVerification = "needs_manual_verification" // 待人工核验
+	// StatusRejectedDuplicate marks a receipt whose record was not stored
+	// because the database already held another registration of the child.
+	// It happens only when Redis lost the uniqueness key, as on a failover.
+	StatusRejectedDuplicate = "rejected_duplicate" // 重复登记，未入库
+	// StatusFailed marks a receipt whose entry went to the dead-letter stream.
+	StatusFailed = "failed" // 处理异常
+)
+
+// Application statuses beyond the shared ones above.
+const (
+	StatusDocumentsVerified = "documents_verified" // 验证通过
+	StatusReturned          = "returned"           // 已退回
+	StatusAdmitted          = "admitted"           // 已录取
+	StatusNotAdmitted       = "not_admitted"       // 未录取
+	StatusDeleted           = "deleted"            // 已删除
+)
+
+var statusLabels = map[string]string{
+	StatusAccepted:                "已受理",
+	StatusRecorded:                "已入库",
+	StatusVerified:                "已核验",
+	StatusNeedsManualVerification: "待人工核验",
+	StatusRejectedDuplicate:       "重复登记，未入库",
+	StatusFailed:                  "处理异常，请联系所在区招生咨询电话",
+	StatusDocumentsVerified:       "验证通过",
+	StatusReturned:                "已退回",
+	StatusAdmitted:                "已录取",
+	StatusNotAdmitted:             "未录取",
+	StatusDeleted:                 "已删除",
+}
+
+// StatusLabel returns the Chinese label of a status, or the status itself
+// when it is unknown.
+func StatusLabel(status string) string {
+	if label, ok := statusLabels[status]; ok {
+		return label
+	}
+	return status
+}
