@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Starts the whole system on this machine with seeded demo data: the
+# simulators of the big-data centre, the back office and the edge. Ctrl-C
+# stops everything. `make run` calls this after building.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable}"
+export REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}"
+export CRYPTO_KEYRING_FILE="${CRYPTO_KEYRING_FILE:-.run/keyring.json}"
+export BACKOFFICE_DEV_SIGN_IN="${BACKOFFICE_DEV_SIGN_IN:-true}"
+export EDGE_LISTEN="${EDGE_LISTEN:-127.0.0.1:8080}"
+export BACKOFFICE_LISTEN="${BACKOFFICE_LISTEN:-127.0.0.1:8081}"
+export EDGE_UPLOAD_DIR="${EDGE_UPLOAD_DIR:-.run/uploads}"
+mkdir -p .run
+
+check() {
+  local name=$1 host=$2 port=$3 advice=$4
+  if ! (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+    echo "无法连接 $name（$host:$port）。Cannot reach $name at $host:$port." >&2
+    echo "Start it first, for example:" >&2
+    echo "  $advice" >&2
+    exit 1
+  fi
+}
+pg_host_port=$(sed -E 's#^postgres(ql)?://([^@/]*@)?([^/:?]+)(:([0-9]+))?.*#\3 \5#' <<<"$DATABASE_URL")
+read -r pg_host pg_port <<<"$pg_host_port"
+check PostgreSQL "$pg_host" "${pg_port:-5432}" 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
+check Redis "${REDIS_ADDR%:*}" "${REDIS_ADDR##*:}" 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
+
+bin/backoffice keygen "$CRYPTO_KEYRING_FILE"
+bin/backoffice seed -demo
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "已停止。Stopped."
+}
+trap stop INT TERM EXIT
+
+wait_ready() {
+  local name=$1 url=$2 pid=$3
+  for _ in $(seq 1 150); do
+    if curl -fsS "$url" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name exited; its log is .run/$name.log:" >&2
+      tail -n 20 ".run/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "$name did not become ready at $url; see .run/$name.log" >&2
+  exit 1
+}
+
+bin/simulators >.run/simulators.log 2>&1 &
+pids+=($!)
+wait_ready simulators "http://127.0.0.1:7101/healthz" "${pids[-1]}"
+bin/backoffice serve >.run/backoffice.log 2>&1 &
+pids+=($!)
+wait_ready backoffice "http://$BACKOFFICE_LISTEN/readyz" "${pids[-1]}"
+bin/edge >.run/edge.log 2>&1 &
+pids+=($!)
+wait_ready edge "http://$EDGE_LISTEN/readyz" "${pids[-1]}"
+
+cat <<TEXT
+
+上海学前教育管理系统已启动（演示数据）。The system is running with demo data.
+
+  家长端 Parents' pages:     http://$EDGE_LISTEN/
+  管理端 Back office:        http://$BACKOFFICE_LISTEN/   (开发登录：选择市级或任一区管理员)
+  统一身份认证模拟 Identity:  http://127.0.0.1:7101/
+  指标 Metrics:              http://$EDGE_LISTEN/metrics  http://$BACKOFFICE_LISTEN/metrics
+  日志 Logs:                 .run/simulators.log .run/backoffice.log .run/edge.log
+
+按 Ctrl-C 停止。Press Ctrl-C to stop.
+TEXT
+wait -n "${pids[@]}"
+echo "A process exited; stopping the others. See the logs in .run/." >&2

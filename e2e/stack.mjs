@@ -1,0 +1,124 @@
+// Starts the whole system for a browser test: the simulators, the back
+// office (with a fresh database, seeded in demo mode) and the edge, on free
+// loopback ports, with a Redis key prefix of its own. Needs the binaries
+// that `make build` puts in bin/.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..');
+const bin = (name) => join(root, 'bin', name);
+
+async function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitReady(url, process, name) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (process.exitCode !== null) throw new Error(`${name} exited with code ${process.exitCode}; see its log`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((wait) => setTimeout(wait, 200));
+  }
+  throw new Error(`${name} not ready at ${url} within 60 s`);
+}
+
+/**
+ * Starts the stack. Returns { edgeURL, backOfficeURL, identityURL, env, stop }.
+ * `stop` kills every process and drops the database.
+ */
+export async function startStack() {
+  const id = randomBytes(4).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
+  const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort] =
+    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const databaseName = `e2e_${id}`;
+  const env = {
+    ...process.env,
+    CRYPTO_KEYRING_FILE: join(dir, 'keyring.json'),
+    DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${databaseName}?sslmode=disable`,
+    REDIS_PREFIX: `e2e:${id}:`,
+    BACKOFFICE_LISTEN: `127.0.0.1:${backOfficePort}`,
+    BACKOFFICE_DEV_SIGN_IN: 'true',
+    EDGE_LISTEN: `127.0.0.1:${edgePort}`,
+    EDGE_LIMITS_FILE: join(root, 'deploy', 'limits.toml'),
+    EDGE_UPLOAD_DIR: join(dir, 'uploads'),
+    IDENTITY_URL: `http://127.0.0.1:${identityPort}`,
+    CERTIFICATES_URL: `http://127.0.0.1:${certificatesPort}`,
+    DATA_API_URL: `http://127.0.0.1:${dataPort}`,
+    SIM_IDENTITY_LISTEN: `127.0.0.1:${identityPort}`,
+    SIM_CERTIFICATES_LISTEN: `127.0.0.1:${certificatesPort}`,
+    SIM_DATA_LISTEN: `127.0.0.1:${dataPort}`,
+    VERIFY_INTERVAL: '500ms',
+    LOG_LEVEL: 'warn',
+  };
+
+  execFileSync(bin('backoffice'), ['keygen', env.CRYPTO_KEYRING_FILE], { env });
+  execFileSync(bin('backoffice'), ['seed', '-demo'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+
+  const processes = [];
+  const launch = (name, args) => {
+    const child = spawn(bin(name), args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    processes.push(child);
+    return child;
+  };
+  const simulators = launch('simulators', []);
+  await waitReady(`${env.IDENTITY_URL}/healthz`, simulators, 'simulators');
+  const backOffice = launch('backoffice', ['serve']);
+  await waitReady(`http://${env.BACKOFFICE_LISTEN}/readyz`, backOffice, 'backoffice');
+  const edge = launch('edge', []);
+  await waitReady(`http://${env.EDGE_LISTEN}/readyz`, edge, 'edge');
+
+  const stop = async () => {
+    for (const child of processes.reverse()) {
+      child.kill('SIGTERM');
+      await new Promise((done) => (child.exitCode !== null ? done() : child.once('exit', done)));
+    }
+    try {
+      execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-qc',
+        `DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`]);
+    } catch (error) {
+      console.error(`drop database ${databaseName}: ${error.message}`);
+    }
+  };
+  return {
+    edgeURL: `http://${env.EDGE_LISTEN}`,
+    backOfficeURL: `http://${env.BACKOFFICE_LISTEN}`,
+    identityURL: env.IDENTITY_URL,
+    env,
+    stop,
+  };
+}
+
+/** Launches Debian's Chromium headless, as the machines have no other browser. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Writes a screenshot into e2e/screenshots for people to look at. */
+export function screenshotPath(name) {
+  return join(root, 'e2e', 'screenshots', `${name}.png`);
+}
+
