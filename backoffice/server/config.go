@@ -15,10 +15,10 @@ import (
 // table.
 type Config struct {
 	Listen               string
-	DatabaseURL          string
+	DatabaseURL          string `secret:"true"`
 	DatabaseMaxConns     int
 	RedisAddress         string
-	RedisPassword        string
+	RedisPassword        string `secret:"true"`
 	RedisPrefix          string
 	KeyringFile          string
 	DataAPIURL           string

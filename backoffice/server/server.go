@@ -22,6 +22,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/verify"
+	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/database"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
@@ -50,6 +51,7 @@ type BackOffice struct {
 
 // Run starts the back office and serves until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
+	slog.Info("back office starting", config.Attributes(cfg)...)
 	backOffice, err := Start(ctx, cfg)
 	if err != nil {
 		return err

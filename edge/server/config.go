@@ -15,14 +15,14 @@ type Config struct {
 	Listen               string
 	PublicURL            string
 	RedisAddress         string
-	RedisPassword        string
+	RedisPassword        string `secret:"true"`
 	RedisPrefix          string
 	RedisTimeout         time.Duration
 	KeyringFile          string
 	LimitsFile           string
 	IdentityURL          string
 	IdentityClientID     string
-	IdentityClientSecret string
+	IdentityClientSecret string `secret:"true"`
 	CertificatesURL      string
 	CertificatesTimeout  time.Duration
 	BreakerOpenFor       time.Duration

@@ -23,6 +23,7 @@ import (
 	"github.com/sh-preschool/preschool/edge/submit"
 	"github.com/sh-preschool/preschool/edge/throttle"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/redisclient"
@@ -54,6 +55,7 @@ type Edge struct {
 // Run starts the edge and serves until ctx ends, then shuts down
 // gracefully.
 func Run(ctx context.Context, cfg Config) error {
+	slog.Info("edge starting", config.Attributes(cfg)...)
 	edge, err := Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -6,10 +6,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Reader reads typed settings and remembers the problems it met.
@@ -99,4 +102,47 @@ func (r *Reader) Err() error {
 		return nil
 	}
 	return errors.New("invalid configuration:\n  " + strings.Join(r.problems, "\n  "))
+}
+
+// Attributes returns the fields of a configuration struct as slog
+// attributes, for the start-up log line. Fields tagged `secret:"true"` show
+// only whether they are set.
+func Attributes(cfg any) []any {
+	value := reflect.ValueOf(cfg)
+	if value.Kind() == reflect.Pointer {
+		value = value.Elem()
+	}
+	var attributes []any
+	for i := range value.NumField() {
+		field := value.Type().Field(i)
+		if !field.IsExported() {
+			continue
+		}
+		fieldValue := value.Field(i).Interface()
+		if field.Tag.Get("secret") == "true" {
+			fieldValue = "(set)"
+			if value.Field(i).IsZero() {
+				fieldValue = "(empty)"
+			}
+		}
+		if duration, ok := fieldValue.(time.Duration); ok {
+			fieldValue = duration.String()
+		}
+		attributes = append(attributes, slog.Any(toSnakeCase(field.Name), fieldValue))
+	}
+	return attributes
+}
+
+func toSnakeCase(name string) string {
+	var builder strings.Builder
+	for i, r := range name {
+		if unicode.IsUpper(r) {
+			if i > 0 && !unicode.IsUpper(rune(name[i-1])) {
+				builder.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		builder.WriteRune(r)
+	}
+	return builder.String()
 }

@@ -9,9 +9,9 @@ import (
 )
 
 // ResidentIDCardTypes are the document type values taken to mean a resident
-// ID card (居民身份证): the simulators' own name and the numeric code 111 that
+// ID card (居民身份证): the edge's name, the simulators' own name and the numeric code 111 that
 // government systems commonly use for it.
-var ResidentIDCardTypes = []string{"resident_id_card", "111"}
+var ResidentIDCardTypes = []string{"resident_id", "resident_id_card", "111"}
 
 var (
 	typePattern     = regexp.MustCompile(`^[A-Za-z0-9_]{1,40}$`)
