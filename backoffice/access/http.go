@@ -26,18 +26,21 @@ type Sessions struct {
 	Now           func() time.Time
 }
 
+// ErrStaffNotSignedIn is the 401 for staff pages, worded for staff.
+var ErrStaffNotSignedIn = apierror.New(http.StatusUnauthorized, "not_signed_in", "尚未登录或登录已过期，请重新登录。")
+
 // Authenticate puts the signed-in staff member into the request context,
 // and answers 401 for requests without a valid session.
 func (s *Sessions) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cookie, err := r.Cookie(CookieName)
 		if err != nil {
-			httpx.WriteError(w, r, apierror.ErrNotSignedIn)
+			httpx.WriteError(w, r, ErrStaffNotSignedIn)
 			return
 		}
 		staff := StaffFromSession(s.Key, cookie.Value, s.Now())
 		if staff == nil {
-			httpx.WriteError(w, r, apierror.ErrNotSignedIn)
+			httpx.WriteError(w, r, ErrStaffNotSignedIn)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(WithStaff(r.Context(), staff)))
@@ -79,7 +82,7 @@ func (s *Sessions) DevSignIn(w http.ResponseWriter, r *http.Request) error {
 		Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: s.SecureCookie,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(s.TTL / time.Second),
 	})
-	httpx.WriteJSON(w, http.StatusOK, meBody(StaffFromSession(s.Key, token, now)))
+	httpx.WriteJSON(w, http.StatusOK, s.meBody(StaffFromSession(s.Key, token, now)))
 	return nil
 }
 
@@ -93,7 +96,7 @@ func (s *Sessions) SignOut(w http.ResponseWriter, r *http.Request) error {
 
 // Me handles GET /api/v1/me.
 func (s *Sessions) Me(w http.ResponseWriter, r *http.Request) error {
-	httpx.WriteJSON(w, http.StatusOK, meBody(StaffFrom(r.Context())))
+	httpx.WriteJSON(w, http.StatusOK, s.meBody(StaffFrom(r.Context())))
 	return nil
 }
 
@@ -103,8 +106,13 @@ type me struct {
 	Role         string `json:"role"`
 	ScopeLevel   string `json:"scopeLevel"`
 	DistrictCode string `json:"districtCode,omitempty"`
+	DistrictName string `json:"districtName,omitempty"`
 }
 
-func meBody(staff *Staff) me {
-	return me{ID: staff.ID, Name: staff.Name, Role: staff.Role, ScopeLevel: staff.Scope.Level, DistrictCode: staff.Scope.DistrictCode}
+func (s *Sessions) meBody(staff *Staff) me {
+	body := me{ID: staff.ID, Name: staff.Name, Role: staff.Role, ScopeLevel: staff.Scope.Level, DistrictCode: staff.Scope.DistrictCode}
+	if staff.Scope.DistrictCode != "" {
+		body.DistrictName, _ = s.KnownDistrict(staff.Scope.DistrictCode)
+	}
+	return body
 }

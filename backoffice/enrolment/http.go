@@ -79,6 +79,7 @@ type registrationItem struct {
 	DocumentType       string    `json:"documentType"`
 	CategoryGroup      string    `json:"categoryGroup"`
 	HukouDistrict      string    `json:"hukouDistrict"`
+	HukouProvince      string    `json:"hukouProvince,omitempty"`
 	ResidenceDistrict  string    `json:"residenceDistrict"`
 	ResidenceStreet    string    `json:"residenceStreet"`
 	Status             string    `json:"status"`
@@ -98,6 +99,7 @@ func (h *Handlers) registrationItem(row RegistrationRow) registrationItem {
 		DocumentType:       documentLabels[row.DocumentType],
 		CategoryGroup:      h.Names.Groups[row.CategoryGroup],
 		HukouDistrict:      h.Names.Districts[row.HukouDistrict.String],
+		HukouProvince:      row.HukouProvince.String,
 		ResidenceDistrict:  h.Names.Districts[row.ResidenceDistrict],
 		ResidenceStreet:    h.Names.Streets[row.ResidenceStreet],
 		Status:             row.Status,
@@ -143,6 +145,32 @@ func MaskName(name string) string {
 	return string(append(masked, runes[len(runes)-1]))
 }
 
+var registrationStatuses = map[string]bool{
+	enrol.StatusRecorded: true, enrol.StatusVerified: true, enrol.StatusNeedsManualVerification: true,
+}
+
+var applicationStatuses = map[string]bool{
+	enrol.StatusRecorded: true, enrol.StatusDocumentsVerified: true, enrol.StatusReturned: true,
+	enrol.StatusAdmitted: true, enrol.StatusNotAdmitted: true, enrol.StatusDeleted: true,
+}
+
+// statusFilter rejects a status the list cannot contain, so a typo is not
+// mistaken for an empty result.
+func statusFilter(status string, known map[string]bool) (string, error) {
+	if status != "" && !known[status] {
+		return "", apierror.Invalid("status", "invalid_status", "状态筛选条件无效，请重新选择。")
+	}
+	return status, nil
+}
+
+// districtFilter checks a district filter against the staff member's scope.
+func districtFilter(staff *access.Staff, district string) (string, error) {
+	if district != "" && !staff.Scope.AllowsDistrict(district) {
+		return "", access.ErrOutOfScope
+	}
+	return district, nil
+}
+
 type listBody[T any] struct {
 	Total int `json:"total"`
 	Page  int `json:"page"`
@@ -157,13 +185,15 @@ func (h *Handlers) listRegistrations(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	query := r.URL.Query()
-	filter := RegistrationFilter{Status: query.Get("status"), Number: query.Get("number"), Limit: page.Size, Offset: page.Offset()}
-	if district := query.Get("district"); district != "" {
-		if !staff.Scope.AllowsDistrict(district) {
-			return access.ErrOutOfScope
-		}
-		filter.DistrictCode = district
+	status, err := statusFilter(query.Get("status"), registrationStatuses)
+	if err != nil {
+		return err
 	}
+	district, err := districtFilter(staff, query.Get("district"))
+	if err != nil {
+		return err
+	}
+	filter := RegistrationFilter{Status: status, Number: query.Get("number"), DistrictCode: district, Limit: page.Size, Offset: page.Offset()}
 	rows, total, err := h.Store.ListRegistrations(r.Context(), staff.Scope, filter)
 	if err != nil {
 		return err
@@ -213,8 +243,16 @@ func (h *Handlers) listApplications(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	query := r.URL.Query()
+	status, err := statusFilter(query.Get("status"), applicationStatuses)
+	if err != nil {
+		return err
+	}
+	district, err := districtFilter(staff, query.Get("district"))
+	if err != nil {
+		return err
+	}
 	rows, total, err := h.Store.ListApplications(r.Context(), staff.Scope,
-		ApplicationFilter{Status: query.Get("status"), Number: query.Get("number"), Limit: page.Size, Offset: page.Offset()})
+		ApplicationFilter{Status: status, Number: query.Get("number"), DistrictCode: district, Limit: page.Size, Offset: page.Offset()})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type RegistrationRow struct {
 	DocumentType      string
 	CategoryGroup     string
 	HukouDistrict     sql.NullString
+	HukouProvince     sql.NullString
 	ResidenceDistrict string
 	ResidenceStreet   string
 	Status            string
@@ -91,7 +92,7 @@ func (s *Store) ListRegistrations(ctx context.Context, scope access.Scope, filte
 	args := append(append([]any{}, w.args...), filter.Limit, filter.Offset)
 	q := `
 		SELECT r.registration_number, r.enrolment_year, r.child_name, r.child_sex, r.child_birth_date,
-		       r.child_document_type, r.category_group, r.hukou_district_code, r.residence_district_code,
+		       r.child_document_type, r.category_group, r.hukou_district_code, r.hukou_province, r.residence_district_code,
 		       r.residence_street_code, r.status, r.verification_note, r.accepted_at, r.recorded_at
 		FROM registration r
 		WHERE ` + w.sql() + `
@@ -106,7 +107,7 @@ func (s *Store) ListRegistrations(ctx context.Context, scope access.Scope, filte
 	for rows.Next() {
 		var row RegistrationRow
 		if err := rows.Scan(&row.Number, &row.Year, &row.ChildName, &row.ChildSex, &row.ChildBirthDate,
-			&row.DocumentType, &row.CategoryGroup, &row.HukouDistrict, &row.ResidenceDistrict,
+			&row.DocumentType, &row.CategoryGroup, &row.HukouDistrict, &row.HukouProvince, &row.ResidenceDistrict,
 			&row.ResidenceStreet, &row.Status, &row.VerificationNote, &row.AcceptedAt, &row.RecordedAt); err != nil {
 			return nil, 0, err
 		}
@@ -128,7 +129,7 @@ func (s *Store) GetRegistration(ctx context.Context, scope access.Scope, number 
 	args := append(append([]any{}, w.args...), scopeCondition.Args...)
 	q := `
 		SELECT r.registration_number, r.enrolment_year, r.child_name, r.child_sex, r.child_birth_date,
-		       r.child_document_type, r.category_group, r.hukou_district_code, r.residence_district_code,
+		       r.child_document_type, r.category_group, r.hukou_district_code, r.hukou_province, r.residence_district_code,
 		       r.residence_street_code, r.status, r.verification_note, r.accepted_at, r.recorded_at,
 		       ` + scopeCondition.SQL + ` AS in_scope
 		FROM registration r
@@ -136,7 +137,7 @@ func (s *Store) GetRegistration(ctx context.Context, scope access.Scope, number 
 	var row RegistrationRow
 	var inScope bool
 	err := s.DB.QueryRowContext(ctx, q, args...).Scan(&row.Number, &row.Year, &row.ChildName, &row.ChildSex,
-		&row.ChildBirthDate, &row.DocumentType, &row.CategoryGroup, &row.HukouDistrict, &row.ResidenceDistrict,
+		&row.ChildBirthDate, &row.DocumentType, &row.CategoryGroup, &row.HukouDistrict, &row.HukouProvince, &row.ResidenceDistrict,
 		&row.ResidenceStreet, &row.Status, &row.VerificationNote, &row.AcceptedAt, &row.RecordedAt, &inScope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, ErrNotFound
@@ -166,10 +167,11 @@ type ApplicationRow struct {
 
 // ApplicationFilter narrows the application list.
 type ApplicationFilter struct {
-	Status string
-	Number string
-	Limit  int
-	Offset int
+	Status       string
+	Number       string
+	DistrictCode string
+	Limit        int
+	Offset       int
 }
 
 // ListApplications returns one page of the applications within scope,
@@ -182,6 +184,9 @@ func (s *Store) ListApplications(ctx context.Context, scope access.Scope, filter
 	}
 	if filter.Number != "" {
 		w.add("(a.application_number = ? OR a.registration_number = ?)", filter.Number, filter.Number)
+	}
+	if filter.DistrictCode != "" {
+		w.add("a.district_code = ?", filter.DistrictCode)
 	}
 
 	var total int
