@@ -19,6 +19,8 @@ const (
 	maxAddressRunes   = 100
 	maxGuardians      = 2
 	maxCertificates   = 10
+	// maxCertificateNumberRunes bounds a fetched certificate's number.
+	maxCertificateNumberRunes = 64
 )
 
 // Registration is a validated, normalised registration.
@@ -395,8 +397,9 @@ func (r *Registration) checkCertificates(requests []CertificateRequest) error {
 		}
 		switch certificate.Source {
 		case "prefill":
-			number := document.NormaliseNumber(certificate.Number)
-			if number == "" || len(number) > 64 || !isAlphanumeric(number) {
+			// Certificate numbers are free text such as 沪（2018）徐汇字不动产权第346384号.
+			number, err := person.NormaliseAddress(certificate.Number, maxCertificateNumberRunes)
+			if err != nil {
 				return apierror.Invalid(field+".number", "invalid_certificate_number", "电子证照编号无效，请重新调取。")
 			}
 			certificate.Number, certificate.FileID = number, ""

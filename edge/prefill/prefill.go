@@ -100,6 +100,8 @@ func (c *Client) Query(ctx context.Context, documentType, documentNumber string,
 			return nil, err
 		}
 		switch {
+		case response.StatusCode == http.StatusNotFound:
+			return []Certificate{}, nil // the holder has none of the types asked for
 		case response.StatusCode >= 400 && response.StatusCode < 500:
 			return nil, fmt.Errorf("%w: status %d", errRejected, response.StatusCode)
 		case response.StatusCode != http.StatusOK:

@@ -321,6 +321,10 @@ type Status struct {
 	// RegistrationNumber and DistrictCode are set for applications.
 	RegistrationNumber string `json:"registrationNumber,omitempty"`
 	DistrictCode       string `json:"districtCode,omitempty"`
+	// ResidenceDistrictCode and HukouDistrictCode are set for registrations,
+	// so the application page can offer the districts the child may apply in.
+	ResidenceDistrictCode string `json:"residenceDistrictCode,omitempty"`
+	HukouDistrictCode     string `json:"hukouDistrictCode,omitempty"`
 }
 
 // ReceiptStatus returns the status of a receipt the parent owns, or a 404
@@ -338,16 +342,18 @@ func (s *Service) ReceiptStatus(ctx context.Context, subject, number string) (St
 
 func statusOf(number string, fields map[string]string) Status {
 	return Status{
-		ReceiptNumber:      number,
-		Kind:               fields[enrolment.FieldKind],
-		Status:             fields[enrolment.FieldStatus],
-		StatusLabel:        enrolment.StatusLabel(fields[enrolment.FieldStatus]),
-		AcceptedAt:         fields[enrolment.FieldAcceptedAt],
-		RecordedAt:         fields[enrolment.FieldRecordedAt],
-		Note:               fields[enrolment.FieldNote],
-		FirstNumber:        fields[enrolment.FieldFirstNumber],
-		RegistrationNumber: fields["registration"],
-		DistrictCode:       fields["district"],
+		ReceiptNumber:         number,
+		Kind:                  fields[enrolment.FieldKind],
+		Status:                fields[enrolment.FieldStatus],
+		StatusLabel:           enrolment.StatusLabel(fields[enrolment.FieldStatus]),
+		AcceptedAt:            fields[enrolment.FieldAcceptedAt],
+		RecordedAt:            fields[enrolment.FieldRecordedAt],
+		Note:                  fields[enrolment.FieldNote],
+		FirstNumber:           fields[enrolment.FieldFirstNumber],
+		RegistrationNumber:    fields["registration"],
+		DistrictCode:          fields["district"],
+		ResidenceDistrictCode: fields[factResidenceDistrict],
+		HukouDistrictCode:     fields[factHukouDistrict],
 	}
 }
 

@@ -1,0 +1,7 @@
+import { createApp } from 'vue';
+import App from './App.vue';
+import { loadSession } from './session.js';
+import './styles.css';
+
+createApp(App).mount('#app');
+loadSession();
