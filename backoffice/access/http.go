@@ -2,6 +2,7 @@ package access
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sh-preschool/preschool/backoffice/httpx"
@@ -39,7 +40,9 @@ func (s *Sessions) Authenticate(next http.Handler) http.Handler {
 			return
 		}
 		staff := StaffFromSession(s.Key, cookie.Value, s.Now())
-		if staff == nil {
+		// A development session ends when the development sign-in is turned
+		// off, even if its token has not expired.
+		if staff == nil || !s.DevSignInEnabled && strings.HasPrefix(staff.ID, "dev:") {
 			httpx.WriteError(w, r, ErrStaffNotSignedIn)
 			return
 		}

@@ -65,6 +65,8 @@ func decode(entries []rueidis.XRangeEntry) *decodedBatch {
 			}
 			batch.entries = append(batch.entries, decodedEntry{entry, kind, number, len(batch.applications)})
 			batch.applications = append(batch.applications, record)
+		default:
+			batch.malformed = append(batch.malformed, malformedEntry{entry, kind, number, fmt.Sprintf("unknown kind %q", kind)})
 		}
 	}
 	return batch

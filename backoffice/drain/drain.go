@@ -116,12 +116,16 @@ func (d *Drainer) Run(ctx context.Context) error {
 	if err := d.EnsureGroup(ctx); err != nil {
 		return err
 	}
+	// The background work stops with the read loop, so an error there (as
+	// when BeforeAck stops the drainer) stops everything, like a crash.
+	maintainCtx, stopMaintain := context.WithCancel(ctx)
 	claimDone := make(chan struct{})
 	go func() {
 		defer close(claimDone)
-		d.maintain(ctx)
+		d.maintain(maintainCtx)
 	}()
 	err := d.readLoop(ctx)
+	stopMaintain()
 	<-claimDone
 	if ctx.Err() != nil {
 		return nil
@@ -130,8 +134,10 @@ func (d *Drainer) Run(ctx context.Context) error {
 }
 
 func (d *Drainer) readLoop(ctx context.Context) error {
-	// "0" re-reads this consumer's own pending entries after a restart;
-	// once they are done, ">" reads new ones.
+	// "0" re-reads this consumer's own pending entries after a restart, in
+	// one pass: the start moves past each batch, so an entry that still
+	// fails waits for Reclaim (which spaces retries by ClaimIdle) instead of
+	// being retried at once. Then ">" reads new entries.
 	startID := "0"
 	failures := 0
 	for ctx.Err() == nil {
@@ -149,6 +155,18 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 		if len(entries) == 0 {
 			startID = ">"
 			continue
+		}
+		if startID != ">" {
+			startID = entries[len(entries)-1].ID
+			// A pending entry that crashed this process on every attempt
+			// must not crash it again on each restart.
+			if entries, err = d.dropOverdelivered(ctx, entries); err != nil {
+				slog.Error("delivery counts unreadable", "consumer", d.config.Consumer, "error", err)
+				continue
+			}
+			if len(entries) == 0 {
+				continue
+			}
 		}
 		if err := d.handle(ctx, entries); err != nil {
 			return err

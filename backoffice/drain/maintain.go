@@ -58,6 +58,9 @@ func (d *Drainer) Reclaim(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if len(reply) >= 3 {
+			d.recordDeleted(ctx, reply[2])
+		}
 		if len(entries) > 0 {
 			d.metrics.Reclaimed.Add(float64(len(entries)))
 			slog.Info("entries reclaimed", "consumer", d.config.Consumer, "entries", len(entries))
@@ -75,6 +78,20 @@ func (d *Drainer) Reclaim(ctx context.Context) error {
 			return nil
 		}
 		cursor = next
+	}
+}
+
+// recordDeleted dead-letters the IDs XAUTOCLAIM reports as deleted: entries
+// that were pending but whose data is gone from the stream. Redis has
+// already removed them from the pending list; the dead letter keeps a trace
+// for the operators, though without a number no receipt can be updated.
+func (d *Drainer) recordDeleted(ctx context.Context, deleted rueidis.RedisMessage) {
+	ids, err := deleted.AsStrSlice()
+	if err != nil || len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		d.deadLetter(ctx, rueidis.XRangeEntry{ID: id}, "", "", "entry deleted from the stream before it was stored")
 	}
 }
 

@@ -163,12 +163,34 @@ func statusFilter(status string, known map[string]bool) (string, error) {
 	return status, nil
 }
 
-// districtFilter checks a district filter against the staff member's scope.
-func districtFilter(staff *access.Staff, district string) (string, error) {
-	if district != "" && !staff.Scope.AllowsDistrict(district) {
+// districtFilter checks a district filter: a known district code within the
+// staff member's scope.
+func (h *Handlers) districtFilter(staff *access.Staff, district string) (string, error) {
+	if district == "" {
+		return "", nil
+	}
+	if _, ok := h.Names.Districts[district]; !ok {
+		return "", apierror.Invalid("district", "unknown_district", "所选的区不存在，请重新选择。")
+	}
+	if !staff.Scope.AllowsDistrict(district) {
 		return "", access.ErrOutOfScope
 	}
 	return district, nil
+}
+
+// numberFilter checks a receipt number filter: 12 digits (registration) or
+// 14 digits (application), with a valid check digit.
+func numberFilter(number string, kinds ...string) (string, error) {
+	if number == "" {
+		return "", nil
+	}
+	kind := enrol.NumberKind(number)
+	for _, allowed := range kinds {
+		if kind == allowed {
+			return number, nil
+		}
+	}
+	return "", apierror.Invalid("number", "invalid_number", "编号格式不正确：登记编号为 12 位数字，报名编号为 14 位数字。")
 }
 
 type listBody[T any] struct {
@@ -189,11 +211,15 @@ func (h *Handlers) listRegistrations(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	district, err := districtFilter(staff, query.Get("district"))
+	district, err := h.districtFilter(staff, query.Get("district"))
 	if err != nil {
 		return err
 	}
-	filter := RegistrationFilter{Status: status, Number: query.Get("number"), DistrictCode: district, Limit: page.Size, Offset: page.Offset()}
+	number, err := numberFilter(query.Get("number"), enrol.KindRegistration)
+	if err != nil {
+		return err
+	}
+	filter := RegistrationFilter{Status: status, Number: number, DistrictCode: district, Limit: page.Size, Offset: page.Offset()}
 	rows, total, err := h.Store.ListRegistrations(r.Context(), staff.Scope, filter)
 	if err != nil {
 		return err
@@ -247,12 +273,16 @@ func (h *Handlers) listApplications(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	district, err := districtFilter(staff, query.Get("district"))
+	district, err := h.districtFilter(staff, query.Get("district"))
+	if err != nil {
+		return err
+	}
+	number, err := numberFilter(query.Get("number"), enrol.KindRegistration, enrol.KindApplication)
 	if err != nil {
 		return err
 	}
 	rows, total, err := h.Store.ListApplications(r.Context(), staff.Scope,
-		ApplicationFilter{Status: status, Number: query.Get("number"), DistrictCode: district, Limit: page.Size, Offset: page.Offset()})
+		ApplicationFilter{Status: status, Number: number, DistrictCode: district, Limit: page.Size, Offset: page.Offset()})
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ func (s *Store) GetRegistration(ctx context.Context, scope access.Scope, number 
 		SELECT r.registration_number, r.enrolment_year, r.child_name, r.child_sex, r.child_birth_date,
 		       r.child_document_type, r.category_group, r.hukou_district_code, r.hukou_province, r.residence_district_code,
 		       r.residence_street_code, r.status, r.verification_note, r.accepted_at, r.recorded_at,
-		       ` + scopeCondition.SQL + ` AS in_scope
+		       (` + scopeCondition.SQL + `) IS TRUE AS in_scope
 		FROM registration r
 		WHERE ` + w.sql()
 	var row RegistrationRow

@@ -264,24 +264,37 @@ func (v *Verifier) call(ctx context.Context, items []item) ([]result, error) {
 // writeStatuses copies finished outcomes to the parents' receipts. A
 // failure only delays what the parent sees; the database is the record.
 func (v *Verifier) writeStatuses(ctx context.Context, outcomes []outcome) {
-	commands := make(rueidis.Commands, 0, len(outcomes))
+	updates := make([]rueidis.LuaExec, 0, len(outcomes))
 	for _, o := range outcomes {
 		if o.status == enrol.StatusRecorded {
 			continue
 		}
-		fields := v.redis.B().Hset().Key(v.keys.Receipt(o.number)).FieldValue().FieldValue(enrol.FieldStatus, o.status)
-		if o.note != "" {
-			fields = fields.FieldValue(enrol.FieldNote, o.note)
-		}
-		commands = append(commands, fields.Build())
+		updates = append(updates, rueidis.LuaExec{Keys: []string{v.keys.Receipt(o.number)}, Args: []string{o.status, o.note}})
 	}
-	for _, result := range v.redis.DoMulti(ctx, commands...) {
+	if len(updates) == 0 {
+		return
+	}
+	for _, result := range updateReceiptScript.ExecMulti(ctx, v.redis, updates...) {
 		if err := result.Error(); err != nil {
 			slog.Error("verification status not written to Redis", "error", err)
 			return
 		}
 	}
 }
+
+// updateReceiptScript sets a receipt's status and note only when Redis still
+// holds the receipt, so a lost receipt is not recreated without its owner
+// and expiry.
+//
+// KEYS[1] receipt. ARGV[1] status, ARGV[2] note (or "").
+var updateReceiptScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'note', ARGV[2]) end
+return 1
+`)
 
 // State returns the breaker state, for metrics.
 func (v *Verifier) State() string { return v.breaker.State().String() }
