@@ -1,0 +1,381 @@
+#!/usr/bin/env bash
+# The peak-day load test on this machine (`make bench`, after `make go-build`).
+#
+# Starts a stack of its own like e2e/stack.mjs: a keyring in a temporary
+# folder, the database preschool_bench dropped and recreated with demo data,
+# a Redis key prefix bench:<random>:, the simulators, the back office with
+# its drainer and the edge, all on free loopback ports. Then runs, in order:
+#
+#   bare    the driver against an in-process bare fasthttp server (ceiling)
+#   closed  1,000 connections posting registrations back to back
+#   open    10,000 arrivals per second
+#
+# and prints each run's result line and a summary line. Everything is
+# stopped and removed on exit. See loadtest/README.md for the figures.
+#
+# Settings (environment):
+#   BENCH_DURATION           duration of every run (default: bare 60s, closed 60s, open 30s)
+#   BENCH_BARE_DURATION, BENCH_CLOSED_DURATION, BENCH_OPEN_DURATION
+#   BENCH_CONNECTIONS        connections of each run (default 1000)
+#   BENCH_OPEN_RATE          arrivals per second of the open run (default 10000)
+#   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 4)
+#   BENCH_MODES              runs to do, in order (default "bare closed open")
+#   BENCH_PROFILE            a folder: also record a Go CPU profile of the edge and
+#                            a system-wide perf profile during the closed run
+#   BENCH_LOG_DIR            keep the stack's and the driver's logs in this folder
+#                            (default: a temporary folder, removed on exit)
+#   BENCH_BIN_DIR            where the binaries are (default bin/)
+#   BENCH_POSTGRES           PostgreSQL server URL without a database
+#                            (default postgres://postgres@127.0.0.1:5432)
+#   REDIS_ADDR               Redis address (default 127.0.0.1:6379)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bin_dir=${BENCH_BIN_DIR:-$root/bin}
+bare_duration=${BENCH_BARE_DURATION:-${BENCH_DURATION:-60s}}
+closed_duration=${BENCH_CLOSED_DURATION:-${BENCH_DURATION:-60s}}
+open_duration=${BENCH_OPEN_DURATION:-${BENCH_DURATION:-30s}}
+connections=${BENCH_CONNECTIONS:-1000}
+open_rate=${BENCH_OPEN_RATE:-10000}
+# Four drainers keep the backlog at the end of a closed run under one
+# second; with the default two it reached 1.6 s (see docs/benchmarks.md).
+drain_consumers=${BENCH_DRAIN_CONSUMERS:-4}
+modes=${BENCH_MODES:-bare closed open}
+profile_dir=${BENCH_PROFILE:-}
+log_dir=${BENCH_LOG_DIR:-}
+postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+redis_addr=${REDIS_ADDR:-127.0.0.1:6379}
+database=preschool_bench
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+fail() { log "$*"; exit 1; }
+
+for duration in "$bare_duration" "$closed_duration" "$open_duration"; do
+  [[ $duration =~ ^[0-9]+s$ ]] || fail "invalid duration '$duration': give whole seconds such as 60s"
+done
+for binary in edge backoffice simulators loaddriver; do
+  [[ -x $bin_dir/$binary ]] || fail "missing $bin_dir/$binary: run 'make go-build' first"
+done
+command -v psql >/dev/null || fail "psql is missing: install PostgreSQL's client (apt-get install postgresql-client)"
+command -v redis-cli >/dev/null || fail "redis-cli is missing: install Redis's tools (apt-get install redis-tools)"
+
+# The database name is fixed, so two benches on one machine would drop each
+# other's database.
+exec 9>"${TMPDIR:-/tmp}/preschool-bench.lock"
+flock -n 9 || fail "another bench is running on this machine (lock ${TMPDIR:-/tmp}/preschool-bench.lock)"
+
+psql "$postgres/postgres?sslmode=disable" -qAtc 'SELECT 1' >/dev/null ||
+  fail "cannot reach PostgreSQL at $postgres: start it, for example: pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start"
+redis_host=${redis_addr%:*}
+redis_port=${redis_addr##*:}
+redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null ||
+  fail "cannot reach Redis at $redis_addr: start it, for example: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/preschool-bench.XXXXXX")
+logs=${log_dir:-$work/logs}
+prefix="bench:$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n'):"
+pids=()
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if ((status != 0)) && [[ -d $logs ]]; then
+    for file in "$logs"/*.log; do
+      log "last lines of $(basename "$file"):"
+      tail -n 5 "$file" >&2 || true
+    done
+  fi
+  psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 ||
+    log "could not drop the database $database"
+  # Receipts and claims live for 400 days (EDGE_RECEIPT_TTL), so the run's
+  # keys are removed here or Redis keeps growing with every bench. Batches
+  # of 500 keep each UNLINK short (10,000 keys blocked Redis for up to a
+  # second), because other users share this Redis.
+  redis-cli -h "$redis_host" -p "$redis_port" --scan --pattern "${prefix}*" |
+    xargs -r -n 500 redis-cli -h "$redis_host" -p "$redis_port" unlink >/dev/null ||
+    log "could not remove the Redis keys ${prefix}*"
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on, below
+# Linux's default ephemeral range (32768 to 60999), from which the driver's
+# 1,000 connections take their local ports.
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 12000))
+    if [[ -z $(ss -Htln "sport = :$port") ]]; then
+      echo "$port"
+      return
+    fi
+  done
+  fail "no free port found between 20000 and 32000"
+}
+
+# cpu_ticks prints the user plus system CPU ticks of one process, or 0 when
+# it has exited.
+cpu_ticks() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  stat=${stat##*) }
+  read -r -a fields <<<"$stat"
+  echo $((fields[11] + fields[12]))
+}
+
+# snapshot_ticks writes "pid ticks" lines for the given processes to a file.
+snapshot_ticks() {
+  local file=$1 pid
+  shift
+  : >"$file"
+  for pid in "$@"; do
+    echo "$pid $(cpu_ticks "$pid")" >>"$file"
+  done
+}
+
+# ticks_since prints the CPU ticks that the processes of a snapshot used
+# since it was taken, leaving out processes that have exited since.
+ticks_since() {
+  local total=0 pid before now
+  while read -r pid before; do
+    now=$(cpu_ticks "$pid")
+    ((now >= before)) && total=$((total + now - before))
+  done <"$1"
+  echo "$total"
+}
+
+# busy_ticks prints the machine's busy CPU ticks (all but idle and iowait).
+busy_ticks() {
+  local user nice system irq softirq steal
+  read -r _ user nice system _ _ irq softirq steal _ </proc/stat
+  echo $((user + nice + system + irq + softirq + steal))
+}
+
+machine_facts() {
+  local cpu memory commit
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+  memory=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [[ -n $(git status --porcelain 2>/dev/null) ]]; then commit="$commit+changes"; fi
+  echo "machine: nproc=$(nproc) cpu=\"$cpu\" memory=\"$memory\" $(go version 2>/dev/null | cut -d' ' -f3,4 || echo 'go unknown') redis=\"$(redis-server --version 2>/dev/null | cut -d' ' -f3)\" postgres=\"$(psql "$postgres/postgres?sslmode=disable" -qAtc 'SHOW server_version')\" commit=$commit date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+}
+
+mkdir -p "$logs" "$work/uploads"
+edge_port=$(free_port)
+backoffice_port=$(free_port)
+identity_port=$(free_port)
+certificates_port=$(free_port)
+data_port=$(free_port)
+
+export CRYPTO_KEYRING_FILE=$work/keyring.json
+export DATABASE_URL="$postgres/$database?sslmode=disable"
+export REDIS_ADDR=$redis_addr
+export REDIS_PREFIX=$prefix
+export BACKOFFICE_LISTEN=127.0.0.1:$backoffice_port
+export BACKOFFICE_DEV_SIGN_IN=false
+export EDGE_LISTEN=127.0.0.1:$edge_port
+export EDGE_UPLOAD_DIR=$work/uploads
+export IDENTITY_URL=http://127.0.0.1:$identity_port
+export CERTIFICATES_URL=http://127.0.0.1:$certificates_port
+export DATA_API_URL=http://127.0.0.1:$data_port
+export SIM_IDENTITY_LISTEN=127.0.0.1:$identity_port
+export SIM_CERTIFICATES_LISTEN=127.0.0.1:$certificates_port
+export SIM_DATA_LISTEN=127.0.0.1:$data_port
+export DRAIN_CONSUMERS=$drain_consumers
+export LOG_LEVEL=warn
+# An unchanged copy of the deployed limits, so that an edit of
+# deploy/limits.toml during a run does not change the limits mid-run. The
+# per-client limit (5 per second) keys on the parent, and the driver gives
+# every request its own parent, so the defaults do not throttle a
+# legitimate 15,000 per second.
+cp deploy/limits.toml "$work/limits.toml"
+export EDGE_LIMITS_FILE=$work/limits.toml
+
+machine_facts
+log "stack: database $database, Redis prefix $prefix, edge 127.0.0.1:$edge_port, DRAIN_CONSUMERS=$drain_consumers"
+
+PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
+"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE"
+"$bin_dir/backoffice" seed -demo >"$logs/seed.log" 2>&1 || { cat "$logs/seed.log" >&2; fail "seeding $database failed"; }
+
+wait_ready() {
+  local name=$1 url=$2 pid=$3
+  for _ in $(seq 1 300); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || fail "$name exited while starting"
+    sleep 0.2
+  done
+  fail "$name not ready at $url within 60 s"
+}
+
+edge_binary=$bin_dir/edge
+if [[ -n $profile_dir ]]; then
+  mkdir -p "$profile_dir"
+  command -v go >/dev/null || fail "BENCH_PROFILE needs the Go toolchain to build loadtest/edgeprof"
+  go build -o "$work/edgeprof" ./loadtest/edgeprof
+  edge_binary=$work/edgeprof
+  pprof_port=$(free_port)
+  export EDGE_PPROF_LISTEN=127.0.0.1:$pprof_port
+fi
+
+"$bin_dir/simulators" >"$logs/simulators.log" 2>&1 &
+pids+=($!)
+wait_ready simulators "$IDENTITY_URL/healthz" "${pids[-1]}"
+"$bin_dir/backoffice" serve >"$logs/backoffice.log" 2>&1 &
+pids+=($!)
+backoffice_pid=${pids[-1]}
+wait_ready backoffice "http://$BACKOFFICE_LISTEN/readyz" "$backoffice_pid"
+"$edge_binary" >"$logs/edge.log" 2>&1 &
+pids+=($!)
+edge_pid=${pids[-1]}
+wait_ready edge "http://$EDGE_LISTEN/readyz" "$edge_pid"
+
+declare -A lines=()
+check_failed=0
+
+# run_driver runs one mode and records its result line and the CPU time of
+# each part of the stack during the run.
+run_driver() {
+  local mode=$1 duration=$2
+  shift 2
+  local clock_ticks output status driver_pid before_busy after_busy
+  local -a postgres_pids redis_pids
+  clock_ticks=$(getconf CLK_TCK)
+  echo "load before $mode: $(uptime | sed 's/^.*load average/load average/')"
+
+  output=$work/$mode.out
+  LOG_LEVEL=info "$bin_dir/loaddriver" -mode "$mode" -edge "http://$EDGE_LISTEN" -connections "$connections" -duration "$duration" "$@" \
+    >"$output" 2>"$logs/driver-$mode.log" &
+  driver_pid=$!
+  pids+=("$driver_pid")
+  # The driver reads the catalogue first, which the edge throttles per
+  # address, so the CPU window starts when the load does.
+  for _ in $(seq 1 600); do
+    grep -q '"load starting"' "$logs/driver-$mode.log" 2>/dev/null && break
+    kill -0 "$driver_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  # PostgreSQL's figure counts the backends connected to this database;
+  # its background writers serve every database of the server and are left
+  # out. Redis serves everyone on the machine, so its figure includes the
+  # other users' commands.
+  mapfile -t postgres_pids < <(psql "$postgres/postgres?sslmode=disable" -qAtc \
+    "SELECT pid FROM pg_stat_activity WHERE datname = '$database'")
+  mapfile -t redis_pids < <(pgrep -x redis-server || true)
+  snapshot_ticks "$work/edge.ticks" "$edge_pid"
+  snapshot_ticks "$work/backoffice.ticks" "$backoffice_pid"
+  snapshot_ticks "$work/postgres.ticks" "${postgres_pids[@]}"
+  snapshot_ticks "$work/redis.ticks" "${redis_pids[@]}"
+  before_busy=$(busy_ticks)
+  if [[ -n $profile_dir && $mode == closed ]]; then
+    record_profiles "$duration"
+  fi
+  # The load ends after the duration. The CPU figures are read then,
+  # before the driver waits for the back office to drain the stream.
+  sleep "$duration"
+  after_busy=$(busy_ticks)
+  local edge_cpu backoffice_cpu postgres_cpu redis_cpu busy_cpu
+  edge_cpu=$(ticks_since "$work/edge.ticks")
+  backoffice_cpu=$(ticks_since "$work/backoffice.ticks")
+  postgres_cpu=$(ticks_since "$work/postgres.ticks")
+  redis_cpu=$(ticks_since "$work/redis.ticks")
+  busy_cpu=$((after_busy - before_busy))
+
+  status=0
+  wait "$driver_pid" || status=$?
+  cat "$output"
+  case $status in
+    0) ;;
+    3) check_failed=1 ;;
+    *) sed -n '$p' "$logs/driver-$mode.log" >&2; fail "the $mode run failed (exit status $status)" ;;
+  esac
+  lines[$mode]=$(tail -n 1 "$output")
+
+  # CPU seconds of each part during the load, and per accepted request. In
+  # the bare run the driver's figure includes the bare server in it.
+  local accepted driver_cpu
+  accepted=$(field "${lines[$mode]}" accepted)
+  driver_cpu=$(field "${lines[$mode]}" driver_cpu_s)
+  echo "cpu_s mode=$mode window_s=${duration%s} machine_busy=$(seconds "$busy_cpu" "$clock_ticks") of $(($(nproc) * ${duration%s}))" \
+    "edge=$(seconds "$edge_cpu" "$clock_ticks") backoffice=$(seconds "$backoffice_cpu" "$clock_ticks")" \
+    "postgres=$(seconds "$postgres_cpu" "$clock_ticks") redis_all=$(seconds "$redis_cpu" "$clock_ticks") driver=$driver_cpu"
+  if [[ $mode != bare && ${accepted:-0} -gt 0 ]]; then
+    echo "cpu_us_per_accepted mode=$mode edge=$(per_request "$edge_cpu" "$accepted")" \
+      "backoffice=$(per_request "$backoffice_cpu" "$accepted") postgres=$(per_request "$postgres_cpu" "$accepted")" \
+      "redis_all=$(per_request "$redis_cpu" "$accepted")" \
+      "driver=$(awk -v s="$driver_cpu" -v n="$accepted" 'BEGIN { printf "%.0f", s / n * 1e6 }')"
+  fi
+}
+
+per_request() { awk -v ticks="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.0f", ticks / hz / n * 1e6 }'; }
+
+seconds() { awk -v ticks="$1" -v hz="$2" 'BEGIN { printf "%.1f", ticks / hz }'; }
+
+# record_profiles records, in the background, a Go CPU profile of the edge
+# and a system-wide perf profile over the middle of the closed run.
+record_profiles() {
+  local duration=${1%s} start window
+  start=$((duration > 20 ? 5 : duration / 4))
+  window=$((duration - 2 * start))
+  (
+    sleep "$start"
+    curl -fsS -o "$profile_dir/edge-closed.pprof" "http://$EDGE_PPROF_LISTEN/debug/pprof/profile?seconds=$window" ||
+      log "edge CPU profile failed"
+  ) &
+  pids+=($!)
+  if command -v perf >/dev/null; then
+    (
+      sleep "$start"
+      perf record -a -g -o "$profile_dir/system-closed.perf" -- sleep "$window" >/dev/null 2>&1 ||
+        log "perf record failed"
+    ) &
+    pids+=($!)
+  fi
+}
+
+field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
+
+for mode in $modes; do
+  case $mode in
+    bare) run_driver bare "$bare_duration" ;;
+    closed) run_driver closed "$closed_duration" ;;
+    open) run_driver open "$open_duration" -rate "$open_rate" ;;
+    *) fail "unknown mode '$mode' in BENCH_MODES: use bare, closed and open" ;;
+  esac
+done
+
+for name in edge backoffice; do
+  errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)
+  ((errors == 0)) || echo "$name logged $errors errors; see its log (BENCH_LOG_DIR keeps it)"
+done
+
+echo "results:"
+for mode in $modes; do
+  echo "${lines[$mode]}"
+done
+
+closed_per_s=$(field "${lines[closed]:-}" accepted_per_s)
+bare_per_s=$(field "${lines[bare]:-}" accepted_per_s)
+ratio=n/a
+if [[ -n $closed_per_s && -n $bare_per_s && $bare_per_s != 0 ]]; then
+  ratio=$(awk -v a="$closed_per_s" -v b="$bare_per_s" 'BEGIN { printf "%.3f", a / b }')
+fi
+lost=0
+duplicated=0
+for mode in closed open; do
+  [[ -n ${lines[$mode]:-} ]] || continue
+  lost=$((lost + $(field "${lines[$mode]}" lost)))
+  duplicated=$((duplicated + $(field "${lines[$mode]}" duplicated)))
+done
+echo "closed_per_s=${closed_per_s:-n/a} bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
+exit "$check_failed"
