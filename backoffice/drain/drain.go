@@ -276,9 +276,10 @@ func (d *Drainer) recordFailure(ctx context.Context, item decodedEntry, cause er
 // acknowledges it. Statuses go first: once an entry is acknowledged nothing
 // would retry its status.
 func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enrolment.BatchResult) error {
-	recordedAt := d.now().UTC().Format(time.RFC3339Nano)
-	ttl := strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)
-	updates := make([]rueidis.LuaExec, 0, len(entries))
+	keys := make([]string, 0, len(entries))
+	args := make([]string, 2, 2+3*len(entries))
+	args[0] = d.now().UTC().Format(time.RFC3339Nano)
+	args[1] = strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)
 	ids := make([]string, 0, len(entries))
 	for _, item := range entries {
 		outcome := result[item.number]
@@ -287,23 +288,21 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 			status, firstNumber, label = enrol.StatusRejectedDuplicate, outcome.FirstNumber, "rejected_duplicate"
 			slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", firstNumber, "kind", item.kind)
 		}
-		updates = append(updates, rueidis.LuaExec{
-			Keys: []string{d.keys.Receipt(item.number)},
-			Args: []string{status, recordedAt, firstNumber, "", ttl},
-		})
+		keys = append(keys, d.keys.Receipt(item.number))
+		args = append(args, status, firstNumber, "")
 		ids = append(ids, item.entry.ID)
 		d.metrics.Stored.WithLabelValues(item.kind, label).Inc()
 	}
 
 	for attempt := 1; ; attempt++ {
-		err := firstError(setStatusScript.ExecMulti(ctx, d.redis, updates...))
+		err := setStatusesScript.Exec(ctx, d.redis, keys, args).Error()
 		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		slog.Error("statuses not written, retrying", "entries", len(updates), "attempt", attempt, "error", err)
+		slog.Error("statuses not written, retrying", "entries", len(keys), "attempt", attempt, "error", err)
 		sleep(ctx, backoff(attempt))
 	}
 	if d.BeforeAck != nil {
@@ -358,8 +357,8 @@ func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kin
 	slog.Error("entry dead-lettered", "entry_id", entry.ID, "kind", kind, "number", number, "reason", reason)
 	if number != "" {
 		ttl := strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)
-		result := setStatusScript.Exec(ctx, d.redis, []string{d.keys.Receipt(number)},
-			[]string{enrol.StatusFailed, d.now().UTC().Format(time.RFC3339Nano), "", "提交未能入库，请联系所在区招生服务点。", ttl})
+		result := setStatusesScript.Exec(ctx, d.redis, []string{d.keys.Receipt(number)},
+			[]string{d.now().UTC().Format(time.RFC3339Nano), ttl, enrol.StatusFailed, "", "提交未能入库，请联系所在区招生服务点。"})
 		if err := result.Error(); err != nil {
 			slog.Error("status of a dead-lettered entry not written", "number", number, "error", err)
 		}

@@ -2,21 +2,26 @@ package drain
 
 import "github.com/redis/rueidis"
 
-// setStatusScript moves a receipt out of "accepted" (已受理), and leaves a
-// receipt that a later step already moved on (such as "verified") as it is,
-// so a redelivered entry cannot set a status back.
+// setStatusesScript moves receipts out of "accepted" (已受理) in one call
+// per batch, and leaves a receipt that a later step already moved on (such
+// as "verified") as it is, so a redelivered entry cannot set a status back.
 //
-// KEYS[1] receipt. ARGV[1] status, ARGV[2] recorded_at, ARGV[3] first
-// number (or ""), ARGV[4] note (or ""), ARGV[5] TTL in seconds for a
-// receipt Redis no longer held.
-var setStatusScript = rueidis.NewLuaScript(`
-local current = redis.call('HGET', KEYS[1], 'status')
-if current and current ~= 'accepted' then
-  return 0
+// KEYS are the receipts. ARGV[1] is the time, ARGV[2] the TTL in seconds
+// for a receipt Redis no longer held, then three values per key: status,
+// first number (or "") and note (or "").
+var setStatusesScript = rueidis.NewLuaScript(`
+local at, ttl = ARGV[1], tonumber(ARGV[2])
+local changed = 0
+for i, key in ipairs(KEYS) do
+  local status, first, note = ARGV[3 * i], ARGV[3 * i + 1], ARGV[3 * i + 2]
+  local current = redis.call('HGET', key, 'status')
+  if not current or current == 'accepted' then
+    redis.call('HSET', key, 'status', status, 'recorded_at', at)
+    if first ~= '' then redis.call('HSET', key, 'first_number', first) end
+    if note ~= '' then redis.call('HSET', key, 'note', note) end
+    if not current then redis.call('EXPIRE', key, ttl) end
+    changed = changed + 1
+  end
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'recorded_at', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'first_number', ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'note', ARGV[4]) end
-if not current then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5])) end
-return 1
+return changed
 `)

@@ -171,15 +171,16 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 // insertStaged copies rows into the table's staging table, inserts them
 // with ON CONFLICT DO NOTHING, and records each number's outcome:
 // inserted, already there under the same number, or beaten by another
-// record of the same child (found by conflictQuery).
+// record of the same child (found by conflictQuery, which runs only when
+// some rows were not inserted, so a normal batch costs one COPY and one
+// INSERT).
 func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string, rows [][]any, result BatchResult, conflictQuery string) error {
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table + "_batch"}, columns, pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
-	numberColumn := columns[0]
 	inserted, err := tx.Query(ctx, `INSERT INTO `+table+` (`+joinIdentifiers(columns)+`)
 		SELECT `+joinIdentifiers(columns)+` FROM `+table+`_batch
-		ON CONFLICT DO NOTHING RETURNING `+numberColumn)
+		ON CONFLICT DO NOTHING RETURNING `+columns[0])
 	if err != nil {
 		return err
 	}
@@ -190,6 +191,10 @@ func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string
 	for _, row := range rows {
 		result[row[0].(string)] = Outcome{Stored: true}
 	}
+	if len(insertedNumbers) == len(rows) {
+		return nil
+	}
+
 	conflicts, err := tx.Query(ctx, conflictQuery, insertedNumbers)
 	if err != nil {
 		return err
@@ -218,7 +223,13 @@ func joinIdentifiers(columns []string) string {
 func classify(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23") {
-		return fmt.Errorf("%w: %s (%s): %s", ErrPermanent, pgErr.Message, pgErr.Code, pgErr.Detail)
+		// The detail of a check violation quotes the whole row, sealed data
+		// and blind indexes included, so it stays out of logs and dead letters.
+		detail := pgErr.Detail
+		if strings.HasPrefix(detail, "Failing row contains") {
+			detail = ""
+		}
+		return fmt.Errorf("%w: %s (%s) %s", ErrPermanent, pgErr.Message, pgErr.Code, detail)
 	}
 	if errors.Is(err, ErrPermanent) {
 		return err

@@ -79,9 +79,9 @@ func TestInsertBatchPermanentErrors(t *testing.T) {
 		spoil func(*enrol.RegistrationRecord)
 	}{
 		{"invalid birth date", func(r *enrol.RegistrationRecord) { r.ChildBirthDate = "2024-02-30" }},
-		{"unknown street", func(r *enrol.RegistrationRecord) { r.ResidenceStreet = "310104999" }},
+		{"street code of another province", func(r *enrol.RegistrationRecord) { r.ResidenceStreet = "320104999" }},
 		{"invalid sex", func(r *enrol.RegistrationRecord) { r.ChildSex = "X" }},
-		{"year without season", func(r *enrol.RegistrationRecord) { r.Year = 1999 }},
+		{"unknown category group", func(r *enrol.RegistrationRecord) { r.CategoryGroup = "martian" }},
 	}
 	for i, test := range cases {
 		t.Run(test.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +89,7 @@ func DecodeJSON(ctx *fasthttp.RequestCtx, maxBytes int, v any) error {
 	decoder := json.NewDecoder(bytes.NewReader(body))
 	decoder.DisallowUnknownFields()
 	if err := decoder.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(body, reflect.TypeOf(v), err)
 	}
 	if _, err := decoder.Token(); !errors.Is(err, io.EOF) {
 		return apierror.ErrMalformedJSON
@@ -95,17 +97,58 @@ func DecodeJSON(ctx *fasthttp.RequestCtx, maxBytes int, v any) error {
 	return nil
 }
 
-func decodeError(err error) error {
+var errNotObject = apierror.New(400, "malformed_json", "提交的数据应为 JSON 对象，请刷新页面后重新填写。")
+
+// decodeError turns a decoding error into an *apierror.Error naming the full
+// path of the offending field.
+func decodeError(body []byte, target reflect.Type, err error) error {
 	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		return apierror.Invalid(field, "invalid_field_type", "字段 "+field+" 的类型不正确（应为"+typeName(typeErr.Type.Kind().String())+"），请刷新页面后重新填写。")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apierror.Invalid(field, "unknown_field", "提交的数据包含未知字段 "+field+"，请刷新页面后重新填写。")
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return apierror.ErrMalformedJSON
 	}
-	return apierror.ErrMalformedJSON
+	isTypeError := errors.As(err, &typeErr)
+	isUnknownField := strings.HasPrefix(err.Error(), "json: unknown field ")
+	if !isTypeError && !isUnknownField {
+		return apierror.ErrMalformedJSON
+	}
+
+	path, problem, kind := diagnose(body, target)
+	switch problem {
+	case problemNotObject:
+		return errNotObject
+	case problemUnknownField:
+		return apierror.Invalid(path, "unknown_field", "提交的数据包含未知字段 "+path+"，请刷新页面后重新填写。")
+	case problemWrongType:
+		if typeErr != nil && isWholeNumber(typeErr.Value) && (kind == reflect.Int || kind == reflect.Float64) {
+			return apierror.Invalid(path, "out_of_range", "字段 "+path+" 的数值超出允许范围，请核对。")
+		}
+		return apierror.Invalid(path, "invalid_field_type", "字段 "+path+" 的类型不正确（应为"+typeName(kind.String())+"），请刷新页面后重新填写。")
+	}
+	// diagnose found nothing: fall back to what encoding/json said.
+	if isTypeError {
+		if typeErr.Field == "" {
+			return errNotObject
+		}
+		return apierror.Invalid(typeErr.Field, "invalid_field_type", "字段 "+typeErr.Field+" 的类型不正确（应为"+typeName(typeErr.Type.Kind().String())+"），请刷新页面后重新填写。")
+	}
+	field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+	return apierror.Invalid(field, "unknown_field", "提交的数据包含未知字段 "+field+"，请刷新页面后重新填写。")
+}
+
+// isWholeNumber reports whether an UnmarshalTypeError's value names a JSON
+// number without a fraction ("number 1e400" and "number 99999999999" do,
+// "number 2027.5" does not), which is too large rather than of the wrong type.
+func isWholeNumber(value string) bool {
+	number, found := strings.CutPrefix(value, "number ")
+	if !found {
+		return false
+	}
+	parsed, err := strconv.ParseFloat(number, 64)
+	if err != nil {
+		return true // beyond float64, such as 1e400
+	}
+	return parsed == math.Trunc(parsed)
 }
 
 func typeName(kind string) string {

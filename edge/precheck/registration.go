@@ -19,6 +19,7 @@ const (
 	maxAddressRunes   = 100
 	maxGuardians      = 2
 	maxCertificates   = 10
+	maxProvinceRunes  = 20
 	// maxCertificateNumberRunes bounds a fetched certificate's number.
 	maxCertificateNumberRunes = 64
 )
@@ -213,11 +214,18 @@ func (r *Registration) checkHukou(request *HukouRequest, c *catalogue.Catalogue)
 		if documentType == document.ResidentID && province == "" {
 			return errRequired("child.hukou.province", "户籍所在省份")
 		}
+		if province != "" {
+			normalised, err := person.NormaliseAddress(province, maxProvinceRunes)
+			if apiErr := apierror.As(err); apiErr != nil && apiErr.Code == person.CodeAddressTooLong {
+				return errTooLong("child.hukou.province", "户籍所在省份", maxProvinceRunes)
+			}
+			if err != nil {
+				return apierror.Invalid("child.hukou.province", "invalid_province", "户籍所在省份无效，请从列表中选择。")
+			}
+			province = normalised
+		}
 		if strings.HasPrefix(province, "上海") {
 			return errCategory("child.hukou.province", "户籍在上海的幼儿请选择“本市户籍”。")
-		}
-		if len([]rune(province)) > 20 {
-			return errTooLong("child.hukou.province", "户籍所在省份", 20)
 		}
 		r.Hukou = Hukou{Province: province}
 		return nil
@@ -361,6 +369,9 @@ func checkGuardian(request *GuardianRequest, today time.Time) (Guardian, error) 
 	guardian.HukouInShanghai = request.HukouInShanghai
 
 	if proof := request.ShanghaiResidence; proof != nil && proof.Type != "" {
+		if request.HukouInShanghai {
+			return guardian, errCategory("shanghaiResidence.type", "本市户籍的监护人不需要填写居住证件，请核对。")
+		}
 		if !residenceDocuments[proof.Type] {
 			return guardian, errInvalidChoice("shanghaiResidence.type", "居住证件类型")
 		}
@@ -439,12 +450,17 @@ func (r *Registration) householdFacts() enrolment.HouseholdFacts {
 		ResidenceDistrict: r.Residence.District,
 		HukouAtResidence:  r.Residence.AtHukouAddress,
 	}
-	// The strongest residence document among the guardians decides the
-	// category: an overseas talent permit, then a points-qualified residence
-	// permit, a residence permit, a residence registration.
+	// The parents' documents decide the category (父母一方为本市户籍, 居住证
+	// and so on); a grandparent's or other guardian's do not. The strongest
+	// residence document wins: an overseas talent permit, then a
+	// points-qualified residence permit, a residence permit, a residence
+	// registration.
 	rank := map[string]int{enrolment.ResidenceRegistration: 1, enrolment.ResidencePermit: 2, enrolment.OverseasTalentPermit: 4}
 	best := 0
 	for _, guardian := range r.Guardians {
+		if guardian.Relation != "father" && guardian.Relation != "mother" {
+			continue
+		}
 		if guardian.HukouInShanghai {
 			facts.GuardianShanghaiHukou = true
 		}

@@ -160,9 +160,16 @@ func TestPostUploadPDF(t *testing.T) {
 	if ctx.Response.StatusCode() != http.StatusCreated || got.ContentType != "application/pdf" || got.Size != len(data) {
 		t.Errorf("answer = %d %+v, want 201 application/pdf of %d bytes", ctx.Response.StatusCode(), got, len(data))
 	}
-	path := uploads.FilePath(got.FileID)
+	owner := keyring.Index("owner", []byte("parent-1"))
+	path := uploads.FilePath(owner, got.FileID)
 	if filepath.Dir(filepath.Dir(path)) != uploads.Dir {
 		t.Errorf("FilePath = %s, want a file two levels under %s", path, uploads.Dir)
+	}
+	if !uploads.Exists(owner, got.FileID) {
+		t.Error("Exists = false for the parent who uploaded the file")
+	}
+	if uploads.Exists(keyring.Index("owner", []byte("parent-2")), got.FileID) {
+		t.Error("Exists = true for another parent")
 	}
 	info, err := os.Stat(path)
 	if err != nil {

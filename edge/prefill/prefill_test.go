@@ -38,7 +38,7 @@ func TestSniffContentType(t *testing.T) {
 	}
 }
 
-// certificateAPI is a stand-in for the certificate API that answers with a
+// certificateAPI is a stand-in for the certificate API that responds with a
 // status and body chosen by the test and counts its calls.
 type certificateAPI struct {
 	*httptest.Server

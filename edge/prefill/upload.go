@@ -31,9 +31,17 @@ type Uploads struct {
 	Keyring *crypto.Keyring
 }
 
-// FilePath returns where the upload with id is stored.
-func (u *Uploads) FilePath(id string) string {
-	return filepath.Join(u.Dir, id[:2], id+".sealed")
+// FilePath returns where the upload with id made by the parent with
+// ownerIndex is stored. The owner's folder makes an upload usable only in
+// that parent's own submissions.
+func (u *Uploads) FilePath(ownerIndex []byte, id string) string {
+	return filepath.Join(u.Dir, hex.EncodeToString(ownerIndex), id+".sealed")
+}
+
+// Exists reports whether the parent with ownerIndex uploaded the file id.
+func (u *Uploads) Exists(ownerIndex []byte, id string) bool {
+	info, err := os.Stat(u.FilePath(ownerIndex, id))
+	return err == nil && info.Mode().IsRegular()
 }
 
 var allowedTypes = []struct {
@@ -93,7 +101,7 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 	id := hex.EncodeToString(idBytes)
 	owner := u.Keyring.Index("owner", []byte(subject))
 	sealed := u.Keyring.Seal(data, UploadContext(owner))
-	path := u.FilePath(id)
+	path := u.FilePath(owner, id)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}

@@ -57,6 +57,9 @@ func newMetrics(trackedClients func() float64) *metrics {
 	m.clients = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "edge_throttle_tracked_clients", Help: "Clients with a token bucket in memory.",
 	}, trackedClients)
+	for _, scope := range []string{"route", "entry", "client", "shed"} {
+		m.throttled.WithLabelValues(scope) // so dashboards see a zero before the first rejection
+	}
 	m.registry.MustRegister(m.requests, m.duration, m.throttled, m.submissions, m.prefill, m.backlog,
 		m.breaker, m.reloads, m.limitRate, m.clients,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

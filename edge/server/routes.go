@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -194,7 +195,8 @@ func (e *Edge) ready(ctx *fasthttp.RequestCtx) {
 	pingCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	if err := e.redis.Do(pingCtx, e.redis.B().Ping().Build()).Error(); err != nil {
-		problems = append(problems, "redis: "+err.Error())
+		slog.Warn("readiness: Redis unreachable", "error", err)
+		problems = append(problems, "redis unreachable")
 	}
 	if e.catalogue.Current() == nil {
 		problems = append(problems, "no configuration snapshot loaded")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,6 +125,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	}
 	e.metrics.breaker.WithLabelValues("certificates").Set(0)
 	e.uploads = &prefill.Uploads{Dir: cfg.UploadDir, Keyring: keyring}
+	service.UploadExists = e.uploads.Exists
 
 	if err := e.catalogue.Refresh(ctx); err != nil {
 		slog.Warn("no configuration snapshot yet; the edge is not ready until the back office publishes one", "error", err)
@@ -268,9 +270,11 @@ func (e *Edge) readBacklog(ctx context.Context) (int64, error) {
 	return e.redis.Do(ctx, e.redis.B().Xlen().Key(e.keys.Stream()).Build()).AsInt64()
 }
 
+// isNoSuchKey reports whether Redis answered that the stream does not
+// exist; Redis 7 words it "ERR no such key", rueidis may drop the prefix.
 func isNoSuchKey(err error) bool {
 	var redisErr *rueidis.RedisError
-	return errors.As(err, &redisErr) && len(redisErr.Error()) >= 6 && redisErr.Error()[:6] == "ERR no"
+	return errors.As(err, &redisErr) && strings.Contains(strings.ToLower(redisErr.Error()), "no such key")
 }
 
 func randomPrefix() string {

@@ -231,8 +231,13 @@ func (s *Service) clearCookie(ctx *fasthttp.RequestCtx, name string) {
 // safeReturnPath keeps only a local path, so the sign-in flow cannot be used
 // to redirect to another site.
 func safeReturnPath(path string) string {
-	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") || strings.ContainsAny(path, "\r\n") {
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") || len(path) > 512 {
 		return "/"
+	}
+	for _, r := range path {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "/"
+		}
 	}
 	return path
 }

@@ -3,7 +3,9 @@ package submit
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sh-preschool/preschool/edge/precheck"
@@ -13,13 +15,22 @@ import (
 
 // ChildIndex returns the blind index that makes a child unique within a
 // year: the identity document, or for a child without one, the name, birth
-// date and first guardian's document together.
+// date and the guardians' documents in sorted order (so listing the
+// guardians the other way round is the same child).
+//
+// NOTE: a child without a document registered again with a different set
+// of guardians gets another index; every such registration goes to manual
+// verification, where staff catch it.
 func ChildIndex(index func(domain string, value []byte) []byte, r *precheck.Registration) []byte {
 	if r.Child.Document.Type != document.None {
 		return index("child_document", []byte(string(r.Child.Document.Type)+":"+r.Child.Document.Number))
 	}
-	first := r.Guardians[0]
-	return index("child_no_document", []byte(r.Child.Name.Text+"|"+r.Child.BirthDate+"|"+string(first.DocumentType)+":"+first.DocumentNumber))
+	documents := make([]string, 0, len(r.Guardians))
+	for _, guardian := range r.Guardians {
+		documents = append(documents, string(guardian.DocumentType)+":"+guardian.DocumentNumber)
+	}
+	slices.Sort(documents)
+	return index("child_no_document", []byte(r.Child.Name.Text+"|"+r.Child.BirthDate+"|"+strings.Join(documents, "|")))
 }
 
 // registrationForm is the sealed JSON of a registration's form values.

@@ -49,6 +49,9 @@ type Service struct {
 	// Timeout bounds each Redis call, because fasthttp gives handlers no
 	// deadline of their own.
 	Timeout time.Duration
+	// UploadExists reports whether a parent uploaded a file; nil accepts
+	// every well-formed file ID.
+	UploadExists func(ownerIndex []byte, fileID string) bool
 }
 
 // Receipt is the answer to an accepted submission.
@@ -90,6 +93,9 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	}
 
 	owner := s.OwnerIndex(subject)
+	if err := s.checkUploads(registration, owner); err != nil {
+		return Receipt{}, err
+	}
 	record, err := s.sealRegistration(registration, owner, now)
 	if err != nil {
 		return Receipt{}, err
@@ -187,6 +193,20 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 			WithDetail("applicationNumber", number).WithDetail("districtCode", parts[2])
 	}
 	return Receipt{}, conflict
+}
+
+// checkUploads rejects an uploaded certificate that the parent did not
+// upload, so a submission cannot point at someone else's file.
+func (s *Service) checkUploads(registration *precheck.Registration, owner []byte) error {
+	if s.UploadExists == nil {
+		return nil
+	}
+	for i, certificate := range registration.Certificates {
+		if certificate.Source == "upload" && !s.UploadExists(owner, certificate.FileID) {
+			return apierror.Invalid(fmt.Sprintf("certificates[%d].fileId", i), "invalid_file_id", "上传的证照文件不存在或已失效，请重新上传。")
+		}
+	}
+	return nil
 }
 
 func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string) (bool, string, error) {
@@ -384,7 +404,11 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 			statuses = append(statuses, statusOf(numbers[i], fields))
 		}
 	}
-	sort.Slice(statuses, func(i, j int) bool { return statuses[i].AcceptedAt > statuses[j].AcceptedAt })
+	acceptedAt := func(status Status) time.Time {
+		t, _ := time.Parse(time.RFC3339Nano, status.AcceptedAt)
+		return t
+	}
+	sort.Slice(statuses, func(i, j int) bool { return acceptedAt(statuses[i]).After(acceptedAt(statuses[j])) })
 	return statuses, nil
 }
 

@@ -1,0 +1,211 @@
+package throttle_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sh-preschool/preschool/edge/throttle"
+)
+
+// limitsText returns a valid limits file with the given tables replaced.
+// Each argument is a whole table, such as "[clients]\nrate = 1 ...".
+func limitsText(replacements map[string]string) string {
+	tables := []struct{ name, body string }{
+		{"routes", "default = { rate = 100, burst = 10 }\n\"POST /api/v1/registrations\" = { rate = 0.01, burst = 2 }\n"},
+		{"entries", "default = { rate = 100, burst = 10 }\nregistration = { rate = 0.5, burst = 1 }\n"},
+		{"clients", "rate = 0.25\nburst = 3\nmax_tracked = 1000\nidle_ttl = \"10m\"\n"},
+		{"shedding", "max_backlog = 100\nretry_after = \"7s\"\n"},
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		body := table.body
+		if replacement, ok := replacements[table.name]; ok {
+			body = replacement
+		}
+		b.WriteString("[" + table.name + "]\n" + body + "\n")
+	}
+	return b.String()
+}
+
+func parse(t *testing.T, text string) *throttle.Limits {
+	t.Helper()
+	limits, err := throttle.ParseLimits([]byte(text))
+	if err != nil {
+		t.Fatalf("ParseLimits returned %v for\n%s", err, text)
+	}
+	return limits
+}
+
+func TestParseLimitsDeployFile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "limits.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits, err := throttle.ParseLimits(data)
+	if err != nil {
+		t.Fatalf("ParseLimits(deploy/limits.toml) returned %v", err)
+	}
+	if got := limits.Routes["POST /api/v1/registrations"]; got.Rate != 30000 || got.Burst != 10000 {
+		t.Errorf("registrations route = %+v, want rate 30000 burst 10000", got)
+	}
+	if limits.Clients.MaxTracked != 200000 {
+		t.Errorf("max_tracked = %d, want 200000", limits.Clients.MaxTracked)
+	}
+	if limits.Clients.IdleTTL.Duration != 10*time.Minute {
+		t.Errorf("idle_ttl = %s, want 10m", limits.Clients.IdleTTL.Duration)
+	}
+	if limits.Shedding.RetryAfter.Duration != 5*time.Second {
+		t.Errorf("retry_after = %s, want 5s", limits.Shedding.RetryAfter.Duration)
+	}
+}
+
+func TestParseLimitsInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want string // a part of the error message that names the problem
+	}{
+		{"not TOML", "[routes\ndefault = 1", "parse limits"},
+		{"unknown key", limitsText(map[string]string{"shedding": "max_backlog = 100\nretry_after = \"7s\"\nmax_backlogg = 5\n"}), "unknown key"},
+		{"unknown table", limitsText(nil) + "[queues]\nsize = 1\n", "unknown key"},
+		{"rate as text", limitsText(map[string]string{"routes": "default = { rate = \"fast\", burst = 10 }\n"}), "parse limits"},
+		{"no default route", limitsText(map[string]string{"routes": "\"GET /x\" = { rate = 1, burst = 1 }\n"}), "[routes] needs a default"},
+		{"no default entry", limitsText(map[string]string{"entries": "registration = { rate = 1, burst = 1 }\n"}), "[entries] needs a default"},
+		{"zero route rate", limitsText(map[string]string{"routes": "default = { rate = 0, burst = 10 }\n"}), "routes.default.rate is 0"},
+		{"negative entry rate", limitsText(map[string]string{"entries": "default = { rate = -1, burst = 10 }\n"}), "entries.default.rate is -1"},
+		{"zero burst", limitsText(map[string]string{"routes": "default = { rate = 1, burst = 0 }\n"}), "routes.default.burst is 0"},
+		{"zero client rate", limitsText(map[string]string{"clients": "rate = 0\nburst = 3\nmax_tracked = 1000\nidle_ttl = \"10m\"\n"}), "clients.rate is 0"},
+		{"small max_tracked", limitsText(map[string]string{"clients": "rate = 1\nburst = 3\nmax_tracked = 999\nidle_ttl = \"10m\"\n"}), "clients.max_tracked is 999"},
+		{"missing idle_ttl", limitsText(map[string]string{"clients": "rate = 1\nburst = 3\nmax_tracked = 1000\n"}), "clients.idle_ttl is 0s"},
+		{"idle_ttl not a duration", limitsText(map[string]string{"clients": "rate = 1\nburst = 3\nmax_tracked = 1000\nidle_ttl = \"ten minutes\"\n"}), "use a form such as 5s or 10m"},
+		{"zero backlog", limitsText(map[string]string{"shedding": "max_backlog = 0\nretry_after = \"7s\"\n"}), "shedding.max_backlog is 0"},
+		{"retry_after below a second", limitsText(map[string]string{"shedding": "max_backlog = 1\nretry_after = \"500ms\"\n"}), "shedding.retry_after is 500ms"},
+		{"empty file", "", "[routes] needs a default"},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			limits, err := throttle.ParseLimits([]byte(test.text))
+			if err == nil {
+				t.Fatalf("ParseLimits accepted %+v", limits)
+			}
+			if !strings.Contains(err.Error(), test.want) {
+				t.Errorf("error %q does not contain %q", err, test.want)
+			}
+			if !strings.HasPrefix(err.Error(), "parse limits: ") {
+				t.Errorf("error %q does not start with \"parse limits: \"", err)
+			}
+		})
+	}
+}
+
+func TestLoadFileMissing(t *testing.T) {
+	_, err := throttle.LoadFile(filepath.Join(t.TempDir(), "missing.toml"))
+	if !os.IsNotExist(err) {
+		t.Errorf("LoadFile of a missing file returned %v, want a not-exist error", err)
+	}
+}
+
+// waitFor polls condition until it holds or ten seconds pass.
+func waitFor(t *testing.T, what string, condition func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !condition() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// nextReload returns the next reload result that is an error when failed
+// is true, or a success when it is false, skipping the others. It gives up
+// after ten seconds.
+func nextReload(t *testing.T, reloads <-chan error, failed bool) error {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case err := <-reloads:
+			if (err != nil) == failed {
+				return err
+			}
+		case <-deadline:
+			t.Fatalf("gave up waiting for a reload with failed=%t", failed)
+		}
+	}
+}
+
+// replaceFile replaces the file at path with one holding data, by renaming,
+// so that a watcher never reads it half written.
+func replaceFile(t *testing.T, path string, data string) {
+	t.Helper()
+	temporary := path + ".new"
+	if err := os.WriteFile(temporary, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(temporary, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatchFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "limits.toml")
+	if err := os.WriteFile(path, []byte(limitsText(nil)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	limits, err := throttle.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := throttle.New(limits)
+	reloads := make(chan error, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		throttle.WatchFile(ctx, path, th, 5*time.Millisecond, func(err error) { reloads <- err })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-stopped
+	})
+
+	// WatchFile compares with the file as it was when it started, which may
+	// be after a first write, so the change is written with a growing
+	// comment until a reload is seen.
+	changed := limitsText(map[string]string{"shedding": "max_backlog = 12345\nretry_after = \"9s\"\n"})
+	writes := 0
+	waitFor(t, "the valid change to be applied", func() bool {
+		writes++
+		replaceFile(t, path, changed+strings.Repeat("#", writes)+"\n")
+		time.Sleep(20 * time.Millisecond)
+		return th.Limits().Shedding.MaxBacklog == 12345
+	})
+	if got := th.Limits().Shedding.RetryAfter.Duration; got != 9*time.Second {
+		t.Errorf("retry_after after a valid change = %s, want 9s", got)
+	}
+
+	replaceFile(t, path, limitsText(map[string]string{"routes": "default = { rate = 0, burst = 1 }\n"}))
+	reloadErr := nextReload(t, reloads, true)
+	if !strings.Contains(reloadErr.Error(), "routes.default.rate is 0") {
+		t.Errorf("reload error %q does not name the invalid rate", reloadErr)
+	}
+	if got := th.Limits().Shedding.MaxBacklog; got != 12345 {
+		t.Errorf("max_backlog after an invalid change = %d, want the previous 12345", got)
+	}
+	if got := th.Limits().Routes["default"].Rate; got != 100 {
+		t.Errorf("default route rate after an invalid change = %g, want the previous 100", got)
+	}
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	nextReload(t, reloads, true)
+	if got := th.Limits().Shedding.MaxBacklog; got != 12345 {
+		t.Errorf("max_backlog after the file was removed = %d, want the previous 12345", got)
+	}
+}

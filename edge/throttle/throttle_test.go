@@ -1,0 +1,272 @@
+package throttle_test
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sh-preschool/preschool/edge/throttle"
+)
+
+const registrationRoute = "POST /api/v1/registrations"
+
+func checkRejected(t *testing.T, decision throttle.Decision, scope string, retryAfter time.Duration) {
+	t.Helper()
+	if decision.Allowed {
+		t.Fatalf("decision = %+v, want a rejection of scope %s", decision, scope)
+	}
+	if decision.Scope != scope {
+		t.Errorf("scope = %q, want %q", decision.Scope, scope)
+	}
+	if decision.RetryAfter != retryAfter {
+		t.Errorf("RetryAfter = %s, want %s", decision.RetryAfter, retryAfter)
+	}
+}
+
+func TestRouteBucket(t *testing.T) {
+	th := throttle.New(parse(t, limitsText(nil)))
+
+	for i := range 2 {
+		if decision := th.Route(registrationRoute); !decision.Allowed {
+			t.Fatalf("request %d of a burst of 2 was rejected: %+v", i+1, decision)
+		}
+	}
+	// The route's rate is 0.01 per second: one token every 100 seconds.
+	checkRejected(t, th.Route(registrationRoute), throttle.ScopeRoute, 100*time.Second)
+
+	if decision := th.Route("GET /api/v1/catalogue"); !decision.Allowed {
+		t.Errorf("a route under the default bucket was rejected: %+v", decision)
+	}
+}
+
+func TestRouteDefaultPerRoute(t *testing.T) {
+	th := throttle.New(parse(t, limitsText(map[string]string{"routes": "default = { rate = 0.001, burst = 1 }\n"})))
+
+	if decision := th.Route("GET /a"); !decision.Allowed {
+		t.Fatalf("first request of GET /a was rejected: %+v", decision)
+	}
+	checkRejected(t, th.Route("GET /a"), throttle.ScopeRoute, 1000*time.Second)
+	if decision := th.Route("GET /b"); !decision.Allowed {
+		t.Errorf("GET /b shares the bucket of GET /a: %+v", decision)
+	}
+}
+
+func TestEntryBucket(t *testing.T) {
+	th := throttle.New(parse(t, limitsText(nil)))
+
+	if decision := th.Entry("registration"); !decision.Allowed {
+		t.Fatalf("first registration was rejected: %+v", decision)
+	}
+	// The registration entry's rate is 0.5 per second.
+	checkRejected(t, th.Entry("registration"), throttle.ScopeEntry, 2*time.Second)
+
+	for i := range 10 {
+		if decision := th.Entry("1234"); !decision.Allowed {
+			t.Fatalf("request %d of entry 1234 within the default burst of 10 was rejected: %+v", i+1, decision)
+		}
+	}
+	if decision := th.Entry("1234"); decision.Allowed || decision.Scope != throttle.ScopeEntry {
+		t.Errorf("request 11 of entry 1234 = %+v, want an entry rejection", decision)
+	}
+}
+
+func TestClientBucket(t *testing.T) {
+	th := throttle.New(parse(t, limitsText(nil)))
+
+	for i := range 3 {
+		if decision := th.Client("s:parent-1"); !decision.Allowed {
+			t.Fatalf("request %d of a burst of 3 was rejected: %+v", i+1, decision)
+		}
+	}
+	// The client rate is 0.25 per second.
+	checkRejected(t, th.Client("s:parent-1"), throttle.ScopeClient, 4*time.Second)
+
+	if decision := th.Client("s:parent-2"); !decision.Allowed {
+		t.Errorf("another client was rejected: %+v", decision)
+	}
+	if got := th.TrackedClients(); got != 2 {
+		t.Errorf("TrackedClients() = %d, want 2", got)
+	}
+}
+
+func TestRetryAfterAtLeastOneSecond(t *testing.T) {
+	tests := []struct {
+		rate string
+		want time.Duration
+	}{
+		{"1000", time.Second},
+		{"2", time.Second},
+		{"1", time.Second},
+		{"0.3", 4 * time.Second},
+	}
+	for _, test := range tests {
+		t.Run("rate "+test.rate, func(t *testing.T) {
+			bucket := "{ rate = " + test.rate + ", burst = 1 }"
+			th := throttle.New(parse(t, limitsText(map[string]string{
+				"routes":  "default = " + bucket + "\n",
+				"entries": "default = " + bucket + "\n",
+				"clients": "rate = " + test.rate + "\nburst = 1\nmax_tracked = 1000\nidle_ttl = \"1m\"\n",
+			})))
+			checks := []struct {
+				scope string
+				take  func() throttle.Decision
+			}{
+				{throttle.ScopeRoute, func() throttle.Decision { return th.Route("GET /") }},
+				{throttle.ScopeEntry, func() throttle.Decision { return th.Entry("1") }},
+				{throttle.ScopeClient, func() throttle.Decision { return th.Client("a:127.0.0.1") }},
+			}
+			for _, check := range checks {
+				// A fast bucket refills between two calls, so take tokens
+				// until one is refused.
+				var decision throttle.Decision
+				for range 1000 {
+					if decision = check.take(); !decision.Allowed {
+						break
+					}
+				}
+				if decision.Allowed {
+					t.Logf("%s: the bucket never ran dry", check.scope)
+					continue
+				}
+				if decision.RetryAfter != test.want {
+					t.Errorf("%s: RetryAfter = %s, want %s", check.scope, decision.RetryAfter, test.want)
+				}
+			}
+		})
+	}
+}
+
+func TestShed(t *testing.T) {
+	th := throttle.New(parse(t, limitsText(nil)))
+
+	if decision := th.Shed(); !decision.Allowed {
+		t.Errorf("empty backlog: %+v, want allowed", decision)
+	}
+	th.SetBacklog(100)
+	if decision := th.Shed(); !decision.Allowed {
+		t.Errorf("backlog at the limit of 100: %+v, want allowed", decision)
+	}
+	th.SetBacklog(101)
+	checkRejected(t, th.Shed(), throttle.ScopeShed, 7*time.Second)
+	if got := th.Backlog(); got != 101 {
+		t.Errorf("Backlog() = %d, want 101", got)
+	}
+	th.SetBacklog(3)
+	if decision := th.Shed(); !decision.Allowed {
+		t.Errorf("backlog back to 3: %+v, want allowed", decision)
+	}
+}
+
+func TestApplyRefillsBuckets(t *testing.T) {
+	limits := parse(t, limitsText(nil))
+	th := throttle.New(limits)
+	for range 3 {
+		th.Route(registrationRoute)
+		th.Client("s:parent")
+	}
+	if decision := th.Route(registrationRoute); decision.Allowed {
+		t.Fatal("the route bucket did not run dry")
+	}
+
+	raised := parse(t, limitsText(map[string]string{"routes": "default = { rate = 100, burst = 10 }\n\"POST /api/v1/registrations\" = { rate = 100, burst = 50 }\n"}))
+	th.Apply(raised)
+
+	if th.Limits() != raised {
+		t.Error("Limits() does not return the applied limits")
+	}
+	if decision := th.Route(registrationRoute); !decision.Allowed {
+		t.Errorf("after Apply the route was rejected: %+v", decision)
+	}
+	if got := th.TrackedClients(); got != 0 {
+		t.Errorf("TrackedClients() after Apply = %d, want 0", got)
+	}
+}
+
+// TestClientTableBounded sends a million distinct clients through a table
+// that tracks at most 1,000.
+func TestClientTableBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million clients take a few seconds")
+	}
+	th := throttle.New(parse(t, limitsText(nil)))
+	const clients = 1_000_000
+	for i := range clients {
+		th.Client("a:" + strconv.Itoa(i))
+	}
+
+	tracked := th.TrackedClients()
+	if tracked > 1000 {
+		t.Errorf("TrackedClients() = %d after %d clients, want at most max_tracked 1000", tracked, clients)
+	}
+	if tracked < 900 {
+		t.Errorf("TrackedClients() = %d after %d clients, want the table nearly full", tracked, clients)
+	}
+	if decision := th.Client("a:" + strconv.Itoa(clients-1)); !decision.Allowed {
+		t.Errorf("the latest client, seen once with a burst of 3, was rejected: %+v", decision)
+	}
+}
+
+func TestSweepIdle(t *testing.T) {
+	th := throttle.New(parse(t, limitsText(nil)))
+	for i := range 100 {
+		th.Client("a:" + strconv.Itoa(i))
+	}
+
+	th.SweepIdle(time.Now())
+	if got := th.TrackedClients(); got != 100 {
+		t.Errorf("TrackedClients() after sweeping clients just seen = %d, want 100", got)
+	}
+	th.SweepIdle(time.Now().Add(9 * time.Minute))
+	if got := th.TrackedClients(); got != 100 {
+		t.Errorf("TrackedClients() after 9 of the 10 idle minutes = %d, want 100", got)
+	}
+	th.SweepIdle(time.Now().Add(10*time.Minute + time.Second))
+	if got := th.TrackedClients(); got != 0 {
+		t.Errorf("TrackedClients() after the idle TTL = %d, want 0", got)
+	}
+}
+
+// TestConcurrentUse runs every check from many goroutines; run it with
+// -race. A bucket of burst 3 must not hand out more than 3 tokens however
+// the calls interleave.
+func TestConcurrentUse(t *testing.T) {
+	th := throttle.New(parse(t, limitsText(map[string]string{
+		"clients": "rate = 0.001\nburst = 3\nmax_tracked = 100000\nidle_ttl = \"10m\"\n",
+	})))
+	var clientAllowed, routeAllowed atomic.Int64
+	var wait sync.WaitGroup
+	for worker := range 32 {
+		wait.Go(func() {
+			for i := range 200 {
+				if th.Client("s:shared").Allowed {
+					clientAllowed.Add(1)
+				}
+				if th.Route(registrationRoute).Allowed {
+					routeAllowed.Add(1)
+				}
+				th.Client("a:" + strconv.Itoa(worker*1000+i))
+				th.Entry(strconv.Itoa(i % 5))
+				th.Shed()
+				th.SetBacklog(int64(i))
+			}
+		})
+	}
+	wait.Add(1)
+	go func() {
+		defer wait.Done()
+		for range 20 {
+			th.SweepIdle(time.Now())
+			th.TrackedClients()
+		}
+	}()
+	wait.Wait()
+
+	if got := clientAllowed.Load(); got != 3 {
+		t.Errorf("one client got %d tokens, want its burst of 3 (rate 0.001/s)", got)
+	}
+	if got := routeAllowed.Load(); got != 2 {
+		t.Errorf("the route handed out %d tokens, want its burst of 2 (rate 0.01/s)", got)
+	}
+}
