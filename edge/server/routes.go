@@ -126,7 +126,7 @@ func (e *Edge) admit(ctx *fasthttp.RequestCtx, route string, kind routeKind) err
 	if decision := e.throttle.Route(route); !decision.Allowed {
 		return e.rejected(ctx, decision)
 	}
-	if decision := e.throttle.Client(e.clientKey(ctx)); !decision.Allowed {
+	if decision := e.throttleClient(ctx); !decision.Allowed {
 		return e.rejected(ctx, decision)
 	}
 	if kind == submissionRoute {
@@ -161,21 +161,27 @@ func (e *Edge) rejected(ctx *fasthttp.RequestCtx, decision throttle.Decision) er
 		"当前访问人数较多，请 "+seconds+" 秒后再试。")
 }
 
-// clientKey is the signed-in parent, or the client's IP address.
-func (e *Edge) clientKey(ctx *fasthttp.RequestCtx) string {
+// throttleClient takes a token from the signed-in parent's bucket, or
+// before sign-in from the bucket of the client's IP address.
+func (e *Edge) throttleClient(ctx *fasthttp.RequestCtx) throttle.Decision {
 	if subject := api.Subject(ctx); subject != "" {
-		return "s:" + subject
+		return e.throttle.Client(subject)
 	}
+	return e.throttle.Anonymous(e.clientAddress(ctx))
+}
+
+// clientAddress is the client's IP address: the last one the load balancer
+// appended to X-Forwarded-For when it is trusted, else the peer's.
+func (e *Edge) clientAddress(ctx *fasthttp.RequestCtx) string {
 	if e.config.TrustForwardedFor {
 		if forwarded := string(ctx.Request.Header.Peek("X-Forwarded-For")); forwarded != "" {
-			// The load balancer appends the address it saw last.
 			if i := strings.LastIndexByte(forwarded, ','); i >= 0 {
 				forwarded = forwarded[i+1:]
 			}
-			return "a:" + strings.TrimSpace(forwarded)
+			return strings.TrimSpace(forwarded)
 		}
 	}
-	return "a:" + ctx.RemoteIP().String()
+	return ctx.RemoteIP().String()
 }
 
 // sameOrigin rejects a write whose Origin header names another site. Browsers

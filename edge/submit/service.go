@@ -31,8 +31,9 @@ import (
 // Errors of the enrolment path, beyond the pre-check's field errors.
 var (
 	ErrNoCatalogue = apierror.New(http.StatusServiceUnavailable, "not_ready", "系统正在启动，请稍后再试。")
-	ErrUnavailable = apierror.New(http.StatusServiceUnavailable, "temporarily_unavailable", "当前访问人数较多，提交未成功，请稍后重试。已填写的内容不会丢失。")
-	errNotOwner    = apierror.New(http.StatusNotFound, "receipt_not_found", "未找到该回执编号，请核对后重试。")
+	ErrUnavailable = apierror.New(http.StatusServiceUnavailable, "temporarily_unavailable",
+		"当前访问人数较多，暂时无法确认提交结果。请稍后原样重新提交，或在“我的办理”中查看；同一份登记不会重复提交。")
+	errNotOwner = apierror.New(http.StatusNotFound, "receipt_not_found", "未找到该回执编号，请核对后重试。")
 )
 
 // Service accepts submissions. Its zero value is not usable; fill every
@@ -113,9 +114,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	args = append(args, facts...)
 	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream()}
 
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	created, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args)
+	created, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args, s.Timeout)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -166,9 +165,7 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 	keys := []string{s.Keys.ApplicationClaim(application.Year, facts.ChildIndex),
 		s.Keys.ApplicationSequence(application.Year, application.DistrictCode), s.Keys.Stream()}
 
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	created, claim, err := runClaimScript(ctx, s.Redis, applyScript, keys, args)
+	created, claim, err := runClaimScript(ctx, s.Redis, applyScript, keys, args, s.Timeout)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -209,7 +206,21 @@ func (s *Service) checkUploads(registration *precheck.Registration, owner []byte
 	return nil
 }
 
-func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string) (bool, string, error) {
+// runClaimScript runs a claim script. When the call times out, the script
+// may have run anyway, so it runs once more: the claim makes the second run
+// return the first one's receipt (same payload) instead of a new one, and
+// the parent gets an answer instead of a doubtful error.
+func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
+	created, value, err := runClaimScriptOnce(ctx, client, script, keys, args, timeout)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		created, value, err = runClaimScriptOnce(ctx, client, script, keys, args, timeout)
+	}
+	return created, value, err
+}
+
+func runClaimScriptOnce(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	result, err := script.Exec(ctx, client, keys, args).ToArray()
 	if err != nil {
 		return false, "", err

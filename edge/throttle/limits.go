@@ -24,9 +24,14 @@ type Limits struct {
 	Routes map[string]Bucket `toml:"routes"`
 	// Entries maps an entry key ("registration", or an application entry's
 	// ID) to its bucket; "default" covers the rest.
-	Entries  map[string]Bucket `toml:"entries"`
-	Clients  ClientLimits      `toml:"clients"`
-	Shedding Shedding          `toml:"shedding"`
+	Entries map[string]Bucket `toml:"entries"`
+	// Clients bounds each signed-in parent.
+	Clients ClientLimits `toml:"clients"`
+	// Anonymous bounds each IP address before sign-in. Many families share
+	// one address behind a mobile carrier's NAT, so it is looser than
+	// Clients; when the file leaves it out, Clients applies.
+	Anonymous ClientLimits `toml:"anonymous"`
+	Shedding  Shedding     `toml:"shedding"`
 }
 
 // ClientLimits bound each parent (or IP address before sign-in).
@@ -70,6 +75,9 @@ func ParseLimits(data []byte) (*Limits, error) {
 	if undecoded := metadata.Undecoded(); len(undecoded) > 0 {
 		return nil, fmt.Errorf("parse limits: unknown key %q", undecoded[0].String())
 	}
+	if limits.Anonymous == (ClientLimits{}) {
+		limits.Anonymous = limits.Clients
+	}
 	if err := limits.validate(); err != nil {
 		return nil, fmt.Errorf("parse limits: %w", err)
 	}
@@ -93,20 +101,30 @@ func (l *Limits) validate() error {
 			return err
 		}
 	}
-	if err := l.Clients.Bucket.validate("clients"); err != nil {
+	if err := l.Clients.validate("clients"); err != nil {
 		return err
 	}
-	if l.Clients.MaxTracked < 1000 {
-		return fmt.Errorf("clients.max_tracked is %d, want at least 1000", l.Clients.MaxTracked)
-	}
-	if l.Clients.IdleTTL.Duration < time.Second {
-		return fmt.Errorf("clients.idle_ttl is %s, want at least 1s", l.Clients.IdleTTL.Duration)
+	if err := l.Anonymous.validate("anonymous"); err != nil {
+		return err
 	}
 	if l.Shedding.MaxBacklog < 1 {
 		return fmt.Errorf("shedding.max_backlog is %d, want at least 1", l.Shedding.MaxBacklog)
 	}
 	if l.Shedding.RetryAfter.Duration < time.Second {
 		return fmt.Errorf("shedding.retry_after is %s, want at least 1s", l.Shedding.RetryAfter.Duration)
+	}
+	return nil
+}
+
+func (c ClientLimits) validate(name string) error {
+	if err := c.Bucket.validate(name); err != nil {
+		return err
+	}
+	if c.MaxTracked < 1000 {
+		return fmt.Errorf("%s.max_tracked is %d, want at least 1000", name, c.MaxTracked)
+	}
+	if c.IdleTTL.Duration < time.Second {
+		return fmt.Errorf("%s.idle_ttl is %s, want at least 1s", name, c.IdleTTL.Duration)
 	}
 	return nil
 }

@@ -35,10 +35,11 @@ type Throttle struct {
 }
 
 type state struct {
-	limits  *Limits
-	routes  sync.Map // route name → *rate.Limiter
-	entries sync.Map // entry key → *rate.Limiter
-	clients *clientTable
+	limits    *Limits
+	routes    sync.Map // route name → *rate.Limiter
+	entries   sync.Map // entry key → *rate.Limiter
+	clients   *clientTable
+	anonymous *clientTable
 }
 
 // New returns a Throttle applying limits.
@@ -50,7 +51,7 @@ func New(limits *Limits) *Throttle {
 
 // Apply replaces the limits. Buckets start full again.
 func (t *Throttle) Apply(limits *Limits) {
-	t.state.Store(&state{limits: limits, clients: newClientTable(limits.Clients)})
+	t.state.Store(&state{limits: limits, clients: newClientTable(limits.Clients), anonymous: newClientTable(limits.Anonymous)})
 }
 
 // Limits returns the limits in force.
@@ -85,14 +86,23 @@ func take(limiters *sync.Map, key string, buckets map[string]Bucket, scope strin
 	return Decision{Scope: scope, RetryAfter: retryAfter(float64(limiter.Limit()))}
 }
 
-// Client takes a token from the bucket of one client, keyed by the signed-in
-// parent or the IP address.
+// Client takes a token from the bucket of one signed-in parent.
 func (t *Throttle) Client(key string) Decision {
 	s := t.state.Load()
 	if s.clients.allow(key, time.Now()) {
 		return allowed
 	}
 	return Decision{Scope: ScopeClient, RetryAfter: retryAfter(s.limits.Clients.Rate)}
+}
+
+// Anonymous takes a token from the bucket of one IP address, for requests
+// made before sign-in.
+func (t *Throttle) Anonymous(address string) Decision {
+	s := t.state.Load()
+	if s.anonymous.allow(address, time.Now()) {
+		return allowed
+	}
+	return Decision{Scope: ScopeClient, RetryAfter: retryAfter(s.limits.Anonymous.Rate)}
 }
 
 // SetBacklog records the current stream backlog, which Shed compares with
@@ -111,11 +121,19 @@ func (t *Throttle) Shed() Decision {
 	return Decision{Scope: ScopeShed, RetryAfter: shedding.RetryAfter.Duration}
 }
 
-// TrackedClients returns how many client buckets are held.
-func (t *Throttle) TrackedClients() int { return t.state.Load().clients.size() }
+// TrackedClients returns how many client buckets are held, signed-in and
+// anonymous.
+func (t *Throttle) TrackedClients() int {
+	s := t.state.Load()
+	return s.clients.size() + s.anonymous.size()
+}
 
 // SweepIdle forgets clients idle for longer than the limits' IdleTTL.
-func (t *Throttle) SweepIdle(now time.Time) { t.state.Load().clients.sweep(now) }
+func (t *Throttle) SweepIdle(now time.Time) {
+	s := t.state.Load()
+	s.clients.sweep(now)
+	s.anonymous.sweep(now)
+}
 
 // retryAfter is the time to wait for one token at rate per second, at least
 // one second since Retry-After counts whole seconds.

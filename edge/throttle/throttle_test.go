@@ -270,3 +270,27 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("the route handed out %d tokens, want its burst of 2 (rate 0.01/s)", got)
 	}
 }
+
+func TestAnonymousBucketSeparate(t *testing.T) {
+	text := limitsText(nil) + "[anonymous]\nrate = 0.5\nburst = 2\nmax_tracked = 1000\nidle_ttl = \"10m\"\n"
+	th := throttle.New(parse(t, text))
+
+	for i := range 2 {
+		if decision := th.Anonymous("203.0.113.7"); !decision.Allowed {
+			t.Fatalf("request %d of a burst of 2 was rejected: %+v", i+1, decision)
+		}
+	}
+	checkRejected(t, th.Anonymous("203.0.113.7"), throttle.ScopeClient, 2*time.Second)
+
+	// The same text as a parent's key is another bucket.
+	if decision := th.Client("203.0.113.7"); !decision.Allowed {
+		t.Errorf("a signed-in parent shared the address's bucket: %+v", decision)
+	}
+}
+
+func TestAnonymousDefaultsToClients(t *testing.T) {
+	limits := parse(t, limitsText(nil))
+	if limits.Anonymous != limits.Clients {
+		t.Errorf("Anonymous = %+v, want the [clients] values %+v when the table is missing", limits.Anonymous, limits.Clients)
+	}
+}
