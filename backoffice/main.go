@@ -27,6 +27,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/server"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/debugserver"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/logging"
 	"github.com/sh-preschool/preschool/shared/redisclient"
@@ -54,6 +55,11 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		stopProfiling, err := debugserver.Start(reader.String("PPROF_LISTEN", ""))
+		if err != nil {
+			return err
+		}
+		defer stopProfiling()
 		return server.Run(ctx, cfg)
 	case "migrate":
 		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/server"
 	"github.com/sh-preschool/preschool/shared/config"
+	"github.com/sh-preschool/preschool/shared/debugserver"
 	"github.com/sh-preschool/preschool/shared/logging"
 )
 
@@ -38,5 +39,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stopProfiling, err := debugserver.Start(os.Getenv("PPROF_LISTEN"))
+	if err != nil {
+		return err
+	}
+	defer stopProfiling()
 	return server.Run(ctx, cfg)
 }

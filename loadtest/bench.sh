@@ -20,7 +20,7 @@
 #   BENCH_OPEN_RATE          arrivals per second of the open run (default 10000)
 #   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 4)
 #   BENCH_MODES              runs to do, in order (default "bare closed open")
-#   BENCH_PROFILE            a folder: also record a Go CPU profile of the edge and
+#   BENCH_PROFILE            a folder: also record Go CPU profiles of the edge and the back office and
 #                            a system-wide perf profile during the closed run
 #   BENCH_LOG_DIR            keep the stack's and the driver's logs in this folder
 #                            (default: a temporary folder, removed on exit)
@@ -218,24 +218,22 @@ wait_ready() {
   fail "$name not ready at $url within 60 s"
 }
 
-edge_binary=$bin_dir/edge
+edge_pprof=
+backoffice_pprof=
 if [[ -n $profile_dir ]]; then
   mkdir -p "$profile_dir"
-  command -v go >/dev/null || fail "BENCH_PROFILE needs the Go toolchain to build loadtest/edgeprof"
-  go build -o "$work/edgeprof" ./loadtest/edgeprof
-  edge_binary=$work/edgeprof
-  pprof_port=$(free_port)
-  export EDGE_PPROF_LISTEN=127.0.0.1:$pprof_port
+  edge_pprof=127.0.0.1:$(free_port)
+  backoffice_pprof=127.0.0.1:$(free_port)
 fi
 
 "$bin_dir/simulators" >"$logs/simulators.log" 2>&1 &
 pids+=($!)
 wait_ready simulators "$IDENTITY_URL/healthz" "${pids[-1]}"
-"$bin_dir/backoffice" serve >"$logs/backoffice.log" 2>&1 &
+PPROF_LISTEN=$backoffice_pprof "$bin_dir/backoffice" serve >"$logs/backoffice.log" 2>&1 &
 pids+=($!)
 backoffice_pid=${pids[-1]}
 wait_ready backoffice "http://$BACKOFFICE_LISTEN/readyz" "$backoffice_pid"
-"$edge_binary" >"$logs/edge.log" 2>&1 &
+PPROF_LISTEN=$edge_pprof "$bin_dir/edge" >"$logs/edge.log" 2>&1 &
 pids+=($!)
 edge_pid=${pids[-1]}
 wait_ready edge "http://$EDGE_LISTEN/readyz" "$edge_pid"
@@ -329,8 +327,14 @@ record_profiles() {
   window=$((duration - 2 * start))
   (
     sleep "$start"
-    curl -fsS -o "$profile_dir/edge-closed.pprof" "http://$EDGE_PPROF_LISTEN/debug/pprof/profile?seconds=$window" ||
+    curl -fsS -o "$profile_dir/edge-closed.pprof" "http://$edge_pprof/debug/pprof/profile?seconds=$window" ||
       log "edge CPU profile failed"
+  ) &
+  pids+=($!)
+  (
+    sleep "$start"
+    curl -fsS -o "$profile_dir/backoffice-closed.pprof" "http://$backoffice_pprof/debug/pprof/profile?seconds=$window" ||
+      log "back-office CPU profile failed"
   ) &
   pids+=($!)
   if command -v perf >/dev/null; then
@@ -353,6 +357,10 @@ for mode in $modes; do
     *) fail "unknown mode '$mode' in BENCH_MODES: use bare, closed and open" ;;
   esac
 done
+
+# Table statistics show whether the drainer and verifier used their indexes:
+# many sequential scans of a growing table mean a plan went wrong.
+echo "postgres tables: $(psql "$DATABASE_URL" -AtF' ' -c "SELECT string_agg(relname || ' seq_scan=' || seq_scan || ' seq_tup_read=' || seq_tup_read || ' idx_scan=' || COALESCE(idx_scan, 0) || ' inserted=' || n_tup_ins || ' updated=' || n_tup_upd, '; ') FROM pg_stat_user_tables WHERE relname IN ('registration', 'application')")"
 
 for name in edge backoffice; do
   errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)

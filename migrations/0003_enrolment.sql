@@ -115,7 +115,8 @@ CREATE TABLE registration (
 );
 CREATE INDEX registration_residence_idx ON registration (residence_district_code, accepted_at DESC);
 CREATE INDEX registration_hukou_idx ON registration (hukou_district_code, accepted_at DESC);
-CREATE INDEX registration_verification_idx ON registration (status) WHERE status = 'recorded';
+-- The verifier takes the oldest recorded registrations first.
+CREATE INDEX registration_verification_idx ON registration (recorded_at) WHERE status = 'recorded';
 
 -- Application statuses: recorded (已入库), documents_verified (验证通过),
 -- returned (已退回), admitted (已录取), not_admitted (未录取), deleted (已删除).

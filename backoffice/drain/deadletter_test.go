@@ -43,6 +43,16 @@ func randomIndex(t *testing.T) []byte {
 	return index
 }
 
+// encodeBody returns the stream body of a record, as the edge writes it.
+func encodeBody(t *testing.T, record any) string {
+	t.Helper()
+	body, err := enrol.EncodeRecord(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
 func TestDeadLetterMalformedEntry(t *testing.T) {
 	env := backofficetest.New(t)
 	year := env.Year.Year
@@ -56,16 +66,18 @@ func TestDeadLetterMalformedEntry(t *testing.T) {
 		wantReason string
 	}{
 		{
-			name: "broken JSON", number: enrol.FormatRegistrationNumber(year, 9_000_001), kind: enrol.KindRegistration,
-			fields: []string{enrol.StreamFieldBody, `{"year": 2027, "childName": `}, wantReason: "decode registration",
+			name: "body of another format", number: enrol.FormatRegistrationNumber(year, 9_000_001), kind: enrol.KindRegistration,
+			fields: []string{enrol.StreamFieldBody, `{"year": 2027, "childName": `}, wantReason: "malformed record body",
 		},
 		{
 			name: "missing fields", number: enrol.FormatRegistrationNumber(year, 9_000_002), kind: enrol.KindRegistration,
-			fields: []string{enrol.StreamFieldBody, `{}`}, wantReason: "missing child index",
+			fields: []string{enrol.StreamFieldBody, encodeBody(t, &enrol.RegistrationRecord{Year: year})}, wantReason: "missing child index",
 		},
 		{
 			name: "application without choices", number: applicationNumber, kind: enrol.KindApplication,
-			fields:     []string{enrol.StreamFieldBody, `{"registrationNumber": "` + enrol.FormatRegistrationNumber(year, 9_000_003) + `"}`},
+			fields: []string{enrol.StreamFieldBody, encodeBody(t, &enrol.ApplicationRecord{
+				RegistrationNumber: enrol.FormatRegistrationNumber(year, 9_000_003), Year: year,
+			})},
 			wantReason: "missing child index, owner or choices",
 		},
 		{

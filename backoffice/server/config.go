@@ -40,6 +40,7 @@ type Config struct {
 	VerifyMaxAttempts    int
 	VerifyDeadline       time.Duration
 	VerifyBreakerOpenFor time.Duration
+	VerifyRate           int
 	// Workers turns the drainer and verifier off when false, for a replica
 	// that only serves pages.
 	Workers bool
@@ -78,6 +79,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		VerifyMaxAttempts:    r.Int("VERIFY_MAX_ATTEMPTS", 3, 1, 100),
 		VerifyDeadline:       r.Duration("VERIFY_DEADLINE", 10*time.Minute, time.Second),
 		VerifyBreakerOpenFor: r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
+		VerifyRate:           r.Int("VERIFY_RATE", 200, 0, 100_000),
 		Workers:              r.Bool("BACKOFFICE_WORKERS", true),
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)

@@ -190,7 +190,7 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 	b.verifier = verify.New(b.db, b.redis, b.keys, b.keyring, verify.Config{
 		DataAPIURL: b.config.DataAPIURL, Timeout: b.config.DataAPITimeout, Interval: b.config.VerifyInterval,
 		BatchSize: b.config.VerifyBatchSize, MaxAttempts: b.config.VerifyMaxAttempts, Deadline: b.config.VerifyDeadline,
-		BreakerOpenFor: b.config.VerifyBreakerOpenFor,
+		BreakerOpenFor: b.config.VerifyBreakerOpenFor, Rate: float64(b.config.VerifyRate),
 	}, func(name string, _, to gobreaker.State) { b.breaker.WithLabelValues(name).Set(float64(to)) })
 	b.goWorker(func() { b.verifier.Run(ctx) })
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/rueidis"
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/sh-preschool/preschool/shared/crypto"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
@@ -39,6 +40,10 @@ type Config struct {
 	// BreakerOpenFor is how long the breaker stays open before it tries
 	// again.
 	BreakerOpenFor time.Duration
+	// Rate caps registrations sent for verification per second, so the work
+	// (and the data API's quota) does not compete with storing submissions
+	// at the peak; the verifier catches up afterwards.
+	Rate float64
 }
 
 // Verifier runs the background verification.
@@ -50,6 +55,7 @@ type Verifier struct {
 	config  Config
 	client  *http.Client
 	breaker *gobreaker.CircuitBreaker[[]result]
+	limiter *rate.Limiter
 	now     func() time.Time
 }
 
@@ -82,8 +88,18 @@ func New(db *sqlx.DB, redis rueidis.Client, keys enrol.Keys, keyring *crypto.Key
 		db: db, redis: redis, keys: keys, keyring: keyring, config: config,
 		client:  &http.Client{Timeout: config.Timeout},
 		breaker: gobreaker.NewCircuitBreaker[[]result](settings),
+		limiter: newLimiter(config.Rate, config.BatchSize),
 		now:     time.Now,
 	}
+}
+
+// newLimiter allows perSecond registrations with bursts of one batch; a
+// rate of 0 or less means no limit.
+func newLimiter(perSecond float64, batchSize int) *rate.Limiter {
+	if perSecond <= 0 {
+		return rate.NewLimiter(rate.Inf, batchSize)
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), batchSize)
 }
 
 // Run verifies batches every Interval until ctx ends.
@@ -150,20 +166,32 @@ func (v *Verifier) VerifyBatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 
+	if err := v.limiter.WaitN(ctx, len(rows)); err != nil {
+		return 0, err
+	}
 	outcomes := v.check(ctx, rows)
+	numbers := make([]string, len(outcomes))
+	statuses := make([]string, len(outcomes))
+	notes := make([]string, len(outcomes))
+	attempts := make([]int32, len(outcomes))
 	finished := 0
-	const update = `
-		UPDATE registration
-		SET status = $2, verification_note = NULLIF($3, ''), verification_attempts = $4,
-		    verified_at = CASE WHEN $2 = 'recorded' THEN verified_at ELSE now() END
-		WHERE registration_number = $1`
-	for _, o := range outcomes {
-		if _, err := tx.ExecContext(ctx, update, o.number, o.status, o.note, o.attempts); err != nil {
-			return 0, err
-		}
+	for i, o := range outcomes {
+		numbers[i], statuses[i], notes[i], attempts[i] = o.number, o.status, o.note, int32(o.attempts)
 		if o.status != enrol.StatusRecorded {
 			finished++
 		}
+	}
+	// The numbers are cast to char(12), the key's type: compared as text,
+	// the key's index could not be used and every batch scanned the table.
+	const update = `
+		UPDATE registration r
+		SET status = u.status, verification_note = NULLIF(u.note, ''), verification_attempts = u.attempts,
+		    verified_at = CASE WHEN u.status = 'recorded' THEN r.verified_at ELSE now() END
+		FROM unnest(CAST($1 AS char(12)[]), CAST($2 AS text[]), CAST($3 AS text[]), CAST($4 AS integer[]))
+		     AS u(registration_number, status, note, attempts)
+		WHERE r.registration_number = u.registration_number`
+	if _, err := tx.ExecContext(ctx, update, numbers, statuses, notes, attempts); err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err

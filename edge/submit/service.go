@@ -107,11 +107,9 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	}
 	hash := hex.EncodeToString(record.PayloadHash)
 
-	facts := registrationFacts(registration, record.ChildIndex)
-	args := make([]string, 0, 8+len(facts))
-	args = append(args, hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
-		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds())
-	args = append(args, facts...)
+	args := []string{hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
+		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(),
+		factsField, registrationFacts(registration, record.ChildIndex)}
 	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream()}
 
 	created, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args, s.Timeout)
@@ -243,43 +241,52 @@ func (s *Service) ttlSeconds() string {
 	return strconv.FormatInt(int64(s.ReceiptTTL/time.Second), 10)
 }
 
-// Receipt hash fields that carry a registration's facts for the application
-// step.
-const (
-	factYear               = "year"
-	factChildIndex         = "child_index"
-	factDocumentType       = "document_type"
-	factHukouInShanghai    = "hukou_in_shanghai"
-	factHukouDistrict      = "hukou_district"
-	factHukouStreet        = "hukou_street"
-	factHukouCommittee     = "hukou_committee"
-	factResidenceDistrict  = "residence_district"
-	factResidenceStreet    = "residence_street"
-	factResidenceCommittee = "residence_committee"
-	factAtHukouAddress     = "at_hukou_address"
-	factGuardianHukou      = "guardian_shanghai_hukou"
-	factGuardianResidence  = "guardian_residence_document"
-	factGuardianPoints     = "guardian_points_qualified"
-)
+// factsField is the receipt hash field that carries a registration's facts
+// for the application step, packed into one value because a field per fact
+// made the claim script the largest cost in Redis. The facts are codes,
+// flags and hex, none of which contains the separator.
+const factsField = "facts"
 
-func registrationFacts(r *precheck.Registration, childIndex []byte) []string {
-	return []string{
-		factYear, strconv.Itoa(r.Year),
-		factChildIndex, hex.EncodeToString(childIndex),
-		factDocumentType, string(r.Child.Document.Type),
-		factHukouInShanghai, flag(r.Hukou.InShanghai),
-		factHukouDistrict, r.Hukou.District,
-		factHukouStreet, r.Hukou.Street,
-		factHukouCommittee, r.Hukou.Committee,
-		factResidenceDistrict, r.Residence.District,
-		factResidenceStreet, r.Residence.Street,
-		factResidenceCommittee, r.Residence.Committee,
-		factAtHukouAddress, flag(r.Residence.AtHukouAddress),
-		factGuardianHukou, flag(r.Facts.GuardianShanghaiHukou),
-		factGuardianResidence, r.Facts.GuardianResidenceDocument,
-		factGuardianPoints, flag(r.Facts.GuardianPointsQualified),
-	}
+const factsSeparator = "|"
+
+// registrationFacts packs the facts in this order: year, child index,
+// document type, hukou in Shanghai, hukou district, street and committee,
+// residence district, street and committee, at the hukou address, a
+// parent's Shanghai hukou, a parent's residence document, points qualified.
+func registrationFacts(r *precheck.Registration, childIndex []byte) string {
+	return strings.Join([]string{
+		strconv.Itoa(r.Year), hex.EncodeToString(childIndex), string(r.Child.Document.Type), flag(r.Hukou.InShanghai),
+		r.Hukou.District, r.Hukou.Street, r.Hukou.Committee,
+		r.Residence.District, r.Residence.Street, r.Residence.Committee,
+		flag(r.Residence.AtHukouAddress), flag(r.Facts.GuardianShanghaiHukou),
+		r.Facts.GuardianResidenceDocument, flag(r.Facts.GuardianPointsQualified),
+	}, factsSeparator)
 }
+
+// packedFacts is the unpacked form of a receipt's facts field.
+type packedFacts []string
+
+const packedFactsCount = 14
+
+func unpackFacts(value string) (packedFacts, bool) {
+	facts := strings.Split(value, factsSeparator)
+	return facts, len(facts) == packedFactsCount
+}
+
+func (f packedFacts) year() int                  { year, _ := strconv.Atoi(f[0]); return year }
+func (f packedFacts) childIndex() string         { return f[1] }
+func (f packedFacts) documentType() string       { return f[2] }
+func (f packedFacts) hukouInShanghai() bool      { return f[3] == "1" }
+func (f packedFacts) hukouDistrict() string      { return f[4] }
+func (f packedFacts) hukouStreet() string        { return f[5] }
+func (f packedFacts) hukouCommittee() string     { return f[6] }
+func (f packedFacts) residenceDistrict() string  { return f[7] }
+func (f packedFacts) residenceStreet() string    { return f[8] }
+func (f packedFacts) residenceCommittee() string { return f[9] }
+func (f packedFacts) atHukouAddress() bool       { return f[10] == "1" }
+func (f packedFacts) parentHukou() bool          { return f[11] == "1" }
+func (f packedFacts) residenceDocument() string  { return f[12] }
+func (f packedFacts) pointsQualified() bool      { return f[13] == "1" }
 
 func flag(value bool) string {
 	if value {
@@ -298,30 +305,33 @@ func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number st
 	if err != nil {
 		return nil, err
 	}
-	childIndex, err := hex.DecodeString(fields[factChildIndex])
+	facts, ok := unpackFacts(fields[factsField])
+	if !ok {
+		return nil, errNotOwner
+	}
+	childIndex, err := hex.DecodeString(facts.childIndex())
 	if err != nil || len(childIndex) == 0 {
 		return nil, errNotOwner
 	}
-	year, _ := strconv.Atoi(fields[factYear])
 	return &precheck.RegistrationFacts{
 		Number:     number,
-		Year:       year,
+		Year:       facts.year(),
 		Status:     fields[enrolment.FieldStatus],
 		ChildIndex: childIndex,
 		Household: enrolment.HouseholdFacts{
-			ChildDocumentType:         fields[factDocumentType],
-			HukouInShanghai:           fields[factHukouInShanghai] == "1",
-			HukouDistrict:             fields[factHukouDistrict],
-			ResidenceDistrict:         fields[factResidenceDistrict],
-			HukouAtResidence:          fields[factAtHukouAddress] == "1",
-			GuardianShanghaiHukou:     fields[factGuardianHukou] == "1",
-			GuardianResidenceDocument: fields[factGuardianResidence],
-			GuardianPointsQualified:   fields[factGuardianPoints] == "1",
+			ChildDocumentType:         facts.documentType(),
+			HukouInShanghai:           facts.hukouInShanghai(),
+			HukouDistrict:             facts.hukouDistrict(),
+			ResidenceDistrict:         facts.residenceDistrict(),
+			HukouAtResidence:          facts.atHukouAddress(),
+			GuardianShanghaiHukou:     facts.parentHukou(),
+			GuardianResidenceDocument: facts.residenceDocument(),
+			GuardianPointsQualified:   facts.pointsQualified(),
 		},
-		HukouStreet:        fields[factHukouStreet],
-		HukouCommittee:     fields[factHukouCommittee],
-		ResidenceStreet:    fields[factResidenceStreet],
-		ResidenceCommittee: fields[factResidenceCommittee],
+		HukouStreet:        facts.hukouStreet(),
+		HukouCommittee:     facts.hukouCommittee(),
+		ResidenceStreet:    facts.residenceStreet(),
+		ResidenceCommittee: facts.residenceCommittee(),
 	}, nil
 }
 
@@ -372,20 +382,22 @@ func (s *Service) ReceiptStatus(ctx context.Context, subject, number string) (St
 }
 
 func statusOf(number string, fields map[string]string) Status {
-	return Status{
-		ReceiptNumber:         number,
-		Kind:                  fields[enrolment.FieldKind],
-		Status:                fields[enrolment.FieldStatus],
-		StatusLabel:           enrolment.StatusLabel(fields[enrolment.FieldStatus]),
-		AcceptedAt:            fields[enrolment.FieldAcceptedAt],
-		RecordedAt:            fields[enrolment.FieldRecordedAt],
-		Note:                  fields[enrolment.FieldNote],
-		FirstNumber:           fields[enrolment.FieldFirstNumber],
-		RegistrationNumber:    fields["registration"],
-		DistrictCode:          fields["district"],
-		ResidenceDistrictCode: fields[factResidenceDistrict],
-		HukouDistrictCode:     fields[factHukouDistrict],
+	status := Status{
+		ReceiptNumber:      number,
+		Kind:               fields[enrolment.FieldKind],
+		Status:             fields[enrolment.FieldStatus],
+		StatusLabel:        enrolment.StatusLabel(fields[enrolment.FieldStatus]),
+		AcceptedAt:         fields[enrolment.FieldAcceptedAt],
+		RecordedAt:         fields[enrolment.FieldRecordedAt],
+		Note:               fields[enrolment.FieldNote],
+		FirstNumber:        fields[enrolment.FieldFirstNumber],
+		RegistrationNumber: fields["registration"],
+		DistrictCode:       fields["district"],
 	}
+	if facts, ok := unpackFacts(fields[factsField]); ok {
+		status.ResidenceDistrictCode, status.HukouDistrictCode = facts.residenceDistrict(), facts.hukouDistrict()
+	}
+	return status
 }
 
 // OwnerReceipts returns the statuses of every receipt the parent holds,

@@ -1,7 +1,6 @@
 package enrolment
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -11,63 +10,63 @@ import (
 // SM4-GCM ciphertexts; the …Index fields are HMAC-SM3 blind indexes.
 type RegistrationRecord struct {
 	// Number is drawn inside the claim script, so it travels in the stream
-	// entry's own "number" field, not in the body.
-	Number        string    `json:"-"`
-	Year          int       `json:"year"`
-	AcceptedAt    time.Time `json:"acceptedAt"`
-	Supplementary bool      `json:"supplementary"`
-	SchemaVersion int       `json:"schemaVersion"`
-	KeyID         string    `json:"keyId"`
-	PayloadHash   []byte    `json:"payloadHash"`
-	OwnerIndex    []byte    `json:"ownerIndex"`
+	// entry's own "number" field, not in the body (see codec.go).
+	Number        string
+	Year          int
+	AcceptedAt    time.Time
+	Supplementary bool
+	SchemaVersion int
+	KeyID         string
+	PayloadHash   []byte
+	OwnerIndex    []byte
 
-	ChildIndex                []byte `json:"childIndex"`
-	ChildDocumentType         string `json:"childDocumentType"`
-	SealedChildDocumentNumber []byte `json:"childDocumentNumber,omitempty"`
-	SealedChildName           []byte `json:"childName"`
-	ChildSex                  string `json:"childSex"`
-	ChildBirthDate            string `json:"childBirthDate"`
-	ChildNationality          string `json:"childNationality"`
+	ChildIndex                []byte
+	ChildDocumentType         string
+	SealedChildDocumentNumber []byte
+	SealedChildName           []byte
+	ChildSex                  string
+	ChildBirthDate            string
+	ChildNationality          string
 
-	CategoryGroup         string   `json:"categoryGroup"`
-	HukouInShanghai       bool     `json:"hukouInShanghai"`
-	HukouProvince         string   `json:"hukouProvince,omitempty"`
-	HukouDistrict         string   `json:"hukouDistrict,omitempty"`
-	HukouStreet           string   `json:"hukouStreet,omitempty"`
-	HukouCommittee        string   `json:"hukouCommittee,omitempty"`
-	SealedHukouAddress    []byte   `json:"hukouAddress,omitempty"`
-	ResidenceDistrict     string   `json:"residenceDistrict"`
-	ResidenceStreet       string   `json:"residenceStreet"`
-	ResidenceCommittee    string   `json:"residenceCommittee,omitempty"`
-	SealedResidenceAddr   []byte   `json:"residenceAddress"`
-	HukouAtResidence      bool     `json:"hukouAtResidence"`
-	SealedGuardians       []byte   `json:"guardians"`
-	GuardianIndexes       [][]byte `json:"guardianIndexes"`
-	GuardianShanghaiHukou bool     `json:"guardianShanghaiHukou"`
-	GuardianResidenceDoc  string   `json:"guardianResidenceDocument,omitempty"`
-	GuardianPoints        bool     `json:"guardianPointsQualified"`
-	SealedFormValues      []byte   `json:"formValues,omitempty"`
+	CategoryGroup         string
+	HukouInShanghai       bool
+	HukouProvince         string
+	HukouDistrict         string
+	HukouStreet           string
+	HukouCommittee        string
+	SealedHukouAddress    []byte
+	ResidenceDistrict     string
+	ResidenceStreet       string
+	ResidenceCommittee    string
+	SealedResidenceAddr   []byte
+	HukouAtResidence      bool
+	SealedGuardians       []byte
+	GuardianIndexes       [][]byte
+	GuardianShanghaiHukou bool
+	GuardianResidenceDoc  string
+	GuardianPoints        bool
+	SealedFormValues      []byte
 }
 
 // ApplicationRecord is an application as the edge writes it to the stream
 // and the back office stores it.
 type ApplicationRecord struct {
-	Number string `json:"-"` // in the stream entry's "number" field
+	Number string // in the stream entry's "number" field
 
-	RegistrationNumber string    `json:"registrationNumber"`
-	Year               int       `json:"year"`
-	AcceptedAt         time.Time `json:"acceptedAt"`
-	Supplementary      bool      `json:"supplementary"`
-	SchemaVersion      int       `json:"schemaVersion"`
-	KeyID              string    `json:"keyId"`
-	PayloadHash        []byte    `json:"payloadHash"`
-	OwnerIndex         []byte    `json:"ownerIndex"`
-	ChildIndex         []byte    `json:"childIndex"`
-	DistrictCode       string    `json:"districtCode"`
-	EntryID            int64     `json:"entryId"`
-	CategoryCode       string    `json:"categoryCode"`
-	CampusChoices      []int64   `json:"campusChoices"`
-	SealedFormValues   []byte    `json:"formValues,omitempty"`
+	RegistrationNumber string
+	Year               int
+	AcceptedAt         time.Time
+	Supplementary      bool
+	SchemaVersion      int
+	KeyID              string
+	PayloadHash        []byte
+	OwnerIndex         []byte
+	ChildIndex         []byte
+	DistrictCode       string
+	EntryID            int64
+	CategoryCode       string
+	CampusChoices      []int64
+	SealedFormValues   []byte
 }
 
 // Contexts bind each sealed value to its column, so a ciphertext moved to
@@ -89,17 +88,11 @@ const (
 	StreamFieldBody   = "body"
 )
 
-// EncodeRecord returns the stream body of a RegistrationRecord or an
-// ApplicationRecord.
-func EncodeRecord(record any) ([]byte, error) {
-	return json.Marshal(record)
-}
-
 // DecodeRegistration parses the stream body of registration number, as
 // written by EncodeRecord, and checks the fields the database needs.
 func DecodeRegistration(number string, body []byte) (RegistrationRecord, error) {
-	var record RegistrationRecord
-	if err := json.Unmarshal(body, &record); err != nil {
+	record, err := decodeRegistrationBody(body)
+	if err != nil {
 		return record, fmt.Errorf("decode registration %s: %w", number, err)
 	}
 	record.Number = number
@@ -117,8 +110,8 @@ func DecodeRegistration(number string, body []byte) (RegistrationRecord, error) 
 // DecodeApplication parses the stream body of application number, as
 // written by EncodeRecord, and checks the fields the database needs.
 func DecodeApplication(number string, body []byte) (ApplicationRecord, error) {
-	var record ApplicationRecord
-	if err := json.Unmarshal(body, &record); err != nil {
+	record, err := decodeApplicationBody(body)
+	if err != nil {
 		return record, fmt.Errorf("decode application %s: %w", number, err)
 	}
 	record.Number = number
