@@ -8,7 +8,6 @@ import (
 	"os"
 	"reflect"
 	"testing"
-
 )
 
 // submission has the shapes of a real request body: nested objects, lists,
