@@ -400,12 +400,22 @@ func (e *Env) WaitForRows(t testing.TB, timeout time.Duration, want int, query s
 	})
 }
 
-// Receipt returns the fields of a receipt hash.
+// Receipt returns the fields of a receipt hash, with "status" the status a
+// parent sees (the stored status, or "recorded" once the entry is below the
+// drainer's watermark; see enrolment.EffectiveStatus). A hash Redis does not
+// hold comes back empty.
 func (e *Env) Receipt(t testing.TB, number string) map[string]string {
 	t.Helper()
 	fields, err := e.do(e.Redis.Client.B().Hgetall().Key(e.Keys.Receipt(number)).Build()).AsStrMap()
 	if err != nil {
 		t.Fatalf("HGETALL receipt %s: %v", number, err)
+	}
+	watermark, err := e.do(e.Redis.Client.B().Get().Key(e.Keys.Watermark()).Build()).ToString()
+	if err != nil && !rueidis.IsRedisNil(err) {
+		t.Fatalf("GET watermark: %v", err)
+	}
+	if len(fields) > 0 {
+		fields[enrol.FieldStatus] = enrol.EffectiveStatus(fields, watermark)
 	}
 	return fields
 }

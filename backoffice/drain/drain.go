@@ -276,25 +276,26 @@ func (d *Drainer) recordFailure(ctx context.Context, item decodedEntry, cause er
 // acknowledges it. Statuses go first: once an entry is acknowledged nothing
 // would retry its status.
 func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enrolment.BatchResult) error {
-	keys := make([]string, 0, len(entries))
-	args := make([]string, 2, 2+3*len(entries))
-	args[0] = d.now().UTC().Format(time.RFC3339Nano)
-	args[1] = strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)
+	// A stored entry needs no write: once acknowledged it lies below the
+	// watermark, which the parent's status reads (enrol.EffectiveStatus).
+	// Only the other outcomes are written, before the acknowledgement.
+	var keys []string
+	args := []string{d.now().UTC().Format(time.RFC3339Nano), strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)}
 	ids := make([]string, 0, len(entries))
 	for _, item := range entries {
-		outcome := result[item.number]
-		status, firstNumber, label := enrol.StatusRecorded, "", "stored"
-		if !outcome.Stored {
-			status, firstNumber, label = enrol.StatusRejectedDuplicate, outcome.FirstNumber, "rejected_duplicate"
-			slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", firstNumber, "kind", item.kind)
-		}
-		keys = append(keys, d.keys.Receipt(item.number))
-		args = append(args, status, firstNumber, "")
 		ids = append(ids, item.entry.ID)
-		d.metrics.Stored.WithLabelValues(item.kind, label).Inc()
+		outcome := result[item.number]
+		if outcome.Stored {
+			d.metrics.Stored.WithLabelValues(item.kind, "stored").Inc()
+			continue
+		}
+		slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", outcome.FirstNumber, "kind", item.kind)
+		keys = append(keys, d.keys.Receipt(item.number))
+		args = append(args, enrol.StatusRejectedDuplicate, outcome.FirstNumber, "")
+		d.metrics.Stored.WithLabelValues(item.kind, "rejected_duplicate").Inc()
 	}
 
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; len(keys) > 0; attempt++ {
 		err := setStatusesScript.Exec(ctx, d.redis, keys, args).Error()
 		if err == nil {
 			break
@@ -311,6 +312,9 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 		}
 	}
 	d.acknowledge(ctx, ids)
+	if err := d.AdvanceWatermark(ctx); err != nil && ctx.Err() == nil {
+		slog.Warn("watermark not advanced; parents see 已入库 after the next batch", "error", err)
+	}
 	return nil
 }
 
@@ -366,6 +370,9 @@ func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kin
 	d.metrics.DeadLetters.Inc()
 	d.metrics.Stored.WithLabelValues(kind, "dead_lettered").Inc()
 	d.acknowledge(ctx, []string{entry.ID})
+	if err := d.AdvanceWatermark(ctx); err != nil && ctx.Err() == nil {
+		slog.Warn("watermark not advanced after a dead letter", "error", err)
+	}
 }
 
 func backoff(attempt int) time.Duration {

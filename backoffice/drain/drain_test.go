@@ -244,8 +244,8 @@ func TestDrainStoresSubmissions(t *testing.T) {
 				if receipt[enrol.FieldStatus] != enrol.StatusRecorded {
 					t.Errorf("receipt %s status = %q, want %q", number, receipt[enrol.FieldStatus], enrol.StatusRecorded)
 				}
-				if receipt[enrol.FieldRecordedAt] == "" {
-					t.Errorf("receipt %s has no recorded_at", number)
+				if receipt[enrol.FieldEntry] == "" {
+					t.Errorf("receipt %s has no stream entry ID for the watermark", number)
 				}
 			}
 		}
@@ -726,5 +726,33 @@ func TestRestartApplicationBeforeRegistration(t *testing.T) {
 	})
 	if rows := env.Count(t, `SELECT count(*) FROM application WHERE application_number = $1`, application); rows != 1 {
 		t.Errorf("rows of application %s = %d, want 1", application, rows)
+	}
+}
+
+func TestWatermarkOnlyRises(t *testing.T) {
+	env := backofficetest.New(t)
+	number := env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, xuhui, xuhui))
+	drainer := env.Drainer(backofficetest.DrainConfig("drainer-1"))
+	running := backofficetest.Start(t, drainer)
+	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, number)
+	running.Stop(t)
+
+	if status := env.Receipt(t, number)[enrol.FieldStatus]; status != enrol.StatusRecorded {
+		t.Fatalf("status after the drain = %q, want recorded", status)
+	}
+	// A watermark set ahead (as by another back office) must not move back.
+	ahead := "99999999999999-0"
+	if err := env.Do(env.Redis.Client.B().Set().Key(env.Keys.Watermark()).Value(ahead).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := drainer.AdvanceWatermark(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := env.Do(env.Redis.Client.B().Get().Key(env.Keys.Watermark()).Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != ahead {
+		t.Errorf("watermark = %q after AdvanceWatermark, want it to stay %q", got, ahead)
 	}
 }

@@ -2,11 +2,15 @@ package drain
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
+
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
 // maintain reclaims entries that another consumer left idle and trims
@@ -16,10 +20,18 @@ func (d *Drainer) maintain(ctx context.Context) {
 	defer claim.Stop()
 	trim := time.NewTicker(d.config.TrimInterval)
 	defer trim.Stop()
+	// Batches advance the watermark as they finish; the ticker covers what
+	// they miss, such as entries another consumer acknowledged.
+	watermark := time.NewTicker(time.Second)
+	defer watermark.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-watermark.C:
+			if err := d.AdvanceWatermark(ctx); err != nil && ctx.Err() == nil {
+				slog.Error("watermark not advanced", "error", err)
+			}
 		case <-claim.C:
 			if err := d.Reclaim(ctx); err != nil && ctx.Err() == nil {
 				slog.Error("reclaim failed", "consumer", d.config.Consumer, "error", err)
@@ -157,30 +169,60 @@ func (d *Drainer) Trim(ctx context.Context) error {
 		return nil
 	}
 	point := lastDelivered
-	if oldestPending != "" && lessID(oldestPending, point) {
+	if oldestPending != "" && enrol.LessStreamID(oldestPending, point) {
 		point = oldestPending
 	}
 	return d.redis.Do(ctx, d.redis.B().Xtrim().Key(d.keys.Stream()).Minid().Almost().Threshold(point).Build()).Error()
 }
 
-// lessID compares two stream IDs ("ms-seq").
-func lessID(a, b string) bool {
-	aMillis, aSeq := splitID(a)
-	bMillis, bSeq := splitID(b)
-	if aMillis != bMillis {
-		return aMillis < bMillis
+// AdvanceWatermark raises the watermark to the first entry not yet known
+// to be acknowledged: the oldest pending entry, or the one after the last
+// delivered when none is pending. The group is read before the pending
+// list, so an entry delivered in between is still pending when counted.
+// The watermark only rises, however concurrent drainers interleave.
+func (d *Drainer) AdvanceWatermark(ctx context.Context) error {
+	results := d.redis.DoMulti(ctx,
+		d.redis.B().XinfoGroups().Key(d.keys.Stream()).Build(),
+		d.redis.B().Xpending().Key(d.keys.Stream()).Group(d.keys.ConsumerGroup()).Build())
+	groups, err := results[0].ToArray()
+	if err != nil {
+		return err
 	}
-	return aSeq < bSeq
-}
-
-func splitID(id string) (uint64, uint64) {
-	for i := 0; i < len(id); i++ {
-		if id[i] == '-' {
-			millis, _ := strconv.ParseUint(id[:i], 10, 64)
-			seq, _ := strconv.ParseUint(id[i+1:], 10, 64)
-			return millis, seq
+	var lastDelivered string
+	for _, group := range groups {
+		fields, err := group.AsMap()
+		if err != nil {
+			return err
+		}
+		name, last := fields["name"], fields["last-delivered-id"]
+		if groupName, _ := name.ToString(); groupName == d.keys.ConsumerGroup() {
+			lastDelivered, _ = last.ToString()
 		}
 	}
-	millis, _ := strconv.ParseUint(id, 10, 64)
-	return millis, 0
+	summary, err := results[1].ToArray()
+	if err != nil {
+		return err
+	}
+	var pending int64
+	var oldestPending string
+	if len(summary) >= 2 {
+		pending, _ = summary[0].AsInt64()
+		oldestPending, _ = summary[1].ToString()
+	}
+
+	var watermark string
+	switch {
+	case pending > 0 && oldestPending != "":
+		watermark = oldestPending
+	case lastDelivered != "" && lastDelivered != "0-0":
+		millis, sequence, _ := strings.Cut(lastDelivered, "-")
+		next, err := strconv.ParseUint(sequence, 10, 64)
+		if err != nil {
+			return fmt.Errorf("last delivered ID %q: %w", lastDelivered, err)
+		}
+		watermark = millis + "-" + strconv.FormatUint(next+1, 10)
+	default:
+		return nil
+	}
+	return raiseWatermarkScript.Exec(ctx, d.redis, []string{d.keys.Watermark()}, []string{watermark}).Error()
 }

@@ -339,14 +339,35 @@ func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number st
 func (s *Service) receipt(ctx context.Context, owner []byte, number string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	fields, err := s.Redis.Do(ctx, s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build()).AsStrMap()
+	results := s.Redis.DoMulti(ctx,
+		s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build(),
+		s.Redis.B().Get().Key(s.Keys.Watermark()).Build())
+	fields, err := results[0].AsStrMap()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if len(fields) == 0 || fields[enrolment.FieldOwner] != hex.EncodeToString(owner) {
 		return nil, errNotOwner
 	}
+	watermark, err := watermarkOf(results[1])
+	if err != nil {
+		return nil, err
+	}
+	fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)
 	return fields, nil
+}
+
+// watermarkOf reads the drainer's watermark from a GET result; a missing
+// watermark (no batch stored yet) is the empty string.
+func watermarkOf(result rueidis.RedisResult) (string, error) {
+	watermark, err := result.ToString()
+	if rueidis.IsRedisNil(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return watermark, nil
 }
 
 // Status is what a parent sees of one receipt.
@@ -413,17 +434,24 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 	if len(numbers) > 50 {
 		numbers = numbers[:50]
 	}
-	commands := make(rueidis.Commands, 0, len(numbers))
+	commands := make(rueidis.Commands, 0, len(numbers)+1)
+	commands = append(commands, s.Redis.B().Get().Key(s.Keys.Watermark()).Build())
 	for _, number := range numbers {
 		commands = append(commands, s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build())
 	}
+	results := s.Redis.DoMulti(ctx, commands...)
+	watermark, err := watermarkOf(results[0])
+	if err != nil {
+		return nil, err
+	}
 	statuses := make([]Status, 0, len(numbers))
-	for i, result := range s.Redis.DoMulti(ctx, commands...) {
+	for i, result := range results[1:] {
 		fields, err := result.AsStrMap()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
+			fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)
 			statuses = append(statuses, statusOf(numbers[i], fields))
 		}
 	}

@@ -57,6 +57,7 @@ type options struct {
 	drainTimeout time.Duration
 	firstChild   int64
 	cpuProfile   string
+	parents      int
 }
 
 func parseOptions(args []string) (options, error) {
@@ -79,6 +80,7 @@ func parseOptions(args []string) (options, error) {
 	flags.BoolVar(&o.verify, "verify", true, "closed and open: after the load, wait for the back office to drain the stream and check PostgreSQL")
 	flags.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for the back office to drain the stream")
 	flags.Int64Var(&o.firstChild, "first-child", -1, "number of the first generated child; -1 continues after the previous run's children, counted in Redis under <prefix>loadtest:next-child")
+	flags.IntVar(&o.parents, "parents", 200_000, "number of parents whose session tokens are signed before the load starts; each request takes the next one in turn")
 	flags.StringVar(&o.cpuProfile, "cpuprofile", "", "write the driver's own CPU profile of the load phase to this file (go tool pprof reads it)")
 	if err := flags.Parse(args); err != nil {
 		return o, err
@@ -94,6 +96,8 @@ func parseOptions(args []string) (options, error) {
 		return o, fmt.Errorf("invalid -rate %d: use 1 or more arrivals per second", o.rate)
 	case o.timeout <= 0:
 		return o, fmt.Errorf("invalid -timeout %s: use a positive duration", o.timeout)
+	case o.parents < 1:
+		return o, fmt.Errorf("invalid -parents %d: use 1 or more", o.parents)
 	}
 	if o.maxQueue <= 0 {
 		o.maxQueue = o.rate
@@ -182,11 +186,10 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	gen := &generator{
 		population: population,
-		sessionKey: keyring.SessionKey("parent"),
 		url:        o.edgeURL + registrationsPath,
-		runTag:     randomTag(),
 		firstChild: firstChild,
 	}
+	gen.signTokens(keyring.SessionKey("parent"), randomTag(), o.parents)
 	client, err := newClient(gen.url, o)
 	if err != nil {
 		return 0, err
@@ -258,7 +261,8 @@ func runBare(o options) (int, error) {
 	if _, err := rand.Read(key); err != nil {
 		return 0, err
 	}
-	gen := &generator{population: fixedPopulation(), sessionKey: key, url: server.url(), runTag: randomTag()}
+	gen := &generator{population: fixedPopulation(), url: server.url()}
+	gen.signTokens(key, randomTag(), o.parents)
 	client, err := newClient(gen.url, o)
 	if err != nil {
 		return 0, err

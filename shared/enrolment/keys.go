@@ -20,6 +20,10 @@ func (k Keys) DeadLetter() string { return k.Prefix + "stream:dead-letter" }
 // ConsumerGroup is the name of the back office's consumer group.
 func (k Keys) ConsumerGroup() string { return "backoffice" }
 
+// Watermark is the stream entry ID below which every entry has been stored
+// (or dead-lettered) and acknowledged; see EffectiveStatus.
+func (k Keys) Watermark() string { return k.Prefix + "drain:watermark" }
+
 // Deliveries counts failed attempts to store each stream entry.
 func (k Keys) Deliveries() string { return k.Prefix + "drain:failures" }
 
@@ -76,7 +80,9 @@ const (
 	FieldOwner      = "owner"
 	FieldAcceptedAt = "accepted_at"
 	FieldRecordedAt = "recorded_at"
-	FieldNote       = "note"
+	// FieldEntry holds the ID of the receipt's stream entry.
+	FieldEntry = "entry"
+	FieldNote  = "note"
 	// FieldFirstNumber holds the number of the record kept instead of this one
 	// when its status is StatusRejectedDuplicate.
 	FieldFirstNumber = "first_number"

@@ -1,5 +1,10 @@
 package enrolment
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Registration statuses. StatusAccepted (已受理) exists only in Redis, between
 // the edge's receipt and the back office's commit.
 const (
@@ -45,4 +50,36 @@ func StatusLabel(status string) string {
 		return label
 	}
 	return status
+}
+
+// EffectiveStatus returns the status a parent sees for a receipt's hash
+// fields. The drainer does not write "recorded" into every receipt: a
+// receipt still "accepted" whose stream entry lies below the watermark (the
+// ID below which every entry has been acknowledged, and so stored) is
+// recorded. Outcomes other than stored (a rejected duplicate, a dead letter)
+// are written into the receipt before the entry is acknowledged, so they
+// take precedence.
+func EffectiveStatus(fields map[string]string, watermark string) string {
+	status := fields[FieldStatus]
+	if status == StatusAccepted && watermark != "" && fields[FieldEntry] != "" && LessStreamID(fields[FieldEntry], watermark) {
+		return StatusRecorded
+	}
+	return status
+}
+
+// LessStreamID compares two Redis stream IDs ("milliseconds-sequence").
+func LessStreamID(a, b string) bool {
+	aMillis, aSeq := splitStreamID(a)
+	bMillis, bSeq := splitStreamID(b)
+	if aMillis != bMillis {
+		return aMillis < bMillis
+	}
+	return aSeq < bSeq
+}
+
+func splitStreamID(id string) (uint64, uint64) {
+	millis, seq, _ := strings.Cut(id, "-")
+	m, _ := strconv.ParseUint(millis, 10, 64)
+	n, _ := strconv.ParseUint(seq, 10, 64)
+	return m, n
 }

@@ -43,3 +43,21 @@ func TestVerifyRejects(t *testing.T) {
 		}
 	}
 }
+
+func FuzzVerify(f *testing.F) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	f.Add(Sign(key, Claims{Subject: "p", Name: "李四", IssuedAt: 1, ExpiresAt: 2_000_000_000}))
+	f.Add("v2..")
+	f.Add("v2.AA.AA")
+	f.Fuzz(func(t *testing.T, token string) {
+		// Any token verifies or fails with ErrInvalid; a forged payload
+		// without the key never verifies.
+		claims, err := Verify(key, token, time.Unix(1_800_000_000, 0))
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("Verify(%q) = %v", token, err)
+		}
+		if err == nil && Sign(key, claims) != token {
+			t.Fatalf("token %q verified but signs differently as %q", token, Sign(key, claims))
+		}
+	})
+}
