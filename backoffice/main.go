@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // enrolment dates are in Asia/Shanghai on any host
@@ -51,6 +52,12 @@ func run(ctx context.Context, args []string) error {
 	reader := config.FromEnv()
 	switch command {
 	case "serve":
+		// The drainer's garbage is short-lived and the heap small, so
+		// collecting less often saves CPU at the peak. GOGC in the
+		// environment overrides this.
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
 		cfg, err := server.LoadConfig(reader)
 		if err != nil {
 			return err

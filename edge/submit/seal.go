@@ -86,12 +86,12 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 			keyring.Index("guardian_document", []byte(string(guardian.DocumentType)+":"+guardian.DocumentNumber)))
 	}
 	form := registrationForm{Certificates: r.Certificates, Extra: r.Extra}
+	var formValues []byte
 	if len(form.Certificates) > 0 || len(form.Extra) > 0 {
-		values, err := json.Marshal(form)
-		if err != nil {
+		if formValues, err = json.Marshal(form); err != nil {
 			return nil, fmt.Errorf("%w: %w", errSeal, err)
 		}
-		record.SealedFormValues = keyring.Seal(values, enrolment.ContextRegistrationForm)
+		record.SealedFormValues = keyring.Seal(formValues, enrolment.ContextRegistrationForm)
 	}
 
 	hasher := newPayloadHasher()
@@ -99,12 +99,9 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 		r.Child.Name.Text, r.Child.Sex, r.Child.BirthDate, string(r.Child.Document.Type), r.Child.Document.Number, r.Child.Document.Nationality,
 		flag(r.Hukou.InShanghai), r.Hukou.Province, r.Hukou.District, r.Hukou.Street, r.Hukou.Committee, r.Hukou.Address,
 		r.Residence.District, r.Residence.Street, r.Residence.Committee, r.Residence.Address, flag(r.Residence.AtHukouAddress))
-	if err := hasher.addJSON(r.Guardians); err != nil {
-		return nil, fmt.Errorf("%w: %w", errSeal, err)
-	}
-	if err := hasher.addJSON(form); err != nil {
-		return nil, fmt.Errorf("%w: %w", errSeal, err)
-	}
+	// The JSON just sealed is the guardians' and form values' normal form
+	// (maps marshal with sorted keys), so it is hashed as it is.
+	hasher.add(string(guardians), string(formValues))
 	record.PayloadHash = hasher.bytes()
 	return record, nil
 }
