@@ -29,7 +29,7 @@ check PostgreSQL "$pg_host" "${pg_port:-5432}" 'pg_ctlcluster --skip-systemctl-r
 check Redis "${REDIS_ADDR%:*}" "${REDIS_ADDR##*:}" 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
 
 bin/backoffice keygen "$CRYPTO_KEYRING_FILE"
-bin/backoffice seed -demo
+LOG_LEVEL=warn bin/backoffice seed -demo
 
 pids=()
 stop() {
