@@ -318,7 +318,7 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 	return nil
 }
 
-// acknowledge removes ids from the group's pending list and forgets their
+// acknowledge removes ids from the group's pending list and deletes their
 // failure counts. A failed XACK leaves them pending; a later delivery finds
 // them stored and acknowledges them then.
 func (d *Drainer) acknowledge(ctx context.Context, ids []string) {

@@ -95,8 +95,8 @@ func (d *Drainer) Reclaim(ctx context.Context) error {
 
 // recordDeleted dead-letters the IDs XAUTOCLAIM reports as deleted: entries
 // that were pending but whose data is gone from the stream. Redis has
-// already removed them from the pending list; the dead letter keeps a trace
-// for the operators, though without a number no receipt can be updated.
+// already removed them from the pending list. The dead letter keeps a trace
+// for the operators, but without a number no receipt can be updated.
 func (d *Drainer) recordDeleted(ctx context.Context, deleted rueidis.RedisMessage) {
 	ids, err := deleted.AsStrSlice()
 	if err != nil || len(ids) == 0 {

@@ -19,7 +19,7 @@ import (
 // guardians the other way round is the same child).
 //
 // NOTE: a child without a document registered again with a different set
-// of guardians gets another index; every such registration goes to manual
+// of guardians gets another index. Every such registration goes to manual
 // verification, where staff catch it.
 func ChildIndex(index func(domain string, value []byte) []byte, r *precheck.Registration) []byte {
 	if r.Child.Document.Type != document.None {

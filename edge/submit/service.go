@@ -1,7 +1,7 @@
-// Package submit accepts registrations and applications on the edge: it
+// Package submit accepts registrations and applications on the edge. It
 // pre-checks them, seals personal data, claims the child's uniqueness key
 // and appends the record to the submissions stream in one Redis script, and
-// answers status queries from Redis. It never calls the database or an
+// serves status queries from Redis. It never calls the database or an
 // upstream service.
 package submit
 
@@ -55,7 +55,7 @@ type Service struct {
 	UploadExists func(ownerIndex []byte, fileID string) bool
 }
 
-// Receipt is the answer to an accepted submission.
+// Receipt is the result of an accepted submission.
 type Receipt struct {
 	Number string
 	// Duplicate is true when the same submission was accepted before and
@@ -207,7 +207,7 @@ func (s *Service) checkUploads(registration *precheck.Registration, owner []byte
 // runClaimScript runs a claim script. When the call times out, the script
 // may have run anyway, so it runs once more: the claim makes the second run
 // return the first one's receipt (same payload) instead of a new one, and
-// the parent gets an answer instead of a doubtful error.
+// the parent gets a receipt instead of a doubtful error.
 func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
 	created, value, err := runClaimScriptOnce(ctx, client, script, keys, args, timeout)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
@@ -370,7 +370,7 @@ func watermarkOf(result rueidis.RedisResult) (string, error) {
 	return watermark, nil
 }
 
-// Status is what a parent sees of one receipt.
+// Status is the parent's view of one receipt.
 type Status struct {
 	ReceiptNumber string `json:"receiptNumber"`
 	Kind          string `json:"kind"`

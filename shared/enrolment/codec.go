@@ -7,12 +7,11 @@ import (
 	"time"
 )
 
-// Stream bodies are a compact binary encoding, not JSON: a record is mostly
-// ciphertexts and indexes, which JSON would carry in base64, and encoding
-// and decoding JSON was the largest cost of the drainer. A body starts with
-// a kind byte and a format version; every field follows in a fixed order,
-// byte strings and text with a uvarint length, numbers as varints, flags as
-// one byte.
+// Stream bodies are a compact binary encoding, not JSON. A record is mostly
+// ciphertexts and indexes, which JSON would carry in base64, and decoding
+// JSON was the largest cost of the drainer. A body starts with a kind byte
+// and a format version. Every field follows in a fixed order: byte strings
+// and text with a uvarint length, numbers as varints, flags as one byte.
 const (
 	codecRegistration byte = 'R'
 	codecApplication  byte = 'A'
@@ -122,7 +121,7 @@ func (e *encoder) flag(v bool) {
 	}
 }
 
-// time keeps the instant to the nanosecond, in UTC; the zero time encodes
+// time keeps the instant to the nanosecond, in UTC. The zero time encodes
 // as 0 and decodes as the zero time.
 func (e *encoder) time(t time.Time) {
 	if t.IsZero() {
