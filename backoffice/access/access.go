@@ -110,10 +110,13 @@ func DevSubject(scope Scope) string {
 	return "dev:city"
 }
 
+// SessionPurpose is the session purpose of staff tokens.
+const SessionPurpose = "staff"
+
 // StaffFromSession returns the staff member of a development session
 // token, or nil for an invalid one.
-func StaffFromSession(key []byte, token string, now time.Time) *Staff {
-	claims, err := session.Verify(key, token, now)
+func StaffFromSession(sealer session.Sealer, token string, now time.Time) *Staff {
+	claims, err := session.Open(sealer, SessionPurpose, token, now)
 	if err != nil {
 		return nil
 	}

@@ -16,7 +16,7 @@ const CookieName = "bo_session"
 // Sessions signs staff in (for now through the development sign-in) and
 // identifies them on each request.
 type Sessions struct {
-	Key          []byte
+	Sealer       session.Sealer
 	TTL          time.Duration
 	SecureCookie bool
 	// DevSignIn enables POST /api/v1/dev/sign-in, which signs anyone in as
@@ -39,7 +39,7 @@ func (s *Sessions) Authenticate(next http.Handler) http.Handler {
 			httpx.WriteError(w, r, ErrStaffNotSignedIn)
 			return
 		}
-		staff := StaffFromSession(s.Key, cookie.Value, s.Now())
+		staff := StaffFromSession(s.Sealer, cookie.Value, s.Now())
 		// A development session ends when the development sign-in is turned
 		// off, even if its token has not expired.
 		if staff == nil || !s.DevSignInEnabled && strings.HasPrefix(staff.ID, "dev:") {
@@ -80,12 +80,14 @@ func (s *Sessions) DevSignIn(w http.ResponseWriter, r *http.Request) error {
 		return apierror.Invalid("level", "invalid_level", "请选择市级或区级管理员。")
 	}
 	now := s.Now()
-	token := session.Sign(s.Key, session.Claims{Subject: DevSubject(scope), Name: name, IssuedAt: now.Unix(), ExpiresAt: now.Add(s.TTL).Unix()})
+	token := session.Issue(s.Sealer, SessionPurpose, session.Claims{
+		Subject: DevSubject(scope), Name: name, SessionID: session.NewSessionID(), IssuedAt: now.Unix(), ExpiresAt: now.Add(s.TTL).Unix(),
+	})
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: s.SecureCookie,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(s.TTL / time.Second),
 	})
-	httpx.WriteJSON(w, http.StatusOK, s.meBody(StaffFromSession(s.Key, token, now)))
+	httpx.WriteJSON(w, http.StatusOK, s.meBody(StaffFromSession(s.Sealer, token, now)))
 	return nil
 }
 

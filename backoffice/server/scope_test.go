@@ -343,11 +343,11 @@ func TestSessionRequired(t *testing.T) {
 	now := time.Now()
 
 	parentToken := func(subject string) string {
-		return session.Sign(env.Keyring.SessionKey("parent"), session.Claims{
+		return session.Issue(env.Keyring, "parent", session.Claims{
 			Subject: subject, Name: "家长", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix(),
 		})
 	}
-	expiredStaff := session.Sign(env.Keyring.SessionKey("staff"), session.Claims{
+	expiredStaff := session.Issue(env.Keyring, "staff", session.Claims{
 		Subject: "dev:city", IssuedAt: now.Add(-2 * time.Hour).Unix(), ExpiresAt: now.Add(-time.Hour).Unix(),
 	})
 	sessions := []struct {

@@ -101,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		return nil, fmt.Errorf("load names: %w", err)
 	}
 	b.sessions = &access.Sessions{
-		Key: keyring.SessionKey("staff"), TTL: cfg.SessionTTL, SecureCookie: cfg.SecureCookie,
+		Sealer: keyring, TTL: cfg.SessionTTL, SecureCookie: cfg.SecureCookie,
 		DevSignInEnabled: cfg.DevSignIn, Now: time.Now,
 		KnownDistrict: func(code string) (string, bool) {
 			name, ok := b.names.Districts[code]

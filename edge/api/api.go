@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
@@ -87,6 +88,11 @@ func DecodeJSON(ctx *fasthttp.RequestCtx, maxBytes int, v any) error {
 	if len(body) > maxBytes {
 		return apierror.ErrBodyTooLarge
 	}
+	// encoding/json turns invalid UTF-8 into U+FFFD without an error, which
+	// would store garbled text: such a body is rejected instead.
+	if !utf8.Valid(body) {
+		return errInvalidEncoding
+	}
 	if decodeFast(body, v) == nil {
 		return nil
 	}
@@ -139,6 +145,8 @@ func reset(v any) {
 		value.Elem().SetZero()
 	}
 }
+
+var errInvalidEncoding = apierror.New(400, "invalid_encoding", "提交的数据包含无法识别的字符（应为 UTF-8 编码），请刷新页面后重新填写。")
 
 var errNotObject = apierror.New(400, "malformed_json", "提交的数据应为 JSON 对象，请刷新页面后重新填写。")
 

@@ -203,7 +203,7 @@ func (e *Edge) WriteLimits(t testing.TB, limits string) {
 
 // SessionToken returns a ps_session cookie value that signs in subject.
 func (e *Edge) SessionToken(subject string) string {
-	return signin.IssueToken(e.Fixture.Keyring.SessionKey("parent"), subject, "测试家长", time.Now(), time.Hour)
+	return signin.IssueToken(e.Fixture.Keyring, subject, "测试家长", time.Now(), time.Hour)
 }
 
 // Request is one HTTP request to the edge.

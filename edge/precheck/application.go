@@ -48,6 +48,9 @@ type Application struct {
 // child of facts in district, or an *apierror.Error when the child may not
 // apply there.
 func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalogue.Catalogue, now time.Time) (*Options, error) {
+	if districtCode == "" {
+		return nil, errRequired("districtCode", "报名区")
+	}
 	if _, ok := c.District(districtCode); !ok {
 		return nil, errUnknownCode("districtCode", "所选的区")
 	}

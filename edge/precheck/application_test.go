@@ -173,7 +173,7 @@ func TestApplicationOptionsRejected(t *testing.T) {
 		field     string
 	}{
 		{"unknown district", status(enrolment.StatusAccepted), "310199", f.Catalogue, "unknown_division", "districtCode"},
-		{"empty district", status(enrolment.StatusAccepted), "", f.Catalogue, "unknown_division", "districtCode"},
+		{"empty district", status(enrolment.StatusAccepted), "", f.Catalogue, "missing_field", "districtCode"},
 		{"rejected duplicate", status(enrolment.StatusRejectedDuplicate), edgetest.HomeDistrict, f.Catalogue,
 			"registration_not_valid", "registrationNumber"},
 		{"failed registration", status(enrolment.StatusFailed), edgetest.HomeDistrict, f.Catalogue,

@@ -74,6 +74,9 @@ type Guardian struct {
 	Nationality       string          `json:"nationality,omitempty"`
 	HukouInShanghai   bool            `json:"hukouInShanghai"`
 	ShanghaiResidence *ResidenceProof `json:"shanghaiResidence,omitempty"`
+	// birthDate comes from the document number when it has one; it is
+	// checked, not stored.
+	birthDate time.Time
 }
 
 // ResidenceProof is a guardian's validated Shanghai residence document.
@@ -99,6 +102,9 @@ var certificateTypes = map[string]bool{
 // CheckRegistration validates a registration against the catalogue at time
 // now. Every error is an *apierror.Error naming the field.
 func CheckRegistration(request *RegistrationRequest, c *catalogue.Catalogue, now time.Time) (*Registration, error) {
+	if request.EnrolmentYear == 0 {
+		return nil, apierror.Invalid("enrolmentYear", "missing_field", "缺少登记年度，请刷新页面后重新填写。")
+	}
 	year, ok := c.Year(request.EnrolmentYear)
 	if !ok {
 		return nil, errUnknownYear(request.EnrolmentYear)
@@ -227,6 +233,9 @@ func (r *Registration) checkHukou(request *HukouRequest, c *catalogue.Catalogue)
 		if strings.HasPrefix(province, "上海") {
 			return errCategory("child.hukou.province", "户籍在上海的幼儿请选择“本市户籍”。")
 		}
+		if documentType == document.ResidentID && !provinces[province] {
+			return apierror.Invalid("child.hukou.province", "invalid_province", "户籍所在省份无效，请从列表中选择。")
+		}
 		r.Hukou = Hukou{Province: province}
 		return nil
 	}
@@ -244,6 +253,16 @@ func (r *Registration) checkHukou(request *HukouRequest, c *catalogue.Catalogue)
 	}
 	r.Hukou = Hukou{InShanghai: true, District: district, Street: street, Committee: committee, Address: address}
 	return nil
+}
+
+// provinces are the province-level divisions of the mainland other than
+// Shanghai, where a child with a resident ID but no Shanghai hukou has one.
+var provinces = map[string]bool{
+	"北京市": true, "天津市": true, "河北省": true, "山西省": true, "内蒙古自治区": true, "辽宁省": true,
+	"吉林省": true, "黑龙江省": true, "江苏省": true, "浙江省": true, "安徽省": true, "福建省": true,
+	"江西省": true, "山东省": true, "河南省": true, "湖北省": true, "湖南省": true, "广东省": true,
+	"广西壮族自治区": true, "海南省": true, "重庆市": true, "四川省": true, "贵州省": true, "云南省": true,
+	"西藏自治区": true, "陕西省": true, "甘肃省": true, "青海省": true, "宁夏回族自治区": true, "新疆维吾尔自治区": true,
 }
 
 func (r *Registration) checkResidence(request *ResidenceRequest, c *catalogue.Catalogue) error {
@@ -315,8 +334,14 @@ func (r *Registration) checkGuardians(requests []GuardianRequest, today time.Tim
 			return apierror.As(err).WithField(field)
 		}
 		documentKey := string(guardian.DocumentType) + ":" + guardian.DocumentNumber
-		if seenDocuments[documentKey] || documentKey == string(r.Child.Document.Type)+":"+r.Child.Document.Number {
+		if documentKey == string(r.Child.Document.Type)+":"+r.Child.Document.Number {
+			return apierror.Invalid(field+".document.number", "guardian_is_child", "监护人的证件号码与幼儿的相同，请填写监护人本人的证件号码。")
+		}
+		if seenDocuments[documentKey] {
 			return errDuplicateGuardian(field + ".document.number")
+		}
+		if err := checkGuardianAge(guardian.birthDate, r.Child.BirthDate); err != nil {
+			return err.WithField(field + ".document.number")
 		}
 		seenDocuments[documentKey] = true
 		if (guardian.Relation == "father" || guardian.Relation == "mother") && seenRelations[guardian.Relation] {
@@ -324,6 +349,26 @@ func (r *Registration) checkGuardians(requests []GuardianRequest, today time.Tim
 		}
 		seenRelations[guardian.Relation] = true
 		r.Guardians = append(r.Guardians, guardian)
+	}
+	return nil
+}
+
+// minGuardianAgeYears is how much older than the child a guardian must be
+// by the birth date in the guardian's document.
+const minGuardianAgeYears = 16
+
+// checkGuardianAge rejects a guardian whose document says they were born
+// less than minGuardianAgeYears before the child, which can only be a typing
+// mistake in one of the two numbers. A document without a birth date
+// (passports, permits) is not checked.
+func checkGuardianAge(guardianBirth time.Time, childBirthDate string) *apierror.Error {
+	childBirth, err := time.Parse(time.DateOnly, childBirthDate)
+	if guardianBirth.IsZero() || err != nil {
+		return nil
+	}
+	if guardianBirth.AddDate(minGuardianAgeYears, 0, 0).After(childBirth) {
+		return apierror.Invalid("", "guardian_too_young",
+			fmt.Sprintf("按证件号码，监护人出生日期与幼儿相差不足 %d 年，请核对监护人的证件号码。", minGuardianAgeYears))
 	}
 	return nil
 }
@@ -362,6 +407,7 @@ func checkGuardian(request *GuardianRequest, today time.Time) (Guardian, error) 
 		return guardian, apierror.As(err).WithField("document.number")
 	}
 	guardian.DocumentType, guardian.DocumentNumber, guardian.Nationality = parsed.Type, parsed.Number, parsed.Nationality
+	guardian.birthDate = parsed.BirthDate
 
 	if request.HukouInShanghai && parsed.Type != document.ResidentID {
 		return guardian, errCategory("hukouInShanghai", "本市户籍的监护人应持居民身份证，请核对证件类型。")

@@ -480,7 +480,7 @@ func TestCheckRegistrationInvalid(t *testing.T) {
 		field string
 	}{
 		{"unknown year", func(t *testing.T, r *precheck.RegistrationRequest) { r.EnrolmentYear = 1999 }, "unknown_enrolment_year", "enrolmentYear"},
-		{"missing year", func(t *testing.T, r *precheck.RegistrationRequest) { r.EnrolmentYear = 0 }, "unknown_enrolment_year", "enrolmentYear"},
+		{"missing year", func(t *testing.T, r *precheck.RegistrationRequest) { r.EnrolmentYear = 0 }, "missing_field", "enrolmentYear"},
 
 		// The child's document.
 		{"missing document type", func(t *testing.T, r *precheck.RegistrationRequest) { r.Child.Document.Type = "" },
@@ -712,7 +712,14 @@ func TestCheckRegistrationInvalid(t *testing.T) {
 		}, "duplicate_guardian", "guardians[1].document.number"},
 		{"guardian with child's document", func(t *testing.T, r *precheck.RegistrationRequest) {
 			r.Guardians[0].Document.Number = r.Child.Document.Number
-		}, "duplicate_guardian", "guardians[0].document.number"},
+		}, "guardian_is_child", "guardians[0].document.number"},
+		{"guardian born after the child", func(t *testing.T, r *precheck.RegistrationRequest) {
+			r.Guardians[0].Document.Number = document.ValidResidentIDForTest("310104", time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC), 7, 'F')
+		}, "guardian_too_young", "guardians[0].document.number"},
+		{"hukou province not on the list", func(t *testing.T, r *precheck.RegistrationRequest) {
+			notInShanghai(r)
+			r.Child.Hukou.Province = "火星"
+		}, "invalid_province", "child.hukou.province"},
 		{"two mothers", func(t *testing.T, r *precheck.RegistrationRequest) {
 			second := r.Guardians[0]
 			second.Document.Number = edgetest.GuardianID(5, 'F')

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"io"
 	"net"
 	"net/http"
@@ -129,18 +130,20 @@ func TestNotSignedIn(t *testing.T) {
 	t.Parallel()
 	f := edgetest.Shared(t)
 	e := f.StartEdge(t, edgetest.EdgeOptions{})
-	key := f.Keyring.SessionKey("parent")
-	staffKey := f.Keyring.SessionKey("staff")
 	now := time.Now()
-	valid := signin.IssueToken(key, "parent-1", "李四", now, time.Hour)
+	valid := signin.IssueToken(f.Keyring, "parent-1", "李四", now, time.Hour)
+	otherKeyring, err := crypto.NewKeyring(crypto.GenerateKeyring("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tokens := map[string]string{
 		"no cookie":          "",
-		"expired":            signin.IssueToken(key, "parent-1", "李四", now.Add(-2*time.Hour), time.Hour),
-		"staff token":        signin.IssueToken(staffKey, "parent-1", "李四", now, time.Hour),
+		"expired":            signin.IssueToken(f.Keyring, "parent-1", "李四", now.Add(-2*time.Hour), time.Hour),
+		"staff token":        session.Issue(f.Keyring, "staff", session.Claims{Subject: "parent-1", ExpiresAt: now.Add(time.Hour).Unix()}),
 		"tampered":           valid[:len(valid)-2] + "AA",
-		"empty subject":      session.Sign(key, session.Claims{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}),
+		"empty subject":      session.Issue(f.Keyring, signin.Purpose, session.Claims{IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()}),
 		"not a token":        "hello",
-		"other key entirely": signin.IssueToken([]byte("0123456789abcdef0123456789abcdef"), "parent-1", "李四", now, time.Hour),
+		"other key entirely": signin.IssueToken(otherKeyring, "parent-1", "李四", now, time.Hour),
 	}
 	body := edgetest.JSON(t, f.Registration(t))
 	for name, token := range tokens {
@@ -260,4 +263,30 @@ func TestHeaderTooLarge(t *testing.T) {
 	if apiErr.Code == "" || !edgetest.HasHan(apiErr.Message) {
 		t.Errorf("error = %+v, want a code and a Chinese message", apiErr)
 	}
+}
+
+func TestLogoutRevokesSession(t *testing.T) {
+	t.Parallel()
+	f := edgetest.Shared(t)
+	e := f.StartEdge(t, edgetest.EdgeOptions{})
+	header := map[string]string{"Cookie": signin.SessionCookie + "=" + e.SessionToken("parent-logout")}
+
+	var me struct {
+		SignedIn bool `json:"signedIn"`
+	}
+	e.Do(t, edgetest.Request{Method: "GET", Path: "/api/v1/me", Header: header}).Decode(t, &me)
+	if !me.SignedIn {
+		t.Fatal("GET /api/v1/me before signing out reports signed out")
+	}
+	if response := e.Do(t, edgetest.Request{Method: "POST", Path: "/auth/logout", Header: header}); response.Status != http.StatusOK {
+		t.Fatalf("POST /auth/logout = %d %s", response.Status, response.Body)
+	}
+
+	// The browser drops the cookie, but a copy of it must not work either.
+	e.Do(t, edgetest.Request{Method: "GET", Path: "/api/v1/me", Header: header}).Decode(t, &me)
+	if me.SignedIn {
+		t.Error("GET /api/v1/me with the signed-out cookie reports signed in")
+	}
+	response := e.Do(t, edgetest.Request{Method: "GET", Path: "/api/v1/me/receipts", Header: header})
+	edgetest.CheckAPIError(t, response.Error(t), http.StatusUnauthorized, "not_signed_in", "")
 }

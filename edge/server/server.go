@@ -115,7 +115,8 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	}
 	e.signin = signin.New(signin.Config{
 		IdentityURL: cfg.IdentityURL, ClientID: cfg.IdentityClientID, ClientSecret: cfg.IdentityClientSecret,
-		PublicURL: cfg.PublicURL, SessionKey: keyring.SessionKey("parent"), SessionTTL: cfg.SessionTTL,
+		PublicURL: cfg.PublicURL, Sealer: keyring, SessionTTL: cfg.SessionTTL,
+		Revocations:  &signin.RedisRevocations{Redis: redis, Prefix: cfg.RedisPrefix, Timeout: cfg.RedisTimeout},
 		SecureCookie: cfg.SecureCookie, Now: now,
 	})
 	e.prefill = &prefill.Handlers{

@@ -294,7 +294,7 @@ default = { rate = 100000, burst = 100000 }
 	}
 	for i := range 3 {
 		response := e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}"))
-		edgetest.CheckAPIError(t, response.Error(t), http.StatusBadRequest, "unknown_enrolment_year", "enrolmentYear")
+		edgetest.CheckAPIError(t, response.Error(t), http.StatusBadRequest, "missing_field", "enrolmentYear")
 		if t.Failed() {
 			t.Fatalf("request %d of the new burst of 3 was not let through", i+1)
 		}

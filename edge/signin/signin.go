@@ -1,6 +1,6 @@
 // Package signin signs parents in through the city's unified identity
 // service (an OAuth-style authorization-code flow) and keeps the session in
-// a signed cookie, so the edge holds no session state.
+// a sealed cookie. Redis holds only the sessions revoked by signing out.
 package signin
 
 import (
@@ -36,12 +36,25 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	PublicURL    string // the edge's own base URL, for the callback
-	SessionKey   []byte
+	Sealer       session.Sealer
 	SessionTTL   time.Duration
+	// Revocations records and finds sessions revoked by signing out; nil
+	// turns revocation off (tests of the flow alone).
+	Revocations  Revocations
 	SecureCookie bool
 	HTTPClient   *http.Client
 	Now          func() time.Time
 }
+
+// Revocations stores the IDs of revoked sessions until they would have
+// expired anyway.
+type Revocations interface {
+	Revoke(ctx context.Context, sessionID string, until time.Time) error
+	Revoked(ctx context.Context, sessionID string) (bool, error)
+}
+
+// Purpose is the session purpose of parents' tokens.
+const Purpose = "parent"
 
 // Service holds the sign-in handlers and the session middleware.
 type Service struct {
@@ -63,10 +76,27 @@ func (s *Service) Authenticate(ctx *fasthttp.RequestCtx) {
 	if len(token) == 0 {
 		return
 	}
-	claims, err := session.Verify(s.config.SessionKey, string(token), s.config.Now())
-	if err == nil {
-		api.SetSubject(ctx, claims.Subject)
+	claims, err := session.Open(s.config.Sealer, Purpose, string(token), s.config.Now())
+	if err != nil || s.revoked(ctx, claims.SessionID) {
+		return
 	}
+	api.SetSubject(ctx, claims.Subject)
+}
+
+// revoked reports whether a session was signed out. When Redis cannot say,
+// the session counts as valid: the request then fails at its own Redis call
+// if Redis is down, and a signed-out session is at worst usable until it
+// expires.
+func (s *Service) revoked(ctx *fasthttp.RequestCtx, sessionID string) bool {
+	if s.config.Revocations == nil || sessionID == "" {
+		return false
+	}
+	revoked, err := s.config.Revocations.Revoked(ctx, sessionID)
+	if err != nil {
+		slog.Warn("session revocation not checked", "request_id", api.RequestID(ctx), "error", err)
+		return false
+	}
+	return revoked
 }
 
 // Login handles GET /auth/login?return=/path.
@@ -108,16 +138,25 @@ func (s *Service) Callback(ctx *fasthttp.RequestCtx) error {
 	}
 
 	now := s.config.Now()
-	token := session.Sign(s.config.SessionKey, session.Claims{
-		Subject: user.Subject, Name: user.Name, IssuedAt: now.Unix(), ExpiresAt: now.Add(s.config.SessionTTL).Unix(),
+	token := session.Issue(s.config.Sealer, Purpose, session.Claims{
+		Subject: user.Subject, Name: user.Name, SessionID: session.NewSessionID(),
+		IssuedAt: now.Unix(), ExpiresAt: now.Add(s.config.SessionTTL).Unix(),
 	})
 	s.setCookie(ctx, SessionCookie, token, s.config.SessionTTL)
 	ctx.Redirect(safeReturnPath(string(returnBytes)), http.StatusFound)
 	return nil
 }
 
-// Logout handles POST /auth/logout.
+// Logout handles POST /auth/logout: it revokes the session, so the cookie
+// stops working even where a copy of it survives, and clears the cookie.
 func (s *Service) Logout(ctx *fasthttp.RequestCtx) error {
+	token := ctx.Request.Header.Cookie(SessionCookie)
+	if claims, err := session.Open(s.config.Sealer, Purpose, string(token), s.config.Now()); err == nil &&
+		s.config.Revocations != nil && claims.SessionID != "" {
+		if err := s.config.Revocations.Revoke(ctx, claims.SessionID, time.Unix(claims.ExpiresAt, 0)); err != nil {
+			return fmt.Errorf("revoke session: %w", err)
+		}
+	}
 	s.clearCookie(ctx, SessionCookie)
 	api.WriteJSON(ctx, http.StatusOK, map[string]bool{"signedIn": false})
 	return nil
@@ -126,9 +165,9 @@ func (s *Service) Logout(ctx *fasthttp.RequestCtx) error {
 // Me handles GET /api/v1/me.
 func (s *Service) Me(ctx *fasthttp.RequestCtx) error {
 	token := ctx.Request.Header.Cookie(SessionCookie)
-	claims, err := session.Verify(s.config.SessionKey, string(token), s.config.Now())
+	claims, err := session.Open(s.config.Sealer, Purpose, string(token), s.config.Now())
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	if err != nil {
+	if err != nil || s.revoked(ctx, claims.SessionID) {
 		api.WriteJSON(ctx, http.StatusOK, map[string]any{"signedIn": false})
 		return nil
 	}
@@ -136,10 +175,12 @@ func (s *Service) Me(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// IssueToken returns a session token for subject. The load driver and tests
-// use it in place of the browser flow.
-func IssueToken(key []byte, subject, name string, now time.Time, ttl time.Duration) string {
-	return session.Sign(key, session.Claims{Subject: subject, Name: name, IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix()})
+// IssueToken returns a parent's session token for subject. The load driver
+// and tests use it in place of the browser flow.
+func IssueToken(sealer session.Sealer, subject, name string, now time.Time, ttl time.Duration) string {
+	return session.Issue(sealer, Purpose, session.Claims{
+		Subject: subject, Name: name, SessionID: session.NewSessionID(), IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
+	})
 }
 
 type identityUser struct {

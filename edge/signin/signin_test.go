@@ -3,6 +3,7 @@ package signin_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,7 +19,15 @@ import (
 	"github.com/sh-preschool/preschool/simulators"
 )
 
-var sessionKey = []byte("0123456789abcdef0123456789abcdef")
+var sessionKeyring = mustKeyring()
+
+func mustKeyring() *crypto.Keyring {
+	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
+	if err != nil {
+		panic(err)
+	}
+	return keyring
+}
 
 // publicURL is the edge's address in the callback URL that the identity
 // service redirects to. The tests never connect to it, because they read
@@ -34,7 +43,7 @@ func newService(t *testing.T) (*signin.Service, *simulators.Running) {
 	t.Cleanup(func() { running.Close() })
 	return signin.New(signin.Config{
 		IdentityURL: running.IdentityURL, ClientID: "preschool-edge", ClientSecret: "dev-secret",
-		PublicURL: publicURL, SessionKey: sessionKey, SessionTTL: time.Hour, SecureCookie: true, Now: time.Now,
+		PublicURL: publicURL, Sealer: sessionKeyring, SessionTTL: time.Hour, SecureCookie: true, Now: time.Now,
 	}), running
 }
 
@@ -156,7 +165,7 @@ func TestSignInFlow(t *testing.T) {
 	if !cookie.HTTPOnly() || cookie.SameSite() != fasthttp.CookieSameSiteLaxMode || cookie.MaxAge() != 3600 {
 		t.Errorf("session cookie = %s, want HttpOnly, SameSite=Lax and Max-Age 3600", cookie)
 	}
-	claims, err := session.Verify(sessionKey, string(cookie.Value()), time.Now())
+	claims, err := session.Open(sessionKeyring, signin.Purpose, string(cookie.Value()), time.Now())
 	if err != nil {
 		t.Fatalf("the session cookie does not verify: %v", err)
 	}
@@ -253,7 +262,7 @@ func TestCallbackIdentityDown(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	service, _ := newService(t)
-	ctx := get("/auth/logout", map[string]string{signin.SessionCookie: signin.IssueToken(sessionKey, "p", "李四", time.Now(), time.Hour)})
+	ctx := get("/auth/logout", map[string]string{signin.SessionCookie: signin.IssueToken(sessionKeyring, "p", "李四", time.Now(), time.Hour)})
 
 	if err := service.Logout(ctx); err != nil {
 		t.Fatal(err)
@@ -269,8 +278,8 @@ func TestAuthenticateRejects(t *testing.T) {
 	service, _ := newService(t)
 	now := time.Now()
 	for name, token := range map[string]string{
-		"expired":   signin.IssueToken(sessionKey, "p", "李四", now.Add(-2*time.Hour), time.Hour),
-		"other key": signin.IssueToken([]byte("another key of at least 32 bytes!"), "p", "李四", now, time.Hour),
+		"expired":   signin.IssueToken(sessionKeyring, "p", "李四", now.Add(-2*time.Hour), time.Hour),
+		"other key": signin.IssueToken(mustKeyring(), "p", "李四", now, time.Hour),
 		"garbage":   "v1.e30.AAAA",
 		"too long":  "v1." + strings.Repeat("A", 3000),
 	} {

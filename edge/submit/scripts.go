@@ -38,8 +38,8 @@ end
 // ARGV[7] owner index, ARGV[8] TTL in seconds, ARGV[9..] receipt fact
 // field/value pairs.
 //
-// Returns {1, number} for a new registration, {0, "number|hash"} when the
-// child has one already.
+// Returns {1, number} for a new registration, {0, "number|hash|owner"}
+// when the child has one already.
 var registerScript = rueidis.NewLuaScript(`#!lua
 ` + luhn + `
 local claim = redis.call('GET', KEYS[1])
@@ -51,7 +51,7 @@ local payload = string.format('%04d%07d', tonumber(ARGV[2]), sequence)
 local number = payload .. luhn(payload)
 local entry = redis.call('XADD', KEYS[3], '*', 'kind', 'registration', 'number', number, 'body', ARGV[5])
 local ttl = tonumber(ARGV[8])
-redis.call('SET', KEYS[1], number .. '|' .. ARGV[1], 'EX', ttl)
+redis.call('SET', KEYS[1], number .. '|' .. ARGV[1] .. '|' .. ARGV[7], 'EX', ttl)
 local receipt = ARGV[3] .. number
 redis.call('HSET', receipt, 'kind', 'registration', 'status', 'accepted', 'entry', entry, 'owner', ARGV[7], 'accepted_at', ARGV[6], unpack(ARGV, 9))
 redis.call('EXPIRE', receipt, ttl)

@@ -205,7 +205,8 @@ func TestRegisterAlreadyRegistered(t *testing.T) {
 
 // TestRegisterSameChildOtherParent registers one child, with the same
 // details, from two parents' accounts: the second is a conflict, not a
-// duplicate, because a receipt belongs to the parent who made it.
+// duplicate, because a receipt belongs to the parent who made it, and it
+// does not learn the first family's number.
 func TestRegisterSameChildOtherParent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -214,9 +215,12 @@ func TestRegisterSameChildOtherParent(t *testing.T) {
 
 	_, err := h.service.Register(context.Background(), "father", request)
 
-	edgetest.CheckError(t, err, http.StatusConflict, "already_registered", "")
-	if got := apierror.As(err).Detail["registrationNumber"]; got != first.Number {
-		t.Errorf("detail.registrationNumber = %q, want %q", got, first.Number)
+	edgetest.CheckError(t, err, http.StatusConflict, "already_registered_elsewhere", "")
+	if got := apierror.As(err).Detail["registrationNumber"]; got != "" {
+		t.Errorf("detail.registrationNumber = %q, want none for another account", got)
+	}
+	if strings.Contains(apierror.As(err).Message, first.Number) {
+		t.Errorf("message %q names the first family's number", apierror.As(err).Message)
 	}
 	if _, err := h.service.ReceiptStatus(context.Background(), "father", first.Number); apierror.As(err) == nil || apierror.As(err).Status != http.StatusNotFound {
 		t.Errorf("the other parent's ReceiptStatus returned %v, want 404", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sh-preschool/preschool/edge/signin"
+	"github.com/sh-preschool/preschool/shared/session"
 )
 
 // sessionTTL is the lifetime of the generated parents' session tokens, which
@@ -46,12 +47,12 @@ type generator struct {
 
 // signTokens signs the session tokens of count parents whose subjects carry
 // runTag, which keeps one run's parents apart from another's.
-func (g *generator) signTokens(key []byte, runTag string, count int) {
+func (g *generator) signTokens(sealer session.Sealer, runTag string, count int) {
 	g.tokens = make([]string, count)
 	now := time.Now()
 	for i := range g.tokens {
 		subject := "load-" + runTag + "-" + strconv.Itoa(i)
-		g.tokens[i] = signin.IssueToken(key, subject, "模拟家长", now, sessionTTL)
+		g.tokens[i] = signin.IssueToken(sealer, subject, "模拟家长", now, sessionTTL)
 	}
 }
 

@@ -195,7 +195,7 @@ func run(ctx context.Context, o options) (int, error) {
 		url:        o.edgeURL + registrationsPath,
 		firstChild: firstChild,
 	}
-	gen.signTokens(keyring.SessionKey("parent"), randomTag(), o.parents)
+	gen.signTokens(keyring, randomTag(), o.parents)
 	client, err := newClient(gen.url, o)
 	if err != nil {
 		return 0, err
@@ -263,12 +263,12 @@ func runBare(o options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("bare"))
+	if err != nil {
 		return 0, err
 	}
 	gen := &generator{population: fixedPopulation(), url: server.url()}
-	gen.signTokens(key, randomTag(), o.parents)
+	gen.signTokens(keyring, randomTag(), o.parents)
 	client, err := newClient(gen.url, o)
 	if err != nil {
 		return 0, err

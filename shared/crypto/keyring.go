@@ -34,17 +34,16 @@ const (
 )
 
 // Keyring holds the SM4 sealing keys by ID, the ID of the key that seals new
-// data, and the HMAC-SM3 keys for blind indexes and session tokens. It is
-// safe for concurrent use.
+// data, and the HMAC-SM3 key for blind indexes. It is safe for concurrent
+// use.
 type Keyring struct {
 	activeID string
 	// aeads holds a pool of SM4-GCM instances per key ID, because a
 	// tjfoc/gmsm SM4 block keeps scratch buffers in the cipher value and so
 	// must not encrypt on two goroutines at once.
 	aeads      map[string]*sync.Pool
-	indexKey   []byte
-	sessionKey []byte
-	macs       sync.Pool
+	indexKey []byte
+	macs     sync.Pool
 }
 
 // KeyringFile is the JSON form of a keyring, with keys in hex.
@@ -52,11 +51,10 @@ type KeyringFile struct {
 	ActiveKeyID string            `json:"active_key_id"`
 	SealingKeys map[string]string `json:"sealing_keys"`
 	IndexKey    string            `json:"index_key"`
-	SessionKey  string            `json:"session_key"`
 }
 
-// NewKeyring builds a keyring. Sealing keys are 16 bytes (SM4); the index and
-// session keys at least 32 bytes.
+// NewKeyring builds a keyring. Sealing keys are 16 bytes (SM4), the index
+// key at least 32 bytes.
 func NewKeyring(file KeyringFile) (*Keyring, error) {
 	keyring := &Keyring{activeID: file.ActiveKeyID, aeads: map[string]*sync.Pool{}}
 	for id, hexKey := range file.SealingKeys {
@@ -81,9 +79,6 @@ func NewKeyring(file KeyringFile) (*Keyring, error) {
 
 	var err error
 	if keyring.indexKey, err = decodeMACKey("index_key", file.IndexKey); err != nil {
-		return nil, err
-	}
-	if keyring.sessionKey, err = decodeMACKey("session_key", file.SessionKey); err != nil {
 		return nil, err
 	}
 	keyring.macs.New = func() any { return hmac.New(sm3.New, keyring.indexKey) }
@@ -132,7 +127,6 @@ func GenerateKeyring(activeID string) KeyringFile {
 		ActiveKeyID: activeID,
 		SealingKeys: map[string]string{activeID: randomHex(sm4KeySize)},
 		IndexKey:    randomHex(32),
-		SessionKey:  randomHex(32),
 	}
 }
 
@@ -167,15 +161,6 @@ func randomHex(size int) string {
 
 // ActiveKeyID returns the ID of the key that seals new data.
 func (k *Keyring) ActiveKeyID() string { return k.activeID }
-
-// SessionKey returns the key that signs session tokens for one purpose
-// ("parent" or "staff"), derived from the keyring's session key, so a token
-// issued for one purpose never verifies for another.
-func (k *Keyring) SessionKey(purpose string) []byte {
-	mac := hmac.New(sm3.New, k.sessionKey)
-	mac.Write([]byte("session:" + purpose))
-	return mac.Sum(nil)
-}
 
 // Seal encrypts plaintext under the active key. The context (such as
 // "registration.child_name") is authenticated, so a ciphertext moved to

@@ -47,7 +47,7 @@ func TestOpenAfterRotation(t *testing.T) {
 
 	rotated := GenerateKeyring("k2")
 	rotated.SealingKeys["k1"] = old.SealingKeys["k1"]
-	rotated.IndexKey, rotated.SessionKey = old.IndexKey, old.SessionKey
+	rotated.IndexKey = old.IndexKey
 	newKeyring := mustKeyring(t, rotated)
 
 	opened, err := newKeyring.Open(sealed, "c")
@@ -94,7 +94,7 @@ func TestNewKeyringRejectsBadKeys(t *testing.T) {
 		"active key missing": func(f *KeyringFile) { f.ActiveKeyID = "nope" },
 		"short sealing key":  func(f *KeyringFile) { f.SealingKeys["k1"] = "00ff" },
 		"short index key":    func(f *KeyringFile) { f.IndexKey = "00" },
-		"bad session hex":    func(f *KeyringFile) { f.SessionKey = "zz" },
+		"bad index hex":      func(f *KeyringFile) { f.IndexKey = "zz" },
 	}
 	for name, mutate := range cases {
 		file := good

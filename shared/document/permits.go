@@ -81,8 +81,9 @@ func parsePassport(number, nationality string) (Document, error) {
 		code[i] = c
 	}
 
-	// NOTE: the code is not checked against the list of assigned ISO 3166-1
-	// codes, so a well-formed but unassigned code such as "ZZZ" passes.
+	if !countries[string(code[:])] {
+		return Document{}, errInvalidNationality()
+	}
 	return Document{Type: Passport, Number: number, Nationality: string(code[:])}, nil
 }
 

@@ -34,11 +34,11 @@ func errMissingName() error {
 }
 
 func errNameTooLong(maxRunes int) error {
-	return invalid(CodeNameTooLong, fmt.Sprintf("姓名不能超过%d个字符，请核对后重新填写。", maxRunes))
+	return invalid(CodeNameTooLong, fmt.Sprintf("姓名不能超过 %d 个字，请核对后重新填写。", maxRunes))
 }
 
 func errNameTooShort() error {
-	return invalid(CodeNameTooShort, "姓名至少应有2个字符，请填写完整的姓名。")
+	return invalid(CodeNameTooShort, "姓名至少应有 2 个字，请填写完整的姓名。")
 }
 
 func errNameMarkup() error {
@@ -86,7 +86,7 @@ func errMissingAddress() error {
 }
 
 func errAddressTooLong(maxRunes int) error {
-	return invalid(CodeAddressTooLong, fmt.Sprintf("详细地址不能超过%d个字符，请精简后重新填写。", maxRunes))
+	return invalid(CodeAddressTooLong, fmt.Sprintf("详细地址不能超过 %d 个字，请精简后重新填写。", maxRunes))
 }
 
 func errAddressCharacters() error {

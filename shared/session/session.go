@@ -1,85 +1,95 @@
-// Package session signs and verifies session tokens: a compact binary
-// payload and its HMAC-SM3, both base64url, joined by dots. Every request of
-// a signed-in parent verifies one, so the payload is not JSON.
+// Package session issues and opens session tokens: a compact binary payload
+// sealed with SM4-GCM under the keyring's active key, base64url. Sealing
+// keeps the payload (the subject and the person's name) unreadable in the
+// cookie, and GCM's tag makes a changed token fail to open.
 package session
 
 import (
-	"crypto/hmac"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
-
-	"github.com/tjfoc/gmsm/sm3"
 )
 
-// ErrInvalid is returned by Verify for a token that is malformed, signed with
-// another key or expired.
+// ErrInvalid is returned by Open for a token that is malformed, sealed with
+// a key the keyring does not hold, sealed for another purpose or expired.
 var ErrInvalid = errors.New("session: invalid or expired token")
 
-const version = "v2"
+const version = "v3"
 
 // strictBase64 rejects unused bits that are not zero, so that, with
 // isTokenText, a token has exactly one spelling.
 var strictBase64 = base64.RawURLEncoding.Strict()
 
-// Claims identify a signed-in person; times are Unix seconds.
+// Sealer seals and opens data for a context; *crypto.Keyring is one.
+type Sealer interface {
+	Seal(plaintext []byte, context string) []byte
+	Open(sealed []byte, context string) ([]byte, error)
+}
+
+// Claims identify a signed-in person; times are Unix seconds. SessionID
+// names this session, so that signing out can revoke it.
 type Claims struct {
 	Subject   string
 	Name      string
+	SessionID string
 	IssuedAt  int64
 	ExpiresAt int64
 }
 
-// Sign returns a token carrying claims, signed with key.
-func Sign(key []byte, claims Claims) string {
-	payload := make([]byte, 0, 32+len(claims.Subject)+len(claims.Name))
-	payload = binary.AppendUvarint(payload, uint64(len(claims.Subject)))
-	payload = append(payload, claims.Subject...)
-	payload = binary.AppendUvarint(payload, uint64(len(claims.Name)))
-	payload = append(payload, claims.Name...)
-	payload = binary.AppendVarint(payload, claims.IssuedAt)
-	payload = binary.AppendVarint(payload, claims.ExpiresAt)
-	encoded := base64.RawURLEncoding.EncodeToString(payload)
-	return version + "." + encoded + "." + base64.RawURLEncoding.EncodeToString(mac(key, encoded))
+// NewSessionID returns a random session ID.
+func NewSessionID() string {
+	id := make([]byte, 12)
+	if _, err := rand.Read(id); err != nil {
+		panic(err) // crypto/rand.Read does not fail on supported platforms
+	}
+	return hex.EncodeToString(id)
 }
 
-// Verify checks the signature and expiry of token and returns its claims,
+// Issue returns a token carrying claims, sealed for purpose ("parent",
+// "staff"). A token issued for one purpose does not open for another.
+func Issue(sealer Sealer, purpose string, claims Claims) string {
+	payload := make([]byte, 0, 48+len(claims.Subject)+len(claims.Name))
+	for _, text := range []string{claims.Subject, claims.Name, claims.SessionID} {
+		payload = binary.AppendUvarint(payload, uint64(len(text)))
+		payload = append(payload, text...)
+	}
+	payload = binary.AppendVarint(payload, claims.IssuedAt)
+	payload = binary.AppendVarint(payload, claims.ExpiresAt)
+	return version + "." + strictBase64.EncodeToString(sealer.Seal(payload, "session."+purpose))
+}
+
+// Open checks and opens a token issued for purpose and returns its claims,
 // or ErrInvalid.
-func Verify(key []byte, token string, now time.Time) (Claims, error) {
-	var claims Claims
-	rest, found := strings.CutPrefix(token, version+".")
-	if !found || len(token) > 2048 || !isTokenText(rest) {
-		return claims, ErrInvalid
+func Open(sealer Sealer, purpose, token string, now time.Time) (Claims, error) {
+	encoded, found := strings.CutPrefix(token, version+".")
+	if !found || len(token) > 2048 || !isTokenText(encoded) {
+		return Claims{}, ErrInvalid
 	}
-	encoded, signature, found := strings.Cut(rest, ".")
-	if !found {
-		return claims, ErrInvalid
-	}
-	given, err := strictBase64.DecodeString(signature)
-	if err != nil || !hmac.Equal(given, mac(key, encoded)) {
-		return claims, ErrInvalid
-	}
-	payload, err := strictBase64.DecodeString(encoded)
+	sealed, err := strictBase64.DecodeString(encoded)
 	if err != nil {
-		return claims, ErrInvalid
+		return Claims{}, ErrInvalid
 	}
-	if claims, err = decodeClaims(payload); err != nil {
-		return claims, ErrInvalid
+	payload, err := sealer.Open(sealed, "session."+purpose)
+	if err != nil {
+		return Claims{}, ErrInvalid
 	}
-	if claims.Subject == "" || now.Unix() >= claims.ExpiresAt {
-		return claims, ErrInvalid
+	claims, err := decodeClaims(payload)
+	if err != nil || claims.Subject == "" || now.Unix() >= claims.ExpiresAt {
+		return Claims{}, ErrInvalid
 	}
 	return claims, nil
 }
 
-// isTokenText reports whether s has only base64url characters and dots:
-// the base64 decoder skips line breaks, and a token must have one spelling.
+// isTokenText reports whether s has only base64url characters: the base64
+// decoder skips line breaks, and a token must have one spelling.
 func isTokenText(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}
@@ -87,7 +97,6 @@ func isTokenText(s string) bool {
 }
 
 func decodeClaims(payload []byte) (Claims, error) {
-	var claims Claims
 	text := func() (string, bool) {
 		length, n := binary.Uvarint(payload)
 		if n <= 0 || length > uint64(len(payload)-n) {
@@ -105,19 +114,15 @@ func decodeClaims(payload []byte) (Claims, error) {
 		payload = payload[n:]
 		return value, true
 	}
-	var ok [4]bool
+	var claims Claims
+	var ok [5]bool
 	claims.Subject, ok[0] = text()
 	claims.Name, ok[1] = text()
-	claims.IssuedAt, ok[2] = number()
-	claims.ExpiresAt, ok[3] = number()
-	if ok != [4]bool{true, true, true, true} || len(payload) != 0 {
+	claims.SessionID, ok[2] = text()
+	claims.IssuedAt, ok[3] = number()
+	claims.ExpiresAt, ok[4] = number()
+	if ok != [5]bool{true, true, true, true, true} || len(payload) != 0 {
 		return Claims{}, ErrInvalid
 	}
 	return claims, nil
-}
-
-func mac(key []byte, encoded string) []byte {
-	h := hmac.New(sm3.New, key)
-	h.Write([]byte(encoded))
-	return h.Sum(nil)
 }

@@ -2,62 +2,82 @@ package session
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sh-preschool/preschool/shared/crypto"
 )
 
-func TestSignVerify(t *testing.T) {
-	key := []byte("0123456789abcdef0123456789abcdef")
-	now := time.Unix(1_800_000_000, 0)
-	token := Sign(key, Claims{Subject: "demo-parent-01", Name: "李四", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()})
-
-	claims, err := Verify(key, token, now)
+func newKeyring(t testing.TB) *crypto.Keyring {
+	t.Helper()
+	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims.Subject != "demo-parent-01" || claims.Name != "李四" {
+	return keyring
+}
+
+func TestIssueOpen(t *testing.T) {
+	keyring := newKeyring(t)
+	now := time.Unix(1_800_000_000, 0)
+	token := Issue(keyring, "parent", Claims{Subject: "demo-parent-01", Name: "李四", SessionID: "s1", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()})
+
+	claims, err := Open(keyring, "parent", token, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims.Subject != "demo-parent-01" || claims.Name != "李四" || claims.SessionID != "s1" {
 		t.Fatalf("claims = %+v", claims)
 	}
 }
 
-func TestVerifyRejects(t *testing.T) {
-	key := []byte("0123456789abcdef0123456789abcdef")
+func TestTokenHidesClaims(t *testing.T) {
+	keyring := newKeyring(t)
+	token := Issue(keyring, "parent", Claims{Subject: "demo-parent-01", Name: "李四", ExpiresAt: 2_000_000_000})
+	for _, secret := range []string{"demo-parent", "李四"} {
+		if strings.Contains(token, secret) {
+			t.Errorf("token %q contains %q", token, secret)
+		}
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	keyring := newKeyring(t)
 	now := time.Unix(1_800_000_000, 0)
-	valid := Sign(key, Claims{Subject: "p", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()})
+	valid := Issue(keyring, "parent", Claims{Subject: "p", IssuedAt: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix()})
 	cases := map[string]struct {
-		token string
-		at    time.Time
-		key   []byte
+		token   string
+		at      time.Time
+		purpose string
+		sealer  Sealer
 	}{
-		"expired":       {valid, now.Add(2 * time.Hour), key},
-		"other key":     {valid, now, []byte("ffffffffffffffffffffffffffffffff")},
-		"tampered":      {valid[:len(valid)-2] + "AA", now, key},
-		"no version":    {valid[3:], now, key},
-		"empty":         {"", now, key},
-		"only version":  {"v1.", now, key},
-		"empty subject": {Sign(key, Claims{ExpiresAt: now.Add(time.Hour).Unix()}), now, key},
+		"expired":       {valid, now.Add(2 * time.Hour), "parent", keyring},
+		"other keyring": {valid, now, "parent", newKeyring(t)},
+		"other purpose": {valid, now, "staff", keyring},
+		"tampered":      {valid[:len(valid)-2] + "AA", now, "parent", keyring},
+		"line break":    {valid[:10] + "\n" + valid[10:], now, "parent", keyring},
+		"no version":    {valid[3:], now, "parent", keyring},
+		"empty":         {"", now, "parent", keyring},
+		"only version":  {"v3.", now, "parent", keyring},
+		"empty subject": {Issue(keyring, "parent", Claims{ExpiresAt: now.Add(time.Hour).Unix()}), now, "parent", keyring},
 	}
 	for name, c := range cases {
-		if _, err := Verify(c.key, c.token, c.at); !errors.Is(err, ErrInvalid) {
+		if _, err := Open(c.sealer, c.purpose, c.token, c.at); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
 		}
 	}
 }
 
-func FuzzVerify(f *testing.F) {
-	key := []byte("0123456789abcdef0123456789abcdef")
-	f.Add(Sign(key, Claims{Subject: "p", Name: "李四", IssuedAt: 1, ExpiresAt: 2_000_000_000}))
-	f.Add("v2..")
-	f.Add("v2.AA.AA")
+func FuzzOpen(f *testing.F) {
+	keyring := newKeyring(f)
+	f.Add(Issue(keyring, "parent", Claims{Subject: "p", Name: "李四", IssuedAt: 1, ExpiresAt: 2_000_000_000}))
+	f.Add("v3.")
+	f.Add("v3.AAAA")
 	f.Fuzz(func(t *testing.T, token string) {
-		// Any token verifies or fails with ErrInvalid; a forged payload
-		// without the key never verifies.
-		claims, err := Verify(key, token, time.Unix(1_800_000_000, 0))
-		if err != nil && !errors.Is(err, ErrInvalid) {
-			t.Fatalf("Verify(%q) = %v", token, err)
-		}
-		if err == nil && Sign(key, claims) != token {
-			t.Fatalf("token %q verified but signs differently as %q", token, Sign(key, claims))
+		// Any token opens or fails with ErrInvalid, never a panic.
+		if _, err := Open(keyring, "parent", token, time.Unix(1_800_000_000, 0)); err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("Open(%q) = %v", token, err)
 		}
 	})
 }

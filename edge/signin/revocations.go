@@ -1,0 +1,39 @@
+package signin
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// RedisRevocations keeps revoked session IDs in Redis, each until the
+// session would have expired.
+type RedisRevocations struct {
+	Redis   rueidis.Client
+	Prefix  string
+	Timeout time.Duration
+}
+
+func (r *RedisRevocations) key(sessionID string) string {
+	return r.Prefix + "session:revoked:" + sessionID
+}
+
+// Revoke records sessionID as revoked until until.
+func (r *RedisRevocations) Revoke(ctx context.Context, sessionID string, until time.Time) error {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	return r.Redis.Do(ctx, r.Redis.B().Set().Key(r.key(sessionID)).Value("1").Ex(ttl).Build()).Error()
+}
+
+// Revoked reports whether sessionID was revoked.
+func (r *RedisRevocations) Revoked(ctx context.Context, sessionID string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	count, err := r.Redis.Do(ctx, r.Redis.B().Exists().Key(r.key(sessionID)).Build()).AsInt64()
+	return count > 0, err
+}
