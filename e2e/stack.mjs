@@ -58,6 +58,7 @@ export async function startStack() {
     BACKOFFICE_LISTEN: `127.0.0.1:${backOfficePort}`,
     BACKOFFICE_DEV_SIGN_IN: 'true',
     EDGE_LISTEN: `127.0.0.1:${edgePort}`,
+    EDGE_OPERATIONS_LISTEN: '127.0.0.1:0',
     EDGE_LIMITS_FILE: join(root, 'deploy', 'limits.toml'),
     EDGE_UPLOAD_DIR: join(dir, 'uploads'),
     IDENTITY_URL: `http://127.0.0.1:${identityPort}`,
@@ -96,6 +97,13 @@ export async function startStack() {
         `DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`]);
     } catch (error) {
       console.error(`drop database ${databaseName}: ${error.message}`);
+    }
+    try {
+      // The prefix is random hex, so it is safe inside the shell command.
+      execFileSync('sh', ['-c',
+        `redis-cli --scan --pattern '${env.REDIS_PREFIX}*' | xargs -r -n 500 redis-cli unlink >/dev/null`]);
+    } catch (error) {
+      console.error(`delete Redis keys under ${env.REDIS_PREFIX}: ${error.message}`);
     }
   };
   return {

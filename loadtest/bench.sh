@@ -184,6 +184,7 @@ export REDIS_PREFIX=$prefix
 export BACKOFFICE_LISTEN=127.0.0.1:$backoffice_port
 export BACKOFFICE_DEV_SIGN_IN=false
 export EDGE_LISTEN=127.0.0.1:$edge_port
+export EDGE_OPERATIONS_LISTEN=127.0.0.1:0
 export EDGE_UPLOAD_DIR=$work/uploads
 export IDENTITY_URL=http://127.0.0.1:$identity_port
 export CERTIFICATES_URL=http://127.0.0.1:$certificates_port

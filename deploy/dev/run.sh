@@ -10,6 +10,7 @@ export REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}"
 export CRYPTO_KEYRING_FILE="${CRYPTO_KEYRING_FILE:-.run/keyring.json}"
 export BACKOFFICE_DEV_SIGN_IN="${BACKOFFICE_DEV_SIGN_IN:-true}"
 export EDGE_LISTEN="${EDGE_LISTEN:-127.0.0.1:8080}"
+export EDGE_OPERATIONS_LISTEN="${EDGE_OPERATIONS_LISTEN:-127.0.0.1:9080}"
 export BACKOFFICE_LISTEN="${BACKOFFICE_LISTEN:-127.0.0.1:8081}"
 export EDGE_UPLOAD_DIR="${EDGE_UPLOAD_DIR:-.run/uploads}"
 mkdir -p .run
@@ -26,7 +27,18 @@ check() {
 pg_host_port=$(sed -E 's#^postgres(ql)?://([^@/]*@)?([^/:?]+)(:([0-9]+))?.*#\3 \5#' <<<"$DATABASE_URL")
 read -r pg_host pg_port <<<"$pg_host_port"
 check PostgreSQL "$pg_host" "${pg_port:-5432}" 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
-check Redis "${REDIS_ADDR%:*}" "${REDIS_ADDR##*:}" 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
+redis_port=${REDIS_ADDR##*:}
+check Redis "${REDIS_ADDR%:*}" "$redis_port" "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port $redis_port --save \"\" --appendonly no"
+
+# A second `make run` would re-seed the running system's database and then
+# fail to listen, so it stops here instead.
+for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103; do
+  if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
+    echo "端口 $address 已被占用，系统可能已在运行。Port $address is in use: the system may be running already." >&2
+    echo "Stop it first (Ctrl-C in its terminal), or set EDGE_LISTEN, EDGE_OPERATIONS_LISTEN and BACKOFFICE_LISTEN to free ports." >&2
+    exit 1
+  fi
+done
 
 bin/backoffice keygen "$CRYPTO_KEYRING_FILE"
 LOG_LEVEL=warn bin/backoffice seed -demo
@@ -72,10 +84,12 @@ cat <<TEXT
   家长端 Parents' pages:     http://$EDGE_LISTEN/
   管理端 Back office:        http://$BACKOFFICE_LISTEN/   (开发登录：选择市级或任一区管理员)
   统一身份认证模拟 Identity:  http://127.0.0.1:7101/
-  指标 Metrics:              http://$EDGE_LISTEN/metrics  http://$BACKOFFICE_LISTEN/metrics
+  指标 Metrics:              http://$EDGE_OPERATIONS_LISTEN/metrics  http://$BACKOFFICE_LISTEN/metrics
   日志 Logs:                 .run/simulators.log .run/backoffice.log .run/edge.log
 
 按 Ctrl-C 停止。Press Ctrl-C to stop.
 TEXT
-wait -n "${pids[@]}"
+# wait -n returns the exit status of the first process to end; "|| true"
+# keeps set -e from skipping the message below.
+wait -n "${pids[@]}" || true
 echo "A process exited; stopping the others. See the logs in .run/." >&2

@@ -65,13 +65,15 @@ type EdgeOptions struct {
 // prefix, limits file, upload directory and simulators.
 type Edge struct {
 	*server.Edge
-	URL        string
-	Redis      *testenv.Redis
-	Keys       enrolment.Keys
-	Simulators *simulators.Running
-	LimitsFile string
-	UploadDir  string
-	Fixture    *Fixture
+	URL string
+	// OperationsURL is the operators' listener, with /metrics.
+	OperationsURL string
+	Redis         *testenv.Redis
+	Keys          enrolment.Keys
+	Simulators    *simulators.Running
+	LimitsFile    string
+	UploadDir     string
+	Fixture       *Fixture
 
 	client *http.Client
 }
@@ -136,6 +138,7 @@ func (f *Fixture) StartEdge(t *testing.T, options EdgeOptions) *Edge {
 	}
 	config := server.Config{
 		Listen:               "127.0.0.1:0",
+		OperationsListen:     "127.0.0.1:0",
 		PublicURL:            "http://127.0.0.1",
 		RedisAddress:         redisAddress,
 		RedisPrefix:          redis.Prefix,
@@ -164,6 +167,7 @@ func (f *Fixture) StartEdge(t *testing.T, options EdgeOptions) *Edge {
 	}
 	e.Edge = edge
 	e.URL = "http://" + edge.Addr()
+	e.OperationsURL = "http://" + edge.OperationsAddr()
 	t.Cleanup(func() {
 		e.client.CloseIdleConnections()
 		if err := edge.Close(); err != nil {
@@ -216,6 +220,8 @@ type Request struct {
 	Body        []byte
 	ContentType string
 	Header      map[string]string
+	// Operations sends the request to the operators' listener.
+	Operations bool
 }
 
 // Response is the edge's HTTP response, read in full.
@@ -232,7 +238,11 @@ func (e *Edge) Do(t testing.TB, request Request) *Response {
 	if request.Body != nil {
 		body = bytes.NewReader(request.Body)
 	}
-	httpRequest, err := http.NewRequest(request.Method, e.URL+request.Path, body)
+	base := e.URL
+	if request.Operations {
+		base = e.OperationsURL
+	}
+	httpRequest, err := http.NewRequest(request.Method, base+request.Path, body)
 	if err != nil {
 		t.Fatalf("new request %s %s: %v", request.Method, request.Path, err)
 	}
@@ -267,6 +277,13 @@ func (e *Edge) Do(t testing.TB, request Request) *Response {
 func (e *Edge) Post(t testing.TB, path, subject string, body []byte) *Response {
 	t.Helper()
 	return e.Do(t, Request{Method: http.MethodPost, Path: path, Subject: subject, Body: body})
+}
+
+// GetOperations sends a GET request to the operators' listener (metrics
+// and probes).
+func (e *Edge) GetOperations(t testing.TB, path string) *Response {
+	t.Helper()
+	return e.Do(t, Request{Method: http.MethodGet, Path: path, Operations: true})
 }
 
 // Get sends a GET request as subject, or signed out when subject is empty.

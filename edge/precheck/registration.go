@@ -20,8 +20,8 @@ const (
 	maxGuardians      = 2
 	maxCertificates   = 10
 	maxProvinceRunes  = 20
-	// maxCertificateNumberRunes bounds a fetched certificate's number.
-	maxCertificateNumberRunes = 64
+	// maxPrefillTokenBytes bounds a prefill token (a sealed certificate).
+	maxPrefillTokenBytes = 1024
 )
 
 // Registration is a validated, normalised registration.
@@ -454,17 +454,16 @@ func (r *Registration) checkCertificates(requests []CertificateRequest) error {
 		}
 		switch certificate.Source {
 		case "prefill":
-			// Certificate numbers are free text such as 沪（2018）徐汇字不动产权第346384号.
-			number, err := person.NormaliseAddress(certificate.Number, maxCertificateNumberRunes)
-			if err != nil {
-				return apierror.Invalid(field+".number", "invalid_certificate_number", "电子证照编号无效，请重新调取。")
+			// The token is opened by the submit service, which holds the keys.
+			if certificate.PrefillToken == "" || len(certificate.PrefillToken) > maxPrefillTokenBytes {
+				return apierror.Invalid(field+".prefillToken", "invalid_prefill_token", "电子证照调取结果无效，请重新调取。")
 			}
-			certificate.Number, certificate.FileID = number, ""
+			certificate.FileID = ""
 		case "upload":
 			if !IsFileID(certificate.FileID) {
 				return errFileID(field + ".fileId")
 			}
-			certificate.Number = ""
+			certificate.PrefillToken = ""
 		default:
 			return errInvalidChoice(field+".source", "证照来源")
 		}

@@ -338,30 +338,18 @@ func TestCheckRegistrationUnusualInput(t *testing.T) {
 			name: "certificates from prefill and upload",
 			edit: func(t *testing.T, r *precheck.RegistrationRequest) {
 				r.Certificates = []precheck.CertificateRequest{
-					{Type: "birth_certificate", Source: "prefill", Number: "ｓｈ-2023-0001"},
+					{Type: "birth_certificate", Source: "prefill", PrefillToken: "sealed-by-the-edge"},
 					{Type: "household_register", Source: "upload", FileID: strings.Repeat("ab", 16)},
 				}
 			},
 			check: func(t *testing.T, got *precheck.Registration) {
+				// The submit service opens the token; the pre-check keeps it.
 				want := []precheck.CertificateRequest{
-					{Type: "birth_certificate", Source: "prefill", Number: "sh-2023-0001"},
+					{Type: "birth_certificate", Source: "prefill", PrefillToken: "sealed-by-the-edge"},
 					{Type: "household_register", Source: "upload", FileID: strings.Repeat("ab", 16)},
 				}
 				if diff := cmp.Diff(want, got.Certificates); diff != "" {
 					t.Errorf("certificates differ (-want +got):\n%s", diff)
-				}
-			},
-		},
-		{
-			name: "free-text certificate number",
-			edit: func(t *testing.T, r *precheck.RegistrationRequest) {
-				r.Certificates = []precheck.CertificateRequest{
-					{Type: "property_certificate", Source: "prefill", Number: " 沪（2018）徐汇字不动产权第３４６３８４号 "},
-				}
-			},
-			check: func(t *testing.T, got *precheck.Registration) {
-				if len(got.Certificates) != 1 || got.Certificates[0].Number != "沪（2018）徐汇字不动产权第346384号" {
-					t.Errorf("certificates = %+v, want the number trimmed with half-width digits", got.Certificates)
 				}
 			},
 		},
@@ -729,21 +717,18 @@ func TestCheckRegistrationInvalid(t *testing.T) {
 		// Certificates.
 		{"eleven certificates", func(t *testing.T, r *precheck.RegistrationRequest) {
 			for range 11 {
-				r.Certificates = append(r.Certificates, precheck.CertificateRequest{Type: "birth_certificate", Source: "prefill", Number: "SH1"})
+				r.Certificates = append(r.Certificates, precheck.CertificateRequest{Type: "birth_certificate", Source: "prefill", PrefillToken: "SH1"})
 			}
 		}, "too_many_items", "certificates"},
 		{"unknown certificate type", func(t *testing.T, r *precheck.RegistrationRequest) {
-			r.Certificates = []precheck.CertificateRequest{{Type: "diploma", Source: "prefill", Number: "SH1"}}
+			r.Certificates = []precheck.CertificateRequest{{Type: "diploma", Source: "prefill", PrefillToken: "SH1"}}
 		}, "invalid_choice", "certificates[0].type"},
 		{"unknown certificate source", func(t *testing.T, r *precheck.RegistrationRequest) {
 			r.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "fax", Number: "SH1"}}
 		}, "invalid_choice", "certificates[0].source"},
-		{"prefill without number", func(t *testing.T, r *precheck.RegistrationRequest) {
+		{"prefill without token", func(t *testing.T, r *precheck.RegistrationRequest) {
 			r.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "prefill"}}
-		}, "invalid_certificate_number", "certificates[0].number"},
-		{"prefill number with markup", func(t *testing.T, r *precheck.RegistrationRequest) {
-			r.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "prefill", Number: "<SH1>"}}
-		}, "invalid_certificate_number", "certificates[0].number"},
+		}, "invalid_prefill_token", "certificates[0].prefillToken"},
 		{"upload with path as file ID", func(t *testing.T, r *precheck.RegistrationRequest) {
 			r.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "upload", FileID: "../../etc/passwd"}}
 		}, "invalid_file_id", "certificates[0].fileId"},

@@ -69,12 +69,17 @@ type ShanghaiResidenceRequest struct {
 }
 
 // CertificateRequest is a certificate the parent attached, fetched from the
-// certificate API (source "prefill") or uploaded (source "upload").
+// certificate API (source "prefill", with the token the prefill call
+// returned) or uploaded (source "upload", with the file's ID).
 type CertificateRequest struct {
-	Type   string `json:"type"`
-	Source string `json:"source"`
-	Number string `json:"number"`
-	FileID string `json:"fileId"`
+	Type         string `json:"type"`
+	Source       string `json:"source"`
+	PrefillToken string `json:"prefillToken,omitempty"`
+	FileID       string `json:"fileId,omitempty"`
+	// Number and Holder are filled in by the edge from the prefill token;
+	// a client cannot set them.
+	Number string `json:"-"`
+	Holder string `json:"-"`
 }
 
 // ApplicationRequest is the JSON body of POST /api/v1/applications.

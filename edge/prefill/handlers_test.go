@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,16 +42,29 @@ func post(subject, body string) *fasthttp.RequestCtx {
 }
 
 type answer struct {
-	Available    bool                  `json:"available"`
-	Message      string                `json:"message"`
-	Certificates []prefill.Certificate `json:"certificates"`
+	Available    bool   `json:"available"`
+	Message      string `json:"message"`
+	Certificates []struct {
+		Type         string `json:"type"`
+		MaskedNumber string `json:"maskedNumber"`
+		PrefillToken string `json:"prefillToken"`
+	} `json:"certificates"`
 }
+
+var handlerKeyring = func() *crypto.Keyring {
+	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
+	if err != nil {
+		panic(err)
+	}
+	return keyring
+}()
 
 func TestPostPrefill(t *testing.T) {
 	certificateAPI := newCertificateAPI(t, http.StatusOK, oneCertificate)
 	var results []string
 	handlers := &prefill.Handlers{
 		Client:  prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil),
+		Keyring: handlerKeyring,
 		Now:     time.Now,
 		Observe: func(result string) { results = append(results, result) },
 	}
@@ -65,7 +79,27 @@ func TestPostPrefill(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !got.Available || len(got.Certificates) != 1 {
-		t.Errorf("answer = %+v, want one certificate", got)
+		t.Fatalf("answer = %+v, want one certificate", got)
+	}
+	if strings.Contains(string(ctx.Response.Body()), "SH123") {
+		t.Errorf("answer %s shows the full certificate number", ctx.Response.Body())
+	}
+	if got.Certificates[0].MaskedNumber != "S***3" {
+		t.Errorf("masked number = %q, want S***3", got.Certificates[0].MaskedNumber)
+	}
+	owner := handlerKeyring.Index("owner", []byte("parent-1"))
+	fetched, err := prefill.OpenToken(handlerKeyring, owner, got.Certificates[0].PrefillToken, time.Now())
+	if err != nil {
+		t.Fatalf("OpenToken: %v", err)
+	}
+	if fetched.Number != "SH123" || fetched.Type != "birth_certificate" || fetched.Holder != "resident_id:11010519491231002X" {
+		t.Errorf("token holds %+v, want SH123, birth_certificate, resident_id:11010519491231002X", fetched)
+	}
+	if _, err := prefill.OpenToken(handlerKeyring, handlerKeyring.Index("owner", []byte("parent-2")), got.Certificates[0].PrefillToken, time.Now()); err == nil {
+		t.Error("another parent opened the token")
+	}
+	if _, err := prefill.OpenToken(handlerKeyring, owner, got.Certificates[0].PrefillToken, time.Now().Add(prefill.TokenTTL+time.Minute)); err == nil {
+		t.Error("an expired token opened")
 	}
 
 	certificateAPI.status.Store(http.StatusInternalServerError)
@@ -86,7 +120,7 @@ func TestPostPrefill(t *testing.T) {
 
 func TestPostPrefillRejected(t *testing.T) {
 	certificateAPI := newCertificateAPI(t, http.StatusOK, oneCertificate)
-	handlers := &prefill.Handlers{Client: prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil), Now: time.Now}
+	handlers := &prefill.Handlers{Client: prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil), Keyring: handlerKeyring, Now: time.Now}
 	tests := []struct {
 		name    string
 		subject string

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/api"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
 )
 
@@ -123,10 +124,21 @@ type prefillRequest struct {
 	CertificateTypes []string `json:"certificateTypes"`
 }
 
+// fetchedCertificate is a certificate as the parent's page sees it: the
+// number masked, the full one inside the prefill token.
+type fetchedCertificate struct {
+	Type         string `json:"type"`
+	Name         string `json:"name"`
+	MaskedNumber string `json:"maskedNumber"`
+	IssuedAt     string `json:"issuedAt"`
+	Issuer       string `json:"issuer"`
+	PrefillToken string `json:"prefillToken"`
+}
+
 type prefillAnswer struct {
-	Available    bool          `json:"available"`
-	Certificates []Certificate `json:"certificates,omitempty"`
-	Message      string        `json:"message,omitempty"`
+	Available    bool                 `json:"available"`
+	Certificates []fetchedCertificate `json:"certificates,omitempty"`
+	Message      string               `json:"message,omitempty"`
 }
 
 const fallbackMessage = "电子证照服务暂时无法使用，请拍照或扫描后手动上传证照。"
@@ -138,11 +150,15 @@ var knownTypes = map[string]bool{
 
 // Handlers serve prefill and uploads.
 type Handlers struct {
-	Client *Client
-	Now    func() time.Time
+	Client  *Client
+	Keyring *crypto.Keyring
+	Now     func() time.Time
 	// Observe is told each prefill's result: ok, fallback or rejected. It
 	// may be nil.
 	Observe func(result string)
+	// Admit takes a token from the parent's look-up bucket and returns the
+	// throttling error when there is none. It may be nil.
+	Admit func(ctx *fasthttp.RequestCtx, subject string) error
 }
 
 func (h *Handlers) observe(result string) {
@@ -155,8 +171,14 @@ func (h *Handlers) observe(result string) {
 // open-breaker certificate API is not an error for the parent: the answer
 // says to upload instead.
 func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
-	if _, err := api.RequireSubject(ctx); err != nil {
+	subject, err := api.RequireSubject(ctx)
+	if err != nil {
 		return err
+	}
+	if h.Admit != nil {
+		if err := h.Admit(ctx, subject); err != nil {
+			return err
+		}
 	}
 	var request prefillRequest
 	if err := api.DecodeJSON(ctx, 4<<10, &request); err != nil {
@@ -193,9 +215,17 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 		return nil
 	}
 	h.observe("ok")
-	if certificates == nil {
-		certificates = []Certificate{}
+	owner := h.Keyring.Index("owner", []byte(subject))
+	holder := string(parsed.Type) + ":" + parsed.Number
+	expires := h.Now().Add(TokenTTL)
+	fetched := make([]fetchedCertificate, 0, len(certificates))
+	for _, certificate := range certificates {
+		fetched = append(fetched, fetchedCertificate{
+			Type: certificate.Type, Name: certificate.Name, MaskedNumber: MaskNumber(certificate.Number),
+			IssuedAt: certificate.IssuedAt, Issuer: certificate.Issuer,
+			PrefillToken: SealToken(h.Keyring, owner, Fetched{Type: certificate.Type, Number: certificate.Number, Holder: holder, ExpiresAt: expires}),
+		})
 	}
-	api.WriteJSON(ctx, http.StatusOK, prefillAnswer{Available: true, Certificates: certificates})
+	api.WriteJSON(ctx, http.StatusOK, prefillAnswer{Available: true, Certificates: fetched})
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 // Config is the edge's configuration; every key is in the README's table.
 type Config struct {
 	Listen               string
+	OperationsListen     string
 	PublicURL            string
 	RedisAddress         string
 	RedisPassword        string `secret:"true"`
@@ -42,6 +43,7 @@ type Config struct {
 func LoadConfig(r *config.Reader) (Config, error) {
 	c := Config{
 		Listen:               r.String("EDGE_LISTEN", "127.0.0.1:8080"),
+		OperationsListen:     r.String("EDGE_OPERATIONS_LISTEN", "127.0.0.1:9080"),
 		RedisAddress:         r.String("REDIS_ADDR", "127.0.0.1:6379"),
 		RedisPassword:        r.String("REDIS_PASSWORD", ""),
 		RedisPrefix:          r.String("REDIS_PREFIX", "ps:"),

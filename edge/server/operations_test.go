@@ -92,7 +92,7 @@ func TestMetricsExposed(t *testing.T) {
 	e := edgetest.Shared(t).StartEdge(t, edgetest.EdgeOptions{})
 	e.Get(t, "/api/v1/catalogue", "")
 
-	response := e.Get(t, "/metrics", "")
+	response := e.GetOperations(t, "/metrics")
 	if response.Status != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", response.Status)
 	}
@@ -144,5 +144,18 @@ func TestReadyzHidesInternals(t *testing.T) {
 	}
 	if strings.Contains(string(response.Body), proxy.Addr) {
 		t.Errorf("GET /readyz body %s shows the Redis address %s", response.Body, proxy.Addr)
+	}
+}
+
+func TestMetricsNotPublic(t *testing.T) {
+	t.Parallel()
+	e := edgetest.Shared(t).StartEdge(t, edgetest.EdgeOptions{})
+	// The public listener answers unknown paths with the parents' app.
+	response := e.Get(t, "/metrics", "")
+	if strings.Contains(string(response.Body), "edge_requests_total") {
+		t.Error("GET /metrics on the public listener shows the metrics, want them only on the operators' listener")
+	}
+	if response := e.GetOperations(t, "/readyz"); response.Status != http.StatusOK {
+		t.Errorf("GET /readyz on the operators' listener = %d, want 200", response.Status)
 	}
 }

@@ -27,8 +27,9 @@ type prefillBody struct {
 	Available    bool   `json:"available"`
 	Message      string `json:"message"`
 	Certificates []struct {
-		Type   string `json:"type"`
-		Number string `json:"number"`
+		Type         string `json:"type"`
+		MaskedNumber string `json:"maskedNumber"`
+		PrefillToken string `json:"prefillToken"`
 	} `json:"certificates"`
 }
 
@@ -65,7 +66,7 @@ func TestPrefillAvailable(t *testing.T) {
 	}
 	var body prefillBody
 	response.Decode(t, &body)
-	if !body.Available || len(body.Certificates) != 1 || body.Certificates[0].Type != "birth_certificate" || body.Certificates[0].Number == "" {
+	if !body.Available || len(body.Certificates) != 1 || body.Certificates[0].Type != "birth_certificate" || body.Certificates[0].PrefillToken == "" {
 		t.Errorf("body = %+v, want one birth certificate", body)
 	}
 	if value, _ := metric(t, e, `edge_certificate_prefill_total{result="ok"}`); value != 1 {

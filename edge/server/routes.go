@@ -66,9 +66,8 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 	handle(http.MethodGet, "/auth/callback", readRoute, e.signin.Callback)
 	handle(http.MethodPost, "/auth/logout", writeRoute, e.signin.Logout)
 
-	r.GET("/healthz", func(ctx *fasthttp.RequestCtx) { api.WriteJSON(ctx, http.StatusOK, map[string]bool{"alive": true}) })
+	r.GET("/healthz", e.alive)
 	r.GET("/readyz", e.ready)
-	r.GET("/metrics", fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.metrics.registry, promhttp.HandlerOpts{})))
 
 	app := web.Handler()
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
@@ -157,6 +156,9 @@ func (e *Edge) rejected(ctx *fasthttp.RequestCtx, decision throttle.Decision) er
 		return apierror.New(http.StatusServiceUnavailable, "system_busy",
 			"当前报名人数较多，系统正在排队处理，请 "+seconds+" 秒后再提交。已填写的内容不会丢失。")
 	}
+	if decision.Scope == throttle.ScopeClient {
+		return apierror.New(http.StatusTooManyRequests, "too_many_requests", "操作过于频繁，请 "+seconds+" 秒后再试。")
+	}
 	return apierror.New(http.StatusTooManyRequests, "too_many_requests",
 		"当前访问人数较多，请 "+seconds+" 秒后再试。")
 }
@@ -194,6 +196,20 @@ func sameOrigin(ctx *fasthttp.RequestCtx) bool {
 	}
 	host := string(ctx.Host())
 	return origin == "http://"+host || origin == "https://"+host
+}
+
+// operationsRoutes serve the operators' listener: metrics, which would tell
+// the public the traffic and the limits, and the probes.
+func (e *Edge) operationsRoutes() fasthttp.RequestHandler {
+	r := router.New()
+	r.GET("/metrics", fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(e.metrics.registry, promhttp.HandlerOpts{})))
+	r.GET("/healthz", e.alive)
+	r.GET("/readyz", e.ready)
+	return r.Handler
+}
+
+func (e *Edge) alive(ctx *fasthttp.RequestCtx) {
+	api.WriteJSON(ctx, http.StatusOK, map[string]bool{"alive": true})
 }
 
 func (e *Edge) ready(ctx *fasthttp.RequestCtx) {

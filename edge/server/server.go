@@ -32,12 +32,14 @@ import (
 
 // Edge is a running edge server.
 type Edge struct {
-	listener net.Listener
-	server   *fasthttp.Server
-	redis    rueidis.Client
-	cancel   context.CancelFunc
-	done     chan error
-	workers  sync.WaitGroup
+	listener   net.Listener
+	server     *fasthttp.Server
+	operations *fasthttp.Server
+	opsListen  net.Listener
+	redis      rueidis.Client
+	cancel     context.CancelFunc
+	done       chan error
+	workers    sync.WaitGroup
 
 	config    Config
 	keys      enrolment.Keys
@@ -61,7 +63,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("edge listening on %s (parents' page: %s/)\n", edge.Addr(), cfg.PublicURL)
+	fmt.Printf("edge listening on %s (parents' page: %s/), metrics on http://%s/metrics\n", edge.Addr(), cfg.PublicURL, edge.OperationsAddr())
 	<-ctx.Done()
 	return edge.Close()
 }
@@ -86,18 +88,25 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		redis.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	operationsListener, err := net.Listen("tcp", cfg.OperationsListen)
+	if err != nil {
+		listener.Close()
+		redis.Close()
+		return nil, fmt.Errorf("EDGE_OPERATIONS_LISTEN %s: %w", cfg.OperationsListen, err)
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e := &Edge{
-		listener: listener,
-		redis:    redis,
-		cancel:   cancel,
-		done:     make(chan error, 1),
-		config:   cfg,
-		keys:     enrolment.Keys{Prefix: cfg.RedisPrefix},
-		keyring:  keyring,
-		throttle: throttle.New(limits),
-		idPrefix: randomPrefix(),
+		listener:  listener,
+		opsListen: operationsListener,
+		redis:     redis,
+		cancel:    cancel,
+		done:      make(chan error, 1),
+		config:    cfg,
+		keys:      enrolment.Keys{Prefix: cfg.RedisPrefix},
+		keyring:   keyring,
+		throttle:  throttle.New(limits),
+		idPrefix:  randomPrefix(),
 	}
 	e.metrics = newMetrics(func() float64 { return float64(e.throttle.TrackedClients()) })
 	e.recordLimits(limits)
@@ -121,8 +130,15 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	})
 	e.prefill = &prefill.Handlers{
 		Client:  prefill.NewClient(cfg.CertificatesURL, cfg.CertificatesTimeout, cfg.BreakerOpenFor, e.metrics.breakerChanged),
+		Keyring: keyring,
 		Now:     now,
 		Observe: func(result string) { e.metrics.prefill.WithLabelValues(result).Inc() },
+		Admit: func(ctx *fasthttp.RequestCtx, subject string) error {
+			if decision := e.throttle.Prefill(subject); !decision.Allowed {
+				return e.rejected(ctx, decision)
+			}
+			return nil
+		},
 	}
 	e.metrics.breaker.WithLabelValues("certificates").Set(0)
 	e.uploads = &prefill.Uploads{Dir: cfg.UploadDir, Keyring: keyring}
@@ -145,9 +161,22 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		ErrorHandler:          e.transportError,
 		Logger:                fasthttpLogger{},
 	}
+	e.operations = &fasthttp.Server{
+		Handler: e.operationsRoutes(), Name: "edge-operations", NoDefaultServerHeader: true,
+		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, Logger: fasthttpLogger{},
+	}
 	go func() { e.done <- e.server.Serve(listener) }()
+	go func() {
+		if err := e.operations.Serve(operationsListener); err != nil {
+			slog.Error("operations listener stopped", "error", err)
+		}
+	}()
 	return e, nil
 }
+
+// OperationsAddr returns the address of the operators' listener (metrics
+// and probes).
+func (e *Edge) OperationsAddr() string { return e.opsListen.Addr().String() }
 
 // Addr returns the address the edge listens on.
 func (e *Edge) Addr() string { return e.listener.Addr().String() }
@@ -156,6 +185,7 @@ func (e *Edge) Addr() string { return e.listener.Addr().String() }
 // background work.
 func (e *Edge) Close() error {
 	err := e.server.ShutdownWithContext(context.Background())
+	e.operations.ShutdownWithContext(context.Background())
 	e.cancel()
 	e.workers.Wait()
 	e.redis.Close()

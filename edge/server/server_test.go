@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"flag"
 	"net/http"
 	"os"
@@ -39,7 +40,7 @@ type receiptBody struct {
 // such as `edge_throttled_total{scope="route"}`, and whether it exists.
 func metric(t *testing.T, e *edgetest.Edge, series string) (float64, bool) {
 	t.Helper()
-	response := e.Get(t, "/metrics", "")
+	response := e.GetOperations(t, "/metrics")
 	if response.Status != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", response.Status)
 	}
@@ -260,5 +261,31 @@ func TestCatalogueOverHTTP(t *testing.T) {
 			response := e.Get(t, test.path, "")
 			edgetest.CheckAPIError(t, response.Error(t), test.status, test.code, test.field)
 		})
+	}
+}
+
+// TestDuplicateShowsCurrentStatus submits a registration again after it has
+// moved on: the answer is the first receipt with its status now.
+func TestDuplicateShowsCurrentStatus(t *testing.T) {
+	t.Parallel()
+	f := edgetest.Shared(t)
+	e := f.StartEdge(t, edgetest.EdgeOptions{})
+	body := edgetest.JSON(t, f.Registration(t))
+
+	var first receiptBody
+	e.Post(t, "/api/v1/registrations", "parent-1", body).Decode(t, &first)
+	key := e.Keys.Receipt(first.ReceiptNumber)
+	if err := e.Redis.Client.Do(context.Background(), e.Redis.Client.B().Hset().Key(key).FieldValue().FieldValue(enrolment.FieldStatus, enrolment.StatusVerified).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+
+	response := e.Post(t, "/api/v1/registrations", "parent-1", body)
+	var again receiptBody
+	response.Decode(t, &again)
+	if response.Status != http.StatusOK || !again.Duplicate || again.ReceiptNumber != first.ReceiptNumber {
+		t.Fatalf("second submission = %d %+v, want 200, duplicate, %s", response.Status, again, first.ReceiptNumber)
+	}
+	if again.Status != enrolment.StatusVerified || again.StatusLabel != "已核验" {
+		t.Errorf("status = %q %q, want verified 已核验", again.Status, again.StatusLabel)
 	}
 }

@@ -58,6 +58,14 @@ func TestApplyAccepted(t *testing.T) {
 	if status.Kind != enrolment.KindApplication || status.RegistrationNumber != number || status.DistrictCode != edgetest.HomeDistrict {
 		t.Errorf("status = %+v, want an application of %s in %s", status, number, edgetest.HomeDistrict)
 	}
+	if len(status.Choices) != len(request.CampusChoices) {
+		t.Fatalf("status choices = %+v, want %d", status.Choices, len(request.CampusChoices))
+	}
+	for i, choice := range status.Choices {
+		if choice.CampusID != request.CampusChoices[i] || choice.KindergartenName == "" {
+			t.Errorf("choice %d = %+v, want campus %d with its kindergarten's name", i+1, choice, request.CampusChoices[i])
+		}
+	}
 	entries := h.stream(t)
 	record, err := enrolment.DecodeApplication(entries[1].FieldValues[enrolment.StreamFieldNumber], []byte(entries[1].FieldValues[enrolment.StreamFieldBody]))
 	if err != nil {

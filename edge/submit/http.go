@@ -44,7 +44,7 @@ func (h *Handlers) observe(kind, result string) {
 	}
 }
 
-func (h *Handlers) answer(ctx *fasthttp.RequestCtx, kind string, receipt Receipt, err error) error {
+func (h *Handlers) answer(ctx *fasthttp.RequestCtx, subject, kind string, receipt Receipt, err error) error {
 	if err != nil {
 		result := "rejected"
 		if apiErr := apierror.As(err); apiErr == nil || apiErr.Status >= 500 {
@@ -55,15 +55,20 @@ func (h *Handlers) answer(ctx *fasthttp.RequestCtx, kind string, receipt Receipt
 		h.observe(kind, result)
 		return err
 	}
-	status, result := http.StatusAccepted, "accepted"
+	httpStatus, result := http.StatusAccepted, "accepted"
+	status := enrolment.StatusAccepted
 	if receipt.Duplicate {
-		status, result = http.StatusOK, "duplicate"
+		httpStatus, result = http.StatusOK, "duplicate"
+		// The earlier submission may have moved on (已入库, 已核验).
+		if current, err := h.Service.ReceiptStatus(ctx, subject, receipt.Number); err == nil && current.Status != "" {
+			status = current.Status
+		}
 	}
 	h.observe(kind, result)
-	api.WriteJSON(ctx, status, receiptBody{
+	api.WriteJSON(ctx, httpStatus, receiptBody{
 		ReceiptNumber: receipt.Number,
-		Status:        enrolment.StatusAccepted,
-		StatusLabel:   enrolment.StatusLabel(enrolment.StatusAccepted),
+		Status:        status,
+		StatusLabel:   enrolment.StatusLabel(status),
 		Duplicate:     receipt.Duplicate,
 	})
 	return nil
@@ -86,7 +91,7 @@ func (h *Handlers) PostRegistration(ctx *fasthttp.RequestCtx) error {
 		}
 	}
 	receipt, err := h.Service.Register(ctx, subject, &request)
-	return h.answer(ctx, enrolment.KindRegistration, receipt, err)
+	return h.answer(ctx, subject, enrolment.KindRegistration, receipt, err)
 }
 
 // PostApplication handles POST /api/v1/applications.
@@ -104,7 +109,7 @@ func (h *Handlers) PostApplication(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 	receipt, err := h.Service.Apply(ctx, subject, &request)
-	return h.answer(ctx, enrolment.KindApplication, receipt, err)
+	return h.answer(ctx, subject, enrolment.KindApplication, receipt, err)
 }
 
 // admitApplication throttles per entry, keyed by district and category, for

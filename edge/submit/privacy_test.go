@@ -3,10 +3,14 @@ package submit_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/precheck"
+	"github.com/sh-preschool/preschool/edge/prefill"
 	"github.com/sh-preschool/preschool/shared/enrolment"
 )
 
@@ -25,7 +29,12 @@ func TestStreamHidesPersonalData(t *testing.T) {
 		Relation: "father", Name: "欧阳振华", Phone: "+852 6123 4567",
 		Document: precheck.DocumentRequest{Type: "hk_macau_permit", Number: "H87654321"},
 	})
-	request.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "prefill", Number: "SHBC20231234"}}
+	token := prefill.SealToken(h.fixture.Keyring, h.fixture.Keyring.Index("owner", []byte("parent-1")), prefill.Fetched{
+		Type: "birth_certificate", Number: "SHBC20231234",
+		Holder:    request.Child.Document.Type + ":" + request.Child.Document.Number,
+		ExpiresAt: time.Now().Add(time.Hour),
+	})
+	request.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "prefill", PrefillToken: token}}
 	number := h.register(t, "parent-1", request).Number
 
 	entries := h.stream(t)
@@ -159,5 +168,39 @@ func TestReceiptHidesPersonalData(t *testing.T) {
 		if strings.Contains(text, secret) {
 			t.Errorf("Redis holds %q in plain text", secret)
 		}
+	}
+}
+
+func TestPrefillTokenMisuse(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	keyring := h.fixture.Keyring
+	request := h.fixture.Registration(t)
+	childHolder := request.Child.Document.Type + ":" + request.Child.Document.Number
+	tokenFor := func(parent, certificateType, holder string, expires time.Time) string {
+		return prefill.SealToken(keyring, keyring.Index("owner", []byte(parent)), prefill.Fetched{
+			Type: certificateType, Number: "SHBC1", Holder: holder, ExpiresAt: expires,
+		})
+	}
+	cases := map[string]struct {
+		token string
+		code  string
+	}{
+		"fetched by another parent": {tokenFor("parent-2", "birth_certificate", childHolder, time.Now().Add(time.Hour)), "invalid_prefill_token"},
+		"expired":                   {tokenFor("parent-1", "birth_certificate", childHolder, time.Now().Add(-time.Minute)), "invalid_prefill_token"},
+		"other certificate type":    {tokenFor("parent-1", "household_register", childHolder, time.Now().Add(time.Hour)), "invalid_prefill_token"},
+		"someone else's document":   {tokenFor("parent-1", "birth_certificate", "resident_id:110105194912310021", time.Now().Add(time.Hour)), "certificate_holder_mismatch"},
+		"not a token":               {"bm90IGEgdG9rZW4", "invalid_prefill_token"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			attempt := *request
+			attempt.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "prefill", PrefillToken: c.token}}
+			_, err := h.service.Register(context.Background(), "parent-1", &attempt)
+			edgetest.CheckError(t, err, http.StatusBadRequest, c.code, "certificates[0].prefillToken")
+		})
+	}
+	if entries := h.stream(t); len(entries) != 0 {
+		t.Errorf("stream has %d entries after rejected registrations, want 0", len(entries))
 	}
 }

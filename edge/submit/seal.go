@@ -35,8 +35,26 @@ func ChildIndex(index func(domain string, value []byte) []byte, r *precheck.Regi
 
 // registrationForm is the sealed JSON of a registration's form values.
 type registrationForm struct {
-	Certificates []precheck.CertificateRequest `json:"certificates,omitempty"`
-	Extra        map[string]any                `json:"extra,omitempty"`
+	Certificates []storedCertificate `json:"certificates,omitempty"`
+	Extra        map[string]any      `json:"extra,omitempty"`
+}
+
+// storedCertificate is a certificate as the back office reads it: the
+// number and holder of a fetched one, the file ID of an uploaded one.
+type storedCertificate struct {
+	Type   string `json:"type"`
+	Source string `json:"source"`
+	Number string `json:"number,omitempty"`
+	Holder string `json:"holder,omitempty"`
+	FileID string `json:"fileId,omitempty"`
+}
+
+func storedCertificates(requests []precheck.CertificateRequest) []storedCertificate {
+	stored := make([]storedCertificate, 0, len(requests))
+	for _, c := range requests {
+		stored = append(stored, storedCertificate{Type: c.Type, Source: c.Source, Number: c.Number, Holder: c.Holder, FileID: c.FileID})
+	}
+	return stored
 }
 
 func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now time.Time) (*enrolment.RegistrationRecord, error) {
@@ -85,7 +103,7 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 		record.GuardianIndexes = append(record.GuardianIndexes,
 			keyring.Index("guardian_document", []byte(string(guardian.DocumentType)+":"+guardian.DocumentNumber)))
 	}
-	form := registrationForm{Certificates: r.Certificates, Extra: r.Extra}
+	form := registrationForm{Certificates: storedCertificates(r.Certificates), Extra: r.Extra}
 	var formValues []byte
 	if len(form.Certificates) > 0 || len(form.Extra) > 0 {
 		if formValues, err = json.Marshal(form); err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/catalogue"
 	"github.com/sh-preschool/preschool/edge/precheck"
+	"github.com/sh-preschool/preschool/edge/prefill"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
@@ -97,6 +98,9 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	if err := s.checkUploads(registration, owner); err != nil {
 		return Receipt{}, err
 	}
+	if err := s.openPrefillTokens(registration, owner, now); err != nil {
+		return Receipt{}, err
+	}
 	record, err := s.sealRegistration(registration, owner, now)
 	if err != nil {
 		return Receipt{}, err
@@ -166,7 +170,7 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 	args := []string{hash, strconv.Itoa(application.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(), application.DistrictCode,
 		"year", strconv.Itoa(application.Year), "registration", facts.Number, "district", application.DistrictCode,
-		"category", application.CategoryCode}
+		"category", application.CategoryCode, "choices", joinIDs(application.CampusChoices)}
 	keys := []string{s.Keys.ApplicationClaim(application.Year, facts.ChildIndex),
 		s.Keys.ApplicationSequence(application.Year, application.DistrictCode), s.Keys.Stream()}
 
@@ -215,6 +219,42 @@ func (s *Service) checkUploads(registration *precheck.Registration, owner []byte
 // may have run anyway, so it runs once more: the claim makes the second run
 // return the first one's receipt (same payload) instead of a new one, and
 // the parent gets a receipt instead of a doubtful error.
+// openPrefillTokens replaces each fetched certificate's token with the
+// certificate it seals, and rejects a token that another parent fetched, has
+// expired, names another certificate type, or belongs to someone who is
+// neither the child nor a guardian in this registration.
+func (s *Service) openPrefillTokens(registration *precheck.Registration, owner []byte, now time.Time) error {
+	holders := map[string]bool{string(registration.Child.Document.Type) + ":" + registration.Child.Document.Number: true}
+	for _, guardian := range registration.Guardians {
+		holders[string(guardian.DocumentType)+":"+guardian.DocumentNumber] = true
+	}
+	for i := range registration.Certificates {
+		certificate := &registration.Certificates[i]
+		if certificate.Source != "prefill" {
+			continue
+		}
+		field := fmt.Sprintf("certificates[%d].prefillToken", i)
+		fetched, err := prefill.OpenToken(s.Keyring, owner, certificate.PrefillToken, now)
+		if err != nil || fetched.Type != certificate.Type {
+			return apierror.Invalid(field, "invalid_prefill_token", "电子证照调取结果无效或已过期，请重新调取。")
+		}
+		if !holders[fetched.Holder] {
+			return apierror.Invalid(field, "certificate_holder_mismatch", "该电子证照的持证人不是本次登记的幼儿或监护人，请重新调取。")
+		}
+		certificate.Number, certificate.Holder, certificate.PrefillToken = fetched.Number, fetched.Holder, ""
+	}
+	return nil
+}
+
+// joinIDs writes campus IDs as a comma-separated list, for a receipt field.
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
 func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
 	created, value, err := runClaimScriptOnce(ctx, client, script, keys, args, timeout)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
@@ -394,6 +434,15 @@ type Status struct {
 	// so the application page can offer the districts the child may apply in.
 	ResidenceDistrictCode string `json:"residenceDistrictCode,omitempty"`
 	HukouDistrictCode     string `json:"hukouDistrictCode,omitempty"`
+	// Choices are an application's campuses in ranked order.
+	Choices []Choice `json:"choices,omitempty"`
+}
+
+// Choice is one ranked campus of an application.
+type Choice struct {
+	CampusID         int64  `json:"campusId"`
+	KindergartenName string `json:"kindergartenName"`
+	CampusName       string `json:"campusName"`
 }
 
 // ReceiptStatus returns the status of a receipt the parent owns, or a 404
@@ -406,10 +455,10 @@ func (s *Service) ReceiptStatus(ctx context.Context, subject, number string) (St
 	if err != nil {
 		return Status{}, err
 	}
-	return statusOf(number, fields), nil
+	return s.statusOf(number, fields), nil
 }
 
-func statusOf(number string, fields map[string]string) Status {
+func (s *Service) statusOf(number string, fields map[string]string) Status {
 	status := Status{
 		ReceiptNumber:      number,
 		Kind:               fields[enrolment.FieldKind],
@@ -424,6 +473,22 @@ func statusOf(number string, fields map[string]string) Status {
 	}
 	if facts, ok := unpackFacts(fields[factsField]); ok {
 		status.ResidenceDistrictCode, status.HukouDistrictCode = facts.residenceDistrict(), facts.hukouDistrict()
+	}
+	if choices := fields["choices"]; choices != "" {
+		c := s.Catalogue.Current()
+		for _, part := range strings.Split(choices, ",") {
+			id, err := strconv.ParseInt(part, 10, 64)
+			if err != nil {
+				continue
+			}
+			choice := Choice{CampusID: id}
+			if c != nil {
+				if campus, ok := c.Campus(id); ok {
+					choice.KindergartenName, choice.CampusName = campus.KindergartenName, campus.CampusName
+				}
+			}
+			status.Choices = append(status.Choices, choice)
+		}
 	}
 	return status
 }
@@ -459,7 +524,7 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 		}
 		if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
 			fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)
-			statuses = append(statuses, statusOf(numbers[i], fields))
+			statuses = append(statuses, s.statusOf(numbers[i], fields))
 		}
 	}
 	acceptedAt := func(status Status) time.Time {

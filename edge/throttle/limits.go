@@ -31,7 +31,11 @@ type Limits struct {
 	// one address behind a mobile carrier's NAT, so it is looser than
 	// Clients; when the file leaves it out, Clients applies.
 	Anonymous ClientLimits `toml:"anonymous"`
-	Shedding  Shedding     `toml:"shedding"`
+	// Prefill bounds each signed-in parent's certificate look-ups, tighter
+	// than Clients, because each one queries another agency about a person;
+	// when the file leaves it out, Clients applies.
+	Prefill  ClientLimits `toml:"prefill"`
+	Shedding Shedding     `toml:"shedding"`
 }
 
 // ClientLimits bound each parent (or IP address before sign-in).
@@ -78,6 +82,9 @@ func ParseLimits(data []byte) (*Limits, error) {
 	if limits.Anonymous == (ClientLimits{}) {
 		limits.Anonymous = limits.Clients
 	}
+	if limits.Prefill == (ClientLimits{}) {
+		limits.Prefill = limits.Clients
+	}
 	if err := limits.validate(); err != nil {
 		return nil, fmt.Errorf("parse limits: %w", err)
 	}
@@ -105,6 +112,9 @@ func (l *Limits) validate() error {
 		return err
 	}
 	if err := l.Anonymous.validate("anonymous"); err != nil {
+		return err
+	}
+	if err := l.Prefill.validate("prefill"); err != nil {
 		return err
 	}
 	if l.Shedding.MaxBacklog < 1 {

@@ -40,6 +40,7 @@ type state struct {
 	entries   sync.Map // entry key → *rate.Limiter
 	clients   *clientTable
 	anonymous *clientTable
+	prefill   *clientTable
 }
 
 // New returns a Throttle applying limits.
@@ -51,7 +52,12 @@ func New(limits *Limits) *Throttle {
 
 // Apply replaces the limits. Buckets start full again.
 func (t *Throttle) Apply(limits *Limits) {
-	t.state.Store(&state{limits: limits, clients: newClientTable(limits.Clients), anonymous: newClientTable(limits.Anonymous)})
+	t.state.Store(&state{
+		limits:    limits,
+		clients:   newClientTable(limits.Clients),
+		anonymous: newClientTable(limits.Anonymous),
+		prefill:   newClientTable(limits.Prefill),
+	})
 }
 
 // Limits returns the limits in force.
@@ -121,11 +127,21 @@ func (t *Throttle) Shed() Decision {
 	return Decision{Scope: ScopeShed, RetryAfter: shedding.RetryAfter.Duration}
 }
 
+// Prefill takes a token from a signed-in parent's certificate look-up
+// bucket.
+func (t *Throttle) Prefill(subject string) Decision {
+	s := t.state.Load()
+	if s.prefill.allow(subject, time.Now()) {
+		return allowed
+	}
+	return Decision{Scope: ScopeClient, RetryAfter: retryAfter(s.limits.Prefill.Rate)}
+}
+
 // TrackedClients returns how many client buckets are held, signed-in and
 // anonymous.
 func (t *Throttle) TrackedClients() int {
 	s := t.state.Load()
-	return s.clients.size() + s.anonymous.size()
+	return s.clients.size() + s.anonymous.size() + s.prefill.size()
 }
 
 // SweepIdle forgets clients idle for longer than the limits' IdleTTL.
@@ -133,6 +149,7 @@ func (t *Throttle) SweepIdle(now time.Time) {
 	s := t.state.Load()
 	s.clients.sweep(now)
 	s.anonymous.sweep(now)
+	s.prefill.sweep(now)
 }
 
 // retryAfter is the time to wait for one token at rate per second, at least

@@ -29,7 +29,7 @@ var demoParents = []Parent{
 	newParent("demo-parent-05", "陈静", ""),
 	newParent("demo-parent-06", "欧阳晓雯", "复姓"),
 	newParent("demo-parent-07", "王䶮", "姓名含扩展 A 区生僻字"),
-	newParent("demo-parent-08", "周测试不符", "用数接口身份核验将返回不一致"),
+	newParent("demo-parent-08", "周测试不符", "登记幼儿姓名含“测试不符”时，用数核验返回不一致"),
 }
 
 func newParent(subject, name, note string) Parent {
