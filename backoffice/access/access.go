@@ -1,17 +1,17 @@
-// Package access identifies the signed-in staff member and the data scope
-// every query of the back office is limited to: the city, one district,
-// one street or one kindergarten.
+// Package access identifies the signed-in staff member, checks their
+// permissions, and builds the data-scope condition that every query of the
+// back office adds: the city, one district, one street, one kindergarten, or
+// none for the roles that must not see business data.
 package access
 
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sh-preschool/preschool/shared/apierror"
-	"github.com/sh-preschool/preschool/shared/session"
 )
 
 // Levels of a data scope.
@@ -20,6 +20,9 @@ const (
 	LevelDistrict     = "district"
 	LevelStreet       = "street"
 	LevelKindergarten = "kindergarten"
+	// LevelNone sees no business data at all: the security admin and the
+	// auditor.
+	LevelNone = "none"
 )
 
 // Scope limits the rows a staff member may see.
@@ -32,11 +35,24 @@ type Scope struct {
 
 // Staff is the signed-in staff member.
 type Staff struct {
-	ID    string
-	Name  string
-	Role  string
-	Scope Scope
+	ID          int64
+	Username    string
+	Name        string
+	Role        string
+	RoleName    string
+	Permissions []string
+	Scope       Scope
+	// MustChangePassword limits the session to changing the password.
+	MustChangePassword bool
+	// SessionID names the session, for signing out.
+	SessionID string
+	// CSRFToken must come back in the X-CSRF-Token header of every request
+	// that changes something.
+	CSRFToken string
 }
+
+// Can reports whether the staff member holds a permission.
+func (s *Staff) Can(permission string) bool { return slices.Contains(s.Permissions, permission) }
 
 type contextKey struct{}
 
@@ -51,9 +67,11 @@ func StaffFrom(ctx context.Context) *Staff {
 	return staff
 }
 
-// ErrOutOfScope is returned for a request for data outside the staff
-// member's scope.
-var ErrOutOfScope = apierror.New(http.StatusForbidden, "out_of_scope", "您无权查看本辖区以外的数据。")
+// Errors of access control.
+var (
+	ErrOutOfScope   = apierror.New(http.StatusForbidden, "out_of_scope", "您无权查看本辖区以外的数据。")
+	ErrNoPermission = apierror.New(http.StatusForbidden, "no_permission", "您的角色没有此项操作权限。")
+)
 
 // Condition is a SQL condition with its arguments, numbered from the
 // placeholder index the caller passes.
@@ -62,36 +80,44 @@ type Condition struct {
 	Args []any
 }
 
-// Registrations returns the condition limiting the registration table
-// (alias r): a registration belongs to the districts of both the child's
-// hukou and home.
-func (s Scope) Registrations(next int) Condition {
-	switch s.Level {
-	case LevelCity:
-		return Condition{SQL: "TRUE"}
-	case LevelDistrict:
-		p := "$" + strconv.Itoa(next)
-		return Condition{SQL: "(r.residence_district_code = " + p + " OR r.hukou_district_code = " + p + ")", Args: []any{s.DistrictCode}}
-	case LevelStreet:
-		p := "$" + strconv.Itoa(next)
-		return Condition{SQL: "(r.residence_street_code = " + p + " OR r.hukou_street_code = " + p + ")", Args: []any{s.StreetCode}}
-	}
-	return Condition{SQL: "FALSE"}
+// Columns names, for one table as a query aliases it, the columns that tie a
+// row to a data scope. A row is in scope when any of its district (or
+// street) columns matches. Kindergarten builds the condition for a
+// kindergarten scope from the placeholder of the kindergarten's ID; nil
+// means kindergarten staff see none of the table's rows.
+type Columns struct {
+	Districts    []string
+	Streets      []string
+	Kindergarten func(placeholder string) string
 }
 
-// Applications returns the condition limiting the application table (alias
-// a): an application belongs to the district applied to.
-func (s Scope) Applications(next int) Condition {
+// Filter returns the condition limiting a table to the scope. It is the one
+// place where data scope turns into SQL: every query of every module adds
+// it, with the table's Columns.
+func (s Scope) Filter(columns Columns, next int) Condition {
+	placeholder := "$" + strconv.Itoa(next)
+	anyOf := func(names []string, value any) Condition {
+		if len(names) == 0 {
+			return Condition{SQL: "FALSE"}
+		}
+		parts := make([]string, len(names))
+		for i, name := range names {
+			parts[i] = name + " = " + placeholder
+		}
+		return Condition{SQL: "(" + strings.Join(parts, " OR ") + ") IS TRUE", Args: []any{value}}
+	}
 	switch s.Level {
 	case LevelCity:
 		return Condition{SQL: "TRUE"}
 	case LevelDistrict:
-		return Condition{SQL: "a.district_code = $" + strconv.Itoa(next), Args: []any{s.DistrictCode}}
+		return anyOf(columns.Districts, s.DistrictCode)
+	case LevelStreet:
+		return anyOf(columns.Streets, s.StreetCode)
 	case LevelKindergarten:
-		return Condition{
-			SQL:  "EXISTS (SELECT 1 FROM campus c WHERE c.id = ANY(a.campus_choices) AND c.kindergarten_id = $" + strconv.Itoa(next) + ")",
-			Args: []any{s.KindergartenID},
+		if columns.Kindergarten == nil {
+			return Condition{SQL: "FALSE"}
 		}
+		return Condition{SQL: "(" + columns.Kindergarten(placeholder) + ") IS TRUE", Args: []any{s.KindergartenID}}
 	}
 	return Condition{SQL: "FALSE"}
 }
@@ -99,33 +125,4 @@ func (s Scope) Applications(next int) Condition {
 // AllowsDistrict reports whether the scope covers a whole district.
 func (s Scope) AllowsDistrict(code string) bool {
 	return s.Level == LevelCity || s.Level == LevelDistrict && s.DistrictCode == code
-}
-
-// DevSubject encodes a development sign-in as a session subject:
-// "dev:city" or "dev:district:310104".
-func DevSubject(scope Scope) string {
-	if scope.Level == LevelDistrict {
-		return "dev:district:" + scope.DistrictCode
-	}
-	return "dev:city"
-}
-
-// SessionPurpose is the session purpose of staff tokens.
-const SessionPurpose = "staff"
-
-// StaffFromSession returns the staff member of a development session
-// token, or nil for an invalid one.
-func StaffFromSession(sealer session.Sealer, token string, now time.Time) *Staff {
-	claims, err := session.Open(sealer, SessionPurpose, token, now)
-	if err != nil {
-		return nil
-	}
-	switch {
-	case claims.Subject == "dev:city":
-		return &Staff{ID: claims.Subject, Name: claims.Name, Role: "city_admin", Scope: Scope{Level: LevelCity}}
-	case strings.HasPrefix(claims.Subject, "dev:district:"):
-		code := strings.TrimPrefix(claims.Subject, "dev:district:")
-		return &Staff{ID: claims.Subject, Name: claims.Name, Role: "district_admin", Scope: Scope{Level: LevelDistrict, DistrictCode: code}}
-	}
-	return nil
 }

@@ -1,53 +1,60 @@
 package access
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"net/http"
-	"strings"
-	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/shared/apierror"
-	"github.com/sh-preschool/preschool/shared/session"
 )
 
-// CookieName is the staff session cookie.
-const CookieName = "bo_session"
-
-// Sessions signs staff in (for now through the development sign-in) and
-// identifies them on each request.
-type Sessions struct {
-	Sealer       session.Sealer
-	TTL          time.Duration
-	SecureCookie bool
-	// DevSignIn enables POST /api/v1/dev/sign-in, which signs anyone in as
-	// any district's admin. Only development and demo machines set it.
-	DevSignInEnabled bool
-	// KnownDistrict reports whether a district code exists.
-	KnownDistrict func(code string) (name string, ok bool)
-	Now           func() time.Time
+// Role is a role's name and permissions.
+type Role struct {
+	Code         string
+	Name         string
+	Permissions  []string
+	ScopeLevels  []string
+	BusinessData bool
 }
 
-// ErrStaffNotSignedIn is the 401 for staff pages, worded for staff.
-var ErrStaffNotSignedIn = apierror.New(http.StatusUnauthorized, "not_signed_in", "尚未登录或登录已过期，请重新登录。")
+// Roles reads roles from the database.
+type Roles struct {
+	DB *sqlx.DB
+}
 
-// Authenticate puts the signed-in staff member into the request context,
-// and answers 401 for requests without a valid session.
-func (s *Sessions) Authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cookie, err := r.Cookie(CookieName)
-		if err != nil {
-			httpx.WriteError(w, r, ErrStaffNotSignedIn)
-			return
-		}
-		staff := StaffFromSession(s.Sealer, cookie.Value, s.Now())
-		// A development session ends when the development sign-in is turned
-		// off, even if its token has not expired.
-		if staff == nil || !s.DevSignInEnabled && strings.HasPrefix(staff.ID, "dev:") {
-			httpx.WriteError(w, r, ErrStaffNotSignedIn)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(WithStaff(r.Context(), staff)))
-	})
+// ErrUnknownRole is returned by Role for a code with no role.
+var ErrUnknownRole = errors.New("unknown role")
+
+// Role returns the role with code, or ErrUnknownRole.
+func (r *Roles) Role(ctx context.Context, code string) (Role, error) {
+	const q = `SELECT code, name, permissions, scope_levels, business_data FROM role WHERE code = $1`
+	typeMap := pgtype.NewMap()
+	role := Role{}
+	err := r.DB.QueryRowContext(ctx, q, code).Scan(&role.Code, &role.Name,
+		typeMap.SQLScanner(&role.Permissions), typeMap.SQLScanner(&role.ScopeLevels), &role.BusinessData)
+	if errors.Is(err, sql.ErrNoRows) {
+		return role, ErrUnknownRole
+	}
+	if err != nil {
+		return role, fmt.Errorf("read role %s: %w", code, err)
+	}
+	return role, nil
+}
+
+// DevSignIn signs anyone in as a city or district admin, without a password.
+// Only development and demo machines turn it on.
+type DevSignIn struct {
+	Enabled  bool
+	Sessions *SessionStore
+	Roles    *Roles
+	// KnownDistrict returns a district's name.
+	KnownDistrict func(code string) (name string, ok bool)
 }
 
 type devSignInRequest struct {
@@ -55,69 +62,75 @@ type devSignInRequest struct {
 	DistrictCode string `json:"districtCode"`
 }
 
-// DevSignIn handles POST /api/v1/dev/sign-in.
-func (s *Sessions) DevSignIn(w http.ResponseWriter, r *http.Request) error {
-	if !s.DevSignInEnabled {
+// SignIn handles POST /api/v1/dev/sign-in.
+func (d *DevSignIn) SignIn(w http.ResponseWriter, r *http.Request) error {
+	if !d.Enabled {
 		return apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。")
 	}
 	var request devSignInRequest
 	if err := httpx.DecodeJSON(r, 1<<10, &request); err != nil {
 		return err
 	}
-	var scope Scope
-	name := "市级管理员（开发登录）"
+	staff := Staff{Username: "dev." + request.Level}
+	var roleCode string
 	switch request.Level {
 	case LevelCity:
-		scope = Scope{Level: LevelCity}
+		roleCode, staff.Name, staff.Scope = "city_admin", "市级管理员（开发登录）", Scope{Level: LevelCity}
 	case LevelDistrict:
-		districtName, ok := s.KnownDistrict(request.DistrictCode)
+		name, ok := d.KnownDistrict(request.DistrictCode)
 		if !ok {
 			return apierror.Invalid("districtCode", "unknown_district", "所选的区不存在。")
 		}
-		scope = Scope{Level: LevelDistrict, DistrictCode: request.DistrictCode}
-		name = districtName + "管理员（开发登录）"
+		roleCode, staff.Name = "district_admin", name+"管理员（开发登录）"
+		staff.Scope = Scope{Level: LevelDistrict, DistrictCode: request.DistrictCode}
+		staff.Username += "." + request.DistrictCode
 	default:
 		return apierror.Invalid("level", "invalid_level", "请选择市级或区级管理员。")
 	}
-	now := s.Now()
-	token := session.Issue(s.Sealer, SessionPurpose, session.Claims{
-		Subject: DevSubject(scope), Name: name, SessionID: session.NewSessionID(), IssuedAt: now.Unix(), ExpiresAt: now.Add(s.TTL).Unix(),
-	})
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: s.SecureCookie,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(s.TTL / time.Second),
-	})
-	httpx.WriteJSON(w, http.StatusOK, s.meBody(StaffFromSession(s.Sealer, token, now)))
+	role, err := d.Roles.Role(r.Context(), roleCode)
+	if err != nil {
+		return err
+	}
+	staff.Role, staff.RoleName, staff.Permissions = role.Code, role.Name, role.Permissions
+	created, err := d.Sessions.Create(r.Context(), w, r, staff)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, MeBody(created, d.KnownDistrict))
 	return nil
 }
 
-// SignOut handles POST /api/v1/sign-out.
-func (s *Sessions) SignOut(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.SecureCookie,
-		SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	httpx.WriteJSON(w, http.StatusOK, map[string]bool{"signedIn": false})
-	return nil
+// Me is the signed-in staff member as GET /api/v1/me returns it.
+type Me struct {
+	ID                 int64    `json:"id"`
+	Username           string   `json:"username"`
+	Name               string   `json:"name"`
+	Role               string   `json:"role"`
+	RoleName           string   `json:"roleName"`
+	Permissions        []string `json:"permissions"`
+	ScopeLevel         string   `json:"scopeLevel"`
+	DistrictCode       string   `json:"districtCode,omitempty"`
+	DistrictName       string   `json:"districtName,omitempty"`
+	StreetCode         string   `json:"streetCode,omitempty"`
+	KindergartenID     int64    `json:"kindergartenId,omitempty"`
+	MustChangePassword bool     `json:"mustChangePassword"`
+	CSRFToken          string   `json:"csrfToken"`
 }
 
-// Me handles GET /api/v1/me.
-func (s *Sessions) Me(w http.ResponseWriter, r *http.Request) error {
-	httpx.WriteJSON(w, http.StatusOK, s.meBody(StaffFrom(r.Context())))
-	return nil
-}
-
-type me struct {
-	ID           string `json:"id"`
-	Name         string `json:"name"`
-	Role         string `json:"role"`
-	ScopeLevel   string `json:"scopeLevel"`
-	DistrictCode string `json:"districtCode,omitempty"`
-	DistrictName string `json:"districtName,omitempty"`
-}
-
-func (s *Sessions) meBody(staff *Staff) me {
-	body := me{ID: staff.ID, Name: staff.Name, Role: staff.Role, ScopeLevel: staff.Scope.Level, DistrictCode: staff.Scope.DistrictCode}
-	if staff.Scope.DistrictCode != "" {
-		body.DistrictName, _ = s.KnownDistrict(staff.Scope.DistrictCode)
+// MeBody describes staff for the admin app, including the CSRF token the
+// app sends back on every change.
+func MeBody(staff *Staff, districtName func(string) (string, bool)) Me {
+	body := Me{
+		ID: staff.ID, Username: staff.Username, Name: staff.Name, Role: staff.Role, RoleName: staff.RoleName,
+		Permissions: staff.Permissions, ScopeLevel: staff.Scope.Level, DistrictCode: staff.Scope.DistrictCode,
+		StreetCode: staff.Scope.StreetCode, KindergartenID: staff.Scope.KindergartenID,
+		MustChangePassword: staff.MustChangePassword, CSRFToken: staff.CSRFToken,
+	}
+	if body.Permissions == nil {
+		body.Permissions = []string{}
+	}
+	if staff.Scope.DistrictCode != "" && districtName != nil {
+		body.DistrictName, _ = districtName(staff.Scope.DistrictCode)
 	}
 	return body
 }

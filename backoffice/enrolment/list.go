@@ -13,6 +13,27 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/access"
 )
 
+// RegistrationColumns tie a registration (alias r) to a data scope: it
+// belongs to the districts and streets of both the child's hukou and home,
+// and to the kindergartens its applications chose.
+var RegistrationColumns = access.Columns{
+	Districts: []string{"r.residence_district_code", "r.hukou_district_code"},
+	Streets:   []string{"r.residence_street_code", "r.hukou_street_code"},
+	Kindergarten: func(placeholder string) string {
+		return "EXISTS (SELECT 1 FROM application a2 JOIN campus c ON c.id = ANY(a2.campus_choices) " +
+			"WHERE a2.registration_number = r.registration_number AND c.kindergarten_id = " + placeholder + ")"
+	},
+}
+
+// ApplicationColumns tie an application (alias a) to a data scope: it
+// belongs to the district applied to and to the kindergartens it chose.
+var ApplicationColumns = access.Columns{
+	Districts: []string{"a.district_code"},
+	Kindergarten: func(placeholder string) string {
+		return "EXISTS (SELECT 1 FROM campus c WHERE c.id = ANY(a.campus_choices) AND c.kindergarten_id = " + placeholder + ")"
+	},
+}
+
 // RegistrationRow is a registration as the list page reads it; personal
 // fields are still sealed.
 type RegistrationRow struct {
@@ -74,7 +95,7 @@ func (w *where) sql() string {
 // newest first, and the total count.
 func (s *Store) ListRegistrations(ctx context.Context, scope access.Scope, filter RegistrationFilter) ([]RegistrationRow, int, error) {
 	var w where
-	w.addScope(scope.Registrations(1))
+	w.addScope(scope.Filter(RegistrationColumns, 1))
 	if filter.Status != "" {
 		w.add("r.status = ?", filter.Status)
 	}
@@ -125,7 +146,7 @@ var ErrNotFound = errors.New("record not found")
 func (s *Store) GetRegistration(ctx context.Context, scope access.Scope, number string) (RegistrationRow, error) {
 	var w where
 	w.add("r.registration_number = ?", number)
-	scopeCondition := scope.Registrations(2)
+	scopeCondition := scope.Filter(RegistrationColumns, 2)
 	args := append(append([]any{}, w.args...), scopeCondition.Args...)
 	q := `
 		SELECT r.registration_number, r.enrolment_year, r.child_name, r.child_sex, r.child_birth_date,
@@ -178,7 +199,7 @@ type ApplicationFilter struct {
 // newest first, and the total count.
 func (s *Store) ListApplications(ctx context.Context, scope access.Scope, filter ApplicationFilter) ([]ApplicationRow, int, error) {
 	var w where
-	w.addScope(scope.Applications(1))
+	w.addScope(scope.Filter(ApplicationColumns, 1))
 	if filter.Status != "" {
 		w.add("a.status = ?", filter.Status)
 	}

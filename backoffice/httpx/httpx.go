@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -31,9 +32,25 @@ func Handle(h HandlerFunc) http.HandlerFunc {
 	}
 }
 
+type deniedKey struct{}
+
+// DeniedFunc is told about every 403 the back office answers, so the audit
+// trail records refused accesses.
+type DeniedFunc func(r *http.Request, err *apierror.Error)
+
+// WithDenied returns r with a function WriteError calls for every 403.
+func WithDenied(r *http.Request, denied DeniedFunc) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), deniedKey{}, denied))
+}
+
 // WriteError writes err as the JSON error body with its status.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	apiErr := apierror.As(err)
+	if apiErr != nil && apiErr.Status == http.StatusForbidden {
+		if denied, ok := r.Context().Value(deniedKey{}).(DeniedFunc); ok {
+			denied(r, apiErr)
+		}
+	}
 	if apiErr == nil || apiErr.Status >= 500 {
 		slog.Error("request failed", "request_id", middleware.GetReqID(r.Context()), "method", r.Method,
 			"path", r.URL.Path, "error", err)

@@ -26,6 +26,7 @@ type Config struct {
 	DevSignIn            bool
 	SecureCookie         bool
 	SessionTTL           time.Duration
+	IdleTimeout          time.Duration
 	DrainConsumer        string
 	DrainConsumers       int
 	DrainBatchSize       int
@@ -64,7 +65,8 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		DataAPITimeout:       r.Duration("DATA_API_TIMEOUT", 2*time.Second, time.Millisecond),
 		DevSignIn:            r.Bool("BACKOFFICE_DEV_SIGN_IN", false),
 		SecureCookie:         r.Bool("BACKOFFICE_SECURE_COOKIE", false),
-		SessionTTL:           r.Duration("BACKOFFICE_SESSION_TTL", 8*time.Hour, time.Minute),
+		SessionTTL:           r.Duration("BACKOFFICE_SESSION_TTL", 12*time.Hour, time.Minute),
+		IdleTimeout:          r.Duration("BACKOFFICE_IDLE_TIMEOUT", 30*time.Minute, time.Minute),
 		DrainConsumer:        r.String("DRAIN_CONSUMER", hostname),
 		DrainConsumers:       r.Int("DRAIN_CONSUMERS", 2, 1, 64),
 		DrainBatchSize:       r.Int("DRAIN_BATCH_SIZE", 1000, 1, 10_000),

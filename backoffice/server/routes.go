@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/web"
@@ -27,13 +28,22 @@ func (b *BackOffice) routes() http.Handler {
 
 	enrolmentHandlers := &enrolment.Handlers{Store: &enrolment.Store{DB: b.db}, Keyring: b.keyring, Names: b.names}
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Post("/dev/sign-in", httpx.Handle(b.sessions.DevSignIn))
-		r.Post("/sign-out", httpx.Handle(b.sessions.SignOut))
+		// Every refused access is recorded in the audit trail.
+		r.Use(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next.ServeHTTP(w, httpx.WithDenied(r, b.trail.Denied))
+			})
+		})
+		r.Post("/dev/sign-in", httpx.Handle(b.devSignIn.SignIn))
+		r.Post("/sign-out", httpx.Handle(b.signOut))
 		r.Get("/sign-in/options", httpx.Handle(b.signInOptions))
 		r.Group(func(r chi.Router) {
 			r.Use(b.sessions.Authenticate)
-			r.Get("/me", httpx.Handle(b.sessions.Me))
-			enrolmentHandlers.Routes(r)
+			r.Get("/me", httpx.Handle(b.me))
+			r.Group(func(r chi.Router) {
+				r.Use(access.Require("enrolment.read"))
+				enrolmentHandlers.Routes(r)
+			})
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
@@ -41,6 +51,22 @@ func (b *BackOffice) routes() http.Handler {
 	})
 	r.Handle("/*", web.Handler())
 	return r
+}
+
+// me handles GET /api/v1/me.
+func (b *BackOffice) me(w http.ResponseWriter, r *http.Request) error {
+	httpx.WriteJSON(w, http.StatusOK, access.MeBody(access.StaffFrom(r.Context()), b.districtName))
+	return nil
+}
+
+// signOut handles POST /api/v1/sign-out. It needs no CSRF token: a forged
+// sign-out only ends a session.
+func (b *BackOffice) signOut(w http.ResponseWriter, r *http.Request) error {
+	if err := b.sessions.Destroy(r.Context(), w, r); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]bool{"signedIn": false})
+	return nil
 }
 
 type districtOption struct {

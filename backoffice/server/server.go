@@ -18,6 +18,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/drain"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/publish"
@@ -40,7 +41,10 @@ type BackOffice struct {
 	publisher *publish.Publisher
 	drainers  []*drain.Drainer
 	verifier  *verify.Verifier
-	sessions  *access.Sessions
+	sessions  *access.SessionStore
+	devSignIn *access.DevSignIn
+	roles     *access.Roles
+	trail     *audit.Trail
 	names     *enrolment.Names
 	listener  net.Listener
 	server    *http.Server
@@ -100,14 +104,13 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		b.closeClients()
 		return nil, fmt.Errorf("load names: %w", err)
 	}
-	b.sessions = &access.Sessions{
-		Sealer: keyring, TTL: cfg.SessionTTL, SecureCookie: cfg.SecureCookie,
-		DevSignInEnabled: cfg.DevSignIn, Now: time.Now,
-		KnownDistrict: func(code string) (string, bool) {
-			name, ok := b.names.Districts[code]
-			return name, ok
-		},
+	b.sessions = &access.SessionStore{
+		Redis: redis, Prefix: cfg.RedisPrefix, IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.SessionTTL,
+		SecureCookie: cfg.SecureCookie, Now: time.Now,
 	}
+	b.roles = &access.Roles{DB: db}
+	b.devSignIn = &access.DevSignIn{Enabled: cfg.DevSignIn, Sessions: b.sessions, Roles: b.roles, KnownDistrict: b.districtName}
+	b.trail = &audit.Trail{DB: db, Now: time.Now}
 	if _, err := b.publisher.Publish(ctx); err != nil {
 		b.closeClients()
 		return nil, err
@@ -142,6 +145,11 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		}
 	}()
 	return b, nil
+}
+
+func (b *BackOffice) districtName(code string) (string, bool) {
+	name, ok := b.names.Districts[code]
+	return name, ok
 }
 
 // OpenDatabase creates the database if it is missing, connects and applies
