@@ -183,12 +183,12 @@ async function createEnrolmentData(edgeURL) {
 }
 
 /**
- * Opens a fresh browser context at 1440×900 in a time zone far from
- * Shanghai, so the test shows that times are converted, and records page
- * errors and CSP violations.
+ * Opens a fresh browser context at 1366×768, a common office laptop screen,
+ * in a time zone far from Shanghai, so the test shows that times are
+ * converted, and records page errors and CSP violations.
  */
 async function openPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -213,6 +213,58 @@ async function devSignIn(page, level, districtName) {
 
 function registrationRow(page, number) {
   return page.locator('.registrations .el-table__body tr', { hasText: number });
+}
+
+function applicationRow(page, number) {
+  return page.locator('.applications .el-table__body tr', { hasText: number });
+}
+
+// Headless Chromium draws overlay scroll bars, which take no width, while
+// the vertical scroll bar of a desktop browser on Windows takes 17 px once
+// the list is a page long.
+const desktopScrollBarWidth = 17;
+
+/**
+ * Checks that a list fits its card at the viewport's width less a desktop
+ * scroll bar: no horizontal scroll, the column named timeHeader ends inside
+ * the table, and no time is clipped.
+ */
+async function assertTableFits(page, tableClass, timeHeader) {
+  const viewport = page.viewportSize();
+  await page.setViewportSize({ width: viewport.width - desktopScrollBarWidth, height: viewport.height });
+  try {
+    await checkTableFits(page, tableClass, timeHeader);
+  } finally {
+    await page.setViewportSize(viewport);
+  }
+}
+
+async function checkTableFits(page, tableClass, timeHeader) {
+  const table = page.locator(`.${tableClass}`);
+  const wrap = table.locator('.el-table__body-wrapper .el-scrollbar__wrap');
+  // Element Plus lays the table out again shortly after a resize.
+  let widths;
+  for (const deadline = Date.now() + 3_000; Date.now() < deadline; await page.waitForTimeout(100)) {
+    widths = await wrap.evaluate((element) => ({ scrollWidth: element.scrollWidth, clientWidth: element.clientWidth }));
+    if (widths.scrollWidth <= widths.clientWidth) break;
+  }
+  assert.ok(widths.scrollWidth <= widths.clientWidth,
+    `${tableClass} scrolls sideways: ${widths.scrollWidth} px of content in ${widths.clientWidth} px`);
+
+  const tableBox = await table.boundingBox();
+  const headerBox = await table.locator('.el-table__header th', { hasText: timeHeader }).boundingBox();
+  assert.ok(headerBox.x + headerBox.width <= tableBox.x + tableBox.width + 1,
+    `${timeHeader} ends at ${headerBox.x + headerBox.width} px, past the table's right edge at ${tableBox.x + tableBox.width} px`);
+
+  const clipped = await table.locator('.el-table__body td.time-column .cell').evaluateAll((cells) =>
+    cells.filter((cell) => cell.scrollWidth > cell.clientWidth).map((cell) => cell.innerText));
+  assert.deepEqual(clipped, [], `${timeHeader} cells are clipped`);
+}
+
+async function chooseFilterDistrict(page, label, districtName) {
+  await page.locator('.filters .el-form-item', { hasText: label }).locator('.el-select').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^${districtName}$`) }).click();
+  await page.getByRole('button', { name: '查询', exact: true }).click();
 }
 
 function assertScreenshot(name) {
@@ -267,6 +319,7 @@ describe('admin app', () => {
     assert.match(cells[9], /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, `accepted time ${cells[9]} is YYYY-MM-DD HH:mm:ss`);
     assert.equal(await page.locator('.filters .el-form-item__label', { hasText: '所在区' }).count(), 0,
       'district staff get no district filter');
+    await assertTableFits(page, 'registrations', '受理时间');
 
     // The drawer fetches the registration and shows the Shanghai time of
     // acceptance, whatever the browser's own time zone.
@@ -283,28 +336,38 @@ describe('admin app', () => {
     await drawer.locator('.el-drawer__close-btn').click();
     await drawer.waitFor({ state: 'hidden' });
 
-    // Looking up the 长宁 number returns 403 with the back office's message.
+    // Looking up the 长宁 number returns 403 with the back office's message,
+    // shown once: under the field, with no message box as well.
+    const lookupAnswer = page.waitForResponse((response) => response.url().endsWith(`/api/v1/registrations/${data.changningNumber}`));
     await page.getByPlaceholder('请输入登记编号').fill(data.changningNumber);
     await page.getByRole('button', { name: '查找', exact: true }).click();
-    await page.locator('.el-message', { hasText: '无权' }).waitFor();
-    assert.match(await page.locator('.lookup .el-form-item__error').innerText(), /无权查看本辖区以外的数据/);
+    assert.equal((await lookupAnswer).status(), 403);
+    const lookupError = page.locator('.lookup .el-form-item__error');
+    await lookupError.waitFor();
+    assert.match(await lookupError.innerText(), /无权查看本辖区以外的数据/);
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator('.el-message').count(), 0, 'the refused look-up also showed a message box');
+    assert.equal(await page.getByText('无权查看本辖区以外的数据').count(), 1, 'the refused look-up is shown more than once');
     await page.screenshot({ path: screenshotPath('admin-registrations'), fullPage: true });
     assertScreenshot('admin-registrations');
 
     await page.locator('.el-menu-item', { hasText: '报名信息' }).click();
     await page.waitForURL(`${base}/enrolment/applications`);
-    const applicationRow = page.locator('.applications .el-table__body tr', { hasText: data.applicationNumber });
-    await applicationRow.waitFor();
-    const choices = await applicationRow.locator('.choices li').allInnerTexts();
+    const xuhuiApplication = applicationRow(page, data.applicationNumber);
+    await xuhuiApplication.waitFor();
+    const choices = await xuhuiApplication.locator('.choices li').allInnerTexts();
     assert.deepEqual(choices.map((choice) => choice.replace(/\s+/g, '')),
       data.choiceNames.map((name, index) => `${['志愿一', '志愿二'][index]}${name}`), 'choices are shown ranked');
-    assert.match(await applicationRow.innerText(), new RegExp(data.xuhuiNumber));
+    assert.match(await xuhuiApplication.innerText(), new RegExp(data.xuhuiNumber));
+    assert.equal(await page.locator('.filters .el-form-item__label', { hasText: '报名区' }).count(), 0,
+      'district staff get no district filter on applications');
+    await assertTableFits(page, 'applications', '受理和入库时间');
     await page.screenshot({ path: screenshotPath('admin-applications'), fullPage: true });
     assertScreenshot('admin-applications');
 
     // History-mode routes survive a reload.
     await page.reload();
-    await applicationRow.waitFor();
+    await xuhuiApplication.waitFor();
 
     await page.getByRole('button', { name: '退出', exact: true }).click();
     await page.waitForURL(`${base}/sign-in`);
@@ -327,12 +390,27 @@ describe('admin app', () => {
     await registrationRow(page, data.changningNumber).waitFor();
 
     // The district filter narrows the list to 长宁区 and keeps it in the URL.
-    await page.locator('.filters .el-form-item', { hasText: '所在区' }).locator('.el-select').click();
-    await page.locator('.el-select-dropdown__item:visible', { hasText: /^长宁区$/ }).click();
-    await page.getByRole('button', { name: '查询', exact: true }).click();
+    await chooseFilterDistrict(page, '所在区', changning.name);
     await page.waitForURL(/district=310105/);
     await registrationRow(page, data.changningNumber).waitFor();
     await registrationRow(page, data.xuhuiNumber).waitFor({ state: 'detached' });
+
+    // The application list has a district filter of its own: the 徐汇
+    // application is hidden under 长宁区 and shown under 徐汇区.
+    await page.locator('.el-menu-item', { hasText: '报名信息' }).click();
+    await page.waitForURL(`${base}/enrolment/applications`);
+    await applicationRow(page, data.applicationNumber).waitFor();
+    await assertTableFits(page, 'applications', '受理和入库时间');
+    const filtered = page.waitForResponse((response) => response.url().includes('/api/v1/applications?')
+      && new URL(response.url()).searchParams.get('district') === changning.code);
+    await chooseFilterDistrict(page, '报名区', changning.name);
+    assert.equal((await filtered).status(), 200);
+    await page.waitForURL(/\/enrolment\/applications\?.*district=310105/);
+    await page.locator('.applications .el-table__empty-text').waitFor();
+    assert.equal(await applicationRow(page, data.applicationNumber).count(), 0, 'the 徐汇 application is listed under 长宁区');
+    await chooseFilterDistrict(page, '报名区', xuhui.name);
+    await page.waitForURL(/district=310104/);
+    await applicationRow(page, data.applicationNumber).waitFor();
 
     assert.deepEqual(problems, []);
     await context.close();

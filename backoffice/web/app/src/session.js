@@ -65,8 +65,3 @@ export function loadDistricts() {
   );
   return districtsRequest;
 }
-
-/** Returns a district's name, or its code when the list lacks it. */
-export function districtName(code) {
-  return state.districts.find((district) => district.code === code)?.name || code;
-}

@@ -2,6 +2,7 @@
 // from it. A field's key is its path in the request (docs/edge-api.md), so
 // the model is laid out like the request; "extra.x" keys live in
 // model.extra.x.
+import { certificateBody } from './certificates.js';
 import { setAt } from './paths.js';
 
 /** Returns an empty guardian as the form keeps it. */
@@ -136,21 +137,8 @@ export function buildRegistration(model, { year, schemaVersion, schema, proofSho
           : null,
       };
     }),
-    certificates: certificateTypes.map((type) => {
-      const certificate = model.certificates[type];
-      return certificate.source === 'prefill'
-        ? { type, source: 'prefill', number: certificate.number, fileId: '' }
-        : { type, source: 'upload', number: '', fileId: certificate.fileId };
-    }),
+    certificates: certificateTypes.map((type) => certificateBody(type, model.certificates[type])),
     extra: buildExtra(schema, model),
   };
   return { body, certificateTypes };
-}
-
-/** Maps "certificates[i].number" from the edge to the form's "certificates.<type>". */
-export function certificatePath(path, certificateTypes) {
-  const found = /^certificates\[(\d+)\]/.exec(path);
-  if (!found) return path;
-  const type = certificateTypes[Number(found[1])];
-  return type ? `certificates.${type}` : 'certificates';
 }

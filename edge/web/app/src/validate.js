@@ -1,8 +1,8 @@
 // Checks that run in the browser before a submission, so that a missing
 // field or an obvious typo is caught without a round trip. They are a
-// subset of the edge's checks: the edge is the judge. In particular the
-// resident ID's check digit is left to the edge, which names the error.
-import { checks, fields as fieldTexts } from './texts.js';
+// subset of the edge's checks: the edge is the judge. For example the
+// province code of a resident ID is left to the edge.
+import { checks, documentTypes, fields as fieldTexts } from './texts.js';
 import { getAt } from './paths.js';
 import { formatDate } from './format.js';
 
@@ -14,6 +14,19 @@ const passportPattern = /^[A-Z0-9]{5,17}$/;
 const mainlandMobilePattern = /^1[3-9][0-9]{9}$/;
 const internationalPhonePattern = /^(\+|00)[0-9]{8,15}$/;
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
+const hanPattern = /\p{Script=Han}/u;
+
+// GB 11643-1999: the weights of the first 17 digits of an 18-character ID,
+// and the check character for each weighted sum modulo 11 (ISO 7064 MOD 11-2).
+const idWeights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const idCheckCharacters = '10X98765432';
+// The edge accepts no birth year before this one in an 18-character ID.
+const minIdBirthYear = 1900;
+
+// The edge's limits, in characters, of fields whose schema entry may not give one.
+export const guardianNameMaxLength = 60;
+export const addressMaxLength = 100;
+export const extraTextMaxLength = 500;
 
 /** Returns a document number as the edge reads it: half-width, upper case, without spaces or hyphens. */
 export function normaliseDocumentNumber(number) {
@@ -40,12 +53,62 @@ function isValidDate(text) {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
 }
 
+/**
+ * Returns the number of characters in text: the code points of the trimmed
+ * text. The edge also folds runs of spaces in an address into one, so this
+ * count is never below the edge's.
+ */
+export function characterCount(text) {
+  return [...(text || '').trim()].length;
+}
+
+/**
+ * Returns the longest child name the edge accepts: the schema's maxLength
+ * for a name in Chinese characters, twice that for one in Latin letters,
+ * as on a foreign child's passport.
+ */
+export function nameMaxLength(field, value) {
+  if (!field.maxLength) return 0;
+  return hanPattern.test(value || '') ? field.maxLength : field.maxLength * 2;
+}
+
+/** Returns the GB 11643 check character of the first 17 digits of an ID number. */
+export function idCheckCharacter(first17) {
+  const sum = [...first17].reduce((total, digit, i) => total + Number(digit) * idWeights[i], 0);
+  return idCheckCharacters[sum % 11];
+}
+
+// Returns today's date in Shanghai as "2027-01-31".
+function shanghaiToday() {
+  return new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+// Returns the birth date encoded in digits 7 to 14 of an 18-character ID
+// number if it is a real date between 1900 and today, else ''.
+function idBirthDate(normalised) {
+  const birthDate = `${normalised.slice(6, 10)}-${normalised.slice(10, 12)}-${normalised.slice(12, 14)}`;
+  const year = Number(normalised.slice(6, 10));
+  if (!isValidDate(birthDate) || year < minIdBirthYear || birthDate > shanghaiToday()) return '';
+  return birthDate;
+}
+
+// Checks the birth date and the check character of an 18-character number
+// whose shape the caller has checked.
+function gb11643Problem(type, normalised) {
+  const label = documentTypes[type];
+  if (!idBirthDate(normalised)) return checks.idBirthDate(label);
+  if (idCheckCharacter(normalised.slice(0, 17)) !== normalised[17]) return checks.idChecksum(label);
+  return '';
+}
+
 /** Returns the message for a document number that cannot be valid, or ''. */
 export function documentNumberProblem(type, number) {
   const normalised = normaliseDocumentNumber(number);
   switch (type) {
-    case 'resident_id': return residentIdPattern.test(normalised) ? '' : checks.residentIdFormat;
-    case 'hmt_residence_permit': return hmtPermitPattern.test(normalised) ? '' : checks.hmtPermitFormat;
+    case 'resident_id':
+      return residentIdPattern.test(normalised) ? gb11643Problem(type, normalised) : checks.residentIdFormat;
+    case 'hmt_residence_permit':
+      return hmtPermitPattern.test(normalised) ? gb11643Problem(type, normalised) : checks.hmtPermitFormat;
     case 'hk_macau_permit': return hkMacauPattern.test(normalised) ? '' : checks.hkMacauFormat;
     case 'taiwan_permit': return taiwanPattern.test(normalised) ? '' : checks.taiwanFormat;
     case 'passport': return passportPattern.test(normalised) ? '' : checks.passportFormat;
@@ -60,8 +123,8 @@ export function documentNumberProblem(type, number) {
 export function decodeIdNumber(type, number) {
   const normalised = normaliseDocumentNumber(number);
   if ((type !== 'resident_id' && type !== 'hmt_residence_permit') || !/^[0-9]{17}[0-9X]$/.test(normalised)) return null;
-  const birthDate = `${normalised.slice(6, 10)}-${normalised.slice(10, 12)}-${normalised.slice(12, 14)}`;
-  if (!isValidDate(birthDate)) return null;
+  const birthDate = idBirthDate(normalised);
+  if (!birthDate) return null;
   return { birthDate, sex: Number(normalised[16]) % 2 === 1 ? 'M' : 'F' };
 }
 
@@ -86,9 +149,26 @@ class Problems {
   }
 
   maxLength(path, value, label, max) {
-    if (max && typeof value === 'string' && [...value.trim()].length > max) {
+    if (max && typeof value === 'string' && characterCount(value) > max) {
       this.add(path, checks.tooLong(label, max), 'too_long');
     }
+  }
+
+  has(path) {
+    return this.list.some((problem) => problem.path === path);
+  }
+}
+
+// The sex and birth date must match what a valid ID number encodes. A
+// number that does not decode has its own problem already.
+function checkChildAgainstDocument(problems, child) {
+  const decoded = decodeIdNumber(child?.document?.type, child?.document?.number);
+  if (!decoded || problems.has('child.document.number')) return;
+  if (child.sex && child.sex !== decoded.sex && !problems.has('child.sex')) {
+    problems.add('child.sex', checks.sexMismatch, 'sex_mismatch');
+  }
+  if (child.birthDate && child.birthDate !== decoded.birthDate && !problems.has('child.birthDate')) {
+    problems.add('child.birthDate', checks.birthDateMismatch, 'birth_date_mismatch');
   }
 }
 
@@ -106,8 +186,8 @@ function checkDocument(problems, path, document, { withNationality = true } = {}
   }
 }
 
-function checkDivision(problems, path, value, committeesRequired) {
-  if (!problems.chosen(`${path}.districtCode`, value?.districtCode, fieldTexts.district)) return;
+function checkDivision(problems, path, value, committeesRequired, districtLabel) {
+  if (!problems.chosen(`${path}.districtCode`, value?.districtCode, districtLabel)) return;
   if (!problems.chosen(`${path}.streetCode`, value.streetCode, fieldTexts.street)) return;
   if (committeesRequired(value.streetCode)) problems.chosen(`${path}.committeeCode`, value.committeeCode, fieldTexts.committee);
 }
@@ -115,7 +195,7 @@ function checkDivision(problems, path, value, committeesRequired) {
 function checkGuardian(problems, path, guardian, proofShown) {
   problems.chosen(`${path}.relation`, guardian.relation, fieldTexts.relation);
   if (problems.required(`${path}.name`, guardian.name, fieldTexts.guardianName)) {
-    problems.maxLength(`${path}.name`, guardian.name, fieldTexts.guardianName, 60);
+    problems.maxLength(`${path}.name`, guardian.name, fieldTexts.guardianName, guardianNameMaxLength);
   }
   if (problems.required(`${path}.phone`, guardian.phone, fieldTexts.phone) && !isPhone(guardian.phone)) {
     problems.add(`${path}.phone`, checks.phoneFormat, 'invalid_phone');
@@ -156,7 +236,7 @@ function checkExtra(problems, field, value) {
     case 'select':
       return;
     default:
-      problems.maxLength(key, value, label, field.maxLength || 500);
+      problems.maxLength(key, value, label, field.maxLength || extraTextMaxLength);
   }
 }
 
@@ -178,6 +258,9 @@ export function checkForm(schema, model, context) {
       }
       switch (field.type) {
         case 'name':
+          if (field.required && !problems.required(path, value, field.label)) break;
+          problems.maxLength(path, value, field.label, nameMaxLength(field, value));
+          break;
         case 'text':
           if (field.required && !problems.required(path, value, field.label)) break;
           problems.maxLength(path, value, field.label, field.maxLength);
@@ -203,18 +286,18 @@ export function checkForm(schema, model, context) {
           if (!value || value.inShanghai === null || value.inShanghai === undefined) {
             problems.add(`${path}.inShanghai`, checks.choose(fieldTexts.inShanghai), 'missing_field');
           } else if (value.inShanghai) {
-            checkDivision(problems, path, value, context.committeesRequired);
+            checkDivision(problems, path, value, context.committeesRequired, fieldTexts.hukouDistrict);
             if (problems.required(`${path}.address`, value.address, fieldTexts.hukouAddress)) {
-              problems.maxLength(`${path}.address`, value.address, fieldTexts.hukouAddress, 100);
+              problems.maxLength(`${path}.address`, value.address, fieldTexts.hukouAddress, addressMaxLength);
             }
           } else {
             problems.chosen(`${path}.province`, value.province, fieldTexts.province);
           }
           break;
         case 'address':
-          checkDivision(problems, path, value, context.committeesRequired);
+          checkDivision(problems, path, value, context.committeesRequired, fieldTexts.residenceDistrict);
           if (problems.required(`${path}.address`, value?.address, fieldTexts.detailAddress)) {
-            problems.maxLength(`${path}.address`, value.address, fieldTexts.detailAddress, field.maxLength || 100);
+            problems.maxLength(`${path}.address`, value.address, fieldTexts.detailAddress, field.maxLength || addressMaxLength);
           }
           break;
         case 'guardians': {
@@ -232,5 +315,6 @@ export function checkForm(schema, model, context) {
       }
     }
   }
+  if (model.child) checkChildAgainstDocument(problems, model.child);
   return problems.list;
 }

@@ -14,7 +14,10 @@ export function getRegistration(number) {
   return api.get(`/registrations/${encodeURIComponent(number)}`);
 }
 
-/** GET /applications: one page of the applications to the staff member's district. */
-export function listApplications({ page, size, status, number }, signal) {
-  return api.get('/applications', { page, size, status, number }, { signal });
+/**
+ * GET /applications: one page of the applications within the staff
+ * member's scope. `district` is for city staff only, as for registrations.
+ */
+export function listApplications({ page, size, status, number, district }, signal) {
+  return api.get('/applications', { page, size, status, number, district }, { signal });
 }

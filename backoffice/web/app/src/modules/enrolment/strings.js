@@ -11,6 +11,7 @@ export const enrolmentStrings = {
   filterApplicationNumber: '报名或登记编号',
   filterApplicationNumberPlaceholder: '完整的报名编号或登记编号',
   filterDistrict: '所在区',
+  filterApplicationDistrict: '报名区',
   filterAllDistricts: '全市',
   search: '查询',
   reset: '重置',

@@ -9,7 +9,7 @@ export function fetchSignInOptions() {
   return api.get('/sign-in/options', undefined, quiet);
 }
 
-/** GET /me: the signed-in staff member {id, name, role, scopeLevel, districtCode}. */
+/** GET /me: the signed-in staff member {id, name, role, scopeLevel, districtCode, districtName}. */
 export function fetchMe() {
   return api.get('/me', undefined, quiet);
 }
