@@ -175,11 +175,6 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	if h.Admit != nil {
-		if err := h.Admit(ctx, subject); err != nil {
-			return err
-		}
-	}
 	var request prefillRequest
 	if err := api.DecodeJSON(ctx, 4<<10, &request); err != nil {
 		return err
@@ -205,6 +200,13 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 		}
 	}
 
+	// The look-up budget is spent only on a valid request that reaches the
+	// certificate API.
+	if h.Admit != nil {
+		if err := h.Admit(ctx, subject); err != nil {
+			return err
+		}
+	}
 	certificates, err := h.Client.Query(ctx, string(parsed.Type), parsed.Number, request.CertificateTypes)
 	if err != nil {
 		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {

@@ -183,23 +183,33 @@ func TestPrefillTokenMisuse(t *testing.T) {
 		})
 	}
 	cases := map[string]struct {
-		token string
-		code  string
+		token           string
+		code            string
+		certificateType string
 	}{
-		"fetched by another parent": {tokenFor("parent-2", "birth_certificate", childHolder, time.Now().Add(time.Hour)), "invalid_prefill_token"},
-		"expired":                   {tokenFor("parent-1", "birth_certificate", childHolder, time.Now().Add(-time.Minute)), "invalid_prefill_token"},
-		"other certificate type":    {tokenFor("parent-1", "household_register", childHolder, time.Now().Add(time.Hour)), "invalid_prefill_token"},
-		"someone else's document":   {tokenFor("parent-1", "birth_certificate", "resident_id:110105194912310021", time.Now().Add(time.Hour)), "certificate_holder_mismatch"},
-		"not a token":               {"bm90IGEgdG9rZW4", "invalid_prefill_token"},
+		"fetched by another parent": {tokenFor("parent-2", "birth_certificate", childHolder, time.Now().Add(time.Hour)), "invalid_prefill_token", "birth_certificate"},
+		"expired":                   {tokenFor("parent-1", "birth_certificate", childHolder, time.Now().Add(-time.Minute)), "invalid_prefill_token", "birth_certificate"},
+		"other certificate type":    {tokenFor("parent-1", "household_register", childHolder, time.Now().Add(time.Hour)), "invalid_prefill_token", "birth_certificate"},
+		"someone else's document":   {tokenFor("parent-1", "birth_certificate", "resident_id:110105194912310021", time.Now().Add(time.Hour)), "certificate_holder_mismatch", "birth_certificate"},
+		"birth certificate of a guardian": {tokenFor("parent-1", "birth_certificate",
+			request.Guardians[0].Document.Type+":"+request.Guardians[0].Document.Number, time.Now().Add(time.Hour)), "certificate_holder_mismatch", "birth_certificate"},
+		"not a token": {"bm90IGEgdG9rZW4", "invalid_prefill_token", "birth_certificate"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			attempt := *request
-			attempt.Certificates = []precheck.CertificateRequest{{Type: "birth_certificate", Source: "prefill", PrefillToken: c.token}}
+			attempt.Certificates = []precheck.CertificateRequest{{Type: c.certificateType, Source: "prefill", PrefillToken: c.token}}
 			_, err := h.service.Register(context.Background(), "parent-1", &attempt)
 			edgetest.CheckError(t, err, http.StatusBadRequest, c.code, "certificates[0].prefillToken")
 		})
 	}
+	t.Run("property certificate of the child", func(t *testing.T) {
+		attempt := *request
+		attempt.Certificates = []precheck.CertificateRequest{{Type: "property_certificate", Source: "prefill",
+			PrefillToken: tokenFor("parent-1", "property_certificate", childHolder, time.Now().Add(time.Hour))}}
+		_, err := h.service.Register(context.Background(), "parent-1", &attempt)
+		edgetest.CheckError(t, err, http.StatusBadRequest, "certificate_holder_mismatch", "certificates[0].prefillToken")
+	})
 	if entries := h.stream(t); len(entries) != 0 {
 		t.Errorf("stream has %d entries after rejected registrations, want 0", len(entries))
 	}

@@ -219,14 +219,19 @@ func (s *Service) checkUploads(registration *precheck.Registration, owner []byte
 // may have run anyway, so it runs once more: the claim makes the second run
 // return the first one's receipt (same payload) instead of a new one, and
 // the parent gets a receipt instead of a doubtful error.
+// guardianHeld are the certificate types a guardian holds rather than the
+// child.
+var guardianHeld = map[string]bool{"residence_permit": true, "property_certificate": true, "tenancy_registration": true}
+
 // openPrefillTokens replaces each fetched certificate's token with the
 // certificate it seals, and rejects a token that another parent fetched, has
 // expired, names another certificate type, or belongs to someone who is
 // neither the child nor a guardian in this registration.
 func (s *Service) openPrefillTokens(registration *precheck.Registration, owner []byte, now time.Time) error {
-	holders := map[string]bool{string(registration.Child.Document.Type) + ":" + registration.Child.Document.Number: true}
+	child := string(registration.Child.Document.Type) + ":" + registration.Child.Document.Number
+	guardians := map[string]bool{}
 	for _, guardian := range registration.Guardians {
-		holders[string(guardian.DocumentType)+":"+guardian.DocumentNumber] = true
+		guardians[string(guardian.DocumentType)+":"+guardian.DocumentNumber] = true
 	}
 	for i := range registration.Certificates {
 		certificate := &registration.Certificates[i]
@@ -238,8 +243,14 @@ func (s *Service) openPrefillTokens(registration *precheck.Registration, owner [
 		if err != nil || fetched.Type != certificate.Type {
 			return apierror.Invalid(field, "invalid_prefill_token", "电子证照调取结果无效或已过期，请重新调取。")
 		}
-		if !holders[fetched.Holder] {
-			return apierror.Invalid(field, "certificate_holder_mismatch", "该电子证照的持证人不是本次登记的幼儿或监护人，请重新调取。")
+		// A birth certificate and a household register are the child's; a
+		// residence permit, a property or tenancy certificate a guardian's.
+		holderIsRight := fetched.Holder == child
+		if guardianHeld[fetched.Type] {
+			holderIsRight = guardians[fetched.Holder]
+		}
+		if !holderIsRight {
+			return apierror.Invalid(field, "certificate_holder_mismatch", "该电子证照的持证人与证照类型不符：出生医学证明和户口簿应为幼儿本人的，居住证、不动产权证书和租赁登记备案证明应为监护人的。请重新调取。")
 		}
 		certificate.Number, certificate.Holder, certificate.PrefillToken = fetched.Number, fetched.Holder, ""
 	}
@@ -424,7 +435,6 @@ type Status struct {
 	Status        string `json:"status"`
 	StatusLabel   string `json:"statusLabel"`
 	AcceptedAt    string `json:"acceptedAt,omitempty"`
-	RecordedAt    string `json:"recordedAt,omitempty"`
 	Note          string `json:"note,omitempty"`
 	FirstNumber   string `json:"firstNumber,omitempty"`
 	// RegistrationNumber and DistrictCode are set for applications.
@@ -465,7 +475,6 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 		Status:             fields[enrolment.FieldStatus],
 		StatusLabel:        enrolment.StatusLabel(fields[enrolment.FieldStatus]),
 		AcceptedAt:         fields[enrolment.FieldAcceptedAt],
-		RecordedAt:         fields[enrolment.FieldRecordedAt],
 		Note:               fields[enrolment.FieldNote],
 		FirstNumber:        fields[enrolment.FieldFirstNumber],
 		RegistrationNumber: fields["registration"],
