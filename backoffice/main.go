@@ -9,6 +9,7 @@
 //	backoffice seed [-demo]   load Shanghai's divisions and generate demo data
 //	backoffice publish        publish the edge configuration snapshot now
 //	backoffice keygen FILE    write a new keyring file unless FILE exists
+//	backoffice audit verify   check the audit trail's hash chain (exit 1 if broken)
 package main
 
 import (
@@ -23,6 +24,8 @@ import (
 	"time"
 	_ "time/tzdata" // enrolment dates are in Asia/Shanghai on any host
 
+	"github.com/sh-preschool/preschool/backoffice/audit"
+	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -80,13 +83,24 @@ func run(ctx context.Context, args []string) error {
 		return runSeed(ctx, reader, args)
 	case "publish":
 		return runPublish(ctx, reader)
+	case "audit":
+		if len(args) != 1 || args[0] != "verify" {
+			return errors.New("usage: backoffice audit verify")
+		}
+		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+		db, err := server.OpenDatabase(ctx, databaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return audit.VerifyCommand(ctx, db, os.Stdout)
 	case "keygen":
 		if len(args) != 1 {
 			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
 		}
 		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish or keygen", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit or keygen", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -105,6 +119,9 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 	start := time.Now()
 	summary, err := seed.Run(ctx, db, seed.Options{Now: time.Now(), Demo: *demo, Kindergartens: *kindergartens})
 	if err != nil {
+		return err
+	}
+	if err := dictionary.Seed(ctx, db); err != nil {
 		return err
 	}
 	fmt.Printf("seeded in %s: %d districts, %d streets, %d committees, %d kindergartens, %d campuses, %d seat plans, %d years, %d entries, %d matching rules, %d forms\n",

@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/drain"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/publish"
@@ -73,6 +74,10 @@ func New(t testing.TB) *Env {
 	if _, err := seed.Run(ctx, database.DB, seed.Options{Now: time.Now(), Demo: true, Kindergartens: Kindergartens}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
+	if err := dictionary.Seed(ctx, database.DB); err != nil {
+		t.Fatalf("seed dictionaries: %v", err)
+	}
+
 	redis := testenv.NewRedis(t)
 	keys := enrol.Keys{Prefix: redis.Prefix}
 

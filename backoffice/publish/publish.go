@@ -42,6 +42,7 @@ func (p *Publisher) Build(ctx context.Context) (*snapshot.Snapshot, error) {
 		{"campuses", p.loadCampuses},
 		{"rules", p.loadRules},
 		{"forms", p.loadForms},
+		{"dictionaries", p.loadDictionaries},
 	}
 	for _, step := range steps {
 		if err := step.load(ctx, s); err != nil {
@@ -193,6 +194,50 @@ func (p *Publisher) loadForms(ctx context.Context, s *snapshot.Snapshot) error {
 		}
 		form.Body = json.RawMessage(body)
 		s.Forms = append(s.Forms, form)
+	}
+	return rows.Err()
+}
+
+// loadDictionaries reads every dictionary with its enabled city items and
+// all district overrides. A disabled override stays in, because it hides the
+// city item in its district.
+func (p *Publisher) loadDictionaries(ctx context.Context, s *snapshot.Snapshot) error {
+	const q = `
+		SELECT d.code, d.name, i.district_code, i.value, i.label, i.sort_order, i.enabled
+		FROM dictionary d
+		LEFT JOIN dictionary_item i ON i.dictionary_code = d.code AND (i.enabled OR i.district_code IS NOT NULL)
+		ORDER BY d.code, i.district_code NULLS FIRST, i.sort_order, i.id`
+	rows, err := p.DB.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	s.Dictionaries = []snapshot.Dictionary{}
+	var current *snapshot.Dictionary
+	for rows.Next() {
+		var code, name string
+		var district, value, label sql.NullString
+		var sortOrder sql.NullInt64
+		var enabled sql.NullBool
+		if err := rows.Scan(&code, &name, &district, &value, &label, &sortOrder, &enabled); err != nil {
+			return err
+		}
+		if current == nil || current.Code != code {
+			s.Dictionaries = append(s.Dictionaries, snapshot.Dictionary{Code: code, Name: name, Items: []snapshot.DictionaryItem{}})
+			current = &s.Dictionaries[len(s.Dictionaries)-1]
+		}
+		if !value.Valid {
+			continue // a dictionary without items
+		}
+		item := snapshot.DictionaryItem{Value: value.String, Label: label.String, SortOrder: int(sortOrder.Int64), Disabled: !enabled.Bool}
+		if !district.Valid {
+			current.Items = append(current.Items, item)
+			continue
+		}
+		if current.Overrides == nil {
+			current.Overrides = map[string][]snapshot.DictionaryItem{}
+		}
+		current.Overrides[district.String] = append(current.Overrides[district.String], item)
 	}
 	return rows.Err()
 }

@@ -10,8 +10,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/audit"
+	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/backoffice/org"
 	"github.com/sh-preschool/preschool/backoffice/web"
 	"github.com/sh-preschool/preschool/shared/apierror"
 )
@@ -44,6 +47,9 @@ func (b *BackOffice) routes() http.Handler {
 				r.Use(access.Require("enrolment.read"))
 				enrolmentHandlers.Routes(r)
 			})
+			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
+			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
+			(&audit.Handlers{Trail: b.trail}).Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))

@@ -1,6 +1,7 @@
 // Package catalogue holds the published edge configuration in memory,
 // indexed for the parent's path: divisions, enrolment years, entries,
-// campuses, matching rules and form schemas. Nothing here calls the database.
+// campuses, matching rules, form schemas and dictionaries. Nothing here calls
+// the database.
 package catalogue
 
 import (
@@ -32,6 +33,7 @@ type Catalogue struct {
 	campusesByID      map[int64]snapshot.Campus
 	rules             map[ruleKey][]int64
 	forms             map[string]*Form
+	dictionaries      map[string]*dictionaryIndex
 }
 
 type entryKey struct {
@@ -65,6 +67,7 @@ func New(s *snapshot.Snapshot) (*Catalogue, error) {
 		campusesByID:      make(map[int64]snapshot.Campus, len(s.Campuses)),
 		rules:             map[ruleKey][]int64{},
 		forms:             map[string]*Form{},
+		dictionaries:      map[string]*dictionaryIndex{},
 	}
 	if err := c.indexDivisions(); err != nil {
 		return nil, err
@@ -73,6 +76,9 @@ func New(s *snapshot.Snapshot) (*Catalogue, error) {
 		return nil, err
 	}
 	if err := c.indexForms(); err != nil {
+		return nil, err
+	}
+	if err := c.indexDictionaries(); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -51,6 +51,7 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 	handle(http.MethodGet, "/api/v1/districts/{code}/entries", readRoute, catalogueHandlers.GetEntries)
 	handle(http.MethodGet, "/api/v1/streets/{code}/committees", readRoute, catalogueHandlers.GetCommittees)
 	handle(http.MethodGet, "/api/v1/matching", readRoute, catalogueHandlers.GetMatching)
+	handle(http.MethodGet, "/api/v1/dictionaries/{code}", readRoute, catalogueHandlers.GetDictionary)
 
 	handle(http.MethodPost, "/api/v1/registrations", submissionRoute, e.submit.PostRegistration)
 	handle(http.MethodPost, "/api/v1/applications", submissionRoute, e.submit.PostApplication)

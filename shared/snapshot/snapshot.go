@@ -1,30 +1,33 @@
 // Package snapshot defines the configuration the back office publishes to
 // Redis and the edge serves from memory: enrolment years, entries, divisions,
-// campuses, matching rules and form schemas.
+// campuses, matching rules, form schemas and code lists (dictionaries).
 package snapshot
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
 // Snapshot is one published version of the edge configuration.
 type Snapshot struct {
-	Version     int64       `json:"version"`
-	PublishedAt time.Time   `json:"publishedAt"`
-	Years       []Year      `json:"years"`
-	Districts   []District  `json:"districts"`
-	Streets     []Street    `json:"streets"`
-	Committees  []Committee `json:"committees"`
-	Categories  []Category  `json:"categories"`
-	Entries     []Entry     `json:"entries"`
-	Campuses    []Campus    `json:"campuses"`
-	Rules       []Rule      `json:"rules"`
-	Forms       []Form      `json:"forms"`
+	Version      int64        `json:"version"`
+	PublishedAt  time.Time    `json:"publishedAt"`
+	Years        []Year       `json:"years"`
+	Districts    []District   `json:"districts"`
+	Streets      []Street     `json:"streets"`
+	Committees   []Committee  `json:"committees"`
+	Categories   []Category   `json:"categories"`
+	Entries      []Entry      `json:"entries"`
+	Campuses     []Campus     `json:"campuses"`
+	Rules        []Rule       `json:"rules"`
+	Forms        []Form       `json:"forms"`
+	Dictionaries []Dictionary `json:"dictionaries"`
 }
 
 // Year is an enrolment year with its windows. Birth dates are inclusive
@@ -114,6 +117,58 @@ type Form struct {
 	CategoryCode string          `json:"categoryCode,omitempty"`
 	Version      int             `json:"version"`
 	Body         json.RawMessage `json:"body"`
+}
+
+// Dictionary is a city-managed code list. Items are the enabled city items
+// in display order. Overrides holds, by district code, the district's own
+// items: one with a city item's value replaces that item in the district
+// (and hides it when Disabled), one with a new value adds to the list.
+type Dictionary struct {
+	Code      string                      `json:"code"`
+	Name      string                      `json:"name"`
+	Items     []DictionaryItem            `json:"items"`
+	Overrides map[string][]DictionaryItem `json:"overrides,omitempty"`
+}
+
+// DictionaryItem is one entry of a code list: the stored value and the
+// Chinese label shown to people.
+type DictionaryItem struct {
+	Value     string `json:"value"`
+	Label     string `json:"label"`
+	SortOrder int    `json:"sortOrder,omitempty"`
+	Disabled  bool   `json:"disabled,omitempty"`
+}
+
+// EffectiveItems returns the items of a district's forms: the city items with the
+// district's overrides applied, without disabled items, ordered by
+// SortOrder. Items with equal SortOrder keep their order, city items first.
+// An empty or unknown district code returns the city items.
+func (d *Dictionary) EffectiveItems(districtCode string) []DictionaryItem {
+	overrides := d.Overrides[districtCode]
+	byValue := make(map[string]DictionaryItem, len(overrides))
+	for _, item := range overrides {
+		byValue[item.Value] = item
+	}
+	effective := make([]DictionaryItem, 0, len(d.Items)+len(overrides))
+	for _, item := range d.Items {
+		if replacement, ok := byValue[item.Value]; ok {
+			item = replacement
+		}
+		if !item.Disabled {
+			effective = append(effective, item)
+		}
+	}
+	cityValues := make(map[string]bool, len(d.Items))
+	for _, item := range d.Items {
+		cityValues[item.Value] = true
+	}
+	for _, item := range overrides {
+		if !cityValues[item.Value] && !item.Disabled {
+			effective = append(effective, item)
+		}
+	}
+	slices.SortStableFunc(effective, func(a, b DictionaryItem) int { return cmp.Compare(a.SortOrder, b.SortOrder) })
+	return effective
 }
 
 // Encode returns the gzip-compressed JSON form of s.
