@@ -84,5 +84,51 @@ lint:
 		echo "govulncheck skipped: its vulnerability database (vuln.go.dev) cannot be reached from this machine"; \
 	fi
 
+## release: static Linux binaries for amd64, arm64 and loong64 in bin/release/<os>-<arch>/,
+## each with a detached SM2 signature <binary>.sig made with the PEM key in RELEASE_SIGNING_KEY
+## (named RELEASE_SIGNING_KEY_ID); without it a throwaway key is generated under bin/release/
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 linux/loong64
+RELEASE_COMMANDS := edge:./edge backoffice:./backoffice simulators:./simulators/cmd/simulators logsigner:./deploy/logsigner
+RELEASE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+RELEASE_SIGNING_KEY_ID ?= release
+.PHONY: release
+release: web
+	@set -euo pipefail; \
+	started=$$(date +%s); \
+	key="$(RELEASE_SIGNING_KEY)"; key_id="$(RELEASE_SIGNING_KEY_ID)"; \
+	if [ -n "$$key" ]; then \
+		case "$$(realpath -m "$$key")" in "$$(realpath -m bin/release)"/*) \
+			echo "RELEASE_SIGNING_KEY must not be inside bin/release, which make release empties" >&2; exit 1;; esac; \
+		[ -r "$$key" ] || { echo "RELEASE_SIGNING_KEY=$$key cannot be read" >&2; exit 1; }; \
+	fi; \
+	rm -rf bin/release; mkdir -p bin/release; \
+	$(GO) build -o bin/releasesign ./deploy/releasesign; \
+	if [ -z "$$key" ]; then \
+		key=bin/release/throwaway-signing-key.pem; key_id=throwaway-$$(date +%Y%m%d%H%M%S); \
+		bin/releasesign generate-key -key "$$key" -public-key bin/release/throwaway-signing-key.pub.pem >/dev/null; \
+		echo "################################################################################"; \
+		echo "# RELEASE_SIGNING_KEY is not set: these binaries are signed with a THROWAWAY key"; \
+		echo "# ($$key, key ID $$key_id), made just now. Do not ship them."; \
+		echo "# Set RELEASE_SIGNING_KEY=/path/to/release-key.pem to sign with the release key."; \
+		echo "################################################################################"; \
+	fi; \
+	for platform in $(RELEASE_PLATFORMS); do \
+		os=$${platform%/*}; arch=$${platform#*/}; \
+		for command in $(RELEASE_COMMANDS); do \
+			name=$${command%%:*}; package=$${command#*:}; \
+			echo "building $$os-$$arch/$$name"; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath \
+				-ldflags "-s -w -X github.com/sh-preschool/preschool/shared/release.Version=$(RELEASE_VERSION)" \
+				-o bin/release/$$os-$$arch/$$name $$package; \
+		done; \
+	done; \
+	binaries=$$(find bin/release -mindepth 2 -type f ! -name '*.sig' | sort); \
+	bin/releasesign sign -key "$$key" -key-id "$$key_id" $$binaries; \
+	bin/releasesign public-key -key "$$key" -out bin/release/release-signing-key.pub.pem >/dev/null; \
+	bin/releasesign verify -public-key bin/release/release-signing-key.pub.pem -key-id "$$key_id" $$binaries >/dev/null; \
+	ls -l $$binaries; \
+	echo "release $(RELEASE_VERSION) built, signed (key ID $$key_id) and verified in $$(( $$(date +%s) - started ))s;" \
+		"public key: bin/release/release-signing-key.pub.pem"
+
 clean:
 	rm -rf bin .run edge/web/dist/assets edge/web/dist/index.html backoffice/web/dist/assets backoffice/web/dist/index.html

@@ -67,6 +67,7 @@ export async function startStack() {
     SIM_IDENTITY_LISTEN: `127.0.0.1:${identityPort}`,
     SIM_CERTIFICATES_LISTEN: `127.0.0.1:${certificatesPort}`,
     SIM_DATA_LISTEN: `127.0.0.1:${dataPort}`,
+    SIM_CRYPTO_LISTEN: '127.0.0.1:0',
     VERIFY_INTERVAL: '500ms',
     LOG_LEVEL: 'warn',
   };

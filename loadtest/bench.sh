@@ -192,6 +192,7 @@ export DATA_API_URL=http://127.0.0.1:$data_port
 export SIM_IDENTITY_LISTEN=127.0.0.1:$identity_port
 export SIM_CERTIFICATES_LISTEN=127.0.0.1:$certificates_port
 export SIM_DATA_LISTEN=127.0.0.1:$data_port
+export SIM_CRYPTO_LISTEN=127.0.0.1:0
 export DRAIN_CONSUMERS=$drain_consumers
 export LOG_LEVEL=warn
 # An unchanged copy of the deployed limits, so that an edit of

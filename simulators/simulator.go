@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sh-preschool/preschool/simulators/certificates"
+	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 	"github.com/sh-preschool/preschool/simulators/dataapi"
 	"github.com/sh-preschool/preschool/simulators/fault"
 	"github.com/sh-preschool/preschool/simulators/identity"
@@ -27,7 +28,12 @@ const (
 	ServiceIdentity     = "identity"
 	ServiceCertificates = "certificates"
 	ServiceData         = "data"
+	ServiceCrypto       = "crypto"
 )
+
+// DefaultCryptoAPIKey is the API key the cryptography service simulator
+// accepts when Config.CryptoAPIKey is empty.
+const DefaultCryptoAPIKey = "sim-crypto-key"
 
 // shutdownGrace is how long Close lets in-flight requests finish before it
 // cancels them, which also ends requests held by the "hang" failure mode.
@@ -40,11 +46,17 @@ type Config struct {
 	IdentityAddr     string
 	CertificatesAddr string
 	DataAddr         string
+	CryptoAddr       string
 
-	// Identity, Certificates and Data are the initial fault settings.
+	// Identity, Certificates, Data and Crypto are the initial fault settings.
 	Identity     fault.Config
 	Certificates fault.Config
 	Data         fault.Config
+	Crypto       fault.Config
+
+	// CryptoAPIKey is the key the cryptography service simulator accepts;
+	// empty means DefaultCryptoAPIKey.
+	CryptoAPIKey string
 
 	// ClientID and ClientSecret are the identity simulator's only client;
 	// empty means identity.DefaultClientID and identity.DefaultClientSecret.
@@ -67,6 +79,7 @@ type Running struct {
 	IdentityURL     string
 	CertificatesURL string
 	DataURL         string
+	CryptoURL       string
 
 	services map[string]*service
 	logger   *slog.Logger
@@ -98,12 +111,21 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 
 	requestContext, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	running := &Running{
-		services:       make(map[string]*service, 3),
+		services:       make(map[string]*service, 4),
 		logger:         logger,
 		cancelRequests: cancelRequests,
 		closed:         make(chan struct{}),
 	}
 
+	cryptoProvider, err := cryptoservice.GenerateProvider("sim-k1", "sim-s1")
+	if err != nil {
+		cancelRequests()
+		return nil, err
+	}
+	cryptoAPIKey := cfg.CryptoAPIKey
+	if cryptoAPIKey == "" {
+		cryptoAPIKey = DefaultCryptoAPIKey
+	}
 	definitions := []struct {
 		name    string
 		addr    string
@@ -118,6 +140,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		})},
 		{ServiceCertificates, cfg.CertificatesAddr, cfg.Certificates, certificates.NewHandler(logger)},
 		{ServiceData, cfg.DataAddr, cfg.Data, dataapi.NewHandler(logger)},
+		{ServiceCrypto, cfg.CryptoAddr, cfg.Crypto, cryptoservice.NewHandler(cryptoProvider, cryptoAPIKey)},
 	}
 	for _, definition := range definitions {
 		started, err := startService(ctx, requestContext, logger, definition.name, definition.addr, definition.faults, serviceSeed(cfg.Seed, definition.name), definition.handler)
@@ -130,6 +153,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	running.IdentityURL = running.services[ServiceIdentity].url
 	running.CertificatesURL = running.services[ServiceCertificates].url
 	running.DataURL = running.services[ServiceData].url
+	running.CryptoURL = running.services[ServiceCrypto].url
 
 	go func() {
 		select {
@@ -235,7 +259,7 @@ func (r *Running) Stats(serviceName string) (fault.Stats, error) {
 func (r *Running) service(name string) (*service, error) {
 	s, ok := r.services[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown simulator %q: want %q, %q or %q", name, ServiceIdentity, ServiceCertificates, ServiceData)
+		return nil, fmt.Errorf("unknown simulator %q: want %q, %q, %q or %q", name, ServiceIdentity, ServiceCertificates, ServiceData, ServiceCrypto)
 	}
 	return s, nil
 }

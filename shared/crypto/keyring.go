@@ -41,7 +41,7 @@ type Keyring struct {
 	// aeads holds a pool of SM4-GCM instances per key ID, because a
 	// tjfoc/gmsm SM4 block keeps scratch buffers in the cipher value and so
 	// must not encrypt on two goroutines at once.
-	aeads      map[string]*sync.Pool
+	aeads    map[string]*sync.Pool
 	indexKey []byte
 	macs     sync.Pool
 }

@@ -1,5 +1,6 @@
 // Command simulators runs the simulators of the big-data centre's services
-// (unified identity, certificate API, data API) until SIGINT or SIGTERM.
+// (unified identity, certificate API, data API) and the cloud's cryptography
+// service until SIGINT or SIGTERM.
 // Every setting comes from a flag or, when the flag is not given, from the
 // SIM_* environment variable named in its help text.
 package main
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "identity      %s\n", running.IdentityURL)
 	fmt.Fprintf(stdout, "certificates  %s\n", running.CertificatesURL)
 	fmt.Fprintf(stdout, "data          %s\n", running.DataURL)
+	fmt.Fprintf(stdout, "crypto        %s\n", running.CryptoURL)
 
 	<-ctx.Done()
 	logger.Info("stopping simulators", "cause", context.Cause(ctx).Error())
@@ -122,6 +124,8 @@ func options() []option {
 			apply: func(s *settings, v string) error { return parseListen(v, &s.config.CertificatesAddr) }},
 		{flag: "data-listen", env: "SIM_DATA_LISTEN", defaultValue: "127.0.0.1:7103", usage: "listen address of the data API simulator",
 			apply: func(s *settings, v string) error { return parseListen(v, &s.config.DataAddr) }},
+		{flag: "crypto-listen", env: "SIM_CRYPTO_LISTEN", defaultValue: "127.0.0.1:7104", usage: "listen address of the cryptography service simulator",
+			apply: func(s *settings, v string) error { return parseListen(v, &s.config.CryptoAddr) }},
 	}
 	faultTargets := []struct {
 		name   string
@@ -130,6 +134,7 @@ func options() []option {
 		{"identity", func(s *settings) *fault.Config { return &s.config.Identity }},
 		{"certificates", func(s *settings) *fault.Config { return &s.config.Certificates }},
 		{"data", func(s *settings) *fault.Config { return &s.config.Data }},
+		{"crypto", func(s *settings) *fault.Config { return &s.config.Crypto }},
 	}
 	for _, target := range faultTargets {
 		prefix := "SIM_" + strings.ToUpper(target.name) + "_"
@@ -149,6 +154,8 @@ func options() []option {
 			apply: func(s *settings, v string) error { s.config.ClientID = v; return nil }},
 		option{flag: "client-secret", env: "SIM_CLIENT_SECRET", defaultValue: identity.DefaultClientSecret, usage: "client_secret the identity simulator accepts",
 			apply: func(s *settings, v string) error { s.config.ClientSecret = v; return nil }},
+		option{flag: "crypto-api-key", env: "SIM_CRYPTO_API_KEY", defaultValue: simulators.DefaultCryptoAPIKey, usage: "API key the cryptography service simulator accepts",
+			apply: func(s *settings, v string) error { s.config.CryptoAPIKey = v; return nil }},
 		option{flag: "identity-redirect-hosts", env: "SIM_IDENTITY_REDIRECT_HOSTS", defaultValue: "", usage: "comma-separated host names accepted in redirect_uri besides loopback hosts",
 			apply: func(s *settings, v string) error { return parseHosts(v, &s.config.IdentityRedirectHosts) }},
 		option{flag: "seed", env: "SIM_SEED", defaultValue: "0", usage: "seed of the fault decisions; 0 picks a random seed",
