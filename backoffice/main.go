@@ -9,7 +9,11 @@
 //	backoffice seed [-demo]   load Shanghai's divisions and generate demo data
 //	backoffice publish        publish the edge configuration snapshot now
 //	backoffice keygen FILE    write a new keyring file unless FILE exists
+//	backoffice staff create   create a staff account (flags: -h lists them)
+//	backoffice staff seed-demo  create one demo account per built-in role
 //	backoffice audit verify   check the audit trail's hash chain (exit 1 if broken)
+//	backoffice verify         check this executable's release signature under the
+//	                          key in RELEASE_PUBLIC_KEY (exit 1 if it does not verify)
 package main
 
 import (
@@ -24,17 +28,21 @@ import (
 	"time"
 	_ "time/tzdata" // enrolment dates are in Asia/Shanghai on any host
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
+	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/debugserver"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/logging"
 	"github.com/sh-preschool/preschool/shared/redisclient"
+	"github.com/sh-preschool/preschool/shared/release"
 )
 
 func main() {
@@ -53,8 +61,21 @@ func run(ctx context.Context, args []string) error {
 		command, args = args[0], args[1:]
 	}
 	reader := config.FromEnv()
+	publicKey := reader.String(release.PublicKeyVariable, "")
 	switch command {
+	case "verify":
+		if publicKey == "" {
+			return errors.New("verify needs " + release.PublicKeyVariable + ", the path of the release public key")
+		}
+		if err := release.VerifySelf(publicKey); err != nil {
+			return err
+		}
+		fmt.Println("the release signature of this executable verifies, version", release.Version)
+		return nil
 	case "serve":
+		if err := release.StartupCheck(publicKey); err != nil {
+			return err
+		}
 		// The drainer's garbage is short-lived and the heap small, so
 		// collecting less often saves CPU at the peak. GOGC in the
 		// environment overrides this.
@@ -94,13 +115,15 @@ func run(ctx context.Context, args []string) error {
 		}
 		defer db.Close()
 		return audit.VerifyCommand(ctx, db, os.Stdout)
+	case "staff":
+		return runStaff(ctx, reader, args)
 	case "keygen":
 		if len(args) != 1 {
 			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
 		}
 		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit or keygen", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -124,6 +147,11 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 	if err := dictionary.Seed(ctx, db); err != nil {
 		return err
 	}
+	if *demo {
+		if err := seedDemoStaff(ctx, reader, db); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("seeded in %s: %d districts, %d streets, %d committees, %d kindergartens, %d campuses, %d seat plans, %d years, %d entries, %d matching rules, %d forms\n",
 		time.Since(start).Round(time.Millisecond), summary.Districts, summary.Streets, summary.Committees, summary.Kindergartens,
 		summary.Campuses, summary.SeatPlans, summary.Years, summary.Entries, summary.Rules, summary.Forms)
@@ -135,6 +163,59 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 		return err
 	}
 	return nil
+}
+
+func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "seed-demo") {
+		return errors.New("usage: backoffice staff create -username NAME -name 姓名 -role ROLE [-district CODE] [-street CODE] [-kindergarten ID] [-password P], or backoffice staff seed-demo")
+	}
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if args[0] == "seed-demo" {
+		return seedDemoStaff(ctx, reader, db)
+	}
+	keyring, err := loadKeyring(reader)
+	if err != nil {
+		return err
+	}
+	return staff.CreateCommand(ctx, db, keyring, args[1:], os.Stdout)
+}
+
+// seedDemoStaff creates the demo accounts and prints them with their
+// password, which only a demo may do.
+func seedDemoStaff(ctx context.Context, reader *config.Reader, db *sqlx.DB) error {
+	keyring, err := loadKeyring(reader)
+	if err != nil {
+		return err
+	}
+	accounts, err := staff.SeedDemo(ctx, db, keyring)
+	if err != nil {
+		return err
+	}
+	created := 0
+	for _, account := range accounts {
+		if account.Created {
+			created++
+		}
+	}
+	fmt.Printf("demo staff accounts (%d created), password %s, TOTP enrolled at the first sign-in:", created, staff.DemoPassword)
+	for _, account := range accounts {
+		fmt.Printf(" %s", account.Username)
+	}
+	fmt.Println()
+	return nil
+}
+
+func loadKeyring(reader *config.Reader) (*crypto.Keyring, error) {
+	path := reader.String("CRYPTO_KEYRING_FILE", "")
+	if path == "" {
+		return nil, errors.New("CRYPTO_KEYRING_FILE is not set: it names the keyring file that seals personal data (backoffice keygen FILE makes one)")
+	}
+	return crypto.LoadKeyringFile(path)
 }
 
 func runPublish(ctx context.Context, reader *config.Reader) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/org"
+	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/backoffice/web"
 	"github.com/sh-preschool/preschool/shared/apierror"
 )
@@ -30,6 +31,10 @@ func (b *BackOffice) routes() http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(b.registry, promhttp.HandlerOpts{}))
 
 	enrolmentHandlers := &enrolment.Handlers{Store: &enrolment.Store{DB: b.db}, Keyring: b.keyring, Names: b.names}
+	staffHandlers := &staff.Handlers{
+		DB: b.db, Keyring: b.keyring, Sessions: b.sessions, Roles: b.roles, Trail: b.trail,
+		DistrictName: b.districtName, LoginAttemptsPerMinute: b.config.LoginAttemptsPerMinute,
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		// Every refused access is recorded in the audit trail.
 		r.Use(func(next http.Handler) http.Handler {
@@ -40,6 +45,7 @@ func (b *BackOffice) routes() http.Handler {
 		r.Post("/dev/sign-in", httpx.Handle(b.devSignIn.SignIn))
 		r.Post("/sign-out", httpx.Handle(b.signOut))
 		r.Get("/sign-in/options", httpx.Handle(b.signInOptions))
+		staffHandlers.PublicRoutes(r)
 		r.Group(func(r chi.Router) {
 			r.Use(b.sessions.Authenticate)
 			r.Get("/me", httpx.Handle(b.me))
@@ -50,6 +56,7 @@ func (b *BackOffice) routes() http.Handler {
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
+			staffHandlers.Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
