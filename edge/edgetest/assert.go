@@ -1,7 +1,6 @@
 package edgetest
 
 import (
-	"os"
 	"testing"
 	"unicode"
 
@@ -48,14 +47,4 @@ func HasHan(s string) bool {
 		}
 	}
 	return false
-}
-
-// KnownBug skips the test with "known bug: " and the description, unless
-// the environment variable EDGETEST_KNOWN_BUGS is set to 1, which runs the
-// test to show the failure.
-func KnownBug(t testing.TB, description string) {
-	t.Helper()
-	if os.Getenv("EDGETEST_KNOWN_BUGS") != "1" {
-		t.Skip("known bug: " + description + " (set EDGETEST_KNOWN_BUGS=1 to run)")
-	}
 }
