@@ -32,7 +32,7 @@ check Redis "${REDIS_ADDR%:*}" "$redis_port" "redis-server --daemonize yes --bin
 
 # A second `make run` would re-seed the running system's database and then
 # fail to listen, so it stops here instead.
-for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 127.0.0.1:7104; do
+for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 127.0.0.1:7104 127.0.0.1:7105; do
   if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
     echo "端口 $address 已被占用，系统可能已在运行。Port $address is in use: the system may be running already." >&2
     echo "Stop it first (Ctrl-C in its terminal), or set EDGE_LISTEN, EDGE_OPERATIONS_LISTEN and BACKOFFICE_LISTEN to free ports." >&2
