@@ -92,3 +92,8 @@ CREATE INDEX sms_outbox_due_idx ON sms_outbox (next_attempt_at) WHERE status IN 
 CREATE INDEX sms_outbox_receipt_idx ON sms_outbox (sent_at) WHERE status = 'sent';
 CREATE INDEX sms_outbox_district_idx ON sms_outbox (district_code, created_at DESC);
 CREATE INDEX sms_outbox_record_idx ON sms_outbox (record_number);
+-- One 报名成功 message per application, however many back offices queue it.
+CREATE UNIQUE INDEX sms_outbox_succeeded_idx ON sms_outbox (record_number) WHERE event = 'application_succeeded';
+
+-- The notifier finds newly stored applications by recorded_at.
+CREATE INDEX application_recorded_idx ON application (recorded_at);

@@ -71,8 +71,9 @@ func (c *staffClient) call(t *testing.T, method, path string, body any, wantStat
 }
 
 // TestReturnAndDeletionDeliverSMS runs the return and the deletion through
-// a whole back office: its drainer stores the submissions, its SMS sender
-// delivers the family's messages through the SMS simulator.
+// a whole back office: its drainer stores the submissions, its notifier
+// queues the 报名成功 message, and its SMS sender delivers the family's
+// messages through the SMS simulator.
 func TestReturnAndDeletionDeliverSMS(t *testing.T) {
 	env := backofficetest.New(t)
 	running, err := simulators.Start(context.Background(), simulators.Config{Logger: slog.New(slog.DiscardHandler)})
@@ -101,6 +102,8 @@ func TestReturnAndDeletionDeliverSMS(t *testing.T) {
 	if again == application {
 		t.Fatalf("application after the return kept the number %s", again)
 	}
+	env.WaitForRows(t, time.Minute, 1,
+		`SELECT count(*) FROM sms_outbox WHERE record_number = $1 AND event = 'application_succeeded' AND status = 'delivered'`, again)
 
 	var created struct {
 		ID int64 `json:"id"`
@@ -117,8 +120,9 @@ func TestReturnAndDeletionDeliverSMS(t *testing.T) {
 	if n := env.Count(t, `SELECT count(*) FROM audit_event WHERE resource_id = $1 AND action IN ('deletion.request', 'deletion.approve')`, registration); n != 2 {
 		t.Errorf("audit events of the deletion = %d, want 2", n)
 	}
-	if running.SMS.Sent() != 2 {
-		t.Errorf("SMS simulator accepted %d messages, want 2", running.SMS.Sent())
+	delivered := env.Count(t, `SELECT count(*) FROM sms_outbox WHERE status = 'delivered'`)
+	if running.SMS.Sent() != delivered {
+		t.Errorf("SMS simulator accepted %d messages, want the %d delivered ones", running.SMS.Sent(), delivered)
 	}
 
 	reregistered := env.Register(t, subject, env.ShanghaiChild(t, 7, xuhui, xuhui))

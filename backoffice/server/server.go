@@ -209,6 +209,15 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 		ReceiptDelay: b.config.SMSReceiptDelay, ReceiptWindow: 24 * time.Hour,
 	})
 	b.goWorker(func() { sender.Run(ctx) })
+
+	// The notifier starts a day back, so applications stored shortly
+	// before a restart still get their message; the outbox's unique index
+	// keeps those already queued from getting a second one.
+	notifier := &sms.Notifier{
+		DB: b.db, Keyring: b.keyring, DistrictName: b.districtName, Interval: b.config.SMSInterval,
+		BatchSize: b.config.SMSBatchSize, Since: time.Now().Add(-24 * time.Hour),
+	}
+	b.goWorker(func() { notifier.Run(ctx) })
 	return nil
 }
 

@@ -57,7 +57,8 @@ type template struct {
 
 // Enqueue renders the message from the most specific enabled template and
 // adds it to the outbox inside tx, so it is sent only if tx commits. It
-// returns the outbox row's ID, or ErrNoPhone.
+// returns the outbox row's ID, 0 when the event allows one message per
+// record and it is queued already, or ErrNoPhone.
 func Enqueue(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, message Message) (int64, error) {
 	if message.Phone == "" {
 		return 0, ErrNoPhone
@@ -91,11 +92,15 @@ func Enqueue(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, message 
 		INSERT INTO sms_outbox (event, district_code, entry_id, template_id, record_number, phone, phone_masked,
 		                        body, preview, key_id, send_at, next_attempt_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+		ON CONFLICT DO NOTHING
 		RETURNING id`
 	var id int64
 	err = tx.GetContext(ctx, &id, q, message.Event, nullString(message.DistrictCode), nullInt(message.EntryID),
 		nullInt(chosen.ID), message.RecordNumber, keyring.Seal([]byte(message.Phone), ContextPhone), MaskPhone(message.Phone),
 		keyring.Seal([]byte(body), ContextBody), preview, keyring.ActiveKeyID(), sendAt.UTC())
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("sms: queue %s for %s: %w", message.Event, message.RecordNumber, err)
 	}
