@@ -211,7 +211,7 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 	b.goWorker(func() { sender.Run(ctx) })
 
 	// The notifier starts a day back, so applications stored shortly
-	// before a restart still get their message; the outbox's unique index
+	// before a restart still get their message. The outbox's unique index
 	// keeps those already queued from getting a second one.
 	notifier := &sms.Notifier{
 		DB: b.db, Keyring: b.keyring, DistrictName: b.districtName, Interval: b.config.SMSInterval,

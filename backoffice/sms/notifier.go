@@ -29,8 +29,8 @@ type Notifier struct {
 	DistrictName func(code string) (string, bool)
 	Interval     time.Duration
 	BatchSize    int
-	// Since is where the first round starts: applications recorded before
-	// it get no message.
+	// Since is the recorded_at where the first round starts. Applications
+	// recorded before it get no message.
 	Since time.Time
 }
 
