@@ -1,6 +1,8 @@
 // The review module (审核与通知): returning applications, the two-step
 // deletion, SMS templates and outbox, and the registration and application
-// switches.
+// switches. Its pages import the Element Plus components that
+// shared/element.js does not register (dialog, date picker, tabs, switch,
+// number input) themselves.
 import { Bell } from '@element-plus/icons-vue';
 import { reviewStrings as strings } from './strings.js';
 
