@@ -226,4 +226,43 @@ describe('review and SMS pages', () => {
     await district.context.close();
     await city.context.close();
   });
+
+  test('district template and application switch', async () => {
+    const base = stack.backOfficeURL;
+    const district = await openSignedIn(browser, base, 'district');
+    const { page } = district;
+
+    // A template with an unknown placeholder is rejected with the list of
+    // the allowed ones; a valid one is saved for the district.
+    await page.locator('.el-menu-item', { hasText: '短信通知' }).click();
+    await page.getByRole('button', { name: '新建模板' }).click();
+    const body = page.locator('textarea[data-test="template-body"]');
+    await body.fill('{学校}已退回');
+    await page.locator('.el-dialog').getByRole('button', { name: '确定' }).click();
+    await page.locator('.el-message--error', { hasText: '不支持占位符 {学校}' }).waitFor();
+    await body.fill('【徐汇区教育局】{姓名}的报名已成功，编号 {报名号}。');
+    await page.locator('.el-dialog').getByRole('button', { name: '确定' }).click();
+    await page.locator('.el-tab-pane:visible .el-table__body tr', { hasText: '【徐汇区教育局】' }).waitFor();
+
+    // Closing 徐汇's application window reaches the edge at once.
+    const parent = new ParentClient(stack.edgeURL);
+    await parent.signIn('demo-parent-06');
+    const registration = await registerChild(parent);
+    await parent.waitForStatus(registration, ['recorded', 'verified', 'needs_manual_verification']);
+
+    await page.locator('.el-menu-item', { hasText: '登记报名开关' }).click();
+    const row = page.locator('.el-table__body tr', { hasText: xuhui.name }).first();
+    await row.getByRole('button', { name: '关闭' }).click();
+    await page.locator('.el-dialog__footer').getByRole('button', { name: '关闭' }).click();
+    await page.locator(`[data-test="district-state-${xuhui.code}"]`, { hasText: '已关闭' }).waitFor();
+
+    const refused = await parent.apply(registration);
+    assert.equal(refused.status, 403, `application after closing: HTTP ${refused.status}`);
+    assert.equal(refused.body.error.code, 'application_closed');
+    assert.match(refused.body.error.message, /报名已于/);
+    await page.screenshot({ path: screenshotPath('review-windows'), fullPage: true });
+
+    assert.deepEqual(district.problems, []);
+    await district.context.close();
+  });
 });
