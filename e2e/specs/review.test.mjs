@@ -256,10 +256,10 @@ describe('review and SMS pages', () => {
     await page.locator('.el-dialog__footer').getByRole('button', { name: '关闭' }).click();
     await page.locator(`[data-test="district-state-${xuhui.code}"]`, { hasText: '已关闭' }).waitFor();
 
-    const refused = await parent.apply(registration);
-    assert.equal(refused.status, 403, `application after closing: HTTP ${refused.status}`);
-    assert.equal(refused.body.error.code, 'application_closed');
-    assert.match(refused.body.error.message, /报名已于/);
+    const rejected = await parent.apply(registration);
+    assert.equal(rejected.status, 403, `application after closing: HTTP ${rejected.status}`);
+    assert.equal(rejected.body.error.code, 'application_closed');
+    assert.match(rejected.body.error.message, /报名已于/);
     await page.screenshot({ path: screenshotPath('review-windows'), fullPage: true });
 
     assert.deepEqual(district.problems, []);
