@@ -88,6 +88,7 @@ cat <<TEXT
       首次登录时用手机验证器绑定动态口令（TOTP）；开发登录可直接选择市级或区管理员。
       The first sign-in enrols an authenticator app (TOTP); the development sign-in skips it.
   统一身份认证模拟 Identity:  http://127.0.0.1:7101/
+  短信模拟 SMS:              http://127.0.0.1:7105/ （发送记录见管理端“审核与通知 → 短信通知”）
   指标 Metrics:              http://$EDGE_OPERATIONS_LISTEN/metrics  http://$BACKOFFICE_LISTEN/metrics
   日志 Logs:                 .run/simulators.log .run/backoffice.log .run/edge.log
 
