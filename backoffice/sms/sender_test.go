@@ -29,7 +29,7 @@ type outboxFixture struct {
 	simulator *simulators.Running
 }
 
-func newOutboxFixture(t *testing.T) *outboxFixture {
+func newOutboxFixture(t testing.TB) *outboxFixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
