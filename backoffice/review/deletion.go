@@ -254,8 +254,8 @@ func (h *Handlers) lockPendingRequest(ctx context.Context, tx *sqlx.Tx, staff *a
 	if request.Status != DeletionPending {
 		return request, errRequestDecided
 	}
-	// Development sign-in sessions have no account ID (0), so they cannot be
-	// told apart here; their district and city levels still differ.
+	// Development sign-in sessions have no account ID (0), so this check
+	// cannot compare them. Their district and city levels still differ.
 	if staff.ID != 0 && request.RequestedBy == staff.ID {
 		return request, errOwnRequest
 	}

@@ -430,6 +430,7 @@ func (h *Handlers) retry(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer tx.Rollback()
+
 	scope := staff.Scope.Filter(outboxColumns, 2)
 	var row struct {
 		Status   string `db:"status"`
@@ -450,6 +451,7 @@ func (h *Handlers) retry(w http.ResponseWriter, r *http.Request) error {
 	if row.Status != StatusFailed {
 		return errNotRetryable
 	}
+
 	const q = `UPDATE sms_outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL,
 		provider_message_id = NULL WHERE id = $1`
 	if _, err := tx.ExecContext(ctx, q, id); err != nil {
