@@ -47,8 +47,8 @@ async function waitReady(url, process, name) {
 export async function startStack() {
   const id = randomBytes(4).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
-  const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort] =
-    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort] =
+    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const databaseName = `e2e_${id}`;
   const env = {
     ...process.env,
@@ -68,6 +68,8 @@ export async function startStack() {
     SIM_CERTIFICATES_LISTEN: `127.0.0.1:${certificatesPort}`,
     SIM_DATA_LISTEN: `127.0.0.1:${dataPort}`,
     SIM_CRYPTO_LISTEN: '127.0.0.1:0',
+    SIM_SMS_LISTEN: `127.0.0.1:${smsPort}`,
+    SMS_API_URL: `http://127.0.0.1:${smsPort}`,
     VERIFY_INTERVAL: '500ms',
     LOG_LEVEL: 'warn',
   };

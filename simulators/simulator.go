@@ -21,6 +21,7 @@ import (
 	"github.com/sh-preschool/preschool/simulators/dataapi"
 	"github.com/sh-preschool/preschool/simulators/fault"
 	"github.com/sh-preschool/preschool/simulators/identity"
+	"github.com/sh-preschool/preschool/simulators/sms"
 )
 
 // Service names accepted by Running.SetFault and Running.Stats.
@@ -29,6 +30,7 @@ const (
 	ServiceCertificates = "certificates"
 	ServiceData         = "data"
 	ServiceCrypto       = "crypto"
+	ServiceSMS          = "sms"
 )
 
 // DefaultCryptoAPIKey is the API key the cryptography service simulator
@@ -47,12 +49,18 @@ type Config struct {
 	CertificatesAddr string
 	DataAddr         string
 	CryptoAddr       string
+	SMSAddr          string
 
 	// Identity, Certificates, Data and Crypto are the initial fault settings.
 	Identity     fault.Config
 	Certificates fault.Config
 	Data         fault.Config
 	Crypto       fault.Config
+	SMS          fault.Config
+
+	// SMSDeliveryDelay is how long after acceptance the SMS simulator
+	// reports a message delivered.
+	SMSDeliveryDelay time.Duration
 
 	// CryptoAPIKey is the key the cryptography service simulator accepts;
 	// empty means DefaultCryptoAPIKey.
@@ -80,6 +88,10 @@ type Running struct {
 	CertificatesURL string
 	DataURL         string
 	CryptoURL       string
+	SMSURL          string
+
+	// SMS is the SMS simulator, so tests can count the messages it accepted.
+	SMS *sms.Server
 
 	services map[string]*service
 	logger   *slog.Logger
@@ -126,6 +138,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	if cryptoAPIKey == "" {
 		cryptoAPIKey = DefaultCryptoAPIKey
 	}
+	running.SMS = sms.NewServer(sms.Options{DeliveryDelay: cfg.SMSDeliveryDelay, Logger: logger})
 	definitions := []struct {
 		name    string
 		addr    string
@@ -141,6 +154,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		{ServiceCertificates, cfg.CertificatesAddr, cfg.Certificates, certificates.NewHandler(logger)},
 		{ServiceData, cfg.DataAddr, cfg.Data, dataapi.NewHandler(logger)},
 		{ServiceCrypto, cfg.CryptoAddr, cfg.Crypto, cryptoservice.NewHandler(cryptoProvider, cryptoAPIKey)},
+		{ServiceSMS, cfg.SMSAddr, cfg.SMS, running.SMS.Handler()},
 	}
 	for _, definition := range definitions {
 		started, err := startService(ctx, requestContext, logger, definition.name, definition.addr, definition.faults, serviceSeed(cfg.Seed, definition.name), definition.handler)
@@ -154,6 +168,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	running.CertificatesURL = running.services[ServiceCertificates].url
 	running.DataURL = running.services[ServiceData].url
 	running.CryptoURL = running.services[ServiceCrypto].url
+	running.SMSURL = running.services[ServiceSMS].url
 
 	go func() {
 		select {
@@ -259,7 +274,7 @@ func (r *Running) Stats(serviceName string) (fault.Stats, error) {
 func (r *Running) service(name string) (*service, error) {
 	s, ok := r.services[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown simulator %q: want %q, %q, %q or %q", name, ServiceIdentity, ServiceCertificates, ServiceData, ServiceCrypto)
+		return nil, fmt.Errorf("unknown simulator %q: want %q, %q, %q, %q or %q", name, ServiceIdentity, ServiceCertificates, ServiceData, ServiceCrypto, ServiceSMS)
 	}
 	return s, nil
 }

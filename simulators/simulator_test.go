@@ -173,10 +173,10 @@ func TestSetFaultAndStats(t *testing.T) {
 		t.Errorf("stats config = %+v, want rate 1 in mode error", stats.Config)
 	}
 
-	if err := running.SetFault("sms", fault.Config{}); err == nil {
+	if err := running.SetFault("mail", fault.Config{}); err == nil {
 		t.Error("SetFault of an unknown service returned no error")
 	}
-	if _, err := running.Stats("sms"); err == nil {
+	if _, err := running.Stats("mail"); err == nil {
 		t.Error("Stats of an unknown service returned no error")
 	}
 	if err := running.SetFault(ServiceData, fault.Config{FailureRate: 2}); err == nil {

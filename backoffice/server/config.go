@@ -46,6 +46,13 @@ type Config struct {
 	VerifyDeadline         time.Duration
 	VerifyBreakerOpenFor   time.Duration
 	VerifyRate             int
+	SMSAPIURL              string
+	SMSTimeout             time.Duration
+	SMSInterval            time.Duration
+	SMSBatchSize           int
+	SMSBackoff             time.Duration
+	SMSMaxBackoff          time.Duration
+	SMSReceiptDelay        time.Duration
 	// Workers turns the drainer and verifier off when false, for a replica
 	// that only serves pages.
 	Workers bool
@@ -87,6 +94,13 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		VerifyDeadline:         r.Duration("VERIFY_DEADLINE", 10*time.Minute, time.Second),
 		VerifyBreakerOpenFor:   r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
 		VerifyRate:             r.Int("VERIFY_RATE", 200, 0, 100_000),
+		SMSAPIURL:              r.String("SMS_API_URL", "http://127.0.0.1:7105"),
+		SMSTimeout:             r.Duration("SMS_TIMEOUT", 5*time.Second, time.Millisecond),
+		SMSInterval:            r.Duration("SMS_INTERVAL", time.Second, 10*time.Millisecond),
+		SMSBatchSize:           r.Int("SMS_BATCH_SIZE", 50, 1, 1000),
+		SMSBackoff:             r.Duration("SMS_BACKOFF", 30*time.Second, time.Millisecond),
+		SMSMaxBackoff:          r.Duration("SMS_MAX_BACKOFF", 30*time.Minute, time.Millisecond),
+		SMSReceiptDelay:        r.Duration("SMS_RECEIPT_DELAY", 5*time.Second, 0),
 		Workers:                r.Bool("BACKOFFICE_WORKERS", true),
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)

@@ -22,6 +22,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/drain"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/publish"
+	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/backoffice/verify"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
@@ -201,6 +202,22 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 		BreakerOpenFor: b.config.VerifyBreakerOpenFor, Rate: float64(b.config.VerifyRate),
 	}, func(name string, _, to gobreaker.State) { b.breaker.WithLabelValues(name).Set(float64(to)) })
 	b.goWorker(func() { b.verifier.Run(ctx) })
+
+	sender := sms.NewSender(b.db, b.keyring, sms.SenderConfig{
+		URL: b.config.SMSAPIURL, Timeout: b.config.SMSTimeout, Interval: b.config.SMSInterval,
+		BatchSize: b.config.SMSBatchSize, Backoff: b.config.SMSBackoff, MaxBackoff: b.config.SMSMaxBackoff,
+		ReceiptDelay: b.config.SMSReceiptDelay, ReceiptWindow: 24 * time.Hour,
+	})
+	b.goWorker(func() { sender.Run(ctx) })
+
+	// The notifier starts a day back, so applications stored shortly
+	// before a restart still get their message. The outbox's unique index
+	// keeps those already queued from getting a second one.
+	notifier := &sms.Notifier{
+		DB: b.db, Keyring: b.keyring, DistrictName: b.districtName, Interval: b.config.SMSInterval,
+		BatchSize: b.config.SMSBatchSize, Since: time.Now().Add(-24 * time.Hour),
+	}
+	b.goWorker(func() { notifier.Run(ctx) })
 	return nil
 }
 

@@ -178,6 +178,8 @@ func TestApplicationOptionsRejected(t *testing.T) {
 			"registration_not_valid", "registrationNumber"},
 		{"failed registration", status(enrolment.StatusFailed), edgetest.HomeDistrict, f.Catalogue,
 			"registration_not_valid", "registrationNumber"},
+		{"deleted registration", status(enrolment.StatusDeleted), edgetest.HomeDistrict, f.Catalogue,
+			"registration_deleted", "registrationNumber"},
 		{"neither hukou nor home", status(enrolment.StatusAccepted), edgetest.OtherDistrict, f.Catalogue,
 			"district_not_eligible", "districtCode"},
 		{"no entry for category", status(enrolment.StatusAccepted), edgetest.HomeDistrict,

@@ -83,6 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "certificates  %s\n", running.CertificatesURL)
 	fmt.Fprintf(stdout, "data          %s\n", running.DataURL)
 	fmt.Fprintf(stdout, "crypto        %s\n", running.CryptoURL)
+	fmt.Fprintf(stdout, "sms           %s\n", running.SMSURL)
 
 	<-ctx.Done()
 	logger.Info("stopping simulators", "cause", context.Cause(ctx).Error())
@@ -126,6 +127,10 @@ func options() []option {
 			apply: func(s *settings, v string) error { return parseListen(v, &s.config.DataAddr) }},
 		{flag: "crypto-listen", env: "SIM_CRYPTO_LISTEN", defaultValue: "127.0.0.1:7104", usage: "listen address of the cryptography service simulator",
 			apply: func(s *settings, v string) error { return parseListen(v, &s.config.CryptoAddr) }},
+		{flag: "sms-listen", env: "SIM_SMS_LISTEN", defaultValue: "127.0.0.1:7105", usage: "listen address of the SMS simulator",
+			apply: func(s *settings, v string) error { return parseListen(v, &s.config.SMSAddr) }},
+		{flag: "sms-delivery-delay", env: "SIM_SMS_DELIVERY_DELAY", defaultValue: "1s", usage: "time after acceptance when the SMS simulator reports a message delivered",
+			apply: func(s *settings, v string) error { return parseDuration(v, &s.config.SMSDeliveryDelay) }},
 	}
 	faultTargets := []struct {
 		name   string
@@ -135,6 +140,7 @@ func options() []option {
 		{"certificates", func(s *settings) *fault.Config { return &s.config.Certificates }},
 		{"data", func(s *settings) *fault.Config { return &s.config.Data }},
 		{"crypto", func(s *settings) *fault.Config { return &s.config.Crypto }},
+		{"sms", func(s *settings) *fault.Config { return &s.config.SMS }},
 	}
 	for _, target := range faultTargets {
 		prefix := "SIM_" + strings.ToUpper(target.name) + "_"

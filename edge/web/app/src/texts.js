@@ -103,6 +103,7 @@ export const receipt = {
       recorded: '登记已保存到招生系统，正在核验身份信息。',
       verified: '身份信息已核验通过。',
       needs_manual_verification: '身份信息需要人工核验，区招生部门将尽快处理，请留意通知。',
+      deleted: '该登记已按区招生部门的申请删除。如需入园，请在登记期内重新登记。',
     },
     application: {
       accepted: '系统已收到您的报名，正在保存。',

@@ -49,11 +49,12 @@ async function readBody(response) {
  * Sends one request and returns the decoded JSON body. Throws an ApiError
  * for a network failure or a non-2xx response, and the browser's AbortError
  * for an aborted request. A 401 also calls the unauthorised handler, unless
- * options.redirectOnUnauthorised is false.
+ * options.redirectOnUnauthorised is false. options.headers adds headers,
+ * such as the CSRF token that every change needs.
  */
 export async function request(method, path, options = {}) {
-  const { query, body, signal, redirectOnUnauthorised = true } = options;
-  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', signal };
+  const { query, body, signal, headers, redirectOnUnauthorised = true } = options;
+  const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin', signal };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -85,4 +86,6 @@ export async function request(method, path, options = {}) {
 export const api = {
   get: (path, query, options = {}) => request('GET', path, { ...options, query }),
   post: (path, body, options = {}) => request('POST', path, { ...options, body }),
+  put: (path, body, options = {}) => request('PUT', path, { ...options, body }),
+  delete: (path, options = {}) => request('DELETE', path, options),
 };

@@ -4,8 +4,9 @@
 // to this list.
 import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
+import review from './review/index.js';
 
-export const modules = [signin, enrolment];
+export const modules = [signin, enrolment, review];
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';

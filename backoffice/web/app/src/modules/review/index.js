@@ -1,0 +1,28 @@
+// The review module (审核与通知): returning applications, the two-step
+// deletion, SMS templates and outbox, and the registration and application
+// switches. Its pages import the Element Plus components that
+// shared/element.js does not register (dialog, date picker, tabs, switch,
+// number input) themselves.
+import { Bell } from '@element-plus/icons-vue';
+import { reviewStrings as strings } from './strings.js';
+
+export default {
+  publicRoutes: [],
+  routes: [
+    { path: 'review/returns', name: 'review-returns', component: () => import('./ReturnsPage.vue'), meta: { title: strings.returnsTitle } },
+    { path: 'review/deletions', name: 'review-deletions', component: () => import('./DeletionsPage.vue'), meta: { title: strings.deletionsTitle } },
+    { path: 'review/sms', name: 'review-sms', component: () => import('./SmsPage.vue'), meta: { title: strings.smsTitle } },
+    { path: 'review/windows', name: 'review-windows', component: () => import('./WindowsPage.vue'), meta: { title: strings.windowsTitle } },
+  ],
+  menu: {
+    key: 'review',
+    title: strings.menuTitle,
+    icon: Bell,
+    items: [
+      { path: '/review/returns', title: strings.returnsTitle },
+      { path: '/review/deletions', title: strings.deletionsTitle },
+      { path: '/review/sms', title: strings.smsTitle },
+      { path: '/review/windows', title: strings.windowsTitle },
+    ],
+  },
+};
