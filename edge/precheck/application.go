@@ -6,6 +6,7 @@ import (
 	"github.com/sh-preschool/preschool/edge/catalogue"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/matching"
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
@@ -89,7 +90,10 @@ func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalo
 		OpensAt:  opens,
 		ClosesAt: closes,
 		Open:     !now.Before(opens) && now.Before(closes),
-		Campuses: c.MatchCampuses(facts.Year, districtCode, street, committee),
+		Campuses: c.Match(&matching.Query{
+			Year: facts.Year, DistrictCode: districtCode, StreetCode: street, CommitteeCode: committee,
+			Mode: entry.MatchingMode, Audience: c.EntryAudience(entry),
+		}, nil),
 	}, nil
 }
 
