@@ -14,6 +14,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/org"
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/backoffice/web"
@@ -55,6 +56,7 @@ func (b *BackOffice) routes() http.Handler {
 			})
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
+			(&matching.Handlers{DB: b.db, Trail: b.trail, Keyring: b.keyring, Publisher: b.publisher}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)
 		})
