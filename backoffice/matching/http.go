@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +61,7 @@ func (h *Handlers) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(PermissionRead))
 		r.Get("/matching/rules", httpx.Handle(h.list))
+		r.Get("/matching/options", httpx.Handle(h.options))
 		r.Get("/matching/rules/template.xlsx", httpx.Handle(h.template))
 		r.Get("/matching/validation", httpx.Handle(h.validation))
 		r.Get("/matching/validation/unmatched.xlsx", httpx.Handle(h.exportUnmatched))
@@ -108,6 +110,65 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, ListBody{Items: rules, Total: total, Page: page.Number, Size: page.Size})
+	return nil
+}
+
+// Option is a code or ID with its Chinese name, for the rule dialog's lists.
+// Parent is a committee's street code.
+type Option struct {
+	Value  string `json:"value"`
+	Label  string `json:"label"`
+	Parent string `json:"parent,omitempty"`
+}
+
+// OptionsBody is the response of GET /api/v1/matching/options.
+type OptionsBody struct {
+	DistrictCode string   `json:"districtCode"`
+	CurrentYear  int      `json:"currentYear"`
+	Years        []int    `json:"years"`
+	Streets      []Option `json:"streets"`
+	Committees   []Option `json:"committees"`
+	Campuses     []Option `json:"campuses"`
+}
+
+// options handles GET /api/v1/matching/options?district=: the years,
+// streets, committees and campuses a rule of the district may name.
+func (h *Handlers) options(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	staff := access.StaffFrom(ctx)
+	district, err := h.districtFor(ctx, staff, r.URL.Query().Get("district"), "district")
+	if err != nil {
+		return err
+	}
+	refs, err := loadReferences(ctx, h.DB, district)
+	if err != nil {
+		return err
+	}
+	year, err := currentYear(ctx, h.DB)
+	if err != nil {
+		return err
+	}
+
+	body := OptionsBody{DistrictCode: district, CurrentYear: year, Years: []int{}, Streets: []Option{}, Committees: []Option{}, Campuses: []Option{}}
+	for year := range refs.years {
+		body.Years = append(body.Years, year)
+	}
+	for code, name := range refs.streets {
+		body.Streets = append(body.Streets, Option{Value: code, Label: name})
+	}
+	for code, committee := range refs.committees {
+		body.Committees = append(body.Committees, Option{Value: code, Label: committee.name, Parent: committee.streetCode})
+	}
+	for id, campus := range refs.campuses {
+		body.Campuses = append(body.Campuses, Option{Value: strconv.FormatInt(id, 10), Label: campus.kindergarten + "（" + campus.name + "）"})
+	}
+
+	slices.Sort(body.Years)
+	for _, options := range [][]Option{body.Streets, body.Committees} {
+		slices.SortFunc(options, func(a, b Option) int { return strings.Compare(a.Value, b.Value) })
+	}
+	slices.SortFunc(body.Campuses, func(a, b Option) int { return strings.Compare(a.Label, b.Label) })
+	httpx.WriteJSON(w, http.StatusOK, body)
 	return nil
 }
 
@@ -213,6 +274,7 @@ func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
 	tx, err := h.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -225,6 +287,7 @@ func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) error {
 	if !staff.Scope.AllowsDistrict(before.DistrictCode) {
 		return access.ErrOutOfScope
 	}
+
 	if err := deleteRule(ctx, tx, id); err != nil {
 		return err
 	}
@@ -280,7 +343,7 @@ func (h *Handlers) districtFor(ctx context.Context, staff *access.Staff, request
 	return requested, nil
 }
 
-// invalidRule returns the first problem as the error, with every problem in
+// invalidRule returns the first problem as the error, with the other problems in
 // its detail under the field names.
 func invalidRule(problems []FieldError) error {
 	err := apierror.Invalid(problems[0].Field, problems[0].Code, problems[0].Message)

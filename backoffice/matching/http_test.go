@@ -112,7 +112,7 @@ func TestRuleLifecycle(t *testing.T) {
 		t.Errorf("publications after create = %d, want 1", f.publisher.calls.Load())
 	}
 
-	// Another district neither sees nor changes it.
+	// Another district can neither read nor change it.
 	f.changning.Send(t, http.MethodPut, rulePath(rule.ID), map[string]any{"mode": 4, "campusId": f.campuses[0]}).
 		Expect(t, http.StatusNotFound, "matching_rule_not_found")
 	f.changning.Send(t, http.MethodDelete, rulePath(rule.ID), nil).Expect(t, http.StatusNotFound, "matching_rule_not_found")

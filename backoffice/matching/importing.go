@@ -57,11 +57,13 @@ func (h *Handlers) template(w http.ResponseWriter, r *http.Request) error {
 	if err := file.SetSheetRow(sheet, "A1", &header); err != nil {
 		return err
 	}
+
 	for i, example := range templateExamples {
 		if err := file.SetSheetRow(sheet, "A"+strconv.Itoa(i+2), &example); err != nil {
 			return err
 		}
 	}
+
 	notes := []string{
 		"填写说明：",
 		"匹配模式：1 街道居委；2 详细地址（门牌范围）；3 街道居委小区；4 开放列表（全区地址均可选）。",

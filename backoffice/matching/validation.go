@@ -31,7 +31,7 @@ type Validator struct {
 	Workers int
 }
 
-// CampusCount is how many registrations the rules match to one campus.
+// CampusCount is the number of registrations the rules match to one campus.
 type CampusCount struct {
 	CampusID         int64  `json:"campusId"`
 	KindergartenName string `json:"kindergartenName"`
@@ -72,7 +72,7 @@ const (
 	reasonUnreadable = "地址无法解密，请联系系统管理员"
 )
 
-// validationBatch is how many registrations a worker takes at a time.
+// validationBatch is the number of registrations a worker takes at a time.
 const validationBatch = 1024
 
 type registrationAddress struct {
@@ -83,7 +83,7 @@ type registrationAddress struct {
 	group     string
 }
 
-// workerResult is what one worker found.
+// workerResult is the tally of one validation worker.
 type workerResult struct {
 	matched   int
 	campuses  map[int64]int
@@ -309,10 +309,10 @@ func (n *divisionNames) unmatched(registration *registrationAddress, text, reaso
 	}
 }
 
-// ValidationCommand runs a validation for the command line and prints the
-// summary as one line of name=value figures, then the unmatched addresses'
-// registration numbers and reasons (not the addresses, which are personal
-// data).
+// ValidationCommand runs a validation for the command line. It prints the
+// registration numbers and reasons of the unmatched addresses (not the
+// addresses, which are personal data), then the summary as one line of
+// name=value figures.
 func ValidationCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, districtCode string, year int,
 	printf func(format string, args ...any)) error {
 	if year == 0 {

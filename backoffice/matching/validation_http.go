@@ -27,8 +27,8 @@ type ValidationBody struct {
 }
 
 // validation handles GET /api/v1/matching/validation?district=&year=&page=&size=.
-// Each request runs the validation afresh, so a district sees the effect of
-// a rule change at once.
+// Each request runs the validation afresh, so the result reflects a rule
+// change at once.
 func (h *Handlers) validation(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	page, err := httpx.ParsePage(r)

@@ -6,6 +6,7 @@ import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
 
 export const modules = [signin, enrolment];
+import matching from './matching/index.js'; modules.push(matching);
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';
