@@ -14,8 +14,8 @@ import (
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
-// matchingSnapshot is small() with one entry per mode, an out-of-province
-// entry, and rules of modes 2 to 4.
+// matchingSnapshot is small() with entries of modes 2 to 4 (the mode-4 one
+// for out-of-province children) and rules of modes 2 to 4.
 func matchingSnapshot() *snapshot.Snapshot {
 	s := small()
 	s.Categories = append(s.Categories, snapshot.Category{
