@@ -95,6 +95,8 @@ func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalo
 	}
 	// Only modes 2 and 3 read the detailed address, so the other modes skip
 	// parsing it.
+	// NOTE: in mode 3 the application page offers no compound to choose, so
+	// a compound matches only when the registered address contains its name.
 	if text != "" && (entry.MatchingMode == matching.ModeRoadRange || entry.MatchingMode == matching.ModeCompound) {
 		query.AddressText = address.Normalise(text)
 		if parsed, err := address.Parse(query.AddressText); err == nil {
