@@ -81,6 +81,9 @@ type registrationAddress struct {
 	committee string
 	sealed    []byte
 	group     string
+	// byHukou marks a child matched by the hukou address: the hukou is in
+	// the district but the family lives elsewhere.
+	byHukou bool
 }
 
 // workerResult is the tally of one validation worker.
@@ -91,14 +94,14 @@ type workerResult struct {
 	failures  int
 }
 
-// Validate matches the residence address of every registration of year
-// living in district (and in scope) against the district's rules, as the
+// Validate matches the address of every registration of year that may
+// apply in district (and is in scope) against the district's rules, as the
 // edge would with no entry chosen: every mode, and the out-of-province
-// rules for out-of-province children. Addresses are opened in batches by
-// parallel workers while the rows stream in.
-//
-// NOTE: a child with a hukou in the district but living elsewhere applies
-// by the hukou address, which this validation does not cover.
+// rules for out-of-province children. A child living in the district is
+// matched by the residence address, a child with a hukou in the district
+// who lives elsewhere by the hukou address, as the application pre-check
+// does. Addresses are opened in batches by parallel workers while the rows
+// stream in.
 func (v *Validator) Validate(ctx context.Context, scope access.Scope, districtCode string, year int) (*Result, error) {
 	started := time.Now()
 	rules, campuses, err := loadDistrictRules(ctx, v.DB, districtCode, year)
@@ -166,11 +169,18 @@ func (v *Validator) matchBatches(batches <-chan []registrationAddress, index *ma
 	for batch := range batches {
 		for i := range batch {
 			registration := &batch[i]
-			plain, err := v.Keyring.Open(registration.sealed, enrol.ContextResidenceAddress)
-			if err != nil {
-				result.failures++
-				result.unmatched = append(result.unmatched, names.unmatched(registration, "", reasonUnreadable))
-				continue
+			context := enrol.ContextResidenceAddress
+			if registration.byHukou {
+				context = enrol.ContextHukouAddress
+			}
+			var plain []byte
+			if len(registration.sealed) > 0 {
+				var err error
+				if plain, err = v.Keyring.Open(registration.sealed, context); err != nil {
+					result.failures++
+					result.unmatched = append(result.unmatched, names.unmatched(registration, "", reasonUnreadable))
+					continue
+				}
 			}
 			text := address.Normalise(string(plain))
 			query := matching.Query{
@@ -206,12 +216,14 @@ func (v *Validator) matchBatches(batches <-chan []registrationAddress, index *ma
 // it read.
 func streamAddresses(ctx context.Context, db *sqlx.DB, scope access.Scope, districtCode string, year int,
 	batches chan<- []registrationAddress) (int, error) {
-	condition := scope.Filter(access.Columns{Districts: []string{"residence_district_code"}}, 3)
+	condition := scope.Filter(access.Columns{Districts: []string{"residence_district_code", "hukou_district_code"}}, 3)
 	q := `
-		SELECT registration_number, residence_street_code, COALESCE(residence_committee_code, ''),
-		       residence_address, category_group
+		SELECT registration_number, category_group, residence_district_code <> $2 AS by_hukou,
+		       CASE WHEN residence_district_code = $2 THEN residence_street_code ELSE COALESCE(hukou_street_code, '') END,
+		       CASE WHEN residence_district_code = $2 THEN COALESCE(residence_committee_code, '') ELSE COALESCE(hukou_committee_code, '') END,
+		       CASE WHEN residence_district_code = $2 THEN residence_address ELSE hukou_address END
 		FROM registration
-		WHERE enrolment_year = $1 AND residence_district_code = $2 AND ` + condition.SQL
+		WHERE enrolment_year = $1 AND (residence_district_code = $2 OR hukou_district_code = $2) AND ` + condition.SQL
 	rows, err := db.QueryContext(ctx, q, append([]any{year, districtCode}, condition.Args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("read registration addresses of %s: %w", districtCode, err)
@@ -221,8 +233,8 @@ func streamAddresses(ctx context.Context, db *sqlx.DB, scope access.Scope, distr
 	batch := make([]registrationAddress, 0, validationBatch)
 	for rows.Next() {
 		var registration registrationAddress
-		if err := rows.Scan(&registration.number, &registration.street, &registration.committee,
-			&registration.sealed, &registration.group); err != nil {
+		if err := rows.Scan(&registration.number, &registration.group, &registration.byHukou, &registration.street,
+			&registration.committee, &registration.sealed); err != nil {
 			return total, fmt.Errorf("read registration addresses of %s: %w", districtCode, err)
 		}
 		batch = append(batch, registration)

@@ -29,6 +29,9 @@ type home struct {
 	committee string
 	address   string
 	group     string // category group; empty for Shanghai hukou
+	// byHukou puts street, committee and address on the hukou, in Xuhui,
+	// and the residence in Changning.
+	byHukou bool
 }
 
 // registrations stores one registration per home in the current year,
@@ -57,6 +60,14 @@ func registrations(tb testing.TB, env *backofficetest.Env, first int64, homes []
 		rand.Read(record.ChildIndex)
 		record.ResidenceDistrict, record.ResidenceStreet, record.ResidenceCommittee = xuhui, h.street, h.committee
 		record.SealedResidenceAddr = env.Keyring.SealString(h.address, enrol.ContextResidenceAddress)
+		if h.byHukou {
+			elsewhere := env.AddressIn(tb, changning)
+			record.ResidenceDistrict, record.ResidenceStreet, record.ResidenceCommittee = changning, elsewhere.Street, elsewhere.Committee
+			record.SealedResidenceAddr = env.Keyring.SealString("长宁区天山路100号", enrol.ContextResidenceAddress)
+			record.HukouInShanghai, record.HukouAtResidence = true, false
+			record.HukouDistrict, record.HukouStreet, record.HukouCommittee = xuhui, h.street, h.committee
+			record.SealedHukouAddress = env.Keyring.SealString(h.address, enrol.ContextHukouAddress)
+		}
 		if h.group != "" {
 			record.CategoryGroup = h.group
 		}
@@ -99,24 +110,25 @@ func TestValidation(t *testing.T) {
 	f.create(t, f.xuhui, map[string]any{"mode": 4, "audience": "other_province", "offer": "campus", "campusId": campusB})
 
 	numbers := registrations(t, env, 9_000_000, []home{
-		{f.street, committees[2], "徐汇区漕溪北路１１８号３０１室", ""},
-		{f.street, committees[2], "漕溪北路119号", ""},
-		{f.street, committees[0], "田林路200弄田林十二村3号", ""},
-		{f.street, committees[1], "宛平南路88号", ""},
-		{f.street, committees[2], "无法识别的地址", ""},
-		{f.street, committees[2], "宛平南路90号", enrol.GroupOtherProvince},
+		{f.street, committees[2], "徐汇区漕溪北路１１８号３０１室", "", false},
+		{f.street, committees[2], "漕溪北路119号", "", false},
+		{f.street, committees[0], "田林路200弄田林十二村3号", "", false},
+		{f.street, committees[1], "宛平南路88号", "", false},
+		{f.street, committees[2], "无法识别的地址", "", false},
+		{f.street, committees[2], "宛平南路90号", enrol.GroupOtherProvince, false},
+		{f.street, committees[1], "宛平南路92号", "", true},
 	})
 
 	response := f.xuhui.Get(t, "/api/v1/matching/validation?size=1")
 	response.Expect(t, http.StatusOK, "")
 	var body matching.ValidationBody
 	response.Decode(t, &body)
-	if body.Registrations != 6 || body.Matched != 4 || body.UnmatchedTotal != 2 {
-		t.Errorf("validation = %d registrations, %d matched, %d unmatched; want 6, 4, 2",
+	if body.Registrations != 7 || body.Matched != 5 || body.UnmatchedTotal != 2 {
+		t.Errorf("validation = %d registrations, %d matched, %d unmatched; want 7, 5, 2",
 			body.Registrations, body.Matched, body.UnmatchedTotal)
 	}
-	if body.MatchRate < 0.66 || body.MatchRate > 0.67 {
-		t.Errorf("match rate = %v, want 4/6", body.MatchRate)
+	if body.MatchRate < 0.71 || body.MatchRate > 0.72 {
+		t.Errorf("match rate = %v, want 5/7", body.MatchRate)
 	}
 	if len(body.Unmatched) != 1 || body.Unmatched[0].RegistrationNumber != numbers[1] || body.Unmatched[0].Address != "漕溪北路119号" {
 		t.Errorf("first page of unmatched = %+v, want only %s at 漕溪北路119号", body.Unmatched, numbers[1])
@@ -125,8 +137,8 @@ func TestValidation(t *testing.T) {
 	for _, campus := range body.Campuses {
 		counts[campus.CampusID] = campus.Registrations
 	}
-	if counts[campusA] != 2 || counts[campusB] != 2 {
-		t.Errorf("registrations per campus = %v, want %d: 2 and %d: 2", counts, campusA, campusB)
+	if counts[campusA] != 3 || counts[campusB] != 2 {
+		t.Errorf("registrations per campus = %v, want %d: 3 and %d: 2", counts, campusA, campusB)
 	}
 
 	response = f.xuhui.Get(t, "/api/v1/matching/validation?page=2&size=1")
