@@ -305,3 +305,37 @@ func TestTemplateHeader(t *testing.T) {
 		t.Errorf("template header = %v", rows[0])
 	}
 }
+
+// TestRuleTableConstraints checks that the table itself rejects rules the
+// API rejects, so a rule written by another path cannot break the edge.
+func TestRuleTableConstraints(t *testing.T) {
+	f := newFixture(t)
+	campus := f.campuses[0]
+	const insert = `INSERT INTO matching_rule (enrolment_year, district_code, mode, audience, offer, street_code, committee_code,
+		road, road_range, compound, campus_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	tests := []struct {
+		name string
+		args []any
+	}{
+		{"mode 1 without street", []any{1, "local", "campus", nil, nil, nil, nil, nil, campus}},
+		{"mode 2 without range", []any{2, "local", "campus", nil, nil, "漕溪北路", nil, nil, campus}},
+		{"mode 3 without compound", []any{3, "local", "campus", f.street, f.committee, nil, nil, nil, campus}},
+		{"mode 3 compound of 25 characters", []any{3, "local", "campus", f.street, f.committee, nil, nil, "一二三四五六七八九十一二三四五六七八九十一二三四五", campus}},
+		{"public offer for local entries", []any{4, "local", "public", nil, nil, nil, nil, nil, nil}},
+		{"named campus missing", []any{4, "other_province", "campus", nil, nil, nil, nil, nil, nil}},
+		{"campus with public offer", []any{4, "other_province", "public", nil, nil, nil, nil, nil, campus}},
+		{"unknown audience", []any{4, "foreign", "campus", nil, nil, nil, nil, nil, campus}},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			args := append([]any{f.year, xuhui}, test.args...)
+			if _, err := f.env.DB.DB.Exec(insert, args...); err == nil {
+				t.Errorf("the table accepted %v", test.args)
+			}
+		})
+	}
+	valid := []any{f.year, xuhui, 4, "other_province", "private", nil, nil, nil, nil, nil, nil}
+	if _, err := f.env.DB.DB.Exec(insert, valid...); err != nil {
+		t.Errorf("the table rejected an out-of-province rule offering private campuses: %v", err)
+	}
+}
