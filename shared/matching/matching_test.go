@@ -129,3 +129,26 @@ func TestCompoundWidth(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseAndMatch parses a detailed address and matches it in every
+// mode, as GET /api/v1/matching does, and reports allocations.
+func BenchmarkParseAndMatch(b *testing.B) {
+	index, err := matching.New(rules(), campuses())
+	if err != nil {
+		b.Fatal(err)
+	}
+	matched := make([]int64, 0, 8)
+	b.ReportAllocs()
+	for b.Loop() {
+		text := address.Normalise("徐汇区漕溪北路１１８号３０１室")
+		parsed, err := address.Parse(text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		query := matching.Query{Year: 2027, DistrictCode: xuhui, StreetCode: street, CommitteeCode: committee, Address: &parsed, AddressText: text}
+		matched = index.Match(&query, matched[:0])
+	}
+	if len(matched) == 0 {
+		b.Fatal("nothing matched")
+	}
+}
