@@ -188,6 +188,13 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) error {
 	if len(problems) > 0 {
 		return invalidRule(problems)
 	}
+	keys, err := existingKeys(ctx, h.DB, row.DistrictCode, row.Year)
+	if err != nil {
+		return err
+	}
+	if id, found := keys[row.key()]; found {
+		return errDuplicateRule(id)
+	}
 
 	tx, err := h.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -247,6 +254,13 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
 	row, problems := refs.check(input)
 	if len(problems) > 0 {
 		return invalidRule(problems)
+	}
+	keys, err := existingKeys(ctx, tx, row.DistrictCode, row.Year)
+	if err != nil {
+		return err
+	}
+	if other, found := keys[row.key()]; found && other != id {
+		return errDuplicateRule(other)
 	}
 	if err := updateRule(ctx, tx, id, row); err != nil {
 		return err

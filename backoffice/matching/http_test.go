@@ -130,9 +130,11 @@ func TestRuleLifecycle(t *testing.T) {
 		t.Errorf("updated rule %+v, want 漕溪北路101-121号, odd, campus %d", rule, f.campuses[1])
 	}
 
-	compound := f.create(t, f.xuhui, map[string]any{
+	compoundRule := map[string]any{
 		"mode": 3, "streetCode": f.street, "committeeCode": f.committee, "compound": "田林十二村", "campusId": f.campuses[0],
-	})
+	}
+	compound := f.create(t, f.xuhui, compoundRule)
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/matching/rules", compoundRule).Expect(t, http.StatusConflict, "duplicate_matching_rule")
 	openList := f.create(t, f.city, map[string]any{
 		"districtCode": xuhui, "mode": 4, "audience": "other_province", "offer": "public",
 	})
@@ -280,6 +282,26 @@ func TestImportAllOrNothing(t *testing.T) {
 	}
 	if f.publisher.calls.Load() != 1 {
 		t.Errorf("publications after import = %d, want 1", f.publisher.calls.Load())
+	}
+
+	// The same file again repeats stored rules, and a file that repeats a
+	// row of its own is rejected too.
+	response = f.xuhui.Upload(t, "/api/v1/matching/rules/import", "file", "rules.xlsx", good)
+	if response.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("import of stored rules = %d %s, want 422", response.Status, response.Body)
+	}
+	response.Decode(t, &report)
+	if len(report.Errors) != 4 || report.Errors[0].Row != 2 || report.Errors[0].Column != "" {
+		t.Errorf("report of stored rules = %+v, want one whole-row error for each of rows 2 to 5", report.Errors)
+	}
+	repeated := workbook(t,
+		[]any{"2", "本市", "指定园所", "", "", "宛平南路1-99号", "单号", "", campus},
+		[]any{"2", "本市", "指定园所", "", "", "宛平南路１－９９号", "单号", "", campus},
+	)
+	response = f.xuhui.Upload(t, "/api/v1/matching/rules/import", "file", "rules.xlsx", repeated)
+	response.Decode(t, &report)
+	if response.Status != http.StatusUnprocessableEntity || len(report.Errors) != 1 || report.Errors[0].Row != 3 {
+		t.Errorf("import with a repeated row = %d %+v, want 422 with an error on row 3", response.Status, report.Errors)
 	}
 
 	f.xuhui.Upload(t, "/api/v1/matching/rules/import", "file", "rules.xlsx", []byte("not a workbook")).

@@ -138,7 +138,11 @@ func (h *Handlers) importRules(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer file.Close()
 
-	rows, report, err := readImport(file, refs, input.Year)
+	keys, err := existingKeys(ctx, h.DB, refs.districtCode, input.Year)
+	if err != nil {
+		return err
+	}
+	rows, report, err := readImport(file, refs, input.Year, keys)
 	if err != nil {
 		return err
 	}
@@ -179,9 +183,10 @@ func (h *Handlers) importRules(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readImport checks every data row of the first sheet and returns the rows
-// to store, or a report of every invalid cell. An error is returned only for
-// a file that cannot be read at all.
-func readImport(file *excelize.File, refs *references, year int) ([]ruleRow, ImportReport, error) {
+// to store, or a report of every invalid cell. A row that repeats a stored
+// rule (keys) or an earlier row of the file is invalid too. An error is
+// returned only for a file that cannot be read at all.
+func readImport(file *excelize.File, refs *references, year int, keys map[string]int64) ([]ruleRow, ImportReport, error) {
 	report := ImportReport{Errors: []ImportError{}}
 	sheets := file.GetSheetList()
 	if len(sheets) == 0 {
@@ -194,6 +199,7 @@ func readImport(file *excelize.File, refs *references, year int) ([]ruleRow, Imp
 	defer rows.Close()
 
 	var stored []ruleRow
+	rowsByKey := map[string]int{}
 	number := 0
 	for rows.Next() {
 		number++
@@ -230,6 +236,18 @@ func readImport(file *excelize.File, refs *references, year int) ([]ruleRow, Imp
 			report.Errors = append(report.Errors, ImportError{
 				Row: number, Column: fieldColumns[problem.Field], Field: problem.Field, Message: problem.Message,
 			})
+		}
+		if len(problems) == 0 {
+			key := row.key()
+			if id, found := keys[key]; found {
+				report.Errors = append(report.Errors, ImportError{Row: number,
+					Message: fmt.Sprintf("与已有的匹配规则（编号 %d）相同，请删除此行。", id)})
+			} else if earlier, found := rowsByKey[key]; found {
+				report.Errors = append(report.Errors, ImportError{Row: number,
+					Message: fmt.Sprintf("与第 %d 行相同，请删除重复的行。", earlier)})
+			} else {
+				rowsByKey[key] = number
+			}
 		}
 		stored = append(stored, row)
 	}

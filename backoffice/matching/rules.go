@@ -168,6 +168,45 @@ type ruleRow struct {
 	CampusID      sql.NullInt64
 }
 
+// key identifies what a rule does, so that two rules with the same key are
+// duplicates.
+func (r ruleRow) key() string {
+	return strings.Join([]string{
+		strconv.Itoa(r.Year), r.DistrictCode, strconv.Itoa(r.Mode), r.Audience, r.Offer, r.StreetCode.String,
+		r.CommitteeCode.String, r.RoadRange.String, r.Parity, r.Compound.String, strconv.FormatInt(r.CampusID.Int64, 10),
+	}, "|")
+}
+
+// existingKeys returns the keys of the stored rules of a district and year,
+// with their IDs.
+func existingKeys(ctx context.Context, db sqlx.QueryerContext, districtCode string, year int) (map[string]int64, error) {
+	const q = `
+		SELECT id, enrolment_year, district_code, mode, audience, offer, street_code, committee_code, road_range, parity,
+		       compound, campus_id
+		FROM matching_rule WHERE district_code = $1 AND enrolment_year = $2`
+	rows, err := db.QueryContext(ctx, q, districtCode, year)
+	if err != nil {
+		return nil, fmt.Errorf("read the matching rules of %s: %w", districtCode, err)
+	}
+	defer rows.Close()
+	keys := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var row ruleRow
+		if err := rows.Scan(&id, &row.Year, &row.DistrictCode, &row.Mode, &row.Audience, &row.Offer, &row.StreetCode,
+			&row.CommitteeCode, &row.RoadRange, &row.Parity, &row.Compound, &row.CampusID); err != nil {
+			return nil, fmt.Errorf("read the matching rules of %s: %w", districtCode, err)
+		}
+		keys[row.key()] = id
+	}
+	return keys, rows.Err()
+}
+
+// errDuplicateRule is returned for a rule that repeats a stored one.
+func errDuplicateRule(id int64) error {
+	return apierror.New(409, "duplicate_matching_rule", fmt.Sprintf("已有相同的匹配规则（编号 %d），无需重复添加。", id))
+}
+
 // check validates input against the district's references and returns the
 // row to store, or every invalid field.
 func (refs *references) check(input RuleInput) (ruleRow, []FieldError) {
