@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +174,22 @@ func TestValidation(t *testing.T) {
 	var events int
 	if err := env.DB.DB.Get(&events, `SELECT count(*) FROM audit_event WHERE action = $1`, matching.ActionExport); err != nil || events != 1 {
 		t.Errorf("export audit events = %d (%v), want 1", events, err)
+	}
+
+	var output strings.Builder
+	printf := func(format string, args ...any) { fmt.Fprintf(&output, format, args...) }
+	if err := matching.ValidationCommand(context.Background(), env.DB.DB, env.Keyring, xuhui, 0, printf); err != nil {
+		t.Fatalf("ValidationCommand returned %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(output.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "unmatched "+numbers[1]) {
+		t.Errorf("command output = %q, want two unmatched lines, the first of %s, then the summary", lines, numbers[1])
+	}
+	if summary := lines[len(lines)-1]; !strings.Contains(summary, "registrations=7 matched=5 match_rate=0.7143") {
+		t.Errorf("command summary = %q, want registrations=7 matched=5 match_rate=0.7143", summary)
+	}
+	if strings.Contains(output.String(), "漕溪北路") {
+		t.Errorf("command output contains an address: %q", output.String())
 	}
 }
 
