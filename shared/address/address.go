@@ -47,9 +47,10 @@ type Address struct {
 const maxNumber = 99999
 
 // Parse parses one address. The text may start with 上海(市), a district
-// and a street or town (they are dropped), and may carry a compound name or
-// a floor between the numbers (they are skipped). A bare number at the end
-// without 号 is taken as the house number.
+// and a street or town (they are dropped), and may carry a compound name, a
+// floor, a stairwell (单元) or a village group (组) between the numbers (they
+// are skipped). A bare number at the end without 号 is taken as the house
+// number.
 //
 // It returns an *Error with code CodeMissingRoad, CodeMissingNumber,
 // CodeRangeInAddress, CodeNumberTooLarge or CodeSubLaneWithoutLane.
@@ -89,8 +90,9 @@ func Parse(text string) (Address, error) {
 			a.House = number
 		case s.accept("室"):
 			a.Room = number.String()
-		case s.accept("层"), s.accept("楼"):
-			// a floor does not affect matching
+		case s.accept("层"), s.accept("楼"), s.accept("单元"), s.accept("组"):
+			// a floor, a stairwell (单元) or a village group (组) does not
+			// affect matching
 		case s.atRangeSeparator():
 			return Address{}, errRangeInAddress(text)
 		case s.done() && a.House.IsZero():

@@ -61,6 +61,8 @@ func TestParse(t *testing.T) {
 		{"粤秀路88弄7号甲1101室", address.Address{Road: "粤秀路", Lane: n(88), House: ns(7, '甲'), Room: "1101"}},
 		{"永安路2号", address.Address{Road: "永安路", House: n(2)}},
 		{"云锦路701弄", address.Address{Road: "云锦路", Lane: n(701)}},
+		{"青浦区朱家角镇沈巷村12组34号", address.Address{Road: "沈巷村", House: n(34)}},
+		{"闵行区七宝镇漕宝路1888弄10号2单元301室", address.Address{Road: "漕宝路", Lane: n(1888), House: n(10), Room: "301"}},
 	}
 	for _, test := range tests {
 		t.Run(test.text, func(t *testing.T) {
