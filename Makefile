@@ -72,6 +72,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./shared/document/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseName$$' -fuzztime=$(FUZZTIME) ./shared/person/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRegistration$$' -fuzztime=$(FUZZTIME) ./edge/submit/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./shared/address/
 
 ## lint: gofmt, go vet and govulncheck (skipped with a notice when its database is unreachable)
 lint:

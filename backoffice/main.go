@@ -32,6 +32,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
+	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -117,13 +118,15 @@ func run(ctx context.Context, args []string) error {
 		return audit.VerifyCommand(ctx, db, os.Stdout)
 	case "staff":
 		return runStaff(ctx, reader, args)
+	case "matching":
+		return runMatching(ctx, reader, args)
 	case "keygen":
 		if len(args) != 1 {
 			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
 		}
 		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, matching, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -239,4 +242,37 @@ func runPublish(ctx context.Context, reader *config.Reader) error {
 	}
 	fmt.Printf("published configuration snapshot %d\n", published.Version)
 	return nil
+}
+
+// runMatching runs "backoffice matching validate -district CODE [-year YYYY]":
+// the district's matching rules over the year's registration addresses.
+func runMatching(ctx context.Context, reader *config.Reader, args []string) error {
+	if len(args) == 0 || args[0] != "validate" {
+		return errors.New("usage: backoffice matching validate -district 310104 [-year 2027]")
+	}
+	flags := flag.NewFlagSet("matching validate", flag.ContinueOnError)
+	district := flags.String("district", "", "district code, such as 310104 for Xuhui")
+	year := flags.Int("year", 0, "enrolment year; 0 means the latest")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *district == "" {
+		return errors.New("matching validate needs -district, such as -district 310104")
+	}
+	keyringFile := reader.String("CRYPTO_KEYRING_FILE", "")
+	if keyringFile == "" {
+		return errors.New("matching validate needs CRYPTO_KEYRING_FILE, the keyring that opens the registration addresses")
+	}
+	keyring, err := crypto.LoadKeyringFile(keyringFile)
+	if err != nil {
+		return err
+	}
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	printf := func(format string, args ...any) { fmt.Printf(format, args...) }
+	return matching.ValidationCommand(ctx, db, keyring, *district, *year, printf)
 }

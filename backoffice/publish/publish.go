@@ -150,13 +150,20 @@ func (p *Publisher) loadCampuses(ctx context.Context, s *snapshot.Snapshot) erro
 	return p.DB.SelectContext(ctx, &s.Campuses, q)
 }
 
+// loadRules reads the rules of every mode, leaving the default audience,
+// offer and parity empty to keep the snapshot small. A rule naming a campus
+// whose kindergarten does not operate normally is left out. A rule offering
+// all public or private campuses expands on the edge to the campuses
+// published.
 func (p *Publisher) loadRules(ctx context.Context, s *snapshot.Snapshot) error {
 	const q = `
-		SELECT r.enrolment_year, r.district_code, r.mode, r.street_code, COALESCE(r.committee_code, ''), r.campus_id
+		SELECT r.enrolment_year, r.district_code, r.mode, COALESCE(r.street_code, ''), COALESCE(r.committee_code, ''),
+		       COALESCE(r.campus_id, 0), COALESCE(NULLIF(r.audience, 'local'), ''), COALESCE(NULLIF(r.offer, 'campus'), ''),
+		       COALESCE(r.road_range, ''), COALESCE(NULLIF(r.parity, 'all'), ''), COALESCE(r.compound, '')
 		FROM matching_rule r
-		JOIN campus c ON c.id = r.campus_id
-		JOIN kindergarten k ON k.id = c.kindergarten_id AND k.operating_status = 'normal'
-		WHERE r.mode = 1
+		LEFT JOIN campus c ON c.id = r.campus_id
+		LEFT JOIN kindergarten k ON k.id = c.kindergarten_id
+		WHERE r.campus_id IS NULL OR k.operating_status = 'normal'
 		ORDER BY r.enrolment_year, r.district_code, r.id`
 	rows, err := p.DB.QueryContext(ctx, q)
 	if err != nil {
@@ -165,11 +172,10 @@ func (p *Publisher) loadRules(ctx context.Context, s *snapshot.Snapshot) error {
 	defer rows.Close()
 	for rows.Next() {
 		var rule snapshot.Rule
-		var street sql.NullString
-		if err := rows.Scan(&rule.Year, &rule.DistrictCode, &rule.Mode, &street, &rule.CommitteeCode, &rule.CampusID); err != nil {
+		if err := rows.Scan(&rule.Year, &rule.DistrictCode, &rule.Mode, &rule.StreetCode, &rule.CommitteeCode, &rule.CampusID,
+			&rule.Audience, &rule.Offer, &rule.RoadRange, &rule.Parity, &rule.Compound); err != nil {
 			return err
 		}
-		rule.StreetCode = street.String
 		s.Rules = append(s.Rules, rule)
 	}
 	return rows.Err()

@@ -15,6 +15,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/entrystate"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/org"
 	"github.com/sh-preschool/preschool/backoffice/review"
 	"github.com/sh-preschool/preschool/backoffice/sms"
@@ -58,6 +59,7 @@ func (b *BackOffice) routes() http.Handler {
 			})
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
+			(&matching.Handlers{DB: b.db, Trail: b.trail, Keyring: b.keyring, Publisher: b.publisher}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)
 			(&review.Handlers{

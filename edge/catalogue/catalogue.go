@@ -10,6 +10,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/matching"
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
@@ -31,7 +33,7 @@ type Catalogue struct {
 	entriesByDistrict map[string][]snapshot.Entry // sorted by category order
 	campuses          map[string]*snapshot.Campus
 	campusesByID      map[int64]snapshot.Campus
-	rules             map[ruleKey][]int64
+	rules             *matching.Index
 	forms             map[string]*Form
 	dictionaries      map[string]*dictionaryIndex
 }
@@ -40,13 +42,6 @@ type entryKey struct {
 	year     int
 	district string
 	category string
-}
-
-type ruleKey struct {
-	year      int
-	district  string
-	street    string
-	committee string
 }
 
 // New indexes s. It returns an error when s references codes it does not
@@ -65,7 +60,6 @@ func New(s *snapshot.Snapshot) (*Catalogue, error) {
 		entriesByCategory: map[entryKey]snapshot.Entry{},
 		entriesByDistrict: map[string][]snapshot.Entry{},
 		campusesByID:      make(map[int64]snapshot.Campus, len(s.Campuses)),
-		rules:             map[ruleKey][]int64{},
 		forms:             map[string]*Form{},
 		dictionaries:      map[string]*dictionaryIndex{},
 	}
@@ -153,12 +147,18 @@ func (c *Catalogue) indexEnrolment() error {
 		c.campusesByID[campus.ID] = campus
 	}
 	for _, rule := range c.Snapshot.Rules {
+		if rule.Offer != "" && rule.Offer != matching.OfferCampus {
+			continue
+		}
 		if _, ok := c.campusesByID[rule.CampusID]; !ok {
 			return fmt.Errorf("catalogue: rule names unknown campus %d", rule.CampusID)
 		}
-		key := ruleKey{rule.Year, rule.DistrictCode, rule.StreetCode, rule.CommitteeCode}
-		c.rules[key] = append(c.rules[key], rule.CampusID)
 	}
+	rules, err := matching.New(c.Snapshot.Rules, c.Snapshot.Campuses)
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	c.rules = rules
 	return nil
 }
 
@@ -273,23 +273,32 @@ func (c *Catalogue) Campus(id int64) (snapshot.Campus, bool) {
 // committee) match to an address in a district and year: the committee's
 // rules and the whole street's rules, without repeats, in rule order.
 func (c *Catalogue) MatchCampuses(year int, districtCode, streetCode, committeeCode string) []int64 {
-	committeeRules := c.rules[ruleKey{year, districtCode, streetCode, committeeCode}]
-	if committeeCode == "" {
-		return committeeRules
+	return c.rules.Match(&matching.Query{
+		Year: year, DistrictCode: districtCode, StreetCode: streetCode, CommitteeCode: committeeCode,
+		Mode: matching.ModeCommittee,
+	}, nil)
+}
+
+// Match appends to matched the IDs of the campuses the rules match to q, in
+// the mode and audience q names, and returns the result.
+func (c *Catalogue) Match(q *matching.Query, matched []int64) []int64 {
+	return c.rules.Match(q, matched)
+}
+
+// EntryAudience returns the audience of an entry's matching rules: the
+// out-of-province rules for a category of the out-of-province group, else
+// the local ones.
+func (c *Catalogue) EntryAudience(entry snapshot.Entry) string {
+	if c.categories[entry.CategoryCode].Group == enrolment.GroupOtherProvince {
+		return matching.AudienceOtherProvince
 	}
-	streetRules := c.rules[ruleKey{year, districtCode, streetCode, ""}]
-	if len(streetRules) == 0 {
-		return committeeRules
-	}
-	matched := make([]int64, 0, len(committeeRules)+len(streetRules))
-	seen := map[int64]bool{}
-	for _, id := range append(append([]int64{}, committeeRules...), streetRules...) {
-		if !seen[id] {
-			seen[id] = true
-			matched = append(matched, id)
-		}
-	}
-	return matched
+	return matching.AudienceLocal
+}
+
+// Compounds returns the compound names of a committee's mode-3 rules, for
+// the parent to choose from.
+func (c *Catalogue) Compounds(year int, districtCode, audience, streetCode, committeeCode string) []string {
+	return c.rules.Compounds(year, districtCode, audience, streetCode, committeeCode)
 }
 
 // Form returns the city-wide form schema of a kind ("registration" or

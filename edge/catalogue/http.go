@@ -3,13 +3,16 @@ package catalogue
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sh-preschool/preschool/edge/api"
+	"github.com/sh-preschool/preschool/shared/address"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/matching"
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
@@ -156,8 +159,13 @@ func (h *Handlers) GetEntries(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// GetMatching handles GET /api/v1/matching?district=&street=&committee=: the
-// campuses matched to an address in the current year.
+// GetMatching handles GET
+// /api/v1/matching?district=&street=&committee=&address=&compound=&entry=:
+// the campuses matched to an address in the current year. With an entry the
+// rules of its matching mode and audience apply, without one the local rules
+// of every mode. The detailed address (mode 2, and mode 3 when no compound
+// is chosen) is parsed once here. For mode 3 the response also lists the
+// committee's compounds.
 func (h *Handlers) GetMatching(ctx *fasthttp.RequestCtx) error {
 	c := h.Store.Current()
 	if c == nil {
@@ -165,8 +173,13 @@ func (h *Handlers) GetMatching(ctx *fasthttp.RequestCtx) error {
 	}
 	args := ctx.QueryArgs()
 	district, street, committee := string(args.Peek("district")), string(args.Peek("street")), string(args.Peek("committee"))
-	if s, ok := c.Street(street); !ok || s.DistrictCode != district {
-		return apierror.Invalid("street", "division_mismatch", "所选街道（镇）不属于所选的区，请重新选择。")
+	if _, ok := c.District(district); !ok {
+		return apierror.Invalid("district", "district_not_found", "未找到该区，请刷新页面后重新选择。")
+	}
+	if street != "" || committee != "" {
+		if s, ok := c.Street(street); !ok || s.DistrictCode != district {
+			return apierror.Invalid("street", "division_mismatch", "所选街道（镇）不属于所选的区，请重新选择。")
+		}
 	}
 	if committee != "" {
 		if found, ok := c.Committee(committee); !ok || found.StreetCode != street {
@@ -177,13 +190,53 @@ func (h *Handlers) GetMatching(ctx *fasthttp.RequestCtx) error {
 	if !ok {
 		return errNotReady
 	}
-	ids := c.MatchCampuses(year.Year, district, street, committee)
+
+	query := matching.Query{
+		Year: year.Year, DistrictCode: district, StreetCode: street, CommitteeCode: committee,
+		Compound: string(args.Peek("compound")),
+	}
+	if value := args.Peek("entry"); len(value) > 0 {
+		id, err := strconv.ParseInt(string(value), 10, 64)
+		entry, found := c.EntryByID(id)
+		if err != nil || !found || entry.DistrictCode != district || entry.Year != year.Year {
+			return apierror.Invalid("entry", "entry_not_found", "未找到该区的此报名入口，请刷新页面后重新选择。")
+		}
+		query.Mode, query.Audience = entry.MatchingMode, c.EntryAudience(entry)
+	}
+	if text := args.Peek("address"); len(text) > 0 {
+		if len(text) > maxAddressBytes {
+			return apierror.Invalid("address", "address_too_long", "详细地址过长，请精简后重新填写。")
+		}
+		query.AddressText = address.Normalise(string(text))
+		parsed, err := address.Parse(query.AddressText)
+		switch {
+		case err == nil:
+			query.Address = &parsed
+		case query.Mode == matching.ModeRoadRange:
+			return apierror.As(err).WithField("address")
+		}
+	}
+
+	ids := c.Match(&query, make([]int64, 0, 8))
 	campuses := make([]snapshot.Campus, 0, len(ids))
 	for _, id := range ids {
 		if campus, ok := c.Campus(id); ok {
 			campuses = append(campuses, campus)
 		}
 	}
-	api.WriteJSON(ctx, http.StatusOK, map[string]any{"campuses": campuses})
+	body := matchingBody{Campuses: campuses}
+	if query.Mode == matching.ModeCompound && committee != "" {
+		body.Compounds = c.Compounds(year.Year, district, query.Audience, street, committee)
+	}
+	api.WriteJSON(ctx, http.StatusOK, body)
 	return nil
+}
+
+// maxAddressBytes bounds the detailed address of a matching request: 100
+// Chinese characters in UTF-8.
+const maxAddressBytes = 300
+
+type matchingBody struct {
+	Campuses  []snapshot.Campus `json:"campuses"`
+	Compounds []string          `json:"compounds,omitempty"`
 }

@@ -4,8 +4,10 @@ import (
 	"time"
 
 	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/shared/address"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/matching"
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
@@ -21,6 +23,10 @@ type RegistrationFacts struct {
 	HukouCommittee     string
 	ResidenceStreet    string
 	ResidenceCommittee string
+	// ResidenceAddress and HukouAddress are the detailed addresses, empty
+	// for receipts that do not carry them.
+	ResidenceAddress string
+	HukouAddress     string
 }
 
 // Options are what a child may apply for in one district.
@@ -81,9 +87,23 @@ func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalo
 
 	// A child whose hukou is in the district but who lives elsewhere is
 	// matched by the hukou address; every other child by the home address.
-	street, committee := facts.ResidenceStreet, facts.ResidenceCommittee
+	street, committee, text := facts.ResidenceStreet, facts.ResidenceCommittee, facts.ResidenceAddress
 	if facts.Household.HukouDistrict == districtCode && facts.Household.ResidenceDistrict != districtCode {
-		street, committee = facts.HukouStreet, facts.HukouCommittee
+		street, committee, text = facts.HukouStreet, facts.HukouCommittee, facts.HukouAddress
+	}
+	query := matching.Query{
+		Year: facts.Year, DistrictCode: districtCode, StreetCode: street, CommitteeCode: committee,
+		Mode: entry.MatchingMode, Audience: c.EntryAudience(entry),
+	}
+	// Only modes 2 and 3 read the detailed address, so the other modes skip
+	// parsing it.
+	// NOTE: in mode 3 the application page offers no compound to choose, so
+	// a compound matches only when the registered address contains its name.
+	if text != "" && (entry.MatchingMode == matching.ModeRoadRange || entry.MatchingMode == matching.ModeCompound) {
+		query.AddressText = address.Normalise(text)
+		if parsed, err := address.Parse(query.AddressText); err == nil {
+			query.Address = &parsed
+		}
 	}
 	return &Options{
 		Category: category,
@@ -91,7 +111,7 @@ func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalo
 		OpensAt:  opens,
 		ClosesAt: closes,
 		Open:     !now.Before(opens) && now.Before(closes),
-		Campuses: c.MatchCampuses(facts.Year, districtCode, street, committee),
+		Campuses: c.Match(&query, nil),
 	}, nil
 }
 

@@ -284,3 +284,48 @@ func TestCheckApplicationInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestApplicationOptionsByAddress checks that an entry of mode 2 matches the
+// registration's detailed address.
+func TestApplicationOptionsByAddress(t *testing.T) {
+	f := edgetest.Shared(t)
+	facts := factsOf(t, f.Registration(t))
+	entry, ok := f.Catalogue.Entry(facts.Year, edgetest.HomeDistrict, enrolment.CategoryDistrictHukouResident)
+	if !ok {
+		t.Fatal("the seeded catalogue has no entry for 本区人户一致 in the home district")
+	}
+	campus := f.Snapshot.Campuses[0].ID
+	c := f.CatalogueWith(t, func(s *snapshot.Snapshot) {
+		for i := range s.Entries {
+			if s.Entries[i].ID == entry.ID {
+				s.Entries[i].MatchingMode = 2
+			}
+		}
+		s.Rules = append(s.Rules, snapshot.Rule{
+			Year: facts.Year, DistrictCode: edgetest.HomeDistrict, Mode: 2, RoadRange: "漕溪北路100-120号", Parity: "even", CampusID: campus,
+		})
+	})
+
+	tests := []struct {
+		address string
+		want    []int64
+	}{
+		{"徐汇区漕溪北路１１８号３０１室", []int64{campus}},
+		{"漕溪北路100弄3号", []int64{campus}},
+		{"漕溪北路119号", nil},
+		{"", nil},
+	}
+	for _, test := range tests {
+		t.Run(test.address, func(t *testing.T) {
+			withAddress := *facts
+			withAddress.ResidenceAddress = test.address
+			options, err := precheck.ApplicationOptions(&withAddress, edgetest.HomeDistrict, c, time.Now())
+			if err != nil {
+				t.Fatalf("ApplicationOptions returned %v", err)
+			}
+			if !slices.Equal(options.Campuses, test.want) {
+				t.Errorf("campuses for %q = %v, want %v", test.address, options.Campuses, test.want)
+			}
+		})
+	}
+}

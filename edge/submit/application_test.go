@@ -218,3 +218,30 @@ func TestApplyChangedChoices(t *testing.T) {
 		t.Errorf("detail.districtCode = %q for a conflict in the same district, want none", got)
 	}
 }
+
+func TestRegistrationFactsCarryAddresses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	request := h.fixture.Registration(t)
+	number := h.register(t, "parent-1", request).Number
+
+	facts, err := h.service.RegistrationFacts(context.Background(), h.service.OwnerIndex("parent-1"), number)
+	if err != nil {
+		t.Fatalf("RegistrationFacts returned %v", err)
+	}
+	if facts.ResidenceAddress != request.Residence.Address {
+		t.Errorf("residence address = %q, want %q", facts.ResidenceAddress, request.Residence.Address)
+	}
+	if facts.HukouAddress != request.Child.Hukou.Address {
+		t.Errorf("hukou address = %q, want %q", facts.HukouAddress, request.Child.Hukou.Address)
+	}
+
+	fields, err := h.redis.Client.Do(context.Background(),
+		h.redis.Client.B().Hget().Key(h.keys.Receipt(number)).Field("facts").Build()).ToString()
+	if err != nil {
+		t.Fatalf("read the receipt's facts: %v", err)
+	}
+	if strings.Contains(fields, "漕溪北路") {
+		t.Errorf("the receipt's facts contain the address in plain text: %s", fields)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -113,7 +114,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 
 	args := []string{hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(),
-		factsField, registrationFacts(registration, record.ChildIndex)}
+		factsField, registrationFacts(registration, record)}
 	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream()}
 
 	created, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args, s.Timeout)
@@ -310,25 +311,35 @@ const factsSeparator = "|"
 // registrationFacts packs the facts in this order: year, child index,
 // document type, hukou in Shanghai, hukou district, street and committee,
 // residence district, street and committee, at the hukou address, a
-// parent's Shanghai hukou, a parent's residence document, points qualified.
-func registrationFacts(r *precheck.Registration, childIndex []byte) string {
+// parent's Shanghai hukou, a parent's residence document, points qualified,
+// and the sealed residence and hukou addresses in hex, which matching by
+// detailed address or compound needs. The addresses stay sealed in Redis
+// like every other personal field.
+func registrationFacts(r *precheck.Registration, record *enrolment.RegistrationRecord) string {
 	return strings.Join([]string{
-		strconv.Itoa(r.Year), hex.EncodeToString(childIndex), string(r.Child.Document.Type), flag(r.Hukou.InShanghai),
+		strconv.Itoa(r.Year), hex.EncodeToString(record.ChildIndex), string(r.Child.Document.Type), flag(r.Hukou.InShanghai),
 		r.Hukou.District, r.Hukou.Street, r.Hukou.Committee,
 		r.Residence.District, r.Residence.Street, r.Residence.Committee,
 		flag(r.Residence.AtHukouAddress), flag(r.Facts.GuardianShanghaiHukou),
 		r.Facts.GuardianResidenceDocument, flag(r.Facts.GuardianPointsQualified),
+		hex.EncodeToString(record.SealedResidenceAddr), hex.EncodeToString(record.SealedHukouAddress),
 	}, factsSeparator)
 }
 
 // packedFacts is the unpacked form of a receipt's facts field.
 type packedFacts []string
 
-const packedFactsCount = 14
+// packedFactsCount is the number of packed facts. Receipts written before
+// the addresses were added have olderPackedFactsCount, and read as having
+// no address.
+const (
+	packedFactsCount      = 16
+	olderPackedFactsCount = 14
+)
 
 func unpackFacts(value string) (packedFacts, bool) {
 	facts := strings.Split(value, factsSeparator)
-	return facts, len(facts) == packedFactsCount
+	return facts, len(facts) == packedFactsCount || len(facts) == olderPackedFactsCount
 }
 
 func (f packedFacts) year() int                  { year, _ := strconv.Atoi(f[0]); return year }
@@ -345,6 +356,15 @@ func (f packedFacts) atHukouAddress() bool       { return f[10] == "1" }
 func (f packedFacts) parentHukou() bool          { return f[11] == "1" }
 func (f packedFacts) residenceDocument() string  { return f[12] }
 func (f packedFacts) pointsQualified() bool      { return f[13] == "1" }
+
+func (f packedFacts) sealedAddresses() (residence, hukou []byte) {
+	if len(f) < packedFactsCount {
+		return nil, nil
+	}
+	residence, _ = hex.DecodeString(f[14])
+	hukou, _ = hex.DecodeString(f[15])
+	return residence, hukou
+}
 
 func flag(value bool) string {
 	if value {
@@ -371,6 +391,7 @@ func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number st
 	if err != nil || len(childIndex) == 0 {
 		return nil, errNotOwner
 	}
+	residenceAddress, hukouAddress := s.openAddresses(number, facts)
 	return &precheck.RegistrationFacts{
 		Number:     number,
 		Year:       facts.year(),
@@ -390,7 +411,29 @@ func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number st
 		HukouCommittee:     facts.hukouCommittee(),
 		ResidenceStreet:    facts.residenceStreet(),
 		ResidenceCommittee: facts.residenceCommittee(),
+		ResidenceAddress:   residenceAddress,
+		HukouAddress:       hukouAddress,
 	}, nil
+}
+
+// openAddresses opens the sealed addresses of a receipt's facts. An address
+// that does not open is logged and left empty, so that matching by detailed
+// address finds no campus for it, but the other modes still work.
+func (s *Service) openAddresses(number string, facts packedFacts) (residence, hukou string) {
+	sealedResidence, sealedHukou := facts.sealedAddresses()
+	open := func(sealed []byte, context string) string {
+		if len(sealed) == 0 {
+			return ""
+		}
+		plain, err := s.Keyring.Open(sealed, context)
+		if err != nil {
+			slog.Error("registration address in the receipt does not open; matching by detailed address skips it",
+				"registration_number", number, "context", context, "error", err)
+			return ""
+		}
+		return string(plain)
+	}
+	return open(sealedResidence, enrolment.ContextResidenceAddress), open(sealedHukou, enrolment.ContextHukouAddress)
 }
 
 // receipt returns the fields of a receipt owned by owner, or errNotOwner.

@@ -99,7 +99,13 @@ type Campus struct {
 }
 
 // Rule maps an address to a campus. In mode 1 an empty CommitteeCode covers
-// the whole street.
+// the whole street. Mode 2 matches RoadRange (a house-number range such as
+// "漕溪北路100-120号") with Parity, mode 3 the street, committee and
+// Compound, and mode 4 every address of the district.
+//
+// An empty Audience means local entries, and an empty Offer a named campus.
+// Rules of the "other_province" audience may instead offer every "public" or
+// "private" campus of the district, and then CampusID is 0.
 type Rule struct {
 	Year          int    `json:"year"`
 	DistrictCode  string `json:"districtCode"`
@@ -107,6 +113,11 @@ type Rule struct {
 	StreetCode    string `json:"streetCode"`
 	CommitteeCode string `json:"committeeCode,omitempty"`
 	CampusID      int64  `json:"campusId"`
+	Audience      string `json:"audience,omitempty"`
+	Offer         string `json:"offer,omitempty"`
+	RoadRange     string `json:"roadRange,omitempty"`
+	Parity        string `json:"parity,omitempty"`
+	Compound      string `json:"compound,omitempty"`
 }
 
 // Form is a published form schema. An empty DistrictCode marks the city-wide

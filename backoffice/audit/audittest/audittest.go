@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -162,6 +163,40 @@ func (c *Client) send(t testing.TB, method, path string, body any, withCSRF bool
 	data, err := io.ReadAll(answer.Body)
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return Response{Status: answer.StatusCode, Header: answer.Header, Body: data}
+}
+
+// Upload sends a POST request with a multipart form that carries data as
+// the file field, and the session's CSRF token.
+func (c *Client) Upload(t testing.TB, path, field, filename string, data []byte) Response {
+	t.Helper()
+	var body bytes.Buffer
+	form := multipart.NewWriter(&body)
+	part, err := form.CreateFormFile(field, filename)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	part.Write(data)
+	if err := form.Close(); err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+
+	request, err := http.NewRequest(http.MethodPost, c.base+path, &body)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	request.Header.Set("Content-Type", form.FormDataContentType())
+	request.AddCookie(&http.Cookie{Name: access.CookieName, Value: c.cookie})
+	request.Header.Set(access.CSRFHeader, c.Staff.CSRFToken)
+	answer, err := (&http.Client{Timeout: time.Minute}).Do(request)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer answer.Body.Close()
+	data, err = io.ReadAll(answer.Body)
+	if err != nil {
+		t.Fatalf("POST %s: read body: %v", path, err)
 	}
 	return Response{Status: answer.StatusCode, Header: answer.Header, Body: data}
 }

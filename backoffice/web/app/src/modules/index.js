@@ -5,8 +5,9 @@
 import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
 import review from './review/index.js';
+import matching from './matching/index.js';
 
-export const modules = [signin, enrolment, review];
+export const modules = [signin, enrolment, review, matching];
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';
