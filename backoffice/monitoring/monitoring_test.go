@@ -157,4 +157,3 @@ func TestIsSchoolDay(t *testing.T) {
 		}
 	}
 }
-

@@ -62,47 +62,58 @@ const rawJoin = `attendance_day a
 	LEFT JOIN morning_check_abnormal m
 	       ON m.kindergarten_id = a.kindergarten_id AND m.day = a.day AND m.child_id = a.child_id`
 
-// refreshKindergartenQuery recomputes the kindergarten rows of one
-// kindergarten ($1) on some days ($2) from raw rows and adds the change to
-// the district rows ($3 is the district, $4 the street). Adding the change,
-// instead of recomputing the district rows, keeps concurrent batches of
-// other kindergartens of the district correct without a lock on the
-// district. The caller holds the kindergarten's row lock, so no other batch
-// of this kindergarten interleaves.
-var refreshKindergartenQuery = `
+// The refresh of one kindergarten ($1) on some days ($2) runs in two
+// statements: the first deletes the kindergarten's rows and subtracts them
+// from the district rows ($3 is the district), the second recomputes them
+// from raw rows and adds them back. Adding and subtracting, instead of
+// recomputing the district rows, keeps concurrent batches of other
+// kindergartens of the district correct without a lock on the district.
+// The caller holds the kindergarten's row lock, so no other batch of this
+// kindergarten interleaves. Two statements are needed because the
+// sub-statements of one WITH query do not see each other's changes, so a
+// delete and an insert of the same key in one statement conflict.
+var (
+	removeKindergartenQuery = `
 WITH old AS (
 	DELETE FROM attendance_kindergarten_day WHERE kindergarten_id = $1 AND day = ANY ($2)
-	RETURNING day, grade, ` + joinCounters(func(c counter) string { return c.column }) + `
-), fresh AS (
+	RETURNING day, grade, COLUMNS
+)
+INSERT INTO attendance_district_day (day, district_code, grade, COLUMNS)
+SELECT day, $3, grade, ` + joinCounters(func(c counter) string { return "-" + c.column }) + ` FROM old ORDER BY day, grade
+ON CONFLICT (day, district_code, grade) DO UPDATE SET ` + addToDistrict
+	addKindergartenQuery = `
+WITH fresh AS (
 	SELECT a.day, a.grade, ` + joinCounters(func(c counter) string { return c.aggregate + " AS " + c.column }) + `
 	FROM ` + rawJoin + `
 	WHERE a.kindergarten_id = $1 AND a.day = ANY ($2)
 	GROUP BY a.day, a.grade
 ), inserted AS (
-	INSERT INTO attendance_kindergarten_day (day, kindergarten_id, grade, district_code, street_code, ` + strings.Join(CounterColumns(), ", ") + `)
-	SELECT day, $1, grade, $3, $4, ` + strings.Join(CounterColumns(), ", ") + ` FROM fresh
-	RETURNING day, grade, ` + strings.Join(CounterColumns(), ", ") + `
-), change AS (
-	SELECT day, grade, ` + joinCounters(func(c counter) string { return "sum(" + c.column + ") AS " + c.column }) + `
-	FROM (SELECT * FROM inserted
-	      UNION ALL
-	      SELECT day, grade, ` + joinCounters(func(c counter) string { return "-" + c.column }) + ` FROM old) changes
-	GROUP BY day, grade
+	INSERT INTO attendance_kindergarten_day (day, kindergarten_id, grade, district_code, street_code, COLUMNS)
+	SELECT day, $1, grade, $3, $4, COLUMNS FROM fresh
+	RETURNING day, grade, COLUMNS
 )
-INSERT INTO attendance_district_day (day, district_code, grade, ` + strings.Join(CounterColumns(), ", ") + `)
-SELECT day, $3, grade, ` + strings.Join(CounterColumns(), ", ") + ` FROM change ORDER BY day, grade
-ON CONFLICT (day, district_code, grade) DO UPDATE SET ` +
-	joinCounters(func(c counter) string {
+INSERT INTO attendance_district_day (day, district_code, grade, COLUMNS)
+SELECT day, $3, grade, COLUMNS FROM inserted ORDER BY day, grade
+ON CONFLICT (day, district_code, grade) DO UPDATE SET ` + addToDistrict
+	addToDistrict = joinCounters(func(c counter) string {
 		return c.column + " = attendance_district_day." + c.column + " + excluded." + c.column
 	})
+)
 
-// refreshSlotsQuery does for the 10-minute arrival slots what
-// refreshKindergartenQuery does for the counts.
-const refreshSlotsQuery = `
+// The same two steps for the 10-minute arrival slots.
+const (
+	removeSlotsQuery = `
 WITH old AS (
 	DELETE FROM arrival_kindergarten_slot WHERE kindergarten_id = $1 AND day = ANY ($2)
 	RETURNING day, slot, arrivals, departures
-), fresh AS (
+)
+INSERT INTO arrival_district_slot (day, district_code, slot, arrivals, departures)
+SELECT day, $3, slot, -arrivals, -departures FROM old ORDER BY day, slot
+ON CONFLICT (day, district_code, slot) DO UPDATE SET
+	arrivals = arrival_district_slot.arrivals + excluded.arrivals,
+	departures = arrival_district_slot.departures + excluded.departures`
+	addSlotsQuery = `
+WITH fresh AS (
 	SELECT day, slot, sum(arrivals) AS arrivals, sum(departures) AS departures
 	FROM (SELECT day, arrival_minute / 10 AS slot, 1 AS arrivals, 0 AS departures
 	      FROM attendance_day WHERE kindergarten_id = $1 AND day = ANY ($2) AND arrival_minute >= 0
@@ -114,25 +125,41 @@ WITH old AS (
 	INSERT INTO arrival_kindergarten_slot (kindergarten_id, day, slot, arrivals, departures)
 	SELECT $1, day, slot, arrivals, departures FROM fresh
 	RETURNING day, slot, arrivals, departures
-), change AS (
-	SELECT day, slot, sum(arrivals) AS arrivals, sum(departures) AS departures
-	FROM (SELECT * FROM inserted UNION ALL SELECT day, slot, -arrivals, -departures FROM old) changes
-	GROUP BY day, slot
 )
 INSERT INTO arrival_district_slot (day, district_code, slot, arrivals, departures)
-SELECT day, $3, slot, arrivals, departures FROM change ORDER BY day, slot
+SELECT day, $3, slot, arrivals, departures FROM inserted ORDER BY day, slot
 ON CONFLICT (day, district_code, slot) DO UPDATE SET
 	arrivals = arrival_district_slot.arrivals + excluded.arrivals,
 	departures = arrival_district_slot.departures + excluded.departures`
+)
+
+func init() {
+	columns := strings.Join(CounterColumns(), ", ")
+	removeKindergartenQuery = strings.ReplaceAll(removeKindergartenQuery, "COLUMNS", columns)
+	addKindergartenQuery = strings.ReplaceAll(addKindergartenQuery, "COLUMNS", columns)
+}
 
 // refreshRollups brings the rollups of one kindergarten's days up to date
 // with its raw rows, inside the caller's transaction.
 func refreshRollups(ctx context.Context, tx *sqlx.Tx, kindergarten Kindergarten, days []time.Time) error {
-	if _, err := tx.ExecContext(ctx, refreshKindergartenQuery, kindergarten.ID, days, kindergarten.DistrictCode, kindergarten.StreetCode); err != nil {
-		return fmt.Errorf("refresh attendance rollups of kindergarten %d: %w", kindergarten.ID, err)
+	steps := []struct {
+		query string
+		args  []any
+	}{
+		{removeKindergartenQuery, []any{kindergarten.ID, days, kindergarten.DistrictCode}},
+		{addKindergartenQuery, []any{kindergarten.ID, days, kindergarten.DistrictCode, kindergarten.StreetCode}},
+		{removeSlotsQuery, []any{kindergarten.ID, days, kindergarten.DistrictCode}},
+		{addSlotsQuery, []any{kindergarten.ID, days, kindergarten.DistrictCode}},
+		// Empty district rows are deleted, because a rebuild would not
+		// create them: a grade whose last child moved, a slot without
+		// arrivals or departures.
+		{`DELETE FROM attendance_district_day WHERE district_code = $1 AND day = ANY ($2) AND expected = 0`, []any{kindergarten.DistrictCode, days}},
+		{`DELETE FROM arrival_district_slot WHERE district_code = $1 AND day = ANY ($2) AND arrivals = 0 AND departures = 0`, []any{kindergarten.DistrictCode, days}},
 	}
-	if _, err := tx.ExecContext(ctx, refreshSlotsQuery, kindergarten.ID, days, kindergarten.DistrictCode); err != nil {
-		return fmt.Errorf("refresh arrival slots of kindergarten %d: %w", kindergarten.ID, err)
+	for _, step := range steps {
+		if _, err := tx.ExecContext(ctx, step.query, step.args...); err != nil {
+			return fmt.Errorf("refresh rollups of kindergarten %d: %w", kindergarten.ID, err)
+		}
 	}
 	return nil
 }

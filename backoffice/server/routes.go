@@ -14,6 +14,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/backoffice/org"
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/backoffice/web"
@@ -42,6 +43,9 @@ func (b *BackOffice) routes() http.Handler {
 				next.ServeHTTP(w, httpx.WithDenied(r, b.trail.Denied))
 			})
 		})
+		monitoringHandlers := &monitoring.Handlers{Store: &monitoring.Store{DB: b.db}, Trail: b.trail, Now: time.Now}
+		// Kindergarten systems send attendance with an API key, not a session.
+		monitoringHandlers.SystemRoutes(r)
 		r.Post("/dev/sign-in", httpx.Handle(b.devSignIn.SignIn))
 		r.Post("/sign-out", httpx.Handle(b.signOut))
 		r.Get("/sign-in/options", httpx.Handle(b.signInOptions))
@@ -57,6 +61,7 @@ func (b *BackOffice) routes() http.Handler {
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)
+			monitoringHandlers.Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
