@@ -11,6 +11,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
+	attendancedashboard "github.com/sh-preschool/preschool/backoffice/dashboard/attendance"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
@@ -62,6 +63,7 @@ func (b *BackOffice) routes() http.Handler {
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)
 			monitoringHandlers.Routes(r)
+			attendancedashboard.NewHandlers(b.db, time.Now).Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
