@@ -4,8 +4,9 @@
 // to this list.
 import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
+import attendance from './attendance/index.js';
 
-export const modules = [signin, enrolment];
+export const modules = [signin, enrolment, attendance];
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';
