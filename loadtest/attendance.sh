@@ -90,7 +90,7 @@ fi
 echo "data volume (rows, total size with indexes):"
 psql "$DATABASE_URL" -qAt -F ' ' -c "
   SELECT relname, reltuples::bigint, pg_size_pretty(pg_total_relation_size(oid)),
-         round(pg_total_relation_size(oid)::numeric / GREATEST(reltuples, 1), 1) AS bytes_per_row
+         round((pg_total_relation_size(oid) / GREATEST(reltuples, 1))::numeric, 1) AS bytes_per_row
   FROM pg_class
   WHERE relname IN ('monitoring_child', 'attendance_day', 'morning_check_abnormal', 'weather_day',
                     'attendance_kindergarten_day', 'attendance_district_day', 'arrival_kindergarten_slot', 'arrival_district_slot')

@@ -54,6 +54,7 @@ func (h *Handlers) Routes(r chi.Router) {
 		r.Use(access.Require(WritePermission))
 		r.Post("/monitoring/attendance", httpx.Handle(h.ingest))
 		r.Post("/monitoring/attendance/import", httpx.Handle(h.importFile))
+		r.Post("/monitoring/weather", httpx.Handle(h.weather))
 	})
 }
 

@@ -346,3 +346,34 @@ func TestIngestOnGeneratedData(t *testing.T) {
 		t.Errorf("rollups kept by ingest differ from rebuilt ones (-ingest +rebuilt):\n%s", diff)
 	}
 }
+
+func TestWeatherIngestIsScoped(t *testing.T) {
+	f := newIngestFixture(t)
+	city := f.server.SignIn(t, "city_admin", access.Scope{Level: access.LevelCity})
+	body := map[string]any{"records": []monitoring.WeatherInput{
+		{Date: "2026-12-04", DistrictCode: f.other.DistrictCode, Condition: "rain", TemperatureHigh: 9, TemperatureLow: 4, PrecipitationMM: 12},
+	}}
+	if response := city.Send(t, http.MethodPost, "/api/v1/monitoring/weather", body); response.Status != http.StatusOK {
+		t.Fatalf("city admin: status %d, body %s", response.Status, response.Body)
+	}
+	var condition int
+	if err := f.db.Get(&condition, `SELECT condition FROM weather_day WHERE day = '2026-12-04' AND district_code = $1`, f.other.DistrictCode); err != nil {
+		t.Fatal(err)
+	}
+	if condition != monitoring.WeatherRain {
+		t.Errorf("stored condition %d, want rain (%d)", condition, monitoring.WeatherRain)
+	}
+
+	outside := map[string]any{"records": []monitoring.WeatherInput{
+		{Date: "2026-12-04", DistrictCode: f.kindergarten.DistrictCode, Condition: "sunny", TemperatureHigh: 9, TemperatureLow: 4},
+	}}
+	if response := f.districtAdmin.Send(t, http.MethodPost, "/api/v1/monitoring/weather", outside); response.Status != http.StatusForbidden {
+		t.Errorf("district admin, other district: status %d, want 403", response.Status)
+	}
+	invalid := map[string]any{"records": []monitoring.WeatherInput{
+		{Date: "2026-12-04", DistrictCode: f.other.DistrictCode, Condition: "hail", TemperatureHigh: 9, TemperatureLow: 4},
+	}}
+	if response := f.districtAdmin.Send(t, http.MethodPost, "/api/v1/monitoring/weather", invalid); response.Status != http.StatusUnprocessableEntity {
+		t.Errorf("invalid condition: status %d, want 422", response.Status)
+	}
+}

@@ -268,6 +268,18 @@ func writeRawRows(ctx context.Context, tx *sqlx.Tx, kindergartenID int64, record
 
 // SaveWeather inserts or replaces weather rows.
 func (s *Store) SaveWeather(ctx context.Context, rows []Weather) error {
+	tx, err := s.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := saveWeather(ctx, tx, rows); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func saveWeather(ctx context.Context, tx *sqlx.Tx, rows []Weather) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -281,13 +293,17 @@ func (s *Store) SaveWeather(ctx context.Context, rows []Weather) error {
 		days[i], districts[i], conditions[i] = row.Day, row.DistrictCode, row.Condition
 		highs[i], lows[i], precipitation[i] = row.TemperatureHigh, row.TemperatureLow, row.PrecipitationMM
 	}
+	// DISTINCT ON keeps one row per district and day, because ON CONFLICT
+	// rejects a statement that updates the same row twice.
 	const q = `
 		INSERT INTO weather_day (day, district_code, condition, temperature_high, temperature_low, precipitation_mm)
-		SELECT * FROM unnest($1::date[], $2::text[], $3::smallint[], $4::smallint[], $5::smallint[], $6::smallint[])
+		SELECT DISTINCT ON (day, district_code) *
+		FROM unnest($1::date[], $2::text[], $3::smallint[], $4::smallint[], $5::smallint[], $6::smallint[])
+		     AS u (day, district_code, condition, temperature_high, temperature_low, precipitation_mm)
 		ON CONFLICT (day, district_code) DO UPDATE SET condition = excluded.condition,
 			temperature_high = excluded.temperature_high, temperature_low = excluded.temperature_low,
 			precipitation_mm = excluded.precipitation_mm`
-	if _, err := s.DB.ExecContext(ctx, q, days, districts, conditions, highs, lows, precipitation); err != nil {
+	if _, err := tx.ExecContext(ctx, q, days, districts, conditions, highs, lows, precipitation); err != nil {
 		return fmt.Errorf("save weather: %w", err)
 	}
 	return nil

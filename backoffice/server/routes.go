@@ -63,7 +63,11 @@ func (b *BackOffice) routes() http.Handler {
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)
 			monitoringHandlers.Routes(r)
-			attendancedashboard.NewHandlers(b.db, time.Now).Routes(r)
+			attendancePanels := attendancedashboard.NewHandlers(b.db, time.Now)
+			if b.config.DashboardCacheTTL > 0 {
+				attendancePanels.Cache = &attendancedashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
+			}
+			attendancePanels.Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))

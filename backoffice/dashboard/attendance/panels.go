@@ -21,9 +21,12 @@ const ReadPermission = "dashboard.read"
 
 // Handlers serve the attendance panels.
 type Handlers struct {
-	DB    *sqlx.DB
-	Now   func() time.Time
-	names *names
+	DB  *sqlx.DB
+	Now func() time.Time
+	// Cache, when set, keeps responses for a short time.
+	Cache  *Cache
+	names  *names
+	latest latestDayCache
 }
 
 // NewHandlers returns the panels' handlers on db.
@@ -36,14 +39,14 @@ func NewHandlers(db *sqlx.DB, now func() time.Time) *Handlers {
 func (h *Handlers) Routes(r chi.Router) {
 	r.Route("/dashboard/attendance", func(r chi.Router) {
 		r.Use(access.Require(ReadPermission))
-		r.Get("/today", httpx.Handle(h.today))
-		r.Get("/ranking", httpx.Handle(h.ranking))
-		r.Get("/morning-check", httpx.Handle(h.morningCheck))
-		r.Get("/morning-check/abnormal", httpx.Handle(h.abnormalDetails))
-		r.Get("/trend", httpx.Handle(h.trend))
-		r.Get("/leave-reasons", httpx.Handle(h.leaveReasons))
-		r.Get("/arrivals", httpx.Handle(h.arrivals))
-		r.Get("/report", httpx.Handle(h.report))
+		r.Get("/today", h.serve("day", h.today))
+		r.Get("/ranking", h.serve("day", h.ranking))
+		r.Get("/morning-check", h.serve("day", h.morningCheck))
+		r.Get("/morning-check/abnormal", h.serve("day", h.abnormalDetails))
+		r.Get("/trend", h.serve("week", h.trend))
+		r.Get("/leave-reasons", h.serve("month", h.leaveReasons))
+		r.Get("/arrivals", h.serve("month", h.arrivals))
+		r.Get("/report", h.serve("month", h.report))
 		r.Get("/report.xlsx", httpx.Handle(h.reportWorkbook))
 	})
 }
@@ -67,7 +70,7 @@ func (h *Handlers) parse(r *http.Request, defaultRange string) (panelRequest, er
 	if err != nil {
 		return panelRequest{}, err
 	}
-	day, err := latestDay(r.Context(), h.DB, monitoring.Today(h.Now()))
+	day, err := h.latestDay(r.Context())
 	if err != nil {
 		return panelRequest{}, err
 	}
@@ -122,31 +125,29 @@ type todayResponse struct {
 // today handles GET /dashboard/attendance/today: expected, checked-in,
 // not-checked, present, sick and personal leave of the node, of each unit
 // one level down, and of each grade.
-func (h *Handlers) today(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "day")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) today(r *http.Request, request panelRequest) (any, error) {
+	var err error
 	response := todayResponse{Node: request.node, Period: request.period}
-	if response.Totals, err = h.totals(r, request); err != nil {
-		return err
-	}
 	unitRows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, groupUnit)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if response.Units, err = h.units(r, unitLevel(request.node), unitRows); err != nil {
-		return err
+		return nil, err
 	}
+	// The units partition the node, so their sum is the node's total.
+	for i := range unitRows {
+		response.Totals.Add(&unitRows[i].Counts)
+	}
+	response.Totals.derive()
 	gradeRows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, groupGrade)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if response.Grades, err = h.units(r, groupGrade, gradeRows); err != nil {
-		return err
+		return nil, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, response)
-	return nil
+	return response, nil
 }
 
 type rankingResponse struct {
@@ -171,11 +172,8 @@ const maxRankingItems = 2000
 // (by=unit) or all its kindergartens (by=kindergarten) ranked by
 // attendance rate (metric=attendance) or not-checked share
 // (metric=not_checked), highest first, at most limit (default 20) items.
-func (h *Handlers) ranking(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "day")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) ranking(r *http.Request, request panelRequest) (any, error) {
+	var err error
 	by, metric := request.query.Get("by"), request.query.Get("metric")
 	if by == "" {
 		by = groupUnit
@@ -184,21 +182,21 @@ func (h *Handlers) ranking(w http.ResponseWriter, r *http.Request) error {
 		metric = "attendance"
 	}
 	if by != groupUnit && by != groupKindergarten {
-		return apierror.Invalid("by", "invalid_ranking_unit", "排名对象应为 unit（下级单位）或 kindergarten（园所）。")
+		return nil, apierror.Invalid("by", "invalid_ranking_unit", "排名对象应为 unit（下级单位）或 kindergarten（园所）。")
 	}
 	if metric != "attendance" && metric != "not_checked" {
-		return apierror.Invalid("metric", "invalid_ranking_metric", "排名指标应为 attendance（出勤率）或 not_checked（未考勤占比）。")
+		return nil, apierror.Invalid("metric", "invalid_ranking_metric", "排名指标应为 attendance（出勤率）或 not_checked（未考勤占比）。")
 	}
 	limit := 20
 	if value := request.query.Get("limit"); value != "" {
 		if limit, err = strconv.Atoi(value); err != nil || limit < 1 || limit > maxRankingItems {
-			return apierror.Invalid("limit", "invalid_limit", "条数应为 1 至 "+strconv.Itoa(maxRankingItems)+"。")
+			return nil, apierror.Invalid("limit", "invalid_limit", "条数应为 1 至 "+strconv.Itoa(maxRankingItems)+"。")
 		}
 	}
 
 	rows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, by)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	level := unitLevel(request.node)
 	if by == groupKindergarten {
@@ -230,13 +228,12 @@ func (h *Handlers) ranking(w http.ResponseWriter, r *http.Request) error {
 	response := rankingResponse{Node: request.node, Period: request.period, By: by, Metric: metric, Total: len(rows), Items: []RankedUnit{}}
 	units, err := h.units(r, level, rows[:min(limit, len(rows))])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i, unit := range units {
 		response.Items = append(response.Items, RankedUnit{Rank: i + 1, Value: value(&unit.Counts), Unit: unit})
 	}
-	httpx.WriteJSON(w, http.StatusOK, response)
-	return nil
+	return response, nil
 }
 
 // Share is a category's count and its share of the total.
@@ -280,34 +277,30 @@ const abnormalKindergartens = 20
 // the children checked, normal, abnormal, stayed and sent home, the shares
 // of the abnormal reasons, the counts per unit, and the kindergartens with
 // the most abnormal results.
-func (h *Handlers) morningCheck(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "day")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) morningCheck(r *http.Request, request panelRequest) (any, error) {
+	var err error
 	response := morningCheckResponse{Node: request.node, Period: request.period}
 	if response.Totals, err = h.totals(r, request); err != nil {
-		return err
+		return nil, err
 	}
 	response.Reasons = reasonShares(&response.Totals)
 	unitRows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, groupUnit)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if response.Units, err = h.units(r, unitLevel(request.node), unitRows); err != nil {
-		return err
+		return nil, err
 	}
 	kindergartenRows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, groupKindergarten)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	kindergartenRows = slices.DeleteFunc(kindergartenRows, func(row Row) bool { return row.MorningAbnormal == 0 })
 	slices.SortStableFunc(kindergartenRows, func(a, b Row) int { return int(b.MorningAbnormal - a.MorningAbnormal) })
 	if response.Kindergartens, err = h.units(r, access.LevelKindergarten, kindergartenRows[:min(abnormalKindergartens, len(kindergartenRows))]); err != nil {
-		return err
+		return nil, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, response)
-	return nil
+	return response, nil
 }
 
 // AbnormalCheck is one abnormal morning check.
@@ -328,13 +321,9 @@ const maxAbnormalDetails = 500
 // abnormalDetails handles GET /dashboard/attendance/morning-check/abnormal
 // for one kindergarten: each abnormal check of the period, newest first,
 // at most 500.
-func (h *Handlers) abnormalDetails(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "day")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) abnormalDetails(r *http.Request, request panelRequest) (any, error) {
 	if request.node.Level != access.LevelKindergarten {
-		return apierror.Invalid("kindergarten", "kindergarten_required", "请选择园所后查看晨检异常明细。")
+		return nil, apierror.Invalid("kindergarten", "kindergarten_required", "请选择园所后查看晨检异常明细。")
 	}
 	scopeCondition := request.staff.Scope.Filter(access.Columns{
 		Districts:    []string{"k.district_code"},
@@ -353,12 +342,11 @@ func (h *Handlers) abnormalDetails(w http.ResponseWriter, r *http.Request) error
 	details := []AbnormalCheck{}
 	args := append([]any{request.node.KindergartenID, request.period.From, request.period.To}, scopeCondition.Args...)
 	if err := h.DB.SelectContext(r.Context(), &details, query, args...); err != nil {
-		return err
+		return nil, err
 	}
 	for i := range details {
 		details[i].GradeName = monitoring.GradeLabels[details[i].Grade]
 		details[i].ReasonName = monitoring.ReasonLabels[details[i].Reason]
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"node": request.node, "period": request.period, "items": details})
-	return nil
+	return map[string]any{"node": request.node, "period": request.period, "items": details}, nil
 }

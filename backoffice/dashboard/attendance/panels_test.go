@@ -29,6 +29,7 @@ var (
 )
 
 type fixture struct {
+	env          *backofficetest.Env
 	db           *sqlx.DB
 	server       *audittest.Server
 	city         *audittest.Client
@@ -45,7 +46,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := backofficetest.New(t)
-	f := &fixture{db: env.DB.DB}
+	f := &fixture{env: env, db: env.DB.DB}
 	_, err := monitoring.Generate(context.Background(), f.db, monitoring.GenerateOptions{
 		Seed: 11, Children: 12_000, End: friday, RawDays: 7, RollupDays: 14,
 	})
@@ -431,4 +432,40 @@ func TestPanelsEnforceScope(t *testing.T) {
 	if response := f.city.Get(t, "/api/v1/dashboard/attendance/today?range=fortnight"); response.Status != http.StatusBadRequest {
 		t.Errorf("invalid range: status %d, want 400", response.Status)
 	}
+}
+
+func TestCacheServesRepeatsAndSeparatesNodes(t *testing.T) {
+	f := newFixture(t)
+	server := audittest.NewServer(t, f.db, f.env.Redis, func(r chi.Router, _ *audit.Trail) {
+		handlers := attendance.NewHandlers(f.db, func() time.Time { return friday.Add(30 * time.Hour) })
+		handlers.Cache = &attendance.Cache{Redis: f.env.Redis.Client, Prefix: f.env.Redis.Prefix, TTL: time.Minute}
+		handlers.Routes(r)
+	})
+	city := server.SignIn(t, "city_admin", access.Scope{Level: access.LevelCity})
+	district := server.SignIn(t, "district_admin", access.Scope{Level: access.LevelDistrict, DistrictCode: f.districtCode})
+
+	first := get[todayBody](t, city, "/api/v1/dashboard/attendance/today?district="+f.districtCode)
+	if _, err := f.db.Exec(`UPDATE attendance_district_day SET present = present + 1000 WHERE day = $1`, friday); err != nil {
+		t.Fatal(err)
+	}
+	again := get[todayBody](t, district, "/api/v1/dashboard/attendance/today")
+	if again.Totals.Present != first.Totals.Present {
+		t.Errorf("a repeat for the same district got present %d, want the cached %d", again.Totals.Present, first.Totals.Present)
+	}
+	wholeCity := get[todayBody](t, city, "/api/v1/dashboard/attendance/today")
+	raw := rawCounts(t, f.db, "'all'", "a.day = $1", friday)["all"]
+	if wholeCity.Totals.Present != raw.Present+int64(countDistrictRows(t, f.db))*1000 {
+		t.Errorf("the city, not cached yet, got present %d, want the changed rollup's %d", wholeCity.Totals.Present,
+			raw.Present+int64(countDistrictRows(t, f.db))*1000)
+	}
+}
+
+// countDistrictRows returns the number of district rollup rows on Friday.
+func countDistrictRows(t *testing.T, db *sqlx.DB) int {
+	t.Helper()
+	var n int
+	if err := db.Get(&n, `SELECT count(*) FROM attendance_district_day WHERE day = $1`, friday); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

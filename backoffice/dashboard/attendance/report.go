@@ -14,7 +14,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
-	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/shared/apierror"
 )
@@ -64,25 +63,22 @@ const maxReportPageRows = 1000
 // abnormal rates, reasons) per period (granularity) and unit. It returns
 // one page of at most 1,000 rows (page, from 1), and report.xlsx exports
 // all rows.
-func (h *Handlers) report(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "month")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) report(r *http.Request, request panelRequest) (any, error) {
+	var err error
 	options, err := parseReportOptions(request)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	page := 1
 	if value := request.query.Get("page"); value != "" {
 		if page, err = strconv.Atoi(value); err != nil || page < 1 {
-			return apierror.Invalid("page", "invalid_page", "页码应为正整数。")
+			return nil, apierror.Invalid("page", "invalid_page", "页码应为正整数。")
 		}
 	}
 
 	rows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, granularities[options.granularity], options.by)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	total := len(rows)
 	start := min((page-1)*maxReportPageRows, total)
@@ -93,18 +89,17 @@ func (h *Handlers) report(w http.ResponseWriter, r *http.Request) error {
 	}
 	names, err := h.names.resolve(r.Context(), options.level, keys)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	items := make([]ReportRow, len(rows))
 	for i, row := range rows {
 		items[i] = ReportRow{Period: row.Keys[0], Unit: Unit{Key: row.Keys[1], Name: names[row.Keys[1]], Level: options.level, Counts: row.Counts}}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"node": request.node, "period": request.period, "granularity": options.granularity, "by": options.by,
 		"total": total, "page": page, "pageSize": maxReportPageRows, "items": items,
-	})
-	return nil
+	}, nil
 }
 
 var reportHeaders = []any{"统计周期", "单位", "应考勤", "实考勤", "出勤", "出勤率", "病假", "事假", "未考勤", "未考勤占比",

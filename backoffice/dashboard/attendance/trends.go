@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
-	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/shared/apierror"
 )
@@ -41,18 +40,15 @@ type trendResponse struct {
 // default) over the range (a week by default), for the node as a whole
 // (by=total), per unit one level down (by=unit) or per grade (by=grade).
 // A day's drill-down is the today panel with that date.
-func (h *Handlers) trend(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "week")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) trend(r *http.Request, request panelRequest) (any, error) {
+	var err error
 	granularity := request.query.Get("granularity")
 	if granularity == "" {
 		granularity = "day"
 	}
 	periodGroup, ok := granularities[granularity]
 	if !ok {
-		return apierror.Invalid("granularity", "invalid_granularity", "统计粒度应为 day、month、quarter 或 year。")
+		return nil, apierror.Invalid("granularity", "invalid_granularity", "统计粒度应为 day、month、quarter 或 year。")
 	}
 	by := request.query.Get("by")
 	if by == "" {
@@ -67,11 +63,11 @@ func (h *Handlers) trend(w http.ResponseWriter, r *http.Request) error {
 	case groupGrade:
 		groups, level = append(groups, groupGrade), groupGrade
 	default:
-		return apierror.Invalid("by", "invalid_trend_series", "分组应为 total（合计）、unit（下级单位）或 grade（年级）。")
+		return nil, apierror.Invalid("by", "invalid_trend_series", "分组应为 total（合计）、unit（下级单位）或 grade（年级）。")
 	}
 	rows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, groups...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	response := trendResponse{Node: request.node, Period: request.period, Granularity: granularity, By: by, Periods: []string{}, Series: []Series{}}
@@ -97,14 +93,13 @@ func (h *Handlers) trend(w http.ResponseWriter, r *http.Request) error {
 	if level != "" {
 		names, err := h.names.resolve(r.Context(), level, keys)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for i := range response.Series {
 			response.Series[i].Name = names[response.Series[i].Key]
 		}
 	}
-	httpx.WriteJSON(w, http.StatusOK, response)
-	return nil
+	return response, nil
 }
 
 type leaveReasonsResponse struct {
@@ -119,26 +114,22 @@ type leaveReasonsResponse struct {
 // leaveReasons handles GET /dashboard/attendance/leave-reasons: the
 // sick-leave types (disease, symptom, other) and the abnormal morning-check
 // reasons over the range (a month by default), for the node and per unit.
-func (h *Handlers) leaveReasons(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "month")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) leaveReasons(r *http.Request, request panelRequest) (any, error) {
+	var err error
 	unitRows, err := countRows(r.Context(), h.DB, request.staff.Scope, request.node, request.period, groupUnit)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	response := leaveReasonsResponse{Node: request.node, Period: request.period}
 	if response.Units, err = h.units(r, unitLevel(request.node), unitRows); err != nil {
-		return err
+		return nil, err
 	}
 	for i := range unitRows {
 		response.Totals.Add(&unitRows[i].Counts)
 	}
 	response.Totals.derive()
 	response.SickTypes, response.Reasons = sickShares(&response.Totals), reasonShares(&response.Totals)
-	httpx.WriteJSON(w, http.StatusOK, response)
-	return nil
+	return response, nil
 }
 
 // arrivalGroupings are the ways to split the arrival slots: one series,
@@ -183,18 +174,15 @@ func slotLabel(slot int) string {
 // by month, season or weather (by), with each series' peak and trough
 // slots. The trough is the slot with the fewest children among the slots
 // that have any.
-func (h *Handlers) arrivals(w http.ResponseWriter, r *http.Request) error {
-	request, err := h.parse(r, "month")
-	if err != nil {
-		return err
-	}
+func (h *Handlers) arrivals(r *http.Request, request panelRequest) (any, error) {
+	var err error
 	by := request.query.Get("by")
 	if by == "" {
 		by = "none"
 	}
 	groupSQL, ok := arrivalGroupings[by]
 	if !ok {
-		return apierror.Invalid("by", "invalid_arrival_grouping", "分组应为 none、month、season 或 weather。")
+		return nil, apierror.Invalid("by", "invalid_arrival_grouping", "分组应为 none、month、season 或 weather。")
 	}
 
 	var from, nodeSQL string
@@ -232,7 +220,7 @@ func (h *Handlers) arrivals(w http.ResponseWriter, r *http.Request) error {
 		GROUP BY 1, 2 ORDER BY 1, 2`
 	rows, err := h.DB.QueryContext(r.Context(), query, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
 	type slotCount struct {
@@ -246,19 +234,18 @@ func (h *Handlers) arrivals(w http.ResponseWriter, r *http.Request) error {
 	for rows.Next() {
 		var c slotCount
 		if err := rows.Scan(&c.key, &c.slot, &c.arrivals, &c.departures, &c.days); err != nil {
-			return err
+			return nil, err
 		}
 		first, last = min(first, c.slot), max(last, c.slot)
 		counts = append(counts, c)
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 
 	response := arrivalsResponse{Node: request.node, Period: request.period, By: by, Slots: []string{}, Series: []SlotSeries{}}
 	if len(counts) == 0 {
-		httpx.WriteJSON(w, http.StatusOK, response)
-		return nil
+		return response, nil
 	}
 	for slot := first; slot <= last; slot++ {
 		response.Slots = append(response.Slots, slotLabel(slot))
@@ -284,8 +271,7 @@ func (h *Handlers) arrivals(w http.ResponseWriter, r *http.Request) error {
 		series.ArrivalPeak, series.ArrivalTrough = peakAndTrough(series.Arrivals, first)
 		series.DeparturePeak, series.DepartureTrough = peakAndTrough(series.Departures, first)
 	}
-	httpx.WriteJSON(w, http.StatusOK, response)
-	return nil
+	return response, nil
 }
 
 func groupName(by, key string) string {

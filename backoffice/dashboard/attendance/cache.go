@@ -1,0 +1,140 @@
+package attendance
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/backoffice/monitoring"
+)
+
+// Cache keeps panel responses in Redis for a short time, so that staff
+// looking at the same unit and period share one computation. A response
+// depends only on the node, the period and the panel's parameters: the
+// node is checked against the staff member's scope before the cache is
+// read, and a scope that covers a node sees all of it.
+type Cache struct {
+	Redis  rueidis.Client
+	Prefix string
+	// TTL is how long a response is served from the cache, so figures lag
+	// ingest by at most this long.
+	TTL time.Duration
+}
+
+// cacheParameters are the query parameters that change a panel's response
+// beyond node and period.
+var cacheParameters = []string{"by", "metric", "limit", "granularity", "page"}
+
+func (c *Cache) key(r *http.Request, request panelRequest) string {
+	parameters := url.Values{}
+	for _, name := range cacheParameters {
+		if value := request.query.Get(name); value != "" {
+			parameters.Set(name, value)
+		}
+	}
+	node := request.node
+	identity := r.URL.Path + "|" + node.Level + "|" + node.DistrictCode + "|" + node.StreetCode + "|" +
+		strconv.FormatInt(node.KindergartenID, 10) + "|" + request.period.Kind + "|" +
+		request.period.From.Format(time.DateOnly) + "|" + request.period.To.Format(time.DateOnly) + "|" + parameters.Encode()
+	sum := sha256.Sum256([]byte(identity))
+	return c.Prefix + "dashboard:attendance:" + hex.EncodeToString(sum[:16])
+}
+
+func (c *Cache) get(ctx context.Context, key string) ([]byte, bool) {
+	body, err := c.Redis.Do(ctx, c.Redis.B().Get().Key(key).Build()).AsBytes()
+	if err != nil {
+		if !rueidis.IsRedisNil(err) {
+			slog.Warn("attendance panel cache: read failed", "key", key, "error", err)
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+func (c *Cache) set(ctx context.Context, key string, body []byte) {
+	err := c.Redis.Do(ctx, c.Redis.B().Set().Key(key).Value(rueidis.BinaryString(body)).Px(c.TTL).Build()).Error()
+	if err != nil {
+		slog.Warn("attendance panel cache: write failed", "key", key, "error", err)
+	}
+}
+
+// panelFunc computes one panel's response.
+type panelFunc func(r *http.Request, request panelRequest) (any, error)
+
+// serve adapts a panel to a handler: it parses the node and period (with
+// defaultRange when the request names none), answers from the cache when
+// it can, and otherwise computes, caches and writes the response.
+func (h *Handlers) serve(defaultRange string, panel panelFunc) http.HandlerFunc {
+	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		request, err := h.parse(r, defaultRange)
+		if err != nil {
+			return err
+		}
+		var key string
+		if h.Cache != nil {
+			key = h.Cache.key(r, request)
+			if body, ok := h.Cache.get(r.Context(), key); ok {
+				writeBody(w, body)
+				return nil
+			}
+		}
+		response, err := panel(r, request)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(response)
+		if err != nil {
+			return err
+		}
+		if h.Cache != nil {
+			h.Cache.set(r.Context(), key, body)
+		}
+		writeBody(w, body)
+		return nil
+	})
+}
+
+func writeBody(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(body); err != nil {
+		slog.Debug("write panel response", "error", err)
+	}
+}
+
+// latestDayCache remembers the latest day with data for a few seconds,
+// because every panel request needs it.
+type latestDayCache struct {
+	mu      sync.Mutex
+	day     time.Time
+	today   time.Time
+	checked time.Time
+}
+
+const latestDayMaxAge = 10 * time.Second
+
+func (h *Handlers) latestDay(ctx context.Context) (time.Time, error) {
+	today := monitoring.Today(h.Now())
+	h.latest.mu.Lock()
+	defer h.latest.mu.Unlock()
+	if h.latest.today.Equal(today) && time.Since(h.latest.checked) < latestDayMaxAge {
+		return h.latest.day, nil
+	}
+	day, err := latestDay(ctx, h.DB, today)
+	if err != nil {
+		return day, err
+	}
+	h.latest.day, h.latest.today, h.latest.checked = day, today, time.Now()
+	return day, nil
+}
