@@ -29,6 +29,42 @@ type Cache struct {
 	// TTL is how long a response is served from the cache, so figures lag
 	// ingest by at most this long.
 	TTL time.Duration
+
+	mu       sync.Mutex
+	inFlight map[string]*computation
+}
+
+// computation is one panel response being computed; requests for the same
+// key wait for it instead of computing it again, which matters when a
+// popular entry expires and many staff ask for it at once.
+type computation struct {
+	done chan struct{}
+	body []byte
+	err  error
+}
+
+// compute returns the body that compute produces for key, running compute
+// once however many requests for key arrive while it runs.
+func (c *Cache) compute(key string, compute func() ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	if c.inFlight == nil {
+		c.inFlight = map[string]*computation{}
+	}
+	if running, ok := c.inFlight[key]; ok {
+		c.mu.Unlock()
+		<-running.done
+		return running.body, running.err
+	}
+	running := &computation{done: make(chan struct{})}
+	c.inFlight[key] = running
+	c.mu.Unlock()
+
+	running.body, running.err = compute()
+	c.mu.Lock()
+	delete(c.inFlight, key)
+	c.mu.Unlock()
+	close(running.done)
+	return running.body, running.err
 }
 
 // cacheParameters are the query parameters that change a panel's response
@@ -80,24 +116,39 @@ func (h *Handlers) serve(defaultRange string, panel panelFunc) http.HandlerFunc 
 		if err != nil {
 			return err
 		}
-		var key string
-		if h.Cache != nil {
-			key = h.Cache.key(r, request)
-			if body, ok := h.Cache.get(r.Context(), key); ok {
-				writeBody(w, body)
-				return nil
+		computeBody := func(r *http.Request) ([]byte, error) {
+			response, err := panel(r, request)
+			if err != nil {
+				return nil, err
 			}
+			return json.Marshal(response)
 		}
-		response, err := panel(r, request)
+		if h.Cache == nil {
+			body, err := computeBody(r)
+			if err != nil {
+				return err
+			}
+			writeBody(w, body)
+			return nil
+		}
+
+		key := h.Cache.key(r, request)
+		if body, ok := h.Cache.get(r.Context(), key); ok {
+			writeBody(w, body)
+			return nil
+		}
+		// Other requests may wait for this computation, so it runs to the
+		// end even if this request's client goes away.
+		shared := r.WithContext(context.WithoutCancel(r.Context()))
+		body, err := h.Cache.compute(key, func() ([]byte, error) {
+			body, err := computeBody(shared)
+			if err == nil {
+				h.Cache.set(r.Context(), key, body)
+			}
+			return body, err
+		})
 		if err != nil {
 			return err
-		}
-		body, err := json.Marshal(response)
-		if err != nil {
-			return err
-		}
-		if h.Cache != nil {
-			h.Cache.set(r.Context(), key, body)
 		}
 		writeBody(w, body)
 		return nil
