@@ -68,13 +68,13 @@ type Store struct {
 	DB *sqlx.DB
 }
 
-// Ingest writes one kindergarten's batch in one transaction: it creates or
-// updates the children, replaces each child's row of each day (so sending
-// the same batch again changes nothing), replaces the abnormal
-// morning-check details of those rows, refreshes the rollups of the days
-// the batch touches, and then calls inside, which records the audit event,
-// before committing. records must be valid (see ParseRecord) and hold each
-// child and day at most once. It returns ErrUnknownKindergarten or
+// Ingest writes one kindergarten's batch in one transaction. It creates or
+// updates the children and replaces each child's row of each day, so
+// sending the same batch again changes nothing. It replaces the abnormal
+// morning-check details of those rows and refreshes the rollups of the days
+// the batch touches. Then it calls inside, which records the audit event,
+// and commits. records must be valid (see ParseRecord) and hold each child
+// and day at most once. It returns ErrUnknownKindergarten or
 // ErrForeignCampus without writing anything.
 func (s *Store) Ingest(ctx context.Context, kindergartenID int64, records []Record, inside func(*sqlx.Tx, IngestResult) error) (IngestResult, error) {
 	result := IngestResult{Records: len(records)}

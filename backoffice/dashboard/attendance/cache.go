@@ -19,10 +19,10 @@ import (
 )
 
 // Cache keeps panel responses in Redis for a short time, so that staff
-// looking at the same unit and period share one computation. A response
-// depends only on the node, the period and the panel's parameters: the
-// node is checked against the staff member's scope before the cache is
-// read, and a scope that covers a node sees all of it.
+// looking at the same unit and period share one computation. The key holds
+// only the node, the period and the panel's parameters. That is safe
+// because the node is checked against the staff member's scope before the
+// cache is read, and a scope that covers a node covers all rows under it.
 type Cache struct {
 	Redis  rueidis.Client
 	Prefix string
@@ -34,9 +34,9 @@ type Cache struct {
 	inFlight map[string]*computation
 }
 
-// computation is one panel response being computed; requests for the same
-// key wait for it instead of computing it again, which matters when a
-// popular entry expires and many staff ask for it at once.
+// computation is one panel response being computed. Requests for the same
+// key wait for it instead of computing it again, because a popular entry
+// that expires is requested by many staff at once.
 type computation struct {
 	done chan struct{}
 	body []byte
@@ -107,9 +107,9 @@ func (c *Cache) set(ctx context.Context, key string, body []byte) {
 // panelFunc computes one panel's response.
 type panelFunc func(r *http.Request, request panelRequest) (any, error)
 
-// serve adapts a panel to a handler: it parses the node and period (with
-// defaultRange when the request names none), answers from the cache when
-// it can, and otherwise computes, caches and writes the response.
+// serve adapts a panel to a handler. It parses the node and period (with
+// defaultRange when the request names none), writes the cached response
+// when there is one, and otherwise computes, caches and writes it.
 func (h *Handlers) serve(defaultRange string, panel panelFunc) http.HandlerFunc {
 	return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		request, err := h.parse(r, defaultRange)

@@ -469,3 +469,30 @@ func countDistrictRows(t *testing.T, db *sqlx.DB) int {
 	}
 	return n
 }
+
+func TestArrivalsWithoutSplitMatchRaw(t *testing.T) {
+	f := newFixture(t)
+	type body struct {
+		Series []attendance.SlotSeries
+	}
+	panel := get[body](t, f.street, "/api/v1/dashboard/attendance/arrivals?range=week&by=none")
+	if len(panel.Series) != 1 {
+		t.Fatalf("%d series, want one without a split", len(panel.Series))
+	}
+	var arrivals, departures int64
+	for i := range panel.Series[0].Arrivals {
+		arrivals += panel.Series[0].Arrivals[i]
+		departures += panel.Series[0].Departures[i]
+	}
+	var rawArrivals, rawDepartures int64
+	err := f.db.QueryRow(`
+		SELECT count(*) FILTER (WHERE a.arrival_minute >= 0), count(*) FILTER (WHERE a.departure_minute >= 0)
+		FROM attendance_day a JOIN kindergarten k ON k.id = a.kindergarten_id
+		WHERE a.day BETWEEN $1 AND $2 AND k.street_code = $3`, monday, friday, f.streetCode).Scan(&rawArrivals, &rawDepartures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arrivals != rawArrivals || departures != rawDepartures || rawArrivals == 0 {
+		t.Errorf("street's week: %d arrivals and %d departures, want %d and %d (and more than none)", arrivals, departures, rawArrivals, rawDepartures)
+	}
+}

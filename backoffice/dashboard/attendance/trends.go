@@ -190,15 +190,20 @@ func (h *Handlers) arrivals(r *http.Request, request panelRequest) (any, error) 
 	args := []any{request.period.From, request.period.To}
 	switch request.node.Level {
 	case access.LevelCity, access.LevelDistrict:
-		from = "arrival_district_slot s JOIN weather_day w ON w.day = s.day AND w.district_code = s.district_code"
+		from = "arrival_district_slot s"
+		if by == "weather" {
+			from += " JOIN weather_day w ON w.day = s.day AND w.district_code = s.district_code"
+		}
 		columns = access.Columns{Districts: []string{"s.district_code"}}
 		nodeSQL = "TRUE"
 		if request.node.Level == access.LevelDistrict {
 			nodeSQL, args = "s.district_code = $3", append(args, request.node.DistrictCode)
 		}
 	default:
-		from = `arrival_kindergarten_slot s JOIN kindergarten k ON k.id = s.kindergarten_id
-			JOIN weather_day w ON w.day = s.day AND w.district_code = k.district_code`
+		from = "arrival_kindergarten_slot s JOIN kindergarten k ON k.id = s.kindergarten_id"
+		if by == "weather" {
+			from += " JOIN weather_day w ON w.day = s.day AND w.district_code = k.district_code"
+		}
 		columns = access.Columns{
 			Districts:    []string{"k.district_code"},
 			Streets:      []string{"k.street_code"},
@@ -210,8 +215,8 @@ func (h *Handlers) arrivals(r *http.Request, request panelRequest) (any, error) 
 			nodeSQL, args = "s.kindergarten_id = $3", append(args, request.node.KindergartenID)
 		}
 	}
-	// Weather is joined for every grouping so that the slots of a day
-	// without a weather row are left out the same way in each.
+	// NOTE: split by weather, a day without a weather row for its district
+	// is left out; the other splits count it.
 	scopeCondition := request.staff.Scope.Filter(columns, len(args)+1)
 	args = append(args, scopeCondition.Args...)
 	query := `SELECT ` + groupSQL + ` AS key, s.slot, sum(s.arrivals), sum(s.departures), count(DISTINCT s.day)
