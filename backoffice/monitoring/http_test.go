@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
@@ -375,5 +376,60 @@ func TestWeatherIngestIsScoped(t *testing.T) {
 	}}
 	if response := f.districtAdmin.Send(t, http.MethodPost, "/api/v1/monitoring/weather", invalid); response.Status != http.StatusUnprocessableEntity {
 		t.Errorf("invalid condition: status %d, want 422", response.Status)
+	}
+}
+
+func TestImportWorkbookReportsSheetRows(t *testing.T) {
+	f := newIngestFixture(t)
+	workbook := excelize.NewFile()
+	rows := [][]any{
+		{"childKey", "grade", "date", "status", "sickType"},
+		{"x1", "junior", "2026-12-04", "present"},
+		{"x2", "junior", "2026-12-04", "sick_leave"},
+		nil,
+		{"x3", "senior", "2026-12-04", "personal_leave"},
+		{"x4", "senior", "2026-12-31", "present"},
+	}
+	for i, row := range rows {
+		if row == nil {
+			continue
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := workbook.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var file bytes.Buffer
+	if err := workbook.Write(&file); err != nil {
+		t.Fatal(err)
+	}
+
+	var body bytes.Buffer
+	writer := multipart.NewWriter(&body)
+	writer.WriteField("kindergartenId", strconv.FormatInt(f.kindergarten.ID, 10))
+	part, _ := writer.CreateFormFile("file", "考勤.xlsx")
+	part.Write(file.Bytes())
+	writer.Close()
+	response := f.head.SendRaw(t, http.MethodPost, "/api/v1/monitoring/attendance/import", writer.FormDataContentType(), body.Bytes())
+	if response.Status != http.StatusOK {
+		t.Fatalf("import: status %d, body %s", response.Status, response.Body)
+	}
+	var answer struct {
+		Imported int                      `json:"imported"`
+		Errors   []monitoring.RecordError `json:"errors"`
+	}
+	if err := json.Unmarshal(response.Body, &answer); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, problem := range answer.Errors {
+		lines = append(lines, strconv.Itoa(problem.Row)+":"+problem.Field)
+	}
+	// Row 4 of the sheet is empty, so the invalid rows are 3 and 6.
+	if diff := cmp.Diff([]string{"3:sickType", "6:date"}, lines); diff != "" {
+		t.Errorf("error rows (-want +got):\n%s", diff)
+	}
+	if answer.Imported != 2 {
+		t.Errorf("imported %d rows, want 2", answer.Imported)
 	}
 }

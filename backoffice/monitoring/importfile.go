@@ -173,9 +173,8 @@ func readCSV(file io.Reader) ([][]string, []int, error) {
 }
 
 // readXLSX returns the rows of the first sheet of a workbook with their row
-// numbers. NOTE: the number is the row's position in excelize's iterator,
-// which is the sheet row only if the iterator returns empty rows too; the
-// tests cover CSV files only.
+// numbers. excelize's iterator returns an empty row for a row the sheet
+// skips, so the position is the sheet row, as a test with a gap checks.
 func readXLSX(file io.Reader) ([][]string, []int, error) {
 	workbook, err := excelize.OpenReader(file)
 	if err != nil {
