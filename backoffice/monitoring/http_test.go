@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -431,5 +433,58 @@ func TestImportWorkbookReportsSheetRows(t *testing.T) {
 	}
 	if answer.Imported != 2 {
 		t.Errorf("imported %d rows, want 2", answer.Imported)
+	}
+}
+
+// TestConcurrentIngestKeepsDistrictRollups sends batches of several
+// kindergartens of one district at the same time, some of them for the
+// same kindergarten, and checks the district rollups against a rebuild.
+func TestConcurrentIngestKeepsDistrictRollups(t *testing.T) {
+	f := newIngestFixture(t)
+	var kindergartens []int64
+	if err := f.db.Select(&kindergartens, `SELECT id FROM kindergarten WHERE district_code = $1 ORDER BY id LIMIT 4`, f.kindergarten.DistrictCode); err != nil {
+		t.Fatal(err)
+	}
+	if len(kindergartens) < 2 {
+		t.Skipf("district %s has %d kindergartens, fewer than two", f.kindergarten.DistrictCode, len(kindergartens))
+	}
+	store := &monitoring.Store{DB: f.db}
+	statuses := []string{"present", "personal_leave", "not_checked"}
+	errs := make(chan error, 16)
+	var wait sync.WaitGroup
+	for worker := range 16 {
+		wait.Add(1)
+		go func() {
+			defer wait.Done()
+			var inputs []monitoring.RecordInput
+			for child := range 30 {
+				inputs = append(inputs, monitoring.RecordInput{
+					ChildKey: "k" + strconv.Itoa(child), Grade: "middle", Date: "2026-12-04", Status: statuses[(child+worker)%3],
+				})
+			}
+			records, problems := monitoring.ParseBatch(inputs, friday, nil)
+			if len(problems) > 0 {
+				errs <- fmt.Errorf("invalid records: %v", problems)
+				return
+			}
+			_, err := store.Ingest(context.Background(), kindergartens[worker%len(kindergartens)], records, nil)
+			errs <- err
+		}()
+	}
+	wait.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Ingest: %v", err)
+		}
+	}
+
+	districtMatchesKindergartens(t, f.db)
+	kept := rollupRows(t, f.db)
+	if _, err := monitoring.Rebuild(context.Background(), f.db, friday, friday); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(kept, rollupRows(t, f.db)); diff != "" {
+		t.Errorf("rollups after concurrent batches differ from rebuilt ones (-ingest +rebuilt):\n%s", diff)
 	}
 }
