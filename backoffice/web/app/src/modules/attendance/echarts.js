@@ -28,8 +28,9 @@ export function barOption({ names, series, asRate = false, horizontal = false })
   };
 }
 
-/** Builds a pie chart option of {name, value} items. */
+/** Builds a pie chart option of {name, value} items, leaving out the empty ones so no 0 % slice is drawn. */
 export function pieOption(items) {
+  items = items.filter((item) => item.value > 0);
   return {
     tooltip: { trigger: 'item', formatter: '{b}：{c}（{d}%）' },
     legend: { bottom: 0 },
@@ -44,7 +45,7 @@ export function lineOption({ categories, series, asRate = false }) {
     legend: { top: 0, type: 'scroll' },
     grid: { left: 50, right: 20, top: 40, bottom: 40 },
     xAxis: { type: 'category', data: categories },
-    yAxis: { type: 'value', scale: true, axisLabel: asRate ? { formatter: (v) => `${(v * 100).toFixed(0)}%` } : {} },
+    yAxis: { type: 'value', scale: true, axisLabel: asRate ? { formatter: (v) => `${(v * 100).toFixed(1)}%` } : {} },
     series: series.map((s) => ({ type: 'line', name: s.name, data: s.data, smooth: true, showSymbol: categories.length < 40 })),
   };
 }
