@@ -1,7 +1,8 @@
 // Browser test of the attendance pages (来离园监测). A week of attendance is
-// generated for 20,000 children; a city admin opens the overview, sees the
-// figures and charts with data, and drills down from the city to a district
-// and a street by clicking the bar chart. Screenshots go to e2e/screenshots.
+// generated for 20,000 children. A city admin opens the overview, which must
+// show figures and charts with data, and drills down from the city to a
+// district and a street by clicking the bar chart. Screenshots go to
+// e2e/screenshots.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -41,7 +42,7 @@ async function clickFirstBar(page, title) {
   const chart = page.locator('.el-card', { hasText: title }).locator('.attendance-chart canvas').first();
   const box = await chart.boundingBox();
   // The bar chart's grid starts 50 px from the left and leaves 70 px below
-  // for the labels; the first bar sits near the left of the grid.
+  // for the labels, so the first bar sits just right of x = 50.
   await page.mouse.click(box.x + 50 + (box.width - 70) / 40, box.y + box.height - 75);
 }
 
