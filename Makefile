@@ -66,6 +66,14 @@ seed: go-build
 bench: go-build
 	loadtest/bench.sh
 
+## bench-dashboard-attendance: 120 staff on the attendance panels over a month of raw
+## rows and a year of rollups (see loadtest/attendance.sh for its settings)
+.PHONY: bench-dashboard-attendance
+bench-dashboard-attendance:
+	$(GO) build -o bin/backoffice ./backoffice
+	$(GO) build -o bin/attendancebench ./loadtest/attendance
+	loadtest/attendance.sh
+
 ## fuzz: run each fuzz test for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:

@@ -12,6 +12,9 @@
 //	backoffice staff create   create a staff account (flags: -h lists them)
 //	backoffice staff seed-demo  create one demo account per built-in role
 //	backoffice audit verify   check the audit trail's hash chain (exit 1 if broken)
+//	backoffice monitoring generate|rebuild|api-key
+//	                          attendance data: generate a school year, rebuild the
+//	                          rollups, create a kindergarten system's API key
 //	backoffice verify         check this executable's release signature under the
 //	                          key in RELEASE_PUBLIC_KEY (exit 1 if it does not verify)
 package main
@@ -33,6 +36,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/matching"
+	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -120,13 +124,21 @@ func run(ctx context.Context, args []string) error {
 		return runStaff(ctx, reader, args)
 	case "matching":
 		return runMatching(ctx, reader, args)
+	case "monitoring":
+		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+		db, err := server.OpenDatabase(ctx, databaseURL, 4)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return monitoring.Command(ctx, db, args, os.Stdout, time.Now())
 	case "keygen":
 		if len(args) != 1 {
 			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
 		}
 		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, matching, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, matching, monitoring, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {

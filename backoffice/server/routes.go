@@ -11,11 +11,13 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
+	attendancedashboard "github.com/sh-preschool/preschool/backoffice/dashboard/attendance"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/entrystate"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/matching"
+	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/backoffice/org"
 	"github.com/sh-preschool/preschool/backoffice/review"
 	"github.com/sh-preschool/preschool/backoffice/sms"
@@ -46,6 +48,9 @@ func (b *BackOffice) routes() http.Handler {
 				next.ServeHTTP(w, httpx.WithDenied(r, b.trail.Denied))
 			})
 		})
+		monitoringHandlers := &monitoring.Handlers{Store: &monitoring.Store{DB: b.db}, Trail: b.trail, Now: time.Now}
+		// Kindergarten systems send attendance with an API key, not a session.
+		monitoringHandlers.SystemRoutes(r)
 		r.Post("/dev/sign-in", httpx.Handle(b.devSignIn.SignIn))
 		r.Post("/sign-out", httpx.Handle(b.signOut))
 		r.Get("/sign-in/options", httpx.Handle(b.signInOptions))
@@ -70,6 +75,12 @@ func (b *BackOffice) routes() http.Handler {
 			(&entrystate.Handlers{
 				DB: b.db, Trail: b.trail, Publisher: b.publisher, DistrictName: b.districtName, Now: time.Now,
 			}).Routes(r)
+			monitoringHandlers.Routes(r)
+			attendancePanels := attendancedashboard.NewHandlers(b.db, time.Now)
+			if b.config.DashboardCacheTTL > 0 {
+				attendancePanels.Cache = &attendancedashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
+			}
+			attendancePanels.Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))

@@ -42,6 +42,8 @@ done
 
 bin/backoffice keygen "$CRYPTO_KEYRING_FILE"
 LOG_LEVEL=warn bin/backoffice seed -demo
+# A week of attendance, morning checks and weather for the dashboards.
+LOG_LEVEL=warn bin/backoffice monitoring generate -days 7
 
 pids=()
 stop() {

@@ -221,6 +221,29 @@ func (c *Client) Download(t testing.TB, path string, out io.Writer) (int, http.H
 	return answer.StatusCode, answer.Header
 }
 
+// SendRaw sends a request with a body of the given content type (a
+// multipart upload, for example) and the session's CSRF token.
+func (c *Client) SendRaw(t testing.TB, method, path, contentType string, body []byte) Response {
+	t.Helper()
+	request, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	request.Header.Set("Content-Type", contentType)
+	request.AddCookie(&http.Cookie{Name: access.CookieName, Value: c.cookie})
+	request.Header.Set(access.CSRFHeader, c.Staff.CSRFToken)
+	answer, err := (&http.Client{Timeout: 5 * time.Minute}).Do(request)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer answer.Body.Close()
+	data, err := io.ReadAll(answer.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return Response{Status: answer.StatusCode, Header: answer.Header, Body: data}
+}
+
 // Decode decodes the JSON body into v and fails the test when it does not
 // decode.
 func (r Response) Decode(t testing.TB, v any) {

@@ -6,8 +6,9 @@ import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
 import review from './review/index.js';
 import matching from './matching/index.js';
+import attendance from './attendance/index.js';
 
-export const modules = [signin, enrolment, review, matching];
+export const modules = [signin, enrolment, review, matching, attendance];
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';

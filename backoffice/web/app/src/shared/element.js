@@ -9,12 +9,14 @@
 import {
   ElAlert, ElButton, ElCard, ElConfigProvider, ElContainer, ElDescriptions, ElDrawer, ElEmpty, ElForm,
   ElIcon, ElInput, ElLoading, ElMenu, ElPagination, ElRadio, ElResult, ElSelect, ElTable, ElTag,
+  ElDatePicker, ElDialog,
 } from 'element-plus';
 import 'element-plus/dist/index.css';
 
 const plugins = [
   ElAlert, ElButton, ElCard, ElConfigProvider, ElContainer, ElDescriptions, ElDrawer, ElEmpty, ElForm,
   ElIcon, ElInput, ElLoading, ElMenu, ElPagination, ElRadio, ElResult, ElSelect, ElTable, ElTag,
+  ElDatePicker, ElDialog,
 ];
 
 export function installElementPlus(app) {
