@@ -32,6 +32,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
+	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -145,6 +146,9 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 		return err
 	}
 	if err := dictionary.Seed(ctx, db); err != nil {
+		return err
+	}
+	if err := forms.Seed(ctx, db); err != nil {
 		return err
 	}
 	if *demo {

@@ -13,6 +13,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
+	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/org"
 	"github.com/sh-preschool/preschool/backoffice/staff"
@@ -54,6 +55,7 @@ func (b *BackOffice) routes() http.Handler {
 				enrolmentHandlers.Routes(r)
 			})
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
+			(&forms.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)
