@@ -32,7 +32,8 @@ type Catalogue struct {
 	campuses          map[string]*snapshot.Campus
 	campusesByID      map[int64]snapshot.Campus
 	rules             map[ruleKey][]int64
-	forms             map[string]*Form
+	forms             map[string]*Form // the city-wide forms by kind
+	entryForms        map[formKey]*Form
 	dictionaries      map[string]*dictionaryIndex
 }
 
@@ -67,6 +68,7 @@ func New(s *snapshot.Snapshot) (*Catalogue, error) {
 		campusesByID:      make(map[int64]snapshot.Campus, len(s.Campuses)),
 		rules:             map[ruleKey][]int64{},
 		forms:             map[string]*Form{},
+		entryForms:        map[formKey]*Form{},
 		dictionaries:      map[string]*dictionaryIndex{},
 	}
 	if err := c.indexDivisions(); err != nil {

@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -138,6 +139,16 @@ type optionsBody struct {
 	OpensAt      time.Time     `json:"opensAt"`
 	ClosesAt     time.Time     `json:"closesAt"`
 	Campuses     []CampusEntry `json:"campuses"`
+	// Form is the application form of the entry, the district's own
+	// version when it published one.
+	Form *entryForm `json:"form,omitempty"`
+}
+
+// entryForm is a published form schema with its version, which the
+// application must send back as schemaVersion.
+type entryForm struct {
+	Version int             `json:"version"`
+	Body    json.RawMessage `json:"body"`
 }
 
 // CampusEntry is a campus as the parent's page lists it.
@@ -172,6 +183,10 @@ func (h *Handlers) GetOptions(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	var form *entryForm
+	if found, ok := c.EntryForm(enrolment.KindApplication, options.Entry.DistrictCode, options.Entry.CategoryCode); ok {
+		form = &entryForm{Version: found.Version, Body: found.Body}
+	}
 	campuses := make([]CampusEntry, 0, len(options.Campuses))
 	for _, id := range options.Campuses {
 		if campus, ok := c.Campus(id); ok {
@@ -187,6 +202,7 @@ func (h *Handlers) GetOptions(ctx *fasthttp.RequestCtx) error {
 		OpensAt:      options.OpensAt,
 		ClosesAt:     options.ClosesAt,
 		Campuses:     campuses,
+		Form:         form,
 	})
 	return nil
 }
