@@ -27,6 +27,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/formpdf"
 	"github.com/sh-preschool/preschool/shared/redisclient"
 )
 
@@ -119,6 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	}
 	e.submit = &submit.Handlers{
 		Service: service,
+		PDF:     &formpdf.Renderer{FontPaths: cfg.PDFFonts},
 		Observe: func(kind, result string) { e.metrics.submissions.WithLabelValues(kind, result).Inc() },
 		Admit:   e.admitEntry,
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sh-preschool/preschool/edge/precheck"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/formpdf"
 )
 
 // MaxSubmissionBytes bounds a submission's JSON body.
@@ -30,6 +31,8 @@ type Outcome func(kind, result string)
 // Handlers are the HTTP handlers of the enrolment path.
 type Handlers struct {
 	Service *Service
+	// PDF renders the filled registration form.
+	PDF *formpdf.Renderer
 	// Observe is told the result of every submission: accepted, duplicate,
 	// conflict, rejected or failed. It may be nil.
 	Observe Outcome
