@@ -269,8 +269,13 @@ func (h *Handlers) publish(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer tx.Rollback()
-	// The draft row's lock orders concurrent publications of one form, so
-	// two of them cannot take the same version number.
+	// Version numbers run across all forms of a kind, so a submission's
+	// kind and schema_version name one schema even when its district
+	// publishes its own form later. The advisory lock orders concurrent
+	// publications of a kind so that two cannot take the same number.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('form_schema:' || $1))`, key.Kind); err != nil {
+		return err
+	}
 	condition := staff.Scope.Filter(FormColumns, 4)
 	lock := `SELECT d.id FROM form_draft d WHERE ` + sameForm + ` AND (d.district_code IS NULL OR ` + condition.SQL + `) FOR UPDATE`
 	var draftID int64
@@ -281,7 +286,7 @@ func (h *Handlers) publish(w http.ResponseWriter, r *http.Request) error {
 	}
 	insert := `
 		INSERT INTO form_schema (kind, district_code, category_code, version, body, design, published_by, published_by_name)
-		SELECT $1, $2, $3, COALESCE((SELECT max(d.version) FROM form_schema d WHERE ` + sameForm + `), 0) + 1,
+		SELECT $1, $2, $3, COALESCE((SELECT max(d.version) FROM form_schema d WHERE d.kind = $1), 0) + 1,
 		       $4::jsonb, $5::jsonb, $6, $7
 		RETURNING id, version, published_at`
 	var schemaID int64

@@ -14,6 +14,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
@@ -46,6 +47,8 @@ type Handlers struct {
 	// Publisher, when not nil, publishes the edge snapshot after a form is
 	// published, so parents get the new version at once.
 	Publisher Publisher
+	// Keyring opens the sealed form values of stored submissions.
+	Keyring *crypto.Keyring
 }
 
 // Routes mounts the handlers, each group behind its permission. The caller
@@ -55,9 +58,16 @@ func (h *Handlers) Routes(r chi.Router) {
 		r.Use(access.Require(PermissionRead))
 		r.Get("/forms/fields", httpx.Handle(h.listFields))
 		r.Get("/forms/certificates", httpx.Handle(h.listCertificates))
+		r.Get("/forms/categories", httpx.Handle(h.listCategories))
 		r.Get("/forms/designs/{kind}", httpx.Handle(h.getDesign))
 		r.Get("/forms/designs/{kind}/versions/{version}", httpx.Handle(h.getVersion))
 		r.Post("/forms/designs/{kind}/preview", httpx.Handle(h.preview))
+	})
+	r.Group(func(r chi.Router) {
+		// Filled values are personal data, so they need the enrolment
+		// permission as well.
+		r.Use(access.Require(PermissionRead), access.Require(PermissionEnrolmentRead))
+		r.Get("/forms/filled/{number}", httpx.Handle(h.getFilled))
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(PermissionWrite))
@@ -148,6 +158,25 @@ func (h *Handlers) listCertificates(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// Category is a household category, the key of a district's entry forms.
+type Category struct {
+	Code      string `db:"code" json:"code"`
+	Name      string `db:"name" json:"name"`
+	GroupName string `db:"group_name" json:"groupName"`
+}
+
+// listCategories handles GET /api/v1/forms/categories: the household
+// categories in display order, which are public reference data.
+func (h *Handlers) listCategories(w http.ResponseWriter, r *http.Request) error {
+	categories := []Category{}
+	const q = `SELECT code, name, group_name FROM household_category ORDER BY sort_order`
+	if err := h.DB.SelectContext(r.Context(), &categories, q); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"items": categories})
 	return nil
 }
 

@@ -281,7 +281,8 @@ func TestPublishVersions(t *testing.T) {
 	f.xuhui.Send(t, http.MethodPost, publishPath, nil).Expect(t, http.StatusConflict, "no_draft")
 	f.xuhui.Send(t, http.MethodPut, path, map[string]any{"design": design}).Expect(t, http.StatusOK, "")
 
-	for want := 1; want <= 2; want++ {
+	// Versions run across every form of a kind, after the city's version 1.
+	for want := 2; want <= 3; want++ {
 		answer := f.xuhui.Send(t, http.MethodPost, publishPath, nil)
 		answer.Expect(t, http.StatusCreated, "")
 		var published struct {
@@ -329,10 +330,24 @@ func TestPublishVersions(t *testing.T) {
 
 	var got forms.DesignBody
 	f.xuhui.Get(t, path).Decode(t, &got)
-	if len(got.Versions) != 2 || got.Versions[0].Version != 2 || got.Versions[0].PublishedBy == "" {
-		t.Errorf("versions = %+v, want 2 then 1 with the publisher's name", got.Versions)
+	if len(got.Versions) != 2 || got.Versions[0].Version != 3 || got.Versions[0].PublishedBy == "" {
+		t.Errorf("versions = %+v, want 3 then 2 with the publisher's name", got.Versions)
 	}
-	f.xuhui.Get(t, designPath("application", xuhui, category, "/versions/1")).Expect(t, http.StatusOK, "")
+	f.xuhui.Get(t, designPath("application", xuhui, category, "/versions/2")).Expect(t, http.StatusOK, "")
+	f.xuhui.Get(t, designPath("application", xuhui, category, "/versions/1")).Expect(t, http.StatusNotFound, "version_not_found")
+
+	// Another district's first version takes the next number of the kind.
+	f.changning.Send(t, http.MethodPut, designPath("application", changning, category), map[string]any{"design": design}).
+		Expect(t, http.StatusOK, "")
+	answer := f.changning.Send(t, http.MethodPost, designPath("application", changning, category, "/publish"), nil)
+	answer.Expect(t, http.StatusCreated, "")
+	var changningVersion struct {
+		Version forms.Version `json:"version"`
+	}
+	answer.Decode(t, &changningVersion)
+	if changningVersion.Version.Version != 4 {
+		t.Errorf("changning's first version = %d, want 4", changningVersion.Version.Version)
+	}
 
 	// Other districts and the city-wide forms are out of a district's reach.
 	f.changning.Get(t, path).Expect(t, http.StatusForbidden, "out_of_scope")

@@ -22,6 +22,9 @@ import (
 const (
 	PermissionRead  = "form.read"
 	PermissionWrite = "form.write"
+	// PermissionEnrolmentRead is the enrolment module's permission to see
+	// registrations and applications.
+	PermissionEnrolmentRead = "enrolment.read"
 )
 
 // Field types a library field may have. The edge's pre-check knows each.

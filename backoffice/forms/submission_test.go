@@ -44,10 +44,11 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 	ctx := context.Background()
 	publisher := &publish.Publisher{DB: env.DB.DB, Redis: env.Redis.Client, Keys: env.Keys, Now: time.Now}
 	server := audittest.NewServer(t, env.DB.DB, env.Redis, func(r chi.Router, trail *audit.Trail) {
-		(&forms.Handlers{DB: env.DB.DB, Trail: trail, Publisher: publisher}).Routes(r)
+		(&forms.Handlers{DB: env.DB.DB, Trail: trail, Publisher: publisher, Keyring: env.Keyring}).Routes(r)
 	})
 	city := server.SignIn(t, "city_admin", access.Scope{Level: access.LevelCity})
 	district := server.SignIn(t, "district_admin", access.Scope{Level: access.LevelDistrict, DistrictCode: backofficetest.Xuhui})
+	changning := server.SignIn(t, "district_admin", access.Scope{Level: access.LevelDistrict, DistrictCode: backofficetest.Changning})
 
 	// A child registered before the new version keeps version 1.
 	before := env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, backofficetest.Xuhui, backofficetest.Xuhui))
@@ -165,4 +166,15 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 	if values.Extra["housingType"] != "owned" || values.Extra["ownerRelation"] != "father" {
 		t.Errorf("application form_values = %v, want housingType owned and ownerRelation father", values)
 	}
+
+	// Reviewers read the values back with the labels of their version.
+	var filled forms.FilledBody
+	district.Get(t, "/api/v1/forms/filled/"+applicationNumber).Decode(t, &filled)
+	if filled.SchemaVersion != applicationVersion || len(filled.Values) != 2 {
+		t.Fatalf("filled = %+v, want version %d with two values", filled, applicationVersion)
+	}
+	if got := filled.Values[0]; got.Key != "extra.housingType" || got.Label != "住房性质" || got.Value != "owned" {
+		t.Errorf("first filled value = %+v, want housingType 住房性质 owned", got)
+	}
+	changning.Get(t, "/api/v1/forms/filled/"+applicationNumber).Expect(t, http.StatusNotFound, "submission_not_found")
 }

@@ -55,7 +55,7 @@ func (b *BackOffice) routes() http.Handler {
 				enrolmentHandlers.Routes(r)
 			})
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
-			(&forms.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
+			(&forms.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher, Keyring: b.keyring}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)

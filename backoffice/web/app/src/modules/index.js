@@ -4,8 +4,9 @@
 // to this list.
 import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
+import forms from './forms/index.js';
 
-export const modules = [signin, enrolment];
+export const modules = [signin, enrolment, forms];
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';
