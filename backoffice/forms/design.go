@@ -101,7 +101,8 @@ type SchemaLinkage struct {
 	Equals string `json:"equals,omitempty"`
 }
 
-// SchemaCertificate is a certificate a designed section asks for.
+// SchemaCertificate is a certificate that a designed section requires or
+// accepts.
 type SchemaCertificate struct {
 	Code          string   `json:"code"`
 	Name          string   `json:"name"`

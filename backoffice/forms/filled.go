@@ -110,6 +110,7 @@ func (h *Handlers) getFilled(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
 	body := FilledBody{Number: number, Kind: kind, SchemaVersion: version, Values: []FilledValue{}}
 	if len(sealed) > 0 {
 		context := enrol.ContextRegistrationForm
@@ -126,6 +127,7 @@ func (h *Handlers) getFilled(w http.ResponseWriter, r *http.Request) error {
 		if err := json.Unmarshal(plain, &values); err != nil {
 			return fmt.Errorf("forms: decode the form values of %s: %w", number, err)
 		}
+
 		labels, order, err := h.schemaLabels(ctx, kind, version)
 		if err != nil {
 			return err

@@ -30,7 +30,7 @@ const (
 	ActionPublish           = "form.publish"
 )
 
-// maxBodyBytes limits a request body; a design of 10 sections of 40 items
+// maxBodyBytes limits a request body. A design of 10 sections of 40 items
 // fits well within it.
 const maxBodyBytes = 64 << 10
 
@@ -324,6 +324,7 @@ func (h *Handlers) deleteField(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
 	tx, err := h.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -336,6 +337,7 @@ func (h *Handlers) deleteField(w http.ResponseWriter, r *http.Request) error {
 	if !inScope {
 		return access.ErrOutOfScope
 	}
+
 	if err := deleteRow(ctx, tx, staff.Scope, "form_field", id); errors.Is(err, errOutOfScope) {
 		return access.ErrOutOfScope
 	} else if err != nil {
@@ -446,6 +448,7 @@ func (h *Handlers) deleteCertificate(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+
 	tx, err := h.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -458,6 +461,7 @@ func (h *Handlers) deleteCertificate(w http.ResponseWriter, r *http.Request) err
 	if !inScope {
 		return access.ErrOutOfScope
 	}
+
 	if err := deleteRow(ctx, tx, staff.Scope, "form_certificate", id); errors.Is(err, errOutOfScope) {
 		return access.ErrOutOfScope
 	} else if err != nil {
@@ -485,8 +489,8 @@ func (h *Handlers) record(ctx context.Context, tx *sqlx.Tx, r *http.Request, sta
 }
 
 // republish publishes the edge snapshot after a committed publication. A
-// failure is logged and not returned, because the version itself is saved;
-// the edge picks it up with the next publication.
+// failure is logged and not returned, because the version itself is saved
+// and the edge picks it up with the next publication.
 func (h *Handlers) republish(ctx context.Context, key FormKey, version int) {
 	if h.Publisher == nil {
 		return

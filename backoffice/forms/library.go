@@ -1,8 +1,8 @@
 // Package forms keeps the city's field and certificate libraries with their
-// district overrides, and the form designer: a district lays out library
+// district overrides, and the form designer. A district lays out library
 // fields and certificates into sections for each entry (household
-// category), previews the result and publishes it as a new version of the
-// form schema, which the edge serves to parents at once.
+// category) and previews the result. Publishing stores it as a new version
+// of the form schema, which the edge serves to parents at once.
 package forms
 
 import (
@@ -27,7 +27,8 @@ const (
 	PermissionEnrolmentRead = "enrolment.read"
 )
 
-// Field types a library field may have. The edge's pre-check knows each.
+// FieldTypes are the types a library field may have. The edge's pre-check
+// validates each of them.
 var FieldTypes = []string{"text", "textarea", "number", "date", "select", "boolean", "phone", "id_number", "address"}
 
 // CertificateFileTypes are the file types a certificate may accept.
@@ -143,6 +144,7 @@ func (f *Field) Validate() error {
 	if err := checkText("help", "填写说明", f.Help, MaxHelpLength, false); err != nil {
 		return err
 	}
+
 	if !slices.Contains(FieldTypes, f.Type) {
 		return apierror.Invalid("type", "invalid_type", "字段类型无效，请从列表中选择。")
 	}
@@ -152,6 +154,7 @@ func (f *Field) Validate() error {
 	if f.Type != "select" {
 		f.DictionaryCode = ""
 	}
+
 	for _, length := range []struct {
 		name  string
 		value *int
@@ -169,6 +172,7 @@ func (f *Field) Validate() error {
 	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
 		return apierror.Invalid("min", "out_of_range", "最小值不能大于最大值。")
 	}
+
 	if f.Pattern != "" {
 		if len(f.Pattern) > MaxPatternLength {
 			return apierror.Invalid("pattern", "too_long", fmt.Sprintf("校验规则（正则表达式）不能超过 %d 个字符。", MaxPatternLength))
@@ -183,9 +187,9 @@ func (f *Field) Validate() error {
 	return checkLinkage(f.Code, f.Linkage, "linkage")
 }
 
-// checkLinkage checks the linkage rules of the field with code; the field
-// named in a rule must be another field, and whether it exists is checked
-// where the form is laid out.
+// checkLinkage checks the linkage rules of the field with code. The field a
+// rule names must be another field. Whether that field is on the form is
+// checked when the form is laid out.
 func checkLinkage(code string, rules []LinkageRule, path string) error {
 	if len(rules) > MaxLinkageRules {
 		return apierror.Invalid(path, "too_many_items", fmt.Sprintf("联动规则最多 %d 条。", MaxLinkageRules))

@@ -49,7 +49,7 @@ var starterFields = []Field{
 }
 
 // starterCertificates are the city library's first certificate types, the
-// ones the registration form already asks for.
+// ones the city-wide registration form already lists.
 var starterCertificates = []Certificate{
 	{Code: "birth_certificate", Name: "出生医学证明", Help: "拍摄或扫描正面，信息清晰完整。"},
 	{Code: "household_register", Name: "户口簿", Help: "户主页和幼儿本人页。", MaxCount: 4},

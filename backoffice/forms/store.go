@@ -60,6 +60,7 @@ func scanField(scanner interface{ Scan(...any) error }, extra ...any) (Field, er
 	if err := scanner.Scan(targets...); err != nil {
 		return field, err
 	}
+
 	field.DistrictCode, field.DictionaryCode = district.String, dictionary.String
 	field.Pattern, field.PatternMessage = pattern.String, patternMessage.String
 	if minLength.Valid {

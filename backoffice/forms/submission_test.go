@@ -36,9 +36,9 @@ func publishDesign(t *testing.T, client *audittest.Client, kind, district, categ
 }
 
 // TestPublishedFieldReachesDatabase publishes a city registration form and
-// a district application form through the API and the real snapshot path,
-// lets the edge's store pick them up from Redis, submits values for the new
-// fields, and opens the sealed form_values the drainer stored.
+// a district application form through the API and the real snapshot path.
+// The edge's store picks them up from Redis, the test submits values for
+// the new fields, and it opens the sealed form_values the drainer stored.
 func TestPublishedFieldReachesDatabase(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()

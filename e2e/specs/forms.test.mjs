@@ -1,6 +1,6 @@
 // Browser test of the form designer. A parent registers a child in 徐汇区
-// and opens the application page; the 徐汇 district admin adds a field to
-// the child's entry form in the designer and publishes it; the parent's
+// and opens the application page. The 徐汇 district admin adds a field to
+// the child's entry form in the designer and publishes it. The parent's
 // page, on the same running stack, shows the field within seconds. The
 // parent fills it and applies, and the back office's filled-values API
 // returns the value from the database.

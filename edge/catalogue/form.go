@@ -116,7 +116,8 @@ func newForm(published snapshot.Form) (*Form, error) {
 				continue
 			}
 			if field.Pattern != "" {
-				// The whole value must match, as the designer's help text says.
+				// The whole value must match, as the back office's field
+				// library documents for its patterns.
 				compiled, err := regexp.Compile(`^(?:` + field.Pattern + `)$`)
 				if err != nil {
 					return nil, fmt.Errorf("catalogue: %s version %d: field %s: %w", name, published.Version, field.Key, err)

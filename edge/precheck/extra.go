@@ -72,7 +72,8 @@ func checkExtra(form *catalogue.Form, values map[string]any, schemaVersion int) 
 }
 
 // linkageState evaluates the linkage rules of one submission's extra
-// values. A field that depends on a hidden field sees it as empty.
+// values. A condition on a hidden field does not hold, as if the field
+// were empty.
 type linkageState struct {
 	form     *catalogue.Form
 	values   map[string]any

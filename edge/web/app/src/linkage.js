@@ -1,8 +1,8 @@
-// Linkage rules of a form schema: a field with "show" rules appears only
-// when one of their conditions holds, and a "require" rule whose condition
-// holds makes the field required. A condition holds when the field it names
-// is shown and has a value, equal to "equals" when that is set. The edge's
-// pre-check applies the same rules (edge/precheck/extra.go).
+// Linkage rules of a form schema. A field with "show" rules appears only
+// when one of their conditions is true, and a "require" rule with a true
+// condition makes the field required. A condition is true when the field it
+// names is shown and has a value, equal to "equals" when that is set. The
+// edge's pre-check applies the same rules (edge/precheck/extra.go).
 import { getAt } from './paths.js';
 
 function fieldsByKey(schema) {
