@@ -42,6 +42,8 @@ type Config struct {
 	// PDFFonts are the TrueType fonts of the filled-form PDF, in fallback
 	// order.
 	PDFFonts []string
+	// PDFConcurrency bounds the PDFs rendered at once.
+	PDFConcurrency int
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -73,6 +75,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		BacklogInterval:      r.Duration("EDGE_BACKLOG_INTERVAL", 250*time.Millisecond, 10*time.Millisecond),
 	}
 	c.PublicURL = r.String("EDGE_PUBLIC_URL", "http://"+displayAddress(c.Listen))
+	c.PDFConcurrency = r.Int("EDGE_PDF_CONCURRENCY", 2, 1, 64)
 	c.PDFFonts = strings.Split(r.String("EDGE_PDF_FONTS", strings.Join(formpdf.DefaultFontPaths, ":")), ":")
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	return c, r.Err()

@@ -31,8 +31,10 @@ type Outcome func(kind, result string)
 // Handlers are the HTTP handlers of the enrolment path.
 type Handlers struct {
 	Service *Service
-	// PDF renders the filled registration form.
-	PDF *formpdf.Renderer
+	// PDF renders the filled registration form, at most cap(PDFSlots) at
+	// a time.
+	PDF      *formpdf.Renderer
+	PDFSlots PDFLimiter
 	// Observe is told the result of every submission: accepted, duplicate,
 	// conflict, rejected or failed. It may be nil.
 	Observe Outcome

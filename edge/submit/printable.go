@@ -34,7 +34,18 @@ var (
 		"该登记提交于报名表 PDF 功能上线之前，暂不能下载 PDF。如需纸质登记表，请联系所在区招生服务点。")
 	errPrintableBroken = apierror.New(http.StatusInternalServerError, "printable_unreadable",
 		"报名表 PDF 暂时无法生成，请稍后再试。")
+	errPDFBusy = apierror.New(http.StatusServiceUnavailable, "pdf_busy",
+		"当前下载登记表的人数较多，请稍后再试。登记结果不受影响。")
 )
+
+// PDFLimiter bounds how many PDFs the edge renders at once. A PDF costs
+// tens of milliseconds of CPU and tens of megabytes of garbage, because
+// gopdf parses the font files for every document (BenchmarkRender in
+// shared/formpdf), and the submission path must keep the CPU.
+type PDFLimiter chan struct{}
+
+// NewPDFLimiter returns a limiter of n concurrent renders.
+func NewPDFLimiter(n int) PDFLimiter { return make(PDFLimiter, n) }
 
 var sexLabels = map[string]string{"M": "男", "F": "女"}
 
@@ -233,6 +244,14 @@ func (h *Handlers) GetFormPDF(ctx *fasthttp.RequestCtx) error {
 	document, err := h.Service.PrintableForm(ctx, subject, number)
 	if err != nil {
 		return err
+	}
+
+	select {
+	case h.PDFSlots <- struct{}{}:
+		defer func() { <-h.PDFSlots }()
+	default:
+		ctx.Response.Header.Set("Retry-After", "5")
+		return errPDFBusy
 	}
 	result, err := h.PDF.Render(document)
 	if formpdf.IsFontsMissing(err) {

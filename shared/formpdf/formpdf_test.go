@@ -153,3 +153,37 @@ func TestWrapLongValue(t *testing.T) {
 		t.Errorf("wrap = %q, want %q", lines, want)
 	}
 }
+
+// commonNameDocument is rareNameDocument with only characters the primary
+// font has, so the PDF embeds one font.
+var commonNameDocument = Document{
+	Title: rareNameDocument.Title, Number: rareNameDocument.Number, Footer: rareNameDocument.Footer,
+	Sections: []Section{{Title: "幼儿信息", Rows: []Row{{Label: "幼儿姓名", Value: "张小明"}, {Label: "母亲", Value: "王芳"}}}},
+}
+
+// BenchmarkRender measures one PDF per iteration and reports its size. The
+// rare name pulls in the Hanazono fonts, which gopdf parses in full for each
+// document that uses them.
+func BenchmarkRender(b *testing.B) {
+	for _, path := range DefaultFontPaths {
+		if _, err := os.Stat(path); err != nil {
+			b.Skipf("font %s is missing: %v", path, err)
+		}
+	}
+	for _, c := range []struct {
+		name     string
+		document Document
+	}{{"common", commonNameDocument}, {"rare", rareNameDocument}} {
+		b.Run(c.name, func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				result, err := renderer.Render(c.document)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(result.PDF)
+			}
+			b.ReportMetric(float64(size), "pdf_bytes")
+		})
+	}
+}
