@@ -146,11 +146,14 @@ func (h *Handlers) getDesign(w http.ResponseWriter, r *http.Request) error {
 		design.Sections = []DesignSection{}
 	}
 	body := DesignBody{Key: key, Design: design, DraftUpdatedAt: updatedAt, Versions: versions}
-	// A draft can go stale when a library row it places is deleted later;
-	// the page then shows the error in place of the preview.
-	if preview, err := h.resolve(ctx, staff.Scope, key, design); err == nil {
-		body.Preview = preview
+	// A draft goes stale when a library row it places is deleted later.
+	// The body then has no preview, and the page asks for one to show the
+	// error in its place.
+	preview, err := h.resolve(ctx, staff.Scope, key, design)
+	if err != nil && apierror.As(err) == nil {
+		return err
 	}
+	body.Preview = preview
 	httpx.WriteJSON(w, http.StatusOK, body)
 	return nil
 }

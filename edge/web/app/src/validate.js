@@ -211,6 +211,19 @@ function checkGuardian(problems, path, guardian, proofShown) {
   }
 }
 
+// Reports whether the whole of text matches an RE2 pattern from the form.
+// A pattern that JavaScript cannot compile (RE2 has a few forms it lacks,
+// such as (?i) inside the pattern) passes here, and the edge checks it.
+function matchesPattern(pattern, text) {
+  let compiled;
+  try {
+    compiled = new RegExp(`^(?:${pattern})$`, 'u');
+  } catch {
+    return true;
+  }
+  return compiled.test(text);
+}
+
 function checkExtra(problems, field, value, required) {
   const { key, label } = field;
   if (field.type === 'boolean') return;
@@ -246,7 +259,7 @@ function checkExtra(problems, field, value, required) {
       if (problems.has(key)) return;
       if (field.minLength && characterCount(value.trim()) < field.minLength) {
         problems.add(key, checks.minLength(label, field.minLength), 'too_short');
-      } else if (field.pattern && !new RegExp(`^(?:${field.pattern})$`, 'u').test(value.trim())) {
+      } else if (field.pattern && !matchesPattern(field.pattern, value.trim())) {
         problems.add(key, field.patternMessage || checks.pattern(label), 'pattern_mismatch');
       }
   }
