@@ -222,6 +222,7 @@ describe('form designer', () => {
     assert.match(await parentField.locator('.field-error').innerText(), /请填写父亲工作单位/);
 
     await parentField.getByLabel(new RegExp(fieldLabel)).fill(employer);
+    await parent.page.screenshot({ path: screenshotPath('forms-parent-field'), fullPage: true });
     const posted = parent.page.waitForResponse((response) => response.url().endsWith('/api/v1/applications')
       && response.request().method() === 'POST');
     await parent.page.getByRole('button', { name: '提交报名' }).click();
@@ -252,6 +253,15 @@ describe('form designer', () => {
     assert.equal(pdf.status(), 200, `GET form.pdf answered ${pdf.status()}`);
     assert.equal(pdf.headers()['content-type'], 'application/pdf');
     assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+
+    // The field library lists the city's field for the district admin, who
+    // may adjust it for the district but not change the city row.
+    await admin.page.goto(`${stack.backOfficeURL}/forms/fields`);
+    const libraryField = admin.page.locator('[data-page="form-fields"] .el-table__body tr', { hasText: fieldCode });
+    await libraryField.waitFor();
+    assert.equal(await libraryField.getByRole('button', { name: '编辑' }).count(), 0, 'district staff cannot edit a city field');
+    await libraryField.getByRole('button', { name: '区级调整' }).waitFor();
+    await admin.page.screenshot({ path: screenshotPath('forms-field-library'), fullPage: true });
 
     assert.deepEqual(parent.problems, [], 'no page errors on the parents\' page');
     assert.deepEqual(admin.problems, [], 'no page errors in the admin app');

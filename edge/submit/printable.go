@@ -44,8 +44,9 @@ var (
 // shared/formpdf), and the submission path must keep the CPU.
 type PDFLimiter chan struct{}
 
-// NewPDFLimiter returns a limiter of n concurrent renders.
-func NewPDFLimiter(n int) PDFLimiter { return make(PDFLimiter, n) }
+// NewPDFLimiter returns a limiter of n concurrent renders, at least one, so
+// a configuration that leaves n at zero still serves PDFs.
+func NewPDFLimiter(n int) PDFLimiter { return make(PDFLimiter, max(n, 1)) }
 
 var sexLabels = map[string]string{"M": "男", "F": "女"}
 
