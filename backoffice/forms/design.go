@@ -411,15 +411,15 @@ func buildBody(ctx context.Context, db sqlx.QueryerContext, key FormKey, design 
 		if err != nil {
 			return nil, err
 		}
-		kept := section
-		kept.Fields = []json.RawMessage{}
+		builtIn := section
+		builtIn.Fields = []json.RawMessage{}
 		for i, raw := range section.Fields {
 			if !designed[keys[i]] {
-				kept.Fields = append(kept.Fields, raw)
+				builtIn.Fields = append(builtIn.Fields, raw)
 			}
 		}
-		if len(kept.Fields) > 0 || len(kept.Certificates) > 0 {
-			body.Sections = append(body.Sections, kept)
+		if len(builtIn.Fields) > 0 || len(builtIn.Certificates) > 0 {
+			body.Sections = append(body.Sections, builtIn)
 		}
 	}
 

@@ -131,6 +131,7 @@ func (h *Handlers) getDesign(w http.ResponseWriter, r *http.Request) error {
 	if err := checkKey(ctx, h.DB, staff.Scope, key); err != nil {
 		return err
 	}
+
 	design, updatedAt, found, err := loadDraft(ctx, h.DB, staff.Scope, key)
 	if err != nil {
 		return err
@@ -147,7 +148,7 @@ func (h *Handlers) getDesign(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := DesignBody{Key: key, Design: design, DraftUpdatedAt: updatedAt, Versions: versions}
 	// A draft goes stale when a library row it places is deleted later.
-	// The body then has no preview, and the page asks for one to show the
+	// The body then has no preview, and the page requests one to show the
 	// error in its place.
 	preview, err := h.resolve(ctx, staff.Scope, key, design)
 	if err != nil && apierror.As(err) == nil {
