@@ -10,7 +10,7 @@ export GOFLAGS := -buildvcs=false
 WEB_APPS := edge/web/app backoffice/web/app
 BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver
 
-.PHONY: all run test build web go-build migrate seed bench lint fuzz e2e browser go-test clean release-notes
+.PHONY: all run test build web go-build migrate seed bench lint fuzz e2e browser fonts go-test clean release-notes
 
 all: build
 
@@ -39,7 +39,7 @@ run: build
 ## test: vet, every Go test against the local PostgreSQL and Redis, and the browser tests
 test: build go-test e2e
 
-go-test:
+go-test: fonts
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
@@ -52,6 +52,13 @@ browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+# TrueType CJK fonts for the filled-form PDFs (shared/formpdf); installed once.
+fonts:
+	@if [ ! -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || [ ! -f /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ]; then \
+		echo "installing Debian's fonts-droid-fallback and fonts-hanazono for the form PDFs"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-droid-fallback fonts-hanazono >/dev/null; \
 	fi
 
 ## migrate: create the database if needed and apply the migrations

@@ -37,6 +37,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
+	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -160,6 +161,9 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 		return err
 	}
 	if err := dictionary.Seed(ctx, db); err != nil {
+		return err
+	}
+	if err := forms.Seed(ctx, db); err != nil {
 		return err
 	}
 	if *demo {

@@ -22,6 +22,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/drain"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
+	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -76,6 +77,9 @@ func New(t testing.TB) *Env {
 	}
 	if err := dictionary.Seed(ctx, database.DB); err != nil {
 		t.Fatalf("seed dictionaries: %v", err)
+	}
+	if err := forms.Seed(ctx, database.DB); err != nil {
+		t.Fatalf("seed form library: %v", err)
 	}
 
 	redis := testenv.NewRedis(t)

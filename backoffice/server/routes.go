@@ -15,6 +15,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/entrystate"
+	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
@@ -63,6 +64,7 @@ func (b *BackOffice) routes() http.Handler {
 				enrolmentHandlers.Routes(r)
 			})
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
+			(&forms.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher, Keyring: b.keyring}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&matching.Handlers{DB: b.db, Trail: b.trail, Keyring: b.keyring, Publisher: b.publisher}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)

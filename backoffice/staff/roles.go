@@ -53,6 +53,8 @@ var Permissions = []Permission{
 	{Code: "dictionary.read", Name: "查看数据字典", Group: "基础数据", Duty: DutyShared},
 	{Code: "dictionary.write", Name: "维护数据字典", Group: "基础数据", Duty: DutyBusiness},
 	{Code: "org.read", Name: "查看组织机构", Group: "基础数据", Duty: DutyShared},
+	{Code: "form.read", Name: "查看报名表配置", Group: "报名表配置", Duty: DutyShared},
+	{Code: "form.write", Name: "配置报名表", Group: "报名表配置", Duty: DutyBusiness},
 	{Code: "dashboard.read", Name: "查看数据看板", Group: "数据看板", Duty: DutyBusiness, BusinessData: true},
 	{Code: "audit.read", Name: "查看审计日志", Group: "安全审计", Duty: DutyAudit},
 	{Code: "login_log.read", Name: "查看登录日志", Group: "安全审计", Duty: DutyAudit},

@@ -34,7 +34,8 @@ type Catalogue struct {
 	campuses          map[string]*snapshot.Campus
 	campusesByID      map[int64]snapshot.Campus
 	rules             *matching.Index
-	forms             map[string]*Form
+	forms             map[string]*Form // the city-wide forms by kind
+	entryForms        map[formKey]*Form
 	dictionaries      map[string]*dictionaryIndex
 }
 
@@ -61,6 +62,7 @@ func New(s *snapshot.Snapshot) (*Catalogue, error) {
 		entriesByDistrict: map[string][]snapshot.Entry{},
 		campusesByID:      make(map[int64]snapshot.Campus, len(s.Campuses)),
 		forms:             map[string]*Form{},
+		entryForms:        map[formKey]*Form{},
 		dictionaries:      map[string]*dictionaryIndex{},
 	}
 	if err := c.indexDivisions(); err != nil {

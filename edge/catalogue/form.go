@@ -3,14 +3,20 @@ package catalogue
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
+
+	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
 // Form is a published form schema with its fields indexed for validation.
+// DistrictCode and CategoryCode are empty for the city-wide form.
 type Form struct {
-	Kind    string
-	Version int
-	Body    json.RawMessage
+	Kind         string
+	DistrictCode string
+	CategoryCode string
+	Version      int
+	Body         json.RawMessage
 	// Extra lists the fields whose key starts with "extra.", by the rest of
 	// the key; the submission carries them in its "extra" object.
 	Extra map[string]Field
@@ -18,14 +24,35 @@ type Form struct {
 
 // Field is one field of a form schema.
 type Field struct {
-	Key       string   `json:"key"`
-	Label     string   `json:"label"`
-	Type      string   `json:"type"`
-	Required  bool     `json:"required"`
-	MaxLength int      `json:"maxLength"`
-	Min       *float64 `json:"min"`
-	Max       *float64 `json:"max"`
-	Options   []Option `json:"options"`
+	Key            string    `json:"key"`
+	Label          string    `json:"label"`
+	Type           string    `json:"type"`
+	Required       bool      `json:"required"`
+	MinLength      int       `json:"minLength"`
+	MaxLength      int       `json:"maxLength"`
+	Min            *float64  `json:"min"`
+	Max            *float64  `json:"max"`
+	Options        []Option  `json:"options"`
+	Pattern        string    `json:"pattern"`
+	PatternMessage string    `json:"patternMessage"`
+	Linkage        []Linkage `json:"linkage"`
+	// Compiled is Pattern anchored at both ends and compiled once when the
+	// snapshot is indexed, or nil without a pattern.
+	Compiled *regexp.Regexp `json:"-"`
+}
+
+// Linkage actions of a field's linkage rule.
+const (
+	LinkageShow    = "show"
+	LinkageRequire = "require"
+)
+
+// Linkage shows or requires the field it belongs to when the field with key
+// Field has a value (Equals empty) or equals Equals.
+type Linkage struct {
+	Action string `json:"action"`
+	Field  string `json:"field"`
+	Equals string `json:"equals"`
 }
 
 // Option is one choice of a select field.
@@ -41,26 +68,74 @@ type formBody struct {
 	} `json:"sections"`
 }
 
+type formKey struct {
+	kind     string
+	district string
+	category string
+}
+
+// indexForms keeps the latest version of each city-wide form and of each
+// district entry's form.
 func (c *Catalogue) indexForms() error {
 	for _, published := range c.Snapshot.Forms {
-		if published.DistrictCode != "" || published.CategoryCode != "" {
-			continue // district forms are served by the form designer's entries
+		form, err := newForm(published)
+		if err != nil {
+			return err
 		}
-		var body formBody
-		if err := json.Unmarshal(published.Body, &body); err != nil {
-			return fmt.Errorf("catalogue: %s form version %d: %w", published.Kind, published.Version, err)
-		}
-		form := &Form{Kind: published.Kind, Version: published.Version, Body: published.Body, Extra: map[string]Field{}}
-		for _, section := range body.Sections {
-			for _, field := range section.Fields {
-				if name, ok := strings.CutPrefix(field.Key, "extra."); ok {
-					form.Extra[name] = field
-				}
+		if published.DistrictCode != "" {
+			key := formKey{published.Kind, published.DistrictCode, published.CategoryCode}
+			if current, ok := c.entryForms[key]; !ok || form.Version > current.Version {
+				c.entryForms[key] = form
 			}
+			continue
 		}
 		if current, ok := c.forms[form.Kind]; !ok || form.Version > current.Version {
 			c.forms[form.Kind] = form
 		}
 	}
 	return nil
+}
+
+func newForm(published snapshot.Form) (*Form, error) {
+	name := published.Kind + " form"
+	if published.DistrictCode != "" {
+		name += " of " + published.DistrictCode + "/" + published.CategoryCode
+	}
+	var body formBody
+	if err := json.Unmarshal(published.Body, &body); err != nil {
+		return nil, fmt.Errorf("catalogue: %s version %d: %w", name, published.Version, err)
+	}
+	form := &Form{
+		Kind: published.Kind, DistrictCode: published.DistrictCode, CategoryCode: published.CategoryCode,
+		Version: published.Version, Body: published.Body, Extra: map[string]Field{},
+	}
+	for _, section := range body.Sections {
+		for _, field := range section.Fields {
+			name, ok := strings.CutPrefix(field.Key, "extra.")
+			if !ok {
+				continue
+			}
+			if field.Pattern != "" {
+				// The whole value must match, as the back office's field
+				// library documents for its patterns.
+				compiled, err := regexp.Compile(`^(?:` + field.Pattern + `)$`)
+				if err != nil {
+					return nil, fmt.Errorf("catalogue: %s version %d: field %s: %w", name, published.Version, field.Key, err)
+				}
+				field.Compiled = compiled
+			}
+			form.Extra[name] = field
+		}
+	}
+	return form, nil
+}
+
+// EntryForm returns the form of kind a district's entry for a household
+// category uses: the district's own latest version, else the city-wide
+// form.
+func (c *Catalogue) EntryForm(kind, districtCode, categoryCode string) (*Form, bool) {
+	if form, ok := c.entryForms[formKey{kind, districtCode, categoryCode}]; ok {
+		return form, true
+	}
+	return c.Form(kind)
 }

@@ -155,7 +155,7 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 		}
 	}
 
-	form, ok := c.Form(enrolment.KindApplication)
+	form, ok := c.EntryForm(enrolment.KindApplication, request.DistrictCode, options.Entry.CategoryCode)
 	if !ok {
 		return nil, apierror.Internal
 	}

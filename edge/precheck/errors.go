@@ -106,6 +106,18 @@ func errTooLong(field, label string, maxLength int) *apierror.Error {
 	return apierror.Invalid(field, "too_long", fmt.Sprintf("%s不能超过 %d 个字。", label, maxLength))
 }
 
+func errTooShort(field, label string, minLength int) *apierror.Error {
+	return apierror.Invalid(field, "too_short", fmt.Sprintf("%s至少 %d 个字。", label, minLength))
+}
+
+// errPattern uses the form's own message for the pattern when it has one.
+func errPattern(field, label, message string) *apierror.Error {
+	if message == "" {
+		message = label + "的格式不正确，请核对。"
+	}
+	return apierror.Invalid(field, "pattern_mismatch", message)
+}
+
 func errOutOfRange(field, label string) *apierror.Error {
 	return apierror.Invalid(field, "out_of_range", label+"超出允许范围，请核对。")
 }

@@ -3,11 +3,14 @@ package precheck
 import (
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sh-preschool/preschool/edge/catalogue"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/document"
 	"github.com/sh-preschool/preschool/shared/person"
 )
 
@@ -15,7 +18,10 @@ const maxExtraTextRunes = 500
 
 // checkExtra validates the values of a form's "extra." fields and returns
 // them normalised. A schema version newer than the published one is stale
-// in the other direction and rejected too.
+// in the other direction and rejected too. Linkage rules decide which
+// fields apply: a field hidden by its "show" rules is dropped with its
+// value, and a "require" rule whose condition holds makes the field
+// required.
 func checkExtra(form *catalogue.Form, values map[string]any, schemaVersion int) (map[string]any, error) {
 	if schemaVersion > form.Version {
 		return nil, errStaleSchema()
@@ -34,6 +40,7 @@ func checkExtra(form *catalogue.Form, values map[string]any, schemaVersion int) 
 		}
 	}
 
+	linkage := linkageState{form: form, values: values, shown: map[string]bool{}, visiting: map[string]bool{}}
 	normalised := make(map[string]any, len(values))
 	fieldNames := make([]string, 0, len(form.Extra))
 	for name := range form.Extra {
@@ -42,12 +49,15 @@ func checkExtra(form *catalogue.Form, values map[string]any, schemaVersion int) 
 	sort.Strings(fieldNames)
 	for _, name := range fieldNames {
 		field := form.Extra[name]
+		if !linkage.isShown(name) {
+			continue
+		}
 		value, present := values[name]
 		if present && isBlank(value) {
 			present = false
 		}
 		if !present {
-			if field.Required {
+			if field.Required || linkage.isRequired(field) {
 				return nil, errRequired(field.Key, field.Label)
 			}
 			continue
@@ -59,6 +69,92 @@ func checkExtra(form *catalogue.Form, values map[string]any, schemaVersion int) 
 		normalised[name] = checked
 	}
 	return normalised, nil
+}
+
+// linkageState evaluates the linkage rules of one submission's extra
+// values. A condition on a hidden field does not hold, as if the field
+// were empty.
+type linkageState struct {
+	form     *catalogue.Form
+	values   map[string]any
+	shown    map[string]bool
+	visiting map[string]bool
+}
+
+// isShown reports whether the field named name applies: it has no "show"
+// rule, or the condition of one of them holds. A cycle of "show" rules
+// hides every field on it.
+func (l *linkageState) isShown(name string) bool {
+	if shown, ok := l.shown[name]; ok {
+		return shown
+	}
+	if l.visiting[name] {
+		return false
+	}
+	l.visiting[name] = true
+	defer delete(l.visiting, name)
+
+	field := l.form.Extra[name]
+	shown, hasShowRule := false, false
+	for _, rule := range field.Linkage {
+		if rule.Action != catalogue.LinkageShow {
+			continue
+		}
+		hasShowRule = true
+		if l.holds(rule) {
+			shown = true
+			break
+		}
+	}
+	shown = shown || !hasShowRule
+	l.shown[name] = shown
+	return shown
+}
+
+// isRequired reports whether a "require" rule of field holds.
+func (l *linkageState) isRequired(field catalogue.Field) bool {
+	for _, rule := range field.Linkage {
+		if rule.Action == catalogue.LinkageRequire && l.holds(rule) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether the condition of rule holds: the field it names is
+// shown and has a value, equal to rule.Equals when that is set. Values of
+// booleans compare as "true" or "false", numbers in their shortest form.
+func (l *linkageState) holds(rule catalogue.Linkage) bool {
+	name, ok := strings.CutPrefix(rule.Field, "extra.")
+	if !ok {
+		return false
+	}
+	if _, known := l.form.Extra[name]; !known || !l.isShown(name) {
+		return false
+	}
+	value, present := l.values[name]
+	if !present || isBlank(value) {
+		return false
+	}
+	if flag, ok := value.(bool); ok && !flag && rule.Equals == "" {
+		return false // an unticked box has no value
+	}
+	if rule.Equals == "" {
+		return true
+	}
+	return linkageText(value) == rule.Equals
+}
+
+func linkageText(value any) string {
+	switch v := value.(type) {
+	case string:
+		return strings.TrimSpace(v)
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return ""
 }
 
 func isBlank(value any) bool {
@@ -114,6 +210,12 @@ func checkExtraValue(field catalogue.Field, value any) (any, error) {
 			return nil, errFieldType(field.Key, field.Label, "有效的手机号码")
 		}
 		return phone, nil
+	case "id_number":
+		number := document.NormaliseNumber(text)
+		if len(number) != 18 || document.CheckDigit(number[:17]) != number[17] {
+			return nil, errFieldType(field.Key, field.Label, "18 位有效的居民身份证号码")
+		}
+		return number, nil
 	}
 
 	maxRunes := maxExtraTextRunes
@@ -126,6 +228,12 @@ func checkExtraValue(field catalogue.Field, value any) (any, error) {
 			return nil, errTooLong(field.Key, field.Label, maxRunes)
 		}
 		return nil, errFieldType(field.Key, field.Label, "不含 < > 等符号的文字")
+	}
+	if field.MinLength > 0 && utf8.RuneCountInString(normalised) < field.MinLength {
+		return nil, errTooShort(field.Key, field.Label, field.MinLength)
+	}
+	if field.Compiled != nil && !field.Compiled.MatchString(normalised) {
+		return nil, errPattern(field.Key, field.Label, field.PatternMessage)
 	}
 	return normalised, nil
 }

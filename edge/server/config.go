@@ -5,9 +5,11 @@ package server
 
 import (
 	"net"
+	"strings"
 	"time"
 
 	"github.com/sh-preschool/preschool/shared/config"
+	"github.com/sh-preschool/preschool/shared/formpdf"
 )
 
 // Config is the edge's configuration; every key is in the README's table.
@@ -37,6 +39,11 @@ type Config struct {
 	IdleTimeout          time.Duration
 	ReceiptTTL           time.Duration
 	BacklogInterval      time.Duration
+	// PDFFonts are the TrueType fonts of the filled-form PDF, in fallback
+	// order.
+	PDFFonts []string
+	// PDFConcurrency bounds the PDFs rendered at once.
+	PDFConcurrency int
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -68,6 +75,8 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		BacklogInterval:      r.Duration("EDGE_BACKLOG_INTERVAL", 250*time.Millisecond, 10*time.Millisecond),
 	}
 	c.PublicURL = r.String("EDGE_PUBLIC_URL", "http://"+displayAddress(c.Listen))
+	c.PDFConcurrency = r.Int("EDGE_PDF_CONCURRENCY", 2, 1, 64)
+	c.PDFFonts = strings.Split(r.String("EDGE_PDF_FONTS", strings.Join(formpdf.DefaultFontPaths, ":")), ":")
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	return c, r.Err()
 }

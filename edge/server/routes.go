@@ -56,6 +56,7 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 	handle(http.MethodPost, "/api/v1/registrations", submissionRoute, e.submit.PostRegistration)
 	handle(http.MethodPost, "/api/v1/applications", submissionRoute, e.submit.PostApplication)
 	handle(http.MethodGet, "/api/v1/registrations/{number}/options", readRoute, e.submit.GetOptions)
+	handle(http.MethodGet, "/api/v1/registrations/{number}/form.pdf", readRoute, e.submit.GetFormPDF)
 	handle(http.MethodGet, "/api/v1/receipts/{number}", readRoute, e.submit.GetReceipt)
 	handle(http.MethodGet, "/api/v1/me/receipts", readRoute, e.submit.GetMyReceipts)
 	handle(http.MethodGet, "/api/v1/me", readRoute, e.signin.Me)

@@ -27,6 +27,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/formpdf"
 	"github.com/sh-preschool/preschool/shared/redisclient"
 )
 
@@ -118,9 +119,11 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		Now: now, ReceiptTTL: cfg.ReceiptTTL, Timeout: cfg.RedisTimeout,
 	}
 	e.submit = &submit.Handlers{
-		Service: service,
-		Observe: func(kind, result string) { e.metrics.submissions.WithLabelValues(kind, result).Inc() },
-		Admit:   e.admitEntry,
+		Service:  service,
+		PDF:      &formpdf.Renderer{FontPaths: cfg.PDFFonts},
+		PDFSlots: submit.NewPDFLimiter(cfg.PDFConcurrency),
+		Observe:  func(kind, result string) { e.metrics.submissions.WithLabelValues(kind, result).Inc() },
+		Admit:    e.admitEntry,
 	}
 	e.signin = signin.New(signin.Config{
 		IdentityURL: cfg.IdentityURL, ClientID: cfg.IdentityClientID, ClientSecret: cfg.IdentityClientSecret,

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"net/http"
 	"os"
@@ -156,8 +157,15 @@ func TestApplicationOverHTTP(t *testing.T) {
 		Campuses     []struct {
 			ID int64 `json:"id"`
 		} `json:"campuses"`
+		Form struct {
+			Version int             `json:"version"`
+			Body    json.RawMessage `json:"body"`
+		} `json:"form"`
 	}
 	options.Decode(t, &body)
+	if body.Form.Version != 1 || len(body.Form.Body) == 0 {
+		t.Errorf("options form = version %d, %d bytes; want the city-wide version 1", body.Form.Version, len(body.Form.Body))
+	}
 	if body.CategoryCode != enrolment.CategoryDistrictHukouResident || !body.Open || body.MaxChoices != 3 {
 		t.Errorf("options = %+v, want an open district_hukou_resident entry with 3 choices", body)
 	}

@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/sh-preschool/preschool/edge/precheck"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/formpdf"
 )
 
 // MaxSubmissionBytes bounds a submission's JSON body.
@@ -29,6 +31,10 @@ type Outcome func(kind, result string)
 // Handlers are the HTTP handlers of the enrolment path.
 type Handlers struct {
 	Service *Service
+	// PDF renders the filled registration form, at most cap(PDFSlots) at
+	// a time.
+	PDF      *formpdf.Renderer
+	PDFSlots PDFLimiter
 	// Observe is told the result of every submission: accepted, duplicate,
 	// conflict, rejected or failed. It may be nil.
 	Observe Outcome
@@ -138,6 +144,16 @@ type optionsBody struct {
 	OpensAt      time.Time     `json:"opensAt"`
 	ClosesAt     time.Time     `json:"closesAt"`
 	Campuses     []CampusEntry `json:"campuses"`
+	// Form is the application form of the entry, the district's own
+	// version when it published one.
+	Form *entryForm `json:"form,omitempty"`
+}
+
+// entryForm is a published form schema with its version, which the
+// application must send back as schemaVersion.
+type entryForm struct {
+	Version int             `json:"version"`
+	Body    json.RawMessage `json:"body"`
 }
 
 // CampusEntry is a campus as the parent's page lists it.
@@ -172,6 +188,10 @@ func (h *Handlers) GetOptions(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	var form *entryForm
+	if found, ok := c.EntryForm(enrolment.KindApplication, options.Entry.DistrictCode, options.Entry.CategoryCode); ok {
+		form = &entryForm{Version: found.Version, Body: found.Body}
+	}
 	campuses := make([]CampusEntry, 0, len(options.Campuses))
 	for _, id := range options.Campuses {
 		if campus, ok := c.Campus(id); ok {
@@ -187,6 +207,7 @@ func (h *Handlers) GetOptions(ctx *fasthttp.RequestCtx) error {
 		OpensAt:      options.OpensAt,
 		ClosesAt:     options.ClosesAt,
 		Campuses:     campuses,
+		Form:         form,
 	})
 	return nil
 }

@@ -3,7 +3,20 @@
 // the model is laid out like the request; "extra.x" keys live in
 // model.extra.x.
 import { certificateBody } from './certificates.js';
-import { setAt } from './paths.js';
+import { linkage } from './linkage.js';
+import { getAt, setAt } from './paths.js';
+
+/**
+ * Adds to model the fields of schema it lacks, at their starting values, so
+ * a form loaded after the page (a district's own version) can be filled.
+ */
+export function extendModel(model, schema) {
+  for (const section of schema.sections || []) {
+    for (const field of section.fields || []) {
+      if (getAt(model, field.key) === undefined) setAt(model, field.key, initialValue(field));
+    }
+  }
+}
 
 /** Returns an empty guardian as the form keeps it. */
 export function emptyGuardian() {
@@ -67,7 +80,9 @@ export function extraFields(schema) {
  */
 export function buildExtra(schema, model) {
   const extra = {};
+  const rules = linkage(schema, model);
   for (const field of extraFields(schema)) {
+    if (!rules.shown(field)) continue;
     const name = field.key.slice('extra.'.length);
     const value = model.extra?.[name];
     if (field.type === 'boolean') {

@@ -95,6 +95,7 @@ export const receipt = {
   keepNumber: '请记下或截图保存编号，用于查询办理进度。',
   notFound: '未找到该回执。请核对编号，并确认使用的是办理时登录的账号。',
   goApply: '去报名',
+  downloadPdf: '下载登记表（PDF）',
   myReceipts: '查看我的办理',
   // What each status means for the parent, by the receipt's kind.
   statusHints: {
@@ -118,6 +119,11 @@ export const receipt = {
 };
 
 export const apply = {
+  certificatesNeeded: '需提交的证照材料',
+  requiredMark: '必交',
+  certificateLimits: (certificate) => `文件类型：${certificate.acceptedTypes.map((type) => type.toUpperCase()).join('、')}；`
+    + `单个不超过 ${certificate.maxSizeKB >= 1024 ? `${Math.round(certificate.maxSizeKB / 1024)} MB` : `${certificate.maxSizeKB} KB`}；`
+    + `最多 ${certificate.maxCount} 份。请在报名验证时提交。`,
   title: '入园报名',
   forRegistration: (number) => `登记编号：${number}`,
   chooseDistrict: '报名区',
@@ -304,6 +310,8 @@ export const checks = {
   phoneFormat: '请填写有效的手机号码：11位大陆手机号码，或以 + 开头的境外号码。',
   number: (label) => `${label}应为数字。`,
   range: (label) => `${label}超出允许范围，请核对。`,
+  minLength: (label, min) => `${label}至少 ${min} 个字。`,
+  pattern: (label) => `${label}的格式不正确，请核对。`,
   residenceProofNumber: '居住证件号码应为 4 至 32 位字母或数字，请核对。',
   guardianCount: (min, max) => `请填写 ${min} 至 ${max} 名监护人。`,
 };

@@ -5,6 +5,7 @@
 import { checks, documentTypes, fields as fieldTexts } from './texts.js';
 import { getAt } from './paths.js';
 import { formatDate } from './format.js';
+import { linkage } from './linkage.js';
 
 const residentIdPattern = /^[0-9]{17}[0-9X]$/;
 const hmtPermitPattern = /^8[123]0000[0-9]{11}[0-9X]$/;
@@ -210,12 +211,25 @@ function checkGuardian(problems, path, guardian, proofShown) {
   }
 }
 
-function checkExtra(problems, field, value) {
+// Reports whether the whole of text matches an RE2 pattern from the form.
+// A pattern that JavaScript cannot compile (RE2 has a few forms it lacks,
+// such as (?i) inside the pattern) passes here, and the edge checks it.
+function matchesPattern(pattern, text) {
+  let compiled;
+  try {
+    compiled = new RegExp(`^(?:${pattern})$`, 'u');
+  } catch {
+    return true;
+  }
+  return compiled.test(text);
+}
+
+function checkExtra(problems, field, value, required) {
   const { key, label } = field;
   if (field.type === 'boolean') return;
   const blank = value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
   if (blank) {
-    if (field.required) problems.add(key, field.type === 'select' ? checks.choose(label) : checks.required(label), 'missing_field');
+    if (required) problems.add(key, field.type === 'select' ? checks.choose(label) : checks.required(label), 'missing_field');
     return;
   }
   switch (field.type) {
@@ -235,8 +249,19 @@ function checkExtra(problems, field, value) {
       return;
     case 'select':
       return;
+    case 'id_number': {
+      const problem = documentNumberProblem('resident_id', value);
+      if (problem) problems.add(key, problem, 'invalid_field_type');
+      return;
+    }
     default:
       problems.maxLength(key, value, label, field.maxLength || extraTextMaxLength);
+      if (problems.has(key)) return;
+      if (field.minLength && characterCount(value.trim()) < field.minLength) {
+        problems.add(key, checks.minLength(label, field.minLength), 'too_short');
+      } else if (field.pattern && !matchesPattern(field.pattern, value.trim())) {
+        problems.add(key, field.patternMessage || checks.pattern(label), 'pattern_mismatch');
+      }
   }
 }
 
@@ -248,12 +273,13 @@ function checkExtra(problems, field, value) {
  */
 export function checkForm(schema, model, context) {
   const problems = new Problems();
+  const rules = linkage(schema, model);
   for (const section of schema.sections || []) {
     for (const field of section.fields || []) {
       const value = getAt(model, field.key);
       const path = field.key;
       if (path.startsWith('extra.')) {
-        checkExtra(problems, field, value);
+        if (rules.shown(field)) checkExtra(problems, field, value, rules.required(field));
         continue;
       }
       switch (field.type) {

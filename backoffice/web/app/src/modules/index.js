@@ -6,9 +6,10 @@ import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
 import review from './review/index.js';
 import matching from './matching/index.js';
+import forms from './forms/index.js';
 import attendance from './attendance/index.js';
 
-export const modules = [signin, enrolment, review, matching, attendance];
+export const modules = [signin, enrolment, review, matching, forms, attendance];
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';
