@@ -35,9 +35,9 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
+	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
-	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
