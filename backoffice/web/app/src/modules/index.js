@@ -9,7 +9,7 @@ import system from './system/index.js';
 import basedata from './basedata/index.js';
 import audit from './audit/index.js';
 
-export const modules = [signin, enrolment, basedata, system, audit];
+export const modules = [signin, enrolment, system, basedata, audit];
 
 /** The page staff see first after signing in, when their role may open it (see landingPath in menus.js). */
 export const homePath = '/enrolment/registrations';

@@ -14,7 +14,7 @@ export const auditStrings = {
   filterActionPlaceholder: '选择或输入操作',
   filterResource: '对象类型',
   filterResourceId: '对象编号',
-  filterResourceIdPlaceholder: '如账号编号 42',
+  filterResourceIdPlaceholder: '如 42',
   filterOutcome: '结果',
   filterDistrict: '所属区',
   filterAll: '全部',
