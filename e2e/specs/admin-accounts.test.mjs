@@ -60,7 +60,7 @@ async function openPage(browser) {
  * Signs in through the password step and the first-time TOTP enrolment,
  * and returns the enrolment secret. The QR code must be drawn.
  */
-async function signInFirstTime(page, base, username, password) {
+async function signInFirstTime(page, base, username, password, screenshot = '') {
   await page.goto(`${base}/sign-in`);
   await page.locator('input[name="username"]').fill(username);
   await page.locator('input[name="password"]').fill(password);
@@ -74,6 +74,10 @@ async function signInFirstTime(page, base, username, password) {
   const secret = (await page.locator('[data-secret]').innerText()).replace(/\s+/g, '');
   assert.match(secret, /^[A-Z2-7]{32}$/, `enrolment secret ${secret} is 32 base32 characters`);
 
+  if (screenshot) {
+    await page.screenshot({ path: screenshotPath(screenshot), fullPage: true });
+    assertScreenshot(screenshot);
+  }
   await page.locator('input[name="code"]').fill(totpCode(secret));
   await page.getByRole('button', { name: '验证并登录', exact: true }).click();
   return secret;
@@ -123,13 +127,42 @@ describe('admin accounts and audit trail', () => {
     await page.getByRole('button', { name: '下一步', exact: true }).click();
     await page.locator('.el-alert--error', { hasText: '用户名或密码不正确' }).waitFor();
 
-    await signInFirstTime(page, base, 'xuhui.admin', demoPassword);
+    await signInFirstTime(page, base, 'xuhui.admin', demoPassword, 'admin-totp-enrolment');
     await page.waitForURL(`${base}/enrolment/registrations`);
     assert.match(await page.locator('.header').innerText(), /徐汇区管理员（演示）/);
 
     const menu = await menuItems(page);
     for (const item of ['登记信息', '报名信息', '组织机构', '数据字典']) assert.ok(menu.includes(item), `menu ${menu} has ${item}`);
     for (const item of ['用户管理', '角色权限', '审计日志', '登录日志']) assert.ok(!menu.includes(item), `menu ${menu} lacks ${item}`);
+
+    // The organisation tree starts at the admin's own district, and a
+    // search opens the tree down to the kindergarten it finds.
+    await page.locator('.el-menu-item', { hasText: '组织机构' }).click();
+    await page.waitForURL(`${base}/basedata/org`);
+    const districtNode = page.locator('.org-tree .el-tree-node__content', { hasText: '徐汇区' });
+    await districtNode.waitFor();
+    assert.equal(await page.locator('.org-tree > .el-tree-node').count(), 1, 'a district admin sees one district');
+    await districtNode.locator('.el-tree-node__expand-icon').click();
+    const streetNode = page.locator('.org-tree .el-tree-node__children .el-tree-node__content').first();
+    await streetNode.waitFor();
+    await streetNode.click();
+    await page.locator('.facts', { hasText: '街道（镇）' }).waitFor();
+    const kindergartenName = await page.evaluate(async () => {
+      const districts = await (await fetch('/api/v1/org/tree')).json();
+      const streets = await (await fetch(`/api/v1/org/tree?parent=${districts.nodes[0].id}`)).json();
+      const street = streets.nodes.find((node) => node.childCount > 0);
+      const kindergartens = await (await fetch(`/api/v1/org/tree?parent=${street.id}`)).json();
+      return kindergartens.nodes[0].name;
+    });
+    await page.getByPlaceholder('输入区、街道（镇）、幼儿园或办园点名称搜索').fill(kindergartenName);
+    await page.getByRole('button', { name: '搜索', exact: true }).click();
+    await page.locator('.result-list li', { hasText: kindergartenName }).first().click();
+    await page.locator('.org-tree .el-tree-node.is-current > .el-tree-node__content', { hasText: kindergartenName }).waitFor();
+    // The street opens with a 0.3 s transition; the screenshot waits for it.
+    await page.waitForTimeout(500);
+    assert.match(await page.locator('.facts').innerText(), /统一社会信用代码/, 'the kindergarten details are shown');
+    await page.screenshot({ path: screenshotPath('admin-org-tree'), fullPage: true });
+    assertScreenshot('admin-org-tree');
 
     // A page outside the role's permissions is replaced by the no-access page.
     await page.goto(`${base}/audit/events`);
@@ -165,6 +198,8 @@ describe('admin accounts and audit trail', () => {
     const effective = page.locator('.effective-items .el-table__body tr', { hasText: editedLabel });
     await effective.waitFor();
     assert.match(await effective.innerText(), /区级覆盖/, 'the effective item comes from the override');
+    await page.screenshot({ path: screenshotPath('admin-dictionaries'), fullPage: true });
+    assertScreenshot('admin-dictionaries');
 
     await signOut(page, base);
     assert.deepEqual(problems, []);
@@ -187,6 +222,8 @@ describe('admin accounts and audit trail', () => {
     await dialog.locator('.el-form-item', { hasText: '角色' }).locator('.el-select').click();
     await page.locator('.el-select-dropdown__item:visible', { hasText: /^审计员$/ }).click();
     await dialog.getByText('无业务数据').waitFor();
+    await page.screenshot({ path: screenshotPath('admin-staff-create'), fullPage: true });
+    assertScreenshot('admin-staff-create');
     await dialog.getByRole('button', { name: '保存', exact: true }).click();
 
     const passwordDialog = page.locator('.temporary-password-dialog');
@@ -203,6 +240,14 @@ describe('admin accounts and audit trail', () => {
     const ownRole = page.locator('.roles .el-table__body tr', { hasText: '安全管理员' });
     await ownRole.getByText('本人所属角色').waitFor();
     assert.equal(await ownRole.getByRole('button', { name: '配置权限' }).count(), 0);
+    await page.locator('.roles .el-table__body tr', { hasText: '审计员' }).getByRole('button', { name: '配置权限' }).click();
+    const roleDialog = page.locator('.role-dialog');
+    await roleDialog.getByText('职责分离').waitFor();
+    assert.ok(await roleDialog.getByRole('checkbox', { name: /查看报名登记/ }).isDisabled(),
+      'business data permissions are closed to the auditor role');
+    await page.screenshot({ path: screenshotPath('admin-roles'), fullPage: true });
+    assertScreenshot('admin-roles');
+    await roleDialog.getByRole('button', { name: '取消', exact: true }).click();
 
     await signOut(page, base);
     assert.deepEqual(problems, []);
