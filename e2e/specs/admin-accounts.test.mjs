@@ -2,7 +2,7 @@
 // admin app (管理端). Demo accounts sign in with their password and a TOTP
 // code that the test computes from the secret the enrolment page shows.
 // The 徐汇 district admin overrides a city dictionary item and edits the
-// override; the security admin creates an auditor account, whose first
+// override. The security admin creates an auditor account, whose first
 // sign-in must change the temporary password. That auditor's menu holds
 // only the audit trail and the sign-in log, and the trail shows both
 // writes with their actors.
@@ -158,7 +158,7 @@ describe('admin accounts and audit trail', () => {
     await page.getByRole('button', { name: '搜索', exact: true }).click();
     await page.locator('.result-list li', { hasText: kindergartenName }).first().click();
     await page.locator('.org-tree .el-tree-node.is-current > .el-tree-node__content', { hasText: kindergartenName }).waitFor();
-    // The street opens with a 0.3 s transition; the screenshot waits for it.
+    // The street opens with a 0.3 s transition, which the screenshot waits for.
     await page.waitForTimeout(500);
     assert.match(await page.locator('.facts').innerText(), /统一社会信用代码/, 'the kindergarten details are shown');
     await page.screenshot({ path: screenshotPath('admin-org-tree'), fullPage: true });
