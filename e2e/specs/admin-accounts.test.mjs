@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { launchBrowser, screenshotPath, startStack } from '../stack.mjs';
 
@@ -235,6 +235,17 @@ describe('admin accounts and audit trail', () => {
     await row.waitFor();
     assert.match(await row.innerText(), /审计员[\s\S]*未绑定[\s\S]*待修改/, 'the new account has no TOTP and must change its password');
 
+    // A password reset shows a new temporary password once.
+    const leader = page.locator('.staff-list .el-table__body tr', { hasText: 'leader' });
+    await leader.getByRole('button', { name: '重置密码' }).click();
+    await page.locator('.el-message-box').getByRole('button', { name: '确定' }).click();
+    await passwordDialog.getByText('用户 leader 的临时密码').waitFor();
+    const leaderPassword = (await page.locator('[data-temporary-password]').innerText()).trim();
+    assert.ok(leaderPassword.length >= 12 && leaderPassword !== newAuditor.password, 'the reset shows a new temporary password');
+    await passwordDialog.getByRole('button', { name: '我已记下' }).click();
+    await passwordDialog.waitFor({ state: 'hidden' });
+    assert.match(await leader.innerText(), /待修改/, 'the reset password must be changed at the next sign-in');
+
     // The security admin may not edit the permissions of their own role.
     await page.locator('.el-menu-item', { hasText: '角色权限' }).click();
     const ownRole = page.locator('.roles .el-table__body tr', { hasText: '安全管理员' });
@@ -243,6 +254,8 @@ describe('admin accounts and audit trail', () => {
     await page.locator('.roles .el-table__body tr', { hasText: '审计员' }).getByRole('button', { name: '配置权限' }).click();
     const roleDialog = page.locator('.role-dialog');
     await roleDialog.getByText('职责分离').waitFor();
+    // The dialog fades in, which the screenshot waits for.
+    await page.waitForTimeout(400);
     assert.ok(await roleDialog.getByRole('checkbox', { name: /查看报名登记/ }).isDisabled(),
       'business data permissions are closed to the auditor role');
     await page.screenshot({ path: screenshotPath('admin-roles'), fullPage: true });
@@ -302,10 +315,25 @@ describe('admin accounts and audit trail', () => {
     await created.waitFor();
     assert.match(await created.innerText(), /安全管理员（演示）（security\.admin）/);
 
+    // The export of the filtered events downloads as an xlsx workbook, a zip file.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: '导出 Excel' }).click();
+    const workbook = await download;
+    assert.match(workbook.suggestedFilename(), /\.xlsx$/, `export file ${workbook.suggestedFilename()} is xlsx`);
+    const bytes = readFileSync(await workbook.path());
+    assert.equal(bytes.subarray(0, 2).toString('latin1'), 'PK', 'the export is a zip container');
+    assert.ok(bytes.length > 3_000, `the export has ${bytes.length} bytes`);
+
     // The chain of the trail is intact.
     await page.getByRole('button', { name: '校验哈希链' }).click();
     await page.locator('.verify-dialog').getByText(/校验通过：共 \d+ 条记录/).waitFor();
     await page.locator('.verify-dialog').getByRole('button', { name: '关闭', exact: true }).click();
+
+    // The export itself is in the trail, with the auditor as its actor.
+    await page.getByRole('button', { name: '重置', exact: true }).click();
+    const exported = page.locator('.audit-events .el-table__body tr.el-table__row', { hasText: '导出审计日志' });
+    await exported.waitFor();
+    assert.match(await exported.innerText(), new RegExp(newAuditor.name));
 
     // The sign-in log has the district admin's failed and successful attempts.
     await page.locator('.el-menu-item', { hasText: '登录日志' }).click();
