@@ -206,6 +206,60 @@ describe('admin accounts and audit trail', () => {
     await context.close();
   });
 
+  test('city admin edits city items and overrides', async () => {
+    const { context, page, problems } = await openPage(browser);
+    const base = stack.backOfficeURL;
+
+    await signInFirstTime(page, base, 'city.admin', demoPassword);
+    await page.waitForURL(`${base}/enrolment/registrations`);
+    await page.locator('.el-menu-item', { hasText: '数据字典' }).click();
+    await page.locator('.dictionaries .el-table__body tr', { hasText: '民族' }).click();
+    await page.waitForURL(/code=ethnicity/);
+
+    // A city item's new label is what the city's forms show.
+    await page.getByRole('tab', { name: /市级字典项/ }).click();
+    const cityRow = page.locator('.city-items .el-table__body tr').last();
+    await cityRow.waitFor();
+    assert.equal(await cityRow.getByRole('button', { name: '区级覆盖' }).count(), 0, 'no override without a district chosen');
+    const cityLabel = `${(await cityRow.locator('td').nth(1).innerText()).trim()}（测试）`;
+    await cityRow.getByRole('button', { name: '编辑' }).click();
+    const dialog = page.locator('.dictionary-item-dialog');
+    await dialog.locator('input[name="label"]').fill(cityLabel);
+    await dialog.getByRole('button', { name: '保存', exact: true }).click();
+    await page.locator('.el-message--success', { hasText: '字典项已保存' }).waitFor();
+    await page.getByRole('tab', { name: '生效字典项' }).click();
+    await page.locator('.effective-items .el-table__body tr', { hasText: cityLabel }).waitFor();
+
+    // With 长宁区 chosen, a new item is that district's own override, and
+    // deleting it removes it from the district's forms again.
+    await page.locator('.district-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: /^长宁区$/ }).click();
+    await page.waitForURL(/district=310105/);
+    await page.getByRole('button', { name: '新增区级覆盖项' }).click();
+    await dialog.getByText('新增区级覆盖项 · 民族 · 长宁区').waitFor();
+    await dialog.locator('input[name="value"]').fill('e2e01');
+    await dialog.locator('input[name="label"]').fill('长宁测试项');
+    await dialog.getByRole('button', { name: '保存', exact: true }).click();
+    await page.locator('.el-message--success', { hasText: '字典项已新增' }).waitFor();
+    const effective = page.locator('.effective-items .el-table__body tr', { hasText: '长宁测试项' });
+    await effective.waitFor();
+    assert.match(await effective.innerText(), /区级覆盖/);
+
+    await page.getByRole('tab', { name: /区级覆盖项/ }).click();
+    const override = page.locator('.override-items .el-table__body tr', { hasText: '长宁测试项' });
+    assert.match(await override.innerText(), /本区新增/, 'an override with a new value is the district\'s own item');
+    await override.getByRole('button', { name: '删除' }).click();
+    await page.locator('.el-message-box').getByRole('button', { name: '删除' }).click();
+    await page.locator('.el-message--success', { hasText: '字典项已删除' }).waitFor();
+    await override.waitFor({ state: 'detached' });
+    await page.getByRole('tab', { name: '生效字典项' }).click();
+    assert.equal(await effective.count(), 0, 'the deleted override is gone from the district\'s items');
+
+    await signOut(page, base);
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   test('security admin creates an auditor account', async () => {
     const { context, page, problems } = await openPage(browser);
     const base = stack.backOfficeURL;
@@ -289,7 +343,10 @@ describe('admin accounts and audit trail', () => {
     await page.locator('.filters .el-form-item', { hasText: '操作人' }).locator('input').fill('xuhui.admin');
     await page.locator('.filters .el-form-item', { hasText: '操作' }).filter({ hasNotText: '操作人' }).locator('.el-select').click();
     await page.locator('.el-select-dropdown__item:visible', { hasText: /^修改字典项$/ }).click();
+    const filtered = page.waitForResponse((response) => response.url().includes('/api/v1/audit-events?')
+      && new URL(response.url()).searchParams.get('actor') === 'xuhui.admin');
     await page.getByRole('button', { name: '查询', exact: true }).click();
+    assert.equal((await filtered).status(), 200);
     await page.waitForURL(/actor=xuhui\.admin/);
     const update = page.locator('.audit-events .el-table__body tr.el-table__row', { hasText: '修改字典项' });
     await update.waitFor();
@@ -311,7 +368,10 @@ describe('admin accounts and audit trail', () => {
     await page.locator('.filters .el-form-item', { hasText: '对象类型' }).locator('.el-select').click();
     await page.locator('.el-select-dropdown__item:visible', { hasText: /^账号$/ }).click();
     await page.locator('.filters .el-form-item', { hasText: '操作人' }).locator('input').fill('security.admin');
+    const byAccount = page.waitForResponse((response) => response.url().includes('/api/v1/audit-events?')
+      && new URL(response.url()).searchParams.get('actor') === 'security.admin');
     await page.getByRole('button', { name: '查询', exact: true }).click();
+    assert.equal((await byAccount).status(), 200);
     const created = page.locator('.audit-events .el-table__body tr.el-table__row', { hasText: '创建账号' });
     await created.waitFor();
     assert.match(await created.innerText(), /安全管理员（演示）（security\.admin）/);
