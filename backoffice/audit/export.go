@@ -54,6 +54,9 @@ func (f Filter) describe() string {
 	if f.Resource != "" {
 		parts = append(parts, "对象类型："+f.Resource)
 	}
+	if f.ResourceID != "" {
+		parts = append(parts, "对象编号："+f.ResourceID)
+	}
 	if f.Outcome != "" {
 		parts = append(parts, "结果："+outcomeLabels[f.Outcome])
 	}

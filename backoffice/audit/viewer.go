@@ -46,12 +46,15 @@ func (h *Handlers) Routes(r chi.Router) {
 
 // Filter narrows the trail. To is exclusive. Actor and Action match when
 // the actor's name or username, or the action, contains them, ignoring case.
+// Resource and ResourceID name the target of the action exactly, such as
+// staff_user 42.
 type Filter struct {
 	From         time.Time
 	To           time.Time
 	Actor        string
 	Action       string
 	Resource     string
+	ResourceID   string
 	Outcome      string
 	DistrictCode string
 }
@@ -89,7 +92,7 @@ func parseTime(value string, endOfDay bool) (time.Time, bool) {
 }
 
 // ParseFilter reads the filter query parameters: from, to (inclusive),
-// actor, action, resource, outcome and district.
+// actor, action, resource, resourceId, outcome and district.
 func ParseFilter(r *http.Request) (Filter, error) {
 	query := r.URL.Query()
 	var filter Filter
@@ -130,6 +133,9 @@ func ParseFilter(r *http.Request) (Filter, error) {
 	filter.Resource = query.Get("resource")
 	if filter.Resource != "" && !resourcePattern.MatchString(filter.Resource) {
 		return filter, apierror.Invalid("resource", "invalid_resource", "对象类型筛选条件无效，请重新选择。")
+	}
+	if filter.ResourceID, err = text("resourceId", 100); err != nil {
+		return filter, err
 	}
 	filter.Outcome = query.Get("outcome")
 	if _, ok := outcomeLabels[filter.Outcome]; filter.Outcome != "" && !ok {
@@ -180,6 +186,9 @@ func (f Filter) where() *where {
 	}
 	if f.Resource != "" {
 		w.add("e.resource = ?", f.Resource)
+	}
+	if f.ResourceID != "" {
+		w.add("e.resource_id = ?", f.ResourceID)
 	}
 	if f.Outcome != "" {
 		w.add("e.outcome = ?", f.Outcome)

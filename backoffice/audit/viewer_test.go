@@ -133,6 +133,9 @@ func TestListEvents(t *testing.T) {
 		{"actor by username ignoring case", "actor=WANGWU", "staff.update"},
 		{"action contains", "action=item", "dictionary.item.update,dictionary.item.create"},
 		{"resource", "resource=access", "GET /api/v1/org/tree"},
+		{"resource ID", "resourceId=12", "dictionary.item.update"},
+		{"resource and ID", "resource=dictionary_item&resourceId=11", "dictionary.item.create"},
+		{"resource ID is exact", "resourceId=1", ""},
 		{"outcome", "outcome=denied", "GET /api/v1/org/tree"},
 		{"district", "district=310104", "dictionary.item.create"},
 		{"combined", "actor=" + url.QueryEscape("张三") + "&outcome=success", "dictionary.item.create"},
@@ -169,6 +172,7 @@ func TestListInvalidFilters(t *testing.T) {
 		{"district quote", "district=310104%27", "unknown_district"},
 		{"actor too long", "actor=" + url.QueryEscape(strings.Repeat("张", 51)), "invalid_actor"},
 		{"action invalid UTF-8", "action=%FF", "invalid_action"},
+		{"resource ID too long", "resourceId=" + strings.Repeat("1", 101), "invalid_resourceId"},
 		{"page zero", "page=0", "invalid_page"},
 		{"size too large", "size=101", "invalid_page_size"},
 	}

@@ -79,6 +79,7 @@ func (h *Handlers) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require("staff.read"))
 		r.Get("/staff", httpx.Handle(h.listStaff))
+		r.Get("/staff/scope-options", httpx.Handle(h.listScopeOptions))
 		r.Get("/staff/{id}", httpx.Handle(h.getStaff))
 	})
 	r.Group(func(r chi.Router) {

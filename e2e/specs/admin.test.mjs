@@ -203,6 +203,8 @@ async function openPage(browser) {
 }
 
 async function devSignIn(page, level, districtName) {
+  // The password sign-in is the first tab; the development sign-in is the second.
+  await page.getByRole('tab', { name: '开发登录' }).click();
   await page.getByRole('radio', { name: level === 'city' ? '市级管理员' : '区级管理员' }).check({ force: true });
   if (districtName) {
     await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();

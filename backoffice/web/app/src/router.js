@@ -1,9 +1,10 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import AdminLayout from '@/layout/AdminLayout.vue';
-import { homePath, modules } from '@/modules/index.js';
+import { modules } from '@/modules/index.js';
+import { landingPath } from '@/menus.js';
 import { appStrings } from '@/shared/strings.js';
 import { showError } from '@/shared/notify.js';
-import { loadStaff } from '@/session.js';
+import { can, loadStaff } from '@/session.js';
 
 // History-mode URLs work on reload because the back office serves
 // index.html for every path that is not a file.
@@ -15,8 +16,10 @@ export const router = createRouter({
       path: '/',
       component: AdminLayout,
       children: [
-        { path: '', redirect: homePath },
+        // The guard below sends "/" on to the role's landing page.
+        { path: '', name: 'home', component: () => import('@/layout/NotFoundPage.vue') },
         ...modules.flatMap((module) => module.routes),
+        { path: 'no-access', name: 'no-access', component: () => import('@/layout/ForbiddenPage.vue'), meta: { title: appStrings.forbiddenTitle } },
         { path: ':unknown(.*)*', name: 'not-found', component: () => import('@/layout/NotFoundPage.vue'), meta: { title: appStrings.notFoundTitle } },
       ],
     },
@@ -27,8 +30,11 @@ function signInRoute(to) {
   return to.fullPath === '/' ? { name: 'sign-in' } : { name: 'sign-in', query: { redirect: to.fullPath } };
 }
 
-// Pages inside the layout need a signed-in staff member. The sign-in page
-// sends a staff member who is already signed in on to the app.
+// Pages need a signed-in staff member unless meta.public is set. The
+// sign-in page (meta.guestOnly) sends a staff member who is already signed
+// in on to the app. A session whose password must change reaches only the
+// password change page, as the back office allows nothing else, and a page
+// whose meta.permission the role lacks is replaced by the no-access page.
 router.beforeEach(async (to) => {
   if (to.meta.public && !to.meta.guestOnly) return true;
   let staff = null;
@@ -37,8 +43,14 @@ router.beforeEach(async (to) => {
   } catch (error) {
     showError(error);
   }
-  if (to.meta.public) return staff ? homePath : true;
-  return staff ? true : signInRoute(to);
+  if (to.meta.guestOnly) return staff ? landingPath() : true;
+  if (!staff) return signInRoute(to);
+  if (staff.mustChangePassword) {
+    return to.name === 'change-password' ? true : { name: 'change-password', query: { redirect: to.fullPath } };
+  }
+  if (to.name === 'home') return landingPath();
+  if (to.meta.permission && !can(to.meta.permission)) return { name: 'no-access', query: { from: to.fullPath } };
+  return true;
 });
 
 router.afterEach((to) => {

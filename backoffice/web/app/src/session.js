@@ -1,6 +1,7 @@
 // The signed-in staff member and the list of districts, shared by the
 // layout, the sign-in page and the list filters.
 import { reactive, readonly } from 'vue';
+import { setCsrfToken } from '@/api/client.js';
 import { fetchMe, fetchSignInOptions } from '@/modules/signin/api.js';
 
 const state = reactive({
@@ -16,11 +17,22 @@ export const session = readonly(state);
 export function setStaff(staff) {
   state.staff = staff;
   state.staffChecked = true;
+  setCsrfToken(staff?.csrfToken);
 }
 
 export function clearStaff() {
   state.staff = null;
   state.staffChecked = true;
+  setCsrfToken('');
+}
+
+/**
+ * Returns whether the signed-in staff member's role holds a permission
+ * code, such as 'staff.write'. Menus and buttons use it; the back office
+ * checks the same permission on every request.
+ */
+export function can(permission) {
+  return Boolean(state.staff?.permissions?.includes(permission));
 }
 
 /** Returns whether the signed-in staff member's scope is the whole city. */

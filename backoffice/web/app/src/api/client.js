@@ -17,6 +17,16 @@ export class ApiError extends Error {
 }
 
 let unauthorisedHandler = () => {};
+let csrfToken = '';
+
+/**
+ * Sets the session's CSRF token, which every request other than GET and
+ * HEAD sends in the X-CSRF-Token header. The back office hands it out in
+ * GET /me and in the sign-in responses; an empty token sends none.
+ */
+export function setCsrfToken(token) {
+  csrfToken = token || '';
+}
 
 /**
  * Sets the function called on a 401 response, which means the session
@@ -55,6 +65,7 @@ async function readBody(response) {
 export async function request(method, path, options = {}) {
   const { query, body, signal, headers, redirectOnUnauthorised = true } = options;
   const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin', signal };
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) init.headers['X-CSRF-Token'] = csrfToken;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -70,6 +81,8 @@ export async function request(method, path, options = {}) {
 
   const payload = await readBody(response);
   if (response.ok) {
+    // 204 No Content, for example a deleted dictionary item, has no body.
+    if (payload === null) return null;
     if (payload === undefined) {
       throw new ApiError({ status: response.status, code: 'invalid_response', message: clientStrings.invalidResponse });
     }
@@ -87,5 +100,26 @@ export const api = {
   get: (path, query, options = {}) => request('GET', path, { ...options, query }),
   post: (path, body, options = {}) => request('POST', path, { ...options, body }),
   put: (path, body, options = {}) => request('PUT', path, { ...options, body }),
+  patch: (path, body, options = {}) => request('PATCH', path, { ...options, body }),
   delete: (path, options = {}) => request('DELETE', path, options),
 };
+
+/**
+ * Returns the URL of a GET endpoint with its query, for downloads such as
+ * the xlsx exports: the browser fetches them itself, with the session
+ * cookie, and saves the streamed file.
+ */
+export function downloadURL(path, query) {
+  return buildURL(path, query);
+}
+
+/** Starts the browser's download of a GET endpoint's file. */
+export function download(path, query) {
+  const link = document.createElement('a');
+  link.href = downloadURL(path, query);
+  link.rel = 'noopener';
+  link.download = '';
+  document.body.append(link);
+  link.click();
+  link.remove();
+}

@@ -5,18 +5,19 @@
 // Child components are registered by their parent's plugin, because their
 // own exports have a no-op install in Element Plus 2. For example ElContainer
 // registers ElHeader, ElAside and ElMain, ElRadio registers ElRadioGroup and
-// ElRadioButton, and ElTable registers ElTableColumn.
+// ElRadioButton, ElTable registers ElTableColumn, ElTabs registers
+// ElTabPane and ElCheckbox registers ElCheckboxGroup.
 import {
-  ElAlert, ElButton, ElCard, ElConfigProvider, ElContainer, ElDescriptions, ElDrawer, ElEmpty, ElForm,
-  ElIcon, ElInput, ElLoading, ElMenu, ElPagination, ElRadio, ElResult, ElSelect, ElTable, ElTag,
-  ElDatePicker, ElDialog,
+  ElAlert, ElButton, ElCard, ElCheckbox, ElConfigProvider, ElContainer, ElDatePicker, ElDescriptions, ElDialog,
+  ElDivider, ElDrawer, ElEmpty, ElForm, ElIcon, ElInput, ElInputNumber, ElLoading, ElMenu, ElPagination, ElRadio,
+  ElResult, ElSelect, ElSwitch, ElTable, ElTabs, ElTag, ElTooltip, ElTree,
 } from 'element-plus';
 import 'element-plus/dist/index.css';
 
 const plugins = [
-  ElAlert, ElButton, ElCard, ElConfigProvider, ElContainer, ElDescriptions, ElDrawer, ElEmpty, ElForm,
-  ElIcon, ElInput, ElLoading, ElMenu, ElPagination, ElRadio, ElResult, ElSelect, ElTable, ElTag,
-  ElDatePicker, ElDialog,
+  ElAlert, ElButton, ElCard, ElCheckbox, ElConfigProvider, ElContainer, ElDatePicker, ElDescriptions, ElDialog,
+  ElDivider, ElDrawer, ElEmpty, ElForm, ElIcon, ElInput, ElInputNumber, ElLoading, ElMenu, ElPagination, ElRadio,
+  ElResult, ElSelect, ElSwitch, ElTable, ElTabs, ElTag, ElTooltip, ElTree,
 ];
 
 export function installElementPlus(app) {

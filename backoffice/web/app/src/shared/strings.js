@@ -8,9 +8,15 @@ export const appStrings = {
   signedOut: '您已退出登录。',
   scopeCity: '数据范围：全市',
   scopeDistrict: (districtName) => `数据范围：${districtName}`,
+  scopeStreet: '数据范围：本街道（镇）',
+  scopeKindergarten: '数据范围：本园',
+  scopeNone: '不接触业务数据',
   notFoundTitle: '页面不存在',
   notFoundBody: '您访问的页面不存在或已移动，请从左侧菜单重新进入。',
   backHome: '返回首页',
+  forbiddenTitle: '无权访问',
+  forbiddenBody: '您的角色没有此页面的权限。如需使用，请联系安全管理员为您的角色配置权限。',
+  changePassword: '修改密码',
   emptyValue: '—',
 };
 

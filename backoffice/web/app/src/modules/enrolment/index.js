@@ -9,13 +9,13 @@ export default {
       path: 'enrolment/registrations',
       name: 'registrations',
       component: () => import('./RegistrationList.vue'),
-      meta: { title: strings.registrationsTitle },
+      meta: { title: strings.registrationsTitle, permission: 'enrolment.read' },
     },
     {
       path: 'enrolment/applications',
       name: 'applications',
       component: () => import('./ApplicationList.vue'),
-      meta: { title: strings.applicationsTitle },
+      meta: { title: strings.applicationsTitle, permission: 'enrolment.read' },
     },
   ],
   menu: {
@@ -23,8 +23,8 @@ export default {
     title: strings.menuTitle,
     icon: Tickets,
     items: [
-      { path: '/enrolment/registrations', title: strings.registrationsTitle },
-      { path: '/enrolment/applications', title: strings.applicationsTitle },
+      { path: '/enrolment/registrations', title: strings.registrationsTitle, permission: 'enrolment.read' },
+      { path: '/enrolment/applications', title: strings.applicationsTitle, permission: 'enrolment.read' },
     ],
   },
 };

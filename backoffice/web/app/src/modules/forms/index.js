@@ -10,19 +10,19 @@ export default {
       path: 'forms/fields',
       name: 'form-fields',
       component: () => import('./FieldLibrary.vue'),
-      meta: { title: strings.fieldsTitle },
+      meta: { title: strings.fieldsTitle, permission: 'form.read' },
     },
     {
       path: 'forms/certificates',
       name: 'form-certificates',
       component: () => import('./CertificateLibrary.vue'),
-      meta: { title: strings.certificatesTitle },
+      meta: { title: strings.certificatesTitle, permission: 'form.read' },
     },
     {
       path: 'forms/designer',
       name: 'form-designer',
       component: () => import('./FormDesigner.vue'),
-      meta: { title: strings.designerTitle },
+      meta: { title: strings.designerTitle, permission: 'form.read' },
     },
   ],
   menu: {
@@ -30,9 +30,9 @@ export default {
     title: strings.menuTitle,
     icon: EditPen,
     items: [
-      { path: '/forms/designer', title: strings.designerTitle },
-      { path: '/forms/fields', title: strings.fieldsTitle },
-      { path: '/forms/certificates', title: strings.certificatesTitle },
+      { path: '/forms/designer', title: strings.designerTitle, permission: 'form.read' },
+      { path: '/forms/fields', title: strings.fieldsTitle, permission: 'form.read' },
+      { path: '/forms/certificates', title: strings.certificatesTitle, permission: 'form.read' },
     ],
   },
 };

@@ -10,13 +10,13 @@ export default {
       path: 'matching/rules',
       name: 'matching-rules',
       component: () => import('./RuleList.vue'),
-      meta: { title: strings.rulesTitle },
+      meta: { title: strings.rulesTitle, permission: 'enrolment.read' },
     },
     {
       path: 'matching/validation',
       name: 'matching-validation',
       component: () => import('./ValidationPage.vue'),
-      meta: { title: strings.validationTitle },
+      meta: { title: strings.validationTitle, permission: 'enrolment.read' },
     },
   ],
   menu: {
@@ -24,8 +24,8 @@ export default {
     title: strings.menuTitle,
     icon: Location,
     items: [
-      { path: '/matching/rules', title: strings.rulesTitle },
-      { path: '/matching/validation', title: strings.validationTitle },
+      { path: '/matching/rules', title: strings.rulesTitle, permission: 'enrolment.read' },
+      { path: '/matching/validation', title: strings.validationTitle, permission: 'enrolment.read' },
     ],
   },
 };

@@ -9,20 +9,20 @@ import { reviewStrings as strings } from './strings.js';
 export default {
   publicRoutes: [],
   routes: [
-    { path: 'review/returns', name: 'review-returns', component: () => import('./ReturnsPage.vue'), meta: { title: strings.returnsTitle } },
-    { path: 'review/deletions', name: 'review-deletions', component: () => import('./DeletionsPage.vue'), meta: { title: strings.deletionsTitle } },
-    { path: 'review/sms', name: 'review-sms', component: () => import('./SmsPage.vue'), meta: { title: strings.smsTitle } },
-    { path: 'review/windows', name: 'review-windows', component: () => import('./WindowsPage.vue'), meta: { title: strings.windowsTitle } },
+    { path: 'review/returns', name: 'review-returns', component: () => import('./ReturnsPage.vue'), meta: { title: strings.returnsTitle, permission: 'enrolment.read' } },
+    { path: 'review/deletions', name: 'review-deletions', component: () => import('./DeletionsPage.vue'), meta: { title: strings.deletionsTitle, permission: 'enrolment.read' } },
+    { path: 'review/sms', name: 'review-sms', component: () => import('./SmsPage.vue'), meta: { title: strings.smsTitle, permission: 'enrolment.read' } },
+    { path: 'review/windows', name: 'review-windows', component: () => import('./WindowsPage.vue'), meta: { title: strings.windowsTitle, permission: 'enrolment.read' } },
   ],
   menu: {
     key: 'review',
     title: strings.menuTitle,
     icon: Bell,
     items: [
-      { path: '/review/returns', title: strings.returnsTitle },
-      { path: '/review/deletions', title: strings.deletionsTitle },
-      { path: '/review/sms', title: strings.smsTitle },
-      { path: '/review/windows', title: strings.windowsTitle },
+      { path: '/review/returns', title: strings.returnsTitle, permission: 'enrolment.read' },
+      { path: '/review/deletions', title: strings.deletionsTitle, permission: 'enrolment.read' },
+      { path: '/review/sms', title: strings.smsTitle, permission: 'enrolment.read' },
+      { path: '/review/windows', title: strings.windowsTitle, permission: 'enrolment.read' },
     ],
   },
 };

@@ -1,4 +1,7 @@
-// The sign-in module: its page is public, outside the admin layout.
+// The sign-in module: the sign-in page, which is public, and the password
+// change page, which needs a session. Both are outside the admin layout.
+import { signInStrings as strings } from './strings.js';
+
 export default {
   publicRoutes: [
     {
@@ -6,6 +9,12 @@ export default {
       name: 'sign-in',
       component: () => import('./SignInPage.vue'),
       meta: { public: true, guestOnly: true },
+    },
+    {
+      path: '/change-password',
+      name: 'change-password',
+      component: () => import('./ChangePasswordPage.vue'),
+      meta: { title: strings.changePasswordTitle },
     },
   ],
   routes: [],
