@@ -1,0 +1,51 @@
+package enrolment
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// rebuildQueries recompute the rollup from the raw tables with the same
+// attribution the triggers use.
+const rebuildQueries = `
+DELETE FROM enrolment_rollup;
+INSERT INTO enrolment_rollup (kind, enrolment_year, hour, district_code, street_code,
+                              kindergarten_id, category, supplementary, submissions)
+SELECT 'registration', r.enrolment_year, date_trunc('hour', r.accepted_at), r.residence_district_code,
+       r.residence_street_code, 0, r.category_group, r.supplementary, count(*)
+FROM registration r
+GROUP BY 2, 3, 4, 5, 6, 7, 8;
+INSERT INTO enrolment_rollup (kind, enrolment_year, hour, district_code, street_code,
+                              kindergarten_id, category, supplementary, submissions)
+SELECT 'application', a.enrolment_year, date_trunc('hour', a.accepted_at), a.district_code,
+       COALESCE(r.residence_street_code, ''), COALESCE(c.kindergarten_id, 0), a.category_code,
+       a.supplementary, count(*)
+FROM application a
+LEFT JOIN registration r ON r.registration_number = a.registration_number
+LEFT JOIN campus c ON c.id = a.campus_choices[1]
+GROUP BY 2, 3, 4, 5, 6, 7, 8;`
+
+// Rebuild recomputes the enrolment rollup from the registration and
+// application tables in one transaction, and returns the number of rollup
+// rows. It holds a SHARE lock on both tables meanwhile, so the drainer's
+// inserts wait instead of being counted twice or not at all.
+func Rebuild(ctx context.Context, db *sqlx.DB) (int64, error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE registration, application IN SHARE MODE`); err != nil {
+		return 0, fmt.Errorf("lock the enrolment tables: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, rebuildQueries); err != nil {
+		return 0, fmt.Errorf("rebuild the enrolment rollup: %w", err)
+	}
+	var rows int64
+	if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM enrolment_rollup`); err != nil {
+		return 0, err
+	}
+	return rows, tx.Commit()
+}
