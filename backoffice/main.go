@@ -12,6 +12,8 @@
 //	backoffice staff create   create a staff account (flags: -h lists them)
 //	backoffice staff seed-demo  create one demo account per built-in role
 //	backoffice audit verify   check the audit trail's hash chain (exit 1 if broken)
+//	backoffice dashboard ...  rebuild the enrolment rollup, generate or import
+//	                          dashboard figures (no arguments lists them)
 //	backoffice verify         check this executable's release signature under the
 //	                          key in RELEASE_PUBLIC_KEY (exit 1 if it does not verify)
 package main
@@ -117,13 +119,15 @@ func run(ctx context.Context, args []string) error {
 		return audit.VerifyCommand(ctx, db, os.Stdout)
 	case "staff":
 		return runStaff(ctx, reader, args)
+	case "dashboard":
+		return runDashboard(ctx, reader, args)
 	case "keygen":
 		if len(args) != 1 {
 			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
 		}
 		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, dashboard, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -145,6 +149,9 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 		return err
 	}
 	if err := dictionary.Seed(ctx, db); err != nil {
+		return err
+	}
+	if err := seedDashboardFigures(ctx, db); err != nil {
 		return err
 	}
 	if *demo {

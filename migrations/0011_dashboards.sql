@@ -131,3 +131,7 @@ INSERT INTO dashboard_alert_threshold (code, name, comparison, threshold) VALUES
     ('application_rate', '报名率（报名数 ÷ 登记数）低于', 'below', 0.6),
     ('class_size_compliance', '班额达标率低于', 'below', 0.9),
     ('gross_enrolment_rate', '毛入园率低于', 'below', 0.85);
+
+-- City admins may change the thresholds.
+UPDATE role SET permissions = array_append(permissions, 'dashboard.write')
+WHERE code = 'city_admin' AND NOT ('dashboard.write' = ANY (permissions));

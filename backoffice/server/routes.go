@@ -57,6 +57,7 @@ func (b *BackOffice) routes() http.Handler {
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&audit.Handlers{Trail: b.trail}).Routes(r)
 			staffHandlers.Routes(r)
+			b.dashboardRoutes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))

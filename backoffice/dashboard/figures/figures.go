@@ -1,0 +1,123 @@
+// Package figures loads the figures the dashboards show but no system of
+// ours records: resident population by street and age, the yearly census of
+// kindergarten classes and staff, and nursery-class places. They come from
+// a CSV or xlsx import, or from Generate for demos and tests.
+package figures
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ClassSizeLimits are the largest classes each grade may have: 托班 20,
+// 小班 25, 中班 30, 大班 35 and 混龄班 30 children. The generator's SQL
+// repeats them.
+// NOTE: the values are the commonly cited national limits, not checked
+// against the current regulation text, and 托班 20 is an assumption.
+var ClassSizeLimits = map[string]int{"nursery": 20, "junior": 25, "middle": 30, "senior": 35, "mixed": 30}
+
+// generateQueries fill one census year ($1) from the kindergartens and the
+// seat plans of that year (or the latest earlier year with plans). Every
+// value derives from codes and IDs by fixed arithmetic, so the same
+// database gives the same figures.
+var generateQueries = []string{
+	// Resident population: 150 to 749 children per street and age, more
+	// for younger ages, as Shanghai's falling births give.
+	`INSERT INTO resident_population (census_year, district_code, street_code, age, population)
+	SELECT $1, s.district_code, s.code, a.age,
+	       150 + (CAST(right(s.code, 3) AS integer) * 37 + a.age * 91) % 500 + (6 - a.age) * 15
+	FROM street s CROSS JOIN generate_series(0, 6) AS a(age)
+	ON CONFLICT (census_year, street_code, age) DO UPDATE SET population = EXCLUDED.population`,
+
+	// Classes: the planned classes hold each grade's seats at the class-size
+	// limit. Actual children are 88% to 100% of the seats, and every
+	// seventh kindergarten runs one class of each grade above the limit.
+	`WITH plan_year AS (
+	    SELECT max(enrolment_year) AS year FROM seat_plan WHERE enrolment_year <= $1
+	), seats AS (
+	    SELECT c.kindergarten_id, p.grade, sum(p.seats) AS seats
+	    FROM seat_plan p JOIN campus c ON c.id = p.campus_id JOIN plan_year y ON p.enrolment_year = y.year
+	    GROUP BY 1, 2
+	), sized AS (
+	    SELECT kindergarten_id, grade, seats,
+	           CASE grade WHEN 'nursery' THEN 20 WHEN 'junior' THEN 25 WHEN 'middle' THEN 30
+	                      WHEN 'senior' THEN 35 ELSE 30 END AS size_limit,
+	           seats * (88 + (kindergarten_id * 7 + length(grade)) % 13) / 100 AS children
+	    FROM seats
+	)
+	INSERT INTO kindergarten_class_census (census_year, kindergarten_id, grade, planned_classes, classes,
+	    boys, girls, oversized_classes, oversized_children)
+	SELECT $1, kindergarten_id, grade, (seats + size_limit - 1) / size_limit,
+	       GREATEST((children + size_limit - 1) / size_limit - CASE WHEN kindergarten_id % 7 = 0 THEN 1 ELSE 0 END, 1),
+	       children * 51 / 100, children - children * 51 / 100,
+	       CASE WHEN kindergarten_id % 7 = 0 AND children > size_limit THEN 1 ELSE 0 END,
+	       CASE WHEN kindergarten_id % 7 = 0 AND children > size_limit THEN size_limit + 3 ELSE 0 END
+	FROM sized WHERE children > 0
+	ON CONFLICT (census_year, kindergarten_id, grade) DO UPDATE SET planned_classes = EXCLUDED.planned_classes,
+	    classes = EXCLUDED.classes, boys = EXCLUDED.boys, girls = EXCLUDED.girls,
+	    oversized_classes = EXCLUDED.oversized_classes, oversized_children = EXCLUDED.oversized_children`,
+
+	// Staff: one principal, two teachers and one care worker per class, one
+	// health and one nutrition worker, and two others. Teachers' education
+	// and titles vary with the kindergarten, public ones better qualified.
+	`WITH classes AS (
+	    SELECT k.id, k.ownership, sum(c.classes) AS classes
+	    FROM kindergarten_class_census c JOIN kindergarten k ON k.id = c.kindergarten_id
+	    WHERE c.census_year = $1 GROUP BY 1, 2
+	), posts AS (
+	    SELECT id, 'principal' AS role, 'bachelor' AS education,
+	           CASE WHEN id % 3 = 0 THEN 'senior' ELSE 'middle' END AS title, 1 AS staff FROM classes
+	    UNION ALL
+	    SELECT id, 'teacher', 'bachelor', 'middle', classes * (CASE WHEN ownership = 'public' THEN 8 ELSE 5 END) / 10 FROM classes
+	    UNION ALL
+	    SELECT id, 'teacher', 'associate', 'junior', classes * 2 - classes * (CASE WHEN ownership = 'public' THEN 8 ELSE 5 END) / 10
+	           - CASE WHEN ownership = 'public' AND id % 4 <> 0 THEN 1 ELSE 0 END FROM classes
+	    UNION ALL
+	    SELECT id, 'teacher', 'postgraduate', 'senior', 1 FROM classes WHERE ownership = 'public' AND id % 4 <> 0
+	    UNION ALL
+	    SELECT id, 'care_worker', 'secondary', 'none', classes FROM classes
+	    UNION ALL
+	    SELECT id, 'health_worker', 'associate', 'none', 1 FROM classes
+	    UNION ALL
+	    SELECT id, 'nutrition_worker', 'secondary', 'none', 1 FROM classes
+	    UNION ALL
+	    SELECT id, 'other', 'secondary', 'none', 2 FROM classes
+	)
+	INSERT INTO kindergarten_staff_census (census_year, kindergarten_id, role, education, title, staff)
+	SELECT $1, id, role, education, title, sum(staff) FROM posts WHERE staff > 0 GROUP BY 2, 3, 4, 5
+	ON CONFLICT (census_year, kindergarten_id, role, education, title) DO UPDATE SET staff = EXCLUDED.staff`,
+
+	// Nursery places: the nursery-class seats, filled 60% to 100%.
+	`WITH plan_year AS (
+	    SELECT max(enrolment_year) AS year FROM seat_plan WHERE enrolment_year <= $1
+	)
+	INSERT INTO nursery_place (census_year, kindergarten_id, places, enrolled)
+	SELECT $1, c.kindergarten_id, sum(p.seats), sum(p.seats) * (60 + c.kindergarten_id % 41) / 100
+	FROM seat_plan p JOIN campus c ON c.id = p.campus_id JOIN plan_year y ON p.enrolment_year = y.year
+	WHERE p.grade = 'nursery'
+	GROUP BY c.kindergarten_id
+	ON CONFLICT (census_year, kindergarten_id) DO UPDATE SET places = EXCLUDED.places, enrolled = EXCLUDED.enrolled`,
+}
+
+// Generate writes the figures of census year in one transaction,
+// replacing the rows of that year that exist.
+func Generate(ctx context.Context, db *sqlx.DB, year int) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, table := range []string{"kindergarten_staff_census", "kindergarten_class_census", "nursery_place", "resident_population"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE census_year = $1`, year); err != nil {
+			return fmt.Errorf("clear %s of %d: %w", table, year, err)
+		}
+	}
+	for i, query := range generateQueries {
+		if _, err := tx.ExecContext(ctx, query, year); err != nil {
+			return fmt.Errorf("generate figures of %d, step %d: %w", year, i+1, err)
+		}
+	}
+	return tx.Commit()
+}
