@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +114,14 @@ func sameCounts(t *testing.T, what string, got, want map[string]int64) {
 			t.Errorf("%s[%s] = %d, want %d", what, code, got[code], count)
 		}
 	}
+}
+
+// put sends body to path as staff and returns the status.
+func (f *fixture) put(t *testing.T, staff *access.Staff, path, body string) int {
+	t.Helper()
+	request := httptest.NewRequest(http.MethodPut, path, strings.NewReader(body))
+	request.Header.Set("Content-Type", "application/json")
+	recorder := httptest.NewRecorder()
+	f.handlers(staff).ServeHTTP(recorder, request)
+	return recorder.Code
 }

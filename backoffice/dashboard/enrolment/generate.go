@@ -40,7 +40,7 @@ SELECT y.year || '9' || lpad(CAST(i AS text), 7, '0'), y.year, '\xfe'::bytea || 
     '\x00'::bytea, '\x00'::bytea, i % 50 = 0, CASE WHEN i % 5 = 0 THEN 'recorded' ELSE 'verified' END,
     y.opens + make_interval(secs => CASE WHEN i % 10 < 4 THEN (i * 7919) % 43200
                                          ELSE (i * 104729) % CAST(y.seconds AS bigint) END)
-FROM y, generate_series(1, $2) AS i
+FROM y, generate_series(CAST(1 AS bigint), CAST($2 AS bigint)) AS i
 JOIN s ON s.n = (i * 31) % s.total
 CROSS JOIN LATERAL (SELECT CASE WHEN i % 100 < 60 THEN 'shanghai_hukou' WHEN i % 100 < 90 THEN 'other_province'
                                 WHEN i % 100 < 97 THEN 'hmt_foreign' ELSE 'other' END AS category_group) g`
