@@ -37,7 +37,7 @@ SELECT y.year || '9' || lpad(CAST(i AS text), 7, '0'), y.year, '\xfe'::bytea || 
     CASE WHEN g.category_group = 'shanghai_hukou' THEN s.district_code END,
     s.district_code, s.code, '\x00'::bytea, g.category_group = 'shanghai_hukou' AND i % 3 <> 0, '\x00'::bytea,
     ARRAY['\x00'::bytea], g.category_group = 'shanghai_hukou', i % 4 = 0, 1, 'generated',
-    '\x00'::bytea, '\x00'::bytea, i % 50 = 0, CASE WHEN i % 5 = 0 THEN 'recorded' ELSE 'verified' END,
+    '\x00'::bytea, '\x00'::bytea, i % 50 = 0, CASE WHEN i % 5 = 0 THEN 'needs_manual_verification' ELSE 'verified' END,
     y.opens + make_interval(secs => CASE WHEN i % 10 < 4 THEN (i * 7919) % 43200
                                          ELSE (i * 104729) % CAST(y.seconds AS bigint) END)
 FROM y, generate_series(CAST(1 AS bigint), CAST($2 AS bigint)) AS i

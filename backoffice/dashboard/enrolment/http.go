@@ -200,7 +200,7 @@ func (h *Handlers) Summarise(ctx context.Context, kind string, q Query) (Summary
 	if summary.Supplementary, err = h.Store.Supplementary(ctx, kind, q); err != nil {
 		return summary, err
 	}
-	summary.Live = h.live(ctx, kind, q)
+	summary.Live = h.live(ctx, kind, q, summary.Total)
 	if kind == KindRegistration {
 		if summary.Forecast, err = h.forecast(ctx, q, summary.Total, summary.Base); err != nil {
 			return summary, err
@@ -227,9 +227,9 @@ func (h *Handlers) forecast(ctx context.Context, q Query, registrations, plan in
 // live returns the submissions the edge has accepted so far, drained or
 // not, from its sequence counters: city-wide for registrations, per
 // district for applications. It returns nil where no counter matches the
-// area and scope, or when Redis fails (the page then shows the stored
-// figure alone).
-func (h *Handlers) live(ctx context.Context, kind string, q Query) *int64 {
+// area and scope, when the counters are below the stored figure, or when
+// Redis fails.
+func (h *Handlers) live(ctx context.Context, kind string, q Query, stored int64) *int64 {
 	if h.Redis == nil || q.Range.Period != dashboard.PeriodAll {
 		return nil
 	}
@@ -262,6 +262,13 @@ func (h *Handlers) live(ctx context.Context, kind string, q Query) *int64 {
 		if err == nil {
 			total += n
 		}
+	}
+	if total < stored {
+		// The counters count only what came through the edge, so rows
+		// generated or imported directly, or a Redis that lost its keys,
+		// leave them behind the table. The page then shows the stored
+		// figure alone.
+		return nil
 	}
 	return &total
 }

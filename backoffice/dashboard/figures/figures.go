@@ -23,11 +23,23 @@ var ClassSizeLimits = map[string]int{"nursery": 20, "junior": 25, "middle": 30, 
 // value derives from codes and IDs by fixed arithmetic, so the same
 // database gives the same figures.
 var generateQueries = []string{
-	// Resident population: 150 to 749 children per street and age, more
-	// for younger ages, as Shanghai's falling births give.
-	`INSERT INTO resident_population (census_year, district_code, street_code, age, population)
+	// Resident population: per street and age, the seats of the street's
+	// kindergartens in the grade children of that age attend (3 小班,
+	// 4 中班, 5 大班; 0 to 2 and 6 as for 小班 and 大班) times 0.95 to
+	// 1.09, plus 10 to 109 children who attend elsewhere or not at all.
+	`WITH plan_year AS (
+	    SELECT max(enrolment_year) AS year FROM seat_plan WHERE enrolment_year <= $1
+	), seats AS (
+	    SELECT c.street_code, p.grade, sum(p.seats) AS seats
+	    FROM seat_plan p JOIN campus c ON c.id = p.campus_id JOIN plan_year y ON p.enrolment_year = y.year
+	    GROUP BY 1, 2
+	)
+	INSERT INTO resident_population (census_year, district_code, street_code, age, population)
 	SELECT $1, s.district_code, s.code, a.age,
-	       150 + (CAST(right(s.code, 3) AS integer) * 37 + a.age * 91) % 500 + (6 - a.age) * 15
+	       COALESCE((SELECT g.seats FROM seats g WHERE g.street_code = s.code
+	                 AND g.grade = CASE WHEN a.age <= 3 THEN 'junior' WHEN a.age = 4 THEN 'middle' ELSE 'senior' END), 0)
+	           * (95 + (CAST(right(s.code, 3) AS integer) * 7 + a.age * 3) % 15) / 100
+	       + 10 + (CAST(right(s.code, 3) AS integer) * 37 + a.age * 91) % 100
 	FROM street s CROSS JOIN generate_series(0, 6) AS a(age)
 	ON CONFLICT (census_year, street_code, age) DO UPDATE SET population = EXCLUDED.population`,
 

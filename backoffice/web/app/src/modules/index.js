@@ -4,8 +4,10 @@
 // to this list.
 import signin from './signin/index.js';
 import enrolment from './enrolment/index.js';
+import dashboard from './dashboard/index.js';
+import cockpit from './cockpit/index.js';
 
-export const modules = [signin, enrolment];
+export const modules = [signin, enrolment, dashboard, cockpit];
 
 /** The page staff see first after signing in. */
 export const homePath = '/enrolment/registrations';
