@@ -21,6 +21,19 @@ CREATE TABLE enrolment_rollup (
 );
 CREATE INDEX enrolment_rollup_district_idx ON enrolment_rollup (kind, enrolment_year, district_code, hour);
 
+-- The same submissions per Shanghai day × district × category, which the
+-- city-wide panels read: a few thousand rows for a whole season.
+CREATE TABLE enrolment_daily_rollup (
+    kind             text NOT NULL CHECK (kind IN ('registration', 'application')),
+    enrolment_year   smallint NOT NULL,
+    day              date NOT NULL,
+    district_code    char(6) NOT NULL,
+    category         text NOT NULL,
+    supplementary    boolean NOT NULL,
+    submissions      integer NOT NULL CHECK (submissions >= 0),
+    PRIMARY KEY (kind, enrolment_year, day, district_code, category, supplementary)
+);
+
 -- The triggers run once per statement and add the inserted rows' counts in
 -- the same transaction as the insert, so the drainer's batch and its rollup
 -- commit together. Rows are upserted in key order, so two concurrent
@@ -36,6 +49,14 @@ BEGIN
     GROUP BY 2, 3, 4, 5, 6, 7, 8
     ORDER BY 2, 3, 4, 5, 6, 7, 8
     ON CONFLICT (kind, enrolment_year, hour, district_code, street_code, kindergarten_id, category, supplementary)
+    DO UPDATE SET submissions = t.submissions + EXCLUDED.submissions;
+    INSERT INTO enrolment_daily_rollup AS t (kind, enrolment_year, day, district_code, category, supplementary, submissions)
+    SELECT 'registration', n.enrolment_year, CAST(n.accepted_at AT TIME ZONE 'Asia/Shanghai' AS date),
+           n.residence_district_code, n.category_group, n.supplementary, count(*)
+    FROM inserted n
+    GROUP BY 2, 3, 4, 5, 6
+    ORDER BY 2, 3, 4, 5, 6
+    ON CONFLICT (kind, enrolment_year, day, district_code, category, supplementary)
     DO UPDATE SET submissions = t.submissions + EXCLUDED.submissions;
     RETURN NULL;
 END $$;
@@ -56,6 +77,14 @@ BEGIN
     GROUP BY 2, 3, 4, 5, 6, 7, 8
     ORDER BY 2, 3, 4, 5, 6, 7, 8
     ON CONFLICT (kind, enrolment_year, hour, district_code, street_code, kindergarten_id, category, supplementary)
+    DO UPDATE SET submissions = t.submissions + EXCLUDED.submissions;
+    INSERT INTO enrolment_daily_rollup AS t (kind, enrolment_year, day, district_code, category, supplementary, submissions)
+    SELECT 'application', n.enrolment_year, CAST(n.accepted_at AT TIME ZONE 'Asia/Shanghai' AS date),
+           n.district_code, n.category_code, n.supplementary, count(*)
+    FROM inserted n
+    GROUP BY 2, 3, 4, 5, 6
+    ORDER BY 2, 3, 4, 5, 6
+    ON CONFLICT (kind, enrolment_year, day, district_code, category, supplementary)
     DO UPDATE SET submissions = t.submissions + EXCLUDED.submissions;
     RETURN NULL;
 END $$;

@@ -7,10 +7,13 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// rebuildQueries recompute the rollup from the raw tables with the same
-// attribution the triggers use.
+// rebuildQueries recompute the rollups from the raw tables with the same
+// attribution the triggers use. Shanghai has no daylight saving time, so
+// every hour lies inside one Shanghai day and the daily rollup sums the
+// hourly one.
 const rebuildQueries = `
 DELETE FROM enrolment_rollup;
+DELETE FROM enrolment_daily_rollup;
 INSERT INTO enrolment_rollup (kind, enrolment_year, hour, district_code, street_code,
                               kindergarten_id, category, supplementary, submissions)
 SELECT 'registration', r.enrolment_year, date_trunc('hour', r.accepted_at), r.residence_district_code,
@@ -25,7 +28,12 @@ SELECT 'application', a.enrolment_year, date_trunc('hour', a.accepted_at), a.dis
 FROM application a
 LEFT JOIN registration r ON r.registration_number = a.registration_number
 LEFT JOIN campus c ON c.id = a.campus_choices[1]
-GROUP BY 2, 3, 4, 5, 6, 7, 8;`
+GROUP BY 2, 3, 4, 5, 6, 7, 8;
+INSERT INTO enrolment_daily_rollup (kind, enrolment_year, day, district_code, category, supplementary, submissions)
+SELECT kind, enrolment_year, CAST(hour AT TIME ZONE 'Asia/Shanghai' AS date), district_code, category, supplementary,
+       sum(submissions)
+FROM enrolment_rollup
+GROUP BY 1, 2, 3, 4, 5, 6;`
 
 // Rebuild recomputes the enrolment rollup from the registration and
 // application tables in one transaction, and returns the number of rollup

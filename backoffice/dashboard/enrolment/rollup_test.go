@@ -65,6 +65,52 @@ func rawRows(t *testing.T, db *sqlx.DB) []rollupRow {
 	return rows
 }
 
+// dailyRow is one row of the daily rollup, or the same figure counted
+// from the raw tables.
+type dailyRow struct {
+	Kind        string `db:"kind"`
+	Year        int    `db:"enrolment_year"`
+	Day         string `db:"day"`
+	District    string `db:"district_code"`
+	Category    string `db:"category"`
+	Supplement  bool   `db:"supplementary"`
+	Submissions int64  `db:"submissions"`
+}
+
+func dailyRows(t *testing.T, db *sqlx.DB) []dailyRow {
+	t.Helper()
+	var rows []dailyRow
+	err := db.Select(&rows, `SELECT kind, enrolment_year, CAST(day AS text) AS day, district_code, category, supplementary,
+		submissions FROM enrolment_daily_rollup WHERE submissions > 0 ORDER BY 1, 2, 3, 4, 5, 6`)
+	if err != nil {
+		t.Fatalf("read daily rollup: %v", err)
+	}
+	return rows
+}
+
+// rawDailyRows counts the raw tables per Shanghai day, shifting UTC by the
+// fixed eight hours instead of converting time zones.
+func rawDailyRows(t *testing.T, db *sqlx.DB) []dailyRow {
+	t.Helper()
+	var rows []dailyRow
+	err := db.Select(&rows, `
+		SELECT * FROM (
+		  SELECT 'registration' AS kind, enrolment_year,
+		         CAST(CAST((accepted_at AT TIME ZONE 'UTC') + interval '8 hours' AS date) AS text) AS day,
+		         residence_district_code AS district_code, category_group AS category, supplementary, count(*) AS submissions
+		  FROM registration GROUP BY 1, 2, 3, 4, 5, 6
+		  UNION ALL
+		  SELECT 'application', enrolment_year,
+		         CAST(CAST((accepted_at AT TIME ZONE 'UTC') + interval '8 hours' AS date) AS text),
+		         district_code, category_code, supplementary, count(*)
+		  FROM application GROUP BY 1, 2, 3, 4, 5, 6
+		) raw ORDER BY 1, 2, 3, 4, 5, 6`)
+	if err != nil {
+		t.Fatalf("count raw rows per day: %v", err)
+	}
+	return rows
+}
+
 func TestRollupFollowsDrainedBatches(t *testing.T) {
 	env := backofficetest.New(t)
 	store := &enrolment.Store{DB: env.DB.DB}
@@ -97,6 +143,9 @@ func TestRollupFollowsDrainedBatches(t *testing.T) {
 	if diff := cmp.Diff(rawRows(t, env.DB.DB), got); diff != "" {
 		t.Errorf("rollup differs from the raw tables (-raw +rollup):\n%s", diff)
 	}
+	if diff := cmp.Diff(rawDailyRows(t, env.DB.DB), dailyRows(t, env.DB.DB)); diff != "" {
+		t.Errorf("daily rollup differs from the raw tables (-raw +rollup):\n%s", diff)
+	}
 	var total int64
 	for _, row := range got {
 		total += row.Submissions
@@ -122,14 +171,25 @@ func TestRebuildMatchesRawTables(t *testing.T) {
 		t.Errorf("rollup after Generate differs from the raw tables (-raw +rollup):\n%s", diff)
 	}
 
-	// Spoil the rollup, then rebuild it.
+	rawDaily := rawDailyRows(t, env.DB.DB)
+	if diff := cmp.Diff(rawDaily, dailyRows(t, env.DB.DB)); diff != "" {
+		t.Errorf("daily rollup after Generate differs from the raw tables (-raw +rollup):\n%s", diff)
+	}
+
+	// Spoil the rollups, then rebuild them.
 	if _, err := env.DB.DB.Exec(`UPDATE enrolment_rollup SET submissions = submissions + 7`); err != nil {
 		t.Fatalf("spoil rollup: %v", err)
+	}
+	if _, err := env.DB.DB.Exec(`DELETE FROM enrolment_daily_rollup WHERE kind = 'application'`); err != nil {
+		t.Fatalf("spoil daily rollup: %v", err)
 	}
 	if _, err := dashboardenrolment.Rebuild(ctx, env.DB.DB); err != nil {
 		t.Fatalf("Rebuild: %v", err)
 	}
 	if diff := cmp.Diff(raw, rollupRows(t, env.DB.DB)); diff != "" {
 		t.Errorf("rollup after Rebuild differs from the raw tables (-raw +rollup):\n%s", diff)
+	}
+	if diff := cmp.Diff(rawDaily, dailyRows(t, env.DB.DB)); diff != "" {
+		t.Errorf("daily rollup after Rebuild differs from the raw tables (-raw +rollup):\n%s", diff)
 	}
 }

@@ -83,24 +83,45 @@ type Query struct {
 	Scope access.Scope
 }
 
-// rollupWhere returns the conditions of a rollup query of kind.
-func rollupWhere(kind string, q Query) *dashboard.Where {
-	w := &dashboard.Where{}
+// The rollup tables as the queries name them.
+const (
+	hourlyRollup = "enrolment_rollup e"
+	dailyRollup  = "enrolment_daily_rollup e"
+)
+
+// rollupSource returns the rollup table (alias e) a query of kind reads,
+// its conditions, and the expression of a row's time as a Shanghai
+// timestamp without time zone. City-wide queries of city or district
+// staff in whole days read the daily rollup. Queries that need streets,
+// kindergartens or hours read the hourly one. A zero q.Year covers every
+// year.
+func rollupSource(kind string, q Query) (table string, w *dashboard.Where, at string) {
+	w = &dashboard.Where{}
 	w.AddValue("e.kind = %s", kind)
-	w.AddValue("e.enrolment_year = %s", int16(q.Year))
+	if q.Year != 0 {
+		w.AddValue("e.enrolment_year = %s", int16(q.Year))
+	}
+	daily := q.Area.Level == dashboard.LevelCity && q.Range.Bucket != dashboard.BucketHour &&
+		(q.Scope.Level == access.LevelCity || q.Scope.Level == access.LevelDistrict)
+	if daily {
+		w.AddValue("e.day >= CAST(%s AS date)", q.Range.From.In(enrol.Shanghai).Format(time.DateOnly))
+		w.AddValue("e.day < CAST(%s AS date)", q.Range.To.In(enrol.Shanghai).Format(time.DateOnly))
+		w.Add(q.Scope.Filter(access.Columns{Districts: []string{"e.district_code"}}, w.Next()))
+		return dailyRollup, w, "CAST(e.day AS timestamp)"
+	}
 	w.AddValue("e.hour >= %s", q.Range.From)
 	w.AddValue("e.hour < %s", q.Range.To)
 	w.Add(q.Scope.Filter(RollupColumns, w.Next()))
 	w.Add(q.Area.Condition("e.district_code", "e.street_code", w.Next()))
-	return w
+	return hourlyRollup, w, "e.hour AT TIME ZONE 'Asia/Shanghai'"
 }
 
 // ByArea returns the submissions of kind per child area of q.Area, largest
 // first.
 func (s *Store) ByArea(ctx context.Context, kind string, q Query) ([]Count, error) {
-	w := rollupWhere(kind, q)
+	table, w, _ := rollupSource(kind, q)
 	group := q.Area.Group("e.district_code", "e.street_code", "CAST(e.kindergarten_id AS text)")
-	query := `SELECT ` + group + ` AS code, sum(e.submissions) AS count FROM enrolment_rollup e
+	query := `SELECT ` + group + ` AS code, sum(e.submissions) AS count FROM ` + table + `
 		WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 2 DESC, 1`
 	var counts []Count
 	if err := s.DB.SelectContext(ctx, &counts, query, w.Args...); err != nil {
@@ -112,9 +133,9 @@ func (s *Store) ByArea(ctx context.Context, kind string, q Query) ([]Count, erro
 // ByCategory returns the submissions of kind per household category (for
 // registrations, per category group).
 func (s *Store) ByCategory(ctx context.Context, kind string, q Query) ([]Count, error) {
-	w := rollupWhere(kind, q)
+	table, w, _ := rollupSource(kind, q)
 	query := `SELECT e.category AS code, COALESCE(g.name, e.category) AS name, sum(e.submissions) AS count
-		FROM enrolment_rollup e
+		FROM ` + table + `
 		LEFT JOIN (SELECT code, name FROM household_category
 		           UNION ALL SELECT DISTINCT group_code, group_name FROM household_category) g ON g.code = e.category
 		WHERE ` + w.SQL() + ` GROUP BY 1, 2 ORDER BY 3 DESC, 1`
@@ -128,9 +149,9 @@ func (s *Store) ByCategory(ctx context.Context, kind string, q Query) ([]Count, 
 // Supplementary returns the supplementary submissions of kind (补登记,
 // 补报名) in q.
 func (s *Store) Supplementary(ctx context.Context, kind string, q Query) (int64, error) {
-	w := rollupWhere(kind, q)
+	table, w, _ := rollupSource(kind, q)
 	var n int64
-	err := s.DB.GetContext(ctx, &n, `SELECT COALESCE(sum(e.submissions), 0) FROM enrolment_rollup e
+	err := s.DB.GetContext(ctx, &n, `SELECT COALESCE(sum(e.submissions), 0) FROM `+table+`
 		WHERE `+w.SQL()+` AND e.supplementary`, w.Args...)
 	if err != nil {
 		return 0, fmt.Errorf("supplementary %s: %w", kind, err)
@@ -141,9 +162,9 @@ func (s *Store) Supplementary(ctx context.Context, kind string, q Query) (int64,
 // Trend returns the submissions of kind per bucket of q.Range, in Shanghai
 // time, oldest first. Buckets without submissions are left out.
 func (s *Store) Trend(ctx context.Context, kind string, q Query) ([]Point, error) {
-	w := rollupWhere(kind, q)
-	query := `SELECT date_trunc('` + q.Range.Bucket + `', e.hour AT TIME ZONE 'Asia/Shanghai') AS at, sum(e.submissions) AS count
-		FROM enrolment_rollup e WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 1`
+	table, w, at := rollupSource(kind, q)
+	query := `SELECT date_trunc('` + q.Range.Bucket + `', ` + at + `) AS at, sum(e.submissions) AS count
+		FROM ` + table + ` WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 1`
 	rows, err := s.DB.QueryxContext(ctx, query, w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s trend: %w", kind, err)
@@ -167,13 +188,13 @@ func (s *Store) Trend(ctx context.Context, kind string, q Query) ([]Point, error
 // History returns the submissions of kind per enrolment year, within scope
 // and area, oldest first.
 func (s *Store) History(ctx context.Context, kind string, q Query) ([]Count, error) {
-	w := &dashboard.Where{}
-	w.AddValue("e.kind = %s", kind)
-	w.Add(q.Scope.Filter(RollupColumns, w.Next()))
-	w.Add(q.Area.Condition("e.district_code", "e.street_code", w.Next()))
+	all := q
+	all.Range = dashboard.Range{Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay, From: time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai), To: time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)}
+	all.Year = 0
+	table, w, _ := rollupSource(kind, all)
 	var counts []Count
 	err := s.DB.SelectContext(ctx, &counts, `SELECT CAST(e.enrolment_year AS text) AS code, CAST(e.enrolment_year AS text) AS name,
-		sum(e.submissions) AS count FROM enrolment_rollup e WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
+		sum(e.submissions) AS count FROM `+table+` WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s history: %w", kind, err)
 	}
@@ -188,44 +209,86 @@ type Milestone struct {
 }
 
 // Milestones returns when the registrations of the year within the scope
-// and area passed each of Milestones. The rollup finds the hour, and the
+// and area passed each of Milestones. The daily rollup (for city-wide
+// queries) finds the day, the hourly rollup the hour, and the
 // registration table the exact moment inside it.
 func (s *Store) Milestones(ctx context.Context, q Query) ([]Milestone, error) {
-	w := &dashboard.Where{}
-	w.AddValue("e.kind = %s", KindRegistration)
-	w.AddValue("e.enrolment_year = %s", int16(q.Year))
-	w.Add(q.Scope.Filter(RollupColumns, w.Next()))
-	w.Add(q.Area.Condition("e.district_code", "e.street_code", w.Next()))
-	var hours []struct {
-		Hour       time.Time
-		Cumulative int64
-		Count      int64
-	}
-	err := s.DB.SelectContext(ctx, &hours, `SELECT hour, sum(count) OVER (ORDER BY hour) AS cumulative, count
-		FROM (SELECT e.hour, sum(e.submissions) AS count FROM enrolment_rollup e WHERE `+w.SQL()+` GROUP BY 1) h
-		ORDER BY hour`, w.Args...)
+	all := q
+	all.Range = dashboard.Range{Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay, From: time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai), To: time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)}
+	steps, err := s.cumulative(ctx, all, dashboard.BucketDay)
 	if err != nil {
-		return nil, fmt.Errorf("registration milestones: %w", err)
+		return nil, err
 	}
 
 	milestones := make([]Milestone, 0, len(Milestones))
 	for _, threshold := range Milestones {
 		milestone := Milestone{Count: threshold}
-		for _, hour := range hours {
-			if hour.Cumulative < int64(threshold) {
-				continue
+		step, before, found := crossing(steps, int64(threshold), 0)
+		if found && step.daily {
+			day := all
+			day.Range = dashboard.Range{Period: dashboard.PeriodDay, Bucket: dashboard.BucketHour, From: step.At, To: step.At.AddDate(0, 0, 1)}
+			hours, err := s.cumulative(ctx, day, dashboard.BucketHour)
+			if err != nil {
+				return nil, err
 			}
-			before := hour.Cumulative - hour.Count
-			at, err := s.nthRegistration(ctx, q, hour.Hour, int64(threshold)-before)
+			step, before, found = crossing(hours, int64(threshold), before)
+		}
+		if found {
+			at, err := s.nthRegistration(ctx, q, step.At, int64(threshold)-before)
 			if err != nil {
 				return nil, err
 			}
 			milestone.CrossedAt = at
-			break
 		}
 		milestones = append(milestones, milestone)
 	}
 	return milestones, nil
+}
+
+// step is the registrations of one day or hour, starting At.
+type step struct {
+	At    time.Time
+	Count int64
+	daily bool
+}
+
+// cumulative returns the registrations per step of q, oldest first. The
+// steps are days when q reads the daily rollup (see rollupSource), else
+// hours.
+func (s *Store) cumulative(ctx context.Context, q Query, bucket string) ([]step, error) {
+	q.Range.Bucket = bucket
+	table, w, at := rollupSource(KindRegistration, q)
+	daily := table == dailyRollup
+	rows, err := s.DB.QueryxContext(ctx, `SELECT `+at+` AS at, sum(e.submissions) AS count FROM `+table+`
+		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("registrations per %s: %w", q.Range.Bucket, err)
+	}
+	defer rows.Close()
+	var steps []step
+	for rows.Next() {
+		var local time.Time
+		var count int64
+		if err := rows.Scan(&local, &count); err != nil {
+			return nil, err
+		}
+		at := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, enrol.Shanghai)
+		steps = append(steps, step{At: at, Count: count, daily: daily})
+	}
+	return steps, rows.Err()
+}
+
+// crossing returns the step in which the running total, starting from
+// start, reaches threshold, and the total before that step.
+func crossing(steps []step, threshold, start int64) (step, int64, bool) {
+	total := start
+	for _, s := range steps {
+		if total+s.Count >= threshold {
+			return s, total, true
+		}
+		total += s.Count
+	}
+	return step{}, total, false
 }
 
 // nthRegistration returns the accepted_at of the n-th registration (from 1)
