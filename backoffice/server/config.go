@@ -49,6 +49,9 @@ type Config struct {
 	// Workers turns the drainer and verifier off when false, for a replica
 	// that only serves pages.
 	Workers bool
+	// DashboardCacheTTL is how long dashboard panels are cached in Redis;
+	// zero turns the cache off.
+	DashboardCacheTTL time.Duration
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -88,6 +91,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		VerifyBreakerOpenFor:   r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
 		VerifyRate:             r.Int("VERIFY_RATE", 200, 0, 100_000),
 		Workers:                r.Bool("BACKOFFICE_WORKERS", true),
+		DashboardCacheTTL:      r.Duration("DASHBOARD_CACHE_TTL", 10*time.Second, 0),
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	if c.DrainClaimIdle <= c.DrainBlock {

@@ -18,8 +18,9 @@ func (b *BackOffice) dashboardRoutes(r chi.Router) {
 	names := &dashboard.Names{DB: b.db}
 	enrolmentStore := &dashboardenrolment.Store{DB: b.db, Names: names}
 	developmentStore := &development.Store{DB: b.db, Names: names}
+	cache := &dashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
 	r.Group(func(r chi.Router) {
-		r.Use(access.Require(dashboard.PermissionRead))
+		r.Use(access.Require(dashboard.PermissionRead), cache.Middleware)
 		(&dashboardenrolment.Handlers{Store: enrolmentStore, Redis: b.redis, Keys: b.keys, Trail: b.trail, Now: time.Now}).Routes(r)
 		(&development.Handlers{Store: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
 	})

@@ -117,6 +117,9 @@ func Generate(ctx context.Context, db *sqlx.DB, year, registrations int) (int64,
 	if err := tx.Commit(); err != nil {
 		return 0, 0, err
 	}
+	if _, err := db.ExecContext(ctx, `ANALYZE registration, application`); err != nil {
+		return 0, 0, fmt.Errorf("analyze the enrolment tables: %w", err)
+	}
 	if _, err := Rebuild(ctx, db); err != nil {
 		return 0, 0, err
 	}

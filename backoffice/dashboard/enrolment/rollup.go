@@ -38,7 +38,8 @@ GROUP BY 1, 2, 3, 4, 5, 6;`
 // Rebuild recomputes the enrolment rollup from the registration and
 // application tables in one transaction, and returns the number of rollup
 // rows. It holds a SHARE lock on both tables meanwhile, so the drainer's
-// inserts wait instead of being counted twice or not at all.
+// inserts wait instead of being counted twice or not at all. It then
+// vacuums the rollups.
 func Rebuild(ctx context.Context, db *sqlx.DB) (int64, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -55,5 +56,18 @@ func Rebuild(ctx context.Context, db *sqlx.DB) (int64, error) {
 	if err := tx.GetContext(ctx, &rows, `SELECT count(*) FROM enrolment_rollup`); err != nil {
 		return 0, err
 	}
-	return rows, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return rows, vacuum(ctx, db)
+}
+
+// vacuum refreshes the rollups' statistics and visibility maps after a
+// bulk change, so the planner knows their size and drill-downs can use
+// index-only scans without waiting for autovacuum.
+func vacuum(ctx context.Context, db *sqlx.DB) error {
+	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) enrolment_rollup, enrolment_daily_rollup`); err != nil {
+		return fmt.Errorf("vacuum the enrolment rollups: %w", err)
+	}
+	return nil
 }

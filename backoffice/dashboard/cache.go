@@ -1,0 +1,108 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/backoffice/access"
+)
+
+// Cache keeps the JSON answers of dashboard panels in Redis for a short
+// time, per viewer scope and request, so many staff watching the same
+// panel cost one query. A figure is at most TTL old.
+type Cache struct {
+	Redis  rueidis.Client
+	Prefix string
+	// TTL is how long an answer is kept; zero turns the cache off.
+	TTL time.Duration
+}
+
+// maxCachedBytes bounds one cached answer; larger answers are served
+// without caching.
+const maxCachedBytes = 1 << 20
+
+// Middleware serves a GET from the cache when it holds the answer, and
+// stores 200 answers of the wrapped handler otherwise. Exports (.xlsx)
+// pass through. Redis failures are
+// logged and the request is served uncached.
+func (c *Cache) Middleware(next http.Handler) http.Handler {
+	if c == nil || c.Redis == nil || c.TTL <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		staff := access.StaffFrom(r.Context())
+		if r.Method != http.MethodGet || staff == nil || strings.HasSuffix(r.URL.Path, ".xlsx") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := c.key(staff.Scope, r.URL)
+		ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
+		cached, err := c.Redis.Do(ctx, c.Redis.B().Get().Key(key).Build()).AsBytes()
+		cancel()
+		if err == nil {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("X-Dashboard-Cache", "hit")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(cached)
+			return
+		}
+		if !rueidis.IsRedisNil(err) {
+			slog.Warn("dashboard cache read failed", "key", key, "error", err)
+		}
+
+		recorder := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
+		w.Header().Set("X-Dashboard-Cache", "miss")
+		next.ServeHTTP(recorder, r)
+		if recorder.status != http.StatusOK || recorder.body.Len() > maxCachedBytes || recorder.overflow {
+			return
+		}
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(r.Context()), 200*time.Millisecond)
+		defer cancel()
+		err = c.Redis.Do(ctx, c.Redis.B().Set().Key(key).Value(rueidis.BinaryString(recorder.body.Bytes())).Px(c.TTL).Build()).Error()
+		if err != nil {
+			slog.Warn("dashboard cache write failed", "key", key, "error", err)
+		}
+	})
+}
+
+// key names the answer of one request for one scope. The query is
+// re-encoded in sorted order, so parameter order does not split entries.
+func (c *Cache) key(scope access.Scope, u *url.URL) string {
+	return c.Prefix + "dashboard:cache:" + scope.Level + ":" + scope.DistrictCode + ":" + scope.StreetCode + ":" +
+		strconv.FormatInt(scope.KindergartenID, 10) + ":" + u.Path + "?" + u.Query().Encode()
+}
+
+// recordingWriter passes the answer through and keeps a copy of its body,
+// up to maxCachedBytes.
+type recordingWriter struct {
+	http.ResponseWriter
+	status   int
+	body     bytes.Buffer
+	overflow bool
+}
+
+func (r *recordingWriter) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recordingWriter) Write(p []byte) (int, error) {
+	if !r.overflow {
+		if r.body.Len()+len(p) > maxCachedBytes {
+			r.overflow = true
+			r.body.Reset()
+		} else {
+			r.body.Write(p)
+		}
+	}
+	return r.ResponseWriter.Write(p)
+}
