@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 )
@@ -23,6 +24,8 @@ type Cache struct {
 	Prefix string
 	// TTL is how long an answer is kept; zero turns the cache off.
 	TTL time.Duration
+
+	flight singleflight.Group
 }
 
 // maxCachedBytes bounds one cached answer; larger answers are served
@@ -31,7 +34,7 @@ const maxCachedBytes = 1 << 20
 
 // Middleware serves a GET from the cache when it holds the answer, and
 // stores 200 answers of the wrapped handler otherwise. Exports (.xlsx)
-// pass through. Redis failures are
+// and the threshold list pass through. Redis failures are
 // logged and the request is served uncached.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
 	if c == nil || c.Redis == nil || c.TTL <= 0 {
@@ -39,7 +42,10 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		staff := access.StaffFrom(r.Context())
-		if r.Method != http.MethodGet || staff == nil || strings.HasSuffix(r.URL.Path, ".xlsx") {
+		// Exports stream and thresholds must show a change at once, so
+		// neither is cached.
+		if r.Method != http.MethodGet || staff == nil || strings.HasSuffix(r.URL.Path, ".xlsx") ||
+			strings.HasSuffix(r.URL.Path, "/alert-thresholds") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -59,18 +65,39 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 			slog.Warn("dashboard cache read failed", "key", key, "error", err)
 		}
 
-		recorder := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
-		w.Header().Set("X-Dashboard-Cache", "miss")
-		next.ServeHTTP(recorder, r)
-		if recorder.status != http.StatusOK || recorder.body.Len() > maxCachedBytes || recorder.overflow {
+		// Concurrent misses of one key wait for the first request's answer
+		// instead of all querying the database when an entry expires.
+		shared, _, joined := c.flight.Do(key, func() (any, error) {
+			recorder := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
+			w.Header().Set("X-Dashboard-Cache", "miss")
+			next.ServeHTTP(recorder, r)
+			if recorder.status != http.StatusOK || recorder.overflow {
+				return nil, nil
+			}
+			body := bytes.Clone(recorder.body.Bytes())
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 200*time.Millisecond)
+			defer cancel()
+			err := c.Redis.Do(ctx, c.Redis.B().Set().Key(key).Value(rueidis.BinaryString(body)).Px(c.TTL).Build()).Error()
+			if err != nil {
+				slog.Warn("dashboard cache write failed", "key", key, "error", err)
+			}
+			return body, nil
+		})
+		if !joined {
 			return
 		}
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(r.Context()), 200*time.Millisecond)
-		defer cancel()
-		err = c.Redis.Do(ctx, c.Redis.B().Set().Key(key).Value(rueidis.BinaryString(recorder.body.Bytes())).Px(c.TTL).Build()).Error()
-		if err != nil {
-			slog.Warn("dashboard cache write failed", "key", key, "error", err)
+		body, _ := shared.([]byte)
+		if body == nil {
+			// The first request failed or was too large to share, so this
+			// one runs on its own.
+			next.ServeHTTP(w, r)
+			return
 		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Dashboard-Cache", "shared")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
 	"github.com/sh-preschool/preschool/backoffice/dashboard/alerts"
 )
@@ -93,6 +94,15 @@ func TestDevelopmentPanelsMatchRawRows(t *testing.T) {
 				GrossEnrolmentRate *float64 `json:"grossEnrolmentRate"`
 				PublicShare        float64  `json:"publicShare"`
 			} `json:"byArea"`
+		}
+		// Streets without a public kindergarten have no public children,
+		// which must come back as 0.
+		for _, staff := range []*access.Staff{xuhuiStaff} {
+			f.get(t, staff, "/dashboard/development/coverage", http.StatusOK, nil)
+			f.get(t, staff, "/dashboard/development/workforce", http.StatusOK, nil)
+		}
+		for _, district := range []string{backofficetest.Xuhui, backofficetest.Changning, backofficetest.Pudong} {
+			f.get(t, cityStaff, "/dashboard/development/coverage?district="+district, http.StatusOK, nil)
 		}
 		f.get(t, cityStaff, "/dashboard/development/coverage", http.StatusOK, &answer)
 		if len(answer.ByArea) == 0 {

@@ -24,5 +24,8 @@ func (b *BackOffice) dashboardRoutes(r chi.Router) {
 		(&dashboardenrolment.Handlers{Store: enrolmentStore, Redis: b.redis, Keys: b.keys, Trail: b.trail, Now: time.Now}).Routes(r)
 		(&development.Handlers{Store: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
 	})
-	(&alerts.Handlers{DB: b.db, Enrolment: enrolmentStore, Development: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
+	r.Group(func(r chi.Router) {
+		r.Use(cache.Middleware)
+		(&alerts.Handlers{DB: b.db, Enrolment: enrolmentStore, Development: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
+	})
 }

@@ -252,8 +252,8 @@ func (s *Store) Coverages(ctx context.Context, q Query) ([]Coverage, error) {
 		Inclusive int64  `db:"inclusive"`
 	}
 	err := s.DB.SelectContext(ctx, &children, `SELECT `+q.group()+` AS code, sum(c.boys + c.girls) AS children,
-		sum(c.boys + c.girls) FILTER (WHERE k.ownership = 'public') AS public,
-		sum(c.boys + c.girls) FILTER (WHERE k.ownership = 'public' OR k.inclusive) AS inclusive
+		COALESCE(sum(c.boys + c.girls) FILTER (WHERE k.ownership = 'public'), 0) AS public,
+		COALESCE(sum(c.boys + c.girls) FILTER (WHERE k.ownership = 'public' OR k.inclusive), 0) AS inclusive
 		FROM kindergarten_class_census c JOIN kindergarten k ON k.id = c.kindergarten_id
 		WHERE `+w.SQL()+` AND c.grade <> 'nursery' GROUP BY 1 ORDER BY 1`, w.Args...)
 	if err != nil {
