@@ -16,24 +16,24 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/access"
 )
 
-// Cache keeps the JSON answers of dashboard panels in Redis for a short
+// Cache keeps the JSON responses of dashboard panels in Redis for a short
 // time, per viewer scope and request, so many staff watching the same
 // panel cost one query. A figure is at most TTL old.
 type Cache struct {
 	Redis  rueidis.Client
 	Prefix string
-	// TTL is how long an answer is kept; zero turns the cache off.
+	// TTL is how long a response is kept. Zero turns the cache off.
 	TTL time.Duration
 
 	flight singleflight.Group
 }
 
-// maxCachedBytes bounds one cached answer; larger answers are served
+// maxCachedBytes bounds one cached response. Larger responses are served
 // without caching.
 const maxCachedBytes = 1 << 20
 
-// Middleware serves a GET from the cache when it holds the answer, and
-// stores 200 answers of the wrapped handler otherwise. Exports (.xlsx)
+// Middleware serves a GET from the cache when it holds the response, and
+// stores the wrapped handler's 200 responses otherwise. Exports (.xlsx)
 // and the threshold list pass through. Redis failures are
 // logged and the request is served uncached.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
@@ -65,7 +65,7 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 			slog.Warn("dashboard cache read failed", "key", key, "error", err)
 		}
 
-		// Concurrent misses of one key wait for the first request's answer
+		// Concurrent misses of one key wait for the first request's response
 		// instead of all querying the database when an entry expires.
 		shared, _, joined := c.flight.Do(key, func() (any, error) {
 			recorder := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
@@ -101,15 +101,15 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// key names the answer of one request for one scope. The query is
+// key names the response to one request for one scope. The query is
 // re-encoded in sorted order, so parameter order does not split entries.
 func (c *Cache) key(scope access.Scope, u *url.URL) string {
 	return c.Prefix + "dashboard:cache:" + scope.Level + ":" + scope.DistrictCode + ":" + scope.StreetCode + ":" +
 		strconv.FormatInt(scope.KindergartenID, 10) + ":" + u.Path + "?" + u.Query().Encode()
 }
 
-// recordingWriter passes the answer through and keeps a copy of its body,
-// up to maxCachedBytes.
+// recordingWriter passes the response through and keeps a copy of its
+// body, up to maxCachedBytes.
 type recordingWriter struct {
 	http.ResponseWriter
 	status   int

@@ -1,6 +1,7 @@
 // Package dashboard holds what the dashboard panels share: the date range
-// and drill-down area of a request, the data scope of rollup rows, and the
-// names of districts and streets.
+// and drill-down area of a request, query building, the names of
+// districts and streets, the Redis cache of responses and the streamed
+// xlsx export.
 package dashboard
 
 import (

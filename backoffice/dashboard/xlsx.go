@@ -37,7 +37,7 @@ type Workbook struct {
 // most excelize.StreamChunkSize (16 MiB) in memory and spills the rest to a
 // temporary file, and the zip is written straight to the response, so
 // memory stays flat however many rows there are. An error before the
-// response starts is returned for the caller to answer; after that it is
+// response starts is returned for the caller to report. After that it is
 // logged and the download breaks off.
 func WriteWorkbook(w http.ResponseWriter, book Workbook, now time.Time) (int, error) {
 	file := excelize.NewFile()

@@ -1,6 +1,6 @@
 // Browser test of the leader cockpit (领导驾驶舱) and the enrolment
 // dashboard. The stack is seeded in demo mode with 20,000 generated
-// registrations; a city admin opens the cockpit at 1920×1080, and every
+// registrations. A city admin opens the cockpit at 1920×1080, and every
 // chart must have series data and a canvas with something drawn on it.
 // Clicking 徐汇区 in the ranking drills into its streets.
 import { after, before, describe, test } from 'node:test';
@@ -93,6 +93,8 @@ describe('leader cockpit', () => {
     assert.match(attendance, /出勤率|尚未接入/, 'the attendance panel shows figures or names the missing feed');
     await page.screenshot({ path: screenshotPath('cockpit') });
     assertScreenshot('cockpit');
+    // A smaller copy for the documentation.
+    await page.screenshot({ path: screenshotPath('cockpit').replace(/\.png$/, '.jpg'), type: 'jpeg', quality: 70 });
 
     await page.locator('[data-area="310104"]').click();
     await page.locator('.map h2', { hasText: '徐汇区' }).waitFor();

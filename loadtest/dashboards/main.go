@@ -1,7 +1,7 @@
 // Command dashboards loads the back office's dashboard APIs the way staff
-// use them: each simulated user signs in through the development sign-in
-// (a third as city admins, the rest as district admins of the 16
-// districts), then requests enrolment and development panels in turn,
+// use them. Each simulated user signs in through the development sign-in,
+// a third as city admins and the rest as district admins of the 16
+// districts. Then it requests enrolment and development panels in turn,
 // with no pause, until the duration ends. It prints each panel's p95 and
 // then one line of name=value figures.
 //
@@ -28,8 +28,8 @@ import (
 )
 
 // panel is one dashboard API call. Complex panels cross several
-// dimensions or periods (trends with drill-down, report queries, the
-// alert evaluation); simple ones show one figure, list or chart over one
+// dimensions or periods: trends with drill-down, report queries and the
+// alert evaluation. Simple ones show one figure, list or chart over one
 // dimension.
 type panel struct {
 	name    string

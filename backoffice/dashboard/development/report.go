@@ -326,6 +326,7 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
 	filters := h.describe(ctx, q, filter)
 	built := h.Store.buildReport(q, filter)
 	book := dashboard.Workbook{
@@ -342,6 +343,7 @@ func (h *Handlers) export(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
 	if h.Trail != nil {
 		details := make([]string, len(filters))
 		for i, f := range filters {

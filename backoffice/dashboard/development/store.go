@@ -333,6 +333,7 @@ func (s *Store) Workforces(ctx context.Context, q Query) ([]Workforce, error) {
 	w.Args = append(w.Args, EducationStandard)
 	titleArg := w.Next()
 	w.Args = append(w.Args, TitleStandard)
+
 	var rows []Workforce
 	err := s.DB.SelectContext(ctx, &rows, `
 		WITH per_kindergarten AS (
@@ -360,6 +361,7 @@ func (s *Store) Workforces(ctx context.Context, q Query) ([]Workforce, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workforce by area: %w", err)
 	}
+
 	codes := make([]string, len(rows))
 	for i, row := range rows {
 		codes[i] = row.Code

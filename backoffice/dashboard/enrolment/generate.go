@@ -90,6 +90,7 @@ func Generate(ctx context.Context, db *sqlx.DB, year, registrations int) (int64,
 	if registrations < 1 || registrations > 9_999_999 {
 		return 0, 0, fmt.Errorf("invalid number of registrations %d: use 1 to 9999999", registrations)
 	}
+
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, 0, err
@@ -101,6 +102,7 @@ func Generate(ctx context.Context, db *sqlx.DB, year, registrations int) (int64,
 	if _, err := tx.ExecContext(ctx, `DELETE FROM registration WHERE enrolment_year = $1 AND key_id = 'generated'`, year); err != nil {
 		return 0, 0, fmt.Errorf("delete generated registrations: %w", err)
 	}
+
 	inserted, err := tx.ExecContext(ctx, generateRegistrations, year, registrations)
 	if err != nil {
 		return 0, 0, fmt.Errorf("generate registrations: %w", err)
@@ -117,6 +119,7 @@ func Generate(ctx context.Context, db *sqlx.DB, year, registrations int) (int64,
 	if err := tx.Commit(); err != nil {
 		return 0, 0, err
 	}
+
 	if _, err := db.ExecContext(ctx, `ANALYZE registration, application`); err != nil {
 		return 0, 0, fmt.Errorf("analyze the enrolment tables: %w", err)
 	}

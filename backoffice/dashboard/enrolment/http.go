@@ -100,7 +100,7 @@ type AreaFigure struct {
 	Rate  float64 `json:"rate"`
 }
 
-// Summary is the answer of the summary panel of one kind.
+// Summary is the response of the summary panel of one kind.
 type Summary struct {
 	Kind          string          `json:"kind"`
 	Year          int             `json:"year"`
@@ -109,7 +109,7 @@ type Summary struct {
 	Total         int64           `json:"total"`
 	Live          *int64          `json:"live"`
 	Supplementary int64           `json:"supplementary"`
-	// Base is what Rate divides by: the seat plan for registrations and
+	// Base is the divisor of Rate: the seat plan for registrations and
 	// admissions, the registrations for applications.
 	Base       int64        `json:"base"`
 	Rate       float64      `json:"rate"`
@@ -367,6 +367,7 @@ func (h *Handlers) overview(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	overview := Overview{Year: q.Year}
+
 	if overview.Registrations, err = h.Summarise(ctx, KindRegistration, q); err != nil {
 		return err
 	}
@@ -376,6 +377,7 @@ func (h *Handlers) overview(w http.ResponseWriter, r *http.Request) error {
 	if overview.Admissions, err = h.Summarise(ctx, KindAdmission, q); err != nil {
 		return err
 	}
+
 	today := q
 	today.Range = dashboard.Range{Period: dashboard.PeriodDay, Bucket: dashboard.BucketHour}
 	now := h.now().In(enrol.Shanghai)

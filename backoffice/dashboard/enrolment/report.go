@@ -75,6 +75,7 @@ func parseReportFilter(r *http.Request, categories map[string]category) (ReportF
 	if !ok {
 		return filter, apierror.Invalid("kind", "invalid_kind", "阶段应为 registration（登记）或 application（报名）。")
 	}
+
 	var err error
 	filter.Statuses, err = parseList(r, "status", func(v string) bool { _, ok := statuses[v]; return ok }, "状态无效")
 	if err != nil {
@@ -95,6 +96,7 @@ func parseReportFilter(r *http.Request, categories map[string]category) (ReportF
 	if len(filter.Categories) > 0 && filter.Kind == KindRegistration {
 		return filter, apierror.Invalid("category", "category_needs_application", "登记数据只有户籍大类，按户籍类别筛选请选择报名阶段。")
 	}
+
 	switch value := query.Get("supplementary"); value {
 	case "":
 	case "true", "false":

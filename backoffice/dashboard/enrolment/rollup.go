@@ -63,7 +63,7 @@ func Rebuild(ctx context.Context, db *sqlx.DB) (int64, error) {
 }
 
 // vacuum refreshes the rollups' statistics and visibility maps after a
-// bulk change, so the planner knows their size and drill-downs can use
+// bulk change, so the planner has their current size and drill-downs can use
 // index-only scans without waiting for autovacuum.
 func vacuum(ctx context.Context, db *sqlx.DB) error {
 	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) enrolment_rollup, enrolment_daily_rollup`); err != nil {

@@ -23,10 +23,10 @@ var ClassSizeLimits = map[string]int{"nursery": 20, "junior": 25, "middle": 30, 
 // value derives from codes and IDs by fixed arithmetic, so the same
 // database gives the same figures.
 var generateQueries = []string{
-	// Resident population: per street and age, the seats of the street's
-	// kindergartens in the grade children of that age attend (3 小班,
-	// 4 中班, 5 大班; 0 to 2 and 6 as for 小班 and 大班) times 0.95 to
-	// 1.09, plus 10 to 109 children who attend elsewhere or not at all.
+	// Resident population per street and age: the seats of the street's
+	// kindergartens in the grade that age attends, times 0.95 to 1.09,
+	// plus 10 to 109 children who attend elsewhere or not at all. Age 3
+	// takes 小班, 4 中班 and 5 大班. Ages 0 to 2 take 小班 and age 6 大班.
 	`WITH plan_year AS (
 	    SELECT max(enrolment_year) AS year FROM seat_plan WHERE enrolment_year <= $1
 	), seats AS (

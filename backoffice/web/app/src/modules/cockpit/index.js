@@ -1,5 +1,5 @@
 // The leader cockpit (领导驾驶舱): a full-screen page outside the layout.
-// It is not public, so the router asks for a signed-in staff member.
+// It is not public, so the router requires a signed-in staff member.
 import { cockpitStrings as strings } from './strings.js';
 
 export default {

@@ -23,7 +23,7 @@ export function useDrillDown() {
     street: state.street || undefined,
   }));
 
-  /** The level whose areas the breakdowns list. */
+  /** Returns the level whose areas the breakdowns list. */
   const childLevel = computed(() => {
     if (state.street) return 'kindergarten';
     if (state.district) return 'street';

@@ -10,7 +10,7 @@ export const levelColours = {
 
 const percent = (value) => `${(value * 100).toFixed(1)}%`;
 
-/** A bar chart of rows, largest first; horizontal puts names on the y axis. */
+/** Builds a bar chart of rows in their order. With horizontal, names go on the y axis. */
 export function barOption(rows, { horizontal = false, rate = false, colour = palette[0] } = {}) {
   const names = rows.map((row) => row.name);
   const values = rows.map((row) => row.value);
@@ -26,7 +26,7 @@ export function barOption(rows, { horizontal = false, rate = false, colour = pal
   };
 }
 
-/** A line chart of points ({at, count}) labelled by label(at). */
+/** Builds a line chart of points ({at, count}) labelled by label(at). */
 export function lineOption(points, label, { area = false, colour = palette[0], markPoints = [] } = {}) {
   return {
     color: [colour],
@@ -41,7 +41,7 @@ export function lineOption(points, label, { area = false, colour = palette[0], m
   };
 }
 
-/** A ring chart of rows. */
+/** Builds a ring chart of rows. */
 export function pieOption(rows, { colours = palette } = {}) {
   return {
     color: colours,
@@ -52,7 +52,7 @@ export function pieOption(rows, { colours = palette } = {}) {
 }
 
 /**
- * A map of Shanghai's districts coloured by value (a choropleth), with
+ * Builds a map of Shanghai's districts coloured by value (a choropleth), with
  * optional points ({name, value: [longitude, latitude], level}) coloured
  * by level.
  */
