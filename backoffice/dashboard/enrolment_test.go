@@ -181,6 +181,27 @@ func TestEnrolmentPanelsMatchRawRows(t *testing.T) {
 		}
 	})
 
+	t.Run("system state", func(t *testing.T) {
+		var state dashboardenrolment.SystemState
+		f.get(t, cityStaff, "/dashboard/enrolment/state", http.StatusOK, &state)
+		// The demo season opened registration and application an hour ago.
+		if !state.Registration.Open {
+			t.Errorf("registration is closed, want open: %+v", state.Registration)
+		}
+		if len(state.Districts) != 16 {
+			t.Fatalf("%d districts, want 16", len(state.Districts))
+		}
+		for _, district := range state.Districts {
+			if !district.Open {
+				t.Errorf("applications in %s closed, want open", district.Name)
+			}
+		}
+		f.get(t, xuhuiStaff, "/dashboard/enrolment/state", http.StatusOK, &state)
+		if len(state.Districts) != 1 || state.Districts[0].Code != backofficetest.Xuhui {
+			t.Errorf("徐汇 staff see districts %+v, want only 徐汇", state.Districts)
+		}
+	})
+
 	t.Run("invalid parameters", func(t *testing.T) {
 		for _, path := range []string{
 			"/dashboard/enrolment/registration/summary?period=fortnight",
