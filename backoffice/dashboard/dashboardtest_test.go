@@ -72,16 +72,16 @@ var (
 )
 
 // get serves path as staff, checks the status and decodes the body into
-// answer.
-func (f *fixture) get(t *testing.T, staff *access.Staff, path string, wantStatus int, answer any) {
+// response.
+func (f *fixture) get(t *testing.T, staff *access.Staff, path string, wantStatus int, response any) {
 	t.Helper()
 	recorder := httptest.NewRecorder()
 	f.handlers(staff).ServeHTTP(recorder, httptest.NewRequest(http.MethodGet, path, nil))
 	if recorder.Code != wantStatus {
 		t.Fatalf("GET %s as %s = %d %s, want %d", path, staff.Username, recorder.Code, recorder.Body, wantStatus)
 	}
-	if answer != nil {
-		if err := json.Unmarshal(recorder.Body.Bytes(), answer); err != nil {
+	if response != nil {
+		if err := json.Unmarshal(recorder.Body.Bytes(), response); err != nil {
 			t.Fatalf("GET %s: body does not decode: %v", path, err)
 		}
 	}
@@ -104,14 +104,14 @@ func (f *fixture) rawCounts(t *testing.T, query string, args ...any) map[string]
 	return counts
 }
 
-func sameCounts(t *testing.T, what string, got, want map[string]int64) {
+func sameCounts(t *testing.T, figure string, got, want map[string]int64) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Errorf("%s: %d codes, want %d (got %v, want %v)", what, len(got), len(want), got, want)
+		t.Errorf("%s: %d codes, want %d (got %v, want %v)", figure, len(got), len(want), got, want)
 	}
 	for code, count := range want {
 		if got[code] != count {
-			t.Errorf("%s[%s] = %d, want %d", what, code, got[code], count)
+			t.Errorf("%s[%s] = %d, want %d", figure, code, got[code], count)
 		}
 	}
 }
