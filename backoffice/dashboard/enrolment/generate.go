@@ -10,12 +10,15 @@ import (
 // GeneratedKeyID marks the registrations and applications Generate writes.
 // Their sealed columns hold one zero byte, not ciphertext, so nothing can
 // open them. They exist only for load tests and demo figures.
+// NOTE: the registration and application lists show their names as
+// （无法解密） and log an error per row, so keep them out of databases
+// whose lists people use.
 const GeneratedKeyID = "generated"
 
 // generateRegistrations writes $2 registrations of year $1. Numbers are
-// the year, the digit 9 and a 7-digit sequence, above what a season's
-// real sequence reaches. 40% arrive in the first 12 hours, the rest
-// spread over the window. Residence streets cycle through every street,
+// the year, the digit 9 and a 7-digit sequence, so they collide with the
+// edge's numbers only after 9,000,000 real registrations in one year.
+// 40% arrive in the first 12 hours, the rest spread over the window. Residence streets cycle through every street,
 // and the category groups are 60% 本市户籍, 30% 外省市, 7% 港澳台外 and 3%
 // 其他.
 const generateRegistrations = `
