@@ -147,6 +147,23 @@ CREATE TABLE nursery_place (
     PRIMARY KEY (census_year, kindergarten_id)
 );
 
+-- Public-opinion records (舆情): online help-desk questions and hotline
+-- calls about enrolment, imported from their systems or generated.
+-- channel is human or self_service for hotline calls and NULL for the
+-- help desk. problem_type is platform (platform operation), policy or
+-- other.
+CREATE TABLE opinion_record (
+    source         text NOT NULL CHECK (source IN ('helpdesk', 'hotline')),
+    external_id    text NOT NULL,
+    received_at    timestamptz NOT NULL,
+    district_code  char(6) NOT NULL REFERENCES district (code),
+    problem_type   text NOT NULL CHECK (problem_type IN ('platform', 'policy', 'other')),
+    status         text NOT NULL CHECK (status IN ('resolved', 'in_progress', 'unresolved')),
+    channel        text CHECK (channel IN ('human', 'self_service')),
+    PRIMARY KEY (source, external_id)
+);
+CREATE INDEX opinion_record_received_idx ON opinion_record (received_at);
+
 -- Alert thresholds of the dashboards. An indicator alerts when its value
 -- is above (or below) the threshold, per district.
 CREATE TABLE dashboard_alert_threshold (
@@ -162,7 +179,8 @@ INSERT INTO dashboard_alert_threshold (code, name, comparison, threshold) VALUES
     ('registration_plan_rate', '登记数占招生计划比例高于', 'above', 1.2),
     ('application_rate', '报名率（报名数 ÷ 登记数）低于', 'below', 0.6),
     ('class_size_compliance', '班额达标率低于', 'below', 0.9),
-    ('gross_enrolment_rate', '毛入园率低于', 'below', 0.85);
+    ('gross_enrolment_rate', '毛入园率低于', 'below', 0.85),
+    ('unresolved_questions', '在线咨询未解决问题数高于', 'above', 50);
 
 -- City admins may change the thresholds.
 UPDATE role SET permissions = array_append(permissions, 'dashboard.write')

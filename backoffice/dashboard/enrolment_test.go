@@ -202,6 +202,36 @@ func TestEnrolmentPanelsMatchRawRows(t *testing.T) {
 		}
 	})
 
+	t.Run("public opinion", func(t *testing.T) {
+		var opinion dashboardenrolment.Opinion
+		f.get(t, cityStaff, "/dashboard/enrolment/opinion", http.StatusOK, &opinion)
+		got := map[string]int64{}
+		for _, c := range opinion.ByStatus {
+			got[c.Source+"/"+c.Code] = c.Count
+		}
+		sameCounts(t, "opinion records by status", got, f.rawCounts(t, `SELECT source || '/' || status AS code, count(*) AS count
+			FROM opinion_record o, enrolment_year y
+			WHERE y.year = $1 AND o.received_at BETWEEN y.registration_opens_at AND y.application_closes_at GROUP BY 1`, year))
+		unresolved := f.env.Count(t, `SELECT count(*) FROM opinion_record WHERE source = 'helpdesk' AND status <> 'resolved'`)
+		if opinion.UnresolvedQuestions != int64(unresolved) || unresolved == 0 {
+			t.Errorf("unresolved questions = %d, want %d (and more than 0)", opinion.UnresolvedQuestions, unresolved)
+		}
+		var stages int64
+		for _, c := range opinion.ByStage {
+			stages += c.Count
+		}
+		if want := f.env.Count(t, `SELECT count(*) FROM opinion_record`); stages != int64(want) {
+			t.Errorf("records by stage = %d, want %d", stages, want)
+		}
+
+		f.get(t, xuhuiStaff, "/dashboard/enrolment/opinion", http.StatusOK, &opinion)
+		for _, c := range opinion.ByDistrict {
+			if c.Code != backofficetest.Xuhui {
+				t.Errorf("徐汇 staff see opinion records of %s", c.Code)
+			}
+		}
+	})
+
 	t.Run("invalid parameters", func(t *testing.T) {
 		for _, path := range []string{
 			"/dashboard/enrolment/registration/summary?period=fortnight",

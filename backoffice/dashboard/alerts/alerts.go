@@ -29,6 +29,7 @@ const (
 	ApplicationRate      = "application_rate"
 	ClassSizeCompliance  = "class_size_compliance"
 	GrossEnrolmentRate   = "gross_enrolment_rate"
+	UnresolvedQuestions  = "unresolved_questions"
 )
 
 // ActionUpdate is the audited action of a threshold change.
@@ -243,6 +244,14 @@ func (h *Handlers) Evaluate(ctx context.Context, scope access.Scope) ([]Alert, e
 		add(ApplicationRate, c.Code, c.Name, dashboard.Rate(float64(applied[c.Code]), float64(c.Count)))
 	}
 
+	unresolved, err := h.unresolvedQuestions(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range unresolved {
+		add(UnresolvedQuestions, c.Code, c.Name, float64(c.Count))
+	}
+
 	censusYear, err := h.Development.LatestYear(ctx)
 	if err != nil || censusYear == 0 {
 		return alerts, err
@@ -265,4 +274,19 @@ func (h *Handlers) Evaluate(ctx context.Context, scope access.Scope) ([]Alert, e
 		}
 	}
 	return alerts, nil
+}
+
+// unresolvedQuestions returns the help-desk questions not yet resolved
+// per district within scope, whenever they arrived.
+func (h *Handlers) unresolvedQuestions(ctx context.Context, scope access.Scope) ([]enrolment.Count, error) {
+	condition := scope.Filter(access.Columns{Districts: []string{"o.district_code"}}, 1)
+	var counts []enrolment.Count
+	err := h.DB.SelectContext(ctx, &counts, `SELECT o.district_code AS code, d.name, count(*) AS count
+		FROM opinion_record o JOIN district d ON d.code = o.district_code
+		WHERE o.source = 'helpdesk' AND o.status <> 'resolved' AND `+condition.SQL+`
+		GROUP BY 1, 2 ORDER BY 1`, condition.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("unresolved help-desk questions: %w", err)
+	}
+	return counts, nil
 }

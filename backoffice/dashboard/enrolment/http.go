@@ -44,6 +44,7 @@ type Handlers struct {
 func (h *Handlers) Routes(r chi.Router) {
 	r.Get("/dashboard/enrolment/overview", httpx.Handle(h.overview))
 	r.Get("/dashboard/enrolment/state", httpx.Handle(h.state))
+	r.Get("/dashboard/enrolment/opinion", httpx.Handle(h.opinion))
 	r.Get("/dashboard/enrolment/{kind}/summary", httpx.Handle(h.summary))
 	r.Get("/dashboard/enrolment/{kind}/trend", httpx.Handle(h.trend))
 	r.Get("/dashboard/enrolment/{kind}/history", httpx.Handle(h.history))

@@ -1,12 +1,14 @@
 // Package figures loads the figures the dashboards show but no system of
 // ours records: resident population by street and age, the yearly census of
-// kindergarten classes and staff, and nursery-class places. They come from
+// kindergarten classes and staff, nursery-class places, and help-desk and
+// hotline records. They come from
 // a CSV or xlsx import, or from Generate for demos and tests.
 package figures
 
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -101,6 +103,26 @@ var generateQueries = []string{
 	SELECT $1, id, role, education, title, sum(staff) FROM posts WHERE staff > 0 GROUP BY 2, 3, 4, 5
 	ON CONFLICT (census_year, kindergarten_id, role, education, title) DO UPDATE SET staff = EXCLUDED.staff`,
 
+	// Public opinion: 3,000 help-desk questions and hotline calls over the
+	// year's registration and application windows, a third of them calls,
+	// spread over the districts, half about operating the platform.
+	`WITH y AS (
+	    SELECT registration_opens_at AS opens,
+	           CAST(EXTRACT(EPOCH FROM application_closes_at - registration_opens_at) AS bigint) AS seconds
+	    FROM enrolment_year WHERE year = $1
+	), d AS (
+	    SELECT code, row_number() OVER (ORDER BY code) - 1 AS n, count(*) OVER () AS total FROM district
+	)
+	INSERT INTO opinion_record (source, external_id, received_at, district_code, problem_type, status, channel)
+	SELECT CASE WHEN i % 3 = 0 THEN 'hotline' ELSE 'helpdesk' END, 'generated-' || $1 || '-' || i,
+	       y.opens + make_interval(secs => (i * 7919) % y.seconds), d.code,
+	       CASE WHEN i % 10 < 5 THEN 'platform' WHEN i % 10 < 8 THEN 'policy' ELSE 'other' END,
+	       CASE WHEN i % 20 < 15 THEN 'resolved' WHEN i % 20 < 18 THEN 'in_progress' ELSE 'unresolved' END,
+	       CASE WHEN i % 3 = 0 THEN CASE WHEN i % 5 < 2 THEN 'human' ELSE 'self_service' END END
+	FROM y CROSS JOIN generate_series(CAST(1 AS bigint), 3000) AS i
+	JOIN d ON d.n = i % d.total
+	ON CONFLICT (source, external_id) DO NOTHING`,
+
 	// Nursery places: the nursery-class seats, filled 60% to 100%.
 	`WITH plan_year AS (
 	    SELECT max(enrolment_year) AS year FROM seat_plan WHERE enrolment_year <= $1
@@ -125,6 +147,9 @@ func Generate(ctx context.Context, db *sqlx.DB, year int) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE census_year = $1`, year); err != nil {
 			return fmt.Errorf("clear %s of %d: %w", table, year, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM opinion_record WHERE external_id LIKE 'generated-' || $1 || '-%'`, strconv.Itoa(year)); err != nil {
+		return fmt.Errorf("clear generated opinion records of %d: %w", year, err)
 	}
 	for i, query := range generateQueries {
 		if _, err := tx.ExecContext(ctx, query, year); err != nil {

@@ -101,6 +101,16 @@ func TestImportCSVAndXLSX(t *testing.T) {
 		t.Errorf("population = %d, want 812", population)
 	}
 
+	opinions := "source,external_id,received_at,district_code,problem_type,status,channel\n" +
+		"helpdesk,Q-1,2030-04-23T12:05:00+08:00,310104,platform,unresolved,\n" +
+		"hotline,C-1,2030-04-23T12:06:00+08:00,310105,policy,resolved,human\n"
+	if _, err := figures.Import(ctx, env.DB.DB, "opinion_record", "csv", strings.NewReader(opinions)); err != nil {
+		t.Fatalf("Import opinion records: %v", err)
+	}
+	if nulls := env.Count(t, `SELECT count(*) FROM opinion_record WHERE external_id = 'Q-1' AND channel IS NULL`); nulls != 1 {
+		t.Errorf("help-desk record with an empty channel stored %d times with NULL, want 1", nulls)
+	}
+
 	for name, call := range map[string]func() error{
 		"unknown table": func() error {
 			_, err := figures.Import(ctx, env.DB.DB, "salaries", "csv", strings.NewReader("a\n"))

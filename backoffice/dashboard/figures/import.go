@@ -13,11 +13,13 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// Table is an importable table: its columns in file order, and its key.
+// Table is an importable table: its columns, its key, and the columns an
+// empty cell leaves NULL.
 type Table struct {
-	Name    string
-	Columns []string
-	Key     []string
+	Name     string
+	Columns  []string
+	Key      []string
+	Nullable []string
 }
 
 // Tables are the tables Import accepts. A file's header row names the
@@ -38,6 +40,12 @@ var Tables = map[string]Table{
 		Name:    "kindergarten_staff_census",
 		Columns: []string{"census_year", "kindergarten_id", "role", "education", "title", "staff"},
 		Key:     []string{"census_year", "kindergarten_id", "role", "education", "title"},
+	},
+	"opinion_record": {
+		Name:     "opinion_record",
+		Columns:  []string{"source", "external_id", "received_at", "district_code", "problem_type", "status", "channel"},
+		Key:      []string{"source", "external_id"},
+		Nullable: []string{"channel"},
 	},
 	"nursery_place": {
 		Name:    "nursery_place",
@@ -67,7 +75,7 @@ func (e *RowError) Unwrap() error { return e.Err }
 func Import(ctx context.Context, db *sqlx.DB, tableName, format string, file io.Reader) (int, error) {
 	table, ok := Tables[tableName]
 	if !ok {
-		return 0, fmt.Errorf("unknown table %q: use one of resident_population, kindergarten_class_census, kindergarten_staff_census, nursery_place", tableName)
+		return 0, fmt.Errorf("unknown table %q: use one of resident_population, kindergarten_class_census, kindergarten_staff_census, nursery_place, opinion_record", tableName)
 	}
 	rows, err := readRows(format, file)
 	if err != nil {
@@ -112,7 +120,12 @@ func Import(ctx context.Context, db *sqlx.DB, tableName, format string, file io.
 		}
 		values := make([]any, len(table.Columns))
 		for j, index := range order {
-			if index >= len(row) || strings.TrimSpace(row[index]) == "" {
+			empty := index >= len(row) || strings.TrimSpace(row[index]) == ""
+			switch {
+			case empty && slices.Contains(table.Nullable, table.Columns[j]):
+				values[j] = nil
+				continue
+			case empty:
 				return 0, &RowError{Row: i + 2, Err: fmt.Errorf("column %s is missing", table.Columns[j])}
 			}
 			values[j] = strings.TrimSpace(row[index])
