@@ -115,7 +115,7 @@ describe('leader cockpit', () => {
     await devSignInAsCity(page);
     await page.waitForURL(`${stack.backOfficeURL}/dashboard/enrolment`);
 
-    for (const name of ['enrolment-area', 'enrolment-ranking', 'enrolment-category', 'enrolment-trend']) {
+    for (const name of ['enrolment-area', 'enrolment-ranking', 'enrolment-category', 'enrolment-trend', 'enrolment-opinion-status']) {
       await assertChartDrawn(page, name);
     }
     // The ranking table lists the same areas as the map and drills the

@@ -8,6 +8,7 @@ export const enrolmentSummary = (kind, query, signal) => api.get(`/dashboard/enr
 export const enrolmentTrend = (kind, query, signal) => api.get(`/dashboard/enrolment/${kind}/trend`, query, { signal });
 export const enrolmentHistory = (kind, query, signal) => api.get(`/dashboard/enrolment/${kind}/history`, query, { signal });
 export const enrolmentOverview = (query, signal) => api.get('/dashboard/enrolment/overview', query, { signal });
+export const publicOpinion = (query, signal) => api.get('/dashboard/enrolment/opinion', query, { signal });
 export const nurseryPlaces = (query, signal) => api.get('/dashboard/enrolment/nursery', query, { signal });
 export const enrolmentReport = (query, signal) => api.get('/dashboard/enrolment/report', query, { signal });
 

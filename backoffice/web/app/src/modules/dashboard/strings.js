@@ -93,6 +93,13 @@ export const dashboardStrings = {
   },
   groups: { shanghai_hukou: '本市户籍', other_province: '外省市户籍', hmt_foreign: '港澳台外', other: '其他' },
 
+  opinion: '舆情：在线咨询与热线',
+  sources: { helpdesk: '在线咨询', hotline: '热线来电' },
+  opinionStatuses: { resolved: '已解决', in_progress: '处理中', unresolved: '未解决' },
+  problemTypes: { platform: '平台操作', policy: '政策咨询', other: '其他' },
+  channels: { human: '人工', self_service: '自助' },
+  stages: { registration: '信息登记阶段', application: '报名阶段' },
+  unresolvedQuestions: '在线咨询未解决问题',
   thresholds: '预警阈值',
   threshold: '阈值',
   save: '保存',
