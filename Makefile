@@ -8,9 +8,9 @@ NPM ?= npm
 export GOFLAGS := -buildvcs=false
 
 WEB_APPS := edge/web/app backoffice/web/app
-BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver
+BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver bin/dashboards-load
 
-.PHONY: all run test build web go-build migrate seed bench lint fuzz e2e browser fonts go-test clean release-notes
+.PHONY: all run test build web go-build migrate seed bench bench-dashboards lint fuzz e2e browser fonts go-test clean release-notes
 
 all: build
 
@@ -22,6 +22,7 @@ go-build:
 	$(GO) build -o bin/backoffice ./backoffice
 	$(GO) build -o bin/simulators ./simulators/cmd/simulators
 	$(GO) build -o bin/loaddriver ./loadtest/driver
+	$(GO) build -o bin/dashboards-load ./loadtest/dashboards
 
 web: edge/web/dist/index.html backoffice/web/dist/index.html
 
@@ -80,6 +81,10 @@ bench-dashboard-attendance:
 	$(GO) build -o bin/backoffice ./backoffice
 	$(GO) build -o bin/attendancebench ./loadtest/attendance
 	loadtest/attendance.sh
+
+## bench-dashboards: 120 staff on the dashboard APIs over a generated season (see loadtest/README.md)
+bench-dashboards: go-build
+	loadtest/dashboards.sh
 
 ## fuzz: run each fuzz test for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

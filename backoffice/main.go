@@ -15,6 +15,8 @@
 //	backoffice monitoring generate|rebuild|api-key
 //	                          attendance data: generate a school year, rebuild the
 //	                          rollups, create a kindergarten system's API key
+//	backoffice dashboard ...  rebuild the enrolment rollup, generate or import
+//	                          dashboard figures (no arguments lists them)
 //	backoffice verify         check this executable's release signature under the
 //	                          key in RELEASE_PUBLIC_KEY (exit 1 if it does not verify)
 package main
@@ -133,13 +135,15 @@ func run(ctx context.Context, args []string) error {
 		}
 		defer db.Close()
 		return monitoring.Command(ctx, db, args, os.Stdout, time.Now())
+	case "dashboard":
+		return runDashboard(ctx, reader, args)
 	case "keygen":
 		if len(args) != 1 {
 			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
 		}
 		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, matching, monitoring, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, matching, monitoring, dashboard, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -164,6 +168,9 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 		return err
 	}
 	if err := forms.Seed(ctx, db); err != nil {
+		return err
+	}
+	if err := seedDashboardFigures(ctx, db); err != nil {
 		return err
 	}
 	if *demo {

@@ -56,8 +56,8 @@ type Config struct {
 	// Workers turns the drainer and verifier off when false, for a replica
 	// that only serves pages.
 	Workers bool
-	// DashboardCacheTTL is how long the attendance panels serve a response
-	// from Redis; 0 turns the cache off.
+	// DashboardCacheTTL is how long dashboard panels serve a response from
+	// Redis; 0 turns the cache off.
 	DashboardCacheTTL time.Duration
 }
 
@@ -105,7 +105,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		SMSMaxBackoff:          r.Duration("SMS_MAX_BACKOFF", 30*time.Minute, time.Millisecond),
 		SMSReceiptDelay:        r.Duration("SMS_RECEIPT_DELAY", 5*time.Second, 0),
 		Workers:                r.Bool("BACKOFFICE_WORKERS", true),
-		DashboardCacheTTL:      r.Duration("DASHBOARD_CACHE_TTL", 15*time.Second, 0),
+		DashboardCacheTTL:      r.Duration("DASHBOARD_CACHE_TTL", 10*time.Second, 0),
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	if c.DrainClaimIdle <= c.DrainBlock {

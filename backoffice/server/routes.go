@@ -83,6 +83,7 @@ func (b *BackOffice) routes() http.Handler {
 				attendancePanels.Cache = &attendancedashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
 			}
 			attendancePanels.Routes(r)
+			b.dashboardRoutes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))

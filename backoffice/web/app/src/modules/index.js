@@ -12,8 +12,10 @@ import review from './review/index.js';
 import matching from './matching/index.js';
 import forms from './forms/index.js';
 import attendance from './attendance/index.js';
+import dashboard from './dashboard/index.js';
+import cockpit from './cockpit/index.js';
 
-export const modules = [signin, enrolment, review, matching, forms, attendance, system, basedata, audit];
+export const modules = [signin, enrolment, review, matching, forms, dashboard, attendance, cockpit, system, basedata, audit];
 
 /** The page staff see first after signing in, when their role may open it (see landingPath in menus.js). */
 export const homePath = '/enrolment/registrations';

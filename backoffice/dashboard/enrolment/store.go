@@ -1,0 +1,469 @@
+// Package enrolment serves the enrolment panels (登记, 报名, 录取, 托班,
+// reports) from the hourly rollup that triggers keep current as the
+// drainer inserts registrations and applications, with the live figure read
+// from the edge's Redis counters.
+package enrolment
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/dashboard"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// Kinds of submission the rollup counts.
+const (
+	KindRegistration = "registration"
+	KindApplication  = "application"
+	KindAdmission    = "admission"
+)
+
+// RollupColumns tie a rollup row (alias e) to a data scope. Registrations
+// carry kindergarten 0, so kindergarten staff see only applications that
+// chose their kindergarten first.
+var RollupColumns = access.Columns{
+	Districts: []string{"e.district_code"},
+	Streets:   []string{"e.street_code"},
+	Kindergarten: func(placeholder string) string {
+		return "e.kindergarten_id = " + placeholder
+	},
+}
+
+// ResidenceColumns tie a registration (alias r) to a data scope the way the
+// rollup counts it: by residence only.
+var ResidenceColumns = access.Columns{
+	Districts: []string{"r.residence_district_code"},
+	Streets:   []string{"r.residence_street_code"},
+}
+
+// admissionColumns tie an admitted application (alias a, its first-choice
+// campus c and registration r) to a data scope.
+var admissionColumns = access.Columns{
+	Districts: []string{"a.district_code"},
+	Streets:   []string{"r.residence_street_code"},
+	Kindergarten: func(placeholder string) string {
+		return "c.kindergarten_id = " + placeholder
+	},
+}
+
+// Milestones are the registration counts whose crossing time the
+// registration panel shows.
+var Milestones = []int{10_000, 100_000}
+
+// Store reads the enrolment panels.
+type Store struct {
+	DB    *sqlx.DB
+	Names *dashboard.Names
+}
+
+// Count is a figure of one code (an area, a category or a status).
+type Count struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// Point is a figure of one trend bucket.
+type Point struct {
+	At    time.Time `json:"at"`
+	Count int64     `json:"count"`
+}
+
+// Query is the year, range, area and scope of one panel request.
+type Query struct {
+	Year  int
+	Range dashboard.Range
+	Area  dashboard.Area
+	Scope access.Scope
+}
+
+// The rollup tables as the queries name them.
+const (
+	hourlyRollup = "enrolment_rollup e"
+	dailyRollup  = "enrolment_daily_rollup e"
+)
+
+// rollupSource returns the rollup table (alias e) a query of kind reads,
+// its conditions, and the expression of a row's time as a Shanghai
+// timestamp without time zone. City-wide queries of city or district
+// staff in whole days read the daily rollup. Queries that need streets,
+// kindergartens or hours read the hourly one. A zero q.Year covers every
+// year.
+func rollupSource(kind string, q Query) (table string, w *dashboard.Where, at string) {
+	w = &dashboard.Where{}
+	w.AddValue("e.kind = %s", kind)
+	if q.Year != 0 {
+		w.AddValue("e.enrolment_year = %s", int16(q.Year))
+	}
+	daily := q.Area.Level == dashboard.LevelCity && q.Range.Bucket != dashboard.BucketHour &&
+		(q.Scope.Level == access.LevelCity || q.Scope.Level == access.LevelDistrict)
+	if daily {
+		w.AddValue("e.day >= CAST(%s AS date)", q.Range.From.In(enrol.Shanghai).Format(time.DateOnly))
+		w.AddValue("e.day < CAST(%s AS date)", q.Range.To.In(enrol.Shanghai).Format(time.DateOnly))
+		w.Add(q.Scope.Filter(access.Columns{Districts: []string{"e.district_code"}}, w.Next()))
+		return dailyRollup, w, "CAST(e.day AS timestamp)"
+	}
+	w.AddValue("e.hour >= %s", q.Range.From)
+	w.AddValue("e.hour < %s", q.Range.To)
+	w.Add(q.Scope.Filter(RollupColumns, w.Next()))
+	w.Add(q.Area.Condition("e.district_code", "e.street_code", w.Next()))
+	return hourlyRollup, w, "e.hour AT TIME ZONE 'Asia/Shanghai'"
+}
+
+// ByArea returns the submissions of kind per child area of q.Area, largest
+// first.
+func (s *Store) ByArea(ctx context.Context, kind string, q Query) ([]Count, error) {
+	table, w, _ := rollupSource(kind, q)
+	group := q.Area.Group("e.district_code", "e.street_code", "CAST(e.kindergarten_id AS text)")
+	query := `SELECT ` + group + ` AS code, sum(e.submissions) AS count FROM ` + table + `
+		WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 2 DESC, 1`
+	var counts []Count
+	if err := s.DB.SelectContext(ctx, &counts, query, w.Args...); err != nil {
+		return nil, fmt.Errorf("%s by area: %w", kind, err)
+	}
+	return counts, s.label(ctx, q.Area.ChildLevel(), counts)
+}
+
+// ByCategory returns the submissions of kind per household category (for
+// registrations, per category group).
+func (s *Store) ByCategory(ctx context.Context, kind string, q Query) ([]Count, error) {
+	table, w, _ := rollupSource(kind, q)
+	query := `SELECT e.category AS code, COALESCE(g.name, e.category) AS name, sum(e.submissions) AS count
+		FROM ` + table + `
+		LEFT JOIN (SELECT code, name FROM household_category
+		           UNION ALL SELECT DISTINCT group_code, group_name FROM household_category) g ON g.code = e.category
+		WHERE ` + w.SQL() + ` GROUP BY 1, 2 ORDER BY 3 DESC, 1`
+	var counts []Count
+	if err := s.DB.SelectContext(ctx, &counts, query, w.Args...); err != nil {
+		return nil, fmt.Errorf("%s by category: %w", kind, err)
+	}
+	return counts, nil
+}
+
+// Supplementary returns the supplementary submissions of kind (补登记,
+// 补报名) in q.
+func (s *Store) Supplementary(ctx context.Context, kind string, q Query) (int64, error) {
+	table, w, _ := rollupSource(kind, q)
+	var n int64
+	err := s.DB.GetContext(ctx, &n, `SELECT COALESCE(sum(e.submissions), 0) FROM `+table+`
+		WHERE `+w.SQL()+` AND e.supplementary`, w.Args...)
+	if err != nil {
+		return 0, fmt.Errorf("supplementary %s: %w", kind, err)
+	}
+	return n, nil
+}
+
+// Trend returns the submissions of kind per bucket of q.Range, in Shanghai
+// time, oldest first. Buckets without submissions are left out.
+func (s *Store) Trend(ctx context.Context, kind string, q Query) ([]Point, error) {
+	table, w, at := rollupSource(kind, q)
+	query := `SELECT date_trunc('` + q.Range.Bucket + `', ` + at + `) AS at, sum(e.submissions) AS count
+		FROM ` + table + ` WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 1`
+	rows, err := s.DB.QueryxContext(ctx, query, w.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s trend: %w", kind, err)
+	}
+	defer rows.Close()
+	var points []Point
+	for rows.Next() {
+		var local time.Time
+		var count int64
+		if err := rows.Scan(&local, &count); err != nil {
+			return nil, err
+		}
+		// date_trunc of a timestamp without time zone comes back as UTC
+		// wall-clock fields, which are Shanghai's here.
+		at := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, enrol.Shanghai)
+		points = append(points, Point{At: at, Count: count})
+	}
+	return points, rows.Err()
+}
+
+// History returns the submissions of kind per enrolment year, within scope
+// and area, oldest first.
+func (s *Store) History(ctx context.Context, kind string, q Query) ([]Count, error) {
+	all := q
+	all.Range = dashboard.Range{Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay, From: time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai), To: time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)}
+	all.Year = 0
+	table, w, _ := rollupSource(kind, all)
+	var counts []Count
+	err := s.DB.SelectContext(ctx, &counts, `SELECT CAST(e.enrolment_year AS text) AS code, CAST(e.enrolment_year AS text) AS name,
+		sum(e.submissions) AS count FROM `+table+` WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s history: %w", kind, err)
+	}
+	return counts, nil
+}
+
+// Milestone is the moment the Count-th registration of the year was
+// accepted, or a nil CrossedAt when fewer have registered.
+type Milestone struct {
+	Count     int        `json:"count"`
+	CrossedAt *time.Time `json:"crossedAt"`
+}
+
+// Milestones returns when the registrations of the year within the scope
+// and area passed each of Milestones. The daily rollup (for city-wide
+// queries) finds the day, the hourly rollup the hour, and the
+// registration table the exact moment inside it.
+func (s *Store) Milestones(ctx context.Context, q Query) ([]Milestone, error) {
+	all := q
+	all.Range = dashboard.Range{Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay, From: time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai), To: time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)}
+	steps, err := s.cumulative(ctx, all, dashboard.BucketDay)
+	if err != nil {
+		return nil, err
+	}
+
+	milestones := make([]Milestone, 0, len(Milestones))
+	for _, threshold := range Milestones {
+		milestone := Milestone{Count: threshold}
+		step, before, found := crossing(steps, int64(threshold), 0)
+		if found && step.daily {
+			day := all
+			day.Range = dashboard.Range{Period: dashboard.PeriodDay, Bucket: dashboard.BucketHour, From: step.At, To: step.At.AddDate(0, 0, 1)}
+			hours, err := s.cumulative(ctx, day, dashboard.BucketHour)
+			if err != nil {
+				return nil, err
+			}
+			step, before, found = crossing(hours, int64(threshold), before)
+		}
+		if found {
+			at, err := s.nthRegistration(ctx, q, step.At, int64(threshold)-before)
+			if err != nil {
+				return nil, err
+			}
+			milestone.CrossedAt = at
+		}
+		milestones = append(milestones, milestone)
+	}
+	return milestones, nil
+}
+
+// step is the registrations of one day or hour, starting At.
+type step struct {
+	At    time.Time
+	Count int64
+	daily bool
+}
+
+// cumulative returns the registrations per step of q, oldest first. The
+// steps are days when q reads the daily rollup (see rollupSource), else
+// hours.
+func (s *Store) cumulative(ctx context.Context, q Query, bucket string) ([]step, error) {
+	q.Range.Bucket = bucket
+	table, w, at := rollupSource(KindRegistration, q)
+	daily := table == dailyRollup
+	rows, err := s.DB.QueryxContext(ctx, `SELECT `+at+` AS at, sum(e.submissions) AS count FROM `+table+`
+		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("registrations per %s: %w", q.Range.Bucket, err)
+	}
+	defer rows.Close()
+	var steps []step
+	for rows.Next() {
+		var local time.Time
+		var count int64
+		if err := rows.Scan(&local, &count); err != nil {
+			return nil, err
+		}
+		at := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, enrol.Shanghai)
+		steps = append(steps, step{At: at, Count: count, daily: daily})
+	}
+	return steps, rows.Err()
+}
+
+// crossing returns the step in which the running total, starting from
+// start, reaches threshold, and the total before that step.
+func crossing(steps []step, threshold, start int64) (step, int64, bool) {
+	total := start
+	for _, s := range steps {
+		if total+s.Count >= threshold {
+			return s, total, true
+		}
+		total += s.Count
+	}
+	return step{}, total, false
+}
+
+// nthRegistration returns the accepted_at of the n-th registration (from 1)
+// accepted in the hour starting at hour.
+func (s *Store) nthRegistration(ctx context.Context, q Query, hour time.Time, n int64) (*time.Time, error) {
+	w := &dashboard.Where{}
+	w.AddValue("r.enrolment_year = %s", int16(q.Year))
+	w.AddValue("r.accepted_at >= %s", hour)
+	w.AddValue("r.accepted_at < %s", hour.Add(time.Hour))
+	w.Add(q.Scope.Filter(ResidenceColumns, w.Next()))
+	w.Add(q.Area.Condition("r.residence_district_code", "r.residence_street_code", w.Next()))
+	offset := w.Next()
+	w.Args = append(w.Args, n-1)
+	var at time.Time
+	err := s.DB.GetContext(ctx, &at, `SELECT r.accepted_at FROM registration r WHERE `+w.SQL()+
+		` ORDER BY r.accepted_at, r.registration_number OFFSET $`+strconv.Itoa(offset)+` LIMIT 1`, w.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("registration number %d of hour %s: %w", n, hour, err)
+	}
+	return &at, nil
+}
+
+// Plan returns the junior-class (小班) seats planned for the year within the
+// scope and area, per child area of q.Area and in total.
+func (s *Store) Plan(ctx context.Context, q Query) (map[string]int64, int64, error) {
+	w := &dashboard.Where{}
+	w.AddValue("p.enrolment_year = %s", int16(q.Year))
+	w.Add(access.Condition{SQL: "p.grade IN ('junior', 'mixed')"})
+	w.Add(q.Scope.Filter(access.Columns{
+		Districts:    []string{"c.district_code"},
+		Streets:      []string{"c.street_code"},
+		Kindergarten: func(p string) string { return "c.kindergarten_id = " + p },
+	}, w.Next()))
+	w.Add(q.Area.Condition("c.district_code", "c.street_code", w.Next()))
+	group := q.Area.Group("c.district_code", "c.street_code", "CAST(c.kindergarten_id AS text)")
+	return s.sumBy(ctx, `SELECT `+group+` AS code, sum(p.seats) AS count FROM seat_plan p JOIN campus c ON c.id = p.campus_id
+		WHERE `+w.SQL()+` GROUP BY 1`, w.Args)
+}
+
+// Population returns the resident children of age within the scope and
+// area in the census of the year, per child area of q.Area and in total.
+// Population has no kindergarten, so a kindergarten viewer gets none.
+func (s *Store) Population(ctx context.Context, q Query, age int) (map[string]int64, int64, error) {
+	w := &dashboard.Where{}
+	w.AddValue("p.census_year = %s", int16(q.Year))
+	w.AddValue("p.age = %s", int16(age))
+	w.Add(q.Scope.Filter(access.Columns{Districts: []string{"p.district_code"}, Streets: []string{"p.street_code"}}, w.Next()))
+	w.Add(q.Area.Condition("p.district_code", "p.street_code", w.Next()))
+	group := q.Area.Group("p.district_code", "p.street_code", "''")
+	return s.sumBy(ctx, `SELECT `+group+` AS code, sum(p.population) AS count FROM resident_population p
+		WHERE `+w.SQL()+` GROUP BY 1`, w.Args)
+}
+
+func (s *Store) sumBy(ctx context.Context, query string, args []any) (map[string]int64, int64, error) {
+	var counts []Count
+	if err := s.DB.SelectContext(ctx, &counts, query, args...); err != nil {
+		return nil, 0, err
+	}
+	byCode := make(map[string]int64, len(counts))
+	var total int64
+	for _, c := range counts {
+		byCode[c.Code] = c.Count
+		total += c.Count
+	}
+	return byCode, total, nil
+}
+
+// Admissions returns the admitted applications of the year per child area
+// of q.Area. An admission counts at the time its application was accepted,
+// because the application table keeps no admission time.
+func (s *Store) Admissions(ctx context.Context, q Query) ([]Count, error) {
+	w := &dashboard.Where{}
+	w.Add(access.Condition{SQL: "a.status = 'admitted'"})
+	w.AddValue("a.enrolment_year = %s", int16(q.Year))
+	w.AddValue("a.accepted_at >= %s", q.Range.From)
+	w.AddValue("a.accepted_at < %s", q.Range.To)
+	w.Add(q.Scope.Filter(admissionColumns, w.Next()))
+	w.Add(q.Area.Condition("a.district_code", "r.residence_street_code", w.Next()))
+	group := q.Area.Group("a.district_code", "COALESCE(r.residence_street_code, '')", "CAST(COALESCE(c.kindergarten_id, 0) AS text)")
+	var counts []Count
+	err := s.DB.SelectContext(ctx, &counts, `SELECT `+group+` AS code, count(*) AS count
+		FROM application a
+		LEFT JOIN registration r ON r.registration_number = a.registration_number
+		LEFT JOIN campus c ON c.id = a.campus_choices[1]
+		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 2 DESC, 1`, w.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("admissions by area: %w", err)
+	}
+	return counts, s.label(ctx, q.Area.ChildLevel(), counts)
+}
+
+// NurseryRow is the nursery-class places of one area or year.
+type NurseryRow struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Places   int64  `json:"places"`
+	Enrolled int64  `json:"enrolled"`
+	Empty    int64  `json:"empty"`
+}
+
+// Nursery returns the nursery-class places of the census year per child
+// area of q.Area, and every census year's city total within scope.
+func (s *Store) Nursery(ctx context.Context, q Query) ([]NurseryRow, []NurseryRow, error) {
+	columns := access.Columns{
+		Districts:    []string{"k.district_code"},
+		Streets:      []string{"k.street_code"},
+		Kindergarten: func(p string) string { return "k.id = " + p },
+	}
+	w := &dashboard.Where{}
+	w.AddValue("n.census_year = %s", int16(q.Year))
+	w.Add(q.Scope.Filter(columns, w.Next()))
+	w.Add(q.Area.Condition("k.district_code", "k.street_code", w.Next()))
+	group := q.Area.Group("k.district_code", "k.street_code", "CAST(k.id AS text)")
+	var byArea []NurseryRow
+	err := s.DB.SelectContext(ctx, &byArea, `SELECT `+group+` AS code, '' AS name, sum(n.places) AS places, sum(n.enrolled) AS enrolled,
+		sum(GREATEST(n.places - n.enrolled, 0)) AS empty
+		FROM nursery_place n JOIN kindergarten k ON k.id = n.kindergarten_id
+		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 3 DESC, 1`, w.Args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nursery places by area: %w", err)
+	}
+	counts := make([]Count, len(byArea))
+	for i, row := range byArea {
+		counts[i] = Count{Code: row.Code}
+	}
+	if err := s.label(ctx, q.Area.ChildLevel(), counts); err != nil {
+		return nil, nil, err
+	}
+	for i := range byArea {
+		byArea[i].Name = counts[i].Name
+	}
+
+	years := &dashboard.Where{}
+	years.Add(q.Scope.Filter(columns, years.Next()))
+	years.Add(q.Area.Condition("k.district_code", "k.street_code", years.Next()))
+	var byYear []NurseryRow
+	err = s.DB.SelectContext(ctx, &byYear, `SELECT CAST(n.census_year AS text) AS code, CAST(n.census_year AS text) AS name,
+		sum(n.places) AS places, sum(n.enrolled) AS enrolled, sum(GREATEST(n.places - n.enrolled, 0)) AS empty
+		FROM nursery_place n JOIN kindergarten k ON k.id = n.kindergarten_id
+		WHERE `+years.SQL()+` GROUP BY 1 ORDER BY 1`, years.Args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nursery places by year: %w", err)
+	}
+	return byArea, byYear, nil
+}
+
+// label fills in the names of counts whose codes are of level.
+func (s *Store) label(ctx context.Context, level string, counts []Count) error {
+	var kindergartens map[int64]string
+	if level == dashboard.LevelKindergarten {
+		ids := make([]int64, 0, len(counts))
+		for _, c := range counts {
+			id, _ := strconv.ParseInt(c.Code, 10, 64)
+			ids = append(ids, id)
+		}
+		var err error
+		if kindergartens, err = s.Names.Kindergartens(ctx, ids); err != nil {
+			return err
+		}
+	}
+	for i := range counts {
+		counts[i].Name = s.Names.Label(ctx, level, counts[i].Code, kindergartens)
+	}
+	return nil
+}
+
+// CurrentYear returns the enrolment year whose registration opened last
+// before now, or the earliest year when none has opened.
+func (s *Store) CurrentYear(ctx context.Context, now time.Time) (int, error) {
+	var year int
+	err := s.DB.GetContext(ctx, &year, `SELECT year FROM enrolment_year
+		ORDER BY (registration_opens_at <= $1) DESC, CASE WHEN registration_opens_at <= $1 THEN -year ELSE year END
+		LIMIT 1`, now)
+	if err != nil {
+		return 0, fmt.Errorf("current enrolment year: %w", err)
+	}
+	return year, nil
+}

@@ -1,0 +1,31 @@
+package server
+
+import (
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/dashboard"
+	"github.com/sh-preschool/preschool/backoffice/dashboard/alerts"
+	"github.com/sh-preschool/preschool/backoffice/dashboard/development"
+	dashboardenrolment "github.com/sh-preschool/preschool/backoffice/dashboard/enrolment"
+)
+
+// dashboardRoutes mounts the dashboard panels, reports and alerts. The
+// caller mounts them behind the session middleware.
+func (b *BackOffice) dashboardRoutes(r chi.Router) {
+	names := &dashboard.Names{DB: b.db}
+	enrolmentStore := &dashboardenrolment.Store{DB: b.db, Names: names}
+	developmentStore := &development.Store{DB: b.db, Names: names}
+	cache := &dashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
+	r.Group(func(r chi.Router) {
+		r.Use(access.Require(dashboard.PermissionRead), cache.Middleware)
+		(&dashboardenrolment.Handlers{Store: enrolmentStore, Redis: b.redis, Keys: b.keys, Trail: b.trail, Now: time.Now}).Routes(r)
+		(&development.Handlers{Store: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(cache.Middleware)
+		(&alerts.Handlers{DB: b.db, Enrolment: enrolmentStore, Development: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
+	})
+}

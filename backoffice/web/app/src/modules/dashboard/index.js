@@ -1,0 +1,26 @@
+// The dashboard module (数据监测面板): enrolment and development panels,
+// the query and report pages, and the alerts.
+import { DataAnalysis } from '@element-plus/icons-vue';
+import { dashboardStrings as strings } from './strings.js';
+
+export default {
+  publicRoutes: [],
+  routes: [
+    { path: 'dashboard/enrolment', name: 'dashboard-enrolment', component: () => import('./EnrolmentPage.vue'), meta: { title: strings.enrolmentTitle } },
+    { path: 'dashboard/development', name: 'dashboard-development', component: () => import('./DevelopmentPage.vue'), meta: { title: strings.developmentTitle } },
+    { path: 'dashboard/reports', name: 'dashboard-reports', component: () => import('./ReportPage.vue'), meta: { title: strings.reportsTitle } },
+    { path: 'dashboard/alerts', name: 'dashboard-alerts', component: () => import('./AlertsPage.vue'), meta: { title: strings.alertsTitle } },
+  ],
+  menu: {
+    key: 'dashboard',
+    title: strings.menuTitle,
+    icon: DataAnalysis,
+    items: [
+      { path: '/dashboard/enrolment', title: strings.enrolmentTitle },
+      { path: '/dashboard/development', title: strings.developmentTitle },
+      { path: '/dashboard/reports', title: strings.reportsTitle },
+      { path: '/dashboard/alerts', title: strings.alertsTitle },
+      { path: '/cockpit', title: strings.cockpitTitle },
+    ],
+  },
+};

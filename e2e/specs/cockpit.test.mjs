@@ -1,0 +1,132 @@
+// Browser test of the leader cockpit (领导驾驶舱) and the enrolment
+// dashboard. The stack is seeded in demo mode with 20,000 generated
+// registrations. A city admin opens the cockpit at 1920×1080, and every
+// chart must have series data and a canvas with something drawn on it.
+// Clicking 徐汇区 in the ranking drills into its streets.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { launchBrowser, screenshotPath, startStack } from '../stack.mjs';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const registrations = 20_000;
+
+async function devSignInAsCity(page) {
+  await page.getByRole('radio', { name: '市级管理员' }).check({ force: true });
+  await page.getByRole('button', { name: '登录', exact: true }).click();
+}
+
+/**
+ * Waits until the chart named name has series data, and returns how many
+ * of its canvas pixels are drawn and how many distinct colours they have.
+ */
+async function chartDrawing(page, name) {
+  const chart = page.locator(`[data-chart="${name}"]`);
+  await chart.waitFor({ state: 'visible' });
+  await page.waitForFunction((selector) => Number(document.querySelector(selector)?.dataset.points) > 0,
+    `[data-chart="${name}"]`, { timeout: 30_000 });
+  // ECharts animates the first drawing for about a second.
+  await page.waitForTimeout(1500);
+  return chart.evaluate((element) => {
+    const canvas = element.querySelector('canvas');
+    if (!canvas) return { points: 0, drawn: 0, colours: 0 };
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let drawn = 0;
+    const colours = new Set();
+    for (let i = 0; i < pixels.length; i += 4 * 7) {
+      if (pixels[i + 3] > 0) {
+        drawn++;
+        colours.add((pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2]);
+      }
+    }
+    return { points: Number(element.dataset.points), drawn, colours: colours.size };
+  });
+}
+
+async function assertChartDrawn(page, name) {
+  const drawing = await chartDrawing(page, name);
+  assert.ok(drawing.points > 0, `${name} has no series data`);
+  assert.ok(drawing.drawn > 200, `${name} canvas is blank (${drawing.drawn} sampled pixels drawn)`);
+  assert.ok(drawing.colours > 3, `${name} canvas has only ${drawing.colours} colours, so no series was drawn`);
+}
+
+function assertScreenshot(name) {
+  const size = statSync(screenshotPath(name)).size;
+  assert.ok(size > 50_000, `${name}.png has ${size} bytes; expected a real screenshot`);
+}
+
+describe('leader cockpit', () => {
+  let stack;
+  let browser;
+  const problems = [];
+
+  before(async () => {
+    stack = await startStack();
+    execFileSync(join(root, 'bin', 'backoffice'), ['dashboard', 'generate-enrolment', '-registrations', String(registrations)],
+      { env: stack.env, stdio: ['ignore', 'ignore', 'inherit'] });
+    browser = await launchBrowser();
+    mkdirSync(dirname(screenshotPath('cockpit')), { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  test('cockpit renders every group with data and drills into a district', async () => {
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+
+    await page.goto(`${stack.backOfficeURL}/cockpit`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await devSignInAsCity(page);
+    await page.waitForURL(`${stack.backOfficeURL}/cockpit`);
+
+    await page.locator('[data-figure="registrations"]', { hasText: registrations.toLocaleString('zh-CN') }).waitFor();
+    for (const name of ['cockpit-map', 'cockpit-categories', 'cockpit-hourly', 'cockpit-levels', 'cockpit-gross']) {
+      await assertChartDrawn(page, name);
+    }
+    const attendance = await page.locator('[data-panel="attendance"]').innerText();
+    assert.match(attendance, /出勤率|尚未接入/, 'the attendance panel shows figures or names the missing feed');
+    await page.screenshot({ path: screenshotPath('cockpit') });
+    assertScreenshot('cockpit');
+    // A smaller copy for the documentation.
+    await page.screenshot({ path: screenshotPath('cockpit').replace(/\.png$/, '.jpg'), type: 'jpeg', quality: 70 });
+
+    await page.locator('[data-area="310104"]').click();
+    await page.locator('.map h2', { hasText: '徐汇区' }).waitFor();
+    await assertChartDrawn(page, 'cockpit-map');
+    const streets = await page.locator('.ranking li').count();
+    assert.ok(streets > 1, `the 徐汇区 drill-down ranks ${streets} streets`);
+    await page.screenshot({ path: screenshotPath('cockpit-drilldown') });
+    assertScreenshot('cockpit-drilldown');
+    await context.close();
+  });
+
+  test('enrolment dashboard drills from the map to streets', async () => {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${stack.backOfficeURL}/dashboard/enrolment`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await devSignInAsCity(page);
+    await page.waitForURL(`${stack.backOfficeURL}/dashboard/enrolment`);
+
+    for (const name of ['enrolment-area', 'enrolment-ranking', 'enrolment-category', 'enrolment-trend', 'enrolment-opinion-status']) {
+      await assertChartDrawn(page, name);
+    }
+    // The ranking table lists the same areas as the map and drills the
+    // same way when a row is clicked.
+    await page.locator('.ranking-table .el-table__body tr', { hasText: '徐汇区' }).first().click();
+    await page.locator('.el-breadcrumb', { hasText: '徐汇区' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.ranking-table .el-table__body tr').length > 1
+      && ![...document.querySelectorAll('.ranking-table .el-table__body tr')].some((row) => row.innerText.includes('徐汇区')));
+    await assertChartDrawn(page, 'enrolment-area');
+    await page.screenshot({ path: screenshotPath('dashboard-enrolment-xuhui'), fullPage: true });
+    await context.close();
+    assert.deepEqual(problems, [], 'the pages raised errors');
+  });
+});
