@@ -46,6 +46,10 @@ type Handlers struct {
 	// LoginAttemptsPerMinute is the per-IP limit of password attempts;
 	// zero means DefaultLoginAttemptsPerMinute.
 	LoginAttemptsPerMinute int
+	// LoginAttemptWindow is the window the per-IP limit counts in; zero
+	// means one minute. Tests lengthen it so a slow machine cannot let the
+	// window expire halfway through a run of attempts.
+	LoginAttemptWindow time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,6 +59,13 @@ func (h *Handlers) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+func (h *Handlers) loginAttemptWindow() time.Duration {
+	if h.LoginAttemptWindow > 0 {
+		return h.LoginAttemptWindow
+	}
+	return time.Minute
 }
 
 func (h *Handlers) loginAttemptsPerMinute() int {

@@ -238,7 +238,7 @@ return {count, ttl}
 func (h *Handlers) limitAttempts(ctx context.Context, w http.ResponseWriter, r *http.Request, entry loginEntry) error {
 	ip := access.ClientIP(r)
 	key := h.Sessions.Prefix + "staff:sign-in-attempts:" + ip
-	result, err := limitAttemptsScript.Exec(ctx, h.Sessions.Redis, []string{key}, []string{strconv.FormatInt(time.Minute.Milliseconds(), 10)}).ToArray()
+	result, err := limitAttemptsScript.Exec(ctx, h.Sessions.Redis, []string{key}, []string{strconv.FormatInt(h.loginAttemptWindow().Milliseconds(), 10)}).ToArray()
 	if err != nil {
 		return fmt.Errorf("count sign-in attempts: %w", err)
 	}
