@@ -10,7 +10,7 @@ export GOFLAGS := -buildvcs=false
 WEB_APPS := edge/web/app backoffice/web/app
 BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver
 
-.PHONY: all run test build web go-build migrate seed bench lint fuzz e2e browser go-test clean release-notes
+.PHONY: all run test build web go-build migrate seed bench bench-staff lint fuzz e2e browser go-test clean release-notes
 
 all: build
 
@@ -62,9 +62,16 @@ migrate: go-build
 seed: go-build
 	bin/backoffice seed $(if $(DEMO),-demo,)
 
-## bench: the peak-day load test on this machine (see loadtest/README.md)
+## bench: the peak-day load test on this machine (see loadtest/README.md);
+## make bench-staff measures the list pages under 120 signed-in staff
 bench: go-build
 	loadtest/bench.sh
+
+## bench-staff: 120 concurrent staff on the back office's list pages (see loadtest/README.md)
+bench-staff:
+	$(GO) build -o bin/backoffice ./backoffice
+	$(GO) build -o bin/staffbench ./loadtest/staff
+	loadtest/bench-staff.sh
 
 ## fuzz: run each fuzz test for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
