@@ -10,7 +10,7 @@ export GOFLAGS := -buildvcs=false
 WEB_APPS := edge/web/app backoffice/web/app
 BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver bin/dashboards-load
 
-.PHONY: all run test build web go-build migrate seed bench bench-dashboards lint fuzz e2e browser fonts go-test clean release-notes
+.PHONY: all run test build web go-build migrate seed bench bench-dashboards bench-staff lint fuzz e2e browser fonts go-test clean release-notes
 
 all: build
 
@@ -70,7 +70,8 @@ migrate: go-build
 seed: go-build
 	bin/backoffice seed $(if $(DEMO),-demo,)
 
-## bench: the peak-day load test on this machine (see loadtest/README.md)
+## bench: the peak-day load test on this machine (see loadtest/README.md);
+## make bench-staff measures the list pages under 120 signed-in staff
 bench: go-build
 	loadtest/bench.sh
 
@@ -85,6 +86,12 @@ bench-dashboard-attendance:
 ## bench-dashboards: 120 staff on the dashboard APIs over a generated season (see loadtest/README.md)
 bench-dashboards: go-build
 	loadtest/dashboards.sh
+
+## bench-staff: 120 concurrent staff on the back office's list pages (see loadtest/README.md)
+bench-staff:
+	$(GO) build -o bin/backoffice ./backoffice
+	$(GO) build -o bin/staffbench ./loadtest/staff
+	loadtest/bench-staff.sh
 
 ## fuzz: run each fuzz test for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -94,6 +94,13 @@ type Columns struct {
 // Filter returns the condition limiting a table to the scope. It is the one
 // place where data scope turns into SQL: every query of every module adds
 // it, with the table's Columns.
+//
+// The condition is plain comparisons joined by OR (or the Kindergarten
+// condition as it is), because PostgreSQL uses an index, counts from the
+// index alone, or turns EXISTS into a join only for a plain condition. It
+// is NULL rather than false for a row outside the scope whose scope
+// columns are NULL, so a caller that negates it or selects it as a value
+// wraps it in (…) IS TRUE first.
 func (s Scope) Filter(columns Columns, next int) Condition {
 	placeholder := "$" + strconv.Itoa(next)
 	anyOf := func(names []string, value any) Condition {
@@ -104,7 +111,7 @@ func (s Scope) Filter(columns Columns, next int) Condition {
 		for i, name := range names {
 			parts[i] = name + " = " + placeholder
 		}
-		return Condition{SQL: "(" + strings.Join(parts, " OR ") + ") IS TRUE", Args: []any{value}}
+		return Condition{SQL: "(" + strings.Join(parts, " OR ") + ")", Args: []any{value}}
 	}
 	switch s.Level {
 	case LevelCity:
@@ -117,7 +124,7 @@ func (s Scope) Filter(columns Columns, next int) Condition {
 		if columns.Kindergarten == nil {
 			return Condition{SQL: "FALSE"}
 		}
-		return Condition{SQL: "(" + columns.Kindergarten(placeholder) + ") IS TRUE", Args: []any{s.KindergartenID}}
+		return Condition{SQL: "(" + columns.Kindergarten(placeholder) + ")", Args: []any{s.KindergartenID}}
 	}
 	return Condition{SQL: "FALSE"}
 }

@@ -65,8 +65,9 @@ func randomToken(size int) string {
 }
 
 // Create starts a session for staff, with a new token whatever cookie the
-// request carried (so a token planted before sign-in is worthless), and sets
-// the cookie. It returns staff with the session's ID and CSRF token.
+// request carried (so a token planted before sign-in is worthless), ends the
+// session of that cookie, and sets the new cookie. It returns staff with the
+// session's ID and CSRF token.
 func (s *SessionStore) Create(ctx context.Context, w http.ResponseWriter, r *http.Request, staff Staff) (*Staff, error) {
 	token := randomToken(32)
 	staff.SessionID = hex.EncodeToString(sm3.Sm3Sum([]byte(token)))[:16]
@@ -85,11 +86,18 @@ func (s *SessionStore) Create(ctx context.Context, w http.ResponseWriter, r *htt
 	for i := 0; i < len(fields); i += 2 {
 		command = command.FieldValue(fields[i], fields[i+1])
 	}
-	results := s.Redis.DoMulti(ctx,
+	commands := rueidis.Commands{
 		command.Build(),
-		s.Redis.B().Expire().Key(key).Seconds(int64(s.IdleTimeout/time.Second)).Build(),
+		s.Redis.B().Expire().Key(key).Seconds(int64(s.IdleTimeout / time.Second)).Build(),
 		s.Redis.B().Sadd().Key(s.staffKey(staff.ID)).Member(key).Build(),
-		s.Redis.B().Expire().Key(s.staffKey(staff.ID)).Seconds(int64(s.MaxLifetime/time.Second)).Build())
+		s.Redis.B().Expire().Key(s.staffKey(staff.ID)).Seconds(int64(s.MaxLifetime / time.Second)).Build(),
+	}
+	if previous, err := r.Cookie(CookieName); err == nil && previous.Value != "" && len(previous.Value) <= 128 {
+		// The session the browser had before this sign-in ends, so a token
+		// someone else learned or planted before it stops working.
+		commands = append(commands, s.Redis.B().Unlink().Key(s.key(previous.Value)).Build())
+	}
+	results := s.Redis.DoMulti(ctx, commands...)
 	for _, result := range results {
 		if err := result.Error(); err != nil {
 			return nil, fmt.Errorf("create session: %w", err)

@@ -142,9 +142,15 @@ func (b *BackOffice) ready(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]bool{"ready": true})
 }
 
+// apiContentSecurityPolicy lets a response load and run nothing, so an
+// API response opened as a page cannot run a script stored in its data.
+// The admin app's handler replaces it with the app's own policy.
+const apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header := w.Header()
+		header.Set("Content-Security-Policy", apiContentSecurityPolicy)
 		header.Set("X-Content-Type-Options", "nosniff")
 		header.Set("X-Frame-Options", "DENY")
 		header.Set("Referrer-Policy", "same-origin")

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -234,6 +235,10 @@ func (b *BackOffice) Addr() string { return b.listener.Addr().String() }
 
 // DB returns the database handle, for tests.
 func (b *BackOffice) DB() *sqlx.DB { return b.db }
+
+// Router returns the router the back office serves, so tests can list every
+// route with chi.Walk.
+func (b *BackOffice) Router() chi.Routes { return b.server.Handler.(chi.Routes) }
 
 // Close stops serving, stops the workers and closes the connections.
 func (b *BackOffice) Close() error {
