@@ -35,6 +35,8 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 	street := flags.String("street", "", "街道（镇）代码，9 位")
 	kindergarten := flags.Int64("kindergarten", 0, "园所 ID")
 	password := flags.String("password", "", "指定密码（须符合密码规则，首次登录不要求修改）；不指定时生成临时密码")
+	phone := flags.String("phone", "", "手机号（可选，加密存储）")
+	idNumber := flags.String("id-number", "", "居民身份证号（可选，加密存储）")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +57,7 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 	}
 	roles := &access.Roles{DB: db}
 	prepared, err := prepareAccount(ctx, db, roles, accountInput{
-		Username: *username, DisplayName: *name, Role: *role, Scope: scope,
+		Username: *username, DisplayName: *name, Role: *role, Scope: scope, Phone: *phone, IDNumber: *idNumber,
 	}, time.Now())
 	if err != nil {
 		return err
