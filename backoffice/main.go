@@ -8,7 +8,10 @@
 //	backoffice migrate        create the database if needed and apply migrations
 //	backoffice seed [-demo]   load Shanghai's divisions and generate demo data
 //	backoffice publish        publish the edge configuration snapshot now
-//	backoffice keygen FILE    write a new keyring file unless FILE exists
+//	backoffice keygen FILE [KEY]  write a new keyring file unless FILE exists, and an
+//	                          SM2 signing key (PKCS#8 PEM) unless KEY exists
+//	backoffice acl verify     check the signatures of roles and staff accounts (exit 1 if any fails)
+//	backoffice acl sign-unsigned  sign the roles and accounts that have no signature yet
 //	backoffice staff create   create a staff account (flags: -h lists them)
 //	backoffice staff seed-demo  create one demo account per built-in role
 //	backoffice audit verify   check the audit trail's hash chain (exit 1 if broken)
@@ -30,6 +33,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/publish"
@@ -118,12 +122,20 @@ func run(ctx context.Context, args []string) error {
 	case "staff":
 		return runStaff(ctx, reader, args)
 	case "keygen":
-		if len(args) != 1 {
-			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
+		if len(args) != 1 && len(args) != 2 {
+			return errors.New("keygen needs the keyring file to write and optionally the SM2 signing key file, for example: backoffice keygen .run/keyring.json .run/signing-key.pem")
 		}
-		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
+		if err := crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102")); err != nil {
+			return err
+		}
+		if len(args) == 2 {
+			return generateSigningKey(args[1])
+		}
+		return nil
+	case "acl":
+		return runACL(ctx, reader, args)
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, acl, staff, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -182,7 +194,11 @@ func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
 	if err != nil {
 		return err
 	}
-	return staff.CreateCommand(ctx, db, keyring, args[1:], os.Stdout)
+	integrity, err := openIntegrity(ctx, reader, db)
+	if err != nil {
+		return err
+	}
+	return staff.CreateCommand(ctx, db, keyring, integrity, args[1:], os.Stdout)
 }
 
 // seedDemoStaff creates the demo accounts and prints them with their
@@ -192,7 +208,11 @@ func seedDemoStaff(ctx context.Context, reader *config.Reader, db *sqlx.DB) erro
 	if err != nil {
 		return err
 	}
-	accounts, err := staff.SeedDemo(ctx, db, keyring)
+	integrity, err := openIntegrity(ctx, reader, db)
+	if err != nil {
+		return err
+	}
+	accounts, err := staff.SeedDemo(ctx, db, keyring, integrity)
 	if err != nil {
 		return err
 	}
@@ -207,6 +227,57 @@ func seedDemoStaff(ctx context.Context, reader *config.Reader, db *sqlx.DB) erro
 		fmt.Printf(" %s", account.Username)
 	}
 	fmt.Println()
+	return nil
+}
+
+// openIntegrity returns the signer and verifier of access-control rows that
+// the server would use.
+func openIntegrity(ctx context.Context, reader *config.Reader, db *sqlx.DB) (*access.Integrity, error) {
+	return server.NewIntegrity(ctx, crypto.LoadProviderConfig(reader), db, &audit.Trail{DB: db, Now: time.Now})
+}
+
+// runACL runs "backoffice acl verify" and "backoffice acl sign-unsigned".
+func runACL(ctx context.Context, reader *config.Reader, args []string) error {
+	if len(args) != 1 || args[0] != "verify" && args[0] != "sign-unsigned" {
+		return errors.New("usage: backoffice acl verify, or backoffice acl sign-unsigned")
+	}
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	integrity, err := openIntegrity(ctx, reader, db)
+	if err != nil {
+		return err
+	}
+	if args[0] == "sign-unsigned" {
+		roles, staffIDs, err := integrity.SignUnsigned(ctx)
+		if err != nil {
+			return err
+		}
+		err = (&audit.Trail{DB: db, Now: time.Now}).Record(ctx, nil, nil, audit.Event{
+			Action: "acl.sign_unsigned", Resource: "acl", ResourceID: "*",
+			After:  map[string]any{"roles": roles, "staffIds": staffIDs},
+			Detail: fmt.Sprintf("通过命令行为 %d 个角色和 %d 个账号补签权限数据", len(roles), len(staffIDs)),
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("signed %d roles %v and %d staff accounts %v\n", len(roles), roles, len(staffIDs), staffIDs)
+		return nil
+	}
+	problems, err := integrity.VerifyAll(ctx)
+	if err != nil {
+		return err
+	}
+	for _, problem := range problems {
+		fmt.Printf("%s %s: %v\n", problem.Resource, problem.ResourceID, problem.Cause)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d access-control rows fail their signature check", len(problems))
+	}
+	fmt.Println("every role and staff account signature verifies")
 	return nil
 }
 
@@ -238,5 +309,18 @@ func runPublish(ctx context.Context, reader *config.Reader) error {
 		return err
 	}
 	fmt.Printf("published configuration snapshot %d\n", published.Version)
+	return nil
+}
+
+// generateSigningKey writes a new SM2 private key to path, readable only by
+// its owner, unless the file exists already.
+func generateSigningKey(path string) error {
+	key, err := crypto.GenerateSM2Key()
+	if err != nil {
+		return err
+	}
+	if err := crypto.WriteSM2PrivateKeyFile(path, key); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
 	return nil
 }

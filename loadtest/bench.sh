@@ -178,6 +178,8 @@ certificates_port=$(free_port)
 data_port=$(free_port)
 
 export CRYPTO_KEYRING_FILE=$work/keyring.json
+export CRYPTO_SIGNING_KEY_FILE=$work/signing-key.pem
+export CRYPTO_SIGNING_KEY_ID=bench
 export DATABASE_URL="$postgres/$database?sslmode=disable"
 export REDIS_ADDR=$redis_addr
 export REDIS_PREFIX=$prefix
@@ -207,7 +209,7 @@ machine_facts
 log "stack: database $database, Redis prefix $prefix, edge 127.0.0.1:$edge_port, DRAIN_CONSUMERS=$drain_consumers"
 
 PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
-"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE"
+"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 "$bin_dir/backoffice" seed -demo >"$logs/seed.log" 2>&1 || { cat "$logs/seed.log" >&2; fail "seeding $database failed"; }
 
 wait_ready() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/config"
+	"github.com/sh-preschool/preschool/shared/crypto"
 )
 
 // Config is the back office's configuration; every key is in the README's
@@ -49,6 +50,13 @@ type Config struct {
 	// Workers turns the drainer and verifier off when false, for a replica
 	// that only serves pages.
 	Workers bool
+	// Crypto selects the cryptography provider whose SM2 key signs the
+	// access-control rows and the audit checkpoints
+	// (CRYPTO_SIGNING_KEY_FILE and CRYPTO_SIGNING_KEY_ID are required).
+	Crypto crypto.ProviderConfig
+	// IntegrityInterval is how often every role and account signature is
+	// checked in the background.
+	IntegrityInterval time.Duration
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -88,6 +96,8 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		VerifyBreakerOpenFor:   r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
 		VerifyRate:             r.Int("VERIFY_RATE", 200, 0, 100_000),
 		Workers:                r.Bool("BACKOFFICE_WORKERS", true),
+		Crypto:                 crypto.LoadProviderConfig(r),
+		IntegrityInterval:      r.Duration("ACL_VERIFY_INTERVAL", 5*time.Minute, time.Second),
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	if c.DrainClaimIdle <= c.DrainBlock {

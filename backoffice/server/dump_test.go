@@ -61,7 +61,7 @@ func seedPersonalData(t *testing.T, env *backofficetest.Env) []plaintext {
 		idNumber := document.ValidResidentIDForTest("310104", birth, 40+i, 'M')
 		values = append(values, plaintext{"staff phone", phone}, plaintext{"staff ID number", idNumber})
 		var out bytes.Buffer
-		err := staff.CreateCommand(context.Background(), env.DB.DB, env.Keyring, []string{
+		err := staff.CreateCommand(context.Background(), env.DB.DB, env.Keyring, env.Integrity, []string{
 			"-username", username, "-name", "测试员" + strconv.Itoa(i), "-role", "district_admin", "-district", xuhui,
 			"-phone", phone, "-id-number", idNumber,
 		}, &out)

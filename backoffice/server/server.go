@@ -44,6 +44,7 @@ type BackOffice struct {
 	sessions  *access.SessionStore
 	devSignIn *access.DevSignIn
 	roles     *access.Roles
+	integrity *access.Integrity
 	trail     *audit.Trail
 	names     *enrolment.Names
 	listener  net.Listener
@@ -108,9 +109,14 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		Redis: redis, Prefix: cfg.RedisPrefix, IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.SessionTTL,
 		SecureCookie: cfg.SecureCookie, Now: time.Now,
 	}
-	b.roles = &access.Roles{DB: db}
-	b.devSignIn = &access.DevSignIn{Enabled: cfg.DevSignIn, Sessions: b.sessions, Roles: b.roles, KnownDistrict: b.districtName}
 	b.trail = &audit.Trail{DB: db, Now: time.Now}
+	if b.integrity, err = NewIntegrity(ctx, cfg.Crypto, db, b.trail); err != nil {
+		b.closeClients()
+		return nil, err
+	}
+	b.sessions.Integrity = b.integrity
+	b.roles = &access.Roles{DB: db, Integrity: b.integrity}
+	b.devSignIn = &access.DevSignIn{Enabled: cfg.DevSignIn, Sessions: b.sessions, Roles: b.roles, KnownDistrict: b.districtName}
 	if _, err := b.publisher.Publish(ctx); err != nil {
 		b.closeClients()
 		return nil, err
@@ -118,6 +124,7 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
+	b.goWorker(func() { b.checkIntegrity(runCtx) })
 	if cfg.Workers {
 		if err := b.startWorkers(runCtx); err != nil {
 			cancel()

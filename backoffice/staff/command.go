@@ -24,7 +24,7 @@ import (
 // it, for scripted tests. The scope level is the role's only level, or
 // -scope, or follows from the most specific of -kindergarten, -street and
 // -district.
-func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, args []string, out io.Writer) error {
+func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity, args []string, out io.Writer) error {
 	flags := flag.NewFlagSet("staff create", flag.ContinueOnError)
 	flags.SetOutput(out)
 	username := flags.String("username", "", "用户名：3 至 32 位小写字母、数字、点、下划线或连字符（必填）")
@@ -55,7 +55,7 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 			scope.Level = access.LevelDistrict
 		}
 	}
-	roles := &access.Roles{DB: db}
+	roles := &access.Roles{DB: db, Integrity: integrity}
 	prepared, err := prepareAccount(ctx, db, roles, accountInput{
 		Username: *username, DisplayName: *name, Role: *role, Scope: scope, Phone: *phone, IDNumber: *idNumber,
 	}, time.Now())
@@ -78,7 +78,7 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 	if !temporary {
 		detail = "通过命令行创建账号，使用指定密码"
 	}
-	id, err := createAccounts(ctx, db, keyring, []newAccount{prepared}, detail)
+	id, err := createAccounts(ctx, db, keyring, integrity, []newAccount{prepared}, detail)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 // createAccounts inserts accounts in one transaction, each with an audit
 // event by the system, and returns their IDs in order. An account whose
 // username exists fails the whole call with errUsernameTaken.
-func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, accounts []newAccount, detail string) ([]int64, error) {
+func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity, accounts []newAccount, detail string) ([]int64, error) {
 	trail := &audit.Trail{DB: db, Now: time.Now}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -107,7 +107,7 @@ func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, a
 	defer tx.Rollback()
 	ids := make([]int64, 0, len(accounts))
 	for _, account := range accounts {
-		id, err := insertAccount(ctx, tx, keyring, account)
+		id, err := insertAccount(ctx, tx, keyring, integrity, account)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +155,7 @@ type DemoAccount struct {
 // kindergarten and the teacher's kindergarten are the first of DemoDistrict
 // by code and by ID, so the divisions and kindergartens must be seeded
 // first.
-func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring) ([]DemoAccount, error) {
+func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity) ([]DemoAccount, error) {
 	var street string
 	err := db.GetContext(ctx, &street, `SELECT code FROM street WHERE district_code = $1 ORDER BY code LIMIT 1`, DemoDistrict)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -183,7 +183,7 @@ func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring) ([]Demo
 		{Username: "auditor", DisplayName: "审计员（演示）", Role: "auditor"},
 		{Username: "security.admin", DisplayName: "安全管理员（演示）", Role: "security_admin"},
 	}
-	roles := &access.Roles{DB: db}
+	roles := &access.Roles{DB: db, Integrity: integrity}
 	demo := make([]DemoAccount, 0, len(inputs))
 	var missing []newAccount
 	var missingIndex []int
@@ -212,7 +212,7 @@ func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring) ([]Demo
 	if len(missing) == 0 {
 		return demo, nil
 	}
-	if _, err := createAccounts(ctx, db, keyring, missing, "创建演示账号"); err != nil {
+	if _, err := createAccounts(ctx, db, keyring, integrity, missing, "创建演示账号"); err != nil {
 		return nil, err
 	}
 	for _, i := range missingIndex {

@@ -241,6 +241,11 @@ func (h *Handlers) updateRolePermissions(w http.ResponseWriter, r *http.Request)
 	if _, err := tx.ExecContext(ctx, `UPDATE role SET permissions = $2, updated_at = now() WHERE code = $1`, code, permissions); err != nil {
 		return fmt.Errorf("update role %s: %w", code, err)
 	}
+	if h.Roles.Integrity != nil {
+		if err := h.Roles.Integrity.SignRole(ctx, tx, code); err != nil {
+			return err
+		}
+	}
 	var holders []int64
 	if err := tx.SelectContext(ctx, &holders, `SELECT id FROM staff_user WHERE role_code = $1`, code); err != nil {
 		return fmt.Errorf("read holders of role %s: %w", code, err)

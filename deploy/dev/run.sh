@@ -8,6 +8,8 @@ cd "$(dirname "$0")/../.."
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable}"
 export REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}"
 export CRYPTO_KEYRING_FILE="${CRYPTO_KEYRING_FILE:-.run/keyring.json}"
+export CRYPTO_SIGNING_KEY_FILE="${CRYPTO_SIGNING_KEY_FILE:-.run/signing-key.pem}"
+export CRYPTO_SIGNING_KEY_ID="${CRYPTO_SIGNING_KEY_ID:-dev}"
 export BACKOFFICE_DEV_SIGN_IN="${BACKOFFICE_DEV_SIGN_IN:-true}"
 export EDGE_LISTEN="${EDGE_LISTEN:-127.0.0.1:8080}"
 export EDGE_OPERATIONS_LISTEN="${EDGE_OPERATIONS_LISTEN:-127.0.0.1:9080}"
@@ -40,7 +42,7 @@ for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127
   fi
 done
 
-bin/backoffice keygen "$CRYPTO_KEYRING_FILE"
+bin/backoffice keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 LOG_LEVEL=warn bin/backoffice seed -demo
 
 pids=()
