@@ -14,7 +14,8 @@
 //	backoffice acl sign-unsigned  sign the roles and accounts that have no signature yet
 //	backoffice staff create   create a staff account (flags: -h lists them)
 //	backoffice staff seed-demo  create one demo account per built-in role
-//	backoffice audit verify   check the audit trail's hash chain (exit 1 if broken)
+//	backoffice audit verify   check the audit trail's hash chain and signed checkpoints (exit 1 if broken)
+//	backoffice audit checkpoint  sign the audit chain's head with SM2 now
 //	backoffice verify         check this executable's release signature under the
 //	                          key in RELEASE_PUBLIC_KEY (exit 1 if it does not verify)
 package main
@@ -109,8 +110,8 @@ func run(ctx context.Context, args []string) error {
 	case "publish":
 		return runPublish(ctx, reader)
 	case "audit":
-		if len(args) != 1 || args[0] != "verify" {
-			return errors.New("usage: backoffice audit verify")
+		if len(args) != 1 || args[0] != "verify" && args[0] != "checkpoint" {
+			return errors.New("usage: backoffice audit verify, or backoffice audit checkpoint")
 		}
 		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
 		db, err := server.OpenDatabase(ctx, databaseURL, 2)
@@ -118,7 +119,26 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		defer db.Close()
-		return audit.VerifyCommand(ctx, db, os.Stdout)
+		// Verifying needs only public keys: the signing key's, or retired
+		// ones in CRYPTO_VERIFY_KEYS.
+		provider, err := crypto.NewProvider(crypto.LoadProviderConfig(reader))
+		if err != nil {
+			return err
+		}
+		checkpoints := &audit.Checkpoints{DB: db, Provider: provider}
+		if args[0] == "checkpoint" {
+			checkpoint, written, err := checkpoints.Write(ctx)
+			if err != nil {
+				return err
+			}
+			if !written {
+				fmt.Println("no new audit rows since the last checkpoint; nothing signed")
+				return nil
+			}
+			fmt.Printf("signed audit checkpoint %d at row %d with key %s\n", checkpoint.ID, checkpoint.LastID, checkpoint.KeyID)
+			return nil
+		}
+		return audit.VerifyCommand(ctx, db, checkpoints, os.Stdout)
 	case "staff":
 		return runStaff(ctx, reader, args)
 	case "keygen":

@@ -57,6 +57,9 @@ type Config struct {
 	// IntegrityInterval is how often every role and account signature is
 	// checked in the background.
 	IntegrityInterval time.Duration
+	// AuditCheckpointInterval is how often the audit chain's head is
+	// signed with SM2.
+	AuditCheckpointInterval time.Duration
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -66,38 +69,39 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		hostname = "backoffice"
 	}
 	c := Config{
-		Listen:                 r.String("BACKOFFICE_LISTEN", "127.0.0.1:8081"),
-		DatabaseURL:            r.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable"),
-		DatabaseMaxConns:       r.Int("DATABASE_MAX_CONNS", 20, 2, 1000),
-		RedisAddress:           r.String("REDIS_ADDR", "127.0.0.1:6379"),
-		RedisPassword:          r.String("REDIS_PASSWORD", ""),
-		RedisPrefix:            r.String("REDIS_PREFIX", "ps:"),
-		KeyringFile:            r.String("CRYPTO_KEYRING_FILE", ""),
-		DataAPIURL:             r.String("DATA_API_URL", "http://127.0.0.1:7103"),
-		DataAPITimeout:         r.Duration("DATA_API_TIMEOUT", 2*time.Second, time.Millisecond),
-		DevSignIn:              r.Bool("BACKOFFICE_DEV_SIGN_IN", false),
-		SecureCookie:           r.Bool("BACKOFFICE_SECURE_COOKIE", false),
-		SessionTTL:             r.Duration("BACKOFFICE_SESSION_TTL", 12*time.Hour, time.Minute),
-		IdleTimeout:            r.Duration("BACKOFFICE_IDLE_TIMEOUT", 30*time.Minute, time.Minute),
-		LoginAttemptsPerMinute: r.Int("BACKOFFICE_LOGIN_ATTEMPTS_PER_MINUTE", staff.DefaultLoginAttemptsPerMinute, 1, 100_000),
-		DrainConsumer:          r.String("DRAIN_CONSUMER", hostname),
-		DrainConsumers:         r.Int("DRAIN_CONSUMERS", 2, 1, 64),
-		DrainBatchSize:         r.Int("DRAIN_BATCH_SIZE", 1000, 1, 10_000),
-		DrainBlock:             r.Duration("DRAIN_BLOCK", 2*time.Second, 10*time.Millisecond),
-		DrainClaimIdle:         r.Duration("DRAIN_CLAIM_IDLE", 30*time.Second, 10*time.Millisecond),
-		DrainClaimInterval:     r.Duration("DRAIN_CLAIM_INTERVAL", 10*time.Second, 10*time.Millisecond),
-		DrainMaxDeliveries:     r.Int("DRAIN_MAX_DELIVERIES", 5, 1, 1000),
-		DrainTrimInterval:      r.Duration("DRAIN_TRIM_INTERVAL", 5*time.Second, 10*time.Millisecond),
-		ReceiptTTL:             r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour),
-		VerifyInterval:         r.Duration("VERIFY_INTERVAL", 2*time.Second, 10*time.Millisecond),
-		VerifyBatchSize:        r.Int("VERIFY_BATCH_SIZE", 100, 1, 100),
-		VerifyMaxAttempts:      r.Int("VERIFY_MAX_ATTEMPTS", 3, 1, 100),
-		VerifyDeadline:         r.Duration("VERIFY_DEADLINE", 10*time.Minute, time.Second),
-		VerifyBreakerOpenFor:   r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
-		VerifyRate:             r.Int("VERIFY_RATE", 200, 0, 100_000),
-		Workers:                r.Bool("BACKOFFICE_WORKERS", true),
-		Crypto:                 crypto.LoadProviderConfig(r),
-		IntegrityInterval:      r.Duration("ACL_VERIFY_INTERVAL", 5*time.Minute, time.Second),
+		Listen:                  r.String("BACKOFFICE_LISTEN", "127.0.0.1:8081"),
+		DatabaseURL:             r.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable"),
+		DatabaseMaxConns:        r.Int("DATABASE_MAX_CONNS", 20, 2, 1000),
+		RedisAddress:            r.String("REDIS_ADDR", "127.0.0.1:6379"),
+		RedisPassword:           r.String("REDIS_PASSWORD", ""),
+		RedisPrefix:             r.String("REDIS_PREFIX", "ps:"),
+		KeyringFile:             r.String("CRYPTO_KEYRING_FILE", ""),
+		DataAPIURL:              r.String("DATA_API_URL", "http://127.0.0.1:7103"),
+		DataAPITimeout:          r.Duration("DATA_API_TIMEOUT", 2*time.Second, time.Millisecond),
+		DevSignIn:               r.Bool("BACKOFFICE_DEV_SIGN_IN", false),
+		SecureCookie:            r.Bool("BACKOFFICE_SECURE_COOKIE", false),
+		SessionTTL:              r.Duration("BACKOFFICE_SESSION_TTL", 12*time.Hour, time.Minute),
+		IdleTimeout:             r.Duration("BACKOFFICE_IDLE_TIMEOUT", 30*time.Minute, time.Minute),
+		LoginAttemptsPerMinute:  r.Int("BACKOFFICE_LOGIN_ATTEMPTS_PER_MINUTE", staff.DefaultLoginAttemptsPerMinute, 1, 100_000),
+		DrainConsumer:           r.String("DRAIN_CONSUMER", hostname),
+		DrainConsumers:          r.Int("DRAIN_CONSUMERS", 2, 1, 64),
+		DrainBatchSize:          r.Int("DRAIN_BATCH_SIZE", 1000, 1, 10_000),
+		DrainBlock:              r.Duration("DRAIN_BLOCK", 2*time.Second, 10*time.Millisecond),
+		DrainClaimIdle:          r.Duration("DRAIN_CLAIM_IDLE", 30*time.Second, 10*time.Millisecond),
+		DrainClaimInterval:      r.Duration("DRAIN_CLAIM_INTERVAL", 10*time.Second, 10*time.Millisecond),
+		DrainMaxDeliveries:      r.Int("DRAIN_MAX_DELIVERIES", 5, 1, 1000),
+		DrainTrimInterval:       r.Duration("DRAIN_TRIM_INTERVAL", 5*time.Second, 10*time.Millisecond),
+		ReceiptTTL:              r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour),
+		VerifyInterval:          r.Duration("VERIFY_INTERVAL", 2*time.Second, 10*time.Millisecond),
+		VerifyBatchSize:         r.Int("VERIFY_BATCH_SIZE", 100, 1, 100),
+		VerifyMaxAttempts:       r.Int("VERIFY_MAX_ATTEMPTS", 3, 1, 100),
+		VerifyDeadline:          r.Duration("VERIFY_DEADLINE", 10*time.Minute, time.Second),
+		VerifyBreakerOpenFor:    r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
+		VerifyRate:              r.Int("VERIFY_RATE", 200, 0, 100_000),
+		Workers:                 r.Bool("BACKOFFICE_WORKERS", true),
+		Crypto:                  crypto.LoadProviderConfig(r),
+		IntegrityInterval:       r.Duration("ACL_VERIFY_INTERVAL", 5*time.Minute, time.Second),
+		AuditCheckpointInterval: r.Duration("AUDIT_CHECKPOINT_INTERVAL", 10*time.Minute, 100*time.Millisecond),
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	if c.DrainClaimIdle <= c.DrainBlock {

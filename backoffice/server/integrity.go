@@ -74,3 +74,30 @@ func (b *BackOffice) checkIntegrity(ctx context.Context) {
 		}
 	}
 }
+
+// writeCheckpoints signs the audit chain's head every
+// AuditCheckpointInterval, and once more when the back office stops.
+func (b *BackOffice) writeCheckpoints(ctx context.Context) {
+	ticker := time.NewTicker(b.config.AuditCheckpointInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			b.writeCheckpoint(context.WithoutCancel(ctx))
+			return
+		case <-ticker.C:
+			b.writeCheckpoint(ctx)
+		}
+	}
+}
+
+func (b *BackOffice) writeCheckpoint(ctx context.Context) {
+	checkpoint, written, err := b.checkpoints.Write(ctx)
+	if err != nil {
+		slog.Error("signing an audit checkpoint failed", "error", err)
+		return
+	}
+	if written {
+		slog.Info("audit checkpoint signed", "checkpoint", checkpoint.ID, "last_row", checkpoint.LastID, "key_id", checkpoint.KeyID)
+	}
+}

@@ -55,7 +55,7 @@ func (b *BackOffice) routes() http.Handler {
 			})
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
-			(&audit.Handlers{Trail: b.trail}).Routes(r)
+			(&audit.Handlers{Trail: b.trail, Checkpoints: b.checkpoints}).Routes(r)
 			staffHandlers.Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -45,13 +45,15 @@ type BackOffice struct {
 	devSignIn *access.DevSignIn
 	roles     *access.Roles
 	integrity *access.Integrity
-	trail     *audit.Trail
-	names     *enrolment.Names
-	listener  net.Listener
-	server    *http.Server
-	cancel    context.CancelFunc
-	workers   sync.WaitGroup
-	breaker   *prometheus.GaugeVec
+	// checkpoints signs the audit chain's head every AuditCheckpointInterval.
+	checkpoints *audit.Checkpoints
+	trail       *audit.Trail
+	names       *enrolment.Names
+	listener    net.Listener
+	server      *http.Server
+	cancel      context.CancelFunc
+	workers     sync.WaitGroup
+	breaker     *prometheus.GaugeVec
 }
 
 // Run starts the back office and serves until ctx ends.
@@ -115,6 +117,7 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		return nil, err
 	}
 	b.sessions.Integrity = b.integrity
+	b.checkpoints = &audit.Checkpoints{DB: db, Provider: b.integrity.Provider}
 	b.roles = &access.Roles{DB: db, Integrity: b.integrity}
 	b.devSignIn = &access.DevSignIn{Enabled: cfg.DevSignIn, Sessions: b.sessions, Roles: b.roles, KnownDistrict: b.districtName}
 	if _, err := b.publisher.Publish(ctx); err != nil {
@@ -125,6 +128,7 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
 	b.goWorker(func() { b.checkIntegrity(runCtx) })
+	b.goWorker(func() { b.writeCheckpoints(runCtx) })
 	if cfg.Workers {
 		if err := b.startWorkers(runCtx); err != nil {
 			cancel()
