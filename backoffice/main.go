@@ -10,6 +10,7 @@
 //	backoffice publish        publish the edge configuration snapshot now
 //	backoffice keygen FILE [KEY]  write a new keyring file unless FILE exists, and an
 //	                          SM2 signing key (PKCS#8 PEM) unless KEY exists
+//	backoffice keys rotate [-batch N]  re-encrypt every sealed column under the keyring's active key
 //	backoffice acl verify     check the signatures of roles and staff accounts (exit 1 if any fails)
 //	backoffice acl sign-unsigned  sign the roles and accounts that have no signature yet
 //	backoffice staff create   create a staff account (flags: -h lists them)
@@ -37,6 +38,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
+	"github.com/sh-preschool/preschool/backoffice/keys"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -154,8 +156,10 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	case "acl":
 		return runACL(ctx, reader, args)
+	case "keys":
+		return runKeys(ctx, reader, args)
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, acl, staff, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, acl, keys, staff, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -343,4 +347,42 @@ func generateSigningKey(path string) error {
 		return err
 	}
 	return nil
+}
+
+// runKeys runs "backoffice keys rotate".
+func runKeys(ctx context.Context, reader *config.Reader, args []string) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return errors.New("usage: backoffice keys rotate [-batch N]")
+	}
+	flags := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+	batch := flags.Int("batch", 500, "rows re-encrypted per transaction")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *batch < 1 || *batch > 10_000 {
+		return fmt.Errorf("-batch %d is out of range: use 1 to 10000", *batch)
+	}
+	keyring, err := loadKeyring(reader)
+	if err != nil {
+		return err
+	}
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rotator := &keys.Rotator{DB: db, Keyring: keyring, BatchSize: *batch}
+	results, err := rotator.Rotate(ctx)
+	for _, result := range results {
+		fmt.Printf("%s: %d rows re-encrypted under key %s\n", result.Table, result.Rows, keyring.ActiveKeyID())
+	}
+	if err != nil {
+		return err
+	}
+	err = (&audit.Trail{DB: db, Now: time.Now}).Record(ctx, nil, nil, audit.Event{
+		Action: "keys.rotate", Resource: "keyring", ResourceID: keyring.ActiveKeyID(), After: results,
+		Detail: "通过命令行将加密字段重新加密到密钥 " + keyring.ActiveKeyID(),
+	})
+	return err
 }
