@@ -54,6 +54,8 @@ var Permissions = []Permission{
 	{Code: "dictionary.write", Name: "维护数据字典", Group: "基础数据", Duty: DutyBusiness},
 	{Code: "org.read", Name: "查看组织机构", Group: "基础数据", Duty: DutyShared},
 	{Code: "dashboard.read", Name: "查看数据看板", Group: "数据看板", Duty: DutyBusiness, BusinessData: true},
+	// masking.Permission: no built-in role holds it.
+	{Code: "personal.unmask", Name: "查看完整证件号和手机号", Group: "招生管理", Duty: DutyBusiness, BusinessData: true},
 	{Code: "audit.read", Name: "查看审计日志", Group: "安全审计", Duty: DutyAudit},
 	{Code: "login_log.read", Name: "查看登录日志", Group: "安全审计", Duty: DutyAudit},
 	{Code: "staff.read", Name: "查看账号", Group: "账号与权限", Duty: DutySecurity},
