@@ -70,6 +70,9 @@ export async function startStack() {
     SIM_CERTIFICATES_LISTEN: `127.0.0.1:${certificatesPort}`,
     SIM_DATA_LISTEN: `127.0.0.1:${dataPort}`,
     SIM_CRYPTO_LISTEN: '127.0.0.1:0',
+    SIM_GATEWAY_LISTEN: '127.0.0.1:0',
+    SIM_GATEWAY_UPSTREAM: `http://127.0.0.1:${backOfficePort}`,
+    SIM_GATEWAY_DIR: join(dir, 'gateway'),
     VERIFY_INTERVAL: '500ms',
     LOG_LEVEL: 'warn',
   };

@@ -195,6 +195,7 @@ export SIM_IDENTITY_LISTEN=127.0.0.1:$identity_port
 export SIM_CERTIFICATES_LISTEN=127.0.0.1:$certificates_port
 export SIM_DATA_LISTEN=127.0.0.1:$data_port
 export SIM_CRYPTO_LISTEN=127.0.0.1:0
+export SIM_GATEWAY_UPSTREAM=off
 export DRAIN_CONSUMERS=$drain_consumers
 export LOG_LEVEL=warn
 # An unchanged copy of the deployed limits, so that an edit of

@@ -23,3 +23,19 @@ CREATE TABLE audit_checkpoint (
 );
 CREATE RULE audit_checkpoint_no_update AS ON UPDATE TO audit_checkpoint DO INSTEAD NOTHING;
 CREATE RULE audit_checkpoint_no_delete AS ON DELETE TO audit_checkpoint DO INSTEAD NOTHING;
+
+-- Client certificates bound to staff accounts, for signing in through the
+-- security authentication gateway. fingerprint is "sm3:" and the hex SM3
+-- digest of the certificate's DER encoding. Each binding is access-control
+-- data and carries an SM2 signature over the fingerprint and the staff ID
+-- (backoffice/certauth), checked at every certificate sign-in.
+CREATE TABLE staff_certificate (
+    fingerprint  text PRIMARY KEY CHECK (fingerprint ~ '^sm3:[0-9a-f]{64}$'),
+    staff_id     bigint NOT NULL REFERENCES staff_user (id),
+    subject      text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    created_by   bigint,
+    key_id       text NOT NULL,
+    signature    bytea NOT NULL
+);
+CREATE INDEX staff_certificate_staff_idx ON staff_certificate (staff_id);

@@ -247,7 +247,7 @@ type registrationDetail struct {
 	registrationItem
 	ChildDocumentNumber string           `json:"childDocumentNumber"`
 	Guardians           []guardianDetail `json:"guardians"`
-	// Masked tells the page that document numbers and phones are masked.
+	// Masked is true when document numbers and phones are masked.
 	Masked bool `json:"masked"`
 }
 
@@ -272,7 +272,7 @@ type sealedGuardian struct {
 // relationLabels names the guardian relations the edge accepts.
 var relationLabels = map[string]string{"father": "父亲", "mother": "母亲", "grandparent": "祖父母/外祖父母", "other": "其他监护人"}
 
-// errUnreadable answers a registration whose sealed values do not open.
+// errUnreadable is returned for a registration whose sealed values do not open.
 var errUnreadable = apierror.New(http.StatusInternalServerError, "sealed_data_unreadable", "该登记的加密信息无法解密，请联系系统管理员。")
 
 func (h *Handlers) registrationDetail(row RegistrationRow, policy masking.Policy) (registrationDetail, error) {

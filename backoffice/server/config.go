@@ -60,6 +60,17 @@ type Config struct {
 	// AuditCheckpointInterval is how often the audit chain's head is
 	// signed with SM2.
 	AuditCheckpointInterval time.Duration
+	// GatewayPublicKeyFile is the security authentication gateway's SM2
+	// public key (PEM) and GatewayKeyID its key ID. Empty turns
+	// certificate sign-in off.
+	GatewayPublicKeyFile string
+	GatewayKeyID         string
+	// GatewayMaxSkew bounds the age of a gateway-signed identity.
+	GatewayMaxSkew time.Duration
+	// TLSCertFile and TLSKeyFile, both set, make the back office serve TLS
+	// 1.3 only, for the hop from nginx or the gateway.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -102,6 +113,17 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		Crypto:                  crypto.LoadProviderConfig(r),
 		IntegrityInterval:       r.Duration("ACL_VERIFY_INTERVAL", 5*time.Minute, time.Second),
 		AuditCheckpointInterval: r.Duration("AUDIT_CHECKPOINT_INTERVAL", 10*time.Minute, 100*time.Millisecond),
+		GatewayPublicKeyFile:    r.String("GATEWAY_PUBLIC_KEY_FILE", ""),
+		GatewayKeyID:            r.String("GATEWAY_KEY_ID", ""),
+		GatewayMaxSkew:          r.Duration("GATEWAY_MAX_SKEW", 30*time.Second, time.Second),
+		TLSCertFile:             r.String("BACKOFFICE_TLS_CERT_FILE", ""),
+		TLSKeyFile:              r.String("BACKOFFICE_TLS_KEY_FILE", ""),
+	}
+	if (c.GatewayPublicKeyFile == "") != (c.GatewayKeyID == "") {
+		return c, fmt.Errorf("invalid configuration: set both GATEWAY_PUBLIC_KEY_FILE and GATEWAY_KEY_ID, or neither")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return c, fmt.Errorf("invalid configuration: set both BACKOFFICE_TLS_CERT_FILE and BACKOFFICE_TLS_KEY_FILE, or neither")
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	if c.DrainClaimIdle <= c.DrainBlock {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
+	"github.com/sh-preschool/preschool/backoffice/certauth"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
@@ -35,6 +36,10 @@ func (b *BackOffice) routes() http.Handler {
 		DB: b.db, Keyring: b.keyring, Sessions: b.sessions, Roles: b.roles, Trail: b.trail,
 		DistrictName: b.districtName, LoginAttemptsPerMinute: b.config.LoginAttemptsPerMinute,
 	}
+	certificateHandlers := &certauth.Handlers{
+		DB: b.db, Sessions: b.sessions, Roles: b.roles, Integrity: b.integrity, Trail: b.trail, Verifier: b.gateway,
+		DistrictName: b.districtName,
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		// Every refused access is recorded in the audit trail.
 		r.Use(func(next http.Handler) http.Handler {
@@ -46,6 +51,7 @@ func (b *BackOffice) routes() http.Handler {
 		r.Post("/sign-out", httpx.Handle(b.signOut))
 		r.Get("/sign-in/options", httpx.Handle(b.signInOptions))
 		staffHandlers.PublicRoutes(r)
+		certificateHandlers.PublicRoutes(r)
 		r.Group(func(r chi.Router) {
 			r.Use(b.sessions.Authenticate)
 			r.Get("/me", httpx.Handle(b.me))
@@ -57,6 +63,7 @@ func (b *BackOffice) routes() http.Handler {
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&audit.Handlers{Trail: b.trail, Checkpoints: b.checkpoints}).Routes(r)
 			staffHandlers.Routes(r)
+			certificateHandlers.Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
