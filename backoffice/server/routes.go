@@ -128,6 +128,11 @@ func securityHeaders(next http.Handler) http.Handler {
 		header.Set("X-Content-Type-Options", "nosniff")
 		header.Set("X-Frame-Options", "DENY")
 		header.Set("Referrer-Policy", "same-origin")
+		// JSON responses may load and run nothing; the admin app's pages
+		// replace this with their own policy (backoffice/web).
+		header.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		// Browsers ignore HSTS over plain HTTP; it takes effect behind HTTPS.
+		header.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		next.ServeHTTP(w, r)
 	})
 }
