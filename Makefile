@@ -10,7 +10,7 @@ export GOFLAGS := -buildvcs=false
 WEB_APPS := edge/web/app backoffice/web/app
 BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver
 
-.PHONY: all run test build web go-build migrate seed bench lint fuzz e2e browser go-test clean release-notes
+.PHONY: all run test build web go-build migrate seed bench bench-sealing lint fuzz e2e browser go-test clean release-notes
 
 all: build
 
@@ -65,6 +65,10 @@ seed: go-build
 ## bench: the peak-day load test on this machine (see loadtest/README.md)
 bench: go-build
 	loadtest/bench.sh
+
+## bench-sealing: the edge's submit path with and without SM4 sealing, in one run
+bench-sealing:
+	go test -count=1 -run '^$$' -bench SealingOverhead -benchtime=1x ./edge/submit/
 
 ## fuzz: run each fuzz test for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
