@@ -153,8 +153,9 @@ func TestCertificateSignInThroughGateway(t *testing.T) {
 		t.Fatalf("sign-in with an unbound certificate = %d %s, want 401 certificate_not_bound", status, body)
 	}
 
-	// The first security admin's certificate is bound outside the API, as
-	// an operator would with the admin's password session.
+	// The security admin's own certificate is bound directly here. In
+	// production the admin binds it through the API after a password and
+	// TOTP sign-in.
 	trail := &audit.Trail{DB: env.DB.DB, Now: time.Now}
 	if _, err := certauth.Bind(context.Background(), env.DB.DB, env.Integrity, trail, nil, nil, adminID,
 		gatewayauth.Fingerprint(adminCertificate.Leaf), adminCertificate.Leaf.Subject.String()); err != nil {
