@@ -10,7 +10,7 @@ export GOFLAGS := -buildvcs=false
 WEB_APPS := edge/web/app backoffice/web/app
 BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver bin/dashboards-load
 
-.PHONY: all run test build web go-build migrate seed bench bench-dashboards bench-staff lint fuzz e2e browser fonts go-test clean release-notes
+.PHONY: all run test build web go-build migrate seed bench bench-dashboards bench-staff bench-sealing lint fuzz e2e browser fonts go-test clean release-notes
 
 all: build
 
@@ -92,6 +92,10 @@ bench-staff:
 	$(GO) build -o bin/backoffice ./backoffice
 	$(GO) build -o bin/staffbench ./loadtest/staff
 	loadtest/bench-staff.sh
+
+## bench-sealing: the edge's submit path with and without SM4 sealing, in one run
+bench-sealing:
+	go test -count=1 -run '^$$' -bench SealingOverhead -benchtime=1x ./edge/submit/
 
 ## fuzz: run each fuzz test for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -8,10 +8,15 @@
 //	backoffice migrate        create the database if needed and apply migrations
 //	backoffice seed [-demo]   load Shanghai's divisions and generate demo data
 //	backoffice publish        publish the edge configuration snapshot now
-//	backoffice keygen FILE    write a new keyring file unless FILE exists
+//	backoffice keygen FILE [KEY]  write a new keyring file unless FILE exists, and an
+//	                          SM2 signing key (PKCS#8 PEM) unless KEY exists
+//	backoffice keys rotate [-batch N]  re-encrypt every sealed column under the keyring's active key
+//	backoffice acl verify     check the signatures of roles and staff accounts (exit 1 if any fails)
+//	backoffice acl sign-unsigned  sign the roles and accounts that have no signature yet
 //	backoffice staff create   create a staff account (flags: -h lists them)
 //	backoffice staff seed-demo  create one demo account per built-in role
-//	backoffice audit verify   check the audit trail's hash chain (exit 1 if broken)
+//	backoffice audit verify   check the audit trail's hash chain and signed checkpoints (exit 1 if broken)
+//	backoffice audit checkpoint  sign the audit chain's head with SM2 now
 //	backoffice monitoring generate|rebuild|api-key
 //	                          attendance data: generate a school year, rebuild the
 //	                          rollups, create a kindergarten system's API key
@@ -35,9 +40,11 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/forms"
+	"github.com/sh-preschool/preschool/backoffice/keys"
 	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/backoffice/publish"
@@ -113,8 +120,8 @@ func run(ctx context.Context, args []string) error {
 	case "publish":
 		return runPublish(ctx, reader)
 	case "audit":
-		if len(args) != 1 || args[0] != "verify" {
-			return errors.New("usage: backoffice audit verify")
+		if len(args) != 1 || args[0] != "verify" && args[0] != "checkpoint" {
+			return errors.New("usage: backoffice audit verify, or backoffice audit checkpoint")
 		}
 		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
 		db, err := server.OpenDatabase(ctx, databaseURL, 2)
@@ -122,7 +129,26 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		defer db.Close()
-		return audit.VerifyCommand(ctx, db, os.Stdout)
+		// Verifying needs only public keys: the signing key's, or retired
+		// ones in CRYPTO_VERIFY_KEYS.
+		provider, err := crypto.NewProvider(crypto.LoadProviderConfig(reader))
+		if err != nil {
+			return err
+		}
+		checkpoints := &audit.Checkpoints{DB: db, Provider: provider}
+		if args[0] == "checkpoint" {
+			checkpoint, written, err := checkpoints.Write(ctx)
+			if err != nil {
+				return err
+			}
+			if !written {
+				fmt.Println("no new audit rows since the last checkpoint; nothing signed")
+				return nil
+			}
+			fmt.Printf("signed audit checkpoint %d at row %d with key %s\n", checkpoint.ID, checkpoint.LastID, checkpoint.KeyID)
+			return nil
+		}
+		return audit.VerifyCommand(ctx, db, checkpoints, os.Stdout)
 	case "staff":
 		return runStaff(ctx, reader, args)
 	case "matching":
@@ -138,12 +164,22 @@ func run(ctx context.Context, args []string) error {
 	case "dashboard":
 		return runDashboard(ctx, reader, args)
 	case "keygen":
-		if len(args) != 1 {
-			return errors.New("keygen needs the keyring file to write, for example: backoffice keygen .run/keyring.json")
+		if len(args) != 1 && len(args) != 2 {
+			return errors.New("keygen needs the keyring file to write and optionally the SM2 signing key file, for example: backoffice keygen .run/keyring.json .run/signing-key.pem")
 		}
-		return crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102"))
+		if err := crypto.GenerateKeyringFile(args[0], "k"+time.Now().Format("20060102")); err != nil {
+			return err
+		}
+		if len(args) == 2 {
+			return generateSigningKey(args[1])
+		}
+		return nil
+	case "acl":
+		return runACL(ctx, reader, args)
+	case "keys":
+		return runKeys(ctx, reader, args)
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, staff, matching, monitoring, dashboard, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, acl, keys, staff, matching, monitoring, dashboard, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -208,7 +244,11 @@ func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
 	if err != nil {
 		return err
 	}
-	return staff.CreateCommand(ctx, db, keyring, args[1:], os.Stdout)
+	integrity, err := openIntegrity(ctx, reader, db)
+	if err != nil {
+		return err
+	}
+	return staff.CreateCommand(ctx, db, keyring, integrity, args[1:], os.Stdout)
 }
 
 // seedDemoStaff creates the demo accounts and prints them with their
@@ -218,7 +258,11 @@ func seedDemoStaff(ctx context.Context, reader *config.Reader, db *sqlx.DB) erro
 	if err != nil {
 		return err
 	}
-	accounts, err := staff.SeedDemo(ctx, db, keyring)
+	integrity, err := openIntegrity(ctx, reader, db)
+	if err != nil {
+		return err
+	}
+	accounts, err := staff.SeedDemo(ctx, db, keyring, integrity)
 	if err != nil {
 		return err
 	}
@@ -233,6 +277,57 @@ func seedDemoStaff(ctx context.Context, reader *config.Reader, db *sqlx.DB) erro
 		fmt.Printf(" %s", account.Username)
 	}
 	fmt.Println()
+	return nil
+}
+
+// openIntegrity returns the signer and verifier of access-control rows that
+// the server would use.
+func openIntegrity(ctx context.Context, reader *config.Reader, db *sqlx.DB) (*access.Integrity, error) {
+	return server.NewIntegrity(ctx, crypto.LoadProviderConfig(reader), db, &audit.Trail{DB: db, Now: time.Now})
+}
+
+// runACL runs "backoffice acl verify" and "backoffice acl sign-unsigned".
+func runACL(ctx context.Context, reader *config.Reader, args []string) error {
+	if len(args) != 1 || args[0] != "verify" && args[0] != "sign-unsigned" {
+		return errors.New("usage: backoffice acl verify, or backoffice acl sign-unsigned")
+	}
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	integrity, err := openIntegrity(ctx, reader, db)
+	if err != nil {
+		return err
+	}
+	if args[0] == "sign-unsigned" {
+		roles, staffIDs, err := integrity.SignUnsigned(ctx)
+		if err != nil {
+			return err
+		}
+		err = (&audit.Trail{DB: db, Now: time.Now}).Record(ctx, nil, nil, audit.Event{
+			Action: "acl.sign_unsigned", Resource: "acl", ResourceID: "*",
+			After:  map[string]any{"roles": roles, "staffIds": staffIDs},
+			Detail: fmt.Sprintf("通过命令行为 %d 个角色和 %d 个账号补签权限数据", len(roles), len(staffIDs)),
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("signed %d roles %v and %d staff accounts %v\n", len(roles), roles, len(staffIDs), staffIDs)
+		return nil
+	}
+	problems, err := integrity.VerifyAll(ctx)
+	if err != nil {
+		return err
+	}
+	for _, problem := range problems {
+		fmt.Printf("%s %s: %v\n", problem.Resource, problem.ResourceID, problem.Cause)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d access-control rows fail their signature check", len(problems))
+	}
+	fmt.Println("every role and staff account signature verifies")
 	return nil
 }
 
@@ -298,4 +393,55 @@ func runMatching(ctx context.Context, reader *config.Reader, args []string) erro
 	defer db.Close()
 	printf := func(format string, args ...any) { fmt.Printf(format, args...) }
 	return matching.ValidationCommand(ctx, db, keyring, *district, *year, printf)
+}
+
+// generateSigningKey writes a new SM2 private key to path, readable only by
+// its owner, unless the file exists already.
+func generateSigningKey(path string) error {
+	key, err := crypto.GenerateSM2Key()
+	if err != nil {
+		return err
+	}
+	if err := crypto.WriteSM2PrivateKeyFile(path, key); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// runKeys runs "backoffice keys rotate".
+func runKeys(ctx context.Context, reader *config.Reader, args []string) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return errors.New("usage: backoffice keys rotate [-batch N]")
+	}
+	flags := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+	batch := flags.Int("batch", 500, "rows re-encrypted per transaction")
+	if err := flags.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *batch < 1 || *batch > 10_000 {
+		return fmt.Errorf("-batch %d is out of range: use 1 to 10000", *batch)
+	}
+	keyring, err := loadKeyring(reader)
+	if err != nil {
+		return err
+	}
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rotator := &keys.Rotator{DB: db, Keyring: keyring, BatchSize: *batch}
+	results, err := rotator.Rotate(ctx)
+	for _, result := range results {
+		fmt.Printf("%s: %d rows re-encrypted under key %s\n", result.Table, result.Rows, keyring.ActiveKeyID())
+	}
+	if err != nil {
+		return err
+	}
+	err = (&audit.Trail{DB: db, Now: time.Now}).Record(ctx, nil, nil, audit.Event{
+		Action: "keys.rotate", Resource: "keyring", ResourceID: keyring.ActiveKeyID(), After: results,
+		Detail: "通过命令行将加密字段重新加密到密钥 " + keyring.ActiveKeyID(),
+	})
+	return err
 }

@@ -53,6 +53,8 @@ export async function startStack() {
   const env = {
     ...process.env,
     CRYPTO_KEYRING_FILE: join(dir, 'keyring.json'),
+    CRYPTO_SIGNING_KEY_FILE: join(dir, 'signing-key.pem'),
+    CRYPTO_SIGNING_KEY_ID: 'e2e',
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${databaseName}?sslmode=disable`,
     REDIS_PREFIX: `e2e:${id}:`,
     BACKOFFICE_LISTEN: `127.0.0.1:${backOfficePort}`,
@@ -70,11 +72,14 @@ export async function startStack() {
     SIM_CRYPTO_LISTEN: '127.0.0.1:0',
     SIM_SMS_LISTEN: `127.0.0.1:${smsPort}`,
     SMS_API_URL: `http://127.0.0.1:${smsPort}`,
+    SIM_GATEWAY_LISTEN: '127.0.0.1:0',
+    SIM_GATEWAY_UPSTREAM: `http://127.0.0.1:${backOfficePort}`,
+    SIM_GATEWAY_DIR: join(dir, 'gateway'),
     VERIFY_INTERVAL: '500ms',
     LOG_LEVEL: 'warn',
   };
 
-  execFileSync(bin('backoffice'), ['keygen', env.CRYPTO_KEYRING_FILE], { env });
+  execFileSync(bin('backoffice'), ['keygen', env.CRYPTO_KEYRING_FILE, env.CRYPTO_SIGNING_KEY_FILE], { env });
   execFileSync(bin('backoffice'), ['seed', '-demo'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 
   const processes = [];

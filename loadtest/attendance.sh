@@ -74,6 +74,8 @@ export DATABASE_URL="$postgres/$database?sslmode=disable"
 export REDIS_ADDR=$redis_addr
 export REDIS_PREFIX=$prefix
 export CRYPTO_KEYRING_FILE=$work/keyring.json
+export CRYPTO_SIGNING_KEY_FILE="$work/signing-key.pem"
+export CRYPTO_SIGNING_KEY_ID=bench
 export LOG_LEVEL=warn
 
 raw_rows=$(psql "$DATABASE_URL" -qAtc 'SELECT count(*) FROM attendance_day' 2>/dev/null || echo 0)
@@ -98,7 +100,7 @@ psql "$DATABASE_URL" -qAt -F ' ' -c "
   awk '{printf "  %-28s %12s rows %10s %s %s bytes/row\n", $1, $2, $3, $4, $5}'
 echo "  database total: $(psql "$DATABASE_URL" -qAtc "SELECT pg_size_pretty(pg_database_size('$database'))")"
 
-"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE"
+"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 port=$((20000 + RANDOM % 12000))
 while [[ -n $(ss -Htln "sport = :$port") ]]; do port=$((20000 + RANDOM % 12000)); done
 BACKOFFICE_LISTEN=127.0.0.1:$port BACKOFFICE_DEV_SIGN_IN=true BACKOFFICE_WORKERS=false \

@@ -106,6 +106,8 @@ free_port() {
 }
 
 export CRYPTO_KEYRING_FILE=$work/keyring.json
+export CRYPTO_SIGNING_KEY_FILE="$work/signing-key.pem"
+export CRYPTO_SIGNING_KEY_ID=bench
 export DATABASE_URL="$postgres/$database?sslmode=disable"
 export REDIS_ADDR=$redis_addr
 export REDIS_PREFIX=$prefix
@@ -122,7 +124,7 @@ if [[ -n $(git status --porcelain 2>/dev/null) ]]; then commit="$commit+changes"
 echo "machine: nproc=$(nproc) cpu=\"$cpu\" postgres=\"$(psql "$postgres/postgres?sslmode=disable" -qAtc 'SHOW server_version')\" commit=$commit date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
-"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE"
+"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 "$bin_dir/backoffice" seed -demo >"$work/seed.log" 2>&1 || { cat "$work/seed.log" >&2; fail "seeding $database failed"; }
 log "preparing $registrations registrations and $staff accounts in $database"
 "$bin_dir/staffbench" prepare -registrations "$registrations" -staff "$staff"

@@ -178,6 +178,8 @@ certificates_port=$(free_port)
 data_port=$(free_port)
 
 export CRYPTO_KEYRING_FILE=$work/keyring.json
+export CRYPTO_SIGNING_KEY_FILE=$work/signing-key.pem
+export CRYPTO_SIGNING_KEY_ID=bench
 export DATABASE_URL="$postgres/$database?sslmode=disable"
 export REDIS_ADDR=$redis_addr
 export REDIS_PREFIX=$prefix
@@ -193,6 +195,7 @@ export SIM_IDENTITY_LISTEN=127.0.0.1:$identity_port
 export SIM_CERTIFICATES_LISTEN=127.0.0.1:$certificates_port
 export SIM_DATA_LISTEN=127.0.0.1:$data_port
 export SIM_CRYPTO_LISTEN=127.0.0.1:0
+export SIM_GATEWAY_UPSTREAM=off
 export DRAIN_CONSUMERS=$drain_consumers
 export LOG_LEVEL=warn
 # An unchanged copy of the deployed limits, so that an edit of
@@ -207,7 +210,7 @@ machine_facts
 log "stack: database $database, Redis prefix $prefix, edge 127.0.0.1:$edge_port, DRAIN_CONSUMERS=$drain_consumers"
 
 PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
-"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE"
+"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 "$bin_dir/backoffice" seed -demo >"$logs/seed.log" 2>&1 || { cat "$logs/seed.log" >&2; fail "seeding $database failed"; }
 
 wait_ready() {

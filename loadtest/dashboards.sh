@@ -32,6 +32,8 @@ trap cleanup EXIT
 export DATABASE_URL="$postgres/$database?sslmode=disable"
 export REDIS_PREFIX="$prefix"
 export CRYPTO_KEYRING_FILE="$work/keyring.json"
+export CRYPTO_SIGNING_KEY_FILE="$work/signing-key.pem"
+export CRYPTO_SIGNING_KEY_ID=bench
 export BACKOFFICE_LISTEN="127.0.0.1:$port"
 export BACKOFFICE_DEV_SIGN_IN=true
 export BACKOFFICE_WORKERS=false
@@ -39,7 +41,7 @@ export DASHBOARD_CACHE_TTL="$cache_ttl"
 export LOG_LEVEL=warn
 
 psql "$postgres/postgres" -qc "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null
-"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE"
+"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 "$bin_dir/backoffice" seed -demo >"$work/seed.log"
 "$bin_dir/backoffice" dashboard generate-enrolment -registrations "$registrations"
 echo "data: $(psql "$DATABASE_URL" -Atc "SELECT pg_size_pretty(pg_database_size(current_database())) || ' database, ' ||

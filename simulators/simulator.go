@@ -20,6 +20,7 @@ import (
 	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 	"github.com/sh-preschool/preschool/simulators/dataapi"
 	"github.com/sh-preschool/preschool/simulators/fault"
+	"github.com/sh-preschool/preschool/simulators/gateway"
 	"github.com/sh-preschool/preschool/simulators/identity"
 	"github.com/sh-preschool/preschool/simulators/sms"
 )
@@ -62,6 +63,14 @@ type Config struct {
 	// reports a message delivered.
 	SMSDeliveryDelay time.Duration
 
+	// GatewayAddr is the security authentication gateway's TLS listen
+	// address and GatewayUpstream the URL it forwards to. The gateway starts
+	// only when GatewayUpstream is set. GatewayDir receives its CA, public
+	// key and a demo client certificate (see gateway.Options).
+	GatewayAddr     string
+	GatewayUpstream string
+	GatewayDir      string
+
 	// CryptoAPIKey is the key the cryptography service simulator accepts;
 	// empty means DefaultCryptoAPIKey.
 	CryptoAPIKey string
@@ -92,6 +101,10 @@ type Running struct {
 
 	// SMS is the SMS simulator, so tests can count the messages it accepted.
 	SMS *sms.Server
+	// GatewayURL is the gateway's https URL, empty when it did not start.
+	GatewayURL string
+	// Gateway is the running gateway simulator, or nil.
+	Gateway *gateway.Gateway
 
 	services map[string]*service
 	logger   *slog.Logger
@@ -169,6 +182,16 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	running.DataURL = running.services[ServiceData].url
 	running.CryptoURL = running.services[ServiceCrypto].url
 	running.SMSURL = running.services[ServiceSMS].url
+	if cfg.GatewayUpstream != "" {
+		running.Gateway, err = gateway.Start(ctx, gateway.Options{
+			Addr: cfg.GatewayAddr, Upstream: cfg.GatewayUpstream, Dir: cfg.GatewayDir, Logger: logger.With("service", "gateway"),
+		})
+		if err != nil {
+			_ = running.Close()
+			return nil, err
+		}
+		running.GatewayURL = running.Gateway.URL
+	}
 
 	go func() {
 		select {
@@ -294,6 +317,15 @@ func (r *Running) Close() error {
 				if err := r.stop(s); err != nil {
 					errsMu.Lock()
 					errs = append(errs, err)
+					errsMu.Unlock()
+				}
+			})
+		}
+		if r.Gateway != nil {
+			wait.Go(func() {
+				if err := r.Gateway.Close(); err != nil {
+					errsMu.Lock()
+					errs = append(errs, fmt.Errorf("stop gateway simulator: %w", err))
 					errsMu.Unlock()
 				}
 			})

@@ -26,13 +26,22 @@ type Role struct {
 // Roles reads roles from the database.
 type Roles struct {
 	DB *sqlx.DB
+	// Integrity, when set, makes Role verify the role's signature and
+	// return ErrTampered for a changed row.
+	Integrity *Integrity
 }
 
 // ErrUnknownRole is returned by Role for a code with no role.
 var ErrUnknownRole = errors.New("unknown role")
 
-// Role returns the role with code, or ErrUnknownRole.
+// Role returns the role with code, or ErrUnknownRole, or ErrTampered when
+// Integrity is set and the row fails its signature check.
 func (r *Roles) Role(ctx context.Context, code string) (Role, error) {
+	if r.Integrity != nil {
+		if _, err := r.Integrity.VerifyRole(ctx, nil, r.DB, code); err != nil {
+			return Role{}, err
+		}
+	}
 	const q = `SELECT code, name, permissions, scope_levels, business_data FROM role WHERE code = $1`
 	typeMap := pgtype.NewMap()
 	role := Role{}

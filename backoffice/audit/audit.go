@@ -278,6 +278,9 @@ func (t *Trail) Denied(r *http.Request, err *apierror.Error) {
 type Problem struct {
 	ID     int64  `json:"id"`
 	Reason string `json:"reason"`
+	// Checkpoint is the ID of the signed checkpoint that failed, or zero
+	// for a problem of the chain itself.
+	Checkpoint int64 `json:"checkpoint,omitempty"`
 }
 
 // Result is the outcome of Verify.

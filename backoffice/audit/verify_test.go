@@ -185,7 +185,7 @@ func TestVerifyCommand(t *testing.T) {
 	ids := recordEvents(t, trail, 5)
 
 	var intact bytes.Buffer
-	if err := audit.VerifyCommand(context.Background(), trail.DB, &intact); err != nil {
+	if err := audit.VerifyCommand(context.Background(), trail.DB, nil, &intact); err != nil {
 		t.Fatalf("VerifyCommand on an intact trail: %v", err)
 	}
 	for _, want := range []string{"intact: 5 rows", "审计日志完整：已校验 5 条记录"} {
@@ -197,7 +197,7 @@ func TestVerifyCommand(t *testing.T) {
 	tamper(t, trail.DB, "audit_event_no_update", `UPDATE audit_event SET actor_name = '他人' WHERE id = $1`, ids[2])
 	tamper(t, trail.DB, "audit_event_no_delete", `DELETE FROM audit_event WHERE id = $1`, ids[4])
 	var broken bytes.Buffer
-	err := audit.VerifyCommand(context.Background(), trail.DB, &broken)
+	err := audit.VerifyCommand(context.Background(), trail.DB, nil, &broken)
 	if !errors.Is(err, audit.ErrBroken) {
 		t.Fatalf("VerifyCommand on a broken trail returned %v, want ErrBroken", err)
 	}

@@ -31,6 +31,9 @@ const PermissionRead = "audit.read"
 // and the auditor must see all of them.
 type Handlers struct {
 	Trail *Trail
+	// Checkpoints, when set, adds the signed checkpoints to the verify
+	// endpoint.
+	Checkpoints *Checkpoints
 }
 
 // Routes mounts the handlers behind audit.read. The caller mounts them under
@@ -315,6 +318,10 @@ var problemLabels = map[string]string{
 	"the link to the row before does not match: a row was deleted, inserted or edited": "与上一条记录的链接不一致：有记录被删除、插入或修改",
 	"the row's content does not match its hash: the row was edited":                    "记录内容与其哈希值不一致：该记录被修改过",
 	"the chain's head does not name the last row: rows at the end were deleted":        "链头未指向最后一条记录：末尾的记录被删除",
+	ReasonCheckpointSignature:  "签名检查点验签失败：检查点被伪造或修改，或其前面的检查点被删除",
+	ReasonCheckpointOrder:      "签名检查点指向的记录早于前一个检查点",
+	ReasonCheckpointRowMissing: "签名检查点指向的记录已不存在：有记录被删除",
+	ReasonCheckpointHash:       "签名检查点中该记录的哈希值不同：此前的记录被修改且哈希链被重建",
 }
 
 // ProblemLabel returns the Chinese form of a reason Verify gives.
@@ -344,6 +351,13 @@ func (h *Handlers) verify(w http.ResponseWriter, r *http.Request) error {
 	result, err := h.Trail.Verify(r.Context())
 	if err != nil && !errors.Is(err, ErrBroken) {
 		return err
+	}
+	if h.Checkpoints != nil {
+		_, problems, err := h.Checkpoints.Verify(r.Context())
+		if err != nil {
+			return err
+		}
+		result.Problems = append(result.Problems, problems...)
 	}
 	body := VerifyBody{Rows: result.Rows, Intact: len(result.Problems) == 0, Problems: []VerifyProblem{}}
 	for _, problem := range result.Problems {

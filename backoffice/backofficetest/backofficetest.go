@@ -19,6 +19,8 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/drain"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
@@ -41,6 +43,9 @@ import (
 // district to have campuses, few enough to seed in a few seconds.
 const Kindergartens = 200
 
+// SigningKeyID names the SM2 key of Env.SigningKeyPath.
+const SigningKeyID = "test-signing"
+
 // Districts used by the tests.
 const (
 	Xuhui     = "310104" // 徐汇区
@@ -55,10 +60,15 @@ type Env struct {
 	Keys        enrol.Keys
 	Keyring     *crypto.Keyring
 	KeyringPath string
-	Snapshot    *snapshot.Snapshot
-	Catalogue   *catalogue.Catalogue
-	Service     *submit.Service
-	Year        snapshot.Year
+	// SigningKeyPath is the SM2 key that signs access-control rows and
+	// audit checkpoints, under SigningKeyID.
+	SigningKeyPath string
+	// Integrity signs and verifies access-control rows with that key.
+	Integrity *access.Integrity
+	Snapshot  *snapshot.Snapshot
+	Catalogue *catalogue.Catalogue
+	Service   *submit.Service
+	Year      snapshot.Year
 
 	addressesMu sync.Mutex
 	addresses   map[string]Address
@@ -94,7 +104,22 @@ func New(t testing.TB) *Env {
 		t.Fatalf("load keyring: %v", err)
 	}
 
-	env := &Env{DB: database, Redis: redis, Keys: keys, Keyring: keyring, KeyringPath: keyringPath}
+	signingKeyPath := filepath.Join(t.TempDir(), "signing-key.pem")
+	signingKey, err := crypto.GenerateSM2Key()
+	if err != nil {
+		t.Fatalf("generate signing key: %v", err)
+	}
+	if err := crypto.WriteSM2PrivateKeyFile(signingKeyPath, signingKey); err != nil {
+		t.Fatalf("write signing key: %v", err)
+	}
+	providerConfig := crypto.ProviderConfig{KeyringFile: keyringPath, SigningKeyFile: signingKeyPath, SigningKeyID: SigningKeyID}
+	integrity, err := server.NewIntegrity(ctx, providerConfig, database.DB, &audit.Trail{DB: database.DB, Now: time.Now})
+	if err != nil {
+		t.Fatalf("signing of access-control rows: %v", err)
+	}
+
+	env := &Env{DB: database, Redis: redis, Keys: keys, Keyring: keyring, KeyringPath: keyringPath,
+		SigningKeyPath: signingKeyPath, Integrity: integrity}
 	env.Republish(t)
 	return env
 }
@@ -585,12 +610,14 @@ func (e *Env) Do(command rueidis.Completed) rueidis.RedisResult { return e.do(co
 // listen.
 func (e *Env) ServerSettings(listen string) map[string]string {
 	return map[string]string{
-		"BACKOFFICE_LISTEN":   listen,
-		"DATABASE_URL":        e.DB.URL,
-		"DATABASE_MAX_CONNS":  "5",
-		"REDIS_ADDR":          e.Redis.Address,
-		"REDIS_PREFIX":        e.Redis.Prefix,
-		"CRYPTO_KEYRING_FILE": e.KeyringPath,
+		"BACKOFFICE_LISTEN":       listen,
+		"DATABASE_URL":            e.DB.URL,
+		"DATABASE_MAX_CONNS":      "5",
+		"REDIS_ADDR":              e.Redis.Address,
+		"REDIS_PREFIX":            e.Redis.Prefix,
+		"CRYPTO_KEYRING_FILE":     e.KeyringPath,
+		"CRYPTO_SIGNING_KEY_FILE": e.SigningKeyPath,
+		"CRYPTO_SIGNING_KEY_ID":   SigningKeyID,
 	}
 }
 

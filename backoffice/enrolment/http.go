@@ -2,6 +2,7 @@ package enrolment
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
+	"github.com/sh-preschool/preschool/backoffice/masking"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
@@ -128,22 +130,7 @@ func (h *Handlers) maskedName(sealed []byte, number string) string {
 
 // MaskName keeps the first and, for names of three or more characters, the
 // last character of a name, and stars the rest.
-func MaskName(name string) string {
-	runes := []rune(name)
-	switch len(runes) {
-	case 0:
-		return ""
-	case 1:
-		return "*"
-	case 2:
-		return string(runes[0]) + "*"
-	}
-	masked := []rune{runes[0]}
-	for range runes[1 : len(runes)-1] {
-		masked = append(masked, '*')
-	}
-	return string(append(masked, runes[len(runes)-1]))
-}
+func MaskName(name string) string { return masking.MaskName(name) }
 
 var registrationStatuses = map[string]bool{
 	enrol.StatusRecorded: true, enrol.StatusVerified: true, enrol.StatusNeedsManualVerification: true,
@@ -245,8 +232,83 @@ func (h *Handlers) getRegistration(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.registrationItem(row))
+	detail, err := h.registrationDetail(row, masking.For(staff))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, detail)
 	return nil
+}
+
+// registrationDetail is a registration as its detail page shows it: the
+// list item with the child's document number and the guardians, masked
+// unless the staff member's role may see them whole.
+type registrationDetail struct {
+	registrationItem
+	ChildDocumentNumber string           `json:"childDocumentNumber"`
+	Guardians           []guardianDetail `json:"guardians"`
+	// Masked is true when document numbers and phones are masked.
+	Masked bool `json:"masked"`
+}
+
+type guardianDetail struct {
+	Relation       string `json:"relation"`
+	Name           string `json:"name"`
+	Phone          string `json:"phone"`
+	DocumentType   string `json:"documentType"`
+	DocumentNumber string `json:"documentNumber"`
+}
+
+// sealedGuardian is the part of a sealed guardian (the edge's
+// precheck.Guardian in JSON) that the detail shows.
+type sealedGuardian struct {
+	Relation       string `json:"relation"`
+	Name           string `json:"name"`
+	Phone          string `json:"phone"`
+	DocumentType   string `json:"documentType"`
+	DocumentNumber string `json:"documentNumber"`
+}
+
+// relationLabels names the guardian relations the edge accepts.
+var relationLabels = map[string]string{"father": "父亲", "mother": "母亲", "grandparent": "祖父母/外祖父母", "other": "其他监护人"}
+
+// errUnreadable is returned for a registration whose sealed values do not open.
+var errUnreadable = apierror.New(http.StatusInternalServerError, "sealed_data_unreadable", "该登记的加密信息无法解密，请联系系统管理员。")
+
+func (h *Handlers) registrationDetail(row RegistrationRow, policy masking.Policy) (registrationDetail, error) {
+	detail := registrationDetail{registrationItem: h.registrationItem(row), Guardians: []guardianDetail{}, Masked: !policy.Unmasked}
+	name, err := h.Keyring.Open(row.ChildName, enrol.ContextChildName)
+	if err != nil {
+		slog.Error("child name does not open", "number", row.Number, "error", err)
+		return detail, errUnreadable
+	}
+	detail.ChildName = policy.Name(string(name))
+	if row.ChildDocumentNumber != nil {
+		number, err := h.Keyring.Open(row.ChildDocumentNumber, enrol.ContextChildDocumentNumber)
+		if err != nil {
+			slog.Error("child document number does not open", "number", row.Number, "error", err)
+			return detail, errUnreadable
+		}
+		detail.ChildDocumentNumber = policy.DocumentNumber(string(number))
+	}
+	plain, err := h.Keyring.Open(row.Guardians, enrol.ContextGuardians)
+	if err != nil {
+		slog.Error("guardians do not open", "number", row.Number, "error", err)
+		return detail, errUnreadable
+	}
+	var guardians []sealedGuardian
+	if err := json.Unmarshal(plain, &guardians); err != nil {
+		slog.Error("guardians do not decode", "number", row.Number, "error", err)
+		return detail, errUnreadable
+	}
+	for _, guardian := range guardians {
+		detail.Guardians = append(detail.Guardians, guardianDetail{
+			Relation: relationLabels[guardian.Relation], Name: policy.Name(guardian.Name), Phone: policy.Phone(guardian.Phone),
+			DocumentType:   documentLabels[guardian.DocumentType],
+			DocumentNumber: policy.DocumentNumber(guardian.DocumentNumber),
+		})
+	}
+	return detail, nil
 }
 
 type applicationItem struct {

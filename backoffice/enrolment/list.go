@@ -65,6 +65,10 @@ type RegistrationRow struct {
 	VerificationNote  sql.NullString
 	AcceptedAt        time.Time
 	RecordedAt        time.Time
+	// ChildDocumentNumber and Guardians are sealed; GetRegistration reads
+	// them, the list does not.
+	ChildDocumentNumber []byte
+	Guardians           []byte
 }
 
 // RegistrationFilter narrows the registration list.
@@ -165,6 +169,7 @@ func (s *Store) GetRegistration(ctx context.Context, scope access.Scope, number 
 		SELECT r.registration_number, r.enrolment_year, r.child_name, r.child_sex, r.child_birth_date,
 		       r.child_document_type, r.category_group, r.hukou_district_code, r.hukou_province, r.residence_district_code,
 		       r.residence_street_code, r.status, r.verification_note, r.accepted_at, r.recorded_at,
+		       r.child_document_number, r.guardians,
 		       (` + scopeCondition.SQL + `) IS TRUE AS in_scope
 		FROM registration r
 		WHERE ` + w.sql()
@@ -172,7 +177,8 @@ func (s *Store) GetRegistration(ctx context.Context, scope access.Scope, number 
 	var inScope bool
 	err := s.DB.QueryRowContext(ctx, q, args...).Scan(&row.Number, &row.Year, &row.ChildName, &row.ChildSex,
 		&row.ChildBirthDate, &row.DocumentType, &row.CategoryGroup, &row.HukouDistrict, &row.HukouProvince, &row.ResidenceDistrict,
-		&row.ResidenceStreet, &row.Status, &row.VerificationNote, &row.AcceptedAt, &row.RecordedAt, &inScope)
+		&row.ResidenceStreet, &row.Status, &row.VerificationNote, &row.AcceptedAt, &row.RecordedAt,
+		&row.ChildDocumentNumber, &row.Guardians, &inScope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, ErrNotFound
 	}

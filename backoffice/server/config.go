@@ -10,6 +10,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/config"
+	"github.com/sh-preschool/preschool/shared/crypto"
 )
 
 // Config is the back office's configuration; every key is in the README's
@@ -59,6 +60,27 @@ type Config struct {
 	// DashboardCacheTTL is how long dashboard panels serve a response from
 	// Redis; 0 turns the cache off.
 	DashboardCacheTTL time.Duration
+	// Crypto selects the cryptography provider whose SM2 key signs the
+	// access-control rows and the audit checkpoints
+	// (CRYPTO_SIGNING_KEY_FILE and CRYPTO_SIGNING_KEY_ID are required).
+	Crypto crypto.ProviderConfig
+	// IntegrityInterval is how often every role and account signature is
+	// checked in the background.
+	IntegrityInterval time.Duration
+	// AuditCheckpointInterval is how often the audit chain's head is
+	// signed with SM2.
+	AuditCheckpointInterval time.Duration
+	// GatewayPublicKeyFile is the security authentication gateway's SM2
+	// public key (PEM) and GatewayKeyID its key ID. Empty turns
+	// certificate sign-in off.
+	GatewayPublicKeyFile string
+	GatewayKeyID         string
+	// GatewayMaxSkew bounds the age of a gateway-signed identity.
+	GatewayMaxSkew time.Duration
+	// TLSCertFile and TLSKeyFile, both set, make the back office serve TLS
+	// 1.3 only, for the hop from nginx or the gateway.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -68,44 +90,58 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		hostname = "backoffice"
 	}
 	c := Config{
-		Listen:                 r.String("BACKOFFICE_LISTEN", "127.0.0.1:8081"),
-		DatabaseURL:            r.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable"),
-		DatabaseMaxConns:       r.Int("DATABASE_MAX_CONNS", 20, 2, 1000),
-		RedisAddress:           r.String("REDIS_ADDR", "127.0.0.1:6379"),
-		RedisPassword:          r.String("REDIS_PASSWORD", ""),
-		RedisPrefix:            r.String("REDIS_PREFIX", "ps:"),
-		KeyringFile:            r.String("CRYPTO_KEYRING_FILE", ""),
-		DataAPIURL:             r.String("DATA_API_URL", "http://127.0.0.1:7103"),
-		DataAPITimeout:         r.Duration("DATA_API_TIMEOUT", 2*time.Second, time.Millisecond),
-		DevSignIn:              r.Bool("BACKOFFICE_DEV_SIGN_IN", false),
-		SecureCookie:           r.Bool("BACKOFFICE_SECURE_COOKIE", false),
-		SessionTTL:             r.Duration("BACKOFFICE_SESSION_TTL", 12*time.Hour, time.Minute),
-		IdleTimeout:            r.Duration("BACKOFFICE_IDLE_TIMEOUT", 30*time.Minute, time.Minute),
-		LoginAttemptsPerMinute: r.Int("BACKOFFICE_LOGIN_ATTEMPTS_PER_MINUTE", staff.DefaultLoginAttemptsPerMinute, 1, 100_000),
-		DrainConsumer:          r.String("DRAIN_CONSUMER", hostname),
-		DrainConsumers:         r.Int("DRAIN_CONSUMERS", 2, 1, 64),
-		DrainBatchSize:         r.Int("DRAIN_BATCH_SIZE", 1000, 1, 10_000),
-		DrainBlock:             r.Duration("DRAIN_BLOCK", 2*time.Second, 10*time.Millisecond),
-		DrainClaimIdle:         r.Duration("DRAIN_CLAIM_IDLE", 30*time.Second, 10*time.Millisecond),
-		DrainClaimInterval:     r.Duration("DRAIN_CLAIM_INTERVAL", 10*time.Second, 10*time.Millisecond),
-		DrainMaxDeliveries:     r.Int("DRAIN_MAX_DELIVERIES", 5, 1, 1000),
-		DrainTrimInterval:      r.Duration("DRAIN_TRIM_INTERVAL", 5*time.Second, 10*time.Millisecond),
-		ReceiptTTL:             r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour),
-		VerifyInterval:         r.Duration("VERIFY_INTERVAL", 2*time.Second, 10*time.Millisecond),
-		VerifyBatchSize:        r.Int("VERIFY_BATCH_SIZE", 100, 1, 100),
-		VerifyMaxAttempts:      r.Int("VERIFY_MAX_ATTEMPTS", 3, 1, 100),
-		VerifyDeadline:         r.Duration("VERIFY_DEADLINE", 10*time.Minute, time.Second),
-		VerifyBreakerOpenFor:   r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
-		VerifyRate:             r.Int("VERIFY_RATE", 200, 0, 100_000),
-		SMSAPIURL:              r.String("SMS_API_URL", "http://127.0.0.1:7105"),
-		SMSTimeout:             r.Duration("SMS_TIMEOUT", 5*time.Second, time.Millisecond),
-		SMSInterval:            r.Duration("SMS_INTERVAL", time.Second, 10*time.Millisecond),
-		SMSBatchSize:           r.Int("SMS_BATCH_SIZE", 50, 1, 1000),
-		SMSBackoff:             r.Duration("SMS_BACKOFF", 30*time.Second, time.Millisecond),
-		SMSMaxBackoff:          r.Duration("SMS_MAX_BACKOFF", 30*time.Minute, time.Millisecond),
-		SMSReceiptDelay:        r.Duration("SMS_RECEIPT_DELAY", 5*time.Second, 0),
-		Workers:                r.Bool("BACKOFFICE_WORKERS", true),
-		DashboardCacheTTL:      r.Duration("DASHBOARD_CACHE_TTL", 10*time.Second, 0),
+		Listen:                  r.String("BACKOFFICE_LISTEN", "127.0.0.1:8081"),
+		DatabaseURL:             r.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable"),
+		DatabaseMaxConns:        r.Int("DATABASE_MAX_CONNS", 20, 2, 1000),
+		RedisAddress:            r.String("REDIS_ADDR", "127.0.0.1:6379"),
+		RedisPassword:           r.String("REDIS_PASSWORD", ""),
+		RedisPrefix:             r.String("REDIS_PREFIX", "ps:"),
+		KeyringFile:             r.String("CRYPTO_KEYRING_FILE", ""),
+		DataAPIURL:              r.String("DATA_API_URL", "http://127.0.0.1:7103"),
+		DataAPITimeout:          r.Duration("DATA_API_TIMEOUT", 2*time.Second, time.Millisecond),
+		DevSignIn:               r.Bool("BACKOFFICE_DEV_SIGN_IN", false),
+		SecureCookie:            r.Bool("BACKOFFICE_SECURE_COOKIE", false),
+		SessionTTL:              r.Duration("BACKOFFICE_SESSION_TTL", 12*time.Hour, time.Minute),
+		IdleTimeout:             r.Duration("BACKOFFICE_IDLE_TIMEOUT", 30*time.Minute, time.Minute),
+		LoginAttemptsPerMinute:  r.Int("BACKOFFICE_LOGIN_ATTEMPTS_PER_MINUTE", staff.DefaultLoginAttemptsPerMinute, 1, 100_000),
+		DrainConsumer:           r.String("DRAIN_CONSUMER", hostname),
+		DrainConsumers:          r.Int("DRAIN_CONSUMERS", 2, 1, 64),
+		DrainBatchSize:          r.Int("DRAIN_BATCH_SIZE", 1000, 1, 10_000),
+		DrainBlock:              r.Duration("DRAIN_BLOCK", 2*time.Second, 10*time.Millisecond),
+		DrainClaimIdle:          r.Duration("DRAIN_CLAIM_IDLE", 30*time.Second, 10*time.Millisecond),
+		DrainClaimInterval:      r.Duration("DRAIN_CLAIM_INTERVAL", 10*time.Second, 10*time.Millisecond),
+		DrainMaxDeliveries:      r.Int("DRAIN_MAX_DELIVERIES", 5, 1, 1000),
+		DrainTrimInterval:       r.Duration("DRAIN_TRIM_INTERVAL", 5*time.Second, 10*time.Millisecond),
+		ReceiptTTL:              r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour),
+		VerifyInterval:          r.Duration("VERIFY_INTERVAL", 2*time.Second, 10*time.Millisecond),
+		VerifyBatchSize:         r.Int("VERIFY_BATCH_SIZE", 100, 1, 100),
+		VerifyMaxAttempts:       r.Int("VERIFY_MAX_ATTEMPTS", 3, 1, 100),
+		VerifyDeadline:          r.Duration("VERIFY_DEADLINE", 10*time.Minute, time.Second),
+		VerifyBreakerOpenFor:    r.Duration("VERIFY_BREAKER_OPEN_FOR", 30*time.Second, 10*time.Millisecond),
+		VerifyRate:              r.Int("VERIFY_RATE", 200, 0, 100_000),
+		SMSAPIURL:               r.String("SMS_API_URL", "http://127.0.0.1:7105"),
+		SMSTimeout:              r.Duration("SMS_TIMEOUT", 5*time.Second, time.Millisecond),
+		SMSInterval:             r.Duration("SMS_INTERVAL", time.Second, 10*time.Millisecond),
+		SMSBatchSize:            r.Int("SMS_BATCH_SIZE", 50, 1, 1000),
+		SMSBackoff:              r.Duration("SMS_BACKOFF", 30*time.Second, time.Millisecond),
+		SMSMaxBackoff:           r.Duration("SMS_MAX_BACKOFF", 30*time.Minute, time.Millisecond),
+		SMSReceiptDelay:         r.Duration("SMS_RECEIPT_DELAY", 5*time.Second, 0),
+		DashboardCacheTTL:       r.Duration("DASHBOARD_CACHE_TTL", 10*time.Second, 0),
+		Workers:                 r.Bool("BACKOFFICE_WORKERS", true),
+		Crypto:                  crypto.LoadProviderConfig(r),
+		IntegrityInterval:       r.Duration("ACL_VERIFY_INTERVAL", 5*time.Minute, time.Second),
+		AuditCheckpointInterval: r.Duration("AUDIT_CHECKPOINT_INTERVAL", 10*time.Minute, 100*time.Millisecond),
+		GatewayPublicKeyFile:    r.String("GATEWAY_PUBLIC_KEY_FILE", ""),
+		GatewayKeyID:            r.String("GATEWAY_KEY_ID", ""),
+		GatewayMaxSkew:          r.Duration("GATEWAY_MAX_SKEW", 30*time.Second, time.Second),
+		TLSCertFile:             r.String("BACKOFFICE_TLS_CERT_FILE", ""),
+		TLSKeyFile:              r.String("BACKOFFICE_TLS_KEY_FILE", ""),
+	}
+	if (c.GatewayPublicKeyFile == "") != (c.GatewayKeyID == "") {
+		return c, fmt.Errorf("invalid configuration: set both GATEWAY_PUBLIC_KEY_FILE and GATEWAY_KEY_ID, or neither")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return c, fmt.Errorf("invalid configuration: set both BACKOFFICE_TLS_CERT_FILE and BACKOFFICE_TLS_KEY_FILE, or neither")
 	}
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	if c.DrainClaimIdle <= c.DrainBlock {

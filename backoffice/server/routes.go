@@ -11,6 +11,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
+	"github.com/sh-preschool/preschool/backoffice/certauth"
 	attendancedashboard "github.com/sh-preschool/preschool/backoffice/dashboard/attendance"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
@@ -42,6 +43,10 @@ func (b *BackOffice) routes() http.Handler {
 		DB: b.db, Keyring: b.keyring, Sessions: b.sessions, Roles: b.roles, Trail: b.trail,
 		DistrictName: b.districtName, LoginAttemptsPerMinute: b.config.LoginAttemptsPerMinute,
 	}
+	certificateHandlers := &certauth.Handlers{
+		DB: b.db, Sessions: b.sessions, Roles: b.roles, Integrity: b.integrity, Trail: b.trail, Verifier: b.gateway,
+		DistrictName: b.districtName,
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		// Every refused access is recorded in the audit trail.
 		r.Use(func(next http.Handler) http.Handler {
@@ -56,6 +61,7 @@ func (b *BackOffice) routes() http.Handler {
 		r.Post("/sign-out", httpx.Handle(b.signOut))
 		r.Get("/sign-in/options", httpx.Handle(b.signInOptions))
 		staffHandlers.PublicRoutes(r)
+		certificateHandlers.PublicRoutes(r)
 		r.Group(func(r chi.Router) {
 			r.Use(b.sessions.Authenticate)
 			r.Get("/me", httpx.Handle(b.me))
@@ -67,8 +73,6 @@ func (b *BackOffice) routes() http.Handler {
 			(&forms.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher, Keyring: b.keyring}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&matching.Handlers{DB: b.db, Trail: b.trail, Keyring: b.keyring, Publisher: b.publisher}).Routes(r)
-			(&audit.Handlers{Trail: b.trail}).Routes(r)
-			staffHandlers.Routes(r)
 			(&review.Handlers{
 				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
 				DistrictName: b.districtName, Now: time.Now,
@@ -84,6 +88,9 @@ func (b *BackOffice) routes() http.Handler {
 			}
 			attendancePanels.Routes(r)
 			b.dashboardRoutes(r)
+			(&audit.Handlers{Trail: b.trail, Checkpoints: b.checkpoints}).Routes(r)
+			staffHandlers.Routes(r)
+			certificateHandlers.Routes(r)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
@@ -154,6 +161,11 @@ func securityHeaders(next http.Handler) http.Handler {
 		header.Set("X-Content-Type-Options", "nosniff")
 		header.Set("X-Frame-Options", "DENY")
 		header.Set("Referrer-Policy", "same-origin")
+		// JSON responses may load and run nothing; the admin app's pages
+		// replace this with their own policy (backoffice/web).
+		header.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		// Browsers ignore HSTS over plain HTTP; it takes effect behind HTTPS.
+		header.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		next.ServeHTTP(w, r)
 	})
 }

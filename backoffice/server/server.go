@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/database"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/gatewayauth"
 	"github.com/sh-preschool/preschool/shared/redisclient"
 )
 
@@ -46,13 +48,19 @@ type BackOffice struct {
 	sessions  *access.SessionStore
 	devSignIn *access.DevSignIn
 	roles     *access.Roles
-	trail     *audit.Trail
-	names     *enrolment.Names
-	listener  net.Listener
-	server    *http.Server
-	cancel    context.CancelFunc
-	workers   sync.WaitGroup
-	breaker   *prometheus.GaugeVec
+	integrity *access.Integrity
+	// checkpoints signs the audit chain's head every AuditCheckpointInterval.
+	checkpoints *audit.Checkpoints
+	// gateway verifies the identity headers of the security authentication
+	// gateway; nil when certificate sign-in is off.
+	gateway  *gatewayauth.Verifier
+	trail    *audit.Trail
+	names    *enrolment.Names
+	listener net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	workers  sync.WaitGroup
+	breaker  *prometheus.GaugeVec
 }
 
 // Run starts the back office and serves until ctx ends.
@@ -62,7 +70,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("back office listening on %s (admin app: http://%s/)\n", backOffice.Addr(), backOffice.Addr())
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	fmt.Printf("back office listening on %s (admin app: %s://%s/)\n", backOffice.Addr(), scheme, backOffice.Addr())
 	<-ctx.Done()
 	return backOffice.Close()
 }
@@ -110,9 +122,23 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		Redis: redis, Prefix: cfg.RedisPrefix, IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.SessionTTL,
 		SecureCookie: cfg.SecureCookie, Now: time.Now,
 	}
-	b.roles = &access.Roles{DB: db}
-	b.devSignIn = &access.DevSignIn{Enabled: cfg.DevSignIn, Sessions: b.sessions, Roles: b.roles, KnownDistrict: b.districtName}
 	b.trail = &audit.Trail{DB: db, Now: time.Now}
+	if b.integrity, err = NewIntegrity(ctx, cfg.Crypto, db, b.trail); err != nil {
+		b.closeClients()
+		return nil, err
+	}
+	b.sessions.Integrity = b.integrity
+	b.checkpoints = &audit.Checkpoints{DB: db, Provider: b.integrity.Provider}
+	if cfg.GatewayPublicKeyFile != "" {
+		publicKey, err := crypto.LoadSM2PublicKeyFile(cfg.GatewayPublicKeyFile)
+		if err != nil {
+			b.closeClients()
+			return nil, fmt.Errorf("GATEWAY_PUBLIC_KEY_FILE: %w", err)
+		}
+		b.gateway = &gatewayauth.Verifier{KeyID: cfg.GatewayKeyID, PublicKey: publicKey, MaxSkew: cfg.GatewayMaxSkew}
+	}
+	b.roles = &access.Roles{DB: db, Integrity: b.integrity}
+	b.devSignIn = &access.DevSignIn{Enabled: cfg.DevSignIn, Sessions: b.sessions, Roles: b.roles, KnownDistrict: b.districtName}
 	if _, err := b.publisher.Publish(ctx); err != nil {
 		b.closeClients()
 		return nil, err
@@ -120,6 +146,8 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
+	b.goWorker(func() { b.checkIntegrity(runCtx) })
+	b.goWorker(func() { b.writeCheckpoints(runCtx) })
 	if cfg.Workers {
 		if err := b.startWorkers(runCtx); err != nil {
 			cancel()
@@ -140,6 +168,15 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // exports stream for a while
 		IdleTimeout:       2 * time.Minute,
+	}
+	if cfg.TLSCertFile != "" {
+		certificate, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("BACKOFFICE_TLS_CERT_FILE, BACKOFFICE_TLS_KEY_FILE: %w", err)
+		}
+		b.server.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{certificate}}
+		listener = tls.NewListener(listener, b.server.TLSConfig)
 	}
 	go func() {
 		if err := b.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

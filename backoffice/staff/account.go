@@ -289,9 +289,10 @@ func nullInt(value int64) sql.NullInt64 {
 	return sql.NullInt64{Int64: value, Valid: value != 0}
 }
 
-// insertAccount inserts an account and its first password history entry.
-// It returns errUsernameTaken or errIDNumberTaken for a duplicate.
-func insertAccount(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, a newAccount) (int64, error) {
+// insertAccount inserts an account and its first password history entry,
+// and signs its access fields when integrity is set. It returns
+// errUsernameTaken or errIDNumberTaken for a duplicate.
+func insertAccount(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, integrity *access.Integrity, a newAccount) (int64, error) {
 	var taken bool
 	if err := tx.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM staff_user WHERE username = $1)`, a.Username); err != nil {
 		return 0, fmt.Errorf("check username: %w", err)
@@ -333,6 +334,11 @@ func insertAccount(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, a 
 	}
 	if err := addPasswordHistory(ctx, tx, id, a.PasswordHash); err != nil {
 		return 0, err
+	}
+	if integrity != nil {
+		if err := integrity.SignStaff(ctx, tx, id); err != nil {
+			return 0, err
+		}
 	}
 	return id, nil
 }

@@ -24,7 +24,7 @@ import (
 // it, for scripted tests. The scope level is the role's only level, or
 // -scope, or follows from the most specific of -kindergarten, -street and
 // -district.
-func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, args []string, out io.Writer) error {
+func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity, args []string, out io.Writer) error {
 	flags := flag.NewFlagSet("staff create", flag.ContinueOnError)
 	flags.SetOutput(out)
 	username := flags.String("username", "", "用户名：3 至 32 位小写字母、数字、点、下划线或连字符（必填）")
@@ -35,6 +35,8 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 	street := flags.String("street", "", "街道（镇）代码，9 位")
 	kindergarten := flags.Int64("kindergarten", 0, "园所 ID")
 	password := flags.String("password", "", "指定密码（须符合密码规则，首次登录不要求修改）；不指定时生成临时密码")
+	phone := flags.String("phone", "", "手机号（可选，加密存储）")
+	idNumber := flags.String("id-number", "", "居民身份证号（可选，加密存储）")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -53,9 +55,9 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 			scope.Level = access.LevelDistrict
 		}
 	}
-	roles := &access.Roles{DB: db}
+	roles := &access.Roles{DB: db, Integrity: integrity}
 	prepared, err := prepareAccount(ctx, db, roles, accountInput{
-		Username: *username, DisplayName: *name, Role: *role, Scope: scope,
+		Username: *username, DisplayName: *name, Role: *role, Scope: scope, Phone: *phone, IDNumber: *idNumber,
 	}, time.Now())
 	if err != nil {
 		return err
@@ -76,7 +78,7 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 	if !temporary {
 		detail = "通过命令行创建账号，使用指定密码"
 	}
-	id, err := createAccounts(ctx, db, keyring, []newAccount{prepared}, detail)
+	id, err := createAccounts(ctx, db, keyring, integrity, []newAccount{prepared}, detail)
 	if err != nil {
 		return err
 	}
@@ -96,7 +98,7 @@ func CreateCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, ar
 // createAccounts inserts accounts in one transaction, each with an audit
 // event by the system, and returns their IDs in order. An account whose
 // username exists fails the whole call with errUsernameTaken.
-func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, accounts []newAccount, detail string) ([]int64, error) {
+func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity, accounts []newAccount, detail string) ([]int64, error) {
 	trail := &audit.Trail{DB: db, Now: time.Now}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -105,7 +107,7 @@ func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, a
 	defer tx.Rollback()
 	ids := make([]int64, 0, len(accounts))
 	for _, account := range accounts {
-		id, err := insertAccount(ctx, tx, keyring, account)
+		id, err := insertAccount(ctx, tx, keyring, integrity, account)
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +155,7 @@ type DemoAccount struct {
 // kindergarten and the teacher's kindergarten are the first of DemoDistrict
 // by code and by ID, so the divisions and kindergartens must be seeded
 // first.
-func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring) ([]DemoAccount, error) {
+func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity) ([]DemoAccount, error) {
 	var street string
 	err := db.GetContext(ctx, &street, `SELECT code FROM street WHERE district_code = $1 ORDER BY code LIMIT 1`, DemoDistrict)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -181,7 +183,7 @@ func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring) ([]Demo
 		{Username: "auditor", DisplayName: "审计员（演示）", Role: "auditor"},
 		{Username: "security.admin", DisplayName: "安全管理员（演示）", Role: "security_admin"},
 	}
-	roles := &access.Roles{DB: db}
+	roles := &access.Roles{DB: db, Integrity: integrity}
 	demo := make([]DemoAccount, 0, len(inputs))
 	var missing []newAccount
 	var missingIndex []int
@@ -210,7 +212,7 @@ func SeedDemo(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring) ([]Demo
 	if len(missing) == 0 {
 		return demo, nil
 	}
-	if _, err := createAccounts(ctx, db, keyring, missing, "创建演示账号"); err != nil {
+	if _, err := createAccounts(ctx, db, keyring, integrity, missing, "创建演示账号"); err != nil {
 		return nil, err
 	}
 	for _, i := range missingIndex {

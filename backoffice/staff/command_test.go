@@ -16,7 +16,7 @@ func TestCreateCommandTemporaryPassword(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var out bytes.Buffer
-	err := CreateCommand(context.Background(), e.db, e.keyring,
+	err := CreateCommand(context.Background(), e.db, e.keyring, e.integrity,
 		[]string{"-username", "xuhui.admin", "-name", "徐汇区管理员", "-role", "district_admin", "-district", xuhui}, &out)
 	if err != nil {
 		t.Fatalf("CreateCommand: %v", err)
@@ -56,7 +56,7 @@ func TestCreateCommandGivenPassword(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var out bytes.Buffer
-	err := CreateCommand(context.Background(), e.db, e.keyring,
+	err := CreateCommand(context.Background(), e.db, e.keyring, e.integrity,
 		[]string{"-username", "leader.one", "-name", "领导", "-role", "leader", "-scope", "city", "-password", testPassword}, &out)
 	if err != nil {
 		t.Fatalf("CreateCommand: %v", err)
@@ -93,7 +93,7 @@ func TestCreateCommandRejects(t *testing.T) {
 	for _, test := range cases {
 		t.Run(test.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := CreateCommand(context.Background(), e.db, e.keyring, test.args, &out)
+			err := CreateCommand(context.Background(), e.db, e.keyring, e.integrity, test.args, &out)
 			apiErr := apierror.As(err)
 			if apiErr == nil || apiErr.Code != test.code {
 				t.Errorf("CreateCommand(%v) = %v, want %s", test.args, err, test.code)
@@ -101,7 +101,7 @@ func TestCreateCommandRejects(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	if err := CreateCommand(context.Background(), e.db, e.keyring, []string{"-username", "bob", "extra"}, &out); err == nil {
+	if err := CreateCommand(context.Background(), e.db, e.keyring, e.integrity, []string{"-username", "bob", "extra"}, &out); err == nil {
 		t.Errorf("CreateCommand accepted a stray argument")
 	}
 	if n := e.count(t, `SELECT count(*) FROM staff_user WHERE username LIKE 'bob%'`); n != 0 {
@@ -112,7 +112,7 @@ func TestCreateCommandRejects(t *testing.T) {
 func TestSeedDemo(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	accounts, err := SeedDemo(context.Background(), e.db, e.keyring)
+	accounts, err := SeedDemo(context.Background(), e.db, e.keyring, e.integrity)
 	if err != nil {
 		t.Fatalf("SeedDemo: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestSeedDemo(t *testing.T) {
 		t.Errorf("demo accounts in %s = %d, want 4", xuhui, n)
 	}
 
-	again, err := SeedDemo(context.Background(), e.db, e.keyring)
+	again, err := SeedDemo(context.Background(), e.db, e.keyring, e.integrity)
 	if err != nil {
 		t.Fatalf("second SeedDemo: %v", err)
 	}
@@ -173,7 +173,7 @@ func TestSeedDemoNeedsSeededDivisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = SeedDemo(context.Background(), database.DB, keyring)
+	_, err = SeedDemo(context.Background(), database.DB, keyring, nil)
 	if err == nil || !strings.Contains(err.Error(), "backoffice seed") {
 		t.Errorf("SeedDemo on an unseeded database = %v, want advice to seed first", err)
 	}

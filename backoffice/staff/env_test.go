@@ -54,13 +54,16 @@ func (c *testClock) Advance(d time.Duration) {
 // env is a seeded database, a Redis prefix and the handlers served over
 // HTTP on the loopback interface, wired as the back office wires them.
 type env struct {
-	db       *sqlx.DB
-	keyring  *crypto.Keyring
-	sessions *access.SessionStore
-	trail    *audit.Trail
-	handlers *Handlers
-	clock    *testClock
-	url      string
+	db      *sqlx.DB
+	keyring *crypto.Keyring
+	// integrity signs and verifies the roles and accounts, as in the back
+	// office.
+	integrity *access.Integrity
+	sessions  *access.SessionStore
+	trail     *audit.Trail
+	handlers  *Handlers
+	clock     *testClock
+	url       string
 }
 
 func newEnv(t *testing.T) *env {
@@ -76,13 +79,26 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: database.DB, keyring: keyring, clock: &testClock{}}
+	signer, err := crypto.GenerateSigner("test-acl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider, err := crypto.NewLocalProvider(keyring, signer, nil, crypto.DefaultUserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	integrity := &access.Integrity{DB: database.DB, Provider: provider}
+	if _, err := integrity.SignBuiltInRoles(ctx); err != nil {
+		t.Fatalf("sign built-in roles: %v", err)
+	}
+	e := &env{db: database.DB, keyring: keyring, integrity: integrity, clock: &testClock{}}
 	e.sessions = &access.SessionStore{
 		Redis: redis.Client, Prefix: redis.Prefix, IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, Now: time.Now,
+		Integrity: integrity,
 	}
 	e.trail = &audit.Trail{DB: database.DB, Now: time.Now}
 	e.handlers = &Handlers{
-		DB: database.DB, Keyring: keyring, Sessions: e.sessions, Roles: &access.Roles{DB: database.DB}, Trail: e.trail,
+		DB: database.DB, Keyring: keyring, Sessions: e.sessions, Roles: &access.Roles{DB: database.DB, Integrity: integrity}, Trail: e.trail,
 		DistrictName: func(code string) (string, bool) { return map[string]string{xuhui: "徐汇区"}[code], code == xuhui },
 		Now:          e.clock.Now,
 	}
@@ -146,7 +162,7 @@ func (e *env) createAccount(t *testing.T, username, role string, flags ...string
 		t.Fatalf("create %s: %v", username, err)
 	}
 	prepared.PasswordHash = testPasswordHash()
-	ids, err := createAccounts(ctx, e.db, e.keyring, []newAccount{prepared}, "测试账号")
+	ids, err := createAccounts(ctx, e.db, e.keyring, e.integrity, []newAccount{prepared}, "测试账号")
 	if err != nil {
 		t.Fatalf("create %s: %v", username, err)
 	}

@@ -63,19 +63,23 @@ func (h *Handlers) insertLoginLog(ctx context.Context, db sqlx.ExecerContext, r 
 
 // Chinese labels of the sign-in log's stages and reasons.
 var (
-	stageLabels = map[string]string{stagePassword: "密码", stageTOTP: "动态验证码"}
+	// "certificate" and its reasons are written by backoffice/certauth.
+	stageLabels = map[string]string{stagePassword: "密码", stageTOTP: "动态验证码", "certificate": "数字证书"}
 	// reasonLabels names every reason the sign-in steps write.
 	reasonLabels = map[string]string{
-		reasonOK:               "成功",
-		reasonUnknownUser:      "用户不存在",
-		reasonWrongPassword:    "密码错误",
-		reasonDisabled:         "账号已停用",
-		reasonLocked:           "账号已锁定",
-		reasonRateLimited:      "尝试过于频繁",
-		reasonWrongCode:        "动态验证码错误",
-		reasonCodeReused:       "动态验证码已使用过",
-		reasonTooManyCodes:     "动态验证码错误次数过多",
-		reasonInvalidChallenge: "登录验证已失效",
+		reasonOK:                       "成功",
+		reasonUnknownUser:              "用户不存在",
+		reasonWrongPassword:            "密码错误",
+		reasonDisabled:                 "账号已停用",
+		reasonLocked:                   "账号已锁定",
+		reasonRateLimited:              "尝试过于频繁",
+		reasonWrongCode:                "动态验证码错误",
+		reasonCodeReused:               "动态验证码已使用过",
+		reasonTooManyCodes:             "动态验证码错误次数过多",
+		reasonInvalidChallenge:         "登录验证已失效",
+		"certificate_not_bound":        "证书未绑定账号",
+		"certificate_binding_tampered": "证书绑定数据校验失败",
+		"account_unavailable":          "账号已停用或已锁定",
 	}
 )
 

@@ -309,7 +309,7 @@ func (h *Handlers) createStaff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer tx.Rollback()
-	id, err := insertAccount(ctx, tx, h.Keyring, prepared)
+	id, err := insertAccount(ctx, tx, h.Keyring, h.Roles.Integrity, prepared)
 	if err != nil {
 		return err
 	}
@@ -492,6 +492,11 @@ func (h *Handlers) updateStaff(w http.ResponseWriter, r *http.Request) error {
 		sealedSets+` WHERE id = $1`, args...)
 	if err != nil {
 		return fmt.Errorf("update staff %d: %w", row.ID, err)
+	}
+	if h.Roles.Integrity != nil {
+		if err := h.Roles.Integrity.SignStaff(ctx, tx, row.ID); err != nil {
+			return err
+		}
 	}
 	err = h.Trail.RecordTx(ctx, tx, r, actor, audit.Event{
 		Action: "staff.update", Resource: "staff_user", ResourceID: strconv.FormatInt(row.ID, 10),

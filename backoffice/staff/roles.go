@@ -56,6 +56,10 @@ var Permissions = []Permission{
 	{Code: "form.read", Name: "查看报名表配置", Group: "报名表配置", Duty: DutyShared},
 	{Code: "form.write", Name: "配置报名表", Group: "报名表配置", Duty: DutyBusiness},
 	{Code: "dashboard.read", Name: "查看数据看板", Group: "数据看板", Duty: DutyBusiness, BusinessData: true},
+	{Code: "dashboard.write", Name: "配置看板预警和导入数据", Group: "数据看板", Duty: DutyBusiness, BusinessData: true},
+	{Code: "attendance.write", Name: "上报和导入出勤晨检数据", Group: "数据看板", Duty: DutyBusiness, BusinessData: true},
+	// masking.Permission: no built-in role holds it.
+	{Code: "personal.unmask", Name: "查看完整证件号和手机号", Group: "招生管理", Duty: DutyBusiness, BusinessData: true},
 	{Code: "audit.read", Name: "查看审计日志", Group: "安全审计", Duty: DutyAudit},
 	{Code: "login_log.read", Name: "查看登录日志", Group: "安全审计", Duty: DutyAudit},
 	{Code: "staff.read", Name: "查看账号", Group: "账号与权限", Duty: DutySecurity},
@@ -242,6 +246,11 @@ func (h *Handlers) updateRolePermissions(w http.ResponseWriter, r *http.Request)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE role SET permissions = $2, updated_at = now() WHERE code = $1`, code, permissions); err != nil {
 		return fmt.Errorf("update role %s: %w", code, err)
+	}
+	if h.Roles.Integrity != nil {
+		if err := h.Roles.Integrity.SignRole(ctx, tx, code); err != nil {
+			return err
+		}
 	}
 	var holders []int64
 	if err := tx.SelectContext(ctx, &holders, `SELECT id FROM staff_user WHERE role_code = $1`, code); err != nil {

@@ -487,6 +487,11 @@ func (h *Handlers) completeSignIn(ctx context.Context, r *http.Request, row acco
 	if err != nil {
 		return access.Staff{}, fmt.Errorf("read role of staff %d: %w", row.ID, err)
 	}
+	if h.Roles.Integrity != nil {
+		if _, err := h.Roles.Integrity.VerifyStaff(ctx, r, h.DB, row.ID); err != nil {
+			return access.Staff{}, err
+		}
+	}
 	staff := access.Staff{
 		ID: row.ID, Username: row.Username, Name: row.DisplayName, Role: role.Code, RoleName: role.Name,
 		Permissions: role.Permissions, Scope: row.scope(),

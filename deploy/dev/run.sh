@@ -8,6 +8,12 @@ cd "$(dirname "$0")/../.."
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable}"
 export REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}"
 export CRYPTO_KEYRING_FILE="${CRYPTO_KEYRING_FILE:-.run/keyring.json}"
+export CRYPTO_SIGNING_KEY_FILE="${CRYPTO_SIGNING_KEY_FILE:-.run/signing-key.pem}"
+export CRYPTO_SIGNING_KEY_ID="${CRYPTO_SIGNING_KEY_ID:-dev}"
+# The gateway simulator (https://127.0.0.1:7106) writes its public key and a
+# demo client certificate to .run/gateway before the back office starts.
+export GATEWAY_PUBLIC_KEY_FILE="${GATEWAY_PUBLIC_KEY_FILE:-.run/gateway/gateway-public-key.pem}"
+export GATEWAY_KEY_ID="${GATEWAY_KEY_ID:-sim-gateway-1}"
 export BACKOFFICE_DEV_SIGN_IN="${BACKOFFICE_DEV_SIGN_IN:-true}"
 export EDGE_LISTEN="${EDGE_LISTEN:-127.0.0.1:8080}"
 export EDGE_OPERATIONS_LISTEN="${EDGE_OPERATIONS_LISTEN:-127.0.0.1:9080}"
@@ -32,7 +38,7 @@ check Redis "${REDIS_ADDR%:*}" "$redis_port" "redis-server --daemonize yes --bin
 
 # A second `make run` would re-seed the running system's database and then
 # fail to listen, so it stops here instead.
-for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 127.0.0.1:7104 127.0.0.1:7105; do
+for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 127.0.0.1:7104 127.0.0.1:7105 127.0.0.1:7106; do
   if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
     echo "端口 $address 已被占用，系统可能已在运行。Port $address is in use: the system may be running already." >&2
     echo "Stop it first (Ctrl-C in its terminal), or set EDGE_LISTEN, EDGE_OPERATIONS_LISTEN and BACKOFFICE_LISTEN to free ports." >&2
@@ -40,7 +46,7 @@ for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127
   fi
 done
 
-bin/backoffice keygen "$CRYPTO_KEYRING_FILE"
+bin/backoffice keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 LOG_LEVEL=warn bin/backoffice seed -demo
 # A week of attendance, morning checks and weather for the dashboards.
 LOG_LEVEL=warn bin/backoffice monitoring generate -days 7

@@ -43,6 +43,9 @@ retry_after = "5s"
 // EdgeOptions configure StartEdge. The zero value starts an edge with
 // GenerousLimits that serves the fixture's snapshot.
 type EdgeOptions struct {
+	// TLSCertFile and TLSKeyFile make the edge serve TLS 1.3 (URL stays
+	// http, so the test dials the address itself).
+	TLSCertFile, TLSKeyFile string
 	// Limits is the content of the limits file; empty means GenerousLimits.
 	Limits string
 	// NoSnapshot starts the edge before any snapshot is published.
@@ -160,6 +163,8 @@ func (f *Fixture) StartEdge(t *testing.T, options EdgeOptions) *Edge {
 		ReceiptTTL:           24 * time.Hour,
 		BacklogInterval:      20 * time.Millisecond,
 		TrustForwardedFor:    options.TrustForwardedFor,
+		TLSCertFile:          options.TLSCertFile,
+		TLSKeyFile:           options.TLSKeyFile,
 	}
 	edge, err := server.Start(ctx, config)
 	if err != nil {

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ type Config struct {
 	PDFFonts []string
 	// PDFConcurrency bounds the PDFs rendered at once.
 	PDFConcurrency int
+	// TLSCertFile and TLSKeyFile, both set, make the edge serve TLS 1.3
+	// only on Listen, for the hop from nginx.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -73,6 +78,11 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		IdleTimeout:          r.Duration("EDGE_IDLE_TIMEOUT", 60*time.Second, time.Second),
 		ReceiptTTL:           r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour),
 		BacklogInterval:      r.Duration("EDGE_BACKLOG_INTERVAL", 250*time.Millisecond, 10*time.Millisecond),
+		TLSCertFile:          r.String("EDGE_TLS_CERT_FILE", ""),
+		TLSKeyFile:           r.String("EDGE_TLS_KEY_FILE", ""),
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return c, fmt.Errorf("invalid configuration: set both EDGE_TLS_CERT_FILE and EDGE_TLS_KEY_FILE, or neither")
 	}
 	c.PublicURL = r.String("EDGE_PUBLIC_URL", "http://"+displayAddress(c.Listen))
 	c.PDFConcurrency = r.Int("EDGE_PDF_CONCURRENCY", 2, 1, 64)

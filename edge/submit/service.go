@@ -55,6 +55,11 @@ type Service struct {
 	// UploadExists reports whether a parent uploaded a file; nil accepts
 	// every well-formed file ID.
 	UploadExists func(ownerIndex []byte, fileID string) bool
+
+	// plaintextForBenchmark stores personal values unencrypted. Only the
+	// sealing-cost benchmark sets it, through a function of a _test.go file,
+	// so no build of the edge can turn it on.
+	plaintextForBenchmark bool
 }
 
 // Receipt is the result of an accepted submission.

@@ -20,6 +20,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/sh-preschool/preschool/backoffice/audit"
+	"github.com/sh-preschool/preschool/backoffice/server"
 
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
@@ -63,7 +67,13 @@ func run(ctx context.Context, args []string) error {
 
 	switch args[0] {
 	case "prepare":
-		return prepare(ctx, db, keyring, args[1:])
+		// Accounts carry SM2 signatures of their access fields, made with
+		// the back office's signing key (CRYPTO_SIGNING_KEY_FILE).
+		integrity, err := server.NewIntegrity(ctx, crypto.LoadProviderConfig(reader), db, &audit.Trail{DB: db, Now: time.Now})
+		if err != nil {
+			return err
+		}
+		return prepare(ctx, db, keyring, integrity, args[1:])
 	case "run":
 		return runLoad(ctx, db, args[1:])
 	}

@@ -61,7 +61,7 @@ type entry struct {
 	Category string `db:"category_code"`
 }
 
-func prepare(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, args []string) error {
+func prepare(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity, args []string) error {
 	flags := flag.NewFlagSet("staffbench prepare", flag.ContinueOnError)
 	registrations := flags.Int("registrations", 120_000, "registrations to store")
 	applyShare := flags.Float64("apply-share", 0.8, "share of the registrations that also get an application (0 to 1)")
@@ -84,7 +84,7 @@ func prepare(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, args []s
 		return err
 	}
 	fmt.Printf("stored %d registrations and %d applications\n", stored, applied)
-	if err := createAccounts(ctx, db, keyring, places, *accounts); err != nil {
+	if err := createAccounts(ctx, db, keyring, integrity, places, *accounts); err != nil {
 		return err
 	}
 	fmt.Printf("created %d bench accounts\n", *accounts)
@@ -238,7 +238,7 @@ func storeRecords(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, pla
 
 // createAccounts creates bench.* accounts in roleMix order with password,
 // as `backoffice staff create` does.
-func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, places divisions, count int) error {
+func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, integrity *access.Integrity, places divisions, count int) error {
 	var districts []string
 	if err := db.SelectContext(ctx, &districts, `SELECT code FROM district ORDER BY sort_order`); err != nil {
 		return err
@@ -283,7 +283,7 @@ func createAccounts(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring, p
 				if i >= len(jobs) || errs[worker] != nil {
 					return
 				}
-				errs[worker] = staff.CreateCommand(ctx, db, keyring, jobs[i], io.Discard)
+				errs[worker] = staff.CreateCommand(ctx, db, keyring, integrity, jobs[i], io.Discard)
 			}
 		}()
 	}

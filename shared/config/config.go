@@ -106,7 +106,8 @@ func (r *Reader) Err() error {
 
 // Attributes returns the fields of a configuration struct as slog
 // attributes, for the start-up log line. Fields tagged `secret:"true"` show
-// only whether they are set.
+// only whether they are set. A nested configuration struct becomes a group
+// of attributes, with its own secret fields hidden the same way.
 func Attributes(cfg any) []any {
 	value := reflect.ValueOf(cfg)
 	if value.Kind() == reflect.Pointer {
@@ -116,6 +117,10 @@ func Attributes(cfg any) []any {
 	for i := range value.NumField() {
 		field := value.Type().Field(i)
 		if !field.IsExported() {
+			continue
+		}
+		if field.Type.Kind() == reflect.Struct && field.Type != reflect.TypeFor[time.Time]() {
+			attributes = append(attributes, slog.Group(toSnakeCase(field.Name), Attributes(value.Field(i).Interface())...))
 			continue
 		}
 		fieldValue := value.Field(i).Interface()

@@ -66,3 +66,24 @@ func TestAttributesMasksSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestAttributesMasksNestedSecrets(t *testing.T) {
+	type provider struct {
+		Kind   string
+		APIKey string `secret:"true"`
+	}
+	type sample struct {
+		Listen string
+		Crypto provider
+	}
+	attributes := Attributes(sample{Listen: ":80", Crypto: provider{Kind: "cloud", APIKey: "s3cr3t-key"}})
+	var text strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&text, nil))
+	logger.Info("configuration", attributes...)
+	if strings.Contains(text.String(), "s3cr3t-key") {
+		t.Errorf("log line contains the nested secret: %s", text.String())
+	}
+	if !strings.Contains(text.String(), `"crypto":{"kind":"cloud","apikey":"(set)"}`) {
+		t.Errorf("log line lacks the nested group: %s", text.String())
+	}
+}

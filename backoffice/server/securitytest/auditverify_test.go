@@ -41,7 +41,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	}
 
 	var intact bytes.Buffer
-	if err := audit.VerifyCommand(context.Background(), db, &intact); err != nil {
+	if err := audit.VerifyCommand(context.Background(), db, nil, &intact); err != nil {
 		t.Fatalf("audit verify before tampering: %v\n%s", err, intact.String())
 	}
 	expectVerifyPage(t, auditor, true, nil)
@@ -50,7 +50,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	tamper(t, db, "audit_event_no_delete", `DELETE FROM audit_event WHERE id = $1`, deniedRow)
 
 	var output bytes.Buffer
-	err := audit.VerifyCommand(context.Background(), db, &output)
+	err := audit.VerifyCommand(context.Background(), db, nil, &output)
 	if !errors.Is(err, audit.ErrBroken) {
 		t.Fatalf("audit verify after tampering returned %v, want ErrBroken (exit status 1)\n%s", err, output.String())
 	}

@@ -85,7 +85,7 @@ func newHarness(t *testing.T, settings map[string]string) *harness {
 func (h *harness) createAccount(t *testing.T, username, name, role string, flags ...string) int64 {
 	t.Helper()
 	args := append([]string{"-username", username, "-name", name, "-role", role, "-password", password}, flags...)
-	if err := staff.CreateCommand(context.Background(), h.env.DB.DB, h.env.Keyring, args, io.Discard); err != nil {
+	if err := staff.CreateCommand(context.Background(), h.env.DB.DB, h.env.Keyring, h.env.Integrity, args, io.Discard); err != nil {
 		t.Fatalf("create account %s: %v", username, err)
 	}
 	var id int64

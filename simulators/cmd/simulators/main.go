@@ -84,6 +84,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "data          %s\n", running.DataURL)
 	fmt.Fprintf(stdout, "crypto        %s\n", running.CryptoURL)
 	fmt.Fprintf(stdout, "sms           %s\n", running.SMSURL)
+	if running.GatewayURL != "" {
+		fmt.Fprintf(stdout, "gateway       %s\n", running.GatewayURL)
+	}
 
 	<-ctx.Done()
 	logger.Info("stopping simulators", "cause", context.Cause(ctx).Error())
@@ -131,6 +134,17 @@ func options() []option {
 			apply: func(s *settings, v string) error { return parseListen(v, &s.config.SMSAddr) }},
 		{flag: "sms-delivery-delay", env: "SIM_SMS_DELIVERY_DELAY", defaultValue: "1s", usage: "time after acceptance when the SMS simulator reports a message delivered",
 			apply: func(s *settings, v string) error { return parseDuration(v, &s.config.SMSDeliveryDelay) }},
+		{flag: "gateway-listen", env: "SIM_GATEWAY_LISTEN", defaultValue: "127.0.0.1:7106", usage: "TLS listen address of the security authentication gateway simulator",
+			apply: func(s *settings, v string) error { return parseListen(v, &s.config.GatewayAddr) }},
+		{flag: "gateway-upstream", env: "SIM_GATEWAY_UPSTREAM", defaultValue: "http://127.0.0.1:8081", usage: "URL the gateway forwards to (the back office); \"off\" does not start the gateway",
+			apply: func(s *settings, v string) error {
+				if v != "off" {
+					s.config.GatewayUpstream = v
+				}
+				return nil
+			}},
+		{flag: "gateway-dir", env: "SIM_GATEWAY_DIR", defaultValue: ".run/gateway", usage: "directory for the gateway's CA, public key and demo client certificate",
+			apply: func(s *settings, v string) error { s.config.GatewayDir = v; return nil }},
 	}
 	faultTargets := []struct {
 		name   string

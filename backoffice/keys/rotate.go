@@ -1,0 +1,223 @@
+// Package keys re-encrypts the sealed columns of the database under the
+// keyring's active SM4 key ("backoffice keys rotate"), in small batches and
+// transactions so the system keeps running.
+//
+// Blind indexes are HMAC-SM3 under the keyring's index key, which is not
+// rotated with the sealing keys: the indexes in the database stay valid, so
+// duplicate checks and look-ups keep working during and after a rotation.
+// Changing the index key would need every index recomputed from the
+// decrypted values in one step, which this package does not do.
+package keys
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sh-preschool/preschool/shared/crypto"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// Column is a sealed column and the context its values are sealed with.
+type Column struct {
+	Name    string
+	Context string
+}
+
+// Table is a table with sealed columns. Key is its primary key, of SQL type
+// KeyType, and Start a value below every key, where paging begins.
+type Table struct {
+	Name    string
+	Key     string
+	KeyType string
+	Start   string
+	Columns []Column
+	// KeyIDColumn records the key of the row's newest ciphertext.
+	KeyIDColumn string
+}
+
+// Tables are the tables with sealed columns. Contexts must match the ones
+// the writers use (shared/enrolment/record.go and backoffice/staff).
+var Tables = []Table{
+	{
+		Name: "registration", Key: "registration_number", KeyType: "bpchar", Start: "", KeyIDColumn: "key_id",
+		Columns: []Column{
+			{"child_name", enrol.ContextChildName},
+			{"child_document_number", enrol.ContextChildDocumentNumber},
+			{"hukou_address", enrol.ContextHukouAddress},
+			{"residence_address", enrol.ContextResidenceAddress},
+			{"guardians", enrol.ContextGuardians},
+			{"form_values", enrol.ContextRegistrationForm},
+		},
+	},
+	{
+		Name: "application", Key: "application_number", KeyType: "bpchar", Start: "", KeyIDColumn: "key_id",
+		Columns: []Column{{"form_values", enrol.ContextApplicationForm}},
+	},
+	{
+		Name: "staff_user", Key: "id", KeyType: "bigint", Start: "-1", KeyIDColumn: "key_id",
+		Columns: []Column{{"phone", "staff.phone"}, {"id_number", "staff.id_number"}, {"totp_secret", "staff.totp_secret"}},
+	},
+}
+
+// Result counts what Rotate changed in one table.
+type Result struct {
+	Table string
+	Rows  int
+}
+
+// Rotator re-encrypts sealed columns under the keyring's active key.
+type Rotator struct {
+	DB      *sqlx.DB
+	Keyring *crypto.Keyring
+	// BatchSize is the number of rows per transaction.
+	BatchSize int
+	Tables    []Table
+}
+
+// staleCondition is the SQL condition, with the active key ID's bytes as
+// $2, that a row has a ciphertext under another key. A ciphertext starts
+// with the format version, the key ID's length and the key ID
+// (crypto.Keyring.Seal), so the key is read without decrypting.
+func (t Table) staleCondition() string {
+	parts := make([]string, len(t.Columns))
+	for i, column := range t.Columns {
+		parts[i] = fmt.Sprintf("(%[1]s IS NOT NULL AND length(%[1]s) > 2 AND substring(%[1]s FROM 3 FOR get_byte(%[1]s, 1)) <> $2)", column.Name)
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+func (t Table) columnList() string {
+	names := make([]string, len(t.Columns))
+	for i, column := range t.Columns {
+		names[i] = column.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Rotate re-encrypts every table and returns the rows changed per table.
+// Rows are found by keyset paging on the primary key and re-read under a
+// row lock in each batch's transaction, so a concurrent change is never
+// overwritten with an older value.
+func (r *Rotator) Rotate(ctx context.Context) ([]Result, error) {
+	tables := r.Tables
+	if tables == nil {
+		tables = Tables
+	}
+	batchSize := r.BatchSize
+	if batchSize <= 0 {
+		batchSize = 500
+	}
+	var results []Result
+	for _, table := range tables {
+		rows, err := r.rotateTable(ctx, table, batchSize)
+		results = append(results, Result{Table: table.Name, Rows: rows})
+		if err != nil {
+			return results, err
+		}
+		slog.Info("sealed columns re-encrypted", "table", table.Name, "rows", rows, "key_id", r.Keyring.ActiveKeyID())
+	}
+	return results, nil
+}
+
+func (r *Rotator) rotateTable(ctx context.Context, table Table, batchSize int) (int, error) {
+	active := []byte(r.Keyring.ActiveKeyID())
+	find := fmt.Sprintf(`SELECT %[1]s::text FROM %[2]s WHERE %[1]s > CAST($1 AS %[3]s) AND %[4]s ORDER BY %[1]s LIMIT %[5]d`,
+		table.Key, table.Name, table.KeyType, table.staleCondition(), batchSize)
+	cursor := table.Start
+	total := 0
+	for {
+		var keys []string
+		if err := r.DB.SelectContext(ctx, &keys, find, cursor, active); err != nil {
+			return total, fmt.Errorf("find rows of %s to re-encrypt: %w", table.Name, err)
+		}
+		if len(keys) == 0 {
+			return total, nil
+		}
+		changed, err := r.rotateBatch(ctx, table, keys, active)
+		total += changed
+		if err != nil {
+			return total, err
+		}
+		cursor = keys[len(keys)-1]
+	}
+}
+
+func (r *Rotator) rotateBatch(ctx context.Context, table Table, keys []string, active []byte) (int, error) {
+	tx, err := r.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	lock := fmt.Sprintf(`SELECT %[1]s::text, %[2]s FROM %[3]s WHERE %[1]s = ANY(CAST($1 AS %[5]s[])) AND %[4]s FOR UPDATE`,
+		table.Key, table.columnList(), table.Name, table.staleCondition(), table.KeyType)
+	rows, err := tx.QueryContext(ctx, lock, keys, active)
+	if err != nil {
+		return 0, fmt.Errorf("lock rows of %s: %w", table.Name, err)
+	}
+	type update struct {
+		key    string
+		values [][]byte
+	}
+	var updates []update
+	for rows.Next() {
+		values := make([][]byte, len(table.Columns))
+		targets := []any{new(string)}
+		for i := range values {
+			targets = append(targets, &values[i])
+		}
+		if err := rows.Scan(targets...); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read rows of %s: %w", table.Name, err)
+		}
+		key := *targets[0].(*string)
+		for i, column := range table.Columns {
+			if values[i] == nil {
+				continue
+			}
+			plaintext, err := r.Keyring.Open(values[i], column.Context)
+			if err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("open %s.%s of %s: %w", table.Name, column.Name, key, err)
+			}
+			values[i] = r.Keyring.Seal(plaintext, column.Context)
+		}
+		updates = append(updates, update{key: key, values: values})
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	rows.Close()
+
+	sets := make([]string, len(table.Columns))
+	for i, column := range table.Columns {
+		sets[i] = fmt.Sprintf("%s = $%d", column.Name, i+3)
+	}
+	store := fmt.Sprintf(`UPDATE %s SET %s = $2, %s WHERE %s = CAST($1 AS %s)`,
+		table.Name, table.KeyIDColumn, strings.Join(sets, ", "), table.Key, table.KeyType)
+	for _, u := range updates {
+		args := []any{u.key, string(active)}
+		for _, value := range u.values {
+			args = append(args, value)
+		}
+		if _, err := tx.ExecContext(ctx, store, args...); err != nil {
+			return 0, fmt.Errorf("store re-encrypted row %s of %s: %w", u.key, table.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return len(updates), nil
+}
+
+// SealedKeyID returns the key ID a ciphertext made by crypto.Keyring.Seal
+// names, for checks and tests.
+func SealedKeyID(sealed []byte) (string, error) {
+	if len(sealed) < 2 || len(sealed) < 2+int(sealed[1]) {
+		return "", fmt.Errorf("ciphertext of %d bytes is too short to name a key", len(sealed))
+	}
+	return string(sealed[2 : 2+int(sealed[1])]), nil
+}

@@ -1,0 +1,203 @@
+package keys_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sh-preschool/preschool/backoffice/backofficetest"
+	"github.com/sh-preschool/preschool/backoffice/keys"
+	"github.com/sh-preschool/preschool/backoffice/staff"
+	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/document"
+)
+
+// sealedValue is one stored ciphertext with the plaintext it held before
+// the rotation.
+type sealedValue struct {
+	table, key, column, keyID string
+	plaintext                 []byte
+}
+
+// readSealed opens every sealed value of every table with keyring.
+func readSealed(t *testing.T, env *backofficetest.Env, keyring *crypto.Keyring) []sealedValue {
+	t.Helper()
+	var values []sealedValue
+	for _, table := range keys.Tables {
+		for _, column := range table.Columns {
+			rows, err := env.DB.DB.Query(`SELECT ` + table.Key + `::text, ` + column.Name + ` FROM ` + table.Name +
+				` WHERE ` + column.Name + ` IS NOT NULL ORDER BY 1`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var key string
+				var sealed []byte
+				if err := rows.Scan(&key, &sealed); err != nil {
+					t.Fatal(err)
+				}
+				plaintext, err := keyring.Open(sealed, column.Context)
+				if err != nil {
+					t.Fatalf("open %s.%s of %s: %v", table.Name, column.Name, key, err)
+				}
+				keyID, err := keys.SealedKeyID(sealed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				values = append(values, sealedValue{table.Name, key, column.Name, keyID, plaintext})
+			}
+			rows.Close()
+		}
+	}
+	return values
+}
+
+// addActiveKey returns the environment's keyring with a new SM4 key keyID
+// made active, and the old keys kept.
+func addActiveKey(t *testing.T, env *backofficetest.Env, keyID string) *crypto.Keyring {
+	t.Helper()
+	data, err := os.ReadFile(env.KeyringPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file crypto.KeyringFile
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	file.SealingKeys[keyID] = hex.EncodeToString(key)
+	file.ActiveKeyID = keyID
+	keyring, err := crypto.NewKeyring(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyring
+}
+
+func TestRotateReencryptsUnderActiveKey(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	for i := range 5 {
+		subject := backofficetest.Subject(i)
+		number := env.Register(t, subject, env.ShanghaiChild(t, i, backofficetest.Xuhui, backofficetest.Xuhui))
+		if i < 2 {
+			env.Apply(t, subject, number, backofficetest.Xuhui)
+		}
+	}
+	running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("rotate-drainer")))
+	env.WaitForRows(t, time.Minute, 5, `SELECT count(*) FROM registration`)
+	env.WaitForRows(t, time.Minute, 2, `SELECT count(*) FROM application`)
+	if err := running.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+	birth := time.Date(1982, time.May, 5, 0, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	err := staff.CreateCommand(ctx, env.DB.DB, env.Keyring, env.Integrity, []string{
+		"-username", "rotate.staff", "-name", "轮换测试", "-role", "district_admin", "-district", backofficetest.Xuhui,
+		"-phone", "13712345678", "-id-number", document.ValidResidentIDForTest("310104", birth, 7, 'F'),
+	}, &out)
+	if err != nil {
+		t.Fatalf("staff create: %v\n%s", err, out.String())
+	}
+	var indexBefore []byte
+	if err := env.DB.DB.Get(&indexBefore, `SELECT id_number_index FROM staff_user WHERE username = 'rotate.staff'`); err != nil {
+		t.Fatal(err)
+	}
+
+	before := readSealed(t, env, env.Keyring)
+	if len(before) < 5*4+2 {
+		t.Fatalf("only %d sealed values before the rotation", len(before))
+	}
+	for _, value := range before {
+		if value.keyID != "k1" {
+			t.Fatalf("%s.%s of %s is under key %q before the rotation, want k1", value.table, value.column, value.key, value.keyID)
+		}
+	}
+
+	rotated := addActiveKey(t, env, "k2")
+	rotator := &keys.Rotator{DB: env.DB.DB, Keyring: rotated, BatchSize: 2}
+	results, err := rotator.Rotate(ctx)
+	if err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	// Applications without form values hold nothing sealed.
+	want := map[string]int{"registration": 5, "staff_user": 1,
+		"application": env.Count(t, `SELECT count(*) FROM application WHERE form_values IS NOT NULL`)}
+	for _, result := range results {
+		if result.Rows != want[result.Table] {
+			t.Errorf("rows re-encrypted in %s = %d, want %d", result.Table, result.Rows, want[result.Table])
+		}
+	}
+
+	after := readSealed(t, env, rotated)
+	if len(after) != len(before) {
+		t.Fatalf("%d sealed values after the rotation, want %d", len(after), len(before))
+	}
+	for i, value := range after {
+		if value.keyID != "k2" {
+			t.Errorf("%s.%s of %s is under key %q after the rotation, want k2", value.table, value.column, value.key, value.keyID)
+		}
+		if !bytes.Equal(value.plaintext, before[i].plaintext) {
+			t.Errorf("%s.%s of %s decrypts to another value after the rotation", value.table, value.column, value.key)
+		}
+	}
+	for table, condition := range map[string]string{
+		"registration": "TRUE", "application": "form_values IS NOT NULL", "staff_user": "username = 'rotate.staff'",
+	} {
+		if n := env.Count(t, `SELECT count(*) FROM `+table+` WHERE key_id <> 'k2' AND `+condition); n != 0 {
+			t.Errorf("%d rows of %s with sealed values have key_id other than k2", n, table)
+		}
+	}
+
+	// The old keyring no longer opens anything, so every value was sealed
+	// again and not only relabelled.
+	var sealed []byte
+	if err := env.DB.DB.Get(&sealed, `SELECT child_name FROM registration LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Keyring.Open(sealed, "registration.child_name"); !errors.Is(err, crypto.ErrUnknownKey) {
+		t.Errorf("old keyring opening a rotated value = %v, want ErrUnknownKey", err)
+	}
+
+	var indexAfter []byte
+	if err := env.DB.DB.Get(&indexAfter, `SELECT id_number_index FROM staff_user WHERE username = 'rotate.staff'`); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(indexAfter, indexBefore) {
+		t.Error("the staff ID number's blind index changed in the rotation")
+	}
+
+	again, err := rotator.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, result := range again {
+		if result.Rows != 0 {
+			t.Errorf("second rotation re-encrypted %d rows of %s, want 0", result.Rows, result.Table)
+		}
+	}
+}
+
+func TestSealedKeyID(t *testing.T) {
+	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("key-" + strconv.Itoa(42)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID, err := keys.SealedKeyID(keyring.Seal([]byte("x"), "test"))
+	if err != nil || keyID != "key-42" {
+		t.Errorf("SealedKeyID = %q, %v, want key-42", keyID, err)
+	}
+	if _, err := keys.SealedKeyID([]byte{1}); err == nil {
+		t.Error("SealedKeyID accepted a 1-byte ciphertext")
+	}
+}
