@@ -4,7 +4,7 @@ import { cockpitStrings as strings } from './strings.js';
 
 export default {
   publicRoutes: [
-    { path: '/cockpit', name: 'cockpit', component: () => import('./CockpitPage.vue'), meta: { title: strings.menuTitle } },
+    { path: '/cockpit', name: 'cockpit', component: () => import('./CockpitPage.vue'), meta: { title: strings.menuTitle, permission: 'dashboard.read' } },
   ],
   routes: [],
   menu: null,

@@ -6,21 +6,21 @@ import { dashboardStrings as strings } from './strings.js';
 export default {
   publicRoutes: [],
   routes: [
-    { path: 'dashboard/enrolment', name: 'dashboard-enrolment', component: () => import('./EnrolmentPage.vue'), meta: { title: strings.enrolmentTitle } },
-    { path: 'dashboard/development', name: 'dashboard-development', component: () => import('./DevelopmentPage.vue'), meta: { title: strings.developmentTitle } },
-    { path: 'dashboard/reports', name: 'dashboard-reports', component: () => import('./ReportPage.vue'), meta: { title: strings.reportsTitle } },
-    { path: 'dashboard/alerts', name: 'dashboard-alerts', component: () => import('./AlertsPage.vue'), meta: { title: strings.alertsTitle } },
+    { path: 'dashboard/enrolment', name: 'dashboard-enrolment', component: () => import('./EnrolmentPage.vue'), meta: { title: strings.enrolmentTitle, permission: 'dashboard.read' } },
+    { path: 'dashboard/development', name: 'dashboard-development', component: () => import('./DevelopmentPage.vue'), meta: { title: strings.developmentTitle, permission: 'dashboard.read' } },
+    { path: 'dashboard/reports', name: 'dashboard-reports', component: () => import('./ReportPage.vue'), meta: { title: strings.reportsTitle, permission: 'dashboard.read' } },
+    { path: 'dashboard/alerts', name: 'dashboard-alerts', component: () => import('./AlertsPage.vue'), meta: { title: strings.alertsTitle, permission: 'dashboard.read' } },
   ],
   menu: {
     key: 'dashboard',
     title: strings.menuTitle,
     icon: DataAnalysis,
     items: [
-      { path: '/dashboard/enrolment', title: strings.enrolmentTitle },
-      { path: '/dashboard/development', title: strings.developmentTitle },
-      { path: '/dashboard/reports', title: strings.reportsTitle },
-      { path: '/dashboard/alerts', title: strings.alertsTitle },
-      { path: '/cockpit', title: strings.cockpitTitle },
+      { path: '/dashboard/enrolment', title: strings.enrolmentTitle, permission: 'dashboard.read' },
+      { path: '/dashboard/development', title: strings.developmentTitle, permission: 'dashboard.read' },
+      { path: '/dashboard/reports', title: strings.reportsTitle, permission: 'dashboard.read' },
+      { path: '/dashboard/alerts', title: strings.alertsTitle, permission: 'dashboard.read' },
+      { path: '/cockpit', title: strings.cockpitTitle, permission: 'dashboard.read' },
     ],
   },
 };
