@@ -29,7 +29,7 @@ func TestBuiltInRolesMatchMigrations(t *testing.T) {
 			continue
 		}
 		if !sameRole(got, want) {
-			t.Errorf("role %s after the migrations:\n  %+v\nbuiltInRoles says:\n  %+v", want.Code, got, want)
+			t.Errorf("role %s after the migrations:\n  %+v\nbuiltInRoles has:\n  %+v", want.Code, got, want)
 		}
 	}
 }
