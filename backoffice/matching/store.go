@@ -131,7 +131,7 @@ func listRules(ctx context.Context, db *sqlx.DB, scope access.Scope, filter List
 
 // getRule returns a rule in scope. It returns errRuleNotFound when there
 // is no such rule and access.ErrOutOfScope for another district's rule, so
-// the handler answers 403 and the audit trail records the denial.
+// the handler returns a 403 and the audit trail records the denial.
 func getRule(ctx context.Context, q sqlx.QueryerContext, scope access.Scope, id int64, lock bool) (Rule, error) {
 	condition := scope.Filter(ruleColumns, 2)
 	query := selectRules + " WHERE r.id = $1 AND " + condition.SQL
