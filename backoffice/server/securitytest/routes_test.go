@@ -306,7 +306,7 @@ var routeCases = map[string]routeCase{
 		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
 			return []probe{
-				{name: "长宁's overrides", path: "/api/v1/forms/fields?district=" + changning, want: filtered},
+				{name: "长宁's overrides", path: "/api/v1/forms/fields?district=" + changning, want: denied},
 				{name: "own library", path: "/api/v1/forms/fields", want: filtered, check: contains(`"city":[{`)},
 			}
 		},
@@ -316,7 +316,7 @@ var routeCases = map[string]routeCase{
 		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
 			return []probe{
-				{name: "长宁's overrides", path: "/api/v1/forms/certificates?district=" + changning, want: filtered},
+				{name: "长宁's overrides", path: "/api/v1/forms/certificates?district=" + changning, want: denied},
 				{name: "own library", path: "/api/v1/forms/certificates", want: filtered, check: contains(`"city":[{`)},
 			}
 		},
@@ -615,7 +615,7 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/monitoring/weather": {
 		probes: func(f fixtures) []probe {
 			return []probe{{name: "send 长宁's weather", path: "/api/v1/monitoring/weather", want: denied,
-				body: `{"records": [{"date": "` + shanghaiToday() + `", "districtCode": "` + changning + `", "condition": "晴", ` +
+				body: `{"records": [{"date": "` + shanghaiToday() + `", "districtCode": "` + changning + `", "condition": "sunny", ` +
 					`"temperatureHigh": 20, "temperatureLow": 10, "precipitationMm": 0}]}`,
 				check: countIs(`SELECT count(*) FROM weather_day WHERE district_code = '`+changning+`'`, 0)}}
 		},
@@ -638,7 +638,7 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/dashboard/enrolment/opinion":         areaPanel("/api/v1/dashboard/enrolment/opinion"),
 	"GET /api/v1/dashboard/enrolment/{kind}/summary":  areaPanel("/api/v1/dashboard/enrolment/application/summary"),
 	"GET /api/v1/dashboard/enrolment/{kind}/trend":    areaPanel("/api/v1/dashboard/enrolment/registration/trend"),
-	"GET /api/v1/dashboard/enrolment/{kind}/history":  areaPanel("/api/v1/dashboard/enrolment/admission/history"),
+	"GET /api/v1/dashboard/enrolment/{kind}/history":  areaPanel("/api/v1/dashboard/enrolment/registration/history"),
 	"GET /api/v1/dashboard/enrolment/nursery":         areaPanel("/api/v1/dashboard/enrolment/nursery"),
 	"GET /api/v1/dashboard/enrolment/report":          areaPanel("/api/v1/dashboard/enrolment/report"),
 	"GET /api/v1/dashboard/enrolment/report.xlsx":     areaPanel("/api/v1/dashboard/enrolment/report.xlsx"),
@@ -650,15 +650,24 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/dashboard/development/report":        areaPanel("/api/v1/dashboard/development/report"),
 	"GET /api/v1/dashboard/development/report.xlsx":   areaPanel("/api/v1/dashboard/development/report.xlsx"),
 
-	"GET /api/v1/dashboard/attendance/today":                  attendancePanel("/api/v1/dashboard/attendance/today"),
-	"GET /api/v1/dashboard/attendance/ranking":                attendancePanel("/api/v1/dashboard/attendance/ranking"),
-	"GET /api/v1/dashboard/attendance/morning-check":          attendancePanel("/api/v1/dashboard/attendance/morning-check"),
-	"GET /api/v1/dashboard/attendance/morning-check/abnormal": attendancePanel("/api/v1/dashboard/attendance/morning-check/abnormal"),
-	"GET /api/v1/dashboard/attendance/trend":                  attendancePanel("/api/v1/dashboard/attendance/trend"),
-	"GET /api/v1/dashboard/attendance/leave-reasons":          attendancePanel("/api/v1/dashboard/attendance/leave-reasons"),
-	"GET /api/v1/dashboard/attendance/arrivals":               attendancePanel("/api/v1/dashboard/attendance/arrivals"),
-	"GET /api/v1/dashboard/attendance/report":                 attendancePanel("/api/v1/dashboard/attendance/report"),
-	"GET /api/v1/dashboard/attendance/report.xlsx":            attendancePanel("/api/v1/dashboard/attendance/report.xlsx"),
+	"GET /api/v1/dashboard/attendance/today":         attendancePanel("/api/v1/dashboard/attendance/today"),
+	"GET /api/v1/dashboard/attendance/ranking":       attendancePanel("/api/v1/dashboard/attendance/ranking"),
+	"GET /api/v1/dashboard/attendance/morning-check": attendancePanel("/api/v1/dashboard/attendance/morning-check"),
+	"GET /api/v1/dashboard/attendance/morning-check/abnormal": {
+		// The details are per kindergarten, so every probe names one.
+		probes: func(f fixtures) []probe {
+			path := "/api/v1/dashboard/attendance/morning-check/abnormal?kindergarten="
+			return []probe{
+				{name: "a 长宁 kindergarten", path: path + strconv.FormatInt(f.otherKindergarten, 10), want: denied},
+				{name: "an own kindergarten", path: path + strconv.FormatInt(f.ownKindergarten, 10), want: filtered},
+			}
+		},
+	},
+	"GET /api/v1/dashboard/attendance/trend":         attendancePanel("/api/v1/dashboard/attendance/trend"),
+	"GET /api/v1/dashboard/attendance/leave-reasons": attendancePanel("/api/v1/dashboard/attendance/leave-reasons"),
+	"GET /api/v1/dashboard/attendance/arrivals":      attendancePanel("/api/v1/dashboard/attendance/arrivals"),
+	"GET /api/v1/dashboard/attendance/report":        attendancePanel("/api/v1/dashboard/attendance/report"),
+	"GET /api/v1/dashboard/attendance/report.xlsx":   attendancePanel("/api/v1/dashboard/attendance/report.xlsx"),
 
 	"GET /api/v1/dashboard/alerts": {
 		probes: func(f fixtures) []probe {
