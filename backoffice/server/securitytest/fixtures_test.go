@@ -54,6 +54,10 @@ const otherDistrictLabel = "长宁区专用测试选项"
 // fixtures store, so a response that contains it leaked one of them.
 const otherDistrictPrefix = "长宁区专用测试"
 
+// ownDistrictPrefix starts the text of the walker's own rows, which a
+// filtered list must still contain.
+const ownDistrictPrefix = "徐汇区专用测试"
+
 // newFixtures registers a child in each district, applies in the same
 // district and drains both into the database, adds a dictionary override
 // per district and looks up a 长宁 street and kindergarten.
@@ -171,6 +175,24 @@ func insertOtherDistrictRows(t *testing.T, env *backofficetest.Env, f *fixtures)
 	exec("insert a 长宁 application return", `
 		INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
 		VALUES ($1, $2, $3, 0, '长宁区测试管理员')`, f.otherApplication, changning, otherDistrictPrefix+"退回原因")
+
+	// The walker's own rows, which its filtered lists must still return.
+	exec("insert a 徐汇 SMS template", `
+		INSERT INTO sms_template (event, district_code, body, updated_by)
+		VALUES ('application_succeeded', $1, $2, 'fixture')`, xuhui, ownDistrictPrefix+"短信模板")
+	exec("insert a failed 徐汇 SMS", `
+		INSERT INTO sms_outbox (event, district_code, record_number, phone, phone_masked, body, preview, key_id,
+			status, attempts, last_error)
+		VALUES ('application_succeeded', $1, $2, '\x00', '138****0000', '\x00', $3, 'fixture', 'failed', 5, 'fixture')`,
+		xuhui, f.ownApplication, ownDistrictPrefix+"短信内容")
+	exec("insert a 徐汇 deletion request", `
+		INSERT INTO deletion_request (record_kind, record_number, enrolment_year, district_code, reason,
+			requested_by, requested_by_name)
+		SELECT 'registration', r.registration_number, r.enrolment_year, $2, $3, 0, '徐汇区测试管理员'
+		FROM registration r WHERE r.registration_number = $1`, f.ownRegistration, xuhui, ownDistrictPrefix+"删除理由")
+	exec("insert a 徐汇 application return", `
+		INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
+		VALUES ($1, $2, $3, 0, '徐汇区测试管理员')`, f.ownApplication, xuhui, ownDistrictPrefix+"退回原因")
 
 	for _, kindergarten := range []int64{f.ownKindergarten, f.otherKindergarten} {
 		exec("insert a day of attendance", `

@@ -415,7 +415,8 @@ var routeCases = map[string]routeCase{
 		probes: func(f fixtures) []probe {
 			return []probe{
 				{name: "filter on 长宁", path: "/api/v1/matching/rules?district=" + changning, want: denied},
-				{name: "whole list", path: "/api/v1/matching/rules?size=100", want: filtered},
+				{name: "whole list", path: "/api/v1/matching/rules?size=100", want: filtered,
+					check: contains(`"districtCode":"` + xuhui + `"`)},
 				{name: "a 长宁 street", path: "/api/v1/matching/rules?street=" + f.otherStreet, want: filtered},
 			}
 		},
@@ -478,7 +479,8 @@ var routeCases = map[string]routeCase{
 		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
 			return []probe{
-				{name: "whole list", path: "/api/v1/application-returns?size=100", want: filtered},
+				{name: "whole list", path: "/api/v1/application-returns?size=100", want: filtered,
+					check: contains(ownDistrictPrefix + "退回原因")},
 				{name: "filter on 长宁", path: "/api/v1/application-returns?district=" + changning, want: filtered},
 			}
 		},
@@ -488,7 +490,8 @@ var routeCases = map[string]routeCase{
 		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
 			return []probe{
-				{name: "whole list", path: "/api/v1/deletion-requests?size=100", want: filtered},
+				{name: "whole list", path: "/api/v1/deletion-requests?size=100", want: filtered,
+					check: contains(ownDistrictPrefix + "删除理由")},
 				{name: "pending requests", path: "/api/v1/deletion-requests?status=pending&district=" + changning, want: filtered},
 			}
 		},
@@ -534,7 +537,7 @@ var routeCases = map[string]routeCase{
 		probes: func(f fixtures) []probe {
 			return []probe{
 				{name: "长宁's templates", path: "/api/v1/sms/templates?district=" + changning, want: denied},
-				{name: "own templates", path: "/api/v1/sms/templates", want: filtered},
+				{name: "own templates", path: "/api/v1/sms/templates", want: filtered, check: contains(ownDistrictPrefix + "短信模板")},
 			}
 		},
 	},
@@ -544,7 +547,7 @@ var routeCases = map[string]routeCase{
 		probes: func(f fixtures) []probe {
 			return []probe{
 				{name: "长宁's messages", path: "/api/v1/sms/outbox?district=" + changning, want: denied},
-				{name: "whole list", path: "/api/v1/sms/outbox?size=100", want: filtered},
+				{name: "whole list", path: "/api/v1/sms/outbox?size=100", want: filtered, check: contains(ownDistrictPrefix + "短信内容")},
 				{name: "a 长宁 application's messages", path: "/api/v1/sms/outbox?record=" + f.otherApplication, want: filtered},
 			}
 		},
@@ -580,7 +583,8 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/entry-states": {
 		reader: xuhuiAdmin,
 		probes: func(f fixtures) []probe {
-			return []probe{{name: "this year's states", path: "/api/v1/entry-states?district=" + changning, want: filtered}}
+			return []probe{{name: "the year's states", path: "/api/v1/entry-states?year=" + strconv.Itoa(f.year) + "&district=" + changning,
+				want: filtered, check: all(contains(`"code":"`+xuhui+`"`), lacks(`"code":"`+changning+`"`))}}
 		},
 	},
 	"PUT /api/v1/entry-states/{year}/registration": {
@@ -659,7 +663,8 @@ var routeCases = map[string]routeCase{
 			path := "/api/v1/dashboard/attendance/morning-check/abnormal?kindergarten="
 			return []probe{
 				{name: "a 长宁 kindergarten", path: path + strconv.FormatInt(f.otherKindergarten, 10), want: denied},
-				{name: "an own kindergarten", path: path + strconv.FormatInt(f.ownKindergarten, 10), want: filtered},
+				{name: "an own kindergarten", path: path + strconv.FormatInt(f.ownKindergarten, 10), want: filtered,
+					check: lacks(changning)},
 			}
 		},
 	},
@@ -780,7 +785,7 @@ func areaPanel(path string) routeCase {
 			return []probe{
 				{name: "长宁", path: path + "?district=" + changning, want: denied},
 				{name: "a 长宁 street", path: path + "?street=" + f.otherStreet, want: denied},
-				{name: "own district", path: path, want: filtered},
+				{name: "own district", path: path, want: filtered, check: lacks(changning)},
 			}
 		},
 	}
@@ -796,6 +801,26 @@ func attendancePanel(path string) routeCase {
 			path: path + "?kindergarten=" + strconv.FormatInt(f.otherKindergarten, 10), want: denied})
 	}
 	return panel
+}
+
+// lacks checks that an answer does not contain a fragment of another
+// district's data that the global markers do not cover, such as a bare
+// district code.
+func lacks(fragment string) func(t *testing.T, h *harness, answer response) {
+	return func(t *testing.T, h *harness, answer response) {
+		if strings.Contains(string(answer.body), fragment) {
+			t.Errorf("answer contains 长宁's %q: %s", fragment, answer.body)
+		}
+	}
+}
+
+// all runs every check.
+func all(checks ...func(t *testing.T, h *harness, answer response)) func(t *testing.T, h *harness, answer response) {
+	return func(t *testing.T, h *harness, answer response) {
+		for _, check := range checks {
+			check(t, h, answer)
+		}
+	}
 }
 
 // countIs checks that a rejected request left the rows that query counts as
