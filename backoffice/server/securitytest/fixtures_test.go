@@ -110,8 +110,8 @@ func newFixtures(t *testing.T, env *backofficetest.Env) fixtures {
 }
 
 // insertOtherDistrictRows stores the 长宁 rows of the forms, matching,
-// SMS, review and attendance routes, and a day of attendance of a 徐汇
-// kindergarten so the attendance panels have an own row to show.
+// SMS, review and attendance routes. It also stores 徐汇 SMS, review and
+// attendance rows, which the walker's filtered lists must still return.
 func insertOtherDistrictRows(t *testing.T, env *backofficetest.Env, f *fixtures) {
 	t.Helper()
 	db := env.DB.DB

@@ -1,7 +1,10 @@
 package securitytest
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -744,8 +747,8 @@ func templatePath(f fixtures) string {
 	return "/api/v1/sms/templates/" + strconv.FormatInt(f.otherTemplate, 10)
 }
 
-// shanghaiToday is today's date in Shanghai, the day attendance and weather
-// rows may be sent for.
+// shanghaiToday is today's date in Shanghai (UTC+8), the date of the
+// attendance and weather probes.
 func shanghaiToday() string {
 	return time.Now().In(time.FixedZone("CST", 8*60*60)).Format(time.DateOnly)
 }
@@ -789,20 +792,50 @@ var (
 // areaPanel is the row of a dashboard panel that reads the "district" and
 // "street" query parameters: both naming 长宁 must be rejected, and the
 // walker's own district's panel must leave 长宁 out.
-//
-// NOTE: a workbook (.xlsx) is a zip file, so the marker checks cannot see
-// 长宁's rows inside it. Only its 403s are tested.
+// A workbook (.xlsx) is a zip file, so its own-district probe unpacks it
+// before it looks for 长宁's rows.
 func areaPanel(path string, filters ...string) routeCase {
 	return routeCase{
 		filters: filters,
 		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
+			own := probe{name: "own district", path: path, want: filtered, check: lacks(changning)}
+			if strings.HasSuffix(path, ".xlsx") {
+				own.check = workbookLacks(append(f.otherDistrictMarkers(), changning))
+			}
 			return []probe{
 				{name: "长宁", path: path + "?district=" + changning, want: denied},
 				{name: "a 长宁 street", path: path + "?street=" + f.otherStreet, want: denied},
-				{name: "own district", path: path, want: filtered, check: lacks(changning)},
+				own,
 			}
 		},
+	}
+}
+
+// workbookLacks checks that a workbook response unpacks and that none of
+// its parts contains any of fragments.
+func workbookLacks(fragments []string) func(t *testing.T, h *harness, answer response) {
+	return func(t *testing.T, h *harness, answer response) {
+		archive, err := zip.NewReader(bytes.NewReader(answer.body), int64(len(answer.body)))
+		if err != nil {
+			t.Fatalf("workbook does not unpack: %v", err)
+		}
+		for _, file := range archive.File {
+			part, err := file.Open()
+			if err != nil {
+				t.Fatalf("open workbook part %s: %v", file.Name, err)
+			}
+			content, err := io.ReadAll(part)
+			part.Close()
+			if err != nil {
+				t.Fatalf("read workbook part %s: %v", file.Name, err)
+			}
+			for _, fragment := range fragments {
+				if strings.Contains(string(content), fragment) {
+					t.Errorf("workbook part %s contains 长宁's %q", file.Name, fragment)
+				}
+			}
+		}
 	}
 }
 
