@@ -425,6 +425,8 @@ var routeCases = map[string]routeCase{
 		},
 	},
 	"GET /api/v1/matching/options": {
+		filters: []string{"district"},
+		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
 			return []probe{
 				{name: "长宁's options", path: "/api/v1/matching/options?district=" + changning, want: denied},
@@ -440,6 +442,8 @@ var routeCases = map[string]routeCase{
 		},
 	},
 	"GET /api/v1/matching/validation": {
+		filters: []string{"district", "year", "page", "size"},
+		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
 			return []probe{{name: "validate 长宁's rules", path: "/api/v1/matching/validation?district=" + changning, want: denied}}
 		},
@@ -584,7 +588,8 @@ var routeCases = map[string]routeCase{
 	},
 
 	"GET /api/v1/entry-states": {
-		reader: xuhuiAdmin,
+		filters: []string{"year"},
+		reader:  xuhuiAdmin,
 		probes: func(f fixtures) []probe {
 			return []probe{{name: "the year's states", path: "/api/v1/entry-states?year=" + strconv.Itoa(f.year) + "&district=" + changning,
 				want: filtered, check: all(contains(`"code":"`+xuhui+`"`), lacks(`"code":"`+changning+`"`))}}
