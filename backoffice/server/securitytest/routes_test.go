@@ -703,6 +703,9 @@ var routeCases = map[string]routeCase{
 
 	"POST /api/v1/auth/certificate": {
 		public: "the certificate sign-in, which trusts only an identity the security gateway signed",
+		// The walk runs without a gateway key, so the route is off (404).
+		// TestCertificateSignInNeedsGatewaySignature in the server package
+		// rejects unsigned and forged identities with the gateway on.
 		probes: func(f fixtures) []probe {
 			return []probe{{name: "sign-in without a gateway identity", path: "/api/v1/auth/certificate", want: allowed,
 				status: http.StatusNotFound}}
