@@ -18,9 +18,9 @@ import (
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
-// ErrSubmissionNotFound is returned for a number with no stored submission
-// in the staff member's scope.
-var ErrSubmissionNotFound = apierror.New(http.StatusNotFound, "submission_not_found", "未找到该登记或报名，或不在您的管辖范围内。")
+// ErrSubmissionNotFound is returned for a number with no stored
+// submission.
+var ErrSubmissionNotFound = apierror.New(http.StatusNotFound, "submission_not_found", "未找到该登记或报名，请核对编号。")
 
 // FilledValue is one designed field of a submission with the label of the
 // schema version it was made with.
@@ -39,24 +39,34 @@ type FilledBody struct {
 }
 
 // storedSubmission reads the sealed form values and schema version of a
-// registration or application within scope, or ErrSubmissionNotFound.
+// registration or application. It returns ErrSubmissionNotFound when there
+// is none and access.ErrOutOfScope when it lies outside scope.
 func (h *Handlers) storedSubmission(ctx context.Context, scope access.Scope, kind, number string) ([]byte, int, error) {
 	var q string
 	var condition access.Condition
 	if kind == enrol.KindRegistration {
 		condition = scope.Filter(enrolment.RegistrationColumns, 2)
-		q = `SELECT r.form_values, r.schema_version FROM registration r WHERE r.registration_number = $1 AND ` + condition.SQL
+		q = `SELECT r.form_values, r.schema_version, (` + condition.SQL + `) IS TRUE
+			FROM registration r WHERE r.registration_number = $1`
 	} else {
 		condition = scope.Filter(enrolment.ApplicationColumns, 2)
-		q = `SELECT a.form_values, a.schema_version FROM application a WHERE a.application_number = $1 AND ` + condition.SQL
+		q = `SELECT a.form_values, a.schema_version, (` + condition.SQL + `) IS TRUE
+			FROM application a WHERE a.application_number = $1`
 	}
 	var sealed []byte
 	var version int
-	err := h.DB.QueryRowContext(ctx, q, append([]any{number}, condition.Args...)...).Scan(&sealed, &version)
+	var inScope bool
+	err := h.DB.QueryRowContext(ctx, q, append([]any{number}, condition.Args...)...).Scan(&sealed, &version, &inScope)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, ErrSubmissionNotFound
 	}
-	return sealed, version, err
+	if err != nil {
+		return nil, 0, err
+	}
+	if !inScope {
+		return nil, 0, access.ErrOutOfScope
+	}
+	return sealed, version, nil
 }
 
 // schemaLabels returns the labels of the extra fields of a kind's schema

@@ -91,7 +91,9 @@ func parseID(value string) (int64, error) {
 }
 
 // libraryDistrict returns the district whose overrides a library request
-// is about: the query's "district", else a district staff member's own.
+// is about: the query's "district", else a district staff member's own. It
+// returns access.ErrOutOfScope for a district outside the staff member's
+// scope.
 func libraryDistrict(r *http.Request, staff *access.Staff) (string, error) {
 	district := r.URL.Query().Get("district")
 	if district == "" && staff.Scope.Level == access.LevelDistrict {
@@ -102,6 +104,9 @@ func libraryDistrict(r *http.Request, staff *access.Staff) (string, error) {
 	}
 	if err := checkDistrictCode(district, "district"); err != nil {
 		return "", err
+	}
+	if !staff.Scope.AllowsDistrict(district) {
+		return "", access.ErrOutOfScope
 	}
 	return district, nil
 }

@@ -183,6 +183,19 @@ func TestFieldLibraryOverrides(t *testing.T) {
 		t.Errorf("changning sees overrides %+v, want none", changningList.Overrides)
 	}
 
+	// Naming another district's library is a 403 that the audit trail
+	// records, and city staff may read any district's.
+	f.changning.Get(t, "/api/v1/forms/fields?district="+xuhui).Expect(t, http.StatusForbidden, "out_of_scope")
+	f.changning.Get(t, "/api/v1/forms/certificates?district="+xuhui).Expect(t, http.StatusForbidden, "out_of_scope")
+	if n := f.server.DeniedEvents(t, "out_of_scope", "/api/v1/forms/fields"); n != 1 {
+		t.Errorf("denied events of the other district's field library = %d, want 1", n)
+	}
+	var cityView forms.LibraryBody[forms.Field]
+	f.city.Get(t, "/api/v1/forms/fields?district="+xuhui).Decode(t, &cityView)
+	if len(cityView.Overrides) != 1 {
+		t.Errorf("city view of xuhui overrides = %+v, want the one override", cityView.Overrides)
+	}
+
 	// District staff cannot change city rows or another district's rows.
 	update := map[string]any{"label": "改名", "type": "number", "linkage": []any{}, "enabled": true}
 	f.xuhui.Send(t, http.MethodPut, "/api/v1/forms/fields/"+strconv.FormatInt(city.ID, 10), update).

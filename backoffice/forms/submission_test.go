@@ -176,5 +176,13 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 	if got := filled.Values[0]; got.Key != "extra.housingType" || got.Label != "住房性质" || got.Value != "owned" {
 		t.Errorf("first filled value = %+v, want housingType 住房性质 owned", got)
 	}
-	changning.Get(t, "/api/v1/forms/filled/"+applicationNumber).Expect(t, http.StatusNotFound, "submission_not_found")
+
+	// Another district's reviewer is refused, and the refusal is audited.
+	changning.Get(t, "/api/v1/forms/filled/"+applicationNumber).Expect(t, http.StatusForbidden, "out_of_scope")
+	if n := server.DeniedEvents(t, "out_of_scope", "/api/v1/forms/filled/"+applicationNumber); n != 1 {
+		t.Errorf("denied events of the other district's read = %d, want 1", n)
+	}
+	body := applicationNumber[:len(applicationNumber)-4] + "999"
+	missing := body + string(enrol.LuhnDigit(body))
+	district.Get(t, "/api/v1/forms/filled/"+missing).Expect(t, http.StatusNotFound, "submission_not_found")
 }

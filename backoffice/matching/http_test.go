@@ -112,10 +112,15 @@ func TestRuleLifecycle(t *testing.T) {
 		t.Errorf("publications after create = %d, want 1", f.publisher.calls.Load())
 	}
 
-	// Another district can neither read nor change it.
+	// Another district can neither read nor change it, and each attempt
+	// is a 403 that the audit trail records.
 	f.changning.Send(t, http.MethodPut, rulePath(rule.ID), map[string]any{"mode": 4, "campusId": f.campuses[0]}).
-		Expect(t, http.StatusNotFound, "matching_rule_not_found")
-	f.changning.Send(t, http.MethodDelete, rulePath(rule.ID), nil).Expect(t, http.StatusNotFound, "matching_rule_not_found")
+		Expect(t, http.StatusForbidden, "out_of_scope")
+	f.changning.Send(t, http.MethodDelete, rulePath(rule.ID), nil).Expect(t, http.StatusForbidden, "out_of_scope")
+	if n := f.server.DeniedEvents(t, "out_of_scope", rulePath(rule.ID)); n != 2 {
+		t.Errorf("denied events of %s = %d, want 2 (the update and the delete)", rulePath(rule.ID), n)
+	}
+	f.xuhui.Send(t, http.MethodDelete, rulePath(rule.ID+1_000_000), nil).Expect(t, http.StatusNotFound, "matching_rule_not_found")
 	if body := f.list(t, f.changning, "mode=2"); body.Total != 0 {
 		t.Errorf("Changning lists %d mode-2 rules, want 0", body.Total)
 	}

@@ -53,8 +53,7 @@ func errDuplicateRule(id int64) error {
 	return apierror.New(409, "duplicate_matching_rule", fmt.Sprintf("已有相同的匹配规则（编号 %d），无需重复添加。", id))
 }
 
-// errRuleNotFound is returned for a rule that does not exist or lies
-// outside the staff member's scope, so that probing IDs reveals nothing.
+// errRuleNotFound is returned for a rule that does not exist.
 var errRuleNotFound = apierror.New(404, "matching_rule_not_found", "未找到该匹配规则，可能已被删除，请刷新列表。")
 
 // ruleColumns ties a rule to a data scope by its district.
@@ -130,7 +129,9 @@ func listRules(ctx context.Context, db *sqlx.DB, scope access.Scope, filter List
 	return rules, total, nil
 }
 
-// getRule returns a rule in scope, or errRuleNotFound.
+// getRule returns a rule in scope. It returns errRuleNotFound when there
+// is no such rule and access.ErrOutOfScope for another district's rule, so
+// the handler returns a 403 and the audit trail records the denial.
 func getRule(ctx context.Context, q sqlx.QueryerContext, scope access.Scope, id int64, lock bool) (Rule, error) {
 	condition := scope.Filter(ruleColumns, 2)
 	query := selectRules + " WHERE r.id = $1 AND " + condition.SQL
@@ -139,10 +140,17 @@ func getRule(ctx context.Context, q sqlx.QueryerContext, scope access.Scope, id 
 	}
 	var rule Rule
 	err := sqlx.GetContext(ctx, q, &rule, query, append([]any{id}, condition.Args...)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Rule{}, errRuleNotFound
+	if !errors.Is(err, sql.ErrNoRows) {
+		return rule, err
 	}
-	return rule, err
+	var exists bool
+	if err := sqlx.GetContext(ctx, q, &exists, `SELECT EXISTS (SELECT 1 FROM matching_rule WHERE id = $1)`, id); err != nil {
+		return Rule{}, err
+	}
+	if exists {
+		return Rule{}, access.ErrOutOfScope
+	}
+	return Rule{}, errRuleNotFound
 }
 
 func insertRule(ctx context.Context, tx *sqlx.Tx, row ruleRow) (int64, error) {

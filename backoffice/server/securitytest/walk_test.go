@@ -48,7 +48,7 @@ func TestCrossDistrictWalk(t *testing.T) {
 				action := found.method + " " + path
 				deniedBefore := h.deniedCount(t, action, walkerID)
 
-				answer := caller.send(t, request{method: found.method, path: p.path, body: p.body})
+				answer := caller.send(t, request{method: found.method, path: p.path, body: p.body, header: p.header})
 				if answer.status >= http.StatusInternalServerError {
 					t.Fatalf("%s %s = %d %s, want no server error", found.method, p.path, answer.status, answer.body)
 				}
@@ -133,14 +133,18 @@ func TestCSRFWalk(t *testing.T) {
 			itemsBefore := h.count(t, `SELECT count(*) FROM dictionary_item`)
 			if rules.public == "" {
 				forged := &client{base: h.base, cookie: walker.cookie}
-				forged.send(t, request{method: found.method, path: p.path, body: p.body}).
+				forged.send(t, request{method: found.method, path: p.path, body: p.body, header: p.header}).
 					expect(t, "without the CSRF token", http.StatusForbidden, "csrf_failed")
 				forged.csrf = walker.csrf + "x"
-				forged.send(t, request{method: found.method, path: p.path, body: p.body}).
+				forged.send(t, request{method: found.method, path: p.path, body: p.body, header: p.header}).
 					expect(t, "with a wrong CSRF token", http.StatusForbidden, "csrf_failed")
 			}
+			crossSiteHeader := map[string]string{"Origin": crossSite}
+			for name, value := range p.header {
+				crossSiteHeader[name] = value
+			}
 			caller := &client{base: h.base, cookie: walker.cookie, csrf: walker.csrf}
-			caller.send(t, request{method: found.method, path: p.path, body: p.body, header: map[string]string{"Origin": crossSite}}).
+			caller.send(t, request{method: found.method, path: p.path, body: p.body, header: crossSiteHeader}).
 				expect(t, "from another site's page", http.StatusForbidden, "cross_site_request")
 			if after := h.count(t, `SELECT count(*) FROM dictionary_item`); after != itemsBefore {
 				t.Errorf("dictionary items went from %d to %d after forged requests", itemsBefore, after)
