@@ -327,7 +327,7 @@ describe('admin app', () => {
     // acceptance, whatever the browser's own time zone.
     await row.getByRole('button', { name: '详情' }).click();
     const drawer = page.locator('.registration-drawer');
-    await drawer.getByText('居民身份证').waitFor();
+    await drawer.getByText('居民身份证', { exact: true }).waitFor();
     const drawerText = await drawer.innerText();
     assert.match(drawerText, new RegExp(`登记详情 · ${data.xuhuiNumber}`));
     const accepted = drawerText.match(/受理时间\s+(\S+ \S+)/)[1];

@@ -69,6 +69,7 @@ describe('attendance pages', () => {
     const base = stack.backOfficeURL;
     await page.goto(`${base}/attendance/overview`);
     await page.waitForURL((url) => url.pathname === '/sign-in');
+    await page.getByRole('tab', { name: '开发登录' }).click();
     await page.getByRole('radio', { name: '市级管理员' }).check({ force: true });
     await page.getByRole('button', { name: '登录', exact: true }).click();
     await page.waitForURL(`${base}/attendance/overview`);

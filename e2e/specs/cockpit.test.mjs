@@ -14,6 +14,7 @@ const root = resolve(import.meta.dirname, '..', '..');
 const registrations = 20_000;
 
 async function devSignInAsCity(page) {
+  await page.getByRole('tab', { name: '开发登录' }).click();
   await page.getByRole('radio', { name: '市级管理员' }).check({ force: true });
   await page.getByRole('button', { name: '登录', exact: true }).click();
 }

@@ -168,6 +168,7 @@ describe('form designer', () => {
     const admin = await openPage(browser, { width: 1600, height: 900 });
     await admin.page.goto(`${stack.backOfficeURL}/forms/designer`);
     await admin.page.waitForURL((url) => url.pathname === '/sign-in');
+    await admin.page.getByRole('tab', { name: '开发登录' }).click();
     await admin.page.getByRole('radio', { name: '区级管理员' }).check({ force: true });
     await admin.page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
     await admin.page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^${xuhui.name}$`) }).click();

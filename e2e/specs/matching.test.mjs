@@ -29,6 +29,7 @@ async function openPage(browser) {
 async function signInAsXuhuiAdmin(page, base, path) {
   await page.goto(`${base}${path}`);
   await page.waitForURL((url) => url.pathname === '/sign-in');
+  await page.getByRole('tab', { name: '开发登录' }).click();
   await page.getByRole('radio', { name: '区级管理员' }).check({ force: true });
   await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
   await page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^${xuhui.name}$`) }).click();

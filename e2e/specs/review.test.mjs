@@ -135,6 +135,7 @@ async function openSignedIn(browser, base, level) {
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   await page.goto(`${base}/review/returns`);
   await page.waitForURL((url) => url.pathname === '/sign-in');
+  await page.getByRole('tab', { name: '开发登录' }).click();
   await page.getByRole('radio', { name: level === 'city' ? '市级管理员' : '区级管理员' }).check({ force: true });
   if (level === 'district') {
     await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
