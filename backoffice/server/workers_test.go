@@ -40,8 +40,18 @@ func TestWorkersDrainAndVerify(t *testing.T) {
 		}
 	}
 
+	// The verifier commits a status, then writes it to the receipt, so the
+	// wait covers both.
 	backofficetest.WaitFor(t, time.Minute, "every registration verified", func() (bool, error) {
-		return env.Count(t, `SELECT count(*) FROM registration WHERE status <> 'recorded'`) == children, nil
+		if env.Count(t, `SELECT count(*) FROM registration WHERE status <> 'recorded'`) != children {
+			return false, nil
+		}
+		for number, status := range want {
+			if env.Receipt(t, number)[enrol.FieldStatus] != status {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 	for number, status := range want {
 		var stored string
