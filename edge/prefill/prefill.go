@@ -207,7 +207,9 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 			return err
 		}
 	}
-	certificates, err := h.Client.Query(ctx, string(parsed.Type), parsed.Number, request.CertificateTypes)
+	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
+	// goroutine that may read the pooled ctx after the handler returns.
+	certificates, err := h.Client.Query(context.WithoutCancel(ctx), string(parsed.Type), parsed.Number, request.CertificateTypes)
 	if err != nil {
 		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
 			slog.Warn("certificate prefill failed", "request_id", api.RequestID(ctx), "error", err)

@@ -25,14 +25,18 @@ func (r *RedisRevocations) Revoke(ctx context.Context, sessionID string, until t
 	if ttl <= 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
+	// goroutine that may read the pooled ctx after the handler returns.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Timeout)
 	defer cancel()
 	return r.Redis.Do(ctx, r.Redis.B().Set().Key(r.key(sessionID)).Value("1").Ex(ttl).Build()).Error()
 }
 
 // Revoked reports whether sessionID was revoked.
 func (r *RedisRevocations) Revoked(ctx context.Context, sessionID string) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
+	// goroutine that may read the pooled ctx after the handler returns.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Timeout)
 	defer cancel()
 	count, err := r.Redis.Do(ctx, r.Redis.B().Exists().Key(r.key(sessionID)).Build()).AsInt64()
 	return count > 0, err

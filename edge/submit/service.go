@@ -286,7 +286,9 @@ func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.
 }
 
 func runClaimScriptOnce(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
+	// goroutine that may read the pooled ctx after the handler returns.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	result, err := script.Exec(ctx, client, keys, args).ToArray()
 	if err != nil {
@@ -448,7 +450,9 @@ func (s *Service) openAddresses(number string, facts packedFacts) (residence, hu
 
 // receipt returns the fields of a receipt owned by owner, or errNotOwner.
 func (s *Service) receipt(ctx context.Context, owner []byte, number string) (map[string]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
+	// goroutine that may read the pooled ctx after the handler returns.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
 	defer cancel()
 	results := s.Redis.DoMulti(ctx,
 		s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build(),
@@ -559,7 +563,9 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 // newest first.
 func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, error) {
 	owner := s.OwnerIndex(subject)
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
+	// goroutine that may read the pooled ctx after the handler returns.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
 	defer cancel()
 	numbers, err := s.Redis.Do(ctx, s.Redis.B().Smembers().Key(s.Keys.OwnerReceipts(owner)).Build()).AsStrSlice()
 	if err != nil {
