@@ -257,6 +257,17 @@ describe('review and SMS pages', () => {
     await page.locator('.el-dialog__footer').getByRole('button', { name: '关闭' }).click();
     await page.locator(`[data-test="district-state-${xuhui.code}"]`, { hasText: '已关闭' }).waitFor();
 
+    // The edge swaps in the published snapshot a moment after the back office
+    // commits the switch: wait until its entries of 徐汇 say closed.
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      const response = await fetch(`${stack.edgeURL}/api/v1/districts/${xuhui.code}/entries`);
+      const text = await response.text();
+      if (response.ok && text.includes('"open":false') && !text.includes('"open":true')) break;
+      assert.ok(Date.now() < deadline, `the edge still lists 徐汇's entries as open: ${text.slice(0, 200)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
     const rejected = await parent.apply(registration);
     assert.equal(rejected.status, 403, `application after closing: HTTP ${rejected.status}`);
     assert.equal(rejected.body.error.code, 'application_closed');
