@@ -258,7 +258,7 @@ describe('review and SMS pages', () => {
     await page.locator(`[data-test="district-state-${xuhui.code}"]`, { hasText: '已关闭' }).waitFor();
 
     // The edge swaps in the published snapshot a moment after the back office
-    // commits the switch: wait until its entries of 徐汇 say closed.
+    // commits the switch, so wait until it lists 徐汇's entries as closed.
     const deadline = Date.now() + 15000;
     for (;;) {
       const response = await fetch(`${stack.edgeURL}/api/v1/districts/${xuhui.code}/entries`);

@@ -904,7 +904,7 @@ func staffPath(f fixtures, suffix string) string {
 	return "/api/v1/staff/" + strconv.FormatInt(f.otherStaffID, 10) + suffix
 }
 
-// contains checks that an answer contains want, so a filtered list that
+// contains checks that a response body contains want, so a filtered list that
 // returns nothing at all does not pass for a scoped one.
 func contains(want string) func(t *testing.T, h *harness, answer response) {
 	return func(t *testing.T, h *harness, answer response) {

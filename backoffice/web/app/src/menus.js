@@ -20,7 +20,7 @@ export function visibleMenus() {
 /**
  * Returns the page to open after sign-in: the app's home page when the
  * role may open it, else the role's first menu item, else the page that
- * says the role has no menu.
+ * tells the staff member that the role has no menu.
  */
 export function landingPath() {
   const items = visibleMenus().flatMap((menu) => menu.items);

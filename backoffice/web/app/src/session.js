@@ -27,7 +27,7 @@ export function clearStaff() {
 }
 
 /**
- * Returns whether the signed-in staff member's role holds a permission
+ * Returns whether the signed-in staff member's role has a permission
  * code, such as 'staff.write'. Menus and buttons use it; the back office
  * checks the same permission on every request.
  */
