@@ -207,8 +207,9 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 			return err
 		}
 	}
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
+	// The client's deadline must not hang off the pooled RequestCtx (see
+	// api.WithTimeout), and the client keeps honouring other callers'
+	// cancellation, so the handler detaches here.
 	certificates, err := h.Client.Query(context.WithoutCancel(ctx), string(parsed.Type), parsed.Number, request.CertificateTypes)
 	if err != nil {
 		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -224,9 +223,7 @@ func (e *Edge) alive(ctx *fasthttp.RequestCtx) {
 
 func (e *Edge) ready(ctx *fasthttp.RequestCtx) {
 	problems := []string{}
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
-	pingCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
+	pingCtx, cancel := api.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	if err := e.redis.Do(pingCtx, e.redis.B().Ping().Build()).Error(); err != nil {
 		slog.Warn("readiness: Redis unreachable", "error", err)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/edge/api"
 )
 
 // RedisRevocations keeps revoked session IDs in Redis, each until the
@@ -25,18 +27,14 @@ func (r *RedisRevocations) Revoke(ctx context.Context, sessionID string, until t
 	if ttl <= 0 {
 		return nil
 	}
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Timeout)
+	ctx, cancel := api.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 	return r.Redis.Do(ctx, r.Redis.B().Set().Key(r.key(sessionID)).Value("1").Ex(ttl).Build()).Error()
 }
 
 // Revoked reports whether sessionID was revoked.
 func (r *RedisRevocations) Revoked(ctx context.Context, sessionID string) (bool, error) {
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Timeout)
+	ctx, cancel := api.WithTimeout(ctx, r.Timeout)
 	defer cancel()
 	count, err := r.Redis.Do(ctx, r.Redis.B().Exists().Key(r.key(sessionID)).Build()).AsInt64()
 	return count > 0, err

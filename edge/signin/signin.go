@@ -129,9 +129,7 @@ func (s *Service) Callback(ctx *fasthttp.RequestCtx) error {
 	if code == "" {
 		return apierror.New(http.StatusBadRequest, "sign_in_cancelled", "登录未完成，请重新登录。")
 	}
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
-	exchangeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	exchangeCtx, cancel := api.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	user, err := s.exchange(exchangeCtx, code)
 	if err != nil {

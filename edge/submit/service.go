@@ -22,6 +22,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/sh-preschool/preschool/edge/api"
 	"github.com/sh-preschool/preschool/edge/catalogue"
 	"github.com/sh-preschool/preschool/edge/precheck"
 	"github.com/sh-preschool/preschool/edge/prefill"
@@ -286,9 +287,7 @@ func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.
 }
 
 func runClaimScriptOnce(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	ctx, cancel := api.WithTimeout(ctx, timeout)
 	defer cancel()
 	result, err := script.Exec(ctx, client, keys, args).ToArray()
 	if err != nil {
@@ -450,9 +449,7 @@ func (s *Service) openAddresses(number string, facts packedFacts) (residence, hu
 
 // receipt returns the fields of a receipt owned by owner, or errNotOwner.
 func (s *Service) receipt(ctx context.Context, owner []byte, number string) (map[string]string, error) {
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
+	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	results := s.Redis.DoMulti(ctx,
 		s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build(),
@@ -563,9 +560,7 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 // newest first.
 func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, error) {
 	owner := s.OwnerIndex(subject)
-	// WithoutCancel: a *fasthttp.RequestCtx parent would make WithTimeout start a
-	// goroutine that may read the pooled ctx after the handler returns.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
+	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	numbers, err := s.Redis.Do(ctx, s.Redis.B().Smembers().Key(s.Keys.OwnerReceipts(owner)).Build()).AsStrSlice()
 	if err != nil {
