@@ -17,6 +17,14 @@ type Form struct {
 	CategoryCode string
 	Version      int
 	Body         json.RawMessage
+	// Title is the form's title, or empty when the schema gives none.
+	Title string
+	// ExtraOrder lists the keys of Extra in the order of the form.
+	ExtraOrder []string
+	// PrintLayout is the JSON of the form's PrintLayout, made once when the
+	// snapshot is indexed, so each receipt can keep the labels of the
+	// version it was made with at no cost on the submit path.
+	PrintLayout []byte
 	// Extra lists the fields whose key starts with "extra.", by the rest of
 	// the key; the submission carries them in its "extra" object.
 	Extra map[string]Field
@@ -61,7 +69,24 @@ type Option struct {
 	Label string `json:"label"`
 }
 
+// PrintLayout is the part of a schema version that a printed copy of a
+// filled form needs: the title and the extra fields, in form order, with
+// their labels and options.
+type PrintLayout struct {
+	Title string         `json:"title,omitempty"`
+	Extra []PrintedField `json:"extra,omitempty"`
+}
+
+// PrintedField is an extra field as a printed form shows it.
+type PrintedField struct {
+	Key     string   `json:"key"`
+	Label   string   `json:"label"`
+	Type    string   `json:"type"`
+	Options []Option `json:"options,omitempty"`
+}
+
 type formBody struct {
+	Title    string `json:"title"`
 	Sections []struct {
 		Key    string  `json:"key"`
 		Fields []Field `json:"fields"`
@@ -102,12 +127,13 @@ func newForm(published snapshot.Form) (*Form, error) {
 		name += " of " + published.DistrictCode + "/" + published.CategoryCode
 	}
 	var body formBody
-	if err := json.Unmarshal(published.Body, &body); err != nil {
+	err := json.Unmarshal(published.Body, &body)
+	if err != nil {
 		return nil, fmt.Errorf("catalogue: %s version %d: %w", name, published.Version, err)
 	}
 	form := &Form{
 		Kind: published.Kind, DistrictCode: published.DistrictCode, CategoryCode: published.CategoryCode,
-		Version: published.Version, Body: published.Body, Extra: map[string]Field{},
+		Version: published.Version, Body: published.Body, Title: body.Title, Extra: map[string]Field{},
 	}
 	for _, section := range body.Sections {
 		for _, field := range section.Fields {
@@ -124,8 +150,19 @@ func newForm(published snapshot.Form) (*Form, error) {
 				}
 				field.Compiled = compiled
 			}
+			if _, seen := form.Extra[name]; !seen {
+				form.ExtraOrder = append(form.ExtraOrder, name)
+			}
 			form.Extra[name] = field
 		}
+	}
+	layout := PrintLayout{Title: form.Title}
+	for _, name := range form.ExtraOrder {
+		field := form.Extra[name]
+		layout.Extra = append(layout.Extra, PrintedField{Key: name, Label: field.Label, Type: field.Type, Options: field.Options})
+	}
+	if form.PrintLayout, err = json.Marshal(layout); err != nil {
+		return nil, fmt.Errorf("catalogue: %s version %d: %w", name, published.Version, err)
 	}
 	return form, nil
 }

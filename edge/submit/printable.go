@@ -2,14 +2,11 @@ package submit
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -17,17 +14,19 @@ import (
 	"github.com/sh-preschool/preschool/edge/catalogue"
 	"github.com/sh-preschool/preschool/edge/precheck"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/document"
 	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/formpdf"
 )
 
-// printableField is the receipt field with the sealed printable form: the
-// filled values with the labels of the schema version they were made with,
+// Receipt fields from which the edge prints a registration form: the
+// record's stream body, whose personal values stay sealed until a PDF is
+// requested, and the print layout of the schema version it was made with,
 // so the PDF never depends on a later version or on the database.
-const printableField = "printable"
-
-// contextPrintable binds the sealed printable form to its purpose.
-const contextPrintable = "receipt.printable"
+const (
+	recordField      = "record"
+	printLayoutField = "print_layout"
+)
 
 var (
 	errNoPrintable = apierror.New(http.StatusNotFound, "printable_not_found",
@@ -87,7 +86,7 @@ func divisionText(c *catalogue.Catalogue, district, street, committee, address s
 
 // extraText returns a form's extra value as the parent chose it: an
 // option's label, 是/否 for a box, numbers in their shortest form.
-func extraText(field catalogue.Field, value any) string {
+func extraText(field catalogue.PrintedField, value any) string {
 	switch v := value.(type) {
 	case bool:
 		if v {
@@ -111,72 +110,104 @@ func extraText(field catalogue.Field, value any) string {
 }
 
 // extraRows returns the rows of the extra values in the order of the form.
-func extraRows(form *catalogue.Form, extra map[string]any) []formpdf.Row {
-	names := make([]string, 0, len(extra))
-	for name := range extra {
-		names = append(names, name)
-	}
-	order := map[string]int{}
-	var body struct {
-		Sections []struct {
-			Fields []struct {
-				Key string `json:"key"`
-			} `json:"fields"`
-		} `json:"sections"`
-	}
-	if json.Unmarshal(form.Body, &body) == nil {
-		for _, section := range body.Sections {
-			for _, field := range section.Fields {
-				order[field.Key] = len(order)
-			}
+func extraRows(layout catalogue.PrintLayout, extra map[string]any) []formpdf.Row {
+	rows := make([]formpdf.Row, 0, len(extra))
+	for _, field := range layout.Extra {
+		if value, ok := extra[field.Key]; ok {
+			rows = append(rows, formpdf.Row{Label: field.Label, Value: extraText(field, value)})
 		}
-	}
-	sort.SliceStable(names, func(i, j int) bool { return order["extra."+names[i]] < order["extra."+names[j]] })
-	rows := make([]formpdf.Row, 0, len(names))
-	for _, name := range names {
-		field := form.Extra[name]
-		rows = append(rows, formpdf.Row{Label: field.Label, Value: extraText(field, extra[name])})
 	}
 	return rows
 }
 
-// printableRegistration builds the printed form of a validated
-// registration; the number is added when the PDF is requested.
-func printableRegistration(r *precheck.Registration, c *catalogue.Catalogue, form *catalogue.Form, acceptedAt time.Time) formpdf.Document {
+// openedRegistration is a registration record with its sealed values
+// opened, as the printed form shows them.
+type openedRegistration struct {
+	enrolment.RegistrationRecord
+	childName, childDocumentNumber string
+	hukouAddress, residenceAddress string
+	guardians                      []precheck.Guardian
+	extra                          map[string]any
+}
+
+// openRegistration opens the sealed values of a registration record.
+func (s *Service) openRegistration(record enrolment.RegistrationRecord) (openedRegistration, error) {
+	opened := openedRegistration{RegistrationRecord: record}
+	texts := []struct {
+		sealed  []byte
+		context string
+		into    *string
+	}{
+		{record.SealedChildName, enrolment.ContextChildName, &opened.childName},
+		{record.SealedChildDocumentNumber, enrolment.ContextChildDocumentNumber, &opened.childDocumentNumber},
+		{record.SealedHukouAddress, enrolment.ContextHukouAddress, &opened.hukouAddress},
+		{record.SealedResidenceAddr, enrolment.ContextResidenceAddress, &opened.residenceAddress},
+	}
+	for _, text := range texts {
+		if len(text.sealed) == 0 {
+			continue
+		}
+		plain, err := s.Keyring.Open(text.sealed, text.context)
+		if err != nil {
+			return openedRegistration{}, err
+		}
+		*text.into = string(plain)
+	}
+	guardians, err := s.Keyring.Open(record.SealedGuardians, enrolment.ContextGuardians)
+	if err != nil {
+		return openedRegistration{}, err
+	}
+	if err := json.Unmarshal(guardians, &opened.guardians); err != nil {
+		return openedRegistration{}, fmt.Errorf("decode the guardians: %w", err)
+	}
+	if len(record.SealedFormValues) > 0 {
+		values, err := s.Keyring.Open(record.SealedFormValues, enrolment.ContextRegistrationForm)
+		if err != nil {
+			return openedRegistration{}, err
+		}
+		var form registrationForm
+		if err := json.Unmarshal(values, &form); err != nil {
+			return openedRegistration{}, fmt.Errorf("decode the form values: %w", err)
+		}
+		opened.extra = form.Extra
+	}
+	return opened, nil
+}
+
+// printableRegistration builds the printed form of a registration; the
+// number is added by the caller.
+func printableRegistration(r openedRegistration, c *catalogue.Catalogue, layout catalogue.PrintLayout) formpdf.Document {
 	child := []formpdf.Row{
-		{Label: "幼儿姓名", Value: r.Child.Name.Text},
-		{Label: "性别", Value: sexLabels[r.Child.Sex]},
-		{Label: "出生日期", Value: r.Child.BirthDate},
-		{Label: "证件类型", Value: r.Child.Document.Type.Label()},
+		{Label: "幼儿姓名", Value: r.childName},
+		{Label: "性别", Value: sexLabels[r.ChildSex]},
+		{Label: "出生日期", Value: r.ChildBirthDate},
+		{Label: "证件类型", Value: document.Type(r.ChildDocumentType).Label()},
 	}
-	if r.Child.Document.Number != "" {
-		child = append(child, formpdf.Row{Label: "证件号码", Value: maskNumber(r.Child.Document.Number)})
+	if r.childDocumentNumber != "" {
+		child = append(child, formpdf.Row{Label: "证件号码", Value: maskNumber(r.childDocumentNumber)})
 	}
-	hukou := r.Hukou.Province
-	if r.Hukou.InShanghai {
-		hukou = "上海市 " + divisionText(c, r.Hukou.District, r.Hukou.Street, r.Hukou.Committee, r.Hukou.Address)
+	hukou := r.HukouProvince
+	if r.HukouInShanghai {
+		hukou = "上海市 " + divisionText(c, r.HukouDistrict, r.HukouStreet, r.HukouCommittee, r.hukouAddress)
 	}
 	child = append(child, formpdf.Row{Label: "户籍地址", Value: hukou})
 
 	residence := []formpdf.Row{{Label: "现居住地址",
-		Value: divisionText(c, r.Residence.District, r.Residence.Street, r.Residence.Committee, r.Residence.Address)}}
-	if r.Residence.AtHukouAddress {
+		Value: divisionText(c, r.ResidenceDistrict, r.ResidenceStreet, r.ResidenceCommittee, r.residenceAddress)}}
+	if r.HukouAtResidence {
 		residence = append(residence, formpdf.Row{Label: "人户一致", Value: "是"})
 	}
 
 	var guardians []formpdf.Row
-	for _, guardian := range r.Guardians {
+	for _, guardian := range r.guardians {
 		guardians = append(guardians,
 			formpdf.Row{Label: relationLabels[guardian.Relation] + "姓名", Value: guardian.Name},
 			formpdf.Row{Label: relationLabels[guardian.Relation] + "手机号码", Value: maskPhone(guardian.Phone)})
 	}
 
 	title := "适龄幼儿入园信息登记表"
-	var body struct {
-		Title string `json:"title"`
-	}
-	if json.Unmarshal(form.Body, &body) == nil && body.Title != "" {
-		title = body.Title + "表"
+	if layout.Title != "" {
+		title = layout.Title + "表"
 	}
 	document := formpdf.Document{
 		Title: title,
@@ -185,51 +216,49 @@ func printableRegistration(r *precheck.Registration, c *catalogue.Catalogue, for
 			{Title: "居住信息", Rows: residence},
 			{Title: "监护人信息", Rows: guardians},
 		},
-		Footer: fmt.Sprintf("提交时间：%s　表单版本：%d", acceptedAt.In(enrolment.Shanghai).Format("2006年1月2日 15:04"), form.Version),
+		Footer: fmt.Sprintf("提交时间：%s　表单版本：%d", r.AcceptedAt.In(enrolment.Shanghai).Format("2006年1月2日 15:04"), r.SchemaVersion),
 	}
-	if rows := extraRows(form, r.Extra); len(rows) > 0 {
+	if rows := extraRows(layout, r.extra); len(rows) > 0 {
 		document.Sections = append(document.Sections, formpdf.Section{Title: "补充信息", Rows: rows})
 	}
 	return document
 }
 
-// sealPrintable seals the printed form for the receipt.
-func (s *Service) sealPrintable(document formpdf.Document) (string, error) {
-	plain, err := json.Marshal(document)
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(s.Keyring.Seal(plain, contextPrintable)), nil
-}
-
 // PrintableForm returns the printed form of a registration owned by the
 // parent signed in as subject, with its number. It returns a 404 error for
 // another family's number, and for a registration accepted before receipts
-// kept the printed form.
+// kept the record.
 func (s *Service) PrintableForm(ctx context.Context, subject, number string) (formpdf.Document, error) {
 	if enrolment.NumberKind(number) != enrolment.KindRegistration {
 		return formpdf.Document{}, apierror.Invalid("number", "invalid_registration_number", "登记编号应为 12 位数字，请核对。")
+	}
+	c, err := s.catalogue()
+	if err != nil {
+		return formpdf.Document{}, err
 	}
 	fields, err := s.receipt(ctx, s.OwnerIndex(subject), number)
 	if err != nil {
 		return formpdf.Document{}, err
 	}
-	encoded, ok := fields[printableField]
+	body, ok := fields[recordField]
 	if !ok {
 		return formpdf.Document{}, errNoPrintable
 	}
-	sealed, err := base64.StdEncoding.DecodeString(encoded)
+	record, err := enrolment.DecodeRegistration(number, []byte(body))
 	if err != nil {
-		return formpdf.Document{}, fmt.Errorf("%w: decode the printable form of %s: %w", errPrintableBroken, number, err)
+		return formpdf.Document{}, fmt.Errorf("%w: decode the record of %s: %w", errPrintableBroken, number, err)
 	}
-	plain, err := s.Keyring.Open(sealed, contextPrintable)
+	var layout catalogue.PrintLayout
+	if encoded := fields[printLayoutField]; encoded != "" {
+		if err := json.Unmarshal([]byte(encoded), &layout); err != nil {
+			return formpdf.Document{}, fmt.Errorf("%w: decode the print layout of %s: %w", errPrintableBroken, number, err)
+		}
+	}
+	opened, err := s.openRegistration(record)
 	if err != nil {
-		return formpdf.Document{}, fmt.Errorf("%w: open the printable form of %s: %w", errPrintableBroken, number, err)
+		return formpdf.Document{}, fmt.Errorf("%w: open the record of %s: %w", errPrintableBroken, number, err)
 	}
-	var document formpdf.Document
-	if err := json.Unmarshal(plain, &document); err != nil {
-		return formpdf.Document{}, fmt.Errorf("%w: decode the printable form of %s: %w", errPrintableBroken, number, err)
-	}
+	document := printableRegistration(opened, c, layout)
 	document.Number = number
 	return document, nil
 }

@@ -2,16 +2,21 @@ package submit_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/valyala/fasthttp"
 
 	"github.com/sh-preschool/preschool/edge/api"
+	"github.com/sh-preschool/preschool/edge/catalogue"
 	"github.com/sh-preschool/preschool/edge/submit"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/formpdf"
+	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
 func TestPrintableFormKeepsFilledValues(t *testing.T) {
@@ -46,6 +51,48 @@ func TestPrintableFormKeepsFilledValues(t *testing.T) {
 	_, err = h.service.PrintableForm(context.Background(), "parent-2", receipt.Number)
 	if apiErr := apierror.As(err); apiErr == nil || apiErr.Code != "receipt_not_found" {
 		t.Errorf("another parent's PrintableForm error = %v, want receipt_not_found", err)
+	}
+}
+
+// TestPrintableFormKeepsSchemaVersion registers with version 2 of the
+// form, publishes version 3 with other labels, and expects the printed form
+// to keep version 2's title, labels and option labels.
+func TestPrintableFormKeepsSchemaVersion(t *testing.T) {
+	h := newHarness(t)
+	version := func(number int, title, provinceLabel, shanghaiLabel string) snapshot.Form {
+		body := `{"title": "` + title + `", "sections": [{"key": "extra", "title": "补充信息", "fields": [
+		  {"key": "extra.note", "label": "备注", "type": "textarea", "maxLength": 20},
+		  {"key": "extra.birthProvince", "label": "` + provinceLabel + `", "type": "select", "options": [{"value": "sh", "label": "` + shanghaiLabel + `"}]}]}]}`
+		return snapshot.Form{Kind: enrolment.KindRegistration, Version: number, Body: json.RawMessage(body)}
+	}
+	store := catalogue.NewStore(h.redis.Client, h.keys)
+	store.Set(h.fixture.CatalogueWith(t, func(s *snapshot.Snapshot) {
+		s.Forms = append(s.Forms, version(2, "二〇二七年入园登记", "出生地省份", "上海市"))
+	}))
+	h.service.Catalogue = store
+	request := h.fixture.Registration(t)
+	request.SchemaVersion = 2
+	request.Extra = map[string]any{"birthProvince": "sh", "note": "对花生过敏"}
+	receipt := h.register(t, "parent-1", request)
+
+	store.Set(h.fixture.CatalogueWith(t, func(s *snapshot.Snapshot) {
+		s.Forms = append(s.Forms, version(3, "新版登记", "出生省份", "沪"))
+	}))
+	document, err := h.service.PrintableForm(context.Background(), "parent-1", receipt.Number)
+	if err != nil {
+		t.Fatalf("PrintableForm returned %v", err)
+	}
+
+	if document.Title != "二〇二七年入园登记表" {
+		t.Errorf("Title = %q, want version 2's 二〇二七年入园登记表", document.Title)
+	}
+	last := document.Sections[len(document.Sections)-1]
+	want := []formpdf.Row{{Label: "备注", Value: "对花生过敏"}, {Label: "出生地省份", Value: "上海市"}}
+	if diff := cmp.Diff(want, last.Rows); last.Title != "补充信息" || diff != "" {
+		t.Errorf("last section %q rows (-want +got):\n%s", last.Title, diff)
+	}
+	if !strings.Contains(document.Footer, "表单版本：2") {
+		t.Errorf("Footer = %q, want 表单版本：2", document.Footer)
 	}
 }
 

@@ -118,14 +118,10 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	}
 	hash := hex.EncodeToString(record.PayloadHash)
 	form, _ := c.Form(enrolment.KindRegistration) // CheckRegistration has found it
-	printable, err := s.sealPrintable(printableRegistration(registration, c, form, now))
-	if err != nil {
-		return Receipt{}, err
-	}
 
 	args := []string{hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(),
-		factsField, registrationFacts(registration, record), printableField, printable}
+		factsField, registrationFacts(registration, record), recordField, string(body), printLayoutField, string(form.PrintLayout)}
 	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream()}
 
 	created, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args, s.Timeout)
