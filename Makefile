@@ -73,6 +73,7 @@ seed: go-build
 ## bench: the peak-day load test on this machine (see loadtest/README.md);
 ## make bench-staff measures the list pages under 120 signed-in staff
 bench: go-build
+	$(GO) build -tags benchplaintext -o bin/edge-plaintext ./edge
 	loadtest/bench.sh
 
 ## bench-dashboard-attendance: 120 staff on the attendance panels over a month of raw

@@ -7,19 +7,25 @@
 # its drainer and the edge, all on free loopback ports. Then runs, in order:
 #
 #   bare    the driver against an in-process bare fasthttp server (ceiling)
+#   plain   as closed, against a second edge that stores personal data
+#           unencrypted (bin/edge-plaintext, built with the benchplaintext
+#           tag), so the run shows what SM4 sealing costs
 #   closed  1,000 connections posting registrations back to back
 #   open    10,000 arrivals per second
+#
+# The plain run comes before the closed one, so the closed run meets the
+# larger tables and the sealing cost it shows errs on the high side.
 #
 # and prints each run's result line and a summary line. Everything is
 # stopped and removed on exit. See loadtest/README.md for the figures.
 #
 # Settings (environment):
-#   BENCH_DURATION           duration of every run (default: bare 60s, closed 60s, open 30s)
-#   BENCH_BARE_DURATION, BENCH_CLOSED_DURATION, BENCH_OPEN_DURATION
+#   BENCH_DURATION           duration of every run (default: bare 60s, plain 60s, closed 60s, open 30s)
+#   BENCH_BARE_DURATION, BENCH_PLAIN_DURATION, BENCH_CLOSED_DURATION, BENCH_OPEN_DURATION
 #   BENCH_CONNECTIONS        connections of each run (default 1000)
 #   BENCH_OPEN_RATE          arrivals per second of the open run (default 10000)
 #   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 4)
-#   BENCH_MODES              runs to do, in order (default "bare closed open")
+#   BENCH_MODES              runs to do, in order (default "bare plain closed open")
 #   BENCH_PROFILE            a folder: also record Go CPU profiles of the edge and the back office and
 #                            a system-wide perf profile during the closed run
 #   BENCH_LOG_DIR            keep the stack's and the driver's logs in this folder
@@ -34,6 +40,7 @@ cd "$root"
 
 bin_dir=${BENCH_BIN_DIR:-$root/bin}
 bare_duration=${BENCH_BARE_DURATION:-${BENCH_DURATION:-60s}}
+plain_duration=${BENCH_PLAIN_DURATION:-${BENCH_DURATION:-60s}}
 closed_duration=${BENCH_CLOSED_DURATION:-${BENCH_DURATION:-60s}}
 open_duration=${BENCH_OPEN_DURATION:-${BENCH_DURATION:-30s}}
 connections=${BENCH_CONNECTIONS:-1000}
@@ -41,7 +48,7 @@ open_rate=${BENCH_OPEN_RATE:-10000}
 # Four drainers keep the backlog at the end of a closed run under one
 # second; with the default two it reached 1.6 s (see docs/benchmarks.md).
 drain_consumers=${BENCH_DRAIN_CONSUMERS:-4}
-modes=${BENCH_MODES:-bare closed open}
+modes=${BENCH_MODES:-bare plain closed open}
 profile_dir=${BENCH_PROFILE:-}
 log_dir=${BENCH_LOG_DIR:-}
 postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
@@ -51,12 +58,15 @@ database=preschool_bench
 log() { printf 'bench: %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
 
-for duration in "$bare_duration" "$closed_duration" "$open_duration"; do
+for duration in "$bare_duration" "$plain_duration" "$closed_duration" "$open_duration"; do
   [[ $duration =~ ^[0-9]+s$ ]] || fail "invalid duration '$duration': give whole seconds such as 60s"
 done
 for binary in edge backoffice simulators loaddriver; do
   [[ -x $bin_dir/$binary ]] || fail "missing $bin_dir/$binary: run 'make go-build' first"
 done
+if [[ " $modes " == *" plain "* && ! -x $bin_dir/edge-plaintext ]]; then
+  fail "missing $bin_dir/edge-plaintext for the plain run: run 'make bench', which builds it"
+fi
 command -v psql >/dev/null || fail "psql is missing: install PostgreSQL's client (apt-get install postgresql-client)"
 command -v redis-cli >/dev/null || fail "redis-cli is missing: install Redis's tools (apt-get install redis-tools)"
 
@@ -172,6 +182,7 @@ machine_facts() {
 
 mkdir -p "$logs" "$work/uploads"
 edge_port=$(free_port)
+plain_edge_port=$(free_port)
 backoffice_port=$(free_port)
 identity_port=$(free_port)
 certificates_port=$(free_port)
@@ -242,6 +253,13 @@ PPROF_LISTEN=$edge_pprof "$bin_dir/edge" >"$logs/edge.log" 2>&1 &
 pids+=($!)
 edge_pid=${pids[-1]}
 wait_ready edge "http://$EDGE_LISTEN/readyz" "$edge_pid"
+plain_edge_pid=
+if [[ " $modes " == *" plain "* ]]; then
+  EDGE_LISTEN=127.0.0.1:$plain_edge_port "$bin_dir/edge-plaintext" >"$logs/edge-plaintext.log" 2>&1 &
+  pids+=($!)
+  plain_edge_pid=${pids[-1]}
+  wait_ready edge-plaintext "http://127.0.0.1:$plain_edge_port/readyz" "$plain_edge_pid"
+fi
 
 declare -A lines=()
 check_failed=0
@@ -249,15 +267,19 @@ check_failed=0
 # run_driver runs one mode and records its result line and the CPU time of
 # each part of the stack during the run.
 run_driver() {
-  local mode=$1 duration=$2
+  local mode=$1 duration=$2 edge_address=$EDGE_LISTEN edge_pid=$edge_pid
   shift 2
+  if [[ $mode == plain ]]; then
+    edge_address=127.0.0.1:$plain_edge_port
+    edge_pid=$plain_edge_pid
+  fi
   local clock_ticks output status driver_pid before_busy after_busy
   local -a postgres_pids redis_pids
   clock_ticks=$(getconf CLK_TCK)
   echo "load before $mode: $(uptime | sed 's/^.*load average/load average/')"
 
   output=$work/$mode.out
-  LOG_LEVEL=info "$bin_dir/loaddriver" -mode "$mode" -edge "http://$EDGE_LISTEN" -connections "$connections" -duration "$duration" "$@" \
+  LOG_LEVEL=info "$bin_dir/loaddriver" -mode "${mode/plain/closed}" -edge "http://$edge_address" -connections "$connections" -duration "$duration" "$@" \
     >"$output" 2>"$logs/driver-$mode.log" &
   driver_pid=$!
   pids+=("$driver_pid")
@@ -296,6 +318,9 @@ run_driver() {
 
   status=0
   wait "$driver_pid" || status=$?
+  if [[ $mode == plain ]]; then
+    sed -i 's/^mode=closed /mode=plain /' "$output"
+  fi
   cat "$output"
   case $status in
     0) ;;
@@ -357,9 +382,10 @@ field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
 for mode in $modes; do
   case $mode in
     bare) run_driver bare "$bare_duration" ;;
+    plain) run_driver plain "$plain_duration" ;;
     closed) run_driver closed "$closed_duration" ;;
     open) run_driver open "$open_duration" -rate "$open_rate" ;;
-    *) fail "unknown mode '$mode' in BENCH_MODES: use bare, closed and open" ;;
+    *) fail "unknown mode '$mode' in BENCH_MODES: use bare, plain, closed and open" ;;
   esac
 done
 
@@ -369,7 +395,12 @@ echo "postgres tables: $(psql "$DATABASE_URL" -AtF' ' -c "SELECT string_agg(reln
 
 for name in edge backoffice; do
   errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)
-  ((errors == 0)) || echo "$name logged $errors errors; see its log (BENCH_LOG_DIR keeps it)"
+  if ((errors > 0)); then
+    echo "$name logged $errors errors; see its log (BENCH_LOG_DIR keeps it)"
+    if [[ $name == backoffice && -n $plain_edge_pid ]]; then
+      echo "  (the verifier cannot open the plain run's unencrypted records and logs each batch of them)"
+    fi
+  fi
 done
 
 echo "results:"
@@ -385,10 +416,15 @@ if [[ -n $closed_per_s && -n $bare_per_s && $bare_per_s != 0 ]]; then
 fi
 lost=0
 duplicated=0
-for mode in closed open; do
+for mode in plain closed open; do
   [[ -n ${lines[$mode]:-} ]] || continue
   lost=$((lost + $(field "${lines[$mode]}" lost)))
   duplicated=$((duplicated + $(field "${lines[$mode]}" duplicated)))
 done
-echo "closed_per_s=${closed_per_s:-n/a} bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
+plain_per_s=$(field "${lines[plain]:-}" accepted_per_s)
+sealing_cost=n/a
+if [[ -n $closed_per_s && -n $plain_per_s && $plain_per_s != 0 ]]; then
+  sealing_cost=$(awk -v sealed="$closed_per_s" -v plain="$plain_per_s" 'BEGIN { printf "%.1f", (plain - sealed) / plain * 100 }')
+fi
+echo "closed_per_s=${closed_per_s:-n/a} plain_per_s=${plain_per_s:-n/a} sealing_cost_pct=$sealing_cost bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
 exit "$check_failed"

@@ -206,6 +206,7 @@ func (v *Verifier) check(ctx context.Context, rows []pending) []outcome {
 	outcomes := make([]outcome, len(rows))
 	var items []item
 	var asked []int
+	var unreadable []string
 	for i, row := range rows {
 		outcomes[i] = outcome{number: row.Number, status: enrol.StatusRecorded, attempts: row.Attempts}
 		if row.DocumentType == "none" {
@@ -215,12 +216,19 @@ func (v *Verifier) check(ctx context.Context, rows []pending) []outcome {
 		number, errNumber := v.keyring.Open(row.DocumentNumber, enrol.ContextChildDocumentNumber)
 		name, errName := v.keyring.Open(row.Name, enrol.ContextChildName)
 		if errNumber != nil || errName != nil {
-			slog.Error("registration does not open for verification", "number", row.Number, "error", errors.Join(errNumber, errName))
+			if len(unreadable) == 0 {
+				slog.Error("registration does not open for verification", "number", row.Number, "error", errors.Join(errNumber, errName))
+			}
+			unreadable = append(unreadable, row.Number)
 			outcomes[i].status, outcomes[i].note = enrol.StatusNeedsManualVerification, "数据无法解密，需人工核验。"
 			continue
 		}
 		items = append(items, item{DocumentType: row.DocumentType, DocumentNumber: string(number), Name: string(name)})
 		asked = append(asked, i)
+	}
+	if len(unreadable) > 1 {
+		// One line for the rest of the batch, because a wrong key fails every row alike.
+		slog.Error("more registrations of the batch do not open for verification", "count", len(unreadable)-1, "numbers", unreadable[1:])
 	}
 	if len(items) == 0 {
 		return outcomes

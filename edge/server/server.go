@@ -124,6 +124,9 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	e.catalogue = catalogue.NewStore(redis, e.keys)
 	now := time.Now
 
+	if submit.PlaintextBuild {
+		slog.Warn("this edge was built with the benchplaintext tag and stores personal data UNENCRYPTED; use it only for the sealing-cost benchmark")
+	}
 	service := &submit.Service{
 		Redis: redis, Keys: e.keys, Keyring: keyring, Catalogue: e.catalogue,
 		Now: now, ReceiptTTL: cfg.ReceiptTTL, Timeout: cfg.RedisTimeout,

@@ -58,8 +58,9 @@ type Service struct {
 	UploadExists func(ownerIndex []byte, fileID string) bool
 
 	// plaintextForBenchmark stores personal values unencrypted. Only the
-	// sealing-cost benchmark sets it, through a function of a _test.go file,
-	// so no build of the edge can turn it on.
+	// sealing-cost benchmark sets it, through a function of a _test.go file;
+	// an edge binary does so only when built with the benchplaintext tag
+	// (PlaintextBuild).
 	plaintextForBenchmark bool
 }
 
