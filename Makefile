@@ -34,7 +34,7 @@ backoffice/web/dist/index.html: $(shell find backoffice/web/app -type f -not -pa
 	cd backoffice/web/app && $(NPM) ci --no-audit --no-fund --loglevel=error && $(NPM) run build
 
 ## run: build, then start simulators, back office and edge with demo data
-run: build
+run: build fonts
 	deploy/dev/run.sh
 
 ## test: vet, every Go test against the local PostgreSQL and Redis, and the browser tests
@@ -45,7 +45,7 @@ go-test: fonts
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## e2e: the browser tests in Debian's Chromium
-e2e: build browser
+e2e: build browser fonts
 	cd e2e && $(NPM) ci --no-audit --no-fund --loglevel=error && $(NPM) test
 
 # Debian's Chromium and a CJK font for the browser tests; installed once.
