@@ -40,7 +40,7 @@ run: build fonts
 ## test: vet, every Go test against the local PostgreSQL and Redis, and the browser tests
 test: build go-test e2e
 
-go-test: fonts
+go-test: fonts conflict-markers
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
@@ -53,6 +53,13 @@ browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+# Fails when a file still has a merge's conflict markers.
+.PHONY: conflict-markers
+conflict-markers:
+	@if git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)' -- . ':!*package-lock.json'; then \
+		echo "merge conflict markers above: resolve them"; exit 1; \
 	fi
 
 # TrueType CJK fonts for the filled-form PDFs (shared/formpdf); installed once.
