@@ -206,6 +206,7 @@ export SIM_IDENTITY_LISTEN=127.0.0.1:$identity_port
 export SIM_CERTIFICATES_LISTEN=127.0.0.1:$certificates_port
 export SIM_DATA_LISTEN=127.0.0.1:$data_port
 export SIM_CRYPTO_LISTEN=127.0.0.1:0
+export SIM_SMS_LISTEN=127.0.0.1:0
 export SIM_GATEWAY_UPSTREAM=off
 export DRAIN_CONSUMERS=$drain_consumers
 export LOG_LEVEL=warn
@@ -223,6 +224,11 @@ log "stack: database $database, Redis prefix $prefix, edge 127.0.0.1:$edge_port,
 PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
 "$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 "$bin_dir/backoffice" seed -demo >"$logs/seed.log" 2>&1 || { cat "$logs/seed.log" >&2; fail "seeding $database failed"; }
+# Time spent in the PL/pgSQL rollup triggers, read from
+# pg_stat_user_functions at the end; sessions opened from now on track it.
+psql "$DATABASE_URL" -qc "ALTER DATABASE $database SET track_functions = 'pl'" >/dev/null
+read -r seeded_registrations seeded_applications < <(psql "$DATABASE_URL" -AtF' ' -c "
+  SELECT (SELECT count(*) FROM registration), (SELECT count(*) FROM application)")
 
 wait_ready() {
   local name=$1 url=$2 pid=$3
@@ -392,6 +398,18 @@ done
 # Table statistics show whether the drainer and verifier used their indexes:
 # many sequential scans of a growing table mean a plan went wrong.
 echo "postgres tables: $(psql "$DATABASE_URL" -AtF' ' -c "SELECT string_agg(relname || ' seq_scan=' || seq_scan || ' seq_tup_read=' || seq_tup_read || ' idx_scan=' || COALESCE(idx_scan, 0) || ' inserted=' || n_tup_ins || ' updated=' || n_tup_upd, '; ') FROM pg_stat_user_tables WHERE relname IN ('registration', 'application')")"
+
+# The rollup triggers run inside the drainer's insert transaction, so their
+# time is part of the drainer's cost per row. It is wall time, waits for
+# row locks included, per row inserted during the runs.
+echo "postgres rollup triggers: $(psql "$DATABASE_URL" -AtF' ' -c "
+  SELECT string_agg(f.funcname || ' calls=' || f.calls || ' total_ms=' || round(f.total_time) ||
+         ' per_row_us=' || COALESCE(round((f.total_time * 1000 / NULLIF(t.n_tup_ins - t.seeded, 0))::numeric, 1)::text, 'n/a'), '; ')
+  FROM pg_stat_user_functions f
+  JOIN (SELECT relname, n_tup_ins, CASE relname WHEN 'registration' THEN $seeded_registrations ELSE $seeded_applications END AS seeded
+        FROM pg_stat_user_tables) t
+    ON t.relname = CASE f.funcname WHEN 'enrolment_rollup_registrations' THEN 'registration' ELSE 'application' END
+  WHERE f.funcname IN ('enrolment_rollup_registrations', 'enrolment_rollup_applications')")"
 
 for name in edge backoffice; do
   errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)
