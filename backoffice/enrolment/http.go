@@ -171,13 +171,10 @@ func numberFilter(number string, kinds ...string) (string, error) {
 	if number == "" {
 		return "", nil
 	}
-	kind := enrol.NumberKind(number)
-	for _, allowed := range kinds {
-		if kind == allowed {
-			return number, nil
-		}
+	if err := enrol.CheckNumber("number", "invalid_number", number, kinds...); err != nil {
+		return "", err
 	}
-	return "", apierror.Invalid("number", "invalid_number", "编号格式不正确：登记编号为 12 位数字，报名编号为 14 位数字。")
+	return number, nil
 }
 
 type listBody[T any] struct {
@@ -222,8 +219,8 @@ func (h *Handlers) listRegistrations(w http.ResponseWriter, r *http.Request) err
 func (h *Handlers) getRegistration(w http.ResponseWriter, r *http.Request) error {
 	staff := access.StaffFrom(r.Context())
 	number := chi.URLParam(r, "number")
-	if enrol.NumberKind(number) != enrol.KindRegistration {
-		return apierror.Invalid("number", "invalid_registration_number", "登记编号应为 12 位数字。")
+	if err := enrol.CheckNumber("number", "invalid_registration_number", number, enrol.KindRegistration); err != nil {
+		return err
 	}
 	row, err := h.Store.GetRegistration(r.Context(), staff.Scope, number)
 	if errors.Is(err, ErrNotFound) {

@@ -109,10 +109,10 @@ func (h *Handlers) getFilled(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	staff := access.StaffFrom(ctx)
 	number := chi.URLParam(r, "number")
-	kind := enrol.NumberKind(number)
-	if kind != enrol.KindRegistration && kind != enrol.KindApplication {
-		return apierror.Invalid("number", "invalid_number", "编号应为 12 位登记编号或 14 位报名编号，请核对。")
+	if err := enrol.CheckNumber("number", "invalid_number", number); err != nil {
+		return err
 	}
+	kind := enrol.NumberKind(number)
 	if h.Keyring == nil {
 		return fmt.Errorf("forms: no keyring to open the form values of %s", number)
 	}

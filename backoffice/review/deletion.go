@@ -101,8 +101,8 @@ func (h *Handlers) requestDeletion(w http.ResponseWriter, r *http.Request) error
 	if body.RecordKind != enrol.KindRegistration && body.RecordKind != enrol.KindApplication {
 		return apierror.Invalid("recordKind", "invalid_record_kind", "删除对象应为登记（registration）或报名（application）。")
 	}
-	if enrol.NumberKind(number) != body.RecordKind {
-		return apierror.Invalid("recordNumber", "invalid_record_number", "编号格式不正确：登记编号为 12 位数字，报名编号为 14 位数字。")
+	if err := enrol.CheckNumber("recordNumber", "invalid_record_number", number, body.RecordKind); err != nil {
+		return err
 	}
 	reason, err := checkReason("reason", body.Reason)
 	if err != nil {

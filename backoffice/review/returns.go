@@ -86,8 +86,8 @@ func (h *Handlers) returnApplication(w http.ResponseWriter, r *http.Request) err
 	ctx := r.Context()
 	staff := access.StaffFrom(ctx)
 	number := chi.URLParam(r, "number")
-	if enrol.NumberKind(number) != enrol.KindApplication {
-		return apierror.Invalid("number", "invalid_application_number", "报名编号应为 14 位数字，请核对。")
+	if err := enrol.CheckNumber("number", "invalid_application_number", number, enrol.KindApplication); err != nil {
+		return err
 	}
 	var request returnRequest
 	if err := httpx.DecodeJSON(r, maxBodyBytes, &request); err != nil {

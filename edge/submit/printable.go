@@ -229,8 +229,8 @@ func printableRegistration(r openedRegistration, c *catalogue.Catalogue, layout 
 // another family's number, and for a registration accepted before receipts
 // kept the record.
 func (s *Service) PrintableForm(ctx context.Context, subject, number string) (formpdf.Document, error) {
-	if enrolment.NumberKind(number) != enrolment.KindRegistration {
-		return formpdf.Document{}, apierror.Invalid("number", "invalid_registration_number", "登记编号应为 12 位数字，请核对。")
+	if err := enrolment.CheckNumber("number", "invalid_registration_number", number, enrolment.KindRegistration); err != nil {
+		return formpdf.Document{}, err
 	}
 	c, err := s.catalogue()
 	if err != nil {

@@ -384,8 +384,8 @@ func flag(value bool) string {
 // RegistrationFacts reads the facts of a registration from Redis. It returns
 // a 404 error when the number is malformed, unknown or not the owner's.
 func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number string) (*precheck.RegistrationFacts, error) {
-	if enrolment.NumberKind(number) != enrolment.KindRegistration {
-		return nil, apierror.Invalid("registrationNumber", "invalid_registration_number", "登记编号应为 12 位数字，请核对。")
+	if err := enrolment.CheckNumber("registrationNumber", "invalid_registration_number", number, enrolment.KindRegistration); err != nil {
+		return nil, err
 	}
 	fields, err := s.receipt(ctx, owner, number)
 	if err != nil {
