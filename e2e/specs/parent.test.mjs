@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { launchBrowser, screenshotPath, startStack } from '../stack.mjs';
@@ -438,6 +439,27 @@ test('parent registers and applies on a phone', async (t) => {
     await page.locator('.receipt-status [data-status="verified"]').waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('.receipt-hint').textContent(), '身份信息已核验通过。');
     await page.screenshot({ path: screenshotPath('parent-receipt'), fullPage: true });
+  });
+
+  await t.test('downloads the form PDF or says why not', async () => {
+    // A refusal such as 503 pdf_busy at the peak shows its message and the
+    // retry time on the page, not a download that silently fails.
+    const busy = { error: { code: 'pdf_busy', message: '当前下载登记表的人数较多，请稍后再试。登记结果不受影响。' } };
+    await page.route('**/form.pdf', (route) => route.fulfill({
+      status: 503, contentType: 'application/json', headers: { 'Retry-After': '7' }, body: JSON.stringify(busy),
+    }), { times: 1 });
+    await page.locator('[data-form-pdf]').click();
+    const problem = page.locator('[data-pdf-problem]');
+    await problem.waitFor();
+    assert.equal(await problem.textContent(), `${busy.error.message}（约 7 秒后可重试）`);
+
+    const download = page.waitForEvent('download');
+    await page.locator('[data-form-pdf]').click();
+    const file = await download;
+    assert.equal(file.suggestedFilename(), `registration-${registrationNumber}.pdf`);
+    const bytes = await readFile(await file.path());
+    assert.equal(bytes.subarray(0, 5).toString(), '%PDF-');
+    assert.equal(await problem.count(), 0, 'the message stays after a successful download');
   });
 
   await t.test('shows a repeated submission as verified', async () => {

@@ -39,10 +39,18 @@ type errorBody struct {
 	Error *apierror.Error `json:"error"`
 }
 
-// WriteError writes err as the JSON error body with its status.
+// ErrShed marks a refusal that sheds load on purpose, such as 503 pdf_busy.
+// WriteError writes it like any other *apierror.Error but does not log it as
+// a failure, because at the peak it is expected and frequent. The handler
+// counts it in its metrics instead.
+var ErrShed = errors.New("load shed")
+
+// WriteError writes err as the JSON error body with its status. Errors
+// without an *apierror.Error, and those of status 500 and above that are not
+// ErrShed, are logged.
 func WriteError(ctx *fasthttp.RequestCtx, err error) {
 	apiErr := apierror.As(err)
-	if apiErr == nil || apiErr.Status >= 500 {
+	if apiErr == nil || (apiErr.Status >= 500 && !errors.Is(err, ErrShed)) {
 		slog.Error("request failed", "request_id", RequestID(ctx), "method", string(ctx.Method()),
 			"path", string(ctx.Path()), "error", err)
 	}

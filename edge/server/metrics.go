@@ -33,7 +33,7 @@ func newMetrics(trackedClients func() float64) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edge_throttled_total", Help: "Requests turned away, by scope (route, entry, client, shed).",
+			Name: "edge_throttled_total", Help: "Requests turned away, by scope (route, entry, client, shed, pdf).",
 		}, []string{"scope"}),
 		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edge_submissions_total", Help: "Submissions by kind and result (accepted, duplicate, conflict, rejected, failed).",
@@ -57,7 +57,7 @@ func newMetrics(trackedClients func() float64) *metrics {
 	m.clients = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "edge_throttle_tracked_clients", Help: "Clients with a token bucket in memory.",
 	}, trackedClients)
-	for _, scope := range []string{"route", "entry", "client", "shed"} {
+	for _, scope := range []string{"route", "entry", "client", "shed", "pdf"} {
 		m.throttled.WithLabelValues(scope) // so dashboards see a zero before the first rejection
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.throttled, m.submissions, m.prefill, m.backlog,

@@ -132,11 +132,12 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		Now: now, ReceiptTTL: cfg.ReceiptTTL, Timeout: cfg.RedisTimeout,
 	}
 	e.submit = &submit.Handlers{
-		Service:  service,
-		PDF:      &formpdf.Renderer{FontPaths: cfg.PDFFonts},
-		PDFSlots: submit.NewPDFLimiter(cfg.PDFConcurrency),
-		Observe:  func(kind, result string) { e.metrics.submissions.WithLabelValues(kind, result).Inc() },
-		Admit:    e.admitEntry,
+		Service:   service,
+		PDF:       &formpdf.Renderer{FontPaths: cfg.PDFFonts},
+		PDFSlots:  submit.NewPDFLimiter(cfg.PDFConcurrency),
+		OnPDFBusy: func() { e.metrics.throttled.WithLabelValues("pdf").Inc() },
+		Observe:   func(kind, result string) { e.metrics.submissions.WithLabelValues(kind, result).Inc() },
+		Admit:     e.admitEntry,
 	}
 	e.signin = signin.New(signin.Config{
 		IdentityURL: cfg.IdentityURL, ClientID: cfg.IdentityClientID, ClientSecret: cfg.IdentityClientSecret,

@@ -35,6 +35,9 @@ type Handlers struct {
 	// a time.
 	PDF      *formpdf.Renderer
 	PDFSlots PDFLimiter
+	// OnPDFBusy is called for each PDF request turned away because every
+	// slot was taken. It may be nil.
+	OnPDFBusy func()
 	// Observe is told the result of every submission: accepted, duplicate,
 	// conflict, rejected or failed. It may be nil.
 	Observe Outcome

@@ -280,8 +280,11 @@ func (h *Handlers) GetFormPDF(ctx *fasthttp.RequestCtx) error {
 	case h.PDFSlots <- struct{}{}:
 		defer func() { <-h.PDFSlots }()
 	default:
-		ctx.Response.Header.Set("Retry-After", "5")
-		return errPDFBusy
+		api.SetRetryAfter(ctx, 5)
+		if h.OnPDFBusy != nil {
+			h.OnPDFBusy()
+		}
+		return fmt.Errorf("%w: %w", api.ErrShed, errPDFBusy)
 	}
 	result, err := h.PDF.Render(document)
 	if formpdf.IsFontsMissing(err) {

@@ -35,8 +35,10 @@ function parseRetryAfter(value) {
   return Number.isNaN(date) ? 0 : Math.max(1, Math.ceil((date - Date.now()) / 1000));
 }
 
-async function request(method, path, { json, formData } = {}) {
-  const headers = { Accept: 'application/json' };
+// Sends one call. With binary set, a successful response body is returned
+// as a Blob (a PDF, say) and only a failure is read as JSON.
+async function request(method, path, { json, formData, binary = false } = {}) {
+  const headers = { Accept: binary ? '*/*' : 'application/json' };
   let body;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -53,6 +55,9 @@ async function request(method, path, { json, formData } = {}) {
     throw new ApiError({ status: 0, code: 'network_error', message: common.networkError });
   }
 
+  if (binary && response.ok) {
+    return { status: response.status, body: await response.blob() };
+  }
   let payload = null;
   const type = response.headers.get('Content-Type') || '';
   if (type.includes('application/json')) {
@@ -90,6 +95,11 @@ function cached(path) {
   return cache.get(path);
 }
 
+/** Returns the path of a registration's filled form as a PDF. */
+export function formPdfPath(number) {
+  return `/api/v1/registrations/${encodeURIComponent(number)}/form.pdf`;
+}
+
 /** Returns the URL that starts sign-in and comes back to returnPath. */
 export function signInURL(returnPath) {
   return `/auth/login?return=${encodeURIComponent(returnPath)}`;
@@ -110,6 +120,9 @@ export const api = {
     get(`/api/v1/registrations/${encodeURIComponent(registrationNumber)}/options?district=${encodeURIComponent(districtCode)}`),
 
   receipt: (number) => get(`/api/v1/receipts/${encodeURIComponent(number)}`),
+  /** Returns the filled registration form as a PDF Blob. */
+  formPdf: async (number) =>
+    (await request('GET', formPdfPath(number), { binary: true })).body,
   myReceipts: async () => (await get('/api/v1/me/receipts')).receipts || [],
 
   /** Returns { available, certificates } or { available: false, message }. */

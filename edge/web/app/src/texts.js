@@ -96,6 +96,8 @@ export const receipt = {
   notFound: '未找到该回执。请核对编号，并确认使用的是办理时登录的账号。',
   goApply: '去报名',
   downloadPdf: '下载登记表（PDF）',
+  pdfLoading: '正在生成登记表…',
+  pdfRetryAfter: (message, seconds) => `${message}（约 ${seconds} 秒后可重试）`,
   myReceipts: '查看我的办理',
   // What each status means for the parent, by the receipt's kind.
   statusHints: {
