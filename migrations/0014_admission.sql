@@ -5,7 +5,8 @@
 --
 -- category_order lists the household categories whose entries take part
 -- in admission, highest priority first. An application through an entry
--- whose category is not listed is not admitted.
+-- whose category is not listed is not admitted, and the edge's snapshot
+-- leaves such an entry out, so it takes no new applications.
 -- verified_certificates lists the certificate codes (form_certificate.code)
 -- the district verifies. When require_documents_verified is true, only
 -- applications with the status documents_verified (验证通过) are admitted.

@@ -10,6 +10,7 @@ package admission
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
 // Permissions: reading needs enrolment.read, changing enrolment.write,
@@ -43,6 +45,12 @@ const (
 
 const maxBodyBytes = 8 << 10
 
+// Publisher publishes the edge's configuration snapshot, as
+// *publish.Publisher does.
+type Publisher interface {
+	Publish(ctx context.Context) (*snapshot.Snapshot, error)
+}
+
 // Handlers serve the admission API.
 type Handlers struct {
 	DB      *sqlx.DB
@@ -53,6 +61,10 @@ type Handlers struct {
 	// DistrictName returns a district's Chinese name.
 	DistrictName func(code string) (string, bool)
 	Now          func() time.Time
+	// Publisher, when not nil, republishes the edge snapshot after the
+	// rules change, so the edge stops taking applications through the
+	// entries the rules leave out.
+	Publisher Publisher
 }
 
 // Routes mounts the handlers under /api/v1 behind the session middleware.
@@ -79,8 +91,8 @@ func (h *Handlers) districtName(code string) string {
 
 // target resolves the district and year a request names: the district
 // defaults to the staff member's own and the year to the latest. Only
-// city staff and the district's own staff may name a district; others get
-// access.ErrOutOfScope.
+// city staff and the district's own staff may name a district, and others
+// get access.ErrOutOfScope.
 func (h *Handlers) target(ctx context.Context, staff *access.Staff, district string, year int) (string, int, error) {
 	district = strings.TrimSpace(district)
 	if district == "" && staff.Scope.Level == access.LevelDistrict {
@@ -155,6 +167,10 @@ type RulesBody struct {
 	Rule        Rule        `json:"rule"`
 	Options     RuleOptions `json:"options"`
 	RoundStatus string      `json:"roundStatus"`
+	// Published is set in the response to a change. It is false when the
+	// rules were saved but the edge snapshot could not be published, so
+	// the edge keeps the old entries until the next publication.
+	Published *bool `json:"published,omitempty"`
 }
 
 // getRules handles GET /api/v1/admission/rules?district=&year=.
@@ -246,8 +262,25 @@ func (h *Handlers) putRules(w http.ResponseWriter, r *http.Request) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	published := h.republish(ctx, district, year)
+	body.Published = &published
 	httpx.WriteJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// republish publishes the edge snapshot after a committed rule change and
+// reports whether it succeeded. A failure is logged and not returned,
+// because the rules are saved. Without a Publisher it returns true.
+func (h *Handlers) republish(ctx context.Context, district string, year int) bool {
+	if h.Publisher == nil {
+		return true
+	}
+	if _, err := h.Publisher.Publish(context.WithoutCancel(ctx)); err != nil {
+		slog.Error("edge snapshot not republished after an admission rule change; the edge takes applications through the old entries until the next publication",
+			"district", district, "year", year, "error", err)
+		return false
+	}
+	return true
 }
 
 // Round statuses.

@@ -16,8 +16,11 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/audit/audittest"
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
+	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/sms"
+	"github.com/sh-preschool/preschool/edge/catalogue"
 	"github.com/sh-preschool/preschool/edge/precheck"
+	"github.com/sh-preschool/preschool/shared/apierror"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
@@ -49,6 +52,7 @@ func newFixture(t *testing.T) *fixture {
 		(&admission.Handlers{
 			DB: env.DB.DB, Redis: env.Redis.Client, Keys: env.Keys, Keyring: env.Keyring, Trail: trail,
 			DistrictName: districtName, Now: time.Now,
+			Publisher: &publish.Publisher{DB: env.DB.DB, Redis: env.Redis.Client, Keys: env.Keys, Now: time.Now},
 		}).Routes(r)
 	})
 	var kindergartenID int64
@@ -390,6 +394,54 @@ func TestAdmissionStaleProposal(t *testing.T) {
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
 	if got := f.env.Count(t, `SELECT count(*) FROM application WHERE status = 'admitted'`); got != 1 {
 		t.Errorf("admitted after the second proposal = %d, want 1", got)
+	}
+}
+
+func TestAdmissionRulesCloseLeftOutEntries(t *testing.T) {
+	f := newFixture(t)
+	subject := backofficetest.Subject(7)
+	registration := f.env.Register(t, subject, f.env.OtherProvinceChild(t, 7, xuhui))
+	f.env.WaitForRows(t, time.Minute, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, registration)
+	request := f.env.ApplicationRequest(t, subject, registration, xuhui)
+	leftOut := request.CategoryCode
+
+	var rulesBody admission.RulesBody
+	f.xuhui.Get(t, "/api/v1/admission/rules").Decode(t, &rulesBody)
+	var kept []string
+	for _, code := range rulesBody.Rule.CategoryOrder {
+		if code != leftOut {
+			kept = append(kept, code)
+		}
+	}
+	if len(kept) == len(rulesBody.Rule.CategoryOrder) {
+		t.Fatalf("the default rules %v lack the other-province category %s", rulesBody.Rule.CategoryOrder, leftOut)
+	}
+	response := f.xuhui.Send(t, http.MethodPut, "/api/v1/admission/rules", map[string]any{
+		"categoryOrder": kept, "priorityCriteria": []string{admission.CriterionCategory},
+	})
+	response.Expect(t, http.StatusOK, "")
+	var saved admission.RulesBody
+	response.Decode(t, &saved)
+	if saved.Published == nil || !*saved.Published {
+		t.Errorf("published = %v, want true", saved.Published)
+	}
+
+	// The edge reads the snapshot the rule change published.
+	store := catalogue.NewStore(f.env.Redis.Client, f.env.Keys)
+	if err := store.Refresh(context.Background()); err != nil {
+		t.Fatalf("read the published snapshot: %v", err)
+	}
+	year := f.env.Year.Year
+	if _, found := store.Current().Entry(year, xuhui, leftOut); found {
+		t.Errorf("the published snapshot still has Xuhui's %s entry", leftOut)
+	}
+	if _, found := store.Current().Entry(year, changning, leftOut); !found {
+		t.Errorf("the published snapshot lost Changning's %s entry, whose rules are unchanged", leftOut)
+	}
+	f.env.Service.Catalogue = store
+	_, err := f.env.Service.Apply(context.Background(), subject, request)
+	if apiErr := apierror.As(err); apiErr == nil || apiErr.Code != "no_entry_for_category" {
+		t.Errorf("application through the left-out entry: %v, want no_entry_for_category", err)
 	}
 }
 

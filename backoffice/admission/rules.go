@@ -21,7 +21,8 @@ type Rule struct {
 	Year         int    `json:"year"`
 	DistrictCode string `json:"districtCode"`
 	// CategoryOrder lists the household categories whose entries take part
-	// in admission, highest priority first.
+	// in admission, highest priority first. The edge takes no applications
+	// through the other entries once the rules are published.
 	CategoryOrder []string `json:"categoryOrder"`
 	// VerifiedCertificates are the certificate codes the district verifies.
 	VerifiedCertificates     []string `json:"verifiedCertificates"`

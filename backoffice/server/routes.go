@@ -81,7 +81,7 @@ func (b *BackOffice) routes() http.Handler {
 			(&sms.Handlers{DB: b.db, Trail: b.trail, DistrictName: b.districtName}).Routes(r)
 			(&admission.Handlers{
 				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
-				DistrictName: b.districtName, Now: time.Now,
+				DistrictName: b.districtName, Now: time.Now, Publisher: b.publisher,
 			}).Routes(r)
 			(&entrystate.Handlers{
 				DB: b.db, Trail: b.trail, Publisher: b.publisher, DistrictName: b.districtName, Now: time.Now,

@@ -10,7 +10,7 @@ export const admissionStrings = {
   yearValue: (year) => `${year} 年度`,
 
   categories: '参加录取的报名入口',
-  categoriesHelp: '勾选参加录取的户籍类别，并按优先顺序排列（排在前面的优先）。未勾选入口的报名不予录取。',
+  categoriesHelp: '勾选参加录取的户籍类别，并按优先顺序排列（排在前面的优先）。未勾选的入口保存后在家长端停止接受报名，已提交的报名不予录取。',
   certificates: '需验证的证件材料',
   requireVerified: '仅录取材料验证通过的报名',
   criteria: '优先条件（从上到下依次比较）',
@@ -19,7 +19,8 @@ export const admissionStrings = {
   moveUp: '上移',
   moveDown: '下移',
   save: '保存规则',
-  saved: '录取规则已保存。重新生成拟录取名单后生效。',
+  saved: '录取规则已保存，家长端报名入口已同步。重新生成拟录取名单后按新规则排序。',
+  savedNotPublished: '录取规则已保存，但家长端报名入口未能同步，家长端暂按原入口受理报名，请稍后再保存一次。',
   notSaved: '本区尚未保存录取规则，以下为默认规则。',
   updatedBy: (name, time) => `最近由 ${name} 于 ${time} 修改`,
   confirmedLocked: '本区本年度录取名单已确认，录取规则不能再修改。',
