@@ -225,18 +225,11 @@ func (h *Handlers) putRules(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	tx, err := h.DB.BeginTxx(ctx, nil)
+	tx, status, err := h.beginRound(ctx, year, district)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := lockDistrictYear(ctx, tx, year, district); err != nil {
-		return err
-	}
-	status, err := roundStatus(ctx, tx, year, district)
-	if err != nil {
-		return err
-	}
 	if status == roundConfirmed {
 		return errRulesConfirmed
 	}
@@ -283,6 +276,26 @@ func (h *Handlers) republish(ctx context.Context, district string, year int) boo
 	return true
 }
 
+// beginRound starts the transaction of a change to a district's rules or
+// round. It holds the district and year's lock until the transaction ends
+// and returns the round's status, "" before the first proposal.
+func (h *Handlers) beginRound(ctx context.Context, year int, district string) (*sqlx.Tx, string, error) {
+	tx, err := h.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := lockDistrictYear(ctx, tx, year, district); err != nil {
+		tx.Rollback()
+		return nil, "", err
+	}
+	status, err := roundStatus(ctx, tx, year, district)
+	if err != nil {
+		tx.Rollback()
+		return nil, "", err
+	}
+	return tx, status, nil
+}
+
 // Round statuses.
 const (
 	roundProposed  = "proposed"
@@ -303,18 +316,11 @@ func (h *Handlers) propose(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	tx, err := h.DB.BeginTxx(ctx, nil)
+	tx, status, err := h.beginRound(ctx, year, district)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := lockDistrictYear(ctx, tx, year, district); err != nil {
-		return err
-	}
-	status, err := roundStatus(ctx, tx, year, district)
-	if err != nil {
-		return err
-	}
 	if status == roundConfirmed {
 		return errConfirmed
 	}
@@ -380,18 +386,11 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	tx, err := h.DB.BeginTxx(ctx, nil)
+	tx, status, err := h.beginRound(ctx, year, district)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := lockDistrictYear(ctx, tx, year, district); err != nil {
-		return err
-	}
-	status, err := roundStatus(ctx, tx, year, district)
-	if err != nil {
-		return err
-	}
 	switch status {
 	case "":
 		return errNoProposal

@@ -121,7 +121,8 @@ func (p *Publisher) loadCategories(ctx context.Context, s *snapshot.Snapshot) er
 // loadEntries reads the published entries. An entry whose category the
 // district's admission rules of the year leave out takes no applications,
 // so the edge does not get it and rejects such applications with
-// no_entry_for_category.
+// no_entry_for_category. NOTE: an entry published after the district
+// saved its rules stays off the edge until the rules list its category.
 func (p *Publisher) loadEntries(ctx context.Context, s *snapshot.Snapshot) error {
 	const q = `
 		SELECT e.id, e.enrolment_year, e.district_code, e.category_code, e.matching_mode, e.max_choices, e.opens_at, e.closes_at
