@@ -40,7 +40,7 @@ type fixture struct {
 	kindergarten *audittest.Client
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	env := backofficetest.New(t)
 	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("admission-test")))
@@ -114,7 +114,7 @@ func (f *fixture) matchedCampuses(t *testing.T) []int64 {
 	return options.Campuses
 }
 
-func (f *fixture) exec(t *testing.T, query string, args ...any) {
+func (f *fixture) exec(t testing.TB, query string, args ...any) {
 	t.Helper()
 	if _, err := f.env.DB.DB.Exec(query, args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -122,7 +122,7 @@ func (f *fixture) exec(t *testing.T, query string, args ...any) {
 }
 
 // closeApplication ends the year's application window a minute ago.
-func (f *fixture) closeApplication(t *testing.T) {
+func (f *fixture) closeApplication(t testing.TB) {
 	t.Helper()
 	f.exec(t, `UPDATE entry SET opens_at = NULL, closes_at = NULL WHERE enrolment_year = $1`, f.env.Year.Year)
 	f.exec(t, `UPDATE enrolment_year SET application_opens_at = LEAST(application_opens_at, now() - interval '2 hours'),
