@@ -221,6 +221,15 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 		f.exec(t, `UPDATE application SET status = 'documents_verified' WHERE application_number = $1`, numbers[child])
 	}
 
+	// Bad parameters get a Chinese message and a stable code.
+	f.city.Get(t, "/api/v1/admission/rules").Expect(t, http.StatusBadRequest, "missing_district")
+	f.xuhui.Get(t, "/api/v1/admission/rules?year=abc").Expect(t, http.StatusBadRequest, "invalid_year")
+	f.xuhui.Get(t, "/api/v1/admission/rules?year=2099").Expect(t, http.StatusNotFound, "enrolment_year_not_found")
+	f.xuhui.Get(t, "/api/v1/admission/proposal?outcome=maybe").Expect(t, http.StatusBadRequest, "invalid_outcome")
+	f.xuhui.Get(t, "/api/v1/admission/proposal?campus=-1").Expect(t, http.StatusBadRequest, "invalid_campus")
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{"districtCode": "999999"}).
+		Expect(t, http.StatusForbidden, "out_of_scope")
+
 	// Staff outside Xuhui see and change nothing of it.
 	propose(f.changning).Expect(t, http.StatusForbidden, "out_of_scope")
 	f.changning.Get(t, "/api/v1/admission/proposal?district="+xuhui).Expect(t, http.StatusForbidden, "out_of_scope")
@@ -297,6 +306,12 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 	}
 	if campuses[campusA].Seats != 2 || campuses[campusA].Admitted != 2 || campuses[campusB].Seats != 1 || campuses[campusB].Admitted != 1 {
 		t.Errorf("campus summaries = %+v, want A 2/2 and B 1/1", view.Campuses)
+	}
+
+	var cityView admission.ProposalView
+	f.city.Get(t, "/api/v1/admission/proposal?size=100&district="+xuhui).Decode(t, &cityView)
+	if cityView.Total != 6 {
+		t.Errorf("the city sees %d of Xuhui's proposed applications, want 6", cityView.Total)
 	}
 
 	var campusView admission.ProposalView

@@ -25,8 +25,11 @@ type Rule struct {
 	// through the other entries once the rules are published.
 	CategoryOrder []string `json:"categoryOrder"`
 	// VerifiedCertificates are the certificate codes the district verifies.
-	VerifiedCertificates     []string `json:"verifiedCertificates"`
-	RequireDocumentsVerified bool     `json:"requireDocumentsVerified"`
+	VerifiedCertificates []string `json:"verifiedCertificates"`
+	// RequireDocumentsVerified admits only applications with the status
+	// documents_verified. NOTE: no back-office page sets that status yet,
+	// so with this on only applications marked by other means take part.
+	RequireDocumentsVerified bool `json:"requireDocumentsVerified"`
 	// PriorityCriteria order the children within a campus, most important
 	// first.
 	PriorityCriteria []string `json:"priorityCriteria"`
