@@ -6,6 +6,7 @@ export const admissionStrings = {
 
   district: '区',
   chooseDistrict: '请先选择区。',
+  districtStaffOnly: '录取规则和拟录取名单按区管理，仅市级和区级工作人员可以查看。',
   year: '年度',
   yearValue: (year) => `${year} 年度`,
 
