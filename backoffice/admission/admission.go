@@ -324,15 +324,8 @@ func (h *Handlers) propose(w http.ResponseWriter, r *http.Request) error {
 	if status == roundConfirmed {
 		return errConfirmed
 	}
-	closesAt, found, err := latestClosing(ctx, tx, year, district)
-	if err != nil {
+	if err := h.checkClosed(ctx, tx, year, district); err != nil {
 		return err
-	}
-	if !found {
-		return errNoEntries
-	}
-	if closesAt.After(h.Now()) {
-		return errWindowOpen(closesAt)
 	}
 	rule, err := loadRule(ctx, tx, year, district)
 	if err != nil {
@@ -374,6 +367,22 @@ func (h *Handlers) propose(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// checkClosed returns errWindowOpen while an entry of the district still
+// takes applications, and errNoEntries when the district has none.
+func (h *Handlers) checkClosed(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+	closesAt, found, err := latestClosing(ctx, tx, year, district)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errNoEntries
+	}
+	if closesAt.After(h.Now()) {
+		return errWindowOpen(closesAt)
+	}
+	return nil
+}
+
 // confirm handles POST /api/v1/admission/proposal/confirm: it makes the
 // district's proposal final, sets every proposed application to admitted
 // or not admitted, queues each family's notice and updates the parents'
@@ -396,6 +405,11 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) error {
 		return errNoProposal
 	case roundConfirmed:
 		return errConfirmed
+	}
+	// A window opened again after the proposal may have let in
+	// applications the proposal has not placed.
+	if err := h.checkClosed(ctx, tx, year, district); err != nil {
+		return err
 	}
 	rows, err := lockProposal(ctx, tx, year, district)
 	if err != nil {

@@ -397,6 +397,13 @@ func TestAdmissionStaleProposal(t *testing.T) {
 	f.closeApplication(t)
 
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+
+	// Reopening the window after the proposal blocks the confirmation.
+	f.exec(t, `UPDATE enrolment_year SET application_closes_at = now() + interval '1 hour' WHERE year = $1`, f.env.Year.Year)
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).
+		Expect(t, http.StatusConflict, "application_window_open")
+	f.closeApplication(t)
+
 	f.exec(t, `UPDATE application SET status = 'returned' WHERE application_number = $1`, returned)
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).
 		Expect(t, http.StatusConflict, "admission_proposal_stale")
