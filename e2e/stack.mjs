@@ -42,10 +42,13 @@ async function waitReady(url, process, name) {
 
 /**
  * Starts the stack. Returns { edgeURL, backOfficeURL, identityURL, env, stop }.
- * `stop` kills every process and drops the database.
+ * `stop` kills every process and drops the database. `name`, when set (lower
+ * case letters and digits), goes into the database name and the Redis
+ * prefix, so a spec's data is distinguishable from other runs'.
  */
-export async function startStack() {
-  const id = randomBytes(4).toString('hex');
+export async function startStack({ name = '' } = {}) {
+  if (!/^[a-z0-9]*$/.test(name)) throw new Error(`stack name ${name} must be lower case letters and digits`);
+  const id = name ? `${name}_${randomBytes(4).toString('hex')}` : randomBytes(4).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
   const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort] =
     await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
@@ -107,7 +110,8 @@ export async function startStack() {
       console.error(`drop database ${databaseName}: ${error.message}`);
     }
     try {
-      // The prefix is random hex, so it is safe inside the shell command.
+      // The prefix is lower case letters, digits, "_" and ":", so it is safe
+      // inside the shell command.
       execFileSync('sh', ['-c',
         `redis-cli --scan --pattern '${env.REDIS_PREFIX}*' | xargs -r -n 500 redis-cli unlink >/dev/null`]);
     } catch (error) {

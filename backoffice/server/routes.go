@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
+	"github.com/sh-preschool/preschool/backoffice/admission"
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/certauth"
 	attendancedashboard "github.com/sh-preschool/preschool/backoffice/dashboard/attendance"
@@ -78,6 +79,10 @@ func (b *BackOffice) routes() http.Handler {
 				DistrictName: b.districtName, Now: time.Now,
 			}).Routes(r)
 			(&sms.Handlers{DB: b.db, Trail: b.trail, DistrictName: b.districtName}).Routes(r)
+			(&admission.Handlers{
+				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
+				DistrictName: b.districtName, Now: time.Now, Publisher: b.publisher,
+			}).Routes(r)
 			(&entrystate.Handlers{
 				DB: b.db, Trail: b.trail, Publisher: b.publisher, DistrictName: b.districtName, Now: time.Now,
 			}).Routes(r)

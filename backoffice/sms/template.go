@@ -16,9 +16,11 @@ import (
 
 // Events that send a message to the family.
 const (
-	EventApplicationSucceeded = "application_succeeded" // 报名成功
-	EventApplicationReturned  = "application_returned"  // 报名被退回
-	EventRecordDeleted        = "record_deleted"        // 登记或报名被删除
+	EventApplicationSucceeded = "application_succeeded"  // 报名成功
+	EventApplicationReturned  = "application_returned"   // 报名被退回
+	EventRecordDeleted        = "record_deleted"         // 登记或报名被删除
+	EventAdmissionAdmitted    = "admission_admitted"     // 录取通知
+	EventAdmissionNotAdmitted = "admission_not_admitted" // 未录取通知
 )
 
 // Placeholders a template may contain, each replaced by a value of the
@@ -29,6 +31,8 @@ const (
 	PlaceholderApplicationNumber  = "{报名号}"
 	PlaceholderReason             = "{原因}"
 	PlaceholderDistrict           = "{区}"
+	// PlaceholderCampus is the admitting kindergarten and campus.
+	PlaceholderCampus = "{录取园所}"
 )
 
 // MaxBodyRunes is the longest template text, in characters; the rendered
@@ -61,6 +65,16 @@ var Events = []EventInfo{
 		Placeholders: []string{PlaceholderChildName, PlaceholderRegistrationNumber, PlaceholderReason, PlaceholderDistrict},
 		DefaultBody:  "【上海市学前教育】{姓名}的入园信息（登记编号 {登记号}）已删除，原因：{原因}。如有疑问请联系{区}招生服务点。",
 	},
+	{
+		Event: EventAdmissionAdmitted, Name: "录取通知",
+		Placeholders: []string{PlaceholderChildName, PlaceholderApplicationNumber, PlaceholderCampus, PlaceholderDistrict},
+		DefaultBody:  "【上海市学前教育】{姓名}（报名编号 {报名号}）已被{录取园所}录取。请按{区}通知的时间办理入园手续。",
+	},
+	{
+		Event: EventAdmissionNotAdmitted, Name: "未录取通知",
+		Placeholders: []string{PlaceholderChildName, PlaceholderApplicationNumber, PlaceholderReason, PlaceholderDistrict},
+		DefaultBody:  "【上海市学前教育】{姓名}（报名编号 {报名号}）本轮未被录取，原因：{原因}。后续统筹安排请留意{区}通知。",
+	},
 }
 
 // EventByName returns the description of an event.
@@ -74,7 +88,7 @@ func EventByName(event string) (EventInfo, bool) {
 }
 
 func errInvalidEvent() *apierror.Error {
-	return apierror.Invalid("event", "invalid_sms_event", "短信场景无效，应为报名成功、报名退回或信息删除。")
+	return apierror.Invalid("event", "invalid_sms_event", "短信场景无效，应为报名成功、报名退回、信息删除、录取通知或未录取通知。")
 }
 
 // ValidateBody checks a template's text for an event: not empty, at most
@@ -120,7 +134,7 @@ func ValidateBody(event, body string) error {
 func Render(body string, values map[string]string) string {
 	var pairs []string
 	for _, placeholder := range []string{PlaceholderChildName, PlaceholderRegistrationNumber,
-		PlaceholderApplicationNumber, PlaceholderReason, PlaceholderDistrict} {
+		PlaceholderApplicationNumber, PlaceholderReason, PlaceholderDistrict, PlaceholderCampus} {
 		pairs = append(pairs, placeholder, values[placeholder])
 	}
 	return strings.NewReplacer(pairs...).Replace(body)

@@ -29,6 +29,8 @@ func TestValidateBody(t *testing.T) {
 		{"open brace only", EventApplicationReturned, "{姓名 已退回", "sms_placeholder_unbalanced"},
 		{"close brace only", EventApplicationReturned, "姓名} 已退回", "sms_placeholder_unbalanced"},
 		{"nested braces", EventApplicationReturned, "{{姓名}}", "sms_placeholder_unbalanced"},
+		{"admitting campus", EventAdmissionAdmitted, "{姓名}已被{录取园所}录取", ""},
+		{"campus in a not-admitted notice", EventAdmissionNotAdmitted, "{姓名}未被{录取园所}录取", "sms_placeholder_unknown"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,6 +58,21 @@ func TestRenderFillsPlaceholders(t *testing.T) {
 		PlaceholderReason: "材料不全", PlaceholderDistrict: "徐汇区",
 	})
 	if want := "张小明（202600000017）被徐汇区退回：材料不全"; got != want {
+		t.Errorf("Render = %q, want %q", got, want)
+	}
+}
+
+func TestDefaultBodiesValid(t *testing.T) {
+	for _, info := range Events {
+		if err := ValidateBody(info.Event, info.DefaultBody); err != nil {
+			t.Errorf("default text of %s: %v", info.Event, err)
+		}
+	}
+}
+
+func TestRenderFillsCampus(t *testing.T) {
+	got := Render("{姓名}已被{录取园所}录取", map[string]string{PlaceholderChildName: "张小明", PlaceholderCampus: "徐汇区第一幼儿园（本部）"})
+	if want := "张小明已被徐汇区第一幼儿园（本部）录取"; got != want {
 		t.Errorf("Render = %q, want %q", got, want)
 	}
 }

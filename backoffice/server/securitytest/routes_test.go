@@ -531,6 +531,51 @@ var routeCases = map[string]routeCase{
 		},
 	},
 
+	"GET /api/v1/admission/rules": {
+		filters: []string{"district", "year"},
+		reader:  xuhuiAdmin,
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "长宁's admission rules", path: "/api/v1/admission/rules?district=" + changning, want: denied},
+				{name: "own admission rules", path: "/api/v1/admission/rules", want: filtered},
+			}
+		},
+	},
+	"GET /api/v1/admission/proposal": {
+		filters: []string{"district", "year", "campus", "outcome", "page", "size"},
+		reader:  xuhuiAdmin,
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "长宁's proposal", path: "/api/v1/admission/proposal?district=" + changning, want: denied},
+				{name: "own proposal", path: "/api/v1/admission/proposal?size=100", want: filtered},
+				{name: "a 长宁 kindergarten ID as the campus filter", path: "/api/v1/admission/proposal?campus=" +
+					strconv.FormatInt(f.otherKindergarten, 10), want: filtered},
+			}
+		},
+	},
+	"PUT /api/v1/admission/rules": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "change 长宁's admission rules", path: "/api/v1/admission/rules", want: denied,
+				body:  `{"districtCode": "` + changning + `", "categoryOrder": ["` + f.category + `"]}`,
+				check: countIs(`SELECT count(*) FROM admission_rule WHERE district_code = '`+changning+`'`, 0)}}
+		},
+	},
+	"POST /api/v1/admission/proposal": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "propose 长宁's admission list", path: "/api/v1/admission/proposal", want: denied,
+				body:  `{"districtCode": "` + changning + `"}`,
+				check: countIs(`SELECT count(*) FROM admission_round WHERE district_code = '`+changning+`'`, 0)}}
+		},
+	},
+	"POST /api/v1/admission/proposal/confirm": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "confirm 长宁's admission list", path: "/api/v1/admission/proposal/confirm", want: denied,
+				body: `{"districtCode": "` + changning + `"}`,
+				check: countIs(`SELECT count(*) FROM application WHERE district_code = '`+changning+
+					`' AND status IN ('admitted', 'not_admitted')`, 0)}}
+		},
+	},
+
 	"GET /api/v1/sms/events": {
 		unscoped: "lists the SMS events and their placeholders, which are the same for every district",
 		probes: func(f fixtures) []probe {

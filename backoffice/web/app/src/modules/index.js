@@ -10,12 +10,13 @@ import basedata from './basedata/index.js';
 import audit from './audit/index.js';
 import review from './review/index.js';
 import matching from './matching/index.js';
+import admission from './admission/index.js';
 import forms from './forms/index.js';
 import attendance from './attendance/index.js';
 import dashboard from './dashboard/index.js';
 import cockpit from './cockpit/index.js';
 
-export const modules = [signin, enrolment, review, matching, forms, dashboard, attendance, cockpit, system, basedata, audit];
+export const modules = [signin, enrolment, review, matching, admission, forms, dashboard, attendance, cockpit, system, basedata, audit];
 
 /** The page staff see first after signing in, when their role may open it (see landingPath in menus.js). */
 export const homePath = '/enrolment/registrations';

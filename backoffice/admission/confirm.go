@@ -1,0 +1,154 @@
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/backoffice/sms"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// ConfirmSummary is the response to a confirmation.
+type ConfirmSummary struct {
+	Year         int       `json:"year"`
+	DistrictCode string    `json:"districtCode"`
+	Admitted     int       `json:"admitted"`
+	NotAdmitted  int       `json:"notAdmitted"`
+	ConfirmedAt  time.Time `json:"confirmedAt"`
+	// SMSQueued counts the notices added to the outbox; families without a
+	// phone number get none, and NoPhone counts them.
+	SMSQueued int `json:"smsQueued"`
+	NoPhone   int `json:"noPhone"`
+	// ParentStatusSynced is false when Redis could not be updated. Parents
+	// then see the old status on the edge's status page.
+	ParentStatusSynced bool `json:"parentStatusSynced"`
+}
+
+// confirmedRow is one proposed application with what its notice needs.
+type confirmedRow struct {
+	Number             string      `db:"application_number"`
+	RegistrationNumber string      `db:"registration_number"`
+	EntryID            int64       `db:"entry_id"`
+	Status             string      `db:"status"`
+	Outcome            string      `db:"outcome"`
+	Reason             string      `db:"reason"`
+	CampusName         pgtype.Text `db:"campus_name"`
+	ChildName          []byte      `db:"child_name"`
+	Guardians          []byte      `db:"guardians"`
+}
+
+// lockProposal locks the district's proposed applications and returns
+// them. It returns errStaleProposal when one of them is no longer live.
+func lockProposal(ctx context.Context, tx *sqlx.Tx, year int, district string) ([]confirmedRow, error) {
+	var rows []confirmedRow
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT a.application_number, a.registration_number, a.entry_id, a.status, p.outcome, p.reason,
+		       k.name || '（' || c.name || '）' AS campus_name, r.child_name, r.guardians
+		FROM admission_proposal p
+		JOIN application a ON a.application_number = p.application_number
+		JOIN registration r ON r.registration_number = a.registration_number
+		LEFT JOIN campus c ON c.id = p.campus_id
+		LEFT JOIN kindergarten k ON k.id = c.kindergarten_id
+		WHERE p.enrolment_year = $1 AND p.district_code = $2
+		ORDER BY a.application_number
+		FOR UPDATE OF a`, year, district)
+	if err != nil {
+		return nil, fmt.Errorf("lock the admission proposal of %s %d: %w", district, year, err)
+	}
+	for _, row := range rows {
+		if row.Status != enrol.StatusRecorded && row.Status != enrol.StatusDocumentsVerified {
+			return nil, errStaleProposal
+		}
+	}
+	return rows, nil
+}
+
+// applyOutcomes sets the status of every proposed application to its
+// outcome.
+func applyOutcomes(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE application a SET status = p.outcome
+		FROM admission_proposal p
+		WHERE p.application_number = a.application_number AND p.enrolment_year = $1 AND p.district_code = $2`,
+		year, district)
+	return err
+}
+
+// queueNotice queues the family's admission notice inside tx. It returns
+// false when the family left no phone number.
+func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string, row confirmedRow) (bool, error) {
+	childName, err := h.Keyring.Open(row.ChildName, enrol.ContextChildName)
+	if err != nil {
+		return false, fmt.Errorf("open the child's name of %s: %w", row.Number, err)
+	}
+	phone, err := sms.GuardianPhone(h.Keyring, row.Guardians, enrol.ContextGuardians)
+	if err != nil {
+		return false, err
+	}
+	event, values := sms.EventAdmissionNotAdmitted, map[string]string{
+		sms.PlaceholderApplicationNumber:  row.Number,
+		sms.PlaceholderRegistrationNumber: row.RegistrationNumber,
+		sms.PlaceholderDistrict:           h.districtName(district),
+		sms.PlaceholderReason:             row.Reason,
+	}
+	if row.Outcome == enrol.StatusAdmitted {
+		event = sms.EventAdmissionAdmitted
+		values[sms.PlaceholderCampus] = row.CampusName.String
+	}
+	_, err = sms.Enqueue(ctx, tx, h.Keyring, sms.Message{
+		Event: event, DistrictCode: district, EntryID: row.EntryID, RecordNumber: row.Number,
+		Phone: phone, ChildName: string(childName), Values: values,
+	})
+	if errors.Is(err, sms.ErrNoPhone) {
+		slog.Warn("no admission notice queued: the family left no phone number", "application", row.Number)
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// statusScript writes a new status into a receipt that still exists, as
+// the edge's status page reads it. KEYS[1] receipt, ARGV[1] status.
+var statusScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'status', ARGV[1])
+  return 1
+end
+return 0
+`)
+
+// syncParents writes the confirmed statuses into the parents' receipts in
+// Redis. The child's claim stays, because an admitted or not admitted
+// application is still the child's application of the year. NOTE: a
+// failed sync is only logged and reported, and no API repeats it, because
+// a second confirmation is rejected.
+func (h *Handlers) syncParents(ctx context.Context, rows []confirmedRow) error {
+	if h.Redis == nil {
+		return errors.New("admission: no Redis client to sync the parents' statuses")
+	}
+	ctx = context.WithoutCancel(ctx)
+	const batch = 500
+	for start := 0; start < len(rows); start += batch {
+		var calls []rueidis.LuaExec
+		for _, row := range rows[start:min(start+batch, len(rows))] {
+			calls = append(calls, rueidis.LuaExec{Keys: []string{h.Keys.Receipt(row.Number)}, Args: []string{row.Outcome}})
+		}
+		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		results := statusScript.ExecMulti(callCtx, h.Redis, calls...)
+		cancel()
+		for i, result := range results {
+			if err := result.Error(); err != nil && !rueidis.IsRedisNil(err) {
+				slog.Error("parent status not updated in Redis after the admission confirmation; the parent sees the old status",
+					"application", rows[start+i].Number, "status", rows[start+i].Outcome, "error", err)
+				return fmt.Errorf("update receipt %s: %w", rows[start+i].Number, err)
+			}
+		}
+	}
+	return nil
+}
