@@ -356,7 +356,7 @@ type Overview struct {
 	Applications  Summary `json:"applications"`
 	Admissions    Summary `json:"admissions"`
 	Today         []Point `json:"today"`
-	// Milestones are the registrations'.
+	// Milestones are the registration milestones.
 	Milestones            []Milestone `json:"milestones"`
 	ApplicationMilestones []Milestone `json:"applicationMilestones"`
 	AdmissionMilestones   []Milestone `json:"admissionMilestones"`

@@ -225,7 +225,8 @@ type Milestone struct {
 }
 
 // Milestones returns when the submissions of kind in the year, within the
-// scope and area, passed each of MilestoneCounts[kind], whatever q.Range.
+// scope and area, passed each of its milestone counts (s.MilestoneCounts
+// or the package's MilestoneCounts), whatever q.Range.
 // For registrations and applications the daily rollup (for city-wide
 // queries) finds the day, the hourly rollup the hour, and the raw table
 // the exact moment inside it. Admissions have no rollup, so the
@@ -277,7 +278,7 @@ func (s *Store) Milestones(ctx context.Context, kind string, q Query) ([]Milesto
 	return milestones, nil
 }
 
-// wholeRange returns a range that holds every enrolment time.
+// wholeRange returns a range that covers every enrolment time.
 func wholeRange() dashboard.Range {
 	return dashboard.Range{
 		Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay,
