@@ -299,24 +299,16 @@ type step struct {
 func (s *Store) cumulative(ctx context.Context, kind string, q Query, bucket string) ([]step, error) {
 	q.Range.Bucket = bucket
 	table, w, at := rollupSource(kind, q)
-	daily := table == dailyRollup
-	rows, err := s.DB.QueryxContext(ctx, `SELECT `+at+` AS at, sum(e.submissions) AS count FROM `+table+`
-		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
+	points, err := s.points(ctx, kind+" per "+bucket, `SELECT `+at+` AS at, sum(e.submissions) AS count FROM `+table+`
+		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args)
 	if err != nil {
-		return nil, fmt.Errorf("%s per %s: %w", kind, q.Range.Bucket, err)
+		return nil, err
 	}
-	defer rows.Close()
-	var steps []step
-	for rows.Next() {
-		var local time.Time
-		var count int64
-		if err := rows.Scan(&local, &count); err != nil {
-			return nil, err
-		}
-		at := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, enrol.Shanghai)
-		steps = append(steps, step{At: at, Count: count, daily: daily})
+	steps := make([]step, len(points))
+	for i, p := range points {
+		steps[i] = step{At: p.At, Count: p.Count, daily: table == dailyRollup}
 	}
-	return steps, rows.Err()
+	return steps, nil
 }
 
 // crossing returns the step in which the running total, starting from
