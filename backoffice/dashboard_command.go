@@ -24,7 +24,8 @@ const dashboardUsage = `usage:
   backoffice dashboard generate-enrolment -registrations N [-year Y]
                                                        replace the generated registrations (and 70% as many applications) of year Y
   backoffice dashboard import -table T FILE            import a CSV or xlsx file (by extension) into table T:
-                                                       resident_population, kindergarten_class_census, kindergarten_staff_census, nursery_place`
+                                                       resident_population, kindergarten_class_census, kindergarten_child_census,
+                                                       kindergarten_staff_census, nursery_place, opinion_record`
 
 func runDashboard(ctx context.Context, reader *config.Reader, args []string) error {
 	if len(args) == 0 {

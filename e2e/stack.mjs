@@ -52,7 +52,11 @@ export async function startStack({ name = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
   const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort] =
     await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const databaseName = `e2e_${id}`;
+  // E2E_DATABASE_PREFIX lets people who share one PostgreSQL tell their
+  // test databases apart; it must be a lower-case SQL identifier.
+  const prefix = process.env.E2E_DATABASE_PREFIX || 'e2e';
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`invalid E2E_DATABASE_PREFIX "${prefix}": use lower-case letters, digits and underscores`);
+  const databaseName = `${prefix}_${id}`;
   const env = {
     ...process.env,
     CRYPTO_KEYRING_FILE: join(dir, 'keyring.json'),

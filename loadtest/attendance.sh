@@ -2,7 +2,7 @@
 # The attendance dashboard benchmark (`make bench-dashboard-attendance`).
 #
 # Loads a month of raw attendance rows plus a year of rollups for 550,000
-# children in 1,600 kindergartens into the database monitoring_data_bench
+# children in 1,600 kindergartens into the database BENCH_DATABASE
 # (kept after the run, so the next run can skip the load with
 # BENCH_REUSE_DATA=1), prints the data volume and the disk it takes, starts
 # a back office on a free loopback port with the development sign-in, and
@@ -16,6 +16,9 @@
 #   BENCH_ROLLUP_DAYS   calendar days of rollups before them (default 365)
 #   BENCH_REUSE_DATA    1: keep the data of the previous run if it is there
 #   BENCH_DROP          1: drop the database at the end
+#   BENCH_DATABASE      database to load and keep (default monitoring_data_bench)
+#   BENCH_KEY_DIR       where the keyring and signing key of that database are
+#                       kept between runs (default $TMPDIR/preschool-bench-keys-<database>)
 #   BENCH_BIN_DIR       where backoffice and attendancebench are (default bin/)
 #   BENCH_POSTGRES      PostgreSQL server URL without a database
 #   REDIS_ADDR          Redis address (default 127.0.0.1:6379)
@@ -30,10 +33,12 @@ raw_days=${BENCH_RAW_DAYS:-31}
 rollup_days=${BENCH_ROLLUP_DAYS:-365}
 postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 redis_addr=${REDIS_ADDR:-127.0.0.1:6379}
-database=monitoring_data_bench
+database=${BENCH_DATABASE:-monitoring_data_bench}
+key_dir=${BENCH_KEY_DIR:-${TMPDIR:-/tmp}/preschool-bench-keys-$database}
 
 log() { printf 'bench-attendance: %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
+[[ $database =~ ^[a-z_][a-z0-9_]*$ ]] || fail "invalid BENCH_DATABASE '$database': use lower-case letters, digits and underscores"
 
 for binary in backoffice attendancebench; do
   [[ -x $bin_dir/$binary ]] || fail "missing $bin_dir/$binary: run 'make bench-dashboard-attendance', which builds it"
@@ -62,6 +67,7 @@ cleanup() {
   if [[ ${BENCH_DROP:-0} == 1 ]]; then
     psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 ||
       log "could not drop the database $database"
+    rm -rf "$key_dir"
   fi
   rm -rf "$work"
   exit "$status"
@@ -73,16 +79,24 @@ trap 'exit 143' TERM
 export DATABASE_URL="$postgres/$database?sslmode=disable"
 export REDIS_ADDR=$redis_addr
 export REDIS_PREFIX=$prefix
-export CRYPTO_KEYRING_FILE=$work/keyring.json
-export CRYPTO_SIGNING_KEY_FILE="$work/signing-key.pem"
+# The back office signs the built-in roles with this key when it first
+# serves a database, so a reused database needs the key of its first run.
+export CRYPTO_KEYRING_FILE=$key_dir/keyring.json
+export CRYPTO_SIGNING_KEY_FILE=$key_dir/signing-key.pem
 export CRYPTO_SIGNING_KEY_ID=bench
 export LOG_LEVEL=warn
 
 raw_rows=$(psql "$DATABASE_URL" -qAtc 'SELECT count(*) FROM attendance_day' 2>/dev/null || echo 0)
 if [[ ${BENCH_REUSE_DATA:-0} == 1 && $raw_rows -gt 0 ]]; then
+  [[ -f $CRYPTO_KEYRING_FILE && -f $CRYPTO_SIGNING_KEY_FILE ]] ||
+    fail "the keys that signed the roles of $database are missing from $key_dir: run without BENCH_REUSE_DATA=1 to load the data again"
   log "reusing $raw_rows raw rows in $database"
+  "$bin_dir/backoffice" migrate >/dev/null
 else
   psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
+  rm -rf "$key_dir"
+  mkdir -p -m 700 "$key_dir"
+  "$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
   "$bin_dir/backoffice" migrate >/dev/null
   "$bin_dir/backoffice" seed >/dev/null
   log "generating $raw_days days of raw rows and $rollup_days days of rollups before them"
@@ -100,7 +114,6 @@ psql "$DATABASE_URL" -qAt -F ' ' -c "
   awk '{printf "  %-28s %12s rows %10s %s %s bytes/row\n", $1, $2, $3, $4, $5}'
 echo "  database total: $(psql "$DATABASE_URL" -qAtc "SELECT pg_size_pretty(pg_database_size('$database'))")"
 
-"$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
 port=$((20000 + RANDOM % 12000))
 while [[ -n $(ss -Htln "sport = :$port") ]]; do port=$((20000 + RANDOM % 12000)); done
 BACKOFFICE_LISTEN=127.0.0.1:$port BACKOFFICE_DEV_SIGN_IN=true BACKOFFICE_WORKERS=false \

@@ -2,7 +2,8 @@
 // dashboard. The stack is seeded in demo mode with 20,000 generated
 // registrations. A city admin opens the cockpit at 1920×1080, and every
 // chart must have series data and a canvas with something drawn on it.
-// Clicking 徐汇区 in the ranking drills into its streets.
+// Clicking 徐汇区 in the ranking drills into its streets. The children
+// report is filtered by nationality and age.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -87,8 +88,16 @@ describe('leader cockpit', () => {
     await page.waitForURL(`${stack.backOfficeURL}/cockpit`);
 
     await page.locator('[data-figure="registrations"]', { hasText: registrations.toLocaleString('zh-CN') }).waitFor();
-    for (const name of ['cockpit-map', 'cockpit-categories', 'cockpit-hourly', 'cockpit-levels', 'cockpit-gross']) {
+    for (const name of ['cockpit-map', 'cockpit-categories', 'cockpit-hourly', 'cockpit-admissions', 'cockpit-levels', 'cockpit-gross']) {
       await assertChartDrawn(page, name);
+    }
+    // 20,000 registrations give 14,000 applications and 6,000 admissions.
+    for (const milestone of ['registrations-10000', 'applications-10000']) {
+      const text = await page.locator(`[data-milestone="${milestone}"]`).innerText();
+      assert.match(text, /\d{4}\/\d{1,2}\/\d{1,2}/, `milestone ${milestone} shows no time: ${text}`);
+    }
+    for (const milestone of ['registrations-100000', 'applications-100000', 'admissions-10000']) {
+      assert.match(await page.locator(`[data-milestone="${milestone}"]`).innerText(), /尚未达到/, `milestone ${milestone} is not pending`);
     }
     const attendance = await page.locator('[data-panel="attendance"]').innerText();
     assert.match(attendance, /出勤率|尚未接入/, 'the attendance panel shows figures or names the missing feed');
@@ -102,6 +111,10 @@ describe('leader cockpit', () => {
     await assertChartDrawn(page, 'cockpit-map');
     const streets = await page.locator('.ranking li').count();
     assert.ok(streets > 1, `the 徐汇区 drill-down ranks ${streets} streets`);
+    // 徐汇区 alone has far fewer than 10,000 registrations.
+    await page.locator('.panel h2', { hasText: '招生里程碑 · 徐汇区' }).waitFor();
+    assert.match(await page.locator('[data-milestone="registrations-10000"]').innerText(), /尚未达到/,
+      'the 徐汇区 registration milestone is not its own');
     await page.screenshot({ path: screenshotPath('cockpit-drilldown') });
     assertScreenshot('cockpit-drilldown');
     await context.close();
@@ -119,6 +132,12 @@ describe('leader cockpit', () => {
     for (const name of ['enrolment-area', 'enrolment-ranking', 'enrolment-category', 'enrolment-trend', 'enrolment-opinion-status']) {
       await assertChartDrawn(page, name);
     }
+    // Admissions have a trend by admission time and their own milestone.
+    await page.getByRole('radio', { name: '录取' }).check({ force: true });
+    await page.locator('.milestones', { hasText: '录取里程碑' }).waitFor();
+    await assertChartDrawn(page, 'enrolment-trend');
+    await page.getByRole('radio', { name: '信息登记' }).check({ force: true });
+    await page.locator('.milestones', { hasText: '登记里程碑' }).waitFor();
     // The ranking table lists the same areas as the map and drills the
     // same way when a row is clicked.
     await page.locator('.ranking-table .el-table__body tr', { hasText: '徐汇区' }).first().click();
@@ -127,6 +146,42 @@ describe('leader cockpit', () => {
       && ![...document.querySelectorAll('.ranking-table .el-table__body tr')].some((row) => row.innerText.includes('徐汇区')));
     await assertChartDrawn(page, 'enrolment-area');
     await page.screenshot({ path: screenshotPath('dashboard-enrolment-xuhui'), fullPage: true });
+    await context.close();
+    assert.deepEqual(problems, [], 'the pages raised errors');
+  });
+
+  test('children report filters by nationality and age', async () => {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${stack.backOfficeURL}/dashboard/reports`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await devSignInAsCity(page);
+    await page.waitForURL(`${stack.backOfficeURL}/dashboard/reports`);
+
+    await page.getByRole('tab', { name: '事业发展报表' }).click();
+    const pane = page.locator('#pane-development');
+    await pane.getByRole('radio', { name: '在园幼儿情况表' }).check({ force: true });
+    // Element Plus hides the checkbox inputs, so the labels take the clicks.
+    await pane.locator('[data-filter="nationality"] .el-checkbox', { hasText: '外籍' }).click();
+    await pane.locator('[data-filter="age"] .el-checkbox', { hasText: '4 岁' }).click();
+    const answered = page.waitForResponse((response) => response.url().includes('/dashboard/development/report?')
+      && response.url().includes('nationality=foreign') && response.status() === 200);
+    await pane.getByRole('button', { name: '查询', exact: true }).click();
+    await answered;
+
+    const rows = pane.locator('.el-table__body tr');
+    await rows.first().waitFor();
+    const texts = await rows.allInnerTexts();
+    assert.ok(texts.length > 0, 'the filtered children report has no rows');
+    for (const text of texts) {
+      assert.match(text, /外籍/, `row without the nationality filter: ${text}`);
+      assert.match(text, /4 岁/, `row without the age filter: ${text}`);
+    }
+    const href = await pane.getByRole('link', { name: '导出 Excel' }).getAttribute('href');
+    assert.match(href, /nationality=foreign/, `the export link ${href} drops the nationality filter`);
+    assert.match(href, /age=4/, `the export link ${href} drops the age filter`);
+    await page.screenshot({ path: screenshotPath('dashboard-children-report'), fullPage: true });
     await context.close();
     assert.deepEqual(problems, [], 'the pages raised errors');
   });

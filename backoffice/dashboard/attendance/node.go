@@ -8,14 +8,10 @@ package attendance
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/shared/apierror"
@@ -43,8 +39,9 @@ var (
 
 // parseNode reads the drill-down parameters (kindergarten, street or
 // district, the most specific wins) and checks the node against scope.
-// Without any, the node is the scope's own unit.
-func parseNode(ctx context.Context, db *sqlx.DB, query url.Values, scope access.Scope) (Node, error) {
+// Without any, the node is the scope's own unit. The places come from
+// names, so most requests parse their node without a database round trip.
+func parseNode(ctx context.Context, names *names, query url.Values, scope access.Scope) (Node, error) {
 	node := Node{Level: access.LevelCity, Name: "全市"}
 	switch {
 	case query.Get("kindergarten") != "":
@@ -53,40 +50,43 @@ func parseNode(ctx context.Context, db *sqlx.DB, query url.Values, scope access.
 			return node, ErrUnknownKindergarten
 		}
 		node.Level, node.KindergartenID = access.LevelKindergarten, id
-		err = db.QueryRowContext(ctx, `SELECT name, district_code, street_code FROM kindergarten WHERE id = $1`, id).
-			Scan(&node.Name, &node.DistrictCode, &node.StreetCode)
-		if errors.Is(err, sql.ErrNoRows) {
+		entries, err := names.kindergartenEntries(ctx, []int64{id})
+		if err != nil {
+			return node, err
+		}
+		entry, ok := entries[id]
+		if !ok {
 			return node, ErrUnknownKindergarten
 		}
-		if err != nil {
-			return node, err
-		}
+		node.Name, node.DistrictCode, node.StreetCode = entry.name, entry.districtCode, entry.streetCode
 	case query.Get("street") != "":
 		node.Level, node.StreetCode = access.LevelStreet, query.Get("street")
-		err := db.QueryRowContext(ctx, `SELECT name, district_code FROM street WHERE code = $1`, node.StreetCode).Scan(&node.Name, &node.DistrictCode)
-		if errors.Is(err, sql.ErrNoRows) {
+		name, districtCode, ok, err := names.street(ctx, node.StreetCode)
+		if err != nil {
+			return node, err
+		}
+		if !ok {
 			return node, ErrUnknownStreet
 		}
-		if err != nil {
-			return node, err
-		}
+		node.Name, node.DistrictCode = name, districtCode
 	case query.Get("district") != "":
 		node.Level, node.DistrictCode = access.LevelDistrict, query.Get("district")
-		err := db.QueryRowContext(ctx, `SELECT name FROM district WHERE code = $1`, node.DistrictCode).Scan(&node.Name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return node, ErrUnknownDistrict
-		}
+		name, ok, err := names.district(ctx, node.DistrictCode)
 		if err != nil {
 			return node, err
 		}
+		if !ok {
+			return node, ErrUnknownDistrict
+		}
+		node.Name = name
 	default:
 		switch scope.Level {
 		case access.LevelDistrict:
-			return parseNode(ctx, db, url.Values{"district": {scope.DistrictCode}}, scope)
+			return parseNode(ctx, names, url.Values{"district": {scope.DistrictCode}}, scope)
 		case access.LevelStreet:
-			return parseNode(ctx, db, url.Values{"street": {scope.StreetCode}}, scope)
+			return parseNode(ctx, names, url.Values{"street": {scope.StreetCode}}, scope)
 		case access.LevelKindergarten:
-			return parseNode(ctx, db, url.Values{"kindergarten": {strconv.FormatInt(scope.KindergartenID, 10)}}, scope)
+			return parseNode(ctx, names, url.Values{"kindergarten": {strconv.FormatInt(scope.KindergartenID, 10)}}, scope)
 		}
 	}
 	if !covers(scope, node) {

@@ -66,7 +66,7 @@ func (h *Handlers) parse(r *http.Request, defaultRange string) (panelRequest, er
 		query.Set("range", defaultRange)
 	}
 	staff := access.StaffFrom(r.Context())
-	node, err := parseNode(r.Context(), h.DB, query, staff.Scope)
+	node, err := parseNode(r.Context(), h.names, query, staff.Scope)
 	if err != nil {
 		return panelRequest{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -494,5 +495,31 @@ func TestArrivalsWithoutSplitMatchRaw(t *testing.T) {
 	}
 	if arrivals != rawArrivals || departures != rawDepartures || rawArrivals == 0 {
 		t.Errorf("street's week: %d arrivals and %d departures, want %d and %d (and more than none)", arrivals, departures, rawArrivals, rawDepartures)
+	}
+}
+
+func TestNodeLookupRejectsUnknownAndOutOfScope(t *testing.T) {
+	f := newFixture(t)
+	var otherKindergarten int64
+	if err := f.db.Get(&otherKindergarten, `SELECT id FROM kindergarten WHERE district_code <> $1 ORDER BY id LIMIT 1`, f.districtCode); err != nil {
+		t.Fatal(err)
+	}
+	other := "/api/v1/dashboard/attendance/today?kindergarten=" + strconv.FormatInt(otherKindergarten, 10)
+	// The city admin's request puts the kindergarten in the lookup cache,
+	// which must not let the district admin past the scope check.
+	if response := f.city.Get(t, other); response.Status != http.StatusOK {
+		t.Fatalf("city admin, another district's kindergarten: status %d, want 200", response.Status)
+	}
+	if response := f.district.Get(t, other); response.Status != http.StatusForbidden {
+		t.Errorf("district admin, another district's kindergarten: status %d, want 403", response.Status)
+	}
+	for _, query := range []string{"kindergarten=999999999", "kindergarten=abc", "street=310199999", "district=319999"} {
+		if response := f.city.Get(t, "/api/v1/dashboard/attendance/today?"+query); response.Status != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", query, response.Status)
+		}
+	}
+	own := "/api/v1/dashboard/attendance/morning-check/abnormal?range=week&kindergarten=" + strconv.FormatInt(f.kindergarten, 10)
+	if response := f.district.Get(t, own); response.Status != http.StatusOK {
+		t.Errorf("district admin, own kindergarten's abnormal checks: status %d, want 200", response.Status)
 	}
 }

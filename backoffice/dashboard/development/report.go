@@ -29,10 +29,23 @@ var (
 		"principal": "园长", "teacher": "专任教师", "care_worker": "保育员", "health_worker": "保健员",
 		"nutrition_worker": "营养员", "other": "其他",
 	}
-	educationLabels = map[string]string{"postgraduate": "研究生", "bachelor": "本科", "associate": "专科", "secondary": "高中（中专）及以下"}
-	titleLabels     = map[string]string{"senior": "高级", "middle": "中级", "junior": "初级", "none": "未定职称"}
-	gradeLabels     = map[string]string{"nursery": "托班", "junior": "小班", "middle": "中班", "senior": "大班", "mixed": "混龄班"}
+	educationLabels   = map[string]string{"postgraduate": "研究生", "bachelor": "本科", "associate": "专科", "secondary": "高中（中专）及以下"}
+	titleLabels       = map[string]string{"senior": "高级", "middle": "中级", "junior": "初级", "none": "未定职称"}
+	gradeLabels       = map[string]string{"nursery": "托班", "junior": "小班", "middle": "中班", "senior": "大班", "mixed": "混龄班"}
+	nationalityLabels = map[string]string{"chinese": "中国", "hmt": "港澳台", "foreign": "外籍"}
+	hukouLabels       = map[string]string{
+		"district": "本区户籍", "city": "本市外区户籍", "other_province": "外省市户籍", "none": "无内地户籍",
+	}
 )
+
+// Ages (whole years on 31 August of the census year) the child census
+// allows.
+const (
+	minChildAge = 0
+	maxChildAge = 7
+)
+
+func ageLabel(age int) string { return strconv.Itoa(age) + " 岁" }
 
 // Report tables.
 const (
@@ -58,12 +71,16 @@ const (
 )
 
 // ReportFilter is the filters of the development report: the table, the
-// ownership, inclusive or not, and the grade levels. Empty means all.
+// ownership, inclusive or not, and the grade levels, and for the children
+// table the nationalities, hukou kinds and ages. Empty means all.
 type ReportFilter struct {
-	Table     string
-	Ownership string
-	Inclusive *bool
-	Levels    []string
+	Table         string
+	Ownership     string
+	Inclusive     *bool
+	Levels        []string
+	Nationalities []string
+	Hukou         []string
+	Ages          []int
 }
 
 func parseReportFilter(r *http.Request) (ReportFilter, error) {
@@ -96,7 +113,48 @@ func parseReportFilter(r *http.Request) (ReportFilter, error) {
 		slices.Sort(filter.Levels)
 		filter.Levels = slices.Compact(filter.Levels)
 	}
+	var err error
+	if filter.Nationalities, err = codeList(query.Get("nationality"), nationalityLabels, "nationality", "invalid_nationality",
+		"国籍无效：%s，应为 chinese（中国）、hmt（港澳台）或 foreign（外籍）。"); err != nil {
+		return filter, err
+	}
+	if filter.Hukou, err = codeList(query.Get("hukou"), hukouLabels, "hukou", "invalid_hukou",
+		"户籍无效：%s，应为 district（本区）、city（本市外区）、other_province（外省市）或 none（无内地户籍）。"); err != nil {
+		return filter, err
+	}
+	if value := query.Get("age"); value != "" {
+		for _, part := range strings.Split(value, ",") {
+			age, err := strconv.Atoi(part)
+			if err != nil || age < minChildAge || age > maxChildAge {
+				return filter, apierror.Invalid("age", "invalid_age", fmt.Sprintf("年龄无效：%s，应为 %d 至 %d 的整岁数。", part, minChildAge, maxChildAge))
+			}
+			filter.Ages = append(filter.Ages, age)
+		}
+		slices.Sort(filter.Ages)
+		filter.Ages = slices.Compact(filter.Ages)
+	}
+	if filter.Table != TableChildren && (len(filter.Nationalities) > 0 || len(filter.Hukou) > 0 || len(filter.Ages) > 0) {
+		return filter, apierror.Invalid("table", "child_filter_needs_children_table", "国籍、户籍和年龄筛选仅适用于在园幼儿情况表（table=children）。")
+	}
 	return filter, nil
+}
+
+// codeList parses a comma-separated list of codes that must be keys of
+// labels, sorted and without repeats. message has one %s for the invalid
+// code.
+func codeList(value string, labels map[string]string, field, code, message string) ([]string, error) {
+	if value == "" {
+		return nil, nil
+	}
+	var codes []string
+	for _, part := range strings.Split(value, ",") {
+		if labels[part] == "" {
+			return nil, apierror.Invalid(field, code, fmt.Sprintf(message, part))
+		}
+		codes = append(codes, part)
+	}
+	slices.Sort(codes)
+	return slices.Compact(codes), nil
 }
 
 func (f ReportFilter) apply(w *dashboard.Where) {
@@ -128,16 +186,36 @@ func (s *Store) buildReport(q Query, filter ReportFilter) report {
 	yearArg := "$" + strconv.Itoa(year)
 	switch filter.Table {
 	case TableChildren:
+		if len(filter.Nationalities) > 0 {
+			w.AddValue("c.nationality = ANY(%s)", filter.Nationalities)
+		}
+		if len(filter.Hukou) > 0 {
+			w.AddValue("c.hukou = ANY(%s)", filter.Hukou)
+		}
+		if len(filter.Ages) > 0 {
+			ages := make([]int16, len(filter.Ages))
+			for i, age := range filter.Ages {
+				ages[i] = int16(age)
+			}
+			w.AddValue("c.age = ANY(%s)", ages)
+		}
 		return report{
-			headers: []string{"园所", "区", "街镇", "办别", "等级", "年级", "男", "女", "合计"},
-			query: `SELECT k.name, k.district_code, k.street_code, k.ownership, k.level, c.grade, c.boys, c.girls, c.boys + c.girls
-				FROM kindergarten k JOIN kindergarten_class_census c ON c.kindergarten_id = k.id AND c.census_year = ` + yearArg + `
-				WHERE ` + w.SQL() + ` ORDER BY k.district_code, k.street_code, k.id,
-				array_position(ARRAY['nursery', 'junior', 'middle', 'senior', 'mixed'], c.grade)`,
+			headers: []string{"园所", "区", "街镇", "办别", "等级", "年级", "国籍", "户籍", "年龄", "男", "女", "合计"},
+			query: `SELECT k.name, k.district_code, k.street_code, k.ownership, k.level, c.grade, c.nationality, c.hukou, c.age,
+				       sum(c.children) FILTER (WHERE c.sex = 'male') AS boys, sum(c.children) FILTER (WHERE c.sex = 'female') AS girls,
+				       sum(c.children) AS children
+				FROM kindergarten k JOIN kindergarten_child_census c ON c.kindergarten_id = k.id AND c.census_year = ` + yearArg + `
+				WHERE ` + w.SQL() + `
+				GROUP BY k.id, c.grade, c.nationality, c.hukou, c.age
+				ORDER BY k.district_code, k.street_code, k.id,
+				array_position(ARRAY['nursery', 'junior', 'middle', 'senior', 'mixed'], c.grade),
+				array_position(ARRAY['chinese', 'hmt', 'foreign'], c.nationality),
+				array_position(ARRAY['district', 'city', 'other_province', 'none'], c.hukou), c.age`,
 			args: w.Args,
 			convert: func(ctx context.Context, v []any) []any {
 				return []any{v[0], s.Names.District(ctx, str(v[1])), s.Names.Street(ctx, str(v[2])), ownershipLabels[str(v[3])],
-					levelLabels[str(v[4])], gradeLabels[str(v[5])], v[6], v[7], v[8]}
+					levelLabels[str(v[4])], gradeLabels[str(v[5])], nationalityLabels[str(v[6])], hukouLabels[str(v[7])],
+					ageLabel(int(num(v[8]))), int64(num(v[9])), int64(num(v[10])), int64(num(v[11]))}
 			},
 		}
 	case TableStaff:
@@ -377,20 +455,40 @@ func (h *Handlers) describe(ctx context.Context, q Query, filter ReportFilter) [
 	if filter.Inclusive != nil {
 		inclusive = map[bool]string{true: "仅普惠性", false: "仅非普惠性"}[*filter.Inclusive]
 	}
-	levels := "全部"
-	if len(filter.Levels) > 0 {
-		labels := make([]string, len(filter.Levels))
-		for i, level := range filter.Levels {
-			labels[i] = levelLabels[level]
-		}
-		levels = strings.Join(labels, "、")
-	}
-	return []dashboard.Filter{
+	filters := []dashboard.Filter{
 		{Name: "年度", Value: strconv.Itoa(q.Year)},
 		{Name: "报表", Value: tableTitles[filter.Table]},
 		{Name: "区域", Value: area},
 		{Name: "办别", Value: ownership},
 		{Name: "普惠性", Value: inclusive},
-		{Name: "等级", Value: levels},
+		{Name: "等级", Value: labelList(filter.Levels, levelLabels)},
 	}
+	if filter.Table == TableChildren {
+		ages := make([]string, len(filter.Ages))
+		for i, age := range filter.Ages {
+			ages[i] = ageLabel(age)
+		}
+		filters = append(filters,
+			dashboard.Filter{Name: "国籍", Value: labelList(filter.Nationalities, nationalityLabels)},
+			dashboard.Filter{Name: "户籍", Value: labelList(filter.Hukou, hukouLabels)},
+			dashboard.Filter{Name: "年龄（8 月 31 日整岁）", Value: allIfEmpty(strings.Join(ages, "、"))},
+		)
+	}
+	return filters
+}
+
+// labelList returns the labels of codes joined with 、, or 全部 for none.
+func labelList(codes []string, labels map[string]string) string {
+	names := make([]string, len(codes))
+	for i, code := range codes {
+		names[i] = labels[code]
+	}
+	return allIfEmpty(strings.Join(names, "、"))
+}
+
+func allIfEmpty(value string) string {
+	if value == "" {
+		return "全部"
+	}
+	return value
 }

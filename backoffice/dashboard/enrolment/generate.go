@@ -51,7 +51,7 @@ CROSS JOIN LATERAL (SELECT CASE WHEN i % 100 < 60 THEN 'shanghai_hukou' WHEN i %
 // generateApplications writes an application for 7 in 10 generated
 // registrations of year $1, in the residence district, with a category of
 // the registration's group and the district's campuses in turn as first
-// choice. 30% are admitted.
+// choice. 30% are admitted, up to three days after they applied.
 const generateApplications = `
 WITH y AS (
     SELECT year, application_opens_at AS opens,
@@ -72,14 +72,16 @@ WITH y AS (
 )
 INSERT INTO application (application_number, registration_number, enrolment_year, child_index, district_code,
     entry_id, category_code, campus_choices, schema_version, key_id, payload_hash, owner_index,
-    supplementary, status, accepted_at)
+    supplementary, status, accepted_at, admitted_at)
 SELECT r.enrolment_year || right(r.residence_district_code, 2) || '9' || lpad(CAST(r.i AS text), 7, '0'),
     r.registration_number, r.enrolment_year, r.child_index, r.residence_district_code,
     COALESCE((SELECT e.id FROM entry e WHERE e.enrolment_year = r.enrolment_year
               AND e.district_code = r.residence_district_code AND e.category_code = k.code), 0),
     k.code, ARRAY[c.id], 1, 'generated', '\x00'::bytea, '\x00'::bytea, r.supplementary,
     CASE WHEN r.i % 10 < 3 THEN 'admitted' WHEN r.i % 10 < 5 THEN 'documents_verified' ELSE 'recorded' END,
-    y.opens + make_interval(secs => (r.i * 7907) % CAST(y.seconds AS bigint))
+    y.opens + make_interval(secs => (r.i * 7907) % CAST(y.seconds AS bigint)),
+    CASE WHEN r.i % 10 < 3 THEN y.opens + make_interval(secs => (r.i * 7907) % CAST(y.seconds AS bigint))
+                                        + make_interval(mins => CAST((r.i * 31) % 4320 AS integer)) END
 FROM r CROSS JOIN y
 JOIN c ON c.district_code = r.residence_district_code AND c.n = r.i % c.total
 JOIN k ON k.group_code = r.category_group AND k.n = r.i % k.total

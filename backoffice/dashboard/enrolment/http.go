@@ -281,33 +281,33 @@ func (h *Handlers) districtCodes(ctx context.Context) ([]string, error) {
 	return codes, err
 }
 
-// trend handles GET /dashboard/enrolment/{kind}/trend: submissions per
-// bucket of the range, and for registrations the milestones.
+// trend handles GET /dashboard/enrolment/{kind}/trend: submissions (or
+// admissions) per bucket of the range, and the milestones of the kind.
 func (h *Handlers) trend(w http.ResponseWriter, r *http.Request) error {
 	kind, err := parseKind(r)
 	if err != nil {
 		return err
 	}
-	if kind == KindAdmission {
-		return apierror.New(http.StatusNotFound, "no_admission_trend", "录取数据没有录取时间，无法按时间展示趋势。")
-	}
 	q, err := h.parseQuery(r)
 	if err != nil {
 		return err
 	}
-	points, err := h.Store.Trend(r.Context(), kind, q)
+	var points []Point
+	if kind == KindAdmission {
+		points, err = h.Store.AdmissionTrend(r.Context(), q)
+	} else {
+		points, err = h.Store.Trend(r.Context(), kind, q)
+	}
 	if err != nil {
 		return err
 	}
-	answer := map[string]any{"kind": kind, "year": q.Year, "range": q.Range, "area": q.Area, "points": points}
-	if kind == KindRegistration {
-		milestones, err := h.Store.Milestones(r.Context(), q)
-		if err != nil {
-			return err
-		}
-		answer["milestones"] = milestones
+	milestones, err := h.Store.Milestones(r.Context(), kind, q)
+	if err != nil {
+		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, answer)
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
+		"kind": kind, "year": q.Year, "range": q.Range, "area": q.Area, "points": points, "milestones": milestones,
+	})
 	return nil
 }
 
@@ -351,17 +351,24 @@ func (h *Handlers) nursery(w http.ResponseWriter, r *http.Request) error {
 
 // Overview is the cockpit's enrolment figures.
 type Overview struct {
-	Year          int          `json:"year"`
-	Registrations Summary      `json:"registrations"`
-	Applications  Summary      `json:"applications"`
-	Admissions    Summary      `json:"admissions"`
-	Today         []Point      `json:"today"`
-	Milestones    []Milestone  `json:"milestones"`
-	Nursery       []NurseryRow `json:"nursery"`
+	Year          int     `json:"year"`
+	Registrations Summary `json:"registrations"`
+	Applications  Summary `json:"applications"`
+	Admissions    Summary `json:"admissions"`
+	Today         []Point `json:"today"`
+	// Milestones are the registration milestones.
+	Milestones            []Milestone `json:"milestones"`
+	ApplicationMilestones []Milestone `json:"applicationMilestones"`
+	AdmissionMilestones   []Milestone `json:"admissionMilestones"`
+	// AdmissionTrend is the admissions per bucket of the request's range
+	// (per day by default).
+	AdmissionTrend []Point      `json:"admissionTrend"`
+	Nursery        []NurseryRow `json:"nursery"`
 }
 
 // overview handles GET /dashboard/enrolment/overview: the summaries of
-// all kinds by district, today's hourly registrations and the milestones.
+// all kinds by district, today's hourly registrations, the admission
+// trend and the milestones of every kind.
 func (h *Handlers) overview(w http.ResponseWriter, r *http.Request) error {
 	q, err := h.parseQuery(r)
 	if err != nil {
@@ -388,7 +395,16 @@ func (h *Handlers) overview(w http.ResponseWriter, r *http.Request) error {
 	if overview.Today, err = h.Store.Trend(ctx, KindRegistration, today); err != nil {
 		return err
 	}
-	if overview.Milestones, err = h.Store.Milestones(ctx, q); err != nil {
+	if overview.AdmissionTrend, err = h.Store.AdmissionTrend(ctx, q); err != nil {
+		return err
+	}
+	if overview.Milestones, err = h.Store.Milestones(ctx, KindRegistration, q); err != nil {
+		return err
+	}
+	if overview.ApplicationMilestones, err = h.Store.Milestones(ctx, KindApplication, q); err != nil {
+		return err
+	}
+	if overview.AdmissionMilestones, err = h.Store.Milestones(ctx, KindAdmission, q); err != nil {
 		return err
 	}
 	if _, overview.Nursery, err = h.Store.Nursery(ctx, q); err != nil {

@@ -155,7 +155,7 @@ func reportSource(q Query, filter ReportFilter) (from string, w *dashboard.Where
 		w.AddValue("a.enrolment_year = %s", int16(q.Year))
 		w.AddValue("a.accepted_at >= %s", q.Range.From)
 		w.AddValue("a.accepted_at < %s", q.Range.To)
-		w.Add(q.Scope.Filter(admissionColumns, w.Next()))
+		w.Add(q.Scope.Filter(applicationColumns, w.Next()))
 		w.Add(q.Area.Condition("a.district_code", "r.residence_street_code", w.Next()))
 		if len(filter.Categories) > 0 {
 			w.AddValue("a.category_code = ANY(%s)", filter.Categories)

@@ -6,7 +6,10 @@ package enrolment
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -42,9 +45,9 @@ var ResidenceColumns = access.Columns{
 	Streets:   []string{"r.residence_street_code"},
 }
 
-// admissionColumns tie an admitted application (alias a, its first-choice
-// campus c and registration r) to a data scope.
-var admissionColumns = access.Columns{
+// applicationColumns tie an application (alias a, its first-choice campus
+// c and registration r) to a data scope the way the rollup counts it.
+var applicationColumns = access.Columns{
 	Districts: []string{"a.district_code"},
 	Streets:   []string{"r.residence_street_code"},
 	Kindergarten: func(placeholder string) string {
@@ -52,14 +55,22 @@ var admissionColumns = access.Columns{
 	},
 }
 
-// Milestones are the registration counts whose crossing time the
-// registration panel shows.
-var Milestones = []int{10_000, 100_000}
+// MilestoneCounts are the counts whose crossing time each kind's trend
+// shows: the 10,000th and 100,000th registration and application, and the
+// 10,000th admission.
+var MilestoneCounts = map[string][]int{
+	KindRegistration: {10_000, 100_000},
+	KindApplication:  {10_000, 100_000},
+	KindAdmission:    {10_000},
+}
 
 // Store reads the enrolment panels.
 type Store struct {
 	DB    *sqlx.DB
 	Names *dashboard.Names
+	// MilestoneCounts, when not nil, replaces the package's
+	// MilestoneCounts, so tests can reach milestones with little data.
+	MilestoneCounts map[string][]int
 }
 
 // Count is a figure of one code (an area, a category or a status).
@@ -165,9 +176,14 @@ func (s *Store) Trend(ctx context.Context, kind string, q Query) ([]Point, error
 	table, w, at := rollupSource(kind, q)
 	query := `SELECT date_trunc('` + q.Range.Bucket + `', ` + at + `) AS at, sum(e.submissions) AS count
 		FROM ` + table + ` WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 1`
-	rows, err := s.DB.QueryxContext(ctx, query, w.Args...)
+	return s.points(ctx, kind+" trend", query, w.Args)
+}
+
+// points runs a query of (Shanghai wall-clock time, count) rows.
+func (s *Store) points(ctx context.Context, name, query string, args []any) ([]Point, error) {
+	rows, err := s.DB.QueryxContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("%s trend: %w", kind, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer rows.Close()
 	var points []Point
@@ -189,7 +205,7 @@ func (s *Store) Trend(ctx context.Context, kind string, q Query) ([]Point, error
 // and area, oldest first.
 func (s *Store) History(ctx context.Context, kind string, q Query) ([]Count, error) {
 	all := q
-	all.Range = dashboard.Range{Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay, From: time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai), To: time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)}
+	all.Range = wholeRange()
 	all.Year = 0
 	table, w, _ := rollupSource(kind, all)
 	var counts []Count
@@ -201,40 +217,57 @@ func (s *Store) History(ctx context.Context, kind string, q Query) ([]Count, err
 	return counts, nil
 }
 
-// Milestone is the moment the Count-th registration of the year was
-// accepted, or a nil CrossedAt when fewer have registered.
+// Milestone is the moment the Count-th submission of the year was
+// accepted (or admitted), or a nil CrossedAt when there are fewer.
 type Milestone struct {
 	Count     int        `json:"count"`
 	CrossedAt *time.Time `json:"crossedAt"`
 }
 
-// Milestones returns when the registrations of the year within the scope
-// and area passed each of Milestones. The daily rollup (for city-wide
-// queries) finds the day, the hourly rollup the hour, and the
-// registration table the exact moment inside it.
-func (s *Store) Milestones(ctx context.Context, q Query) ([]Milestone, error) {
+// Milestones returns when the submissions of kind in the year, within the
+// scope and area, passed each of its milestone counts (s.MilestoneCounts
+// or the package's MilestoneCounts), whatever q.Range.
+// For registrations and applications the daily rollup (for city-wide
+// queries) finds the day, the hourly rollup the hour, and the raw table
+// the exact moment inside it. Admissions have no rollup, so the
+// application table gives the moment directly.
+func (s *Store) Milestones(ctx context.Context, kind string, q Query) ([]Milestone, error) {
+	counts := MilestoneCounts[kind]
+	if s.MilestoneCounts != nil {
+		counts = s.MilestoneCounts[kind]
+	}
+	milestones := make([]Milestone, 0, len(counts))
+	if kind == KindAdmission {
+		for _, threshold := range counts {
+			at, err := s.nthAdmission(ctx, q, int64(threshold))
+			if err != nil {
+				return nil, err
+			}
+			milestones = append(milestones, Milestone{Count: threshold, CrossedAt: at})
+		}
+		return milestones, nil
+	}
+
 	all := q
-	all.Range = dashboard.Range{Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay, From: time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai), To: time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)}
-	steps, err := s.cumulative(ctx, all, dashboard.BucketDay)
+	all.Range = wholeRange()
+	steps, err := s.cumulative(ctx, kind, all, dashboard.BucketDay)
 	if err != nil {
 		return nil, err
 	}
-
-	milestones := make([]Milestone, 0, len(Milestones))
-	for _, threshold := range Milestones {
+	for _, threshold := range counts {
 		milestone := Milestone{Count: threshold}
 		step, before, found := crossing(steps, int64(threshold), 0)
 		if found && step.daily {
 			day := all
 			day.Range = dashboard.Range{Period: dashboard.PeriodDay, Bucket: dashboard.BucketHour, From: step.At, To: step.At.AddDate(0, 0, 1)}
-			hours, err := s.cumulative(ctx, day, dashboard.BucketHour)
+			hours, err := s.cumulative(ctx, kind, day, dashboard.BucketHour)
 			if err != nil {
 				return nil, err
 			}
 			step, before, found = crossing(hours, int64(threshold), before)
 		}
 		if found {
-			at, err := s.nthRegistration(ctx, q, step.At, int64(threshold)-before)
+			at, err := s.nthSubmission(ctx, kind, q, step.At, int64(threshold)-before)
 			if err != nil {
 				return nil, err
 			}
@@ -245,37 +278,37 @@ func (s *Store) Milestones(ctx context.Context, q Query) ([]Milestone, error) {
 	return milestones, nil
 }
 
-// step is the registrations of one day or hour, starting At.
+// wholeRange returns a range that covers every enrolment time.
+func wholeRange() dashboard.Range {
+	return dashboard.Range{
+		Period: dashboard.PeriodAll, Bucket: dashboard.BucketDay,
+		From: time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai), To: time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai),
+	}
+}
+
+// step is the submissions of one day or hour, starting At.
 type step struct {
 	At    time.Time
 	Count int64
 	daily bool
 }
 
-// cumulative returns the registrations per step of q, oldest first. The
-// steps are days when q reads the daily rollup (see rollupSource), else
-// hours.
-func (s *Store) cumulative(ctx context.Context, q Query, bucket string) ([]step, error) {
+// cumulative returns the submissions of kind per step of q, oldest first.
+// The steps are days when q reads the daily rollup (see rollupSource),
+// else hours.
+func (s *Store) cumulative(ctx context.Context, kind string, q Query, bucket string) ([]step, error) {
 	q.Range.Bucket = bucket
-	table, w, at := rollupSource(KindRegistration, q)
-	daily := table == dailyRollup
-	rows, err := s.DB.QueryxContext(ctx, `SELECT `+at+` AS at, sum(e.submissions) AS count FROM `+table+`
-		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
+	table, w, at := rollupSource(kind, q)
+	points, err := s.points(ctx, kind+" per "+bucket, `SELECT `+at+` AS at, sum(e.submissions) AS count FROM `+table+`
+		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args)
 	if err != nil {
-		return nil, fmt.Errorf("registrations per %s: %w", q.Range.Bucket, err)
+		return nil, err
 	}
-	defer rows.Close()
-	var steps []step
-	for rows.Next() {
-		var local time.Time
-		var count int64
-		if err := rows.Scan(&local, &count); err != nil {
-			return nil, err
-		}
-		at := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, enrol.Shanghai)
-		steps = append(steps, step{At: at, Count: count, daily: daily})
+	steps := make([]step, len(points))
+	for i, p := range points {
+		steps[i] = step{At: p.At, Count: p.Count, daily: table == dailyRollup}
 	}
-	return steps, rows.Err()
+	return steps, nil
 }
 
 // crossing returns the step in which the running total, starting from
@@ -291,24 +324,90 @@ func crossing(steps []step, threshold, start int64) (step, int64, bool) {
 	return step{}, total, false
 }
 
-// nthRegistration returns the accepted_at of the n-th registration (from 1)
-// accepted in the hour starting at hour.
-func (s *Store) nthRegistration(ctx context.Context, q Query, hour time.Time, n int64) (*time.Time, error) {
+// nthSubmission returns the accepted_at of the n-th registration or
+// application (from 1) accepted in the hour starting at hour, counted in
+// the areas the rollup counts it in.
+func (s *Store) nthSubmission(ctx context.Context, kind string, q Query, hour time.Time, n int64) (*time.Time, error) {
 	w := &dashboard.Where{}
-	w.AddValue("r.enrolment_year = %s", int16(q.Year))
-	w.AddValue("r.accepted_at >= %s", hour)
-	w.AddValue("r.accepted_at < %s", hour.Add(time.Hour))
-	w.Add(q.Scope.Filter(ResidenceColumns, w.Next()))
-	w.Add(q.Area.Condition("r.residence_district_code", "r.residence_street_code", w.Next()))
-	offset := w.Next()
-	w.Args = append(w.Args, n-1)
-	var at time.Time
-	err := s.DB.GetContext(ctx, &at, `SELECT r.accepted_at FROM registration r WHERE `+w.SQL()+
-		` ORDER BY r.accepted_at, r.registration_number OFFSET $`+strconv.Itoa(offset)+` LIMIT 1`, w.Args...)
+	var from, column, order string
+	if kind == KindRegistration {
+		from, column, order = "registration r", "r.accepted_at", "r.accepted_at, r.registration_number"
+		w.AddValue("r.enrolment_year = %s", int16(q.Year))
+		w.AddValue("r.accepted_at >= %s", hour)
+		w.AddValue("r.accepted_at < %s", hour.Add(time.Hour))
+		w.Add(q.Scope.Filter(ResidenceColumns, w.Next()))
+		w.Add(q.Area.Condition("r.residence_district_code", "r.residence_street_code", w.Next()))
+	} else {
+		from, column, order = applicationSource, "a.accepted_at", "a.accepted_at, a.application_number"
+		w.AddValue("a.enrolment_year = %s", int16(q.Year))
+		w.AddValue("a.accepted_at >= %s", hour)
+		w.AddValue("a.accepted_at < %s", hour.Add(time.Hour))
+		w.Add(q.Scope.Filter(applicationColumns, w.Next()))
+		w.Add(q.Area.Condition("a.district_code", "r.residence_street_code", w.Next()))
+	}
+	at, err := s.nth(ctx, column, from, order, w, n)
 	if err != nil {
-		return nil, fmt.Errorf("registration number %d of hour %s: %w", n, hour, err)
+		return nil, fmt.Errorf("%s number %d of hour %s: %w", kind, n, hour, err)
+	}
+	return at, nil
+}
+
+// nthAdmission returns the admitted_at of the n-th admission (from 1) of
+// the year within the scope and area, or nil when there are fewer.
+func (s *Store) nthAdmission(ctx context.Context, q Query, n int64) (*time.Time, error) {
+	w := admissionWhere(q)
+	at, err := s.nth(ctx, "a.admitted_at", applicationSource, "a.admitted_at, a.application_number", w, n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("admission number %d: %w", n, err)
+	}
+	return at, nil
+}
+
+// nth returns column of the n-th row (from 1) of from, filtered by w, in
+// the given order.
+func (s *Store) nth(ctx context.Context, column, from, order string, w *dashboard.Where, n int64) (*time.Time, error) {
+	offset := w.Next()
+	args := append(slices.Clip(w.Args), n-1)
+	var at time.Time
+	err := s.DB.GetContext(ctx, &at, `SELECT `+column+` FROM `+from+` WHERE `+w.SQL()+
+		` ORDER BY `+order+` OFFSET $`+strconv.Itoa(offset)+` LIMIT 1`, args...)
+	if err != nil {
+		return nil, err
 	}
 	return &at, nil
+}
+
+// applicationSource joins an application (alias a) to its registration r
+// and first-choice campus c, which applicationColumns read.
+const applicationSource = `application a
+	LEFT JOIN registration r ON r.registration_number = a.registration_number
+	LEFT JOIN campus c ON c.id = a.campus_choices[1]`
+
+// admissionWhere returns the conditions on the admitted applications
+// (aliases of applicationSource) of the year within the scope and area,
+// whatever their time.
+func admissionWhere(q Query) *dashboard.Where {
+	w := &dashboard.Where{}
+	w.Add(access.Condition{SQL: "a.status = 'admitted'"})
+	w.AddValue("a.enrolment_year = %s", int16(q.Year))
+	w.Add(q.Scope.Filter(applicationColumns, w.Next()))
+	w.Add(q.Area.Condition("a.district_code", "r.residence_street_code", w.Next()))
+	return w
+}
+
+// AdmissionTrend returns the admissions per bucket of q.Range by the time
+// they were admitted, in Shanghai time, oldest first. Buckets without
+// admissions are left out.
+func (s *Store) AdmissionTrend(ctx context.Context, q Query) ([]Point, error) {
+	w := admissionWhere(q)
+	w.AddValue("a.admitted_at >= %s", q.Range.From)
+	w.AddValue("a.admitted_at < %s", q.Range.To)
+	query := `SELECT date_trunc('` + q.Range.Bucket + `', a.admitted_at AT TIME ZONE 'Asia/Shanghai') AS at, count(*) AS count
+		FROM ` + applicationSource + ` WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 1`
+	return s.points(ctx, "admission trend", query, w.Args)
 }
 
 // Plan returns the junior-class (小班) seats planned for the year within the
@@ -356,23 +455,16 @@ func (s *Store) sumBy(ctx context.Context, query string, args []any) (map[string
 	return byCode, total, nil
 }
 
-// Admissions returns the admitted applications of the year per child area
-// of q.Area. An admission counts at the time its application was accepted,
-// because the application table keeps no admission time.
+// Admissions returns the admitted applications of the year admitted in
+// q.Range, per child area of q.Area.
 func (s *Store) Admissions(ctx context.Context, q Query) ([]Count, error) {
-	w := &dashboard.Where{}
-	w.Add(access.Condition{SQL: "a.status = 'admitted'"})
-	w.AddValue("a.enrolment_year = %s", int16(q.Year))
-	w.AddValue("a.accepted_at >= %s", q.Range.From)
-	w.AddValue("a.accepted_at < %s", q.Range.To)
-	w.Add(q.Scope.Filter(admissionColumns, w.Next()))
-	w.Add(q.Area.Condition("a.district_code", "r.residence_street_code", w.Next()))
+	w := admissionWhere(q)
+	w.AddValue("a.admitted_at >= %s", q.Range.From)
+	w.AddValue("a.admitted_at < %s", q.Range.To)
 	group := q.Area.Group("a.district_code", "COALESCE(r.residence_street_code, '')", "CAST(COALESCE(c.kindergarten_id, 0) AS text)")
 	var counts []Count
 	err := s.DB.SelectContext(ctx, &counts, `SELECT `+group+` AS code, count(*) AS count
-		FROM application a
-		LEFT JOIN registration r ON r.registration_number = a.registration_number
-		LEFT JOIN campus c ON c.id = a.campus_choices[1]
+		FROM `+applicationSource+`
 		WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 2 DESC, 1`, w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("admissions by area: %w", err)

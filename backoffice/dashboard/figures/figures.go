@@ -1,7 +1,7 @@
 // Package figures loads the figures the dashboards show but no system of
 // ours records: resident population by street and age, the yearly census of
-// kindergarten classes and staff, nursery-class places, and help-desk and
-// hotline records. They come from
+// kindergarten classes, children and staff, nursery-class places, and
+// help-desk and hotline records. They come from
 // a CSV or xlsx import, or from Generate for demos and tests.
 package figures
 
@@ -73,6 +73,38 @@ var generateQueries = []string{
 	    classes = EXCLUDED.classes, boys = EXCLUDED.boys, girls = EXCLUDED.girls,
 	    oversized_classes = EXCLUDED.oversized_classes, oversized_children = EXCLUDED.oversized_children`,
 
+	// Children by nationality, hukou and age: each kindergarten's boys and
+	// girls of a grade, numbered from 0, take one value each by fixed
+	// arithmetic on their number and the kindergarten, so the totals equal
+	// the class census. About 2% are foreign and 2% from Hong Kong, Macao or
+	// Taiwan, with no hukou. Of the rest 60% have a hukou in the
+	// kindergarten's district, 15% elsewhere in Shanghai, 20% in another
+	// province and 5% none. The age on 31 August is 2 in 托班, 3 in 小班, 4
+	// in 中班 and 5 in 大班, one year more for every 25th child, and 3 to 5
+	// in 混龄班.
+	`WITH children AS (
+	    SELECT c.kindergarten_id, c.grade, v.sex, i,
+	           (i + c.kindergarten_id) % 50 AS nationality_draw,
+	           (i * 7 + c.kindergarten_id) % 20 AS hukou_draw
+	    FROM kindergarten_class_census c
+	    CROSS JOIN LATERAL (VALUES ('male', c.boys), ('female', c.girls)) AS v(sex, children)
+	    CROSS JOIN LATERAL generate_series(0, v.children - 1) AS i
+	    WHERE c.census_year = $1
+	), described AS (
+	    SELECT kindergarten_id, grade, sex,
+	           CASE nationality_draw WHEN 7 THEN 'foreign' WHEN 23 THEN 'hmt' ELSE 'chinese' END AS nationality,
+	           CASE WHEN nationality_draw IN (7, 23) THEN 'none' WHEN hukou_draw < 12 THEN 'district'
+	                WHEN hukou_draw < 15 THEN 'city' WHEN hukou_draw < 19 THEN 'other_province' ELSE 'none' END AS hukou,
+	           CASE grade WHEN 'mixed' THEN 3 + i % 3
+	                      ELSE CASE grade WHEN 'nursery' THEN 2 WHEN 'junior' THEN 3 WHEN 'middle' THEN 4 ELSE 5 END
+	                           + CASE WHEN i % 25 = 24 THEN 1 ELSE 0 END END AS age
+	    FROM children
+	)
+	INSERT INTO kindergarten_child_census (census_year, kindergarten_id, grade, sex, nationality, hukou, age, children)
+	SELECT $1, kindergarten_id, grade, sex, nationality, hukou, age, count(*)
+	FROM described GROUP BY 2, 3, 4, 5, 6, 7
+	ON CONFLICT (census_year, kindergarten_id, grade, sex, nationality, hukou, age) DO UPDATE SET children = EXCLUDED.children`,
+
 	// Staff: one principal, two teachers and one care worker per class, one
 	// health and one nutrition worker, and two others. Teachers' education
 	// and titles vary with the kindergarten, public ones better qualified.
@@ -143,7 +175,7 @@ func Generate(ctx context.Context, db *sqlx.DB, year int) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, table := range []string{"kindergarten_staff_census", "kindergarten_class_census", "nursery_place", "resident_population"} {
+	for _, table := range []string{"kindergarten_staff_census", "kindergarten_child_census", "kindergarten_class_census", "nursery_place", "resident_population"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE census_year = $1`, year); err != nil {
 			return fmt.Errorf("clear %s of %d: %w", table, year, err)
 		}

@@ -22,6 +22,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		err := env.DB.DB.Get(&sum, `SELECT md5(string_agg(t, ',' ORDER BY t)) FROM (
 			SELECT CAST(p.* AS text) AS t FROM resident_population p
 			UNION ALL SELECT CAST(c.* AS text) FROM kindergarten_class_census c
+			UNION ALL SELECT CAST(k.* AS text) FROM kindergarten_child_census k
 			UNION ALL SELECT CAST(s.* AS text) FROM kindergarten_staff_census s
 			UNION ALL SELECT CAST(n.* AS text) FROM nursery_place n) rows`)
 		if err != nil {
@@ -39,9 +40,24 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	if second := checksum(); second != first {
 		t.Errorf("second Generate changed the figures: %s, want %s", second, first)
 	}
-	for _, table := range []string{"resident_population", "kindergarten_class_census", "kindergarten_staff_census", "nursery_place"} {
+	for _, table := range []string{"resident_population", "kindergarten_class_census", "kindergarten_child_census", "kindergarten_staff_census", "nursery_place"} {
 		if rows := env.Count(t, `SELECT count(*) FROM `+table); rows == 0 {
 			t.Errorf("%s is empty after Generate", table)
+		}
+	}
+
+	// The child census splits the class census's boys and girls.
+	mismatched := env.Count(t, `SELECT count(*) FROM kindergarten_class_census c
+		FULL JOIN (SELECT census_year, kindergarten_id, grade,
+		                  sum(children) FILTER (WHERE sex = 'male') AS boys, sum(children) FILTER (WHERE sex = 'female') AS girls
+		           FROM kindergarten_child_census GROUP BY 1, 2, 3) k USING (census_year, kindergarten_id, grade)
+		WHERE c.boys IS DISTINCT FROM k.boys OR c.girls IS DISTINCT FROM k.girls`)
+	if mismatched != 0 {
+		t.Errorf("%d kindergarten grades whose child census differs from the class census", mismatched)
+	}
+	for _, column := range []string{"nationality", "hukou", "age"} {
+		if values := env.Count(t, `SELECT count(DISTINCT `+column+`) FROM kindergarten_child_census`); values < 3 {
+			t.Errorf("the child census has %d values of %s, want at least 3", values, column)
 		}
 	}
 }

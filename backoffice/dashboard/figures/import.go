@@ -36,6 +36,11 @@ var Tables = map[string]Table{
 			"oversized_classes", "oversized_children"},
 		Key: []string{"census_year", "kindergarten_id", "grade"},
 	},
+	"kindergarten_child_census": {
+		Name:    "kindergarten_child_census",
+		Columns: []string{"census_year", "kindergarten_id", "grade", "sex", "nationality", "hukou", "age", "children"},
+		Key:     []string{"census_year", "kindergarten_id", "grade", "sex", "nationality", "hukou", "age"},
+	},
 	"kindergarten_staff_census": {
 		Name:    "kindergarten_staff_census",
 		Columns: []string{"census_year", "kindergarten_id", "role", "education", "title", "staff"},
@@ -75,7 +80,7 @@ func (e *RowError) Unwrap() error { return e.Err }
 func Import(ctx context.Context, db *sqlx.DB, tableName, format string, file io.Reader) (int, error) {
 	table, ok := Tables[tableName]
 	if !ok {
-		return 0, fmt.Errorf("unknown table %q: use one of resident_population, kindergarten_class_census, kindergarten_staff_census, nursery_place, opinion_record", tableName)
+		return 0, fmt.Errorf("unknown table %q: use one of resident_population, kindergarten_class_census, kindergarten_child_census, kindergarten_staff_census, nursery_place, opinion_record", tableName)
 	}
 	rows, err := readRows(format, file)
 	if err != nil {
