@@ -1,6 +1,7 @@
 package forms
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -30,12 +31,23 @@ type FilledValue struct {
 	Value any    `json:"value"`
 }
 
+// FilledCertificate is one certificate file of a submission: a file the
+// family uploaded (Source "upload", with FileID) or an electronic
+// certificate fetched from the certificate API (Source "prefill").
+type FilledCertificate struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	FileID string `json:"fileId,omitempty"`
+}
+
 // FilledBody is the response of GET /api/v1/forms/filled/{number}.
 type FilledBody struct {
-	Number        string        `json:"number"`
-	Kind          string        `json:"kind"`
-	SchemaVersion int           `json:"schemaVersion"`
-	Values        []FilledValue `json:"values"`
+	Number        string              `json:"number"`
+	Kind          string              `json:"kind"`
+	SchemaVersion int                 `json:"schemaVersion"`
+	Values        []FilledValue       `json:"values"`
+	Certificates  []FilledCertificate `json:"certificates"`
 }
 
 // storedSubmission reads the sealed form values and schema version of a
@@ -70,15 +82,17 @@ func (h *Handlers) storedSubmission(ctx context.Context, scope access.Scope, kin
 }
 
 // schemaLabels returns the labels of the extra fields of a kind's schema
-// version. Versions are unique within a kind, so no district is needed.
-func (h *Handlers) schemaLabels(ctx context.Context, kind string, version int) (map[string]string, []string, error) {
+// version in form order, and the names of its certificates by code.
+// Versions are unique within a kind, so no district is needed.
+func (h *Handlers) schemaLabels(ctx context.Context, kind string, version int) (map[string]string, []string, map[string]string, error) {
+	labels, certificateNames := map[string]string{}, map[string]string{}
 	var raw []byte
 	err := h.DB.GetContext(ctx, &raw, `SELECT body FROM form_schema WHERE kind = $1 AND version = $2 LIMIT 1`, kind, version)
 	if errors.Is(err, sql.ErrNoRows) {
-		return map[string]string{}, nil, nil
+		return labels, nil, certificateNames, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var body struct {
 		Sections []struct {
@@ -86,20 +100,67 @@ func (h *Handlers) schemaLabels(ctx context.Context, kind string, version int) (
 				Key   string `json:"key"`
 				Label string `json:"label"`
 			} `json:"fields"`
+			Certificates []SchemaCertificate `json:"certificates"`
 		} `json:"sections"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {
-		return nil, nil, fmt.Errorf("%s form version %d: %w", kind, version, err)
+		return nil, nil, nil, fmt.Errorf("%s form version %d: %w", kind, version, err)
 	}
-	labels := map[string]string{}
 	var order []string
 	for _, section := range body.Sections {
 		for _, field := range section.Fields {
 			labels[field.Key] = field.Label
 			order = append(order, field.Key)
 		}
+		for _, certificate := range section.Certificates {
+			certificateNames[certificate.Code] = certificate.Name
+		}
 	}
-	return labels, order, nil
+	return labels, order, certificateNames, nil
+}
+
+// filledCertificates returns the certificates of a submission with their
+// names: the schema version's, else the city certificate library's (the
+// registration form lists its certificate types in no schema), else the
+// code itself.
+func (h *Handlers) filledCertificates(ctx context.Context, stored []storedCertificate, schemaNames map[string]string) ([]FilledCertificate, error) {
+	certificates := make([]FilledCertificate, 0, len(stored))
+	var unnamed []string
+	for _, certificate := range stored {
+		if schemaNames[certificate.Type] == "" {
+			unnamed = append(unnamed, certificate.Type)
+		}
+	}
+	libraryNames := map[string]string{}
+	if len(unnamed) > 0 {
+		var rows []struct {
+			Code string `db:"code"`
+			Name string `db:"name"`
+		}
+		err := h.DB.SelectContext(ctx, &rows, `
+			SELECT code, name FROM form_certificate WHERE district_code IS NULL AND code = ANY($1)`, unnamed)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			libraryNames[row.Code] = row.Name
+		}
+	}
+	for _, certificate := range stored {
+		name := cmp.Or(schemaNames[certificate.Type], libraryNames[certificate.Type], certificate.Type)
+		certificates = append(certificates, FilledCertificate{
+			Code: certificate.Type, Name: name, Source: certificate.Source, FileID: certificate.FileID,
+		})
+	}
+	return certificates, nil
+}
+
+// storedCertificate is a certificate as the edge seals it in form_values.
+// The number of a fetched certificate stays out of the response.
+type storedCertificate struct {
+	Type   string `json:"type"`
+	Source string `json:"source"`
+	FileID string `json:"fileId"`
 }
 
 // getFilled handles GET /api/v1/forms/filled/{number}: the designed fields
@@ -121,7 +182,7 @@ func (h *Handlers) getFilled(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	body := FilledBody{Number: number, Kind: kind, SchemaVersion: version, Values: []FilledValue{}}
+	body := FilledBody{Number: number, Kind: kind, SchemaVersion: version, Values: []FilledValue{}, Certificates: []FilledCertificate{}}
 	if len(sealed) > 0 {
 		context := enrol.ContextRegistrationForm
 		if kind == enrol.KindApplication {
@@ -132,14 +193,18 @@ func (h *Handlers) getFilled(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("forms: open the form values of %s: %w", number, err)
 		}
 		var values struct {
-			Extra map[string]any `json:"extra"`
+			Extra        map[string]any      `json:"extra"`
+			Certificates []storedCertificate `json:"certificates"`
 		}
 		if err := json.Unmarshal(plain, &values); err != nil {
 			return fmt.Errorf("forms: decode the form values of %s: %w", number, err)
 		}
 
-		labels, order, err := h.schemaLabels(ctx, kind, version)
+		labels, order, certificateNames, err := h.schemaLabels(ctx, kind, version)
 		if err != nil {
+			return err
+		}
+		if body.Certificates, err = h.filledCertificates(ctx, values.Certificates, certificateNames); err != nil {
 			return err
 		}
 		position := map[string]int{}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
@@ -16,7 +17,10 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/precheck"
+	"github.com/sh-preschool/preschool/edge/prefill"
+	"github.com/sh-preschool/preschool/shared/apierror"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
@@ -93,6 +97,7 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 		Sections: []forms.DesignSection{{Title: "住房信息", Items: []forms.DesignItem{
 			{Kind: forms.ItemField, Code: "housingType", Required: &required},
 			{Kind: forms.ItemField, Code: "ownerRelation"},
+			{Kind: forms.ItemCertificate, Code: "property_certificate", Required: &required},
 		}}},
 	})
 	if err := store.Refresh(ctx); err != nil {
@@ -107,6 +112,13 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 		t.Fatal("an application without ownerRelation, which housingType makes required, was accepted")
 	}
 	application.Extra["ownerRelation"] = "father"
+	if _, err := env.Service.Apply(ctx, backofficetest.Subject(2), application); apierror.As(err) == nil || apierror.As(err).Code != "missing_certificate" {
+		t.Fatalf("an application without the required certificate returned %v, want missing_certificate", err)
+	}
+	uploads := &prefill.Uploads{Dir: t.TempDir(), Keyring: env.Keyring}
+	env.Service.UploadExists = uploads.Exists
+	fileID := edgetest.PostUpload(t, uploads, backofficetest.Subject(2), []byte("%PDF-1.4\n房产证扫描件\n%%EOF\n"))
+	application.Certificates = []precheck.CertificateRequest{{Type: "property_certificate", Source: "upload", FileID: fileID}}
 	applicationNumber := env.SubmitApplication(t, backofficetest.Subject(2), application)
 
 	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("forms-test")))
@@ -175,6 +187,10 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 	}
 	if got := filled.Values[0]; got.Key != "extra.housingType" || got.Label != "住房性质" || got.Value != "owned" {
 		t.Errorf("first filled value = %+v, want housingType 住房性质 owned", got)
+	}
+	wantCertificates := []forms.FilledCertificate{{Code: "property_certificate", Name: "不动产权证书", Source: "upload", FileID: fileID}}
+	if diff := cmp.Diff(wantCertificates, filled.Certificates); diff != "" {
+		t.Errorf("filled certificates differ (-want +got):\n%s", diff)
 	}
 
 	// Another district's reviewer is refused, and the refusal is audited.

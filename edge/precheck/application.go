@@ -1,6 +1,7 @@
 package precheck
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sh-preschool/preschool/edge/catalogue"
@@ -48,6 +49,7 @@ type Application struct {
 	CampusChoices []int64
 	SchemaVersion int
 	Extra         map[string]any
+	Certificates  []CertificateRequest
 }
 
 // ApplicationOptions returns the entry, window and matched campuses for the
@@ -163,6 +165,10 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 	if err != nil {
 		return nil, err
 	}
+	certificates, err := checkApplicationCertificates(form, request.Certificates)
+	if err != nil {
+		return nil, err
+	}
 	return &Application{
 		Year:          facts.Year,
 		DistrictCode:  request.DistrictCode,
@@ -171,5 +177,58 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 		CampusChoices: append([]int64(nil), request.CampusChoices...),
 		SchemaVersion: form.Version,
 		Extra:         extra,
+		Certificates:  certificates,
 	}, nil
+}
+
+// checkApplicationCertificates checks the uploaded files against the
+// certificates of the entry's form: a known code, at most its number of
+// files, each file once, and every required certificate present. Whether
+// the parent uploaded each file is checked by the submit service, which
+// can see the uploads.
+//
+// NOTE: a certificate's accepted file types and size limit are checked by
+// the application page only. The upload route accepts any JPG, PNG or PDF
+// of up to 5 MB, and nothing here reads the files.
+func checkApplicationCertificates(form *catalogue.Form, requests []CertificateRequest) ([]CertificateRequest, error) {
+	maxFiles := 0
+	for _, certificate := range form.Certificates {
+		maxFiles += certificate.MaxCount
+	}
+	// A form without certificates rejects the first file as unknown below.
+	if len(requests) > maxFiles && maxFiles > 0 {
+		return nil, apierror.Invalid("certificates", "too_many_items", fmt.Sprintf("证照文件最多上传 %d 个，请删除多余的文件。", maxFiles))
+	}
+	files := map[string]int{}
+	seen := map[string]bool{}
+	var checked []CertificateRequest
+	for i, request := range requests {
+		field := fmt.Sprintf("certificates[%d]", i)
+		certificate, ok := form.Certificate(request.Type)
+		if !ok {
+			return nil, apierror.Invalid(field+".type", "unknown_certificate", "该报名表不需要此证照，请刷新页面后重新上传。")
+		}
+		if request.Source != "upload" {
+			return nil, errInvalidChoice(field+".source", "证照来源")
+		}
+		if !IsFileID(request.FileID) {
+			return nil, errFileID(field + ".fileId")
+		}
+		if seen[request.FileID] {
+			return nil, apierror.Invalid(field+".fileId", "duplicate_file", "同一个文件只能上传一次，请删除重复的文件。")
+		}
+		seen[request.FileID] = true
+		files[request.Type]++
+		if files[request.Type] > certificate.MaxCount {
+			return nil, apierror.Invalid(field, "too_many_items",
+				fmt.Sprintf("%s最多上传 %d 个文件，请删除多余的文件。", certificate.Name, certificate.MaxCount))
+		}
+		checked = append(checked, CertificateRequest{Type: request.Type, Source: "upload", FileID: request.FileID})
+	}
+	for _, certificate := range form.Certificates {
+		if certificate.Required && files[certificate.Code] == 0 {
+			return nil, apierror.Invalid("certificates."+certificate.Code, "missing_certificate", "请上传"+certificate.Name+"。")
+		}
+	}
+	return checked, nil
 }

@@ -102,7 +102,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	}
 
 	owner := s.OwnerIndex(subject)
-	if err := s.checkUploads(registration, owner); err != nil {
+	if err := s.checkUploads(registration.Certificates, owner); err != nil {
 		return Receipt{}, err
 	}
 	if err := s.openPrefillTokens(registration, owner, now); err != nil {
@@ -169,6 +169,9 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 	if err != nil {
 		return Receipt{}, err
 	}
+	if err := s.checkUploads(application.Certificates, owner); err != nil {
+		return Receipt{}, err
+	}
 
 	record, err := s.sealApplication(application, facts, owner, now)
 	if err != nil {
@@ -215,11 +218,11 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 
 // checkUploads rejects an uploaded certificate that the parent did not
 // upload, so a submission cannot point at someone else's file.
-func (s *Service) checkUploads(registration *precheck.Registration, owner []byte) error {
+func (s *Service) checkUploads(certificates []precheck.CertificateRequest, owner []byte) error {
 	if s.UploadExists == nil {
 		return nil
 	}
-	for i, certificate := range registration.Certificates {
+	for i, certificate := range certificates {
 		if certificate.Source == "upload" && !s.UploadExists(owner, certificate.FileID) {
 			return apierror.Invalid(fmt.Sprintf("certificates[%d].fileId", i), "invalid_file_id", "上传的证照文件不存在或已失效，请重新上传。")
 		}
