@@ -88,3 +88,8 @@ export function switchApplication(year, district, { open, closesAt, entryIds }) 
   return api.put(`/entry-states/${year}/districts/${district}/application`,
     { open, closesAt: closesAt || undefined, entryIds: entryIds?.length ? entryIds : undefined }, csrf());
 }
+
+/** GET /forms/filled/{number}: the designed fields and the certificate files of a stored application. */
+export function getFilledForm(number, signal) {
+  return api.get(`/forms/filled/${encodeURIComponent(number)}`, {}, { signal });
+}
