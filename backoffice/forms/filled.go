@@ -7,7 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net/http"
+	"os"
+	"slices"
 	"sort"
 
 	"github.com/go-chi/chi/v5"
@@ -17,6 +21,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 // ErrSubmissionNotFound is returned for a number with no stored
@@ -50,35 +55,80 @@ type FilledBody struct {
 	Certificates  []FilledCertificate `json:"certificates"`
 }
 
-// storedSubmission reads the sealed form values and schema version of a
-// registration or application. It returns ErrSubmissionNotFound when there
-// is none and access.ErrOutOfScope when it lies outside scope.
-func (h *Handlers) storedSubmission(ctx context.Context, scope access.Scope, kind, number string) ([]byte, int, error) {
+// submission is the stored part of a registration or application that
+// the filled-form endpoints read.
+type submission struct {
+	sealed     []byte
+	version    int
+	ownerIndex []byte
+}
+
+// storedSubmission reads the sealed form values, schema version and owner
+// of a registration or application. It returns ErrSubmissionNotFound when
+// there is none and access.ErrOutOfScope when it lies outside scope.
+func (h *Handlers) storedSubmission(ctx context.Context, scope access.Scope, kind, number string) (submission, error) {
 	var q string
 	var condition access.Condition
 	if kind == enrol.KindRegistration {
 		condition = scope.Filter(enrolment.RegistrationColumns, 2)
-		q = `SELECT r.form_values, r.schema_version, (` + condition.SQL + `) IS TRUE
+		q = `SELECT r.form_values, r.schema_version, r.owner_index, (` + condition.SQL + `) IS TRUE
 			FROM registration r WHERE r.registration_number = $1`
 	} else {
 		condition = scope.Filter(enrolment.ApplicationColumns, 2)
-		q = `SELECT a.form_values, a.schema_version, (` + condition.SQL + `) IS TRUE
+		q = `SELECT a.form_values, a.schema_version, a.owner_index, (` + condition.SQL + `) IS TRUE
 			FROM application a WHERE a.application_number = $1`
 	}
-	var sealed []byte
-	var version int
+	var stored submission
 	var inScope bool
-	err := h.DB.QueryRowContext(ctx, q, append([]any{number}, condition.Args...)...).Scan(&sealed, &version, &inScope)
+	err := h.DB.QueryRowContext(ctx, q, append([]any{number}, condition.Args...)...).
+		Scan(&stored.sealed, &stored.version, &stored.ownerIndex, &inScope)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, ErrSubmissionNotFound
+		return submission{}, ErrSubmissionNotFound
 	}
 	if err != nil {
-		return nil, 0, err
+		return submission{}, err
 	}
 	if !inScope {
-		return nil, 0, access.ErrOutOfScope
+		return submission{}, access.ErrOutOfScope
 	}
-	return sealed, version, nil
+	return stored, nil
+}
+
+// filledValues is the JSON the edge seals into form_values.
+type filledValues struct {
+	Extra        map[string]any      `json:"extra"`
+	Certificates []storedCertificate `json:"certificates"`
+}
+
+// openValues opens a submission's sealed form values. A submission without
+// any has none.
+func (h *Handlers) openValues(kind, number string, stored submission) (filledValues, error) {
+	var values filledValues
+	if len(stored.sealed) == 0 {
+		return values, nil
+	}
+	context := enrol.ContextRegistrationForm
+	if kind == enrol.KindApplication {
+		context = enrol.ContextApplicationForm
+	}
+	plain, err := h.Keyring.Open(stored.sealed, context)
+	if err != nil {
+		return values, fmt.Errorf("forms: open the form values of %s: %w", number, err)
+	}
+	if err := json.Unmarshal(plain, &values); err != nil {
+		return values, fmt.Errorf("forms: decode the form values of %s: %w", number, err)
+	}
+	return values, nil
+}
+
+// filledNumber returns the {number} of a filled-form request with its kind.
+func filledNumber(r *http.Request) (string, string, error) {
+	number := chi.URLParam(r, "number")
+	kind := enrol.NumberKind(number)
+	if kind != enrol.KindRegistration && kind != enrol.KindApplication {
+		return "", "", apierror.Invalid("number", "invalid_number", "编号应为 12 位登记编号或 14 位报名编号，请核对。")
+	}
+	return number, kind, nil
 }
 
 // schemaLabels returns the labels of the extra fields of a kind's schema
@@ -169,38 +219,25 @@ type storedCertificate struct {
 func (h *Handlers) getFilled(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	staff := access.StaffFrom(ctx)
-	number := chi.URLParam(r, "number")
-	kind := enrol.NumberKind(number)
-	if kind != enrol.KindRegistration && kind != enrol.KindApplication {
-		return apierror.Invalid("number", "invalid_number", "编号应为 12 位登记编号或 14 位报名编号，请核对。")
+	number, kind, err := filledNumber(r)
+	if err != nil {
+		return err
 	}
 	if h.Keyring == nil {
 		return fmt.Errorf("forms: no keyring to open the form values of %s", number)
 	}
-	sealed, version, err := h.storedSubmission(ctx, staff.Scope, kind, number)
+	stored, err := h.storedSubmission(ctx, staff.Scope, kind, number)
 	if err != nil {
 		return err
 	}
 
-	body := FilledBody{Number: number, Kind: kind, SchemaVersion: version, Values: []FilledValue{}, Certificates: []FilledCertificate{}}
-	if len(sealed) > 0 {
-		context := enrol.ContextRegistrationForm
-		if kind == enrol.KindApplication {
-			context = enrol.ContextApplicationForm
-		}
-		plain, err := h.Keyring.Open(sealed, context)
+	body := FilledBody{Number: number, Kind: kind, SchemaVersion: stored.version, Values: []FilledValue{}, Certificates: []FilledCertificate{}}
+	if len(stored.sealed) > 0 {
+		values, err := h.openValues(kind, number, stored)
 		if err != nil {
-			return fmt.Errorf("forms: open the form values of %s: %w", number, err)
+			return err
 		}
-		var values struct {
-			Extra        map[string]any      `json:"extra"`
-			Certificates []storedCertificate `json:"certificates"`
-		}
-		if err := json.Unmarshal(plain, &values); err != nil {
-			return fmt.Errorf("forms: decode the form values of %s: %w", number, err)
-		}
-
-		labels, order, certificateNames, err := h.schemaLabels(ctx, kind, version)
+		labels, order, certificateNames, err := h.schemaLabels(ctx, kind, stored.version)
 		if err != nil {
 			return err
 		}
@@ -222,5 +259,74 @@ func (h *Handlers) getFilled(w http.ResponseWriter, r *http.Request) error {
 		sort.Slice(body.Values, func(i, j int) bool { return position[body.Values[i].Key] < position[body.Values[j].Key] })
 	}
 	httpx.WriteJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// Errors of the certificate file endpoint.
+var (
+	ErrCertificateFileNotFound = apierror.New(http.StatusNotFound, "certificate_file_not_found",
+		"未找到该证照文件：它不属于这份登记或报名，或已被清理。")
+	ErrUploadsUnavailable = apierror.New(http.StatusServiceUnavailable, "uploads_unavailable",
+		"证照文件存储暂不可用，请稍后再试；如持续出现，请联系系统管理员检查上传目录配置。")
+)
+
+// getFilledFile handles GET /api/v1/forms/filled/{number}/files/{fileId}:
+// one certificate file that the family uploaded with a registration or an
+// application, opened from the edge's upload folder with the record's
+// owner, and sent with the content type its first bytes show. Only a file
+// the record's form values name is served, so staff reach no file through
+// a record of their scope that the record does not carry.
+func (h *Handlers) getFilledFile(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	staff := access.StaffFrom(ctx)
+	number, kind, err := filledNumber(r)
+	if err != nil {
+		return err
+	}
+	fileID := chi.URLParam(r, "fileId")
+	if !upload.ValidID(fileID) {
+		return apierror.Invalid("fileId", "invalid_file_id", "文件编号应为 32 位十六进制字符，请核对。")
+	}
+	if h.Keyring == nil {
+		return fmt.Errorf("forms: no keyring to open the files of %s", number)
+	}
+	stored, err := h.storedSubmission(ctx, staff.Scope, kind, number)
+	if err != nil {
+		return err
+	}
+	values, err := h.openValues(kind, number, stored)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(values.Certificates, func(c storedCertificate) bool { return c.Source == "upload" && c.FileID == fileID }) {
+		return ErrCertificateFileNotFound
+	}
+
+	sealed, err := os.ReadFile(upload.Path(h.UploadDir, stored.ownerIndex, fileID))
+	if errors.Is(err, fs.ErrNotExist) {
+		slog.Warn("certificate file named by a record is missing from the upload folder",
+			"number", number, "file_id", fileID, "upload_dir", h.UploadDir)
+		return ErrCertificateFileNotFound
+	}
+	if err != nil {
+		slog.Error("certificate file not readable", "number", number, "file_id", fileID, "error", err)
+		return ErrUploadsUnavailable
+	}
+	data, err := h.Keyring.Open(sealed, upload.Context(stored.ownerIndex))
+	if err != nil {
+		return fmt.Errorf("forms: open certificate file %s of %s: %w", fileID, number, err)
+	}
+	contentType := upload.SniffContentType(data)
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", "inline")
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	// A failed write means the client went away; the status is sent, so
+	// there is nothing left to report to it.
+	_, _ = w.Write(data)
 	return nil
 }

@@ -4,8 +4,8 @@
 // publishes it. The parent's page, on the same running stack, shows both
 // within seconds. The parent fills the field, uploads the certificate and
 // applies. The back office's filled-values API returns the value and the
-// uploaded file from the database, and the review page lists the file in the
-// application's materials.
+// uploaded file from the database, and the reviewer opens the file from the
+// application's materials on the review page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
@@ -279,7 +279,14 @@ describe('form designer', () => {
     const materials = admin.page.locator('[data-materials="certificates"]');
     await materials.waitFor({ timeout: 10_000 });
     assert.match(await materials.innerText(), new RegExp(certificateName));
-    await materials.locator(`[data-certificate-file="${uploaded.fileId}"]`).waitFor();
+    const fileRow = materials.locator(`[data-certificate-file="${uploaded.fileId}"]`);
+    await fileRow.waitFor();
+    const fileURL = await fileRow.getByRole('link', { name: '查看文件' }).getAttribute('href');
+    const file = await admin.page.evaluate(async (url) => {
+      const answer = await fetch(url, { credentials: 'same-origin' });
+      return { status: answer.status, type: answer.headers.get('content-type'), size: (await answer.arrayBuffer()).byteLength };
+    }, fileURL);
+    assert.deepEqual(file, { status: 200, type: 'image/png', size: pngFile.buffer.length }, `GET ${fileURL}`);
     await admin.page.screenshot({ path: screenshotPath('forms-review-materials'), fullPage: true });
     await admin.page.keyboard.press('Escape');
 

@@ -12,6 +12,7 @@ export const reviewStrings = {
   certificateUploaded: '家长上传',
   certificatePrefilled: '电子证照调取',
   certificateFileId: '文件编号',
+  openFile: '查看文件',
   menuTitle: '审核与通知',
   returnsTitle: '报名退回',
   deletionsTitle: '删除审核',
