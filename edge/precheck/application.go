@@ -2,6 +2,9 @@ package precheck
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sh-preschool/preschool/edge/catalogue"
@@ -10,6 +13,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/matching"
 	"github.com/sh-preschool/preschool/shared/snapshot"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 // RegistrationFacts are the facts of an accepted registration that the edge
@@ -184,12 +188,8 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 // checkApplicationCertificates checks the uploaded files against the
 // certificates of the entry's form: a known code, at most its number of
 // files, each file once, and every required certificate present. Whether
-// the parent uploaded each file is checked by the submit service, which
-// can see the uploads.
-//
-// NOTE: a certificate's accepted file types and size limit are checked by
-// the application page only. The upload route accepts any JPG, PNG or PDF
-// of up to 5 MB, and nothing here reads the files.
+// the parent uploaded each file, and its type and size, are checked by the
+// submit service, which can see the uploads (see CheckCertificateFiles).
 func checkApplicationCertificates(form *catalogue.Form, requests []CertificateRequest) ([]CertificateRequest, error) {
 	maxFiles := 0
 	for _, certificate := range form.Certificates {
@@ -231,4 +231,47 @@ func checkApplicationCertificates(form *catalogue.Form, requests []CertificateRe
 		}
 	}
 	return checked, nil
+}
+
+// CheckCertificateFiles checks each file of checked certificates against
+// its certificate's accepted types and size limit on form, with the type
+// and size that info returns for a file ID.
+//
+// NOTE: a file uploaded before the edge recorded each file's type and size
+// has no info, and passes unchecked. The upload route took only JPG, PNG
+// and PDF files of up to 5 MB then too.
+func CheckCertificateFiles(form *catalogue.Form, certificates []CertificateRequest, info func(fileID string) (upload.Info, bool)) error {
+	for i, file := range certificates {
+		certificate, ok := form.Certificate(file.Type)
+		if !ok {
+			continue // checkApplicationCertificates has rejected it
+		}
+		described, ok := info(file.FileID)
+		if !ok {
+			continue
+		}
+		field := fmt.Sprintf("certificates[%d].fileId", i)
+		if !slices.Contains(certificate.AcceptedTypes, described.TypeName()) {
+			names := make([]string, len(certificate.AcceptedTypes))
+			for j, name := range certificate.AcceptedTypes {
+				names[j] = strings.ToUpper(name)
+			}
+			return apierror.Invalid(field, "file_type_not_accepted",
+				certificate.Name+"只能上传 "+strings.Join(names, "、")+" 格式的文件，请重新上传。")
+		}
+		if described.Size > certificate.MaxSizeKB*1024 {
+			return apierror.Invalid(field, "file_too_large",
+				certificate.Name+"的单个文件不能超过 "+sizeLimitText(certificate.MaxSizeKB)+"，请压缩后重新上传。")
+		}
+	}
+	return nil
+}
+
+// sizeLimitText returns a size limit given in KB as people read it: "2 MB"
+// from 1024 KB up, else "500 KB".
+func sizeLimitText(sizeKB int) string {
+	if sizeKB >= 1024 {
+		return strconv.Itoa((sizeKB+512)/1024) + " MB"
+	}
+	return strconv.Itoa(sizeKB) + " KB"
 }

@@ -3,8 +3,10 @@ package prefill
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,6 +38,22 @@ type Uploads struct {
 // that parent's own submissions.
 func (u *Uploads) FilePath(ownerIndex []byte, id string) string {
 	return upload.Path(u.Dir, ownerIndex, id)
+}
+
+// Info returns the type and size of the file id uploaded by the parent with
+// ownerIndex, and false when the file has no Info: it does not exist, or
+// it was uploaded before the edge wrote Info beside each file.
+func (u *Uploads) Info(ownerIndex []byte, id string) (upload.Info, bool) {
+	data, err := os.ReadFile(upload.InfoPath(u.Dir, ownerIndex, id))
+	if err != nil {
+		return upload.Info{}, false
+	}
+	var info upload.Info
+	if err := json.Unmarshal(data, &info); err != nil {
+		slog.Error("upload info unreadable", "file_id", id, "error", err)
+		return upload.Info{}, false
+	}
+	return info, true
 }
 
 // Exists reports whether the parent with ownerIndex uploaded the file id.
@@ -87,6 +105,14 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 	sealed := u.Keyring.Seal(data, UploadContext(owner))
 	path := u.FilePath(owner, id)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	// The info goes first, so every sealed file written from now on has it.
+	info, err := json.Marshal(upload.Info{ContentType: contentType, Size: len(data)})
+	if err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	if err := os.WriteFile(upload.InfoPath(u.Dir, owner, id), info, 0o600); err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
 	if err := os.WriteFile(path, sealed, 0o600); err != nil {

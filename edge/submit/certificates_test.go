@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +23,7 @@ func TestApplyWithCertificates(t *testing.T) {
 	h.service.Catalogue = store
 	uploads := &prefill.Uploads{Dir: t.TempDir(), Keyring: h.fixture.Keyring}
 	h.service.UploadExists = uploads.Exists
+	h.service.UploadInfo = uploads.Info
 
 	png := []byte("\x89PNG\r\n\x1a\n房产证照片")
 	first, second := edgetest.PostUpload(t, uploads, "parent-1", png), edgetest.PostUpload(t, uploads, "parent-1", png)
@@ -40,6 +42,15 @@ func TestApplyWithCertificates(t *testing.T) {
 		other.Certificates = request.Certificates[:1]
 		_, err := h.service.Apply(context.Background(), "parent-2", other)
 		edgetest.CheckError(t, err, http.StatusBadRequest, "invalid_file_id", "certificates[0].fileId")
+	})
+
+	t.Run("type the certificate does not accept", func(t *testing.T) {
+		withPNG := *request
+		withPNG.Certificates = append(slices.Clone(request.Certificates), precheck.CertificateRequest{
+			Type: "vaccination_record", Source: "upload", FileID: edgetest.PostUpload(t, uploads, "parent-1", png),
+		})
+		_, err := h.service.Apply(context.Background(), "parent-1", &withPNG)
+		edgetest.CheckError(t, err, http.StatusBadRequest, "file_type_not_accepted", "certificates[2].fileId")
 	})
 
 	application, _ := h.apply(t, "parent-1", request)

@@ -29,6 +29,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 // Errors of the enrolment path, beyond the pre-check's field errors.
@@ -56,6 +57,9 @@ type Service struct {
 	// UploadExists reports whether a parent uploaded a file; nil accepts
 	// every well-formed file ID.
 	UploadExists func(ownerIndex []byte, fileID string) bool
+	// UploadInfo returns the type and size of a parent's uploaded file, for
+	// the limits of an application form's certificates; nil skips them.
+	UploadInfo func(ownerIndex []byte, fileID string) (upload.Info, bool)
 
 	// plaintextForBenchmark stores personal values unencrypted. Only the
 	// sealing-cost benchmark sets it, through a function of a _test.go file,
@@ -171,6 +175,13 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 	}
 	if err := s.checkUploads(application.Certificates, owner); err != nil {
 		return Receipt{}, err
+	}
+	if s.UploadInfo != nil && len(application.Certificates) > 0 {
+		form, _ := c.EntryForm(enrolment.KindApplication, application.DistrictCode, application.CategoryCode) // CheckApplication has found it
+		info := func(fileID string) (upload.Info, bool) { return s.UploadInfo(owner, fileID) }
+		if err := precheck.CheckCertificateFiles(form, application.Certificates, info); err != nil {
+			return Receipt{}, err
+		}
 	}
 
 	record, err := s.sealApplication(application, facts, owner, now)

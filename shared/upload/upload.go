@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"path/filepath"
+	"strings"
 )
 
 // MaxBytes bounds one uploaded file, in bytes (5 MiB).
@@ -22,6 +23,33 @@ func Context(ownerIndex []byte) string { return "upload." + hex.EncodeToString(o
 // stored under dir.
 func Path(dir string, ownerIndex []byte, id string) string {
 	return filepath.Join(dir, hex.EncodeToString(ownerIndex), id+".sealed")
+}
+
+// InfoPath returns where the Info of a file stored at Path is kept.
+func InfoPath(dir string, ownerIndex []byte, id string) string {
+	return strings.TrimSuffix(Path(dir, ownerIndex, id), ".sealed") + ".json"
+}
+
+// Info describes an uploaded file without its content, so the edge can
+// check a certificate's type and size limits without opening the file.
+type Info struct {
+	ContentType string `json:"contentType"`
+	// Size is the file's size before sealing, in bytes.
+	Size int `json:"size"`
+}
+
+// TypeName returns the certificate library's name of the file type (jpg,
+// png or pdf), or "" for another type.
+func (i Info) TypeName() string {
+	switch i.ContentType {
+	case "image/jpeg":
+		return "jpg"
+	case "image/png":
+		return "png"
+	case "application/pdf":
+		return "pdf"
+	}
+	return ""
 }
 
 // ValidID reports whether id has the form of a file ID: 32 lower-case
