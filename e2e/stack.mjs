@@ -66,6 +66,7 @@ export async function startStack({ name = '' } = {}) {
     REDIS_PREFIX: `e2e:${id}:`,
     BACKOFFICE_LISTEN: `127.0.0.1:${backOfficePort}`,
     BACKOFFICE_DEV_SIGN_IN: 'true',
+    BACKOFFICE_UPLOAD_DIR: join(dir, 'uploads'),
     EDGE_LISTEN: `127.0.0.1:${edgePort}`,
     EDGE_OPERATIONS_LISTEN: '127.0.0.1:0',
     EDGE_LIMITS_FILE: join(root, 'deploy', 'limits.toml'),

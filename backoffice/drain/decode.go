@@ -22,6 +22,10 @@ type decodedEntry struct {
 	kind   string
 	number string
 	index  int
+	// year and childIndex name an application's claim in Redis. They are
+	// unset for registrations.
+	year       int
+	childIndex []byte
 }
 
 type malformedEntry struct {
@@ -55,7 +59,7 @@ func decode(entries []rueidis.XRangeEntry) *decodedBatch {
 				batch.malformed = append(batch.malformed, malformedEntry{entry, kind, number, err.Error()})
 				continue
 			}
-			batch.entries = append(batch.entries, decodedEntry{entry, kind, number, len(batch.registrations)})
+			batch.entries = append(batch.entries, decodedEntry{entry: entry, kind: kind, number: number, index: len(batch.registrations)})
 			batch.registrations = append(batch.registrations, record)
 		case enrol.KindApplication:
 			record, err := enrol.DecodeApplication(number, []byte(body))
@@ -63,7 +67,10 @@ func decode(entries []rueidis.XRangeEntry) *decodedBatch {
 				batch.malformed = append(batch.malformed, malformedEntry{entry, kind, number, err.Error()})
 				continue
 			}
-			batch.entries = append(batch.entries, decodedEntry{entry, kind, number, len(batch.applications)})
+			batch.entries = append(batch.entries, decodedEntry{
+				entry: entry, kind: kind, number: number, index: len(batch.applications),
+				year: record.Year, childIndex: record.ChildIndex,
+			})
 			batch.applications = append(batch.applications, record)
 		default:
 			batch.malformed = append(batch.malformed, malformedEntry{entry, kind, number, fmt.Sprintf("unknown kind %q", kind)})

@@ -67,7 +67,7 @@ type Metrics struct {
 func NewMetrics(registry prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Stored: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backoffice_drained_total", Help: "Stream entries handled, by kind and outcome (stored, rejected_duplicate, dead_lettered).",
+			Name: "backoffice_drained_total", Help: "Stream entries handled, by kind and outcome (stored, rejected_duplicate, registration_deleted, dead_lettered).",
 		}, []string{"kind", "outcome"}),
 		DeadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "backoffice_dead_letters_total", Help: "Entries moved to the dead-letter stream.",
@@ -282,11 +282,19 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 	var keys []string
 	args := []string{d.now().UTC().Format(time.RFC3339Nano), strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)}
 	ids := make([]string, 0, len(entries))
+	var deleted []decodedEntry
 	for _, item := range entries {
 		ids = append(ids, item.entry.ID)
 		outcome := result[item.number]
 		if outcome.Stored {
 			d.metrics.Stored.WithLabelValues(item.kind, "stored").Inc()
+			continue
+		}
+		if outcome.RegistrationDeleted {
+			slog.Warn("application not stored: its registration was deleted while it waited in the stream",
+				"number", item.number, "entry_id", item.entry.ID)
+			deleted = append(deleted, item)
+			d.metrics.Stored.WithLabelValues(item.kind, "registration_deleted").Inc()
 			continue
 		}
 		slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", outcome.FirstNumber, "kind", item.kind)
@@ -306,6 +314,11 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 		slog.Error("statuses not written, retrying", "entries", len(keys), "attempt", attempt, "error", err)
 		sleep(ctx, backoff(attempt))
 	}
+	for _, item := range deleted {
+		if !d.releaseDeleted(ctx, item) {
+			return nil
+		}
+	}
 	if d.BeforeAck != nil {
 		if err := d.BeforeAck(ids); err != nil {
 			return fmt.Errorf("%w: %w", errStopped, err)
@@ -316,6 +329,31 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 		slog.Warn("watermark not advanced; parents see 已入库 after the next batch", "error", err)
 	}
 	return nil
+}
+
+// deletedRegistrationNote is the note of an application whose registration
+// was deleted before the application was stored.
+const deletedRegistrationNote = "已删除：该报名对应的登记已按区招生部门的申请删除。如需报名，请重新进行信息登记。"
+
+// releaseDeleted marks the receipt of an application whose registration
+// was deleted as deleted (已删除), and releases the child's application
+// claim, so that the family may register and apply again. It retries until
+// the script succeeds and returns false only when ctx ends first.
+func (d *Drainer) releaseDeleted(ctx context.Context, item decodedEntry) bool {
+	keys := []string{d.keys.Receipt(item.number), d.keys.ApplicationClaim(item.year, item.childIndex)}
+	args := []string{enrol.StatusDeleted, deletedRegistrationNote, item.number}
+	for attempt := 1; ; attempt++ {
+		err := enrolment.ReleaseScript.Exec(ctx, d.redis, keys, args).Error()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		slog.Error("status of an application with a deleted registration not written, retrying",
+			"number", item.number, "attempt", attempt, "error", err)
+		sleep(ctx, backoff(attempt))
+	}
 }
 
 // acknowledge removes ids from the group's pending list and deletes their

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,10 @@ type Outcome struct {
 	// FirstNumber is set when the record was not stored because the child
 	// already has another record under this number.
 	FirstNumber string
+	// RegistrationDeleted is true when an application was not stored
+	// because a city admin approved the deletion of its registration while
+	// the application waited in the stream.
+	RegistrationDeleted bool
 }
 
 // BatchResult maps each record's number to its outcome.
@@ -150,6 +155,9 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 				return err
 			}
 		}
+		if appRows, err = skipDeletedRegistrations(ctx, tx, appRows, result); err != nil {
+			return err
+		}
 		if len(appRows) > 0 {
 			if err := insertStaged(ctx, tx, "application", applicationColumns, appRows, result, `
 				SELECT b.application_number, a.application_number
@@ -166,6 +174,77 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 		return nil, classify(err)
 	}
 	return result, nil
+}
+
+// skipDeletedRegistrations removes from rows the applications whose
+// registration was deleted by an approved deletion request, records them
+// in result as RegistrationDeleted, and returns the other rows.
+//
+// It first locks the registrations that still exist with FOR KEY SHARE,
+// which waits for a deletion in progress to commit or roll back and then
+// keeps the rows until this transaction ends. So a registration missing
+// afterwards is one whose deletion has committed, and one that exists
+// cannot be deleted before the applications are inserted. An application
+// whose registration is missing without an approved deletion is left in
+// rows, and the foreign key rejects it.
+func skipDeletedRegistrations(ctx context.Context, tx pgx.Tx, rows [][]any, result BatchResult) ([][]any, error) {
+	if len(rows) == 0 {
+		return rows, nil
+	}
+	numbers := make([]string, 0, len(rows))
+	for _, row := range rows {
+		numbers = append(numbers, row[1].(string))
+	}
+	// The numbers are cast to char(12), the key's type, so the primary
+	// key's index serves the lookup.
+	existing, err := tx.Query(ctx, `
+		SELECT registration_number FROM registration
+		WHERE registration_number = ANY(CAST($1 AS char(12)[]))
+		FOR KEY SHARE`, numbers)
+	if err != nil {
+		return nil, err
+	}
+	existingNumbers, err := pgx.CollectRows(existing, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]bool, len(numbers))
+	for _, number := range existingNumbers {
+		found[number] = true
+	}
+	var missing []string
+	for _, number := range numbers {
+		if !found[number] {
+			found[number] = true // list each missing number once
+			missing = append(missing, number)
+		}
+	}
+	if len(missing) == 0 {
+		return rows, nil
+	}
+
+	deleted, err := tx.Query(ctx, `
+		SELECT DISTINCT record_number FROM deletion_request
+		WHERE record_kind = 'registration' AND status = 'approved' AND record_number = ANY($1)`, missing)
+	if err != nil {
+		return nil, err
+	}
+	deletedNumbers, err := pgx.CollectRows(deleted, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	if len(deletedNumbers) == 0 {
+		return rows, nil
+	}
+	remaining := rows[:0:0]
+	for _, row := range rows {
+		if slices.Contains(deletedNumbers, row[1].(string)) { // a handful of deletions at most
+			result[row[0].(string)] = Outcome{RegistrationDeleted: true}
+			continue
+		}
+		remaining = append(remaining, row)
+	}
+	return remaining, nil
 }
 
 // insertStaged copies rows into the table's staging table, inserts them

@@ -49,6 +49,8 @@ type Handlers struct {
 	Publisher Publisher
 	// Keyring opens the sealed form values of stored submissions.
 	Keyring *crypto.Keyring
+	// UploadDir is the edge's folder of sealed certificate uploads.
+	UploadDir string
 }
 
 // Routes mounts the handlers, each group behind its permission. The caller
@@ -68,6 +70,7 @@ func (h *Handlers) Routes(r chi.Router) {
 		// permission as well.
 		r.Use(access.Require(PermissionRead), access.Require(PermissionEnrolmentRead))
 		r.Get("/forms/filled/{number}", httpx.Handle(h.getFilled))
+		r.Get("/forms/filled/{number}/files/{fileId}", httpx.Handle(h.getFilledFile))
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(PermissionWrite))

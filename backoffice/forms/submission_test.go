@@ -1,6 +1,7 @@
 package forms_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
@@ -16,7 +18,10 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/precheck"
+	"github.com/sh-preschool/preschool/edge/prefill"
+	"github.com/sh-preschool/preschool/shared/apierror"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
@@ -43,8 +48,9 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()
 	publisher := &publish.Publisher{DB: env.DB.DB, Redis: env.Redis.Client, Keys: env.Keys, Now: time.Now}
+	uploads := &prefill.Uploads{Dir: t.TempDir(), Keyring: env.Keyring}
 	server := audittest.NewServer(t, env.DB.DB, env.Redis, func(r chi.Router, trail *audit.Trail) {
-		(&forms.Handlers{DB: env.DB.DB, Trail: trail, Publisher: publisher, Keyring: env.Keyring}).Routes(r)
+		(&forms.Handlers{DB: env.DB.DB, Trail: trail, Publisher: publisher, Keyring: env.Keyring, UploadDir: uploads.Dir}).Routes(r)
 	})
 	city := server.SignIn(t, "city_admin", access.Scope{Level: access.LevelCity})
 	district := server.SignIn(t, "district_admin", access.Scope{Level: access.LevelDistrict, DistrictCode: backofficetest.Xuhui})
@@ -93,6 +99,7 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 		Sections: []forms.DesignSection{{Title: "住房信息", Items: []forms.DesignItem{
 			{Kind: forms.ItemField, Code: "housingType", Required: &required},
 			{Kind: forms.ItemField, Code: "ownerRelation"},
+			{Kind: forms.ItemCertificate, Code: "property_certificate", Required: &required},
 		}}},
 	})
 	if err := store.Refresh(ctx); err != nil {
@@ -107,6 +114,13 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 		t.Fatal("an application without ownerRelation, which housingType makes required, was accepted")
 	}
 	application.Extra["ownerRelation"] = "father"
+	if _, err := env.Service.Apply(ctx, backofficetest.Subject(2), application); apierror.As(err) == nil || apierror.As(err).Code != "missing_certificate" {
+		t.Fatalf("an application without the required certificate returned %v, want missing_certificate", err)
+	}
+	env.Service.UploadExists = uploads.Exists
+	pdf := []byte("%PDF-1.4\n房产证扫描件\n%%EOF\n")
+	fileID := edgetest.PostUpload(t, uploads, backofficetest.Subject(2), pdf)
+	application.Certificates = []precheck.CertificateRequest{{Type: "property_certificate", Source: "upload", FileID: fileID}}
 	applicationNumber := env.SubmitApplication(t, backofficetest.Subject(2), application)
 
 	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("forms-test")))
@@ -176,12 +190,33 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 	if got := filled.Values[0]; got.Key != "extra.housingType" || got.Label != "住房性质" || got.Value != "owned" {
 		t.Errorf("first filled value = %+v, want housingType 住房性质 owned", got)
 	}
+	wantCertificates := []forms.FilledCertificate{{Code: "property_certificate", Name: "不动产权证书", Source: "upload", FileID: fileID}}
+	if diff := cmp.Diff(wantCertificates, filled.Certificates); diff != "" {
+		t.Errorf("filled certificates differ (-want +got):\n%s", diff)
+	}
+
+	// The reviewer opens the uploaded file as the family sent it.
+	filePath := "/api/v1/forms/filled/" + applicationNumber + "/files/" + fileID
+	file := district.Get(t, filePath)
+	file.Expect(t, http.StatusOK, "")
+	if got := file.Header.Get("Content-Type"); got != "application/pdf" {
+		t.Errorf("file Content-Type = %q, want application/pdf", got)
+	}
+	if !bytes.Equal(file.Body, pdf) {
+		t.Errorf("file body = %q, want the uploaded PDF", file.Body)
+	}
+	otherFile := edgetest.PostUpload(t, uploads, backofficetest.Subject(2), pdf)
+	district.Get(t, "/api/v1/forms/filled/"+applicationNumber+"/files/"+otherFile).
+		Expect(t, http.StatusNotFound, "certificate_file_not_found")
+	district.Get(t, "/api/v1/forms/filled/"+applicationNumber+"/files/..%2Fkeyring").
+		Expect(t, http.StatusBadRequest, "invalid_file_id")
 
 	// Another district's reviewer is refused, and the refusal is audited.
 	changning.Get(t, "/api/v1/forms/filled/"+applicationNumber).Expect(t, http.StatusForbidden, "out_of_scope")
 	if n := server.DeniedEvents(t, "out_of_scope", "/api/v1/forms/filled/"+applicationNumber); n != 1 {
 		t.Errorf("denied events of the other district's read = %d, want 1", n)
 	}
+	changning.Get(t, filePath).Expect(t, http.StatusForbidden, "out_of_scope")
 	body := applicationNumber[:len(applicationNumber)-4] + "999"
 	missing := body + string(enrol.LuhnDigit(body))
 	district.Get(t, "/api/v1/forms/filled/"+missing).Expect(t, http.StatusNotFound, "submission_not_found")

@@ -337,10 +337,10 @@ type deletedRecord struct {
 // deleteRegistration deletes a registration and its applications (their
 // return records go with them) and queues the family's SMS.
 //
-// NOTE: two races remain with work in flight at that moment. An application
-// still in the stream fails the drainer's foreign key and goes to the
-// dead-letter stream, and a verification in flight may write 已核验 over the
-// receipt's 已删除 in Redis (the database row stays deleted).
+// Work in flight at that moment does not undo the deletion. The drainer
+// finds the approved request for an application still in the stream and
+// marks its receipt deleted instead of storing it, and the verifier does
+// not write its outcome over a deleted receipt.
 func (h *Handlers) deleteRegistration(ctx context.Context, tx *sqlx.Tx, request DeletionRequest, sendAt time.Time) (deletedRecord, error) {
 	var registration struct {
 		Year       int    `db:"enrolment_year"`

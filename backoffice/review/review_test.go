@@ -29,6 +29,7 @@ const (
 // and SMS API served to staff of several scopes.
 type fixture struct {
 	env       *backofficetest.Env
+	drainer   *backofficetest.Running
 	server    *audittest.Server
 	city      *audittest.Client
 	city2     *audittest.Client
@@ -39,7 +40,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := backofficetest.New(t)
-	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("review-test")))
+	drainer := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("review-test")))
 	districtName := func(code string) (string, bool) {
 		name, ok := map[string]string{xuhui: "徐汇区", changning: "长宁区"}[code]
 		return name, ok
@@ -53,6 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	})
 	return &fixture{
 		env:       env,
+		drainer:   drainer,
 		server:    server,
 		city:      server.SignIn(t, "city_admin", access.Scope{Level: access.LevelCity}),
 		city2:     server.SignIn(t, "city_admin", access.Scope{Level: access.LevelCity}),

@@ -23,12 +23,15 @@ type Config struct {
 	RedisPassword    string `secret:"true"`
 	RedisPrefix      string
 	KeyringFile      string
-	DataAPIURL       string
-	DataAPITimeout   time.Duration
-	DevSignIn        bool
-	SecureCookie     bool
-	SessionTTL       time.Duration
-	IdleTimeout      time.Duration
+	// UploadDir is the edge's upload folder (EDGE_UPLOAD_DIR), mounted here
+	// so reviewers can open the certificate files of records.
+	UploadDir      string
+	DataAPIURL     string
+	DataAPITimeout time.Duration
+	DevSignIn      bool
+	SecureCookie   bool
+	SessionTTL     time.Duration
+	IdleTimeout    time.Duration
 	// LoginAttemptsPerMinute bounds password sign-in attempts per client
 	// address.
 	LoginAttemptsPerMinute int
@@ -97,6 +100,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		RedisPassword:           r.String("REDIS_PASSWORD", ""),
 		RedisPrefix:             r.String("REDIS_PREFIX", "ps:"),
 		KeyringFile:             r.String("CRYPTO_KEYRING_FILE", ""),
+		UploadDir:               r.String("BACKOFFICE_UPLOAD_DIR", ".run/uploads"),
 		DataAPIURL:              r.String("DATA_API_URL", "http://127.0.0.1:7103"),
 		DataAPITimeout:          r.Duration("DATA_API_TIMEOUT", 2*time.Second, time.Millisecond),
 		DevSignIn:               r.Bool("BACKOFFICE_DEV_SIGN_IN", false),

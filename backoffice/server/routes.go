@@ -71,7 +71,7 @@ func (b *BackOffice) routes() http.Handler {
 				enrolmentHandlers.Routes(r)
 			})
 			(&dictionary.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher}).Routes(r)
-			(&forms.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher, Keyring: b.keyring}).Routes(r)
+			(&forms.Handlers{DB: b.db, Trail: b.trail, Publisher: b.publisher, Keyring: b.keyring, UploadDir: b.config.UploadDir}).Routes(r)
 			(&org.Handlers{Store: &org.Store{DB: b.db}}).Routes(r)
 			(&matching.Handlers{DB: b.db, Trail: b.trail, Keyring: b.keyring, Publisher: b.publisher}).Routes(r)
 			(&review.Handlers{

@@ -57,6 +57,11 @@ type Verifier struct {
 	breaker *gobreaker.CircuitBreaker[[]result]
 	limiter *rate.Limiter
 	now     func() time.Time
+
+	// BeforeStatusWrite, when set, runs after a batch is committed and
+	// before its outcomes are written to the receipts in Redis. Tests use it
+	// to act in that gap.
+	BeforeStatusWrite func(numbers []string)
 }
 
 type item struct {
@@ -196,6 +201,9 @@ func (v *Verifier) VerifyBatch(ctx context.Context) (int, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
+	if v.BeforeStatusWrite != nil {
+		v.BeforeStatusWrite(numbers)
+	}
 	v.writeStatuses(ctx, outcomes)
 	return finished, nil
 }
@@ -320,11 +328,15 @@ func (v *Verifier) writeStatuses(ctx context.Context, outcomes []outcome) {
 
 // updateReceiptScript sets a receipt's status and note only when Redis still
 // holds the receipt, so a lost receipt is not recreated without its owner
-// and expiry.
+// and expiry. It leaves a deleted receipt (已删除) as it is, because a
+// deletion approved while the verification was in flight writes its status
+// after the verifier's commit, and the verifier's later write must not undo
+// it.
 //
 // KEYS[1] receipt. ARGV[1] status, ARGV[2] note (or "").
 var updateReceiptScript = rueidis.NewLuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current or current == '` + enrol.StatusDeleted + `' then
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1])

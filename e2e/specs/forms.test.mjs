@@ -1,9 +1,11 @@
 // Browser test of the form designer. A parent registers a child in 徐汇区
-// and opens the application page. The 徐汇 district admin adds a field to
-// the child's entry form in the designer and publishes it. The parent's
-// page, on the same running stack, shows the field within seconds. The
-// parent fills it and applies, and the back office's filled-values API
-// returns the value from the database.
+// and opens the application page. The 徐汇 district admin adds a field and
+// a required certificate to the child's entry form in the designer and
+// publishes it. The parent's page, on the same running stack, shows both
+// within seconds. The parent fills the field, uploads the certificate and
+// applies. The back office's filled-values API returns the value and the
+// uploaded file from the database, and the reviewer opens the file from the
+// application's materials on the review page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
@@ -16,6 +18,10 @@ const parentSubject = 'demo-parent-03';
 const fieldCode = 'fatherEmployer';
 const fieldLabel = '父亲工作单位';
 const employer = '上海𠮷祥贸易有限公司';
+const certificateCode = 'property_certificate';
+const certificateName = '不动产权证书';
+// A PNG signature and a few bytes: the edge judges uploads by their first bytes.
+const pngFile = { name: '房产证.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG\r\n\x1a\n房产证照片', 'latin1') };
 
 // GB 11643 weights of the first 17 digits and the check characters by the
 // weighted sum modulo 11.
@@ -184,6 +190,11 @@ describe('form designer', () => {
     await item.waitFor();
     await item.locator('.el-checkbox').click();
     assert.equal(await item.getByRole('checkbox').isChecked(), true, 'the field is required on this form');
+    await admin.page.locator(`[data-library-certificate="${certificateCode}"]`).getByRole('button', { name: '加入' }).click();
+    const certificateItem = admin.page.locator(`[data-item="${certificateCode}"]`);
+    await certificateItem.waitFor();
+    if (!await certificateItem.getByRole('checkbox').isChecked()) await certificateItem.locator('.el-checkbox').click();
+    assert.equal(await certificateItem.getByRole('checkbox').isChecked(), true, 'the certificate is required on this form');
 
     // Both previews draw the field from the back office's resolved schema.
     const pcPreview = admin.page.locator(`[data-preview-width="1280"] [data-preview-field="extra.${fieldCode}"]`);
@@ -215,14 +226,21 @@ describe('form designer', () => {
     const seconds = (Date.now() - publishedAt) / 1000;
     assert.ok(seconds < 10, `shown after ${seconds} s`);
 
-    // The field is required: submitting without it names it.
+    // The field and the certificate are required: submitting without them
+    // names both.
     const campus = parent.page.locator('.campus-card').first();
     await campus.getByRole('button').click();
     await parent.page.getByRole('button', { name: '提交报名' }).click();
     await parentField.locator('.field-error[data-code="missing_field"]').waitFor({ timeout: 5_000 });
     assert.match(await parentField.locator('.field-error').innerText(), /请填写父亲工作单位/);
+    const parentCertificate = parent.page.locator(`[data-certificate-uploads] [data-field="certificates.${certificateCode}"]`);
+    await parentCertificate.locator('.field-error[data-code="missing_certificate"]').waitFor({ timeout: 5_000 });
+    assert.match(await parentCertificate.locator('.field-error').innerText(), new RegExp(`请上传${certificateName}`));
 
     await parentField.getByLabel(new RegExp(fieldLabel)).fill(employer);
+    await parentCertificate.locator('input[type="file"]').setInputFiles(pngFile);
+    await parentCertificate.locator('.certificate-attached', { hasText: `已上传：${pngFile.name}` }).waitFor({ timeout: 10_000 });
+    assert.equal(await parentCertificate.locator('.field-error').count(), 0, 'the upload clears the certificate\'s error');
     await parent.page.screenshot({ path: screenshotPath('forms-parent-field'), fullPage: true });
     const posted = parent.page.waitForResponse((response) => response.url().endsWith('/api/v1/applications')
       && response.request().method() === 'POST');
@@ -248,6 +266,29 @@ describe('form designer', () => {
     assert.equal(filled.body.schemaVersion, version, 'the application keeps the version it was made with');
     const value = filled.body.values.find((entry) => entry.key === `extra.${fieldCode}`);
     assert.deepEqual(value, { key: `extra.${fieldCode}`, label: fieldLabel, value: employer });
+    assert.equal(filled.body.certificates.length, 1, `certificates: ${JSON.stringify(filled.body.certificates)}`);
+    const [uploaded] = filled.body.certificates;
+    assert.deepEqual({ ...uploaded, fileId: undefined }, { code: certificateCode, name: certificateName, source: 'upload', fileId: undefined });
+    assert.match(uploaded.fileId, /^[0-9a-f]{32}$/);
+
+    // The reviewer opens the application's materials from the review page.
+    await admin.page.goto(`${stack.backOfficeURL}/review/returns`);
+    await admin.page.locator('.el-form-item', { hasText: '报名编号' }).locator('input').fill(receiptNumber);
+    await admin.page.getByRole('button', { name: '查询' }).click();
+    await admin.page.locator(`[data-test="materials-${receiptNumber}"]`).click();
+    const materials = admin.page.locator('[data-materials="certificates"]');
+    await materials.waitFor({ timeout: 10_000 });
+    assert.match(await materials.innerText(), new RegExp(certificateName));
+    const fileRow = materials.locator(`[data-certificate-file="${uploaded.fileId}"]`);
+    await fileRow.waitFor();
+    const fileURL = await fileRow.getByRole('link', { name: '查看文件' }).getAttribute('href');
+    const file = await admin.page.evaluate(async (url) => {
+      const answer = await fetch(url, { credentials: 'same-origin' });
+      return { status: answer.status, type: answer.headers.get('content-type'), size: (await answer.arrayBuffer()).byteLength };
+    }, fileURL);
+    assert.deepEqual(file, { status: 200, type: 'image/png', size: pngFile.buffer.length }, `GET ${fileURL}`);
+    await admin.page.screenshot({ path: screenshotPath('forms-review-materials'), fullPage: true });
+    await admin.page.keyboard.press('Escape');
 
     // The parent can download the filled registration form as a PDF.
     const pdf = await parent.page.request.get(`${stack.edgeURL}/api/v1/registrations/${registration.number}/form.pdf`);

@@ -28,6 +28,30 @@ type Form struct {
 	// Extra lists the fields whose key starts with "extra.", by the rest of
 	// the key; the submission carries them in its "extra" object.
 	Extra map[string]Field
+	// Certificates lists the certificates that the form's sections request
+	// from the family, in form order.
+	Certificates []Certificate
+}
+
+// Certificate is a certificate (证照) that a designed form section requests,
+// with the file limits of the certificate library.
+type Certificate struct {
+	Code          string   `json:"code"`
+	Name          string   `json:"name"`
+	Required      bool     `json:"required"`
+	AcceptedTypes []string `json:"acceptedTypes"`
+	MaxSizeKB     int      `json:"maxSizeKB"`
+	MaxCount      int      `json:"maxCount"`
+}
+
+// Certificate returns the form's certificate with code.
+func (f *Form) Certificate(code string) (Certificate, bool) {
+	for _, certificate := range f.Certificates {
+		if certificate.Code == code {
+			return certificate, true
+		}
+	}
+	return Certificate{}, false
 }
 
 // Field is one field of a form schema.
@@ -88,8 +112,9 @@ type PrintedField struct {
 type formBody struct {
 	Title    string `json:"title"`
 	Sections []struct {
-		Key    string  `json:"key"`
-		Fields []Field `json:"fields"`
+		Key          string        `json:"key"`
+		Fields       []Field       `json:"fields"`
+		Certificates []Certificate `json:"certificates"`
 	} `json:"sections"`
 }
 
@@ -136,6 +161,7 @@ func newForm(published snapshot.Form) (*Form, error) {
 		Version: published.Version, Body: published.Body, Title: body.Title, Extra: map[string]Field{},
 	}
 	for _, section := range body.Sections {
+		form.Certificates = append(form.Certificates, section.Certificates...)
 		for _, field := range section.Fields {
 			name, ok := strings.CutPrefix(field.Key, "extra.")
 			if !ok {

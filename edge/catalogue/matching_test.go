@@ -14,17 +14,25 @@ import (
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
 
-// matchingSnapshot is small() with entries of modes 2 to 4 (the mode-4 one
-// for out-of-province children) and rules of modes 2 to 4.
+// matchingSnapshot is small() with entries of modes 2 to 4, out-of-province
+// entries of modes 1, 3 and 4, and rules of modes 2 to 4. The district's only
+// out-of-province rules are of mode 4, so its out-of-province entries of
+// modes 1 and 3 use the local rules.
 func matchingSnapshot() *snapshot.Snapshot {
 	s := small()
 	s.Categories = append(s.Categories, snapshot.Category{
 		Code: enrolment.CategoryOtherProvinceOther, Group: enrolment.GroupOtherProvince, Name: "其他情况",
+	}, snapshot.Category{
+		Code: enrolment.CategoryResidencePermit, Group: enrolment.GroupOtherProvince, Name: "持居住证",
+	}, snapshot.Category{
+		Code: enrolment.CategoryResidenceRegistration, Group: enrolment.GroupOtherProvince, Name: "持居住登记凭证",
 	})
 	s.Entries = append(s.Entries,
 		snapshot.Entry{ID: 21, Year: 2027, DistrictCode: "310104", CategoryCode: enrolment.CategoryDistrictHukou, MatchingMode: 2, MaxChoices: 3},
 		snapshot.Entry{ID: 22, Year: 2027, DistrictCode: "310104", CategoryCode: enrolment.CategoryDistrictHukouResident, MatchingMode: 3, MaxChoices: 3},
 		snapshot.Entry{ID: 23, Year: 2027, DistrictCode: "310104", CategoryCode: enrolment.CategoryOtherProvinceOther, MatchingMode: 4, MaxChoices: 3},
+		snapshot.Entry{ID: 24, Year: 2027, DistrictCode: "310104", CategoryCode: enrolment.CategoryResidencePermit, MatchingMode: 1, MaxChoices: 3},
+		snapshot.Entry{ID: 25, Year: 2027, DistrictCode: "310104", CategoryCode: enrolment.CategoryResidenceRegistration, MatchingMode: 3, MaxChoices: 3},
 	)
 	s.Campuses[0].DistrictCode, s.Campuses[0].Ownership = "310104", "public"
 	s.Campuses[1].DistrictCode, s.Campuses[1].Ownership = "310104", "private"
@@ -77,6 +85,8 @@ func TestGetMatchingModes(t *testing.T) {
 		{"chosen compound", url.Values{"district": {"310104"}, "entry": {"22"}, "street": {"310104003"}, "committee": {"310104003001"}, "compound": {"田林十二村"}}, []int64{12}},
 		{"compound in address", url.Values{"district": {"310104"}, "entry": {"22"}, "street": {"310104003"}, "committee": {"310104003001"}, "address": {"田林路200弄田林十二村3号"}}, []int64{12}},
 		{"out-of-province public", url.Values{"district": {"310104"}, "entry": {"23"}}, []int64{10, 12}},
+		{"out-of-province mode 1 uses local rules", url.Values{"district": {"310104"}, "entry": {"24"}, "street": {"310104003"}, "committee": {"310104003001"}}, []int64{11, 10}},
+		{"out-of-province mode 3 uses local rules", url.Values{"district": {"310104"}, "entry": {"25"}, "street": {"310104003"}, "committee": {"310104003001"}, "compound": {"田林十二村"}}, []int64{12}},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
@@ -100,6 +110,14 @@ func TestGetMatchingModes(t *testing.T) {
 	}
 	if !slices.Equal(body.Compounds, []string{"田林十二村"}) {
 		t.Errorf("compounds = %v, want [田林十二村]", body.Compounds)
+	}
+
+	body, err = getMatching(t, handlers, url.Values{"district": {"310104"}, "entry": {"25"}, "street": {"310104003"}, "committee": {"310104003001"}})
+	if err != nil {
+		t.Fatalf("GetMatching returned %v", err)
+	}
+	if !slices.Equal(body.Compounds, []string{"田林十二村"}) {
+		t.Errorf("out-of-province compounds = %v, want [田林十二村]", body.Compounds)
 	}
 }
 

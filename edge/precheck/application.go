@@ -1,6 +1,10 @@
 package precheck
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sh-preschool/preschool/edge/catalogue"
@@ -9,6 +13,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/matching"
 	"github.com/sh-preschool/preschool/shared/snapshot"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 // RegistrationFacts are the facts of an accepted registration that the edge
@@ -48,6 +53,7 @@ type Application struct {
 	CampusChoices []int64
 	SchemaVersion int
 	Extra         map[string]any
+	Certificates  []CertificateRequest
 }
 
 // ApplicationOptions returns the entry, window and matched campuses for the
@@ -163,6 +169,10 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 	if err != nil {
 		return nil, err
 	}
+	certificates, err := checkApplicationCertificates(form, request.Certificates)
+	if err != nil {
+		return nil, err
+	}
 	return &Application{
 		Year:          facts.Year,
 		DistrictCode:  request.DistrictCode,
@@ -171,5 +181,97 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 		CampusChoices: append([]int64(nil), request.CampusChoices...),
 		SchemaVersion: form.Version,
 		Extra:         extra,
+		Certificates:  certificates,
 	}, nil
+}
+
+// checkApplicationCertificates checks the uploaded files against the
+// certificates of the entry's form: a known code, at most its number of
+// files, each file once, and every required certificate present. Whether
+// the parent uploaded each file, and its type and size, are checked by the
+// submit service, which can see the uploads (see CheckCertificateFiles).
+func checkApplicationCertificates(form *catalogue.Form, requests []CertificateRequest) ([]CertificateRequest, error) {
+	maxFiles := 0
+	for _, certificate := range form.Certificates {
+		maxFiles += certificate.MaxCount
+	}
+	// A form without certificates rejects the first file as unknown below.
+	if len(requests) > maxFiles && maxFiles > 0 {
+		return nil, apierror.Invalid("certificates", "too_many_items", fmt.Sprintf("证照文件最多上传 %d 个，请删除多余的文件。", maxFiles))
+	}
+	files := map[string]int{}
+	seen := map[string]bool{}
+	var checked []CertificateRequest
+	for i, request := range requests {
+		field := fmt.Sprintf("certificates[%d]", i)
+		certificate, ok := form.Certificate(request.Type)
+		if !ok {
+			return nil, apierror.Invalid(field+".type", "unknown_certificate", "该报名表不需要此证照，请刷新页面后重新上传。")
+		}
+		if request.Source != "upload" {
+			return nil, errInvalidChoice(field+".source", "证照来源")
+		}
+		if !IsFileID(request.FileID) {
+			return nil, errFileID(field + ".fileId")
+		}
+		if seen[request.FileID] {
+			return nil, apierror.Invalid(field+".fileId", "duplicate_file", "同一个文件只能上传一次，请删除重复的文件。")
+		}
+		seen[request.FileID] = true
+		files[request.Type]++
+		if files[request.Type] > certificate.MaxCount {
+			return nil, apierror.Invalid(field, "too_many_items",
+				fmt.Sprintf("%s最多上传 %d 个文件，请删除多余的文件。", certificate.Name, certificate.MaxCount))
+		}
+		checked = append(checked, CertificateRequest{Type: request.Type, Source: "upload", FileID: request.FileID})
+	}
+	for _, certificate := range form.Certificates {
+		if certificate.Required && files[certificate.Code] == 0 {
+			return nil, apierror.Invalid("certificates."+certificate.Code, "missing_certificate", "请上传"+certificate.Name+"。")
+		}
+	}
+	return checked, nil
+}
+
+// CheckCertificateFiles checks each file of checked certificates against
+// its certificate's accepted types and size limit on form, with the type
+// and size that info returns for a file ID.
+//
+// NOTE: a file uploaded before the edge recorded each file's type and size
+// has no info, and passes unchecked. The upload route took only JPG, PNG
+// and PDF files of up to 5 MB then too.
+func CheckCertificateFiles(form *catalogue.Form, certificates []CertificateRequest, info func(fileID string) (upload.Info, bool)) error {
+	for i, file := range certificates {
+		certificate, ok := form.Certificate(file.Type)
+		if !ok {
+			continue // checkApplicationCertificates has rejected it
+		}
+		described, ok := info(file.FileID)
+		if !ok {
+			continue
+		}
+		field := fmt.Sprintf("certificates[%d].fileId", i)
+		if !slices.Contains(certificate.AcceptedTypes, described.TypeName()) {
+			names := make([]string, len(certificate.AcceptedTypes))
+			for j, name := range certificate.AcceptedTypes {
+				names[j] = strings.ToUpper(name)
+			}
+			return apierror.Invalid(field, "file_type_not_accepted",
+				certificate.Name+"只能上传 "+strings.Join(names, "、")+" 格式的文件，请重新上传。")
+		}
+		if described.Size > certificate.MaxSizeKB*1024 {
+			return apierror.Invalid(field, "file_too_large",
+				certificate.Name+"的单个文件不能超过 "+sizeLimitText(certificate.MaxSizeKB)+"，请压缩后重新上传。")
+		}
+	}
+	return nil
+}
+
+// sizeLimitText returns a size limit given in KB as people read it: "2 MB"
+// from 1024 KB up, else "500 KB".
+func sizeLimitText(sizeKB int) string {
+	if sizeKB >= 1024 {
+		return strconv.Itoa((sizeKB+512)/1024) + " MB"
+	}
+	return strconv.Itoa(sizeKB) + " KB"
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/document"
 	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/person"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 // Limits on free text, in runes.
@@ -474,18 +475,7 @@ func (r *Registration) checkCertificates(requests []CertificateRequest) error {
 
 // IsFileID reports whether id has the form of an uploaded file's ID: 32
 // lower-case hexadecimal digits.
-func IsFileID(id string) bool {
-	if len(id) != 32 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func IsFileID(id string) bool { return upload.ValidID(id) }
 
 func (r *Registration) householdFacts() enrolment.HouseholdFacts {
 	facts := enrolment.HouseholdFacts{

@@ -90,4 +90,8 @@ type ApplicationRequest struct {
 	CampusChoices      []int64        `json:"campusChoices"`
 	SchemaVersion      int            `json:"schemaVersion"`
 	Extra              map[string]any `json:"extra"`
+	// Certificates are the files uploaded for the certificates that the
+	// entry's form requests: source "upload", Type the certificate's code,
+	// one element per file.
+	Certificates []CertificateRequest `json:"certificates"`
 }

@@ -202,6 +202,12 @@ func TestPostUploadPDF(t *testing.T) {
 	if !uploads.Exists(owner, got.FileID) {
 		t.Error("Exists = false for the parent who uploaded the file")
 	}
+	if info, ok := uploads.Info(owner, got.FileID); !ok || info.ContentType != "application/pdf" || info.Size != len(data) {
+		t.Errorf("Info = %+v, %v; want application/pdf of %d bytes", info, ok, len(data))
+	}
+	if _, ok := uploads.Info(keyring.Index("owner", []byte("parent-2")), got.FileID); ok {
+		t.Error("Info found the file for another parent")
+	}
 	if uploads.Exists(keyring.Index("owner", []byte("parent-2")), got.FileID) {
 		t.Error("Exists = true for another parent")
 	}

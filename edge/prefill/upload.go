@@ -1,11 +1,12 @@
 package prefill
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,14 +16,15 @@ import (
 	"github.com/sh-preschool/preschool/edge/api"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 // MaxUploadBytes bounds one uploaded certificate file.
-const MaxUploadBytes = 5 << 20
+const MaxUploadBytes = upload.MaxBytes
 
 // UploadContext binds a sealed upload to the parent who made it; the back
 // office opens the file with the record's owner index.
-func UploadContext(ownerIndex []byte) string { return "upload." + hex.EncodeToString(ownerIndex) }
+func UploadContext(ownerIndex []byte) string { return upload.Context(ownerIndex) }
 
 // Uploads stores certificate files sealed with SM4 under Dir, one file per
 // upload named by its ID.
@@ -35,7 +37,23 @@ type Uploads struct {
 // ownerIndex is stored. The owner's folder makes an upload usable only in
 // that parent's own submissions.
 func (u *Uploads) FilePath(ownerIndex []byte, id string) string {
-	return filepath.Join(u.Dir, hex.EncodeToString(ownerIndex), id+".sealed")
+	return upload.Path(u.Dir, ownerIndex, id)
+}
+
+// Info returns the type and size of the file id uploaded by the parent with
+// ownerIndex, and false when the file has no Info: it does not exist, or
+// it was uploaded before the edge wrote Info beside each file.
+func (u *Uploads) Info(ownerIndex []byte, id string) (upload.Info, bool) {
+	data, err := os.ReadFile(upload.InfoPath(u.Dir, ownerIndex, id))
+	if err != nil {
+		return upload.Info{}, false
+	}
+	var info upload.Info
+	if err := json.Unmarshal(data, &info); err != nil {
+		slog.Error("upload info unreadable", "file_id", id, "error", err)
+		return upload.Info{}, false
+	}
+	return info, true
 }
 
 // Exists reports whether the parent with ownerIndex uploaded the file id.
@@ -44,25 +62,9 @@ func (u *Uploads) Exists(ownerIndex []byte, id string) bool {
 	return err == nil && info.Mode().IsRegular()
 }
 
-var allowedTypes = []struct {
-	contentType string
-	magic       []byte
-}{
-	{"image/jpeg", []byte{0xFF, 0xD8, 0xFF}},
-	{"image/png", []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}},
-	{"application/pdf", []byte("%PDF-")},
-}
-
 // SniffContentType returns the content type of a JPEG, PNG or PDF file from
 // its first bytes, or "" for anything else, whatever the file is named.
-func SniffContentType(head []byte) string {
-	for _, allowed := range allowedTypes {
-		if bytes.HasPrefix(head, allowed.magic) {
-			return allowed.contentType
-		}
-	}
-	return ""
-}
+func SniffContentType(head []byte) string { return upload.SniffContentType(head) }
 
 // PostUpload handles POST /api/v1/uploads (multipart, field "file").
 func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
@@ -103,6 +105,14 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 	sealed := u.Keyring.Seal(data, UploadContext(owner))
 	path := u.FilePath(owner, id)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	// The info goes first, so every sealed file written from now on has it.
+	info, err := json.Marshal(upload.Info{ContentType: contentType, Size: len(data)})
+	if err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	if err := os.WriteFile(upload.InfoPath(u.Dir, owner, id), info, 0o600); err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
 	if err := os.WriteFile(path, sealed, 0o600); err != nil {

@@ -160,6 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	e.metrics.breaker.WithLabelValues("certificates").Set(0)
 	e.uploads = &prefill.Uploads{Dir: cfg.UploadDir, Keyring: keyring}
 	service.UploadExists = e.uploads.Exists
+	service.UploadInfo = e.uploads.Info
 
 	if err := e.catalogue.Refresh(ctx); err != nil {
 		slog.Warn("no configuration snapshot yet; the edge is not ready until the back office publishes one", "error", err)

@@ -33,7 +33,8 @@ func ChildIndex(index func(domain string, value []byte) []byte, r *precheck.Regi
 	return index("child_no_document", []byte(r.Child.Name.Text+"|"+r.Child.BirthDate+"|"+strings.Join(documents, "|")))
 }
 
-// registrationForm is the sealed JSON of a registration's form values.
+// registrationForm is the sealed JSON of the form values of a registration
+// or an application.
 type registrationForm struct {
 	Certificates []storedCertificate `json:"certificates,omitempty"`
 	Extra        map[string]any      `json:"extra,omitempty"`
@@ -155,8 +156,9 @@ func (s *Service) sealApplication(a *precheck.Application, facts *precheck.Regis
 		CategoryCode:       a.CategoryCode,
 		CampusChoices:      a.CampusChoices,
 	}
-	if len(a.Extra) > 0 {
-		values, err := json.Marshal(registrationForm{Extra: a.Extra})
+	form := registrationForm{Certificates: storedCertificates(a.Certificates), Extra: a.Extra}
+	if len(form.Certificates) > 0 || len(form.Extra) > 0 {
+		values, err := json.Marshal(form)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errSeal, err)
 		}
@@ -170,6 +172,11 @@ func (s *Service) sealApplication(a *precheck.Application, facts *precheck.Regis
 	}
 	if err := hasher.addJSON(a.Extra); err != nil {
 		return nil, fmt.Errorf("%w: %w", errSeal, err)
+	}
+	// Files are hashed only when there are some, so an application without
+	// certificates keeps the hash it had before applications carried them.
+	for _, certificate := range a.Certificates {
+		hasher.add(certificate.Type, certificate.FileID)
 	}
 	record.PayloadHash = hasher.bytes()
 	return record, nil

@@ -29,6 +29,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 // Errors of the enrolment path, beyond the pre-check's field errors.
@@ -56,6 +57,9 @@ type Service struct {
 	// UploadExists reports whether a parent uploaded a file; nil accepts
 	// every well-formed file ID.
 	UploadExists func(ownerIndex []byte, fileID string) bool
+	// UploadInfo returns the type and size of a parent's uploaded file, for
+	// the limits of an application form's certificates; nil skips them.
+	UploadInfo func(ownerIndex []byte, fileID string) (upload.Info, bool)
 
 	// plaintextForBenchmark stores personal values unencrypted. Only the
 	// sealing-cost benchmark sets it, through a function of a _test.go file;
@@ -103,7 +107,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	}
 
 	owner := s.OwnerIndex(subject)
-	if err := s.checkUploads(registration, owner); err != nil {
+	if err := s.checkUploads(registration.Certificates, owner); err != nil {
 		return Receipt{}, err
 	}
 	if err := s.openPrefillTokens(registration, owner, now); err != nil {
@@ -166,6 +170,16 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 	if err != nil {
 		return Receipt{}, err
 	}
+	if err := s.checkUploads(application.Certificates, owner); err != nil {
+		return Receipt{}, err
+	}
+	if s.UploadInfo != nil && len(application.Certificates) > 0 {
+		form, _ := c.EntryForm(enrolment.KindApplication, application.DistrictCode, application.CategoryCode) // CheckApplication has found it
+		info := func(fileID string) (upload.Info, bool) { return s.UploadInfo(owner, fileID) }
+		if err := precheck.CheckCertificateFiles(form, application.Certificates, info); err != nil {
+			return Receipt{}, err
+		}
+	}
 
 	record, err := s.sealApplication(application, facts, owner, now)
 	if err != nil {
@@ -212,11 +226,11 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 
 // checkUploads rejects an uploaded certificate that the parent did not
 // upload, so a submission cannot point at someone else's file.
-func (s *Service) checkUploads(registration *precheck.Registration, owner []byte) error {
+func (s *Service) checkUploads(certificates []precheck.CertificateRequest, owner []byte) error {
 	if s.UploadExists == nil {
 		return nil
 	}
-	for i, certificate := range registration.Certificates {
+	for i, certificate := range certificates {
 		if certificate.Source == "upload" && !s.UploadExists(owner, certificate.FileID) {
 			return apierror.Invalid(fmt.Sprintf("certificates[%d].fileId", i), "invalid_file_id", "上传的证照文件不存在或已失效，请重新上传。")
 		}

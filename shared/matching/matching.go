@@ -100,6 +100,10 @@ type districtRules struct {
 	roads      map[string][]rangeRule
 	compounds  map[streetKey][]compoundRule
 	open       []int64
+	// ruleCount counts the rules of each mode (index 1 to 4), including
+	// public or private offers that expand to no campus, so a district
+	// that wrote rules for a mode keeps them even when they match nothing.
+	ruleCount [ModeOpenList + 1]int
 }
 
 // New indexes rules. Offers of all public or private campuses expand to the
@@ -184,49 +188,56 @@ func (d *districtRules) add(rule *snapshot.Rule, offered []int64) error {
 	default:
 		return fmt.Errorf("matching: rule of district %s has unknown mode %d", rule.DistrictCode, rule.Mode)
 	}
+	d.ruleCount[rule.Mode]++
 	return nil
 }
 
 // Match appends to matched the IDs of the campuses that the rules match to
 // the query, without repeats, in rule order, and returns the result. An
-// empty Audience means local entries. A district without out-of-province
-// rules matches out-of-province entries with its local rules.
+// empty Audience means local entries. For an out-of-province query, each
+// mode uses the district's out-of-province rules of that mode, or its local
+// rules of that mode when it has no out-of-province ones.
 func (x *Index) Match(q *Query, matched []int64) []int64 {
-	d := x.rulesOf(q.Year, q.DistrictCode, q.Audience)
-	if d == nil {
-		return matched
-	}
 	if q.Mode == 0 || q.Mode == ModeCommittee {
-		matched = appendNew(matched, d.committees[streetKey{q.StreetCode, q.CommitteeCode}]...)
-		if q.CommitteeCode != "" {
-			matched = appendNew(matched, d.committees[streetKey{q.StreetCode, ""}]...)
+		if d := x.rulesOf(q.Year, q.DistrictCode, q.Audience, ModeCommittee); d != nil {
+			matched = appendNew(matched, d.committees[streetKey{q.StreetCode, q.CommitteeCode}]...)
+			if q.CommitteeCode != "" {
+				matched = appendNew(matched, d.committees[streetKey{q.StreetCode, ""}]...)
+			}
 		}
 	}
 	if (q.Mode == 0 || q.Mode == ModeRoadRange) && q.Address != nil {
-		for i := range d.roads[q.Address.Road] {
-			rule := &d.roads[q.Address.Road][i]
-			if rule.road.Contains(q.Address) {
-				matched = appendNew(matched, rule.campuses...)
+		if d := x.rulesOf(q.Year, q.DistrictCode, q.Audience, ModeRoadRange); d != nil {
+			for i := range d.roads[q.Address.Road] {
+				rule := &d.roads[q.Address.Road][i]
+				if rule.road.Contains(q.Address) {
+					matched = appendNew(matched, rule.campuses...)
+				}
 			}
 		}
 	}
 	if q.Mode == 0 || q.Mode == ModeCompound {
-		for _, compound := range d.compounds[streetKey{q.StreetCode, q.CommitteeCode}] {
-			if compound.name == q.Compound || q.Compound == "" && q.AddressText != "" && strings.Contains(q.AddressText, compound.name) {
-				matched = appendNew(matched, compound.campuses...)
+		if d := x.rulesOf(q.Year, q.DistrictCode, q.Audience, ModeCompound); d != nil {
+			for _, compound := range d.compounds[streetKey{q.StreetCode, q.CommitteeCode}] {
+				if compound.name == q.Compound || q.Compound == "" && q.AddressText != "" && strings.Contains(q.AddressText, compound.name) {
+					matched = appendNew(matched, compound.campuses...)
+				}
 			}
 		}
 	}
 	if q.Mode == 0 || q.Mode == ModeOpenList {
-		matched = appendNew(matched, d.open...)
+		if d := x.rulesOf(q.Year, q.DistrictCode, q.Audience, ModeOpenList); d != nil {
+			matched = appendNew(matched, d.open...)
+		}
 	}
 	return matched
 }
 
 // Compounds returns the compound names of mode-3 rules for a committee, in
-// rule order, for the parent to choose from.
+// rule order, for the parent to choose from. The audience falls back as in
+// Match.
 func (x *Index) Compounds(year int, districtCode, audience, streetCode, committeeCode string) []string {
-	d := x.rulesOf(year, districtCode, audience)
+	d := x.rulesOf(year, districtCode, audience, ModeCompound)
 	if d == nil {
 		return nil
 	}
@@ -238,9 +249,12 @@ func (x *Index) Compounds(year int, districtCode, audience, streetCode, committe
 	return names
 }
 
-func (x *Index) rulesOf(year int, districtCode, audience string) *districtRules {
+// rulesOf returns the rules that apply to an entry of audience in one mode:
+// the out-of-province rules when the district has some in that mode, else
+// the local rules, or nil when the district has neither.
+func (x *Index) rulesOf(year int, districtCode, audience string, mode int) *districtRules {
 	if audience == AudienceOtherProvince {
-		if d := x.districts[districtKey{year, districtCode, audience}]; d != nil {
+		if d := x.districts[districtKey{year, districtCode, audience}]; d != nil && d.ruleCount[mode] > 0 {
 			return d
 		}
 	}

@@ -94,6 +94,109 @@ func TestIndexMatch(t *testing.T) {
 	}
 }
 
+// outOfProvinceRules returns rules and campuses of three districts: Huangpu
+// with local rules only, Xuhui with out-of-province rules in mode 4 only,
+// and Changning with out-of-province rules only (a private offer and no
+// private campus).
+func outOfProvinceRules() ([]snapshot.Rule, []snapshot.Campus) {
+	const huangpu, changning = "310101", "310105"
+	rules := []snapshot.Rule{
+		{Year: 2027, DistrictCode: huangpu, Mode: 1, StreetCode: "310101002", CampusID: 101},
+		{Year: 2027, DistrictCode: huangpu, Mode: 2, RoadRange: "南京东路100-120号", Parity: "even", CampusID: 102},
+		{Year: 2027, DistrictCode: huangpu, Mode: 3, StreetCode: "310101002", CommitteeCode: "310101002001", Compound: "金陵小区", CampusID: 103},
+		{Year: 2027, DistrictCode: huangpu, Mode: 4, CampusID: 104},
+		{Year: 2027, DistrictCode: xuhui, Mode: 1, StreetCode: street, CampusID: 201},
+		{Year: 2027, DistrictCode: xuhui, Mode: 3, StreetCode: street, CommitteeCode: committee, Compound: "田林十二村", CampusID: 203},
+		{Year: 2027, DistrictCode: xuhui, Mode: 4, CampusID: 204},
+		{Year: 2027, DistrictCode: xuhui, Mode: 4, Audience: "other_province", Offer: "public"},
+		{Year: 2027, DistrictCode: xuhui, Mode: 4, Audience: "other_province", Offer: "campus", CampusID: 212},
+		{Year: 2027, DistrictCode: changning, Mode: 4, Audience: "other_province", Offer: "private"},
+	}
+	campuses := []snapshot.Campus{
+		{ID: 211, DistrictCode: xuhui, Ownership: "public"},
+		{ID: 212, DistrictCode: xuhui, Ownership: "private"},
+		{ID: 301, DistrictCode: changning, Ownership: "public"},
+	}
+	return rules, campuses
+}
+
+func TestIndexMatchOutOfProvinceFallback(t *testing.T) {
+	index, err := matching.New(outOfProvinceRules())
+	if err != nil {
+		t.Fatalf("New returned %v", err)
+	}
+	tests := []struct {
+		name  string
+		query matching.Query
+		want  []int64
+	}{
+		{"no rules of its own, mode 1", matching.Query{DistrictCode: "310101", Mode: 1, StreetCode: "310101002"}, []int64{101}},
+		{"no rules of its own, mode 2", matching.Query{DistrictCode: "310101", Mode: 2, Address: parsed(t, "南京东路110号")}, []int64{102}},
+		{"no rules of its own, mode 3", matching.Query{DistrictCode: "310101", Mode: 3, StreetCode: "310101002", CommitteeCode: "310101002001", Compound: "金陵小区"}, []int64{103}},
+		{"no rules of its own, mode 4", matching.Query{DistrictCode: "310101", Mode: 4}, []int64{104}},
+		{"own rules in the entry's mode", matching.Query{DistrictCode: xuhui, Mode: 4}, []int64{211, 212}},
+		{"own rules in another mode only", matching.Query{DistrictCode: xuhui, Mode: 1, StreetCode: street}, []int64{201}},
+		{"own rules in another mode, compound", matching.Query{DistrictCode: xuhui, Mode: 3, StreetCode: street, CommitteeCode: committee, AddressText: "田林十二村5号"}, []int64{203}},
+		{"every mode mixes both", matching.Query{DistrictCode: xuhui, StreetCode: street, CommitteeCode: committee, AddressText: "田林十二村5号"}, []int64{201, 203, 211, 212}},
+		{"own offer with no campus", matching.Query{DistrictCode: "310105", Mode: 4}, nil},
+		{"no rules at all", matching.Query{DistrictCode: "310106", Mode: 1, StreetCode: "310106001"}, nil},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			query := test.query
+			query.Year, query.Audience = 2027, matching.AudienceOtherProvince
+			if got := index.Match(&query, nil); !slices.Equal(got, test.want) {
+				t.Errorf("Match = %v, want %v", got, test.want)
+			}
+		})
+	}
+}
+
+func TestIndexMatchLocalIgnoresOutOfProvince(t *testing.T) {
+	index, err := matching.New(outOfProvinceRules())
+	if err != nil {
+		t.Fatalf("New returned %v", err)
+	}
+	tests := []struct {
+		name  string
+		query matching.Query
+		want  []int64
+	}{
+		{"local open list", matching.Query{DistrictCode: xuhui, Mode: 4}, []int64{204}},
+		{"district with out-of-province rules only", matching.Query{DistrictCode: "310105", Mode: 4}, nil},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			query := test.query
+			query.Year = 2027
+			if got := index.Match(&query, nil); !slices.Equal(got, test.want) {
+				t.Errorf("Match = %v, want %v", got, test.want)
+			}
+		})
+	}
+}
+
+func TestIndexCompoundsOutOfProvinceFallback(t *testing.T) {
+	index, err := matching.New(outOfProvinceRules())
+	if err != nil {
+		t.Fatalf("New returned %v", err)
+	}
+	tests := []struct {
+		district, street, committee string
+		want                        []string
+	}{
+		{"310101", "310101002", "310101002001", []string{"金陵小区"}},
+		{xuhui, street, committee, []string{"田林十二村"}},
+		{"310105", "310105001", "310105001001", []string{}},
+	}
+	for _, test := range tests {
+		got := index.Compounds(2027, test.district, matching.AudienceOtherProvince, test.street, test.committee)
+		if len(got) != len(test.want) || !slices.Equal(got, test.want) {
+			t.Errorf("Compounds(%s) = %v, want %v", test.district, got, test.want)
+		}
+	}
+}
+
 func TestIndexCompounds(t *testing.T) {
 	index, err := matching.New(rules(), campuses())
 	if err != nil {

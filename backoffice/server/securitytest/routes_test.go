@@ -370,6 +370,15 @@ var routeCases = map[string]routeCase{
 			}
 		},
 	},
+	"GET /api/v1/forms/filled/{number}/files/{fileId}": {
+		probes: func(f fixtures) []probe {
+			const fileID = "0123456789abcdef0123456789abcdef"
+			return []probe{
+				{name: "a file of a 长宁 registration", path: "/api/v1/forms/filled/" + f.otherRegistration + "/files/" + fileID, want: denied},
+				{name: "a file of a 长宁 application", path: "/api/v1/forms/filled/" + f.otherApplication + "/files/" + fileID, want: denied},
+			}
+		},
+	},
 	"POST /api/v1/forms/fields": {
 		probes: func(f fixtures) []probe {
 			return []probe{{name: "create a 长宁 override", path: "/api/v1/forms/fields", want: denied,

@@ -120,12 +120,30 @@ export const receipt = {
   },
 };
 
+// Returns a file size limit given in KB as people write it: "2 MB" from
+// 1024 KB up, else "500 KB".
+function sizeText(sizeKB) {
+  return sizeKB >= 1024 ? `${Math.round(sizeKB / 1024)} MB` : `${sizeKB} KB`;
+}
+
+// Returns a certificate's file limits with a size limit of maxSizeKB.
+function certificateFileLimits(certificate, maxSizeKB) {
+  return `文件类型：${certificate.acceptedTypes.map((type) => type.toUpperCase()).join('、')}；`
+    + `单个不超过 ${sizeText(maxSizeKB)}；最多 ${certificate.maxCount} 份。`;
+}
+
 export const apply = {
   certificatesNeeded: '需提交的证照材料',
   requiredMark: '必交',
-  certificateLimits: (certificate) => `文件类型：${certificate.acceptedTypes.map((type) => type.toUpperCase()).join('、')}；`
-    + `单个不超过 ${certificate.maxSizeKB >= 1024 ? `${Math.round(certificate.maxSizeKB / 1024)} MB` : `${certificate.maxSizeKB} KB`}；`
-    + `最多 ${certificate.maxCount} 份。请在报名验证时提交。`,
+  certificateLimits: (certificate) => `${certificateFileLimits(certificate, certificate.maxSizeKB)}请在报名验证时提交。`,
+  certificatesUpload: '上传证照材料',
+  // The edge's upload route takes files of up to 5 MB, whatever the
+  // certificate library allows.
+  certificateUploadLimits: (certificate) => certificateFileLimits(certificate, Math.min(certificate.maxSizeKB, 5120)),
+  certificateMissing: (name) => `请上传${name}。`,
+  certificateFull: (maxCount) => `已上传 ${maxCount} 份，达到上限。如需更换，请先移除一份。`,
+  certificateFileLabel: (name, index) => `${name}第 ${index + 1} 份`,
+  certificateUploadMore: '继续上传',
   title: '入园报名',
   forRegistration: (number) => `登记编号：${number}`,
   chooseDistrict: '报名区',
@@ -227,6 +245,8 @@ export const fields = {
   certificateExpired: '电子证照调取结果已超过 2 小时有效期，请重新调取。',
   certificateFileTooLarge: '单个文件不能超过 5 MB，请压缩后重新上传。',
   certificateFileType: '只能上传 JPG、PNG 图片或 PDF 文件。',
+  certificateFileTypes: (types) => `该证照只能上传 ${types.map((type) => type.toUpperCase()).join('、')} 格式的文件。`,
+  certificateFileOverLimit: (maxSizeKB) => `该证照的单个文件不能超过 ${sizeText(maxSizeKB)}，请压缩后重新上传。`,
   certificateIssued: (issuer, date) => `${issuer}，${date} 签发`,
 };
 

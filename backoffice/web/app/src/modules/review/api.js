@@ -1,6 +1,6 @@
 // API calls of the review module: returns, deletion requests, SMS templates
 // and outbox, and the registration and application switches.
-import { api } from '@/api/client.js';
+import { api, downloadURL } from '@/api/client.js';
 import { session } from '@/session.js';
 
 /** Returns the header that carries the session's CSRF token, which every change needs. */
@@ -87,4 +87,14 @@ export function switchRegistration(year, { open, closesAt }) {
 export function switchApplication(year, district, { open, closesAt, entryIds }) {
   return api.put(`/entry-states/${year}/districts/${district}/application`,
     { open, closesAt: closesAt || undefined, entryIds: entryIds?.length ? entryIds : undefined }, csrf());
+}
+
+/** GET /forms/filled/{number}: the designed fields and the certificate files of a stored application. */
+export function getFilledForm(number, signal) {
+  return api.get(`/forms/filled/${encodeURIComponent(number)}`, {}, { signal });
+}
+
+/** Returns the URL of GET /forms/filled/{number}/files/{fileId}, one uploaded certificate file, for a link the browser opens. */
+export function filledFileURL(number, fileId) {
+  return downloadURL(`/forms/filled/${encodeURIComponent(number)}/files/${encodeURIComponent(fileId)}`);
 }

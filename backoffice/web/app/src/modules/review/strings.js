@@ -1,6 +1,18 @@
 // Chinese texts of the review module (审核与通知): returns, deletions, SMS
 // and the registration and application switches.
 export const reviewStrings = {
+  viewMaterials: '查看材料',
+  materialsTitle: (number) => `报名材料 ${number}`,
+  materialsLoading: '正在读取报名材料…',
+  filledValues: '填报信息',
+  noFilledValues: '该报名表没有需要填写的其他信息。',
+  certificates: '证照材料',
+  noCertificates: '未上传证照材料。',
+  certificateFile: (index) => `第 ${index + 1} 份`,
+  certificateUploaded: '家长上传',
+  certificatePrefilled: '电子证照调取',
+  certificateFileId: '文件编号',
+  openFile: '查看文件',
   menuTitle: '审核与通知',
   returnsTitle: '报名退回',
   deletionsTitle: '删除审核',

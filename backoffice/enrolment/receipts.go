@@ -1,0 +1,25 @@
+package enrolment
+
+import "github.com/redis/rueidis"
+
+// ReleaseScript writes a new status into a receipt and releases the
+// child's claim when the claim still names this record, so the family may
+// submit again. A claim naming another record (a newer submission) stays.
+// A receipt that Redis no longer holds is not recreated.
+//
+// KEYS[1] receipt, KEYS[2] claim. ARGV[1] status, ARGV[2] note, ARGV[3]
+// the record's number.
+//
+// Returns 1 when the claim was released, 0 otherwise.
+var ReleaseScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'status', ARGV[1])
+  if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'note', ARGV[2]) end
+end
+local claim = redis.call('GET', KEYS[2])
+if claim and string.sub(claim, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+`)
