@@ -24,6 +24,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/review"
 	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/backoffice/staff"
+	"github.com/sh-preschool/preschool/backoffice/supplement"
 	"github.com/sh-preschool/preschool/backoffice/web"
 	"github.com/sh-preschool/preschool/shared/apierror"
 )
@@ -76,6 +77,10 @@ func (b *BackOffice) routes() http.Handler {
 			(&review.Handlers{
 				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
 				DistrictName: b.districtName, Now: time.Now,
+			}).Routes(r)
+			(&supplement.Handlers{
+				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
+				DistrictName: b.districtName, ReceiptTTL: b.config.ReceiptTTL, Now: time.Now,
 			}).Routes(r)
 			(&sms.Handlers{DB: b.db, Trail: b.trail, DistrictName: b.districtName}).Routes(r)
 			(&entrystate.Handlers{

@@ -27,6 +27,8 @@ type fixtures struct {
 	otherKindergarten     int64
 	otherKindergartenName string
 	ownKindergarten       int64
+	// ownCampus and otherCampus are a campus of 徐汇 and one of 长宁.
+	ownCampus, otherCampus int64
 
 	// year is the latest enrolment year.
 	year int
@@ -104,6 +106,11 @@ func newFixtures(t *testing.T, env *backofficetest.Env) fixtures {
 	row = db.QueryRow(`SELECT id FROM kindergarten WHERE district_code = $1 ORDER BY id LIMIT 1`, xuhui)
 	if err := row.Scan(&f.ownKindergarten); err != nil {
 		t.Fatalf("read a kindergarten of 徐汇: %v", err)
+	}
+	for district, campus := range map[string]*int64{xuhui: &f.ownCampus, changning: &f.otherCampus} {
+		if err := db.Get(campus, `SELECT id FROM campus WHERE district_code = $1 ORDER BY id LIMIT 1`, district); err != nil {
+			t.Fatalf("read a campus of %s: %v", district, err)
+		}
 	}
 	insertOtherDistrictRows(t, env, &f)
 	return f

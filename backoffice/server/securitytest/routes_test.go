@@ -531,6 +531,35 @@ var routeCases = map[string]routeCase{
 		},
 	},
 
+	"POST /api/v1/supplementary/lookup": {
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "look up a 长宁 registration", path: "/api/v1/supplementary/lookup",
+					body: `{"registrationNumber": "` + f.otherRegistration + `"}`, want: denied},
+			}
+		},
+	},
+	"GET /api/v1/supplementary/options": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "长宁 campuses", path: "/api/v1/supplementary/options?year=" + strconv.Itoa(f.year) + "&district=" + changning,
+				want: denied}}
+		},
+	},
+	"POST /api/v1/supplementary/applications": {
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "supplementary application for a 长宁 registration", path: "/api/v1/supplementary/applications",
+					body: `{"registrationNumber": "` + f.otherRegistration + `", "campusId": ` + strconv.FormatInt(f.ownCampus, 10) +
+						`, "categoryCode": "` + f.category + `"}`, want: denied,
+					check: countIs(`SELECT count(*) FROM application WHERE supplementary`, 0)},
+				{name: "supplementary application at a 长宁 campus", path: "/api/v1/supplementary/applications",
+					body: `{"registrationNumber": "` + f.ownRegistration + `", "campusId": ` + strconv.FormatInt(f.otherCampus, 10) +
+						`, "categoryCode": "` + f.category + `"}`, want: denied,
+					check: countIs(`SELECT count(*) FROM application WHERE supplementary`, 0)},
+			}
+		},
+	},
+
 	"GET /api/v1/sms/events": {
 		unscoped: "lists the SMS events and their placeholders, which are the same for every district",
 		probes: func(f fixtures) []probe {
