@@ -42,13 +42,14 @@ async function waitReady(url, process, name) {
 
 /**
  * Starts the stack. Returns { edgeURL, backOfficeURL, identityURL, env, stop }.
- * `stop` kills every process and drops the database.
+ * `stop` kills every process and drops the database. `settings` override
+ * the environment of every process, such as a short idle timeout.
  */
-export async function startStack() {
+export async function startStack(settings = {}) {
   const id = randomBytes(4).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
-  const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort] =
-    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort, ratingPort] =
+    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const databaseName = `e2e_${id}`;
   const env = {
     ...process.env,
@@ -72,11 +73,14 @@ export async function startStack() {
     SIM_CRYPTO_LISTEN: '127.0.0.1:0',
     SIM_SMS_LISTEN: `127.0.0.1:${smsPort}`,
     SMS_API_URL: `http://127.0.0.1:${smsPort}`,
+    SIM_RATING_LISTEN: `127.0.0.1:${ratingPort}`,
+    RATING_API_URL: `http://127.0.0.1:${ratingPort}`,
     SIM_GATEWAY_LISTEN: '127.0.0.1:0',
     SIM_GATEWAY_UPSTREAM: `http://127.0.0.1:${backOfficePort}`,
     SIM_GATEWAY_DIR: join(dir, 'gateway'),
     VERIFY_INTERVAL: '500ms',
     LOG_LEVEL: 'warn',
+    ...settings,
   };
 
   execFileSync(bin('backoffice'), ['keygen', env.CRYPTO_KEYRING_FILE, env.CRYPTO_SIGNING_KEY_FILE], { env });

@@ -16,6 +16,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/entrystate"
+	"github.com/sh-preschool/preschool/backoffice/feedback"
 	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/matching"
@@ -83,6 +84,7 @@ func (b *BackOffice) routes() http.Handler {
 				DistrictName: b.districtName, ReceiptTTL: b.config.ReceiptTTL, Now: time.Now,
 			}).Routes(r)
 			(&sms.Handlers{DB: b.db, Trail: b.trail, DistrictName: b.districtName}).Routes(r)
+			(&feedback.Handlers{DB: b.db, DistrictName: b.districtName}).Routes(r)
 			(&entrystate.Handlers{
 				DB: b.db, Trail: b.trail, Publisher: b.publisher, DistrictName: b.districtName, Now: time.Now,
 			}).Routes(r)

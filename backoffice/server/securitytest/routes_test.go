@@ -588,6 +588,26 @@ var routeCases = map[string]routeCase{
 			}
 		},
 	},
+	"GET /api/v1/feedback": {
+		filters: []string{"category", "district", "status", "page", "size"},
+		reader:  xuhuiAdmin,
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "长宁's reports", path: "/api/v1/feedback?district=" + changning, want: denied},
+				{name: "whole list", path: "/api/v1/feedback?size=100", want: filtered, check: contains(ownDistrictPrefix + "办不成事反映")},
+			}
+		},
+	},
+	"GET /api/v1/feedback/summary": {
+		filters: []string{"category", "district", "status"},
+		reader:  xuhuiAdmin,
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "长宁's counts", path: "/api/v1/feedback/summary?district=" + changning, want: denied},
+				{name: "own counts", path: "/api/v1/feedback/summary", want: filtered, check: contains(`"total":1`)},
+			}
+		},
+	},
 	"POST /api/v1/sms/templates": {
 		probes: func(f fixtures) []probe {
 			return []probe{{name: "create a 长宁 template", path: "/api/v1/sms/templates", want: denied,
