@@ -109,6 +109,10 @@ export const api = {
   applicationOptions: (registrationNumber, districtCode) =>
     get(`/api/v1/registrations/${encodeURIComponent(registrationNumber)}/options?district=${encodeURIComponent(districtCode)}`),
 
+  feedbackSettings: () => cached('/api/v1/feedback/settings'),
+  /** Sends a 办不成事 report: { category, body, page, step, trigger, districtCode, phone }. */
+  submitFeedback: async (report) => (await request('POST', '/api/v1/feedback', { json: report })).body,
+
   receipt: (number) => get(`/api/v1/receipts/${encodeURIComponent(number)}`),
   myReceipts: async () => (await get('/api/v1/me/receipts')).receipts || [],
 
