@@ -148,6 +148,7 @@ func (f *Forwarder) send(ctx context.Context, report due) (ticket string, perman
 		}
 		phone = string(plain)
 	}
+
 	name, _ := shared.CategoryName(report.Category)
 	body, err := json.Marshal(ratingReport{
 		ClientReference: "feedback-" + strconv.FormatInt(report.ID, 10), Matter: Matter,
@@ -162,6 +163,7 @@ func (f *Forwarder) send(ctx context.Context, report due) (ticket string, perman
 		return "", true, err
 	}
 	request.Header.Set("Content-Type", "application/json")
+
 	response, err := f.Client.Do(request)
 	if err != nil {
 		return "", false, err
@@ -172,6 +174,7 @@ func (f *Forwarder) send(ctx context.Context, report due) (ticket string, perman
 		permanent := response.StatusCode >= 400 && response.StatusCode < 500 && response.StatusCode != http.StatusTooManyRequests
 		return "", permanent, fmt.Errorf("rating system returned %d: %.200s", response.StatusCode, answer)
 	}
+
 	var filed struct {
 		TicketID string `json:"ticketId"`
 	}

@@ -100,8 +100,8 @@ func (h *Handlers) parseFilter(r *http.Request, staff *access.Staff) (filter, er
 	return f, nil
 }
 
-// where returns the WHERE clause of the scope and filter, and its
-// arguments; placeholders start at $1.
+// where builds the WHERE clause of the scope and filter, with its
+// arguments. Placeholders start at $1.
 func (f filter) where(scope access.Scope) (string, []any) {
 	condition := scope.Filter(columns, 1)
 	clause, args := condition.SQL, append([]any{}, condition.Args...)
@@ -131,11 +131,13 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
 	clause, args := f.where(staff.Scope)
 	var total int
 	if err := h.DB.GetContext(ctx, &total, `SELECT count(*) FROM service_feedback x WHERE `+clause, args...); err != nil {
 		return err
 	}
+
 	args = append(args, page.Size, page.Offset())
 	items := []Item{}
 	err = h.DB.SelectContext(ctx, &items, `
@@ -148,6 +150,7 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+
 	for i := range items {
 		item := &items[i]
 		item.CategoryName, _ = shared.CategoryName(item.Category)

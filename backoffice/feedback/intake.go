@@ -1,7 +1,7 @@
 // Package feedback is the back office's side of parents' 办不成事
-// (could-not-get-it-done) feedback: Intake stores the reports the edge put
-// on the Redis stream, Forwarder delivers them to the city's
-// service-rating system (好差评) with retries, and Handlers list them with
+// (could-not-get-it-done) feedback. Intake stores the reports the edge put
+// on the Redis stream, and Forwarder delivers them to the city's
+// service-rating system (好差评) with retries. Handlers list them with
 // counts for staff.
 package feedback
 

@@ -107,13 +107,16 @@ func checkApply(request *applyRequest) error {
 	if enrol.NumberKind(request.RegistrationNumber) != enrol.KindRegistration {
 		return apierror.Invalid("registrationNumber", "invalid_registration_number", "登记编号应为 12 位数字，请先查询登记信息。")
 	}
+
 	if request.CampusID <= 0 {
 		return apierror.Invalid("campusId", "campus_required", "请选择补报名的园所。")
 	}
+
 	request.CategoryCode = strings.TrimSpace(request.CategoryCode)
 	if request.CategoryCode == "" {
 		return apierror.Invalid("categoryCode", "category_required", "请选择报名类别。")
 	}
+
 	if request.GuardianPhone != "" {
 		phone, err := person.NormalisePhone(request.GuardianPhone)
 		if err != nil {
@@ -121,6 +124,7 @@ func checkApply(request *applyRequest) error {
 		}
 		request.GuardianPhone = phone
 	}
+
 	if len(request.Certificates) > maxCertificates {
 		return apierror.Invalid("certificates", "too_many_certificates", "一次最多补录 5 份证照。")
 	}
@@ -143,6 +147,7 @@ func checkApply(request *applyRequest) error {
 			return apierror.Invalid(field+".holder", "invalid_certificate_holder", "持证人最多 64 个字。")
 		}
 	}
+
 	request.Note = strings.TrimSpace(request.Note)
 	if utf8.RuneCountInString(request.Note) > 200 {
 		return apierror.Invalid("note", "invalid_note_length", "补报名说明最多 200 个字。")
@@ -248,8 +253,8 @@ func (h *Handlers) apply(w http.ResponseWriter, r *http.Request) error {
 }
 
 // chooseCampus reads the campus and the entry its district has for the
-// category. Any campus of the staff member's districts may be chosen,
-// whatever the matching rules say of the family's address.
+// category. Any campus of the staff member's districts may be chosen, even
+// one the matching rules do not offer for the family's address.
 func (h *Handlers) chooseCampus(ctx context.Context, tx *sqlx.Tx, scope access.Scope, year int, request applyRequest) (campus, int64, error) {
 	var chosen campus
 	err := tx.GetContext(ctx, &chosen, `
@@ -281,7 +286,7 @@ func (h *Handlers) chooseCampus(ctx context.Context, tx *sqlx.Tx, scope access.S
 func (h *Handlers) completeRegistration(ctx context.Context, tx *sqlx.Tx, row registration, request applyRequest, now time.Time) error {
 	guardians, err := openGuardians(h.Keyring, row.Guardians)
 	if err != nil {
-		slog.Error("guardians do not open", "number", row.Number, "error", err)
+		slog.Error("guardians failed to open", "number", row.Number, "error", err)
 		return errUnreadable
 	}
 	hasPhone := false
@@ -308,7 +313,7 @@ func (h *Handlers) completeRegistration(ctx context.Context, tx *sqlx.Tx, row re
 
 	form, err := openForm(h.Keyring, row.FormValues)
 	if err != nil {
-		slog.Error("registration form does not open", "number", row.Number, "error", err)
+		slog.Error("registration form failed to open", "number", row.Number, "error", err)
 		return errUnreadable
 	}
 	present := map[string]bool{}

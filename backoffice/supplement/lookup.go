@@ -51,8 +51,8 @@ type registration struct {
 	InScope           bool           `db:"in_scope"`
 }
 
-// selectRegistration reads one registration with its scope flag; the
-// caller appends the WHERE clause. Placeholder $1 is the lookup value and
+// selectRegistration builds the query of one registration with its scope
+// flag, ending in the caller's WHERE clause. Placeholder $1 is the lookup value and
 // the scope condition starts at $2.
 func selectRegistration(scope access.Scope, where string) (string, []any) {
 	condition := scope.Filter(enrolment.RegistrationColumns, 2)
@@ -153,7 +153,7 @@ type guardianView struct {
 }
 
 // liveView is the child's application that is neither returned nor
-// deleted; a child may hold one such application a year.
+// deleted. A child may hold one such application a year.
 type liveView struct {
 	ApplicationNumber string `json:"applicationNumber"`
 	District          string `json:"district"`
@@ -161,8 +161,6 @@ type liveView struct {
 	StatusLabel       string `json:"statusLabel"`
 	Supplementary     bool   `json:"supplementary"`
 }
-
-var relationLabels = map[string]string{"father": "父亲", "mother": "母亲", "grandparent": "祖父母/外祖父母", "other": "其他监护人"}
 
 // lookup handles POST /api/v1/supplementary/lookup.
 func (h *Handlers) lookup(w http.ResponseWriter, r *http.Request) error {
@@ -187,17 +185,17 @@ func (h *Handlers) lookup(w http.ResponseWriter, r *http.Request) error {
 func (h *Handlers) describe(ctx context.Context, row registration, policy masking.Policy) (LookupResult, error) {
 	name, err := h.Keyring.Open(row.ChildName, enrol.ContextChildName)
 	if err != nil {
-		slog.Error("child name does not open", "number", row.Number, "error", err)
+		slog.Error("child name failed to open", "number", row.Number, "error", err)
 		return LookupResult{}, errUnreadable
 	}
 	guardians, err := openGuardians(h.Keyring, row.Guardians)
 	if err != nil {
-		slog.Error("guardians do not open", "number", row.Number, "error", err)
+		slog.Error("guardians failed to open", "number", row.Number, "error", err)
 		return LookupResult{}, errUnreadable
 	}
 	form, err := openForm(h.Keyring, row.FormValues)
 	if err != nil {
-		slog.Error("registration form does not open", "number", row.Number, "error", err)
+		slog.Error("registration form failed to open", "number", row.Number, "error", err)
 		return LookupResult{}, errUnreadable
 	}
 
@@ -214,7 +212,7 @@ func (h *Handlers) describe(ctx context.Context, row registration, policy maskin
 		phone := guardian.phone()
 		result.HasPhone = result.HasPhone || phone != ""
 		result.Guardians = append(result.Guardians, guardianView{
-			Relation: relationLabels[guardian.relation()], Name: policy.Name(guardian.name()), Phone: policy.Phone(phone),
+			Relation: enrolment.RelationLabels[guardian.relation()], Name: policy.Name(guardian.name()), Phone: policy.Phone(phone),
 		})
 	}
 

@@ -32,10 +32,10 @@ func (h *Handlers) drawNumber(ctx context.Context, year int, district string) (s
 }
 
 // publishScript writes what the edge reads about an application made in
-// the back office: the child's claim (so the parent's own application is
-// refused with this number), the receipt with its status, and the entry
-// in the parent's set of receipts. The TTL is the registration receipt's
-// when it still exists, else ARGV[4].
+// the back office. The child's claim makes the edge refuse the parent's own
+// application with this number, the receipt carries the status, and the
+// parent's set of receipts lists it. The keys get the TTL of the
+// registration's receipt while that exists, else ARGV[4].
 //
 // KEYS[1] claim, KEYS[2] receipt, KEYS[3] owner set, KEYS[4] the
 // registration's receipt. ARGV[1] number, ARGV[2] claim value, ARGV[3]
@@ -67,7 +67,8 @@ type receiptFacts struct {
 }
 
 // publishReceipt writes the receipt to Redis after the commit, trying
-// three times; the database stays the record when all three fail.
+// three times. When all three fail, the database still holds the
+// application.
 func (h *Handlers) publishReceipt(ctx context.Context, facts receiptFacts) error {
 	ctx = context.WithoutCancel(ctx)
 	stamp := facts.AcceptedAt.UTC().Format(time.RFC3339Nano)

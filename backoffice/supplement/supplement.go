@@ -1,11 +1,11 @@
 // Package supplement is the district admin's supplementary application
-// (补报名): the admin finds a family's registration by the number in the
+// (补报名). The admin finds a family's registration by the number in the
 // QR code of its registration form, by the number typed in, or by the
-// child's identity document (through its blind index), completes missing
-// guardian phone and certificates, and applies at any campus in the
-// admin's districts. The application is stored at once as 验证通过
-// (documents_verified), audited, and the family gets the 报名成功 SMS
-// through the outbox.
+// child's identity document through its blind index. The admin then
+// completes a missing guardian phone and certificates and applies at any
+// campus in the admin's districts. The application is stored at once as
+// 验证通过 (documents_verified) and audited, and the family gets the
+// 报名成功 SMS through the outbox.
 package supplement
 
 import (

@@ -1,6 +1,6 @@
 // The 办不成事 feedback prompt end to end, at a phone's viewport, with the
-// idle timeout set to 2 seconds. The parent starts the registration form,
-// stops typing, and the prompt opens by itself; the report goes to the
+// idle timeout set to 2 seconds. The parent starts the registration form
+// and stops typing, and the prompt opens by itself. The report goes to the
 // edge, through the Redis stream into the back office, and on to the
 // service-rating simulator. Then the parent leaves the half-filled form
 // through the site title, the prompt opens again, and 继续离开 goes home.
@@ -69,7 +69,7 @@ test('idle and leave prompts reach the rating system and the admin list', async 
   await dialog.getByRole('button', { name: '不用了，继续离开' }).click();
   await page.waitForURL(`${stack.edgeURL}/`);
 
-  // A city admin sees both reports, delivered to the rating system.
+  // The city admin's list shows both reports, delivered to the rating system.
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
   const admin = await context.newPage();
   admin.on('pageerror', (error) => pageErrors.push(`admin uncaught: ${error.message}`));

@@ -1,7 +1,7 @@
 // Package feedback takes parents' 办不成事 (could-not-get-it-done) reports
-// at the edge. A report is checked and put on a Redis stream; the back
-// office stores it and forwards it to the city's service-rating system, so
-// no upstream call sits on the parent's request.
+// at the edge. A report is checked and put on a Redis stream, and the back
+// office stores it and forwards it to the city's service-rating system.
+// So no upstream call sits on the parent's request.
 package feedback
 
 import (

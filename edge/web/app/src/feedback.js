@@ -1,9 +1,10 @@
 // 办不成事 (could-not-get-it-done) feedback on the form pages. A form page
 // calls useFeedbackPrompt(); the prompt (FeedbackDialog in App.vue) then
 // opens when the page has had no input for the edge's idle timeout, or
-// when the parent leaves the unfinished form: through a link in the app,
-// the browser's back button, or closing or reloading the tab (the browser
-// asks first, and the prompt opens if the parent stays).
+// when the parent leaves the unfinished form through a link in the app or
+// the browser's back button. Closing or reloading the tab makes the
+// browser show its own question first, and the prompt opens if the parent
+// stays.
 import { onBeforeUnmount, onMounted, reactive } from 'vue';
 import { api } from './api.js';
 import { navigate, route, setLeaveGuard } from './router.js';
