@@ -62,7 +62,7 @@ func report(env *backofficetest.Env, category, body, district, phone string) sha
 func forwarder(env *backofficetest.Env, url string, maxAttempts int) *feedback.Forwarder {
 	return feedback.NewForwarder(env.DB.DB, env.Keyring, feedback.ForwarderConfig{
 		URL: url, Timeout: 2 * time.Second, Interval: 10 * time.Millisecond, BatchSize: 10,
-		Backoff: time.Minute, MaxBackoff: time.Hour, MaxAttempts: maxAttempts,
+		Backoff: time.Minute, MaxBackoff: time.Hour, MaxAttempts: maxAttempts, Concurrency: 4,
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -46,6 +47,9 @@ type ForwarderConfig struct {
 	MaxBackoff time.Duration
 	// MaxAttempts is the number of attempts before a report is failed.
 	MaxAttempts int
+	// Concurrency is how many calls to the rating system run at once; 0
+	// means one.
+	Concurrency int
 }
 
 // Forwarder delivers stored reports to the rating system. Several
@@ -113,9 +117,26 @@ func (f *Forwarder) ForwardDue(ctx context.Context) (int, error) {
 	if err := f.DB.SelectContext(ctx, &claimed, claim, f.Config.BatchSize, lease.Milliseconds()); err != nil {
 		return 0, fmt.Errorf("claim due feedback: %w", err)
 	}
+
+	// Each call waits on the rating system, so a slow one would hold the
+	// whole batch; the calls of a batch run side by side instead.
+	slots := make(chan struct{}, max(1, f.Config.Concurrency))
+	errs := make(chan error, len(claimed))
+	var wg sync.WaitGroup
 	for _, report := range claimed {
-		ticket, permanent, err := f.send(ctx, report)
-		if err := f.record(ctx, report, ticket, permanent, err); err != nil {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			ticket, permanent, err := f.send(ctx, report)
+			errs <- f.record(ctx, report, ticket, permanent, err)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
 			return len(claimed), err
 		}
 	}

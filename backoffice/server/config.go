@@ -60,6 +60,7 @@ type Config struct {
 	RatingBackoff          time.Duration
 	RatingMaxBackoff       time.Duration
 	RatingMaxAttempts      int
+	RatingConcurrency      int
 	// Workers turns the drainer and verifier off when false, for a replica
 	// that only serves pages.
 	Workers bool
@@ -138,6 +139,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		RatingBackoff:           r.Duration("RATING_BACKOFF", 30*time.Second, time.Millisecond),
 		RatingMaxBackoff:        r.Duration("RATING_MAX_BACKOFF", 30*time.Minute, time.Millisecond),
 		RatingMaxAttempts:       r.Int("RATING_MAX_ATTEMPTS", 10, 1, 100),
+		RatingConcurrency:       r.Int("RATING_CONCURRENCY", 8, 1, 64),
 		DashboardCacheTTL:       r.Duration("DASHBOARD_CACHE_TTL", 10*time.Second, 0),
 		Workers:                 r.Bool("BACKOFFICE_WORKERS", true),
 		Crypto:                  crypto.LoadProviderConfig(r),

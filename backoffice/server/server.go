@@ -266,6 +266,7 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 	forwarder := feedback.NewForwarder(b.db, b.keyring, feedback.ForwarderConfig{
 		URL: b.config.RatingAPIURL, Timeout: b.config.RatingTimeout, Interval: b.config.RatingInterval, BatchSize: 50,
 		Backoff: b.config.RatingBackoff, MaxBackoff: b.config.RatingMaxBackoff, MaxAttempts: b.config.RatingMaxAttempts,
+		Concurrency: b.config.RatingConcurrency,
 	})
 	b.goWorker(func() { forwarder.Run(ctx) })
 	return nil
