@@ -34,15 +34,21 @@ func (h *Handlers) drawNumber(ctx context.Context, year int, district string) (s
 // publishScript writes what the edge reads about an application made in
 // the back office. The child's claim makes the edge refuse the parent's own
 // application with this number, the receipt carries the status, and the
-// parent's set of receipts lists it. The keys get the TTL of the
-// registration's receipt while that exists, else ARGV[4].
+// parent's set of receipts lists it. The registration's receipt, while it
+// exists, gets the status verified, because the admin checked the
+// documents. The keys get the TTL of the registration's receipt while that
+// exists, else ARGV[4].
 //
 // KEYS[1] claim, KEYS[2] receipt, KEYS[3] owner set, KEYS[4] the
 // registration's receipt. ARGV[1] number, ARGV[2] claim value, ARGV[3]
 // owner index in hex, ARGV[4] TTL in seconds, ARGV[5..] receipt fields.
 var publishScript = rueidis.NewLuaScript(`
 local ttl = redis.call('TTL', KEYS[4])
-if ttl <= 0 then ttl = tonumber(ARGV[4]) end
+if ttl <= 0 then
+  ttl = tonumber(ARGV[4])
+else
+  redis.call('HSET', KEYS[4], 'status', 'verified')
+end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
 redis.call('HSET', KEYS[2], 'owner', ARGV[3], unpack(ARGV, 5))
 redis.call('EXPIRE', KEYS[2], ttl)

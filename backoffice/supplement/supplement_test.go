@@ -263,6 +263,9 @@ func TestApplyStoresVerifiedApplication(t *testing.T) {
 	if receipt[enrol.FieldStatus] != enrol.StatusDocumentsVerified || receipt["registration"] != number {
 		t.Errorf("receipt = %v, want documents_verified for %s", receipt, number)
 	}
+	if status := f.env.Receipt(t, number)[enrol.FieldStatus]; status != enrol.StatusVerified {
+		t.Errorf("registration receipt status = %s, want verified", status)
+	}
 	_, err = f.env.Service.Apply(context.Background(), subject, f.env.ApplicationRequest(t, subject, number, xuhui))
 	var conflict *apierror.Error
 	if !errors.As(err, &conflict) || conflict.Code != "already_applied" || !strings.Contains(conflict.Message, result.ApplicationNumber) {
