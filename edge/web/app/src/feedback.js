@@ -36,7 +36,7 @@ export function feedbackSettings() {
 let lastSection = '';
 function currentStep() {
   if (lastSection) return lastSection;
-  return document.querySelector('main h1')?.textContent.trim() || '';
+  return (document.querySelector('main h1')?.textContent.trim() || '').slice(0, 50);
 }
 
 function noteSection(event) {
@@ -85,10 +85,16 @@ export function useFeedbackPrompt({ districtCode = () => '', unfinished = () => 
     restartTimer();
   }
 
-  // The browser shows its own question; when the parent chooses to stay,
+  // A click on a sign-in link leaves on purpose, and the draft survives it.
+  let signingIn = false;
+  function onClick(event) {
+    signingIn = Boolean(event.target?.closest?.('a[href^="/auth/"]'));
+  }
+
+  // The browser shows its own question. When the parent chooses to stay,
   // the page is still alive a moment later and the prompt opens.
   function onBeforeUnload(event) {
-    if (!unfinished() || feedbackPrompt.open) return;
+    if (signingIn || !unfinished() || feedbackPrompt.open) return;
     event.preventDefault();
     event.returnValue = '';
     setTimeout(() => openFeedback('leave', { districtCode: districtCode() }), 500);
@@ -98,6 +104,7 @@ export function useFeedbackPrompt({ districtCode = () => '', unfinished = () => 
     lastSection = '';
     for (const name of ['input', 'keydown', 'pointerdown', 'focusin']) window.addEventListener(name, onActivity, true);
     window.addEventListener('beforeunload', onBeforeUnload);
+    window.addEventListener('click', onClick, true);
     setLeaveGuard((to) => {
       if (!unfinished() || to.startsWith('/receipt/') || feedbackPrompt.open) return true;
       openFeedback('leave', { districtCode: districtCode(), leavingTo: to });
@@ -115,6 +122,7 @@ export function useFeedbackPrompt({ districtCode = () => '', unfinished = () => 
     clearTimeout(timer);
     for (const name of ['input', 'keydown', 'pointerdown', 'focusin']) window.removeEventListener(name, onActivity, true);
     window.removeEventListener('beforeunload', onBeforeUnload);
+    window.removeEventListener('click', onClick, true);
     setLeaveGuard(null);
   });
 }
