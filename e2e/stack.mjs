@@ -45,7 +45,7 @@ async function waitReady(url, process, name) {
  * `stop` kills every process and drops the database. `settings` override
  * the environment of every process, such as a short idle timeout.
  */
-export async function startStack(settings = {}) {
+export async function startStack({ settings = {} } = {}) {
   const id = randomBytes(4).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
   const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort, ratingPort] =

@@ -15,7 +15,7 @@ let page;
 const pageErrors = [];
 
 before(async () => {
-  stack = await startStack({ EDGE_FEEDBACK_IDLE_TIMEOUT: '2s', RATING_INTERVAL: '100ms' });
+  stack = await startStack({ settings: { EDGE_FEEDBACK_IDLE_TIMEOUT: '2s', RATING_INTERVAL: '100ms' } });
   browser = await launchBrowser();
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',

@@ -5,10 +5,146 @@
 // city admin approves it, and the SMS page lists both messages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ParentClient, openSignedIn, registerChild, xuhui } from '../clients.mjs';
 import { launchBrowser, screenshotPath, startStack } from '../stack.mjs';
+
+const xuhui = { code: '310104', name: '徐汇区' };
+
+// GB 11643 weights of the first 17 digits and the check characters by the
+// weighted sum modulo 11.
+const idWeights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const idCheckCharacters = '10X98765432';
+
+function residentID(areaCode, birthDate, sex) {
+  const sequence = String(randomInt(0, 50) * 2 + (sex === 'M' ? 1 : 0)).padStart(3, '0');
+  const first17 = areaCode + birthDate.replaceAll('-', '') + sequence;
+  const sum = [...first17].reduce((total, digit, index) => total + Number(digit) * idWeights[index], 0);
+  return first17 + idCheckCharacters[sum % 11];
+}
+
+/** A parent's client of the edge API, signed in through the identity simulator without a browser. */
+class ParentClient {
+  cookies = new Map();
+
+  constructor(edgeURL) {
+    this.edgeURL = edgeURL;
+  }
+
+  cookieHeader() {
+    return [...this.cookies].filter(([, value]) => value !== '').map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  async fetchManual(url) {
+    const response = await fetch(url, { redirect: 'manual', headers: { Cookie: this.cookieHeader() } });
+    for (const header of response.headers.getSetCookie()) {
+      const [pair] = header.split(';');
+      const separator = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, separator).trim(), pair.slice(separator + 1).trim());
+    }
+    return response;
+  }
+
+  async signIn(subject) {
+    const login = await this.fetchManual(`${this.edgeURL}/auth/login?return=/`);
+    const authorize = await this.fetchManual(`${login.headers.get('location')}&login_hint=${encodeURIComponent(subject)}`);
+    await this.fetchManual(authorize.headers.get('location'));
+  }
+
+  /** Sends a request and returns {status, body}. */
+  async send(method, path, body) {
+    const headers = { Accept: 'application/json', Cookie: this.cookieHeader() };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const response = await fetch(this.edgeURL + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  }
+
+  async call(method, path, body) {
+    const response = await this.send(method, path, body);
+    if (response.status >= 300) throw new Error(`${method} ${path}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  /** Polls a receipt until its status is one of `statuses`, for at most 30 s. */
+  async waitForStatus(number, statuses) {
+    const deadline = Date.now() + 30_000;
+    let receipt;
+    while (Date.now() < deadline) {
+      receipt = await this.call('GET', `/api/v1/receipts/${number}`);
+      if (statuses.includes(receipt.status)) return receipt;
+      await new Promise((wait) => setTimeout(wait, 250));
+    }
+    throw new Error(`receipt ${number} still ${receipt?.status} after 30 s; expected one of ${statuses.join(', ')}`);
+  }
+
+  async apply(registrationNumber) {
+    const options = await this.call('GET', `/api/v1/registrations/${registrationNumber}/options?district=${xuhui.code}`);
+    return this.send('POST', '/api/v1/applications', {
+      registrationNumber, districtCode: xuhui.code, categoryCode: options.categoryCode,
+      campusChoices: [options.campuses[0].id], schemaVersion: 1, extra: {},
+    });
+  }
+}
+
+/** Finds a 徐汇 street and committee matched to a campus. */
+async function findMatchedAddress(parent) {
+  const streets = await parent.call('GET', `/api/v1/districts/${xuhui.code}/streets`);
+  for (const street of streets.slice(0, 40)) {
+    const committees = await parent.call('GET', `/api/v1/streets/${street.code}/committees`);
+    const committeeCode = committees[0]?.code || '';
+    const query = new URLSearchParams({ district: xuhui.code, street: street.code, committee: committeeCode });
+    const { campuses } = await parent.call('GET', `/api/v1/matching?${query}`);
+    if (campuses.length >= 1) return { streetCode: street.code, committeeCode };
+  }
+  throw new Error(`no address in ${xuhui.name} is matched to a campus`);
+}
+
+async function registerChild(parent) {
+  const catalogue = await parent.call('GET', '/api/v1/catalogue');
+  const { year, birthFrom } = catalogue.year;
+  const birth = new Date(`${birthFrom}T00:00:00Z`);
+  birth.setUTCMonth(birth.getUTCMonth() + 2);
+  const birthDate = birth.toISOString().slice(0, 10);
+  const address = await findMatchedAddress(parent);
+  const place = { districtCode: xuhui.code, streetCode: address.streetCode, committeeCode: address.committeeCode };
+  const receipt = await parent.call('POST', '/api/v1/registrations', {
+    enrolmentYear: year,
+    schemaVersion: 1,
+    child: {
+      name: '周小安', sex: 'M', birthDate,
+      document: { type: 'resident_id', number: residentID(xuhui.code, birthDate, 'M'), nationality: 'CHN' },
+      hukou: { inShanghai: true, ...place, address: '测试路8弄2号', province: '' },
+    },
+    residence: { ...place, address: '测试路8弄2号301室', atHukouAddress: true },
+    guardians: [{
+      relation: 'father', name: '周建国', phone: '13912345678',
+      document: { type: 'resident_id', number: residentID(xuhui.code, '1988-03-02', 'M') }, hukouInShanghai: true,
+    }],
+    certificates: [],
+    extra: {},
+  });
+  return receipt.receiptNumber;
+}
+
+async function openSignedIn(browser, base, level) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  await page.goto(`${base}/review/returns`);
+  await page.waitForURL((url) => url.pathname === '/sign-in');
+  await page.getByRole('tab', { name: '开发登录' }).click();
+  await page.getByRole('radio', { name: level === 'city' ? '市级管理员' : '区级管理员' }).check({ force: true });
+  if (level === 'district') {
+    await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^${xuhui.name}$`) }).click();
+  }
+  await page.getByRole('button', { name: '登录', exact: true }).click();
+  await page.waitForURL(`${base}/review/returns`);
+  return { context, page, problems };
+}
 
 describe('review and SMS pages', () => {
   let stack;

@@ -7,7 +7,8 @@
 // applied.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ParentClient, openSignedIn, registerChild } from '../clients.mjs';
+import { openSignedIn } from '../admin.mjs';
+import { ParentClient, registerChild } from '../parent.mjs';
 import { launchBrowser, screenshotPath, startStack } from '../stack.mjs';
 
 let stack;

@@ -1,7 +1,6 @@
-// Clients the browser specs share: a parent's client of the edge API that
-// signs in through the identity simulator without a browser, a registration
-// made through it, and an admin app page signed in with the development
-// sign-in.
+// The parent's side of the browser tests, through the edge's API without a
+// browser: signing in at the identity simulator, registering a child in
+// 徐汇区 at an address matched to a campus, applying and polling receipts.
 import { randomInt } from 'node:crypto';
 
 export const xuhui = { code: '310104', name: '徐汇区' };
@@ -83,7 +82,7 @@ export class ParentClient {
 }
 
 /** Finds a 徐汇 street and committee matched to a campus. */
-async function findMatchedAddress(parent) {
+export async function findMatchedAddress(parent) {
   const streets = await parent.call('GET', `/api/v1/districts/${xuhui.code}/streets`);
   for (const street of streets.slice(0, 40)) {
     const committees = await parent.call('GET', `/api/v1/streets/${street.code}/committees`);
@@ -120,26 +119,4 @@ export async function registerChild(parent) {
     extra: {},
   });
   return receipt.receiptNumber;
-}
-
-/**
- * Opens path in the admin app as a city admin or the 徐汇 district admin,
- * through the development sign-in. Returns { context, page, problems }.
- */
-export async function openSignedIn(browser, base, level, path = '/review/returns') {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.goto(`${base}${path}`);
-  await page.waitForURL((url) => url.pathname === '/sign-in');
-  await page.getByRole('tab', { name: '开发登录' }).click();
-  await page.getByRole('radio', { name: level === 'city' ? '市级管理员' : '区级管理员' }).check({ force: true });
-  if (level === 'district') {
-    await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
-    await page.locator('.el-select-dropdown__item:visible', { hasText: new RegExp(`^${xuhui.name}$`) }).click();
-  }
-  await page.getByRole('button', { name: '登录', exact: true }).click();
-  await page.waitForURL(`${base}${path}`);
-  return { context, page, problems };
 }
