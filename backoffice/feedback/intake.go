@@ -146,6 +146,8 @@ func (in *Intake) Reclaim(ctx context.Context) (int, error) {
 // A malformed entry (or one whose data was trimmed, which comes back with
 // nil fields) is logged and acknowledged without a row, because no retry
 // can fix it.
+// NOTE: unlike the submissions stream, there is no dead-letter stream here,
+// so the log line is the only trace of a dropped report.
 func (in *Intake) store(ctx context.Context, entries []rueidis.XRangeEntry) error {
 	if len(entries) == 0 {
 		return nil

@@ -114,6 +114,9 @@ func findRegistration(ctx context.Context, db sqlx.QueryerContext, keyring *cryp
 // childDocumentIndex returns the blind index of a child's identity
 // document, computed as the edge computes it when the family registers
 // (domain "child_document", "type:normalised number").
+// NOTE: a child registered without a document has an index over the name,
+// birth date and guardians' documents, so only the registration number
+// finds that registration here.
 func childDocumentIndex(keyring *crypto.Keyring, request lookupRequest, now time.Time) ([]byte, error) {
 	documentType, err := document.ParseType(request.DocumentType)
 	if err != nil || documentType == document.None {
