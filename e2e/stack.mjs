@@ -44,14 +44,15 @@ async function waitReady(url, process, name) {
  * Starts the stack. Returns { edgeURL, backOfficeURL, identityURL, env, stop }.
  * `stop` kills every process and drops the database. `name`, when set (lower
  * case letters and digits), goes into the database name and the Redis
- * prefix, so a spec's data is distinguishable from other runs'.
+ * prefix, so a spec's data is distinguishable from other runs'. `settings`
+ * override the environment of every process, such as a short idle timeout.
  */
-export async function startStack({ name = '' } = {}) {
+export async function startStack({ name = '', settings = {} } = {}) {
   if (!/^[a-z0-9]*$/.test(name)) throw new Error(`stack name ${name} must be lower case letters and digits`);
   const id = name ? `${name}_${randomBytes(4).toString('hex')}` : randomBytes(4).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
-  const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort] =
-    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort, ratingPort] =
+    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   // E2E_DATABASE_PREFIX lets people who share one PostgreSQL tell their
   // test databases apart; it must be a lower-case SQL identifier.
   const prefix = process.env.E2E_DATABASE_PREFIX || 'e2e';
@@ -80,11 +81,14 @@ export async function startStack({ name = '' } = {}) {
     SIM_CRYPTO_LISTEN: '127.0.0.1:0',
     SIM_SMS_LISTEN: `127.0.0.1:${smsPort}`,
     SMS_API_URL: `http://127.0.0.1:${smsPort}`,
+    SIM_RATING_LISTEN: `127.0.0.1:${ratingPort}`,
+    RATING_API_URL: `http://127.0.0.1:${ratingPort}`,
     SIM_GATEWAY_LISTEN: '127.0.0.1:0',
     SIM_GATEWAY_UPSTREAM: `http://127.0.0.1:${backOfficePort}`,
     SIM_GATEWAY_DIR: join(dir, 'gateway'),
     VERIFY_INTERVAL: '500ms',
     LOG_LEVEL: 'warn',
+    ...settings,
   };
 
   execFileSync(bin('backoffice'), ['keygen', env.CRYPTO_KEYRING_FILE, env.CRYPTO_SIGNING_KEY_FILE], { env });

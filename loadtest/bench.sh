@@ -207,6 +207,7 @@ export SIM_CERTIFICATES_LISTEN=127.0.0.1:$certificates_port
 export SIM_DATA_LISTEN=127.0.0.1:$data_port
 export SIM_CRYPTO_LISTEN=127.0.0.1:0
 export SIM_SMS_LISTEN=127.0.0.1:0
+export SIM_RATING_LISTEN=127.0.0.1:0
 export SIM_GATEWAY_UPSTREAM=off
 export DRAIN_CONSUMERS=$drain_consumers
 export LOG_LEVEL=warn

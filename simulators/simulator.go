@@ -22,6 +22,7 @@ import (
 	"github.com/sh-preschool/preschool/simulators/fault"
 	"github.com/sh-preschool/preschool/simulators/gateway"
 	"github.com/sh-preschool/preschool/simulators/identity"
+	"github.com/sh-preschool/preschool/simulators/rating"
 	"github.com/sh-preschool/preschool/simulators/sms"
 )
 
@@ -32,6 +33,7 @@ const (
 	ServiceData         = "data"
 	ServiceCrypto       = "crypto"
 	ServiceSMS          = "sms"
+	ServiceRating       = "rating"
 )
 
 // DefaultCryptoAPIKey is the API key the cryptography service simulator
@@ -51,6 +53,7 @@ type Config struct {
 	DataAddr         string
 	CryptoAddr       string
 	SMSAddr          string
+	RatingAddr       string
 
 	// Identity, Certificates, Data and Crypto are the initial fault settings.
 	Identity     fault.Config
@@ -58,6 +61,7 @@ type Config struct {
 	Data         fault.Config
 	Crypto       fault.Config
 	SMS          fault.Config
+	Rating       fault.Config
 
 	// SMSDeliveryDelay is how long after acceptance the SMS simulator
 	// reports a message delivered.
@@ -98,9 +102,13 @@ type Running struct {
 	DataURL         string
 	CryptoURL       string
 	SMSURL          string
+	RatingURL       string
 
 	// SMS is the SMS simulator, so tests can count the messages it accepted.
 	SMS *sms.Server
+	// Rating is the service-rating (好差评) simulator, so tests can count
+	// the reports it received.
+	Rating *rating.Server
 	// GatewayURL is the gateway's https URL, empty when it did not start.
 	GatewayURL string
 	// Gateway is the running gateway simulator, or nil.
@@ -152,6 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		cryptoAPIKey = DefaultCryptoAPIKey
 	}
 	running.SMS = sms.NewServer(sms.Options{DeliveryDelay: cfg.SMSDeliveryDelay, Logger: logger})
+	running.Rating = rating.NewServer(rating.Options{Logger: logger})
 	definitions := []struct {
 		name    string
 		addr    string
@@ -168,6 +177,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		{ServiceData, cfg.DataAddr, cfg.Data, dataapi.NewHandler(logger)},
 		{ServiceCrypto, cfg.CryptoAddr, cfg.Crypto, cryptoservice.NewHandler(cryptoProvider, cryptoAPIKey)},
 		{ServiceSMS, cfg.SMSAddr, cfg.SMS, running.SMS.Handler()},
+		{ServiceRating, cfg.RatingAddr, cfg.Rating, running.Rating.Handler()},
 	}
 	for _, definition := range definitions {
 		started, err := startService(ctx, requestContext, logger, definition.name, definition.addr, definition.faults, serviceSeed(cfg.Seed, definition.name), definition.handler)
@@ -182,6 +192,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	running.DataURL = running.services[ServiceData].url
 	running.CryptoURL = running.services[ServiceCrypto].url
 	running.SMSURL = running.services[ServiceSMS].url
+	running.RatingURL = running.services[ServiceRating].url
 	if cfg.GatewayUpstream != "" {
 		running.Gateway, err = gateway.Start(ctx, gateway.Options{
 			Addr: cfg.GatewayAddr, Upstream: cfg.GatewayUpstream, Dir: cfg.GatewayDir, Logger: logger.With("service", "gateway"),

@@ -266,8 +266,8 @@ type sealedGuardian struct {
 	DocumentNumber string `json:"documentNumber"`
 }
 
-// relationLabels names the guardian relations the edge accepts.
-var relationLabels = map[string]string{"father": "父亲", "mother": "母亲", "grandparent": "祖父母/外祖父母", "other": "其他监护人"}
+// RelationLabels names the guardian relations the edge accepts.
+var RelationLabels = map[string]string{"father": "父亲", "mother": "母亲", "grandparent": "祖父母/外祖父母", "other": "其他监护人"}
 
 // errUnreadable is returned for a registration whose sealed values do not open.
 var errUnreadable = apierror.New(http.StatusInternalServerError, "sealed_data_unreadable", "该登记的加密信息无法解密，请联系系统管理员。")
@@ -300,7 +300,7 @@ func (h *Handlers) registrationDetail(row RegistrationRow, policy masking.Policy
 	}
 	for _, guardian := range guardians {
 		detail.Guardians = append(detail.Guardians, guardianDetail{
-			Relation: relationLabels[guardian.Relation], Name: policy.Name(guardian.Name), Phone: policy.Phone(guardian.Phone),
+			Relation: RelationLabels[guardian.Relation], Name: policy.Name(guardian.Name), Phone: policy.Phone(guardian.Phone),
 			DocumentType:   documentLabels[guardian.DocumentType],
 			DocumentNumber: policy.DocumentNumber(guardian.DocumentNumber),
 		})

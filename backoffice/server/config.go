@@ -57,6 +57,13 @@ type Config struct {
 	SMSBackoff             time.Duration
 	SMSMaxBackoff          time.Duration
 	SMSReceiptDelay        time.Duration
+	RatingAPIURL           string
+	RatingTimeout          time.Duration
+	RatingInterval         time.Duration
+	RatingBackoff          time.Duration
+	RatingMaxBackoff       time.Duration
+	RatingMaxAttempts      int
+	RatingConcurrency      int
 	// Workers turns the drainer and verifier off when false, for a replica
 	// that only serves pages.
 	Workers bool
@@ -130,6 +137,13 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		SMSBackoff:              r.Duration("SMS_BACKOFF", 30*time.Second, time.Millisecond),
 		SMSMaxBackoff:           r.Duration("SMS_MAX_BACKOFF", 30*time.Minute, time.Millisecond),
 		SMSReceiptDelay:         r.Duration("SMS_RECEIPT_DELAY", 5*time.Second, 0),
+		RatingAPIURL:            r.String("RATING_API_URL", "http://127.0.0.1:7107"),
+		RatingTimeout:           r.Duration("RATING_TIMEOUT", 5*time.Second, time.Millisecond),
+		RatingInterval:          r.Duration("RATING_INTERVAL", time.Second, 10*time.Millisecond),
+		RatingBackoff:           r.Duration("RATING_BACKOFF", 30*time.Second, time.Millisecond),
+		RatingMaxBackoff:        r.Duration("RATING_MAX_BACKOFF", 30*time.Minute, time.Millisecond),
+		RatingMaxAttempts:       r.Int("RATING_MAX_ATTEMPTS", 10, 1, 100),
+		RatingConcurrency:       r.Int("RATING_CONCURRENCY", 8, 1, 64),
 		DashboardCacheTTL:       r.Duration("DASHBOARD_CACHE_TTL", 10*time.Second, 0),
 		Workers:                 r.Bool("BACKOFFICE_WORKERS", true),
 		Crypto:                  crypto.LoadProviderConfig(r),

@@ -17,6 +17,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/entrystate"
+	"github.com/sh-preschool/preschool/backoffice/feedback"
 	"github.com/sh-preschool/preschool/backoffice/forms"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/backoffice/matching"
@@ -25,6 +26,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/review"
 	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/backoffice/staff"
+	"github.com/sh-preschool/preschool/backoffice/supplement"
 	"github.com/sh-preschool/preschool/backoffice/web"
 	"github.com/sh-preschool/preschool/shared/apierror"
 )
@@ -78,11 +80,16 @@ func (b *BackOffice) routes() http.Handler {
 				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
 				DistrictName: b.districtName, Now: time.Now,
 			}).Routes(r)
+			(&supplement.Handlers{
+				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
+				DistrictName: b.districtName, ReceiptTTL: b.config.ReceiptTTL, Now: time.Now,
+			}).Routes(r)
 			(&sms.Handlers{DB: b.db, Trail: b.trail, DistrictName: b.districtName}).Routes(r)
 			(&admission.Handlers{
 				DB: b.db, Redis: b.redis, Keys: b.keys, Keyring: b.keyring, Trail: b.trail,
 				DistrictName: b.districtName, Now: time.Now, Publisher: b.publisher,
 			}).Routes(r)
+			(&feedback.Handlers{DB: b.db, DistrictName: b.districtName}).Routes(r)
 			(&entrystate.Handlers{
 				DB: b.db, Trail: b.trail, Publisher: b.publisher, DistrictName: b.districtName, Now: time.Now,
 			}).Routes(r)

@@ -23,6 +23,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/drain"
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
+	"github.com/sh-preschool/preschool/backoffice/feedback"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/backoffice/verify"
@@ -92,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		return nil, err
 	}
 	redis, err := redisclient.Open(ctx, redisclient.Options{
-		Address: cfg.RedisAddress, Password: cfg.RedisPassword, BlockingPoolSize: cfg.DrainConsumers + 2,
+		Address: cfg.RedisAddress, Password: cfg.RedisPassword, BlockingPoolSize: cfg.DrainConsumers + 3,
 	})
 	if err != nil {
 		db.Close()
@@ -256,6 +257,18 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 		BatchSize: b.config.SMSBatchSize, Since: time.Now().Add(-24 * time.Hour),
 	}
 	b.goWorker(func() { notifier.Run(ctx) })
+
+	intake := &feedback.Intake{
+		DB: b.db, Redis: b.redis, Prefix: b.config.RedisPrefix, Consumer: b.config.DrainConsumer,
+		BatchSize: 100, Block: time.Second, ClaimIdle: time.Minute,
+	}
+	b.goWorker(func() { intake.Run(ctx) })
+	forwarder := feedback.NewForwarder(b.db, b.keyring, feedback.ForwarderConfig{
+		URL: b.config.RatingAPIURL, Timeout: b.config.RatingTimeout, Interval: b.config.RatingInterval, BatchSize: 50,
+		Backoff: b.config.RatingBackoff, MaxBackoff: b.config.RatingMaxBackoff, MaxAttempts: b.config.RatingMaxAttempts,
+		Concurrency: b.config.RatingConcurrency,
+	})
+	b.goWorker(func() { forwarder.Run(ctx) })
 	return nil
 }
 

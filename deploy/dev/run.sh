@@ -39,7 +39,7 @@ check Redis "${REDIS_ADDR%:*}" "$redis_port" "redis-server --daemonize yes --bin
 
 # A second `make run` would re-seed the running system's database and then
 # fail to listen, so it stops here instead.
-for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 127.0.0.1:7104 127.0.0.1:7105 127.0.0.1:7106; do
+for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 127.0.0.1:7104 127.0.0.1:7105 127.0.0.1:7106 127.0.0.1:7107; do
   if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
     echo "端口 $address 已被占用，系统可能已在运行。Port $address is in use: the system may be running already." >&2
     echo "Stop it first (Ctrl-C in its terminal), or set EDGE_LISTEN, EDGE_OPERATIONS_LISTEN and BACKOFFICE_LISTEN to free ports." >&2
@@ -98,6 +98,7 @@ cat <<TEXT
       The first sign-in enrols an authenticator app (TOTP); the development sign-in skips it.
   统一身份认证模拟 Identity:  http://127.0.0.1:7101/
   短信模拟 SMS:              http://127.0.0.1:7105/ （发送记录见管理端“审核与通知 → 短信通知”）
+  好差评模拟 Service rating: http://127.0.0.1:7107/ （“办不成事”反映见管理端“审核与通知 → 办不成事反映”）
   指标 Metrics:              http://$EDGE_OPERATIONS_LISTEN/metrics  http://$BACKOFFICE_LISTEN/metrics
   日志 Logs:                 .run/simulators.log .run/backoffice.log .run/edge.log
 

@@ -165,6 +165,10 @@ func (f *Fixture) StartEdge(t *testing.T, options EdgeOptions) *Edge {
 		TrustForwardedFor:    options.TrustForwardedFor,
 		TLSCertFile:          options.TLSCertFile,
 		TLSKeyFile:           options.TLSKeyFile,
+		// The defaults of EDGE_FEEDBACK_IDLE_TIMEOUT and
+		// EDGE_FEEDBACK_STREAM_MAX_LENGTH.
+		FeedbackIdleTimeout:     5 * time.Minute,
+		FeedbackStreamMaxLength: 100_000,
 	}
 	edge, err := server.Start(ctx, config)
 	if err != nil {

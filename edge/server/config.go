@@ -49,6 +49,11 @@ type Config struct {
 	// only on Listen, for the hop from nginx.
 	TLSCertFile string
 	TLSKeyFile  string
+	// FeedbackIdleTimeout is how long a form page waits without input
+	// before it offers the 办不成事 feedback form.
+	FeedbackIdleTimeout time.Duration
+	// FeedbackStreamMaxLength caps the feedback stream (MAXLEN ~).
+	FeedbackStreamMaxLength int
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -86,6 +91,8 @@ func LoadConfig(r *config.Reader) (Config, error) {
 	}
 	c.PublicURL = r.String("EDGE_PUBLIC_URL", "http://"+displayAddress(c.Listen))
 	c.PDFConcurrency = r.Int("EDGE_PDF_CONCURRENCY", 2, 1, 64)
+	c.FeedbackIdleTimeout = r.Duration("EDGE_FEEDBACK_IDLE_TIMEOUT", 5*time.Minute, time.Second)
+	c.FeedbackStreamMaxLength = r.Int("EDGE_FEEDBACK_STREAM_MAX_LENGTH", 100_000, 1_000, 10_000_000)
 	c.PDFFonts = strings.Split(r.String("EDGE_PDF_FONTS", strings.Join(formpdf.DefaultFontPaths, ":")), ":")
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	return c, r.Err()

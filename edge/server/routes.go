@@ -63,6 +63,9 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 	handle(http.MethodPost, "/api/v1/prefill/certificates", writeRoute, e.prefill.PostPrefill)
 	handle(http.MethodPost, "/api/v1/uploads", writeRoute, e.uploads.PostUpload)
 
+	handle(http.MethodGet, "/api/v1/feedback/settings", readRoute, e.feedback.GetSettings)
+	handle(http.MethodPost, "/api/v1/feedback", writeRoute, e.feedback.PostFeedback)
+
 	handle(http.MethodGet, "/auth/login", readRoute, e.signin.Login)
 	handle(http.MethodGet, "/auth/callback", readRoute, e.signin.Callback)
 	handle(http.MethodPost, "/auth/logout", writeRoute, e.signin.Logout)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/api"
 	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/edge/feedback"
 	"github.com/sh-preschool/preschool/edge/prefill"
 	"github.com/sh-preschool/preschool/edge/signin"
 	"github.com/sh-preschool/preschool/edge/submit"
@@ -53,6 +54,7 @@ type Edge struct {
 	signin    *signin.Service
 	prefill   *prefill.Handlers
 	uploads   *prefill.Uploads
+	feedback  *feedback.Handlers
 	requestID atomic.Uint64
 	idPrefix  string
 }
@@ -161,6 +163,18 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	e.uploads = &prefill.Uploads{Dir: cfg.UploadDir, Keyring: keyring}
 	service.UploadExists = e.uploads.Exists
 	service.UploadInfo = e.uploads.Info
+	e.feedback = &feedback.Handlers{
+		Redis: redis, Keyring: keyring, Prefix: cfg.RedisPrefix, StreamMaxLength: int64(cfg.FeedbackStreamMaxLength),
+		IdleTimeout: cfg.FeedbackIdleTimeout, Timeout: cfg.RedisTimeout, Now: now,
+		DistrictKnown: func(code string) bool {
+			current := e.catalogue.Current()
+			if current == nil {
+				return false
+			}
+			_, ok := current.District(code)
+			return ok
+		},
+	}
 
 	if err := e.catalogue.Refresh(ctx); err != nil {
 		slog.Warn("no configuration snapshot yet; the edge is not ready until the back office publishes one", "error", err)

@@ -27,6 +27,8 @@ type fixtures struct {
 	otherKindergarten     int64
 	otherKindergartenName string
 	ownKindergarten       int64
+	// ownCampus and otherCampus are a campus of 徐汇 and one of 长宁.
+	ownCampus, otherCampus int64
 
 	// year is the latest enrolment year.
 	year int
@@ -105,6 +107,11 @@ func newFixtures(t *testing.T, env *backofficetest.Env) fixtures {
 	if err := row.Scan(&f.ownKindergarten); err != nil {
 		t.Fatalf("read a kindergarten of 徐汇: %v", err)
 	}
+	for district, campus := range map[string]*int64{xuhui: &f.ownCampus, changning: &f.otherCampus} {
+		if err := db.Get(campus, `SELECT id FROM campus WHERE district_code = $1 ORDER BY id LIMIT 1`, district); err != nil {
+			t.Fatalf("read a campus of %s: %v", district, err)
+		}
+	}
 	insertOtherDistrictRows(t, env, &f)
 	return f
 }
@@ -176,7 +183,14 @@ func insertOtherDistrictRows(t *testing.T, env *backofficetest.Env, f *fixtures)
 		INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
 		VALUES ($1, $2, $3, 0, '长宁区测试管理员')`, f.otherApplication, changning, otherDistrictPrefix+"退回原因")
 
+	exec("insert a 长宁 feedback report", `
+		INSERT INTO service_feedback (stream_entry_id, category, body, page, step, trigger, district_code, key_id, submitted_at)
+		VALUES ('1-1', 'other', $2, '/apply', '选择园所', 'leave', $1, 'fixture', now())`, changning, otherDistrictPrefix+"办不成事反映")
+
 	// The walker's own rows, which its filtered lists must still return.
+	exec("insert a 徐汇 feedback report", `
+		INSERT INTO service_feedback (stream_entry_id, category, body, page, step, trigger, district_code, key_id, submitted_at)
+		VALUES ('1-2', 'other', $2, '/apply', '选择园所', 'leave', $1, 'fixture', now())`, xuhui, ownDistrictPrefix+"办不成事反映")
 	exec("insert a 徐汇 SMS template", `
 		INSERT INTO sms_template (event, district_code, body, updated_by)
 		VALUES ('application_succeeded', $1, $2, 'fixture')`, xuhui, ownDistrictPrefix+"短信模板")

@@ -584,6 +584,34 @@ var routeCases = map[string]routeCase{
 					`' AND status IN ('admitted', 'not_admitted')`, 0)}}
 		},
 	},
+	"POST /api/v1/supplementary/lookup": {
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "look up a 长宁 registration", path: "/api/v1/supplementary/lookup",
+					body: `{"registrationNumber": "` + f.otherRegistration + `"}`, want: denied},
+			}
+		},
+	},
+	"GET /api/v1/supplementary/options": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "长宁 campuses", path: "/api/v1/supplementary/options?year=" + strconv.Itoa(f.year) + "&district=" + changning,
+				want: denied}}
+		},
+	},
+	"POST /api/v1/supplementary/applications": {
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "supplementary application for a 长宁 registration", path: "/api/v1/supplementary/applications",
+					body: `{"registrationNumber": "` + f.otherRegistration + `", "campusId": ` + strconv.FormatInt(f.ownCampus, 10) +
+						`, "categoryCode": "` + f.category + `"}`, want: denied,
+					check: countIs(`SELECT count(*) FROM application WHERE supplementary`, 0)},
+				{name: "supplementary application at a 长宁 campus", path: "/api/v1/supplementary/applications",
+					body: `{"registrationNumber": "` + f.ownRegistration + `", "campusId": ` + strconv.FormatInt(f.otherCampus, 10) +
+						`, "categoryCode": "` + f.category + `"}`, want: denied,
+					check: countIs(`SELECT count(*) FROM application WHERE supplementary`, 0)},
+			}
+		},
+	},
 
 	"GET /api/v1/sms/events": {
 		unscoped: "lists the SMS events and their placeholders, which are the same for every district",
@@ -610,6 +638,26 @@ var routeCases = map[string]routeCase{
 				{name: "长宁's messages", path: "/api/v1/sms/outbox?district=" + changning, want: denied},
 				{name: "whole list", path: "/api/v1/sms/outbox?size=100", want: filtered, check: contains(ownDistrictPrefix + "短信内容")},
 				{name: "a 长宁 application's messages", path: "/api/v1/sms/outbox?record=" + f.otherApplication, want: filtered},
+			}
+		},
+	},
+	"GET /api/v1/feedback": {
+		filters: []string{"category", "district", "status", "page", "size"},
+		reader:  xuhuiAdmin,
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "长宁's reports", path: "/api/v1/feedback?district=" + changning, want: denied},
+				{name: "whole list", path: "/api/v1/feedback?size=100", want: filtered, check: contains(ownDistrictPrefix + "办不成事反映")},
+			}
+		},
+	},
+	"GET /api/v1/feedback/summary": {
+		filters: []string{"category", "district", "status"},
+		reader:  xuhuiAdmin,
+		probes: func(f fixtures) []probe {
+			return []probe{
+				{name: "长宁's counts", path: "/api/v1/feedback/summary?district=" + changning, want: denied},
+				{name: "own counts", path: "/api/v1/feedback/summary", want: filtered, check: contains(`"total":1`)},
 			}
 		},
 	},

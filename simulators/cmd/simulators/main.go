@@ -1,6 +1,7 @@
 // Command simulators runs the simulators of the big-data centre's services
-// (unified identity, certificate API, data API) and the cloud's cryptography
-// service until SIGINT or SIGTERM.
+// (unified identity, certificate API, data API, SMS), the city's
+// service-rating system (好差评) and the cloud's cryptography service until
+// SIGINT or SIGTERM.
 // Every setting comes from a flag or, when the flag is not given, from the
 // SIM_* environment variable named in its help text.
 package main
@@ -84,6 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "data          %s\n", running.DataURL)
 	fmt.Fprintf(stdout, "crypto        %s\n", running.CryptoURL)
 	fmt.Fprintf(stdout, "sms           %s\n", running.SMSURL)
+	fmt.Fprintf(stdout, "rating        %s\n", running.RatingURL)
 	if running.GatewayURL != "" {
 		fmt.Fprintf(stdout, "gateway       %s\n", running.GatewayURL)
 	}
@@ -134,6 +136,8 @@ func options() []option {
 			apply: func(s *settings, v string) error { return parseListen(v, &s.config.SMSAddr) }},
 		{flag: "sms-delivery-delay", env: "SIM_SMS_DELIVERY_DELAY", defaultValue: "1s", usage: "time after acceptance when the SMS simulator reports a message delivered",
 			apply: func(s *settings, v string) error { return parseDuration(v, &s.config.SMSDeliveryDelay) }},
+		{flag: "rating-listen", env: "SIM_RATING_LISTEN", defaultValue: "127.0.0.1:7107", usage: "listen address of the service-rating (好差评) simulator",
+			apply: func(s *settings, v string) error { return parseListen(v, &s.config.RatingAddr) }},
 		{flag: "gateway-listen", env: "SIM_GATEWAY_LISTEN", defaultValue: "127.0.0.1:7106", usage: "TLS listen address of the security authentication gateway simulator",
 			apply: func(s *settings, v string) error { return parseListen(v, &s.config.GatewayAddr) }},
 		{flag: "gateway-upstream", env: "SIM_GATEWAY_UPSTREAM", defaultValue: "http://127.0.0.1:8081", usage: "URL the gateway forwards to (the back office); \"off\" does not start the gateway",
@@ -155,6 +159,7 @@ func options() []option {
 		{"data", func(s *settings) *fault.Config { return &s.config.Data }},
 		{"crypto", func(s *settings) *fault.Config { return &s.config.Crypto }},
 		{"sms", func(s *settings) *fault.Config { return &s.config.SMS }},
+		{"rating", func(s *settings) *fault.Config { return &s.config.Rating }},
 	}
 	for _, target := range faultTargets {
 		prefix := "SIM_" + strings.ToUpper(target.name) + "_"

@@ -154,6 +154,10 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		"SIM_IDENTITY_LISTEN":     "127.0.0.1:0",
 		"SIM_CERTIFICATES_LISTEN": "127.0.0.1:0",
 		"SIM_DATA_LISTEN":         "127.0.0.1:0",
+		"SIM_CRYPTO_LISTEN":       "127.0.0.1:0",
+		"SIM_SMS_LISTEN":          "127.0.0.1:0",
+		"SIM_RATING_LISTEN":       "127.0.0.1:0",
+		"SIM_GATEWAY_LISTEN":      "127.0.0.1:0",
 		"SIM_DATA_FAILURE_RATE":   "1",
 	})
 

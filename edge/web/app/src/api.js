@@ -119,6 +119,10 @@ export const api = {
   applicationOptions: (registrationNumber, districtCode) =>
     get(`/api/v1/registrations/${encodeURIComponent(registrationNumber)}/options?district=${encodeURIComponent(districtCode)}`),
 
+  feedbackSettings: () => cached('/api/v1/feedback/settings'),
+  /** Sends a 办不成事 report: { category, body, page, step, trigger, districtCode, phone }. */
+  submitFeedback: async (report) => (await request('POST', '/api/v1/feedback', { json: report })).body,
+
   receipt: (number) => get(`/api/v1/receipts/${encodeURIComponent(number)}`),
   /** Returns the filled registration form as a PDF Blob. */
   formPdf: async (number) =>

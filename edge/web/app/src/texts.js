@@ -337,3 +337,25 @@ export const checks = {
   residenceProofNumber: '居住证件号码应为 4 至 32 位字母或数字，请核对。',
   guardianCount: (min, max) => `请填写 ${min} 至 ${max} 名监护人。`,
 };
+
+// 办不成事 feedback prompt (FeedbackDialog).
+export const feedback = {
+  idleTitle: '办理遇到困难了吗？',
+  leaveTitle: '还没有提交，是遇到问题了吗？',
+  manualTitle: '反映“办不成事”',
+  intro: '如果您在办理入园登记报名时遇到了困难，请告诉我们。您的反映将转送上海市“好差评”系统，由相关部门跟进处理。',
+  link: '办不成事？点此反映',
+  category: '遇到的问题',
+  body: '问题描述',
+  bodyHint: (max) => `请简要描述遇到的问题（最多 ${max} 字）`,
+  phone: '联系电话',
+  phoneHint: '选填，便于工作人员联系您',
+  submit: '提交反映',
+  submitting: '正在提交…',
+  continue: '继续办理',
+  leave: '不用了，继续离开',
+  chooseCategory: '请选择遇到的问题类型。',
+  thanks: '感谢您的反映，我们会尽快跟进处理。',
+  close: '关闭',
+  unavailable: '反映功能暂时无法使用，请稍后再试。',
+};

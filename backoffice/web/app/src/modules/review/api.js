@@ -98,3 +98,32 @@ export function getFilledForm(number, signal) {
 export function filledFileURL(number, fileId) {
   return downloadURL(`/forms/filled/${encodeURIComponent(number)}/files/${encodeURIComponent(fileId)}`);
 }
+
+/**
+ * POST /supplementary/lookup: finds a registration for 补报名 by
+ * { registrationNumber } (typed or scanned from the form's QR code) or by
+ * { documentType, documentNumber, nationality }.
+ */
+export function lookupForSupplement(query) {
+  return api.post('/supplementary/lookup', query, csrf());
+}
+
+/** GET /supplementary/options: the district's campuses and the categories with an entry in year. */
+export function supplementOptions({ year, district }) {
+  return api.get('/supplementary/options', { year, district });
+}
+
+/** POST /supplementary/applications: stores a 补报名 application as 验证通过 and queues the family's SMS. */
+export function applySupplement(application) {
+  return api.post('/supplementary/applications', application, csrf());
+}
+
+/** GET /feedback: one page of 办不成事 reports in scope, filtered by category, district and delivery status. */
+export function listFeedback({ page, size, category, district, status }, signal) {
+  return api.get('/feedback', { page, size, category, district, status }, { signal });
+}
+
+/** GET /feedback/summary: the number of reports by category, district and delivery status. */
+export function feedbackSummary({ category, district, status } = {}) {
+  return api.get('/feedback/summary', { category, district, status });
+}

@@ -1,0 +1,107 @@
+package supplement
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/shared/apierror"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+var errNumberUnavailable = apierror.New(http.StatusServiceUnavailable, "number_unavailable",
+	"暂时无法分配报名编号，请稍后重试。")
+
+// drawNumber draws the next application number of the district from the
+// sequence the edge uses, so staff and parents never get the same number.
+func (h *Handlers) drawNumber(ctx context.Context, year int, district string) (string, error) {
+	callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	sequence, err := h.Redis.Do(callCtx, h.Redis.B().Incr().Key(h.Keys.ApplicationSequence(year, district)).Build()).AsInt64()
+	if err != nil {
+		slog.Error("application sequence not drawn", "year", year, "district", district, "error", err)
+		return "", errNumberUnavailable
+	}
+	return enrol.FormatApplicationNumber(year, district, sequence), nil
+}
+
+// publishScript writes what the edge reads about an application made in
+// the back office. The child's claim makes the edge refuse the parent's own
+// application with this number, the receipt carries the status, and the
+// parent's set of receipts lists it. The registration's receipt, while it
+// exists, gets the status verified, because the admin checked the
+// documents. The keys get the TTL of the registration's receipt while that
+// exists, else ARGV[4].
+//
+// KEYS[1] claim, KEYS[2] receipt, KEYS[3] owner set, KEYS[4] the
+// registration's receipt. ARGV[1] number, ARGV[2] claim value, ARGV[3]
+// owner index in hex, ARGV[4] TTL in seconds, ARGV[5..] receipt fields.
+var publishScript = rueidis.NewLuaScript(`
+local ttl = redis.call('TTL', KEYS[4])
+if ttl <= 0 then
+  ttl = tonumber(ARGV[4])
+else
+  redis.call('HSET', KEYS[4], 'status', 'verified')
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
+redis.call('HSET', KEYS[2], 'owner', ARGV[3], unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ttl)
+return 1
+`)
+
+// receiptFacts are the facts of a stored supplementary application that
+// the parent's pages show.
+type receiptFacts struct {
+	Number       string
+	Registration string
+	Year         int
+	ChildIndex   []byte
+	OwnerIndex   []byte
+	DistrictCode string
+	CategoryCode string
+	CampusID     int64
+	PayloadHash  []byte
+	AcceptedAt   time.Time
+}
+
+// publishReceipt writes the receipt to Redis after the commit, trying
+// three times. When all three fail, the database still holds the
+// application.
+func (h *Handlers) publishReceipt(ctx context.Context, facts receiptFacts) error {
+	ctx = context.WithoutCancel(ctx)
+	stamp := facts.AcceptedAt.UTC().Format(time.RFC3339Nano)
+	keys := []string{
+		h.Keys.ApplicationClaim(facts.Year, facts.ChildIndex), h.Keys.Receipt(facts.Number),
+		h.Keys.OwnerReceipts(facts.OwnerIndex), h.Keys.Receipt(facts.Registration),
+	}
+	args := []string{
+		facts.Number, facts.Number + "|" + hex.EncodeToString(facts.PayloadHash) + "|" + facts.DistrictCode,
+		hex.EncodeToString(facts.OwnerIndex), strconv.FormatInt(int64(h.ReceiptTTL/time.Second), 10),
+		enrol.FieldKind, enrol.KindApplication, enrol.FieldStatus, enrol.StatusDocumentsVerified,
+		enrol.FieldAcceptedAt, stamp, enrol.FieldRecordedAt, stamp,
+		"year", strconv.Itoa(facts.Year), "registration", facts.Registration, "district", facts.DistrictCode,
+		"category", facts.CategoryCode, "choices", strconv.FormatInt(facts.CampusID, 10), "supplementary", "1",
+	}
+	var err error
+	for attempt := range 3 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+		}
+		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err = publishScript.Exec(callCtx, h.Redis, keys, args).Error()
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	slog.Error("supplementary application not published to Redis", "application", facts.Number, "error", err)
+	return fmt.Errorf("publish receipt %s: %w", facts.Number, err)
+}
