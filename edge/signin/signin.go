@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -132,6 +133,14 @@ func (s *Service) Callback(ctx *fasthttp.RequestCtx) error {
 	exchangeCtx, cancel := api.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	user, err := s.exchange(exchangeCtx, code)
+	var rejected *grantRejectedError
+	if errors.As(err, &rejected) {
+		// An OAuth 2.0 invalid_grant: the code was used already (the parent
+		// went back to the callback page) or has expired. The identity
+		// service works, so the parent only needs to sign in again.
+		slog.Warn("sign-in code rejected by the identity service", "request_id", api.RequestID(ctx), "error", err)
+		return apierror.New(http.StatusBadRequest, "sign_in_expired", "登录已过期，请重新登录。")
+	}
 	if err != nil {
 		slog.Error("sign-in exchange failed", "request_id", api.RequestID(ctx), "error", err)
 		return apierror.New(http.StatusBadGateway, "identity_unavailable", "统一身份认证服务暂时无法使用，请稍后重新登录。")
@@ -207,6 +216,10 @@ func (s *Service) exchange(ctx context.Context, code string) (identityUser, erro
 		AccessToken string `json:"access_token"`
 	}
 	if err := s.doJSON(request, &token); err != nil {
+		var status *statusError
+		if errors.As(err, &status) && status.code == http.StatusBadRequest && strings.Contains(status.body, `"invalid_grant"`) {
+			return user, &grantRejectedError{err: err}
+		}
 		return user, fmt.Errorf("token: %w", err)
 	}
 
@@ -235,10 +248,27 @@ func (s *Service) doJSON(request *http.Request, v any) error {
 		return err
 	}
 	if response.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d: %.200s", response.StatusCode, body)
+		return &statusError{code: response.StatusCode, body: string(body)}
 	}
 	return json.Unmarshal(body, v)
 }
+
+// statusError is a non-200 answer of the identity service.
+type statusError struct {
+	code int
+	body string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("status %d: %.200s", e.code, e.body) }
+
+// grantRejectedError is the token endpoint's OAuth 2.0 invalid_grant
+// (RFC 6749, section 5.2): a code that is unknown, used or expired.
+type grantRejectedError struct{ err error }
+
+func (e *grantRejectedError) Error() string {
+	return "token: authorization code rejected: " + e.err.Error()
+}
+func (e *grantRejectedError) Unwrap() error { return e.err }
 
 func (s *Service) callbackURL() string {
 	return strings.TrimRight(s.config.PublicURL, "/") + "/auth/callback"

@@ -229,7 +229,7 @@ func TestCallbackRejected(t *testing.T) {
 		{"other state", "/auth/callback?code=x&state=abc", map[string]string{"ps_state": "def.Lw"}, http.StatusBadRequest, "invalid_sign_in_state"},
 		{"empty state", "/auth/callback?code=x&state=", map[string]string{"ps_state": ".Lw"}, http.StatusBadRequest, "invalid_sign_in_state"},
 		{"no code", "/auth/callback?state=abc", map[string]string{"ps_state": "abc.Lw"}, http.StatusBadRequest, "sign_in_cancelled"},
-		{"unknown code", "/auth/callback?code=forged&state=abc", map[string]string{"ps_state": "abc.Lw"}, http.StatusBadGateway, "identity_unavailable"},
+		{"unknown code", "/auth/callback?code=forged&state=abc", map[string]string{"ps_state": "abc.Lw"}, http.StatusBadRequest, "sign_in_expired"},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
