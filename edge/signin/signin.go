@@ -253,7 +253,7 @@ func (s *Service) doJSON(request *http.Request, v any) error {
 	return json.Unmarshal(body, v)
 }
 
-// statusError is a non-200 answer of the identity service.
+// statusError is a non-200 response of the identity service.
 type statusError struct {
 	code int
 	body string
