@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/document"
 )
 
 // The messages of this package, in one place so they read alike.
@@ -124,4 +125,13 @@ func errOutOfRange(field, label string) *apierror.Error {
 
 func errStaleSchema() *apierror.Error {
 	return apierror.Invalid("schemaVersion", "stale_form", "表单已更新，请刷新页面后重新填写。")
+}
+
+// documentErrorField returns the field of an identity document that a
+// document.Parse error is about: its nationality or its number.
+func documentErrorField(err error) string {
+	if apiErr := apierror.As(err); apiErr != nil && apiErr.Code == document.CodeInvalidNationality {
+		return "nationality"
+	}
+	return "number"
 }

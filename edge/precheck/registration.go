@@ -159,13 +159,16 @@ func formatDate(date string) string {
 }
 
 func (r *Registration) checkChild(request *ChildRequest, birthFrom, birthTo string, today time.Time) error {
+	if strings.TrimSpace(request.Document.Type) == "" {
+		return apierror.Invalid("child.document.type", "missing_field", "请选择幼儿的证件类型。")
+	}
 	documentType, err := document.ParseType(request.Document.Type)
 	if err != nil {
 		return apierror.As(err).WithField("child.document.type")
 	}
 	parsed, err := document.Parse(documentType, request.Document.Number, request.Document.Nationality, today)
 	if err != nil {
-		return apierror.As(err).WithField("child.document.number")
+		return apierror.As(err).WithField("child.document." + documentErrorField(err))
 	}
 	if parsed.Type == document.Passport && parsed.Nationality == "CHN" {
 		return errChineseNationalPassport()
@@ -405,7 +408,7 @@ func checkGuardian(request *GuardianRequest, today time.Time) (Guardian, error) 
 	}
 	parsed, err := document.Parse(documentType, request.Document.Number, request.Document.Nationality, today)
 	if err != nil {
-		return guardian, apierror.As(err).WithField("document.number")
+		return guardian, apierror.As(err).WithField("document." + documentErrorField(err))
 	}
 	guardian.DocumentType, guardian.DocumentNumber, guardian.Nationality = parsed.Type, parsed.Number, parsed.Nationality
 	guardian.birthDate = parsed.BirthDate

@@ -472,7 +472,7 @@ func TestCheckRegistrationInvalid(t *testing.T) {
 
 		// The child's document.
 		{"missing document type", func(t *testing.T, r *precheck.RegistrationRequest) { r.Child.Document.Type = "" },
-			document.CodeUnknownType, "child.document.type"},
+			"missing_field", "child.document.type"},
 		{"unknown document type", func(t *testing.T, r *precheck.RegistrationRequest) { r.Child.Document.Type = "drivers_license" },
 			document.CodeUnknownType, "child.document.type"},
 		{"missing document number", func(t *testing.T, r *precheck.RegistrationRequest) { r.Child.Document.Number = "" },
@@ -510,7 +510,7 @@ func TestCheckRegistrationInvalid(t *testing.T) {
 		{"passport without nationality", func(t *testing.T, r *precheck.RegistrationRequest) {
 			withChildDocument(r, "passport", "E12345678", "")
 			notInShanghai(r)
-		}, document.CodeInvalidNationality, "child.document.number"},
+		}, document.CodeInvalidNationality, "child.document.nationality"},
 		{"Chinese child with passport", func(t *testing.T, r *precheck.RegistrationRequest) {
 			withChildDocument(r, "passport", "E12345678", "chn")
 			notInShanghai(r)
@@ -669,7 +669,7 @@ func TestCheckRegistrationInvalid(t *testing.T) {
 		{"guardian passport without nationality", func(t *testing.T, r *precheck.RegistrationRequest) {
 			r.Guardians[0].Document = precheck.DocumentRequest{Type: "passport", Number: "E12345678"}
 			r.Guardians[0].HukouInShanghai = false
-		}, document.CodeInvalidNationality, "guardians[0].document.number"},
+		}, document.CodeInvalidNationality, "guardians[0].document.nationality"},
 		{"Shanghai hukou guardian with passport", func(t *testing.T, r *precheck.RegistrationRequest) {
 			r.Guardians[0].Document = precheck.DocumentRequest{Type: "passport", Number: "E12345678", Nationality: "USA"}
 		}, "category_inconsistent", "guardians[0].hukouInShanghai"},
