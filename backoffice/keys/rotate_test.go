@@ -43,6 +43,11 @@ func readSealed(t *testing.T, env *backofficetest.Env, keyring *crypto.Keyring) 
 				if err := rows.Scan(&key, &sealed); err != nil {
 					t.Fatal(err)
 				}
+				if column.Text {
+					if sealed, err = crypto.DecodeSealedText(string(sealed)); err != nil {
+						t.Fatalf("decode %s.%s of %s: %v", table.Name, column.Name, key, err)
+					}
+				}
 				plaintext, err := keyring.Open(sealed, column.Context)
 				if err != nil {
 					t.Fatalf("open %s.%s of %s: %v", table.Name, column.Name, key, err)
@@ -114,7 +119,18 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Seal the legacy plaintext hashes the way keys rotate does before
+	// the first read, then give the account a legacy hash again to check
+	// that the rotation seals it.
+	legacyHash, err := staff.HashPassword("Legacy#Password9")
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := readSealed(t, env, env.Keyring)
+	if _, err := env.DB.DB.Exec(`INSERT INTO staff_password_history (staff_id, password_hash)
+		SELECT id, $1 FROM staff_user WHERE username = 'rotate.staff'`, legacyHash); err != nil {
+		t.Fatal(err)
+	}
 	if len(before) < 5*4+2 {
 		t.Fatalf("only %d sealed values before the rotation", len(before))
 	}
@@ -131,7 +147,7 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 		t.Fatalf("Rotate: %v", err)
 	}
 	// Applications without form values hold nothing sealed.
-	want := map[string]int{"registration": 5, "staff_user": 1,
+	want := map[string]int{"registration": 5, "staff_user": 1, "staff_password_history": 2,
 		"application": env.Count(t, `SELECT count(*) FROM application WHERE form_values IS NOT NULL`)}
 	for _, result := range results {
 		if result.Rows != want[result.Table] {
@@ -140,8 +156,19 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	}
 
 	after := readSealed(t, env, rotated)
-	if len(after) != len(before) {
-		t.Fatalf("%d sealed values after the rotation, want %d", len(after), len(before))
+	if len(after) != len(before)+1 {
+		t.Fatalf("%d sealed values after the rotation, want %d and the legacy hash", len(after), len(before))
+	}
+	var legacyAfter []byte
+	for i, value := range after {
+		if value.table == "staff_password_history" && string(value.plaintext) == legacyHash {
+			legacyAfter = value.plaintext
+			after = append(after[:i:i], after[i+1:]...)
+			break
+		}
+	}
+	if legacyAfter == nil {
+		t.Fatal("the legacy plaintext password hash was not sealed by the rotation")
 	}
 	for i, value := range after {
 		if value.keyID != "k2" {
