@@ -275,12 +275,3 @@ func (r *Rotator) reseal(column Column, stored []byte) ([]byte, error) {
 	}
 	return []byte(r.Keyring.SealText(plaintext, column.Context)), nil
 }
-
-// SealedKeyID returns the key ID a ciphertext made by crypto.Keyring.Seal
-// names, for checks and tests.
-func SealedKeyID(sealed []byte) (string, error) {
-	if len(sealed) < 2 || len(sealed) < 2+int(sealed[1]) {
-		return "", fmt.Errorf("ciphertext of %d bytes is too short to name a key", len(sealed))
-	}
-	return string(sealed[2 : 2+int(sealed[1])]), nil
-}

@@ -12,8 +12,8 @@ import (
 
 // sealPasswordHash returns the stored form of an encoded password hash:
 // sealed with SM4-GCM under the keyring's active key, in the text form of
-// crypto.SealText, so a copy of the database does not give the PBKDF2
-// output and salt to an offline guessing attack without the keyring.
+// crypto.SealText. Without the keyring, a copy of the database then gives
+// no PBKDF2 output and salt to an offline guessing attack.
 func sealPasswordHash(keyring *crypto.Keyring, encoded string) string {
 	return keyring.SealText(encoded, passwordHashContext)
 }

@@ -8,13 +8,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sh-preschool/preschool/edge/api"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/uploads"
 )
 
 // MaxUploadBytes bounds one uploaded certificate file.
@@ -22,7 +22,7 @@ const MaxUploadBytes = 5 << 20
 
 // UploadContext binds a sealed upload to the parent who made it; the back
 // office opens the file with the record's owner index.
-func UploadContext(ownerIndex []byte) string { return "upload." + hex.EncodeToString(ownerIndex) }
+func UploadContext(ownerIndex []byte) string { return uploads.Context(ownerIndex) }
 
 // Uploads stores certificate files sealed with SM4 under Dir, one file per
 // upload named by its ID.
@@ -35,7 +35,7 @@ type Uploads struct {
 // ownerIndex is stored. The owner's folder makes an upload usable only in
 // that parent's own submissions.
 func (u *Uploads) FilePath(ownerIndex []byte, id string) string {
-	return filepath.Join(u.Dir, hex.EncodeToString(ownerIndex), id+".sealed")
+	return uploads.Path(u.Dir, ownerIndex, id)
 }
 
 // Exists reports whether the parent with ownerIndex uploaded the file id.
@@ -101,11 +101,7 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 	id := hex.EncodeToString(idBytes)
 	owner := u.Keyring.Index("owner", []byte(subject))
 	sealed := u.Keyring.Seal(data, UploadContext(owner))
-	path := u.FilePath(owner, id)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("store upload: %w", err)
-	}
-	if err := os.WriteFile(path, sealed, 0o600); err != nil {
+	if err := uploads.WriteFile(u.FilePath(owner, id), sealed); err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
 	api.WriteJSON(ctx, http.StatusCreated, map[string]any{"fileId": id, "size": len(data), "contentType": contentType})

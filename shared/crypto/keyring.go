@@ -225,3 +225,12 @@ func (k *Keyring) Index(domain string, value []byte) []byte {
 	k.macs.Put(mac)
 	return sum
 }
+
+// SealedKeyID returns the key ID that a ciphertext made by Seal names,
+// without decrypting it.
+func SealedKeyID(sealed []byte) (string, error) {
+	if len(sealed) < 2 || sealed[0] != formatVersion || len(sealed) < 2+int(sealed[1]) {
+		return "", fmt.Errorf("%w: %d bytes do not start with a format version and key ID", ErrMalformed, len(sealed))
+	}
+	return string(sealed[2 : 2+int(sealed[1])]), nil
+}

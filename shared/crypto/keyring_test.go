@@ -173,3 +173,17 @@ func TestSealTextRoundTrip(t *testing.T) {
 		t.Errorf("OpenText of invalid base64 = %v, want ErrMalformed", err)
 	}
 }
+
+func TestSealedKeyID(t *testing.T) {
+	keyring := mustKeyring(t, GenerateKeyring("key-42"))
+	keyID, err := SealedKeyID(keyring.Seal([]byte("x"), "test"))
+	if err != nil || keyID != "key-42" {
+		t.Errorf("SealedKeyID = %q, %v, want key-42", keyID, err)
+	}
+	if _, err := SealedKeyID([]byte{1}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("SealedKeyID of a 1-byte ciphertext = %v, want ErrMalformed", err)
+	}
+	if _, err := SealedKeyID([]byte{9, 1, 'k'}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("SealedKeyID of an unknown format version = %v, want ErrMalformed", err)
+	}
+}
