@@ -241,7 +241,7 @@ func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
 	if args[0] == "seed-demo" {
 		return seedDemoStaff(ctx, reader, db)
 	}
-	keyring, err := loadKeyring(reader)
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
 // seedDemoStaff creates the demo accounts and prints them with their
 // password, which only a demo may do.
 func seedDemoStaff(ctx context.Context, reader *config.Reader, db *sqlx.DB) error {
-	keyring, err := loadKeyring(reader)
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}
@@ -332,12 +332,8 @@ func runACL(ctx context.Context, reader *config.Reader, args []string) error {
 	return nil
 }
 
-func loadKeyring(reader *config.Reader) (*crypto.Keyring, error) {
-	path := reader.String("CRYPTO_KEYRING_FILE", "")
-	if path == "" {
-		return nil, errors.New("CRYPTO_KEYRING_FILE is not set: it names the keyring file that seals personal data (backoffice keygen FILE makes one)")
-	}
-	return crypto.LoadKeyringFile(path)
+func loadKeyring(ctx context.Context, reader *config.Reader) (*crypto.Keyring, error) {
+	return crypto.LoadKeyring(ctx, crypto.LoadProviderConfig(reader))
 }
 
 func runPublish(ctx context.Context, reader *config.Reader) error {
@@ -424,7 +420,7 @@ func runKeys(ctx context.Context, reader *config.Reader, args []string) error {
 	if *batch < 1 || *batch > 10_000 {
 		return fmt.Errorf("-batch %d is out of range: use 1 to 10000", *batch)
 	}
-	keyring, err := loadKeyring(reader)
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}

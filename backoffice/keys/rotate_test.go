@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
+	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 )
 
 // sealedValue is one stored ciphertext with the plaintext it held before
@@ -211,5 +213,74 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 		if result.Rows != 0 {
 			t.Errorf("second rotation re-encrypted %d rows of %s, want 0", result.Rows, result.Table)
 		}
+	}
+}
+
+func TestRotateIntoCloudDataKeys(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	birth := time.Date(1985, time.June, 6, 0, 0, 0, 0, time.UTC)
+	err := staff.CreateCommand(ctx, env.DB.DB, env.Keyring, env.Integrity, []string{
+		"-username", "cloud.staff", "-name", "云端测试", "-role", "district_admin", "-district", backofficetest.Xuhui,
+		"-phone", "13712345679", "-id-number", document.ValidResidentIDForTest("310104", birth, 8, 'M'),
+	}, &out)
+	if err != nil {
+		t.Fatalf("staff create: %v\n%s", err, out.String())
+	}
+	before := readSealed(t, env, env.Keyring)
+
+	backing, err := cryptoservice.GenerateProvider("cloud-master", "cloud-signing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := httptest.NewServer(cryptoservice.NewHandler(backing, "rotate-test-key"))
+	t.Cleanup(server.Close)
+	cloudKeyring := func() *crypto.Keyring {
+		t.Helper()
+		service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: "rotate-test-key", SealingKeyID: "cloud-master"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyring, err := env.Keyring.WithDataKeys(ctx, service, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keyring
+	}
+
+	results, err := (&keys.Rotator{DB: env.DB.DB, Keyring: cloudKeyring(), BatchSize: 1}).Rotate(ctx)
+	if err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	for _, result := range results {
+		if result.Table == "staff_user" && result.Rows != 1 {
+			t.Errorf("staff_user rows re-encrypted = %d, want 1", result.Rows)
+		}
+	}
+
+	// Another process has its own data key and opens the rotated values by
+	// unwrapping the stored one.
+	after := readSealed(t, env, cloudKeyring())
+	if len(after) != len(before) {
+		t.Fatalf("%d sealed values after the rotation, want %d", len(after), len(before))
+	}
+	for i, value := range after {
+		if value.keyID != "cloud-master" {
+			t.Errorf("%s.%s of %s is under key %q after the rotation, want cloud-master", value.table, value.column, value.key, value.keyID)
+		}
+		if !bytes.Equal(value.plaintext, before[i].plaintext) {
+			t.Errorf("%s.%s of %s decrypts to another value after the rotation", value.table, value.column, value.key)
+		}
+	}
+	if n := env.Count(t, `SELECT count(*) FROM staff_user WHERE username = 'cloud.staff' AND key_id <> 'cloud-master'`); n != 0 {
+		t.Error("the staff row's key_id is not the cloud master key")
+	}
+	var sealed []byte
+	if err := env.DB.DB.Get(&sealed, `SELECT phone FROM staff_user WHERE username = 'cloud.staff'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Keyring.Open(sealed, "staff.phone"); !errors.Is(err, crypto.ErrUnknownKey) {
+		t.Errorf("the local keyring opening a rotated value = %v, want ErrUnknownKey", err)
 	}
 }
