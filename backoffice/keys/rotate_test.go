@@ -90,6 +90,20 @@ func addActiveKey(t *testing.T, env *backofficetest.Env, keyID string) *crypto.K
 	return keyring
 }
 
+// createStaff creates a district administrator of Xuhui with a phone and
+// an ID number through the staff create command.
+func createStaff(t *testing.T, env *backofficetest.Env, username, phone, idNumber string) {
+	t.Helper()
+	var out bytes.Buffer
+	err := staff.CreateCommand(context.Background(), env.DB.DB, env.Keyring, env.Integrity, []string{
+		"-username", username, "-name", "轮换测试", "-role", "district_admin", "-district", backofficetest.Xuhui,
+		"-phone", phone, "-id-number", idNumber,
+	}, &out)
+	if err != nil {
+		t.Fatalf("staff create %s: %v\n%s", username, err, out.String())
+	}
+}
+
 func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()
@@ -106,15 +120,7 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	if err := running.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	birth := time.Date(1982, time.May, 5, 0, 0, 0, 0, time.UTC)
-	var out bytes.Buffer
-	err := staff.CreateCommand(ctx, env.DB.DB, env.Keyring, env.Integrity, []string{
-		"-username", "rotate.staff", "-name", "轮换测试", "-role", "district_admin", "-district", backofficetest.Xuhui,
-		"-phone", "13712345678", "-id-number", document.ValidResidentIDForTest("310104", birth, 7, 'F'),
-	}, &out)
-	if err != nil {
-		t.Fatalf("staff create: %v\n%s", err, out.String())
-	}
+	createStaff(t, env, "rotate.staff", "13712345678", document.ValidResidentIDForTest("310104", time.Date(1982, time.May, 5, 0, 0, 0, 0, time.UTC), 7, 'F'))
 	var indexBefore []byte
 	if err := env.DB.DB.Get(&indexBefore, `SELECT id_number_index FROM staff_user WHERE username = 'rotate.staff'`); err != nil {
 		t.Fatal(err)
@@ -219,15 +225,7 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 func TestRotateIntoCloudDataKeys(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()
-	var out bytes.Buffer
-	birth := time.Date(1985, time.June, 6, 0, 0, 0, 0, time.UTC)
-	err := staff.CreateCommand(ctx, env.DB.DB, env.Keyring, env.Integrity, []string{
-		"-username", "cloud.staff", "-name", "云端测试", "-role", "district_admin", "-district", backofficetest.Xuhui,
-		"-phone", "13712345679", "-id-number", document.ValidResidentIDForTest("310104", birth, 8, 'M'),
-	}, &out)
-	if err != nil {
-		t.Fatalf("staff create: %v\n%s", err, out.String())
-	}
+	createStaff(t, env, "cloud.staff", "13712345679", document.ValidResidentIDForTest("310104", time.Date(1985, time.June, 6, 0, 0, 0, 0, time.UTC), 8, 'M'))
 	before := readSealed(t, env, env.Keyring)
 
 	backing, err := cryptoservice.GenerateProvider("cloud-master", "cloud-signing")

@@ -70,6 +70,17 @@ func (s *countingService) provider(t *testing.T, masterKeyID string) *crypto.Clo
 	return cloud
 }
 
+// dataKeyring returns local over a new data key of service, as one process
+// of the system would have it.
+func (s *countingService) dataKeyring(t *testing.T, local *crypto.Keyring) *crypto.Keyring {
+	t.Helper()
+	keyring, err := local.WithDataKeys(context.Background(), s.provider(t, "cloud-1"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyring
+}
+
 func localKeyring(t *testing.T) *crypto.Keyring {
 	t.Helper()
 	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
@@ -132,17 +143,10 @@ func TestDataKeyUnwrappedOnceInOtherProcess(t *testing.T) {
 	ctx := context.Background()
 	service := newCountingService(t, "cloud-1")
 	local := localKeyring(t)
-	writer, err := local.WithDataKeys(ctx, service.provider(t, "cloud-1"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed := writer.Seal([]byte("guardian"), "registration.guardians")
+	sealed := service.dataKeyring(t, local).Seal([]byte("guardian"), "registration.guardians")
 
 	// Another host or a restart has a data key of its own.
-	reader, err := local.WithDataKeys(ctx, service.provider(t, "cloud-1"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader := service.dataKeyring(t, local)
 	var wait sync.WaitGroup
 	for range 8 {
 		wait.Add(1)
@@ -174,10 +178,7 @@ func TestDataKeyUnwrappedOnceInOtherProcess(t *testing.T) {
 		t.Error("WithDataKeys returned a keyring with its error")
 	}
 	service.setDown(false)
-	third, err := local.WithDataKeys(ctx, service.provider(t, "cloud-1"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := service.dataKeyring(t, local)
 	service.setDown(true)
 	if _, err := third.Open(sealed, "registration.guardians"); !errors.Is(err, crypto.ErrServiceUnavailable) {
 		t.Errorf("Open of an uncached data key while the service is down = %v, want ErrServiceUnavailable", err)
@@ -185,18 +186,10 @@ func TestDataKeyUnwrappedOnceInOtherProcess(t *testing.T) {
 }
 
 func TestDataKeyCiphertextTampering(t *testing.T) {
-	ctx := context.Background()
 	service := newCountingService(t, "cloud-1")
 	local := localKeyring(t)
-	writer, err := local.WithDataKeys(ctx, service.provider(t, "cloud-1"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := local.WithDataKeys(ctx, service.provider(t, "cloud-1"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed := writer.Seal([]byte("secret"), "staff.phone")
+	reader := service.dataKeyring(t, local)
+	sealed := service.dataKeyring(t, local).Seal([]byte("secret"), "staff.phone")
 	header := 2 + len("cloud-1") + 2
 
 	cases := map[string]func([]byte){
