@@ -14,11 +14,12 @@ import (
 )
 
 // envelopeVersion is the format version of a ciphertext sealed with a data
-// key: the version, the master key ID's length and the master key ID (at
-// the same offsets as format version 1, so SealedKeyID and the SQL of
-// "backoffice keys rotate" read both), the wrapped data key's length as a
-// big-endian uint16, the wrapped data key, the nonce and the SM4-GCM
-// ciphertext with the context as associated data.
+// key. It contains the version, the master key ID's length and the master
+// key ID, the wrapped data key's length as a big-endian uint16, the wrapped
+// data key, the nonce and the SM4-GCM ciphertext with the context as
+// associated data. The master key ID is at the same offsets as the key ID
+// of format version 1, so SealedKeyID and the SQL of "backoffice keys
+// rotate" read both.
 const envelopeVersion = 2
 
 // maxWrappedKeySize bounds a wrapped data key in a ciphertext or a service
@@ -39,8 +40,8 @@ type DataKey struct {
 	Wrapped     []byte
 }
 
-// DataKeyService makes and unwraps data keys; CloudProvider is one, over
-// the cloud's cryptography service.
+// DataKeyService generates and unwraps data keys. CloudProvider is one,
+// over the cloud's cryptography service.
 type DataKeyService interface {
 	GenerateDataKey(ctx context.Context) (DataKey, error)
 	UnwrapDataKey(ctx context.Context, wrapped []byte) (DataKey, error)
@@ -205,7 +206,8 @@ func (e *envelope) dataKey(masterKeyID string, wrapped []byte) (*sync.Pool, erro
 	return result.(*sync.Pool), nil
 }
 
-// unwrap asks the service for a data key and caches its cipher pool.
+// unwrap requests the plaintext of a data key from the service and caches
+// its cipher pool.
 func (e *envelope) unwrap(masterKeyID string, wrapped []byte) (*sync.Pool, error) {
 	// NOTE: Keyring.Open takes no context, so a cache miss waits up to the
 	// service timeout whatever the caller's deadline.

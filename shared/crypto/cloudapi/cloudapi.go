@@ -15,9 +15,9 @@
 // The data key endpoints serve envelope encryption: the service makes a
 // random SM4 data key and returns it in plaintext and wrapped (sealed under
 // its master key KeyID). The caller seals data locally with the data key,
-// stores the wrapped key with the ciphertext, forgets the plaintext key
-// when it stops, and asks the service to unwrap the stored key to open the
-// data again.
+// stores the wrapped key with the ciphertext, discards the plaintext key
+// when it stops, and requests the unwrapped key from the service to open
+// the data again.
 //
 // A failure gets a response with an ErrorBody and a 4xx or 5xx status. Results
 // of the cryptography itself (an unknown key, a ciphertext that does not
