@@ -374,11 +374,9 @@ func runMatching(ctx context.Context, reader *config.Reader, args []string) erro
 	if *district == "" {
 		return errors.New("matching validate needs -district, such as -district 310104")
 	}
-	keyringFile := reader.String("CRYPTO_KEYRING_FILE", "")
-	if keyringFile == "" {
-		return errors.New("matching validate needs CRYPTO_KEYRING_FILE, the keyring that opens the registration addresses")
-	}
-	keyring, err := crypto.LoadKeyringFile(keyringFile)
+	// The keyring opens the registration addresses, through the cloud
+	// service when they were sealed with its data keys.
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}
