@@ -49,7 +49,10 @@ export async function startStack() {
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
   const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort] =
     await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const databaseName = `e2e_${id}`;
+  // TEST_RUN_LABEL, as in the Go tests, tells apart the databases of
+  // several checkouts sharing one server.
+  const label = (process.env.TEST_RUN_LABEL ?? '').toLowerCase().replace(/[^a-z0-9]/g, '_').slice(0, 30);
+  const databaseName = label ? `e2e_${label}_${id}` : `e2e_${id}`;
   const env = {
     ...process.env,
     CRYPTO_KEYRING_FILE: join(dir, 'keyring.json'),
