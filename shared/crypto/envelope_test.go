@@ -253,3 +253,30 @@ func TestLoadKeyringCloudFromEnvironment(t *testing.T) {
 		t.Error("LoadKeyring accepted a master key the service does not have")
 	}
 }
+
+// BenchmarkSealWithDataKey measures sealing under a cached data key, to
+// compare with BenchmarkSeal under a key of the keyring file.
+func BenchmarkSealWithDataKey(b *testing.B) {
+	backing, err := cryptoservice.GenerateProvider("cloud-1", "s1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := httptest.NewServer(cryptoservice.NewHandler(backing, testAPIKey))
+	defer server.Close()
+	service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: testAPIKey, SealingKeyID: "cloud-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	local, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyring, err := local.WithDataKeys(context.Background(), service, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plaintext := []byte("上海市徐汇区漕溪北路100弄3号502室")
+	for b.Loop() {
+		keyring.Seal(plaintext, "registration.residence_address")
+	}
+}
