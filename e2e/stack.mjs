@@ -49,8 +49,8 @@ export async function startStack() {
   const dir = mkdtempSync(join(tmpdir(), 'preschool-e2e-'));
   const [edgePort, backOfficePort, identityPort, certificatesPort, dataPort, smsPort] =
     await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  // TEST_RUN_LABEL, as in the Go tests, tells apart the databases of
-  // several checkouts sharing one server.
+  // TEST_RUN_LABEL goes into the database name, as in the Go tests, so
+  // that several checkouts sharing one server can find their own.
   const label = (process.env.TEST_RUN_LABEL ?? '').toLowerCase().replace(/[^a-z0-9]/g, '_').slice(0, 30);
   const databaseName = label ? `e2e_${label}_${id}` : `e2e_${id}`;
   const env = {
