@@ -10,7 +10,7 @@
 //	backoffice publish        publish the edge configuration snapshot now
 //	backoffice keygen FILE [KEY]  write a new keyring file unless FILE exists, and an
 //	                          SM2 signing key (PKCS#8 PEM) unless KEY exists
-//	backoffice keys rotate [-batch N]  re-encrypt every sealed column under the keyring's active key
+//	backoffice keys rotate [-batch N] [-uploads DIR]  re-encrypt every sealed column and upload file under the keyring's active key
 //	backoffice acl verify     check the signatures of roles and staff accounts (exit 1 if any fails)
 //	backoffice acl sign-unsigned  sign the roles and accounts that have no signature yet
 //	backoffice staff create   create a staff account (flags: -h lists them)
@@ -58,6 +58,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/logging"
 	"github.com/sh-preschool/preschool/shared/redisclient"
 	"github.com/sh-preschool/preschool/shared/release"
+	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 func main() {
@@ -240,7 +241,7 @@ func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
 	if args[0] == "seed-demo" {
 		return seedDemoStaff(ctx, reader, db)
 	}
-	keyring, err := loadKeyring(reader)
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}
@@ -254,7 +255,7 @@ func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
 // seedDemoStaff creates the demo accounts and prints them with their
 // password, which only a demo may do.
 func seedDemoStaff(ctx context.Context, reader *config.Reader, db *sqlx.DB) error {
-	keyring, err := loadKeyring(reader)
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}
@@ -331,12 +332,8 @@ func runACL(ctx context.Context, reader *config.Reader, args []string) error {
 	return nil
 }
 
-func loadKeyring(reader *config.Reader) (*crypto.Keyring, error) {
-	path := reader.String("CRYPTO_KEYRING_FILE", "")
-	if path == "" {
-		return nil, errors.New("CRYPTO_KEYRING_FILE is not set: it names the keyring file that seals personal data (backoffice keygen FILE makes one)")
-	}
-	return crypto.LoadKeyringFile(path)
+func loadKeyring(ctx context.Context, reader *config.Reader) (*crypto.Keyring, error) {
+	return crypto.LoadKeyring(ctx, crypto.LoadProviderConfig(reader))
 }
 
 func runPublish(ctx context.Context, reader *config.Reader) error {
@@ -377,11 +374,9 @@ func runMatching(ctx context.Context, reader *config.Reader, args []string) erro
 	if *district == "" {
 		return errors.New("matching validate needs -district, such as -district 310104")
 	}
-	keyringFile := reader.String("CRYPTO_KEYRING_FILE", "")
-	if keyringFile == "" {
-		return errors.New("matching validate needs CRYPTO_KEYRING_FILE, the keyring that opens the registration addresses")
-	}
-	keyring, err := crypto.LoadKeyringFile(keyringFile)
+	// The keyring opens the registration addresses, through the cloud
+	// service when they were sealed with its data keys.
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}
@@ -411,17 +406,19 @@ func generateSigningKey(path string) error {
 // runKeys runs "backoffice keys rotate".
 func runKeys(ctx context.Context, reader *config.Reader, args []string) error {
 	if len(args) == 0 || args[0] != "rotate" {
-		return errors.New("usage: backoffice keys rotate [-batch N]")
+		return errors.New("usage: backoffice keys rotate [-batch N] [-uploads DIR]")
 	}
 	flags := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
-	batch := flags.Int("batch", 500, "rows re-encrypted per transaction")
+	batch := flags.Int("batch", 500, "rows re-encrypted per transaction, and upload files per progress line")
+	uploadDir := flags.String("uploads", reader.String("EDGE_UPLOAD_DIR", ".run/uploads"),
+		"the edges' folder of sealed certificate uploads (default EDGE_UPLOAD_DIR); empty skips the files")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
 	if *batch < 1 || *batch > 10_000 {
 		return fmt.Errorf("-batch %d is out of range: use 1 to 10000", *batch)
 	}
-	keyring, err := loadKeyring(reader)
+	keyring, err := loadKeyring(ctx, reader)
 	if err != nil {
 		return err
 	}
@@ -439,9 +436,25 @@ func runKeys(ctx context.Context, reader *config.Reader, args []string) error {
 	if err != nil {
 		return err
 	}
+	after := map[string]any{"tables": results}
+	if *uploadDir != "" {
+		files, err := (&upload.Rotator{Dir: *uploadDir, Keyring: keyring, BatchSize: *batch}).Rotate(ctx)
+		fmt.Printf("upload files in %s: %d re-encrypted under key %s, %d already under it, %d failed, %d temporary files of crashed writes removed\n",
+			*uploadDir, files.Files, keyring.ActiveKeyID(), files.Current, len(files.Failed), files.TempRemoved)
+		for _, failure := range files.Failed {
+			fmt.Println("  failed:", failure)
+		}
+		if err != nil {
+			return err
+		}
+		if len(files.Failed) > 0 {
+			return fmt.Errorf("%d upload files were not re-encrypted: keep their old keys in the keyring, fix the files listed above and run again", len(files.Failed))
+		}
+		after["uploadFiles"] = files.Files
+	}
 	err = (&audit.Trail{DB: db, Now: time.Now}).Record(ctx, nil, nil, audit.Event{
-		Action: "keys.rotate", Resource: "keyring", ResourceID: keyring.ActiveKeyID(), After: results,
-		Detail: "通过命令行将加密字段重新加密到密钥 " + keyring.ActiveKeyID(),
+		Action: "keys.rotate", Resource: "keyring", ResourceID: keyring.ActiveKeyID(), After: after,
+		Detail: "通过命令行将加密字段和上传文件重新加密到密钥 " + keyring.ActiveKeyID(),
 	})
 	return err
 }

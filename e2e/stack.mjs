@@ -55,9 +55,11 @@ export async function startStack({ name = '', settings = {} } = {}) {
     await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   // E2E_DATABASE_PREFIX lets people who share one PostgreSQL tell their
   // test databases apart; it must be a lower-case SQL identifier.
+  // TEST_RUN_LABEL goes into the name too, as in the Go tests.
   const prefix = process.env.E2E_DATABASE_PREFIX || 'e2e';
   if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`invalid E2E_DATABASE_PREFIX "${prefix}": use lower-case letters, digits and underscores`);
-  const databaseName = `${prefix}_${id}`;
+  const label = (process.env.TEST_RUN_LABEL ?? '').toLowerCase().replace(/[^a-z0-9]/g, '_').slice(0, 30);
+  const databaseName = label ? `${prefix}_${label}_${id}` : `${prefix}_${id}`;
   const env = {
     ...process.env,
     CRYPTO_KEYRING_FILE: join(dir, 'keyring.json'),

@@ -40,6 +40,10 @@ const (
 // accepts when Config.CryptoAPIKey is empty.
 const DefaultCryptoAPIKey = "sim-crypto-key"
 
+// CryptoSealingKeyID is the ID of the cryptography service simulator's
+// sealing (master) key, for CRYPTO_SEALING_KEY_ID.
+const CryptoSealingKeyID = "sim-k1"
+
 // shutdownGrace is how long Close lets in-flight requests finish before it
 // cancels them, which also ends requests held by the "hang" failure mode.
 const shutdownGrace = 2 * time.Second
@@ -150,7 +154,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		closed:         make(chan struct{}),
 	}
 
-	cryptoProvider, err := cryptoservice.GenerateProvider("sim-k1", "sim-s1")
+	cryptoProvider, err := cryptoservice.GenerateProvider(CryptoSealingKeyID, "sim-s1")
 	if err != nil {
 		cancelRequests()
 		return nil, err

@@ -11,6 +11,7 @@ package keys
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -25,6 +26,13 @@ import (
 type Column struct {
 	Name    string
 	Context string
+	// Text marks a text column that stores the text form of the ciphertext
+	// (crypto.Keyring.SealText) in place of bytea.
+	Text bool
+	// LegacyPlaintext marks a text column that held plaintext before it was
+	// sealed: a value without crypto.SealedTextPrefix is that plaintext,
+	// and Rotate seals it.
+	LegacyPlaintext bool
 }
 
 // Table is a table with sealed columns. Key is its primary key, of SQL type
@@ -35,31 +43,43 @@ type Table struct {
 	KeyType string
 	Start   string
 	Columns []Column
-	// KeyIDColumn records the key of the row's newest ciphertext.
+	// KeyIDColumn records the key of the row's newest ciphertext; empty for a
+	// table without one.
 	KeyIDColumn string
 }
 
 // Tables are the tables with sealed columns. Contexts must match the ones
 // the writers use (shared/enrolment/record.go and backoffice/staff).
+// Password hashes are stored in text form, and rows written before they
+// were sealed hold the encoded hash itself.
 var Tables = []Table{
 	{
 		Name: "registration", Key: "registration_number", KeyType: "bpchar", Start: "", KeyIDColumn: "key_id",
 		Columns: []Column{
-			{"child_name", enrol.ContextChildName},
-			{"child_document_number", enrol.ContextChildDocumentNumber},
-			{"hukou_address", enrol.ContextHukouAddress},
-			{"residence_address", enrol.ContextResidenceAddress},
-			{"guardians", enrol.ContextGuardians},
-			{"form_values", enrol.ContextRegistrationForm},
+			{Name: "child_name", Context: enrol.ContextChildName},
+			{Name: "child_document_number", Context: enrol.ContextChildDocumentNumber},
+			{Name: "hukou_address", Context: enrol.ContextHukouAddress},
+			{Name: "residence_address", Context: enrol.ContextResidenceAddress},
+			{Name: "guardians", Context: enrol.ContextGuardians},
+			{Name: "form_values", Context: enrol.ContextRegistrationForm},
 		},
 	},
 	{
 		Name: "application", Key: "application_number", KeyType: "bpchar", Start: "", KeyIDColumn: "key_id",
-		Columns: []Column{{"form_values", enrol.ContextApplicationForm}},
+		Columns: []Column{{Name: "form_values", Context: enrol.ContextApplicationForm}},
 	},
 	{
 		Name: "staff_user", Key: "id", KeyType: "bigint", Start: "-1", KeyIDColumn: "key_id",
-		Columns: []Column{{"phone", "staff.phone"}, {"id_number", "staff.id_number"}, {"totp_secret", "staff.totp_secret"}},
+		Columns: []Column{
+			{Name: "phone", Context: "staff.phone"},
+			{Name: "id_number", Context: "staff.id_number"},
+			{Name: "totp_secret", Context: "staff.totp_secret"},
+			{Name: "password_hash", Context: "staff.password_hash", Text: true, LegacyPlaintext: true},
+		},
+	},
+	{
+		Name: "staff_password_history", Key: "id", KeyType: "bigint", Start: "-1",
+		Columns: []Column{{Name: "password_hash", Context: "staff.password_hash", Text: true, LegacyPlaintext: true}},
 	},
 }
 
@@ -85,9 +105,22 @@ type Rotator struct {
 func (t Table) staleCondition() string {
 	parts := make([]string, len(t.Columns))
 	for i, column := range t.Columns {
-		parts[i] = fmt.Sprintf("(%[1]s IS NOT NULL AND length(%[1]s) > 2 AND substring(%[1]s FROM 3 FOR get_byte(%[1]s, 1)) <> $2)", column.Name)
+		parts[i] = column.staleCondition()
 	}
 	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// staleCondition is the column's part of Table.staleCondition. A text
+// column's ciphertext is decoded from base64 first; the CASE keeps decode
+// away from a legacy plaintext value, which is always stale.
+func (c Column) staleCondition() string {
+	if !c.Text {
+		return fmt.Sprintf("(%[1]s IS NOT NULL AND length(%[1]s) > 2 AND substring(%[1]s FROM 3 FOR get_byte(%[1]s, 1)) <> $2)", c.Name)
+	}
+	sealed := fmt.Sprintf("decode(substring(%s FROM %d), 'base64')", c.Name, len(crypto.SealedTextPrefix)+1)
+	return fmt.Sprintf(`(%[1]s IS NOT NULL AND CASE WHEN starts_with(%[1]s, '%[2]s')
+		THEN length(%[3]s) <= 2 OR substring(%[3]s FROM 3 FOR get_byte(%[3]s, 1)) <> $2 ELSE true END)`,
+		c.Name, crypto.SealedTextPrefix, sealed)
 }
 
 func (t Table) columnList() string {
@@ -178,12 +211,10 @@ func (r *Rotator) rotateBatch(ctx context.Context, table Table, keys []string, a
 			if values[i] == nil {
 				continue
 			}
-			plaintext, err := r.Keyring.Open(values[i], column.Context)
-			if err != nil {
+			if values[i], err = r.reseal(column, values[i]); err != nil {
 				rows.Close()
 				return 0, fmt.Errorf("open %s.%s of %s: %w", table.Name, column.Name, key, err)
 			}
-			values[i] = r.Keyring.Seal(plaintext, column.Context)
 		}
 		updates = append(updates, update{key: key, values: values})
 	}
@@ -192,16 +223,28 @@ func (r *Rotator) rotateBatch(ctx context.Context, table Table, keys []string, a
 	}
 	rows.Close()
 
+	// The values are $2 onwards, and the active key ID follows them when
+	// the table records it.
 	sets := make([]string, len(table.Columns))
 	for i, column := range table.Columns {
-		sets[i] = fmt.Sprintf("%s = $%d", column.Name, i+3)
+		sets[i] = fmt.Sprintf("%s = $%d", column.Name, i+2)
 	}
-	store := fmt.Sprintf(`UPDATE %s SET %s = $2, %s WHERE %s = CAST($1 AS %s)`,
-		table.Name, table.KeyIDColumn, strings.Join(sets, ", "), table.Key, table.KeyType)
+	if table.KeyIDColumn != "" {
+		sets = append(sets, fmt.Sprintf("%s = $%d", table.KeyIDColumn, len(table.Columns)+2))
+	}
+	store := fmt.Sprintf(`UPDATE %s SET %s WHERE %s = CAST($1 AS %s)`,
+		table.Name, strings.Join(sets, ", "), table.Key, table.KeyType)
 	for _, u := range updates {
-		args := []any{u.key, string(active)}
-		for _, value := range u.values {
+		args := []any{u.key}
+		for i, value := range u.values {
+			if table.Columns[i].Text && value != nil {
+				args = append(args, string(value))
+				continue
+			}
 			args = append(args, value)
+		}
+		if table.KeyIDColumn != "" {
+			args = append(args, string(active))
 		}
 		if _, err := tx.ExecContext(ctx, store, args...); err != nil {
 			return 0, fmt.Errorf("store re-encrypted row %s of %s: %w", u.key, table.Name, err)
@@ -213,11 +256,22 @@ func (r *Rotator) rotateBatch(ctx context.Context, table Table, keys []string, a
 	return len(updates), nil
 }
 
-// SealedKeyID returns the key ID a ciphertext made by crypto.Keyring.Seal
-// names, for checks and tests.
-func SealedKeyID(sealed []byte) (string, error) {
-	if len(sealed) < 2 || len(sealed) < 2+int(sealed[1]) {
-		return "", fmt.Errorf("ciphertext of %d bytes is too short to name a key", len(sealed))
+// reseal returns a stored value of column sealed again under the active
+// key, in the column's form.
+func (r *Rotator) reseal(column Column, stored []byte) ([]byte, error) {
+	if !column.Text {
+		plaintext, err := r.Keyring.Open(stored, column.Context)
+		if err != nil {
+			return nil, err
+		}
+		return r.Keyring.Seal(plaintext, column.Context), nil
 	}
-	return string(sealed[2 : 2+int(sealed[1])]), nil
+	plaintext, err := r.Keyring.OpenText(string(stored), column.Context)
+	if errors.Is(err, crypto.ErrNotSealedText) && column.LegacyPlaintext {
+		plaintext, err = string(stored), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []byte(r.Keyring.SealText(plaintext, column.Context)), nil
 }

@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
+	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 )
 
 // sealedValue is one stored ciphertext with the plaintext it held before
@@ -43,11 +44,16 @@ func readSealed(t *testing.T, env *backofficetest.Env, keyring *crypto.Keyring) 
 				if err := rows.Scan(&key, &sealed); err != nil {
 					t.Fatal(err)
 				}
+				if column.Text {
+					if sealed, err = crypto.DecodeSealedText(string(sealed)); err != nil {
+						t.Fatalf("decode %s.%s of %s: %v", table.Name, column.Name, key, err)
+					}
+				}
 				plaintext, err := keyring.Open(sealed, column.Context)
 				if err != nil {
 					t.Fatalf("open %s.%s of %s: %v", table.Name, column.Name, key, err)
 				}
-				keyID, err := keys.SealedKeyID(sealed)
+				keyID, err := crypto.SealedKeyID(sealed)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -84,6 +90,20 @@ func addActiveKey(t *testing.T, env *backofficetest.Env, keyID string) *crypto.K
 	return keyring
 }
 
+// createStaff creates a district administrator of Xuhui with a phone and
+// an ID number through the staff create command.
+func createStaff(t *testing.T, env *backofficetest.Env, username, phone, idNumber string) {
+	t.Helper()
+	var out bytes.Buffer
+	err := staff.CreateCommand(context.Background(), env.DB.DB, env.Keyring, env.Integrity, []string{
+		"-username", username, "-name", "轮换测试", "-role", "district_admin", "-district", backofficetest.Xuhui,
+		"-phone", phone, "-id-number", idNumber,
+	}, &out)
+	if err != nil {
+		t.Fatalf("staff create %s: %v\n%s", username, err, out.String())
+	}
+}
+
 func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()
@@ -100,21 +120,24 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	if err := running.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	birth := time.Date(1982, time.May, 5, 0, 0, 0, 0, time.UTC)
-	var out bytes.Buffer
-	err := staff.CreateCommand(ctx, env.DB.DB, env.Keyring, env.Integrity, []string{
-		"-username", "rotate.staff", "-name", "轮换测试", "-role", "district_admin", "-district", backofficetest.Xuhui,
-		"-phone", "13712345678", "-id-number", document.ValidResidentIDForTest("310104", birth, 7, 'F'),
-	}, &out)
-	if err != nil {
-		t.Fatalf("staff create: %v\n%s", err, out.String())
-	}
+	createStaff(t, env, "rotate.staff", "13712345678", document.ValidResidentIDForTest("310104", time.Date(1982, time.May, 5, 0, 0, 0, 0, time.UTC), 7, 'F'))
 	var indexBefore []byte
 	if err := env.DB.DB.Get(&indexBefore, `SELECT id_number_index FROM staff_user WHERE username = 'rotate.staff'`); err != nil {
 		t.Fatal(err)
 	}
 
+	// Seal the legacy plaintext hashes the way keys rotate does before
+	// the first read, then give the account a legacy hash again to check
+	// that the rotation seals it.
+	legacyHash, err := staff.HashPassword("Legacy#Password9")
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := readSealed(t, env, env.Keyring)
+	if _, err := env.DB.DB.Exec(`INSERT INTO staff_password_history (staff_id, password_hash)
+		SELECT id, $1 FROM staff_user WHERE username = 'rotate.staff'`, legacyHash); err != nil {
+		t.Fatal(err)
+	}
 	if len(before) < 5*4+2 {
 		t.Fatalf("only %d sealed values before the rotation", len(before))
 	}
@@ -131,7 +154,7 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 		t.Fatalf("Rotate: %v", err)
 	}
 	// Applications without form values hold nothing sealed.
-	want := map[string]int{"registration": 5, "staff_user": 1,
+	want := map[string]int{"registration": 5, "staff_user": 1, "staff_password_history": 2,
 		"application": env.Count(t, `SELECT count(*) FROM application WHERE form_values IS NOT NULL`)}
 	for _, result := range results {
 		if result.Rows != want[result.Table] {
@@ -140,8 +163,19 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	}
 
 	after := readSealed(t, env, rotated)
-	if len(after) != len(before) {
-		t.Fatalf("%d sealed values after the rotation, want %d", len(after), len(before))
+	if len(after) != len(before)+1 {
+		t.Fatalf("%d sealed values after the rotation, want %d and the legacy hash", len(after), len(before))
+	}
+	var legacyAfter []byte
+	for i, value := range after {
+		if value.table == "staff_password_history" && string(value.plaintext) == legacyHash {
+			legacyAfter = value.plaintext
+			after = append(after[:i:i], after[i+1:]...)
+			break
+		}
+	}
+	if legacyAfter == nil {
+		t.Fatal("the legacy plaintext password hash was not sealed by the rotation")
 	}
 	for i, value := range after {
 		if value.keyID != "k2" {
@@ -188,16 +222,63 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	}
 }
 
-func TestSealedKeyID(t *testing.T) {
-	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("key-" + strconv.Itoa(42)))
+func TestRotateIntoCloudDataKeys(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	createStaff(t, env, "cloud.staff", "13712345679", document.ValidResidentIDForTest("310104", time.Date(1985, time.June, 6, 0, 0, 0, 0, time.UTC), 8, 'M'))
+	before := readSealed(t, env, env.Keyring)
+
+	backing, err := cryptoservice.GenerateProvider("cloud-master", "cloud-signing")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyID, err := keys.SealedKeyID(keyring.Seal([]byte("x"), "test"))
-	if err != nil || keyID != "key-42" {
-		t.Errorf("SealedKeyID = %q, %v, want key-42", keyID, err)
+	server := httptest.NewServer(cryptoservice.NewHandler(backing, "rotate-test-key"))
+	t.Cleanup(server.Close)
+	cloudKeyring := func() *crypto.Keyring {
+		t.Helper()
+		service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: "rotate-test-key", SealingKeyID: "cloud-master"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyring, err := env.Keyring.WithDataKeys(ctx, service, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keyring
 	}
-	if _, err := keys.SealedKeyID([]byte{1}); err == nil {
-		t.Error("SealedKeyID accepted a 1-byte ciphertext")
+
+	results, err := (&keys.Rotator{DB: env.DB.DB, Keyring: cloudKeyring(), BatchSize: 1}).Rotate(ctx)
+	if err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	for _, result := range results {
+		if result.Table == "staff_user" && result.Rows != 1 {
+			t.Errorf("staff_user rows re-encrypted = %d, want 1", result.Rows)
+		}
+	}
+
+	// Another process has its own data key and opens the rotated values by
+	// unwrapping the stored one.
+	after := readSealed(t, env, cloudKeyring())
+	if len(after) != len(before) {
+		t.Fatalf("%d sealed values after the rotation, want %d", len(after), len(before))
+	}
+	for i, value := range after {
+		if value.keyID != "cloud-master" {
+			t.Errorf("%s.%s of %s is under key %q after the rotation, want cloud-master", value.table, value.column, value.key, value.keyID)
+		}
+		if !bytes.Equal(value.plaintext, before[i].plaintext) {
+			t.Errorf("%s.%s of %s decrypts to another value after the rotation", value.table, value.column, value.key)
+		}
+	}
+	if n := env.Count(t, `SELECT count(*) FROM staff_user WHERE username = 'cloud.staff' AND key_id <> 'cloud-master'`); n != 0 {
+		t.Error("the staff row's key_id is not the cloud master key")
+	}
+	var sealed []byte
+	if err := env.DB.DB.Get(&sealed, `SELECT phone FROM staff_user WHERE username = 'cloud.staff'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Keyring.Open(sealed, "staff.phone"); !errors.Is(err, crypto.ErrUnknownKey) {
+		t.Errorf("the local keyring opening a rotated value = %v, want ErrUnknownKey", err)
 	}
 }

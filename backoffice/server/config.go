@@ -72,7 +72,9 @@ type Config struct {
 	DashboardCacheTTL time.Duration
 	// Crypto selects the cryptography provider whose SM2 key signs the
 	// access-control rows and the audit checkpoints
-	// (CRYPTO_SIGNING_KEY_FILE and CRYPTO_SIGNING_KEY_ID are required).
+	// (CRYPTO_SIGNING_KEY_FILE and CRYPTO_SIGNING_KEY_ID are required), and
+	// with CRYPTO_PROVIDER=cloud the service whose data keys seal personal
+	// data (crypto.LoadKeyring).
 	Crypto crypto.ProviderConfig
 	// IntegrityInterval is how often every role and account signature is
 	// checked in the background.

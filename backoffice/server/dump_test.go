@@ -12,6 +12,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
 	"github.com/sh-preschool/preschool/backoffice/staff"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
 )
 
@@ -23,12 +24,13 @@ type plaintext struct {
 }
 
 // seedPersonalData stores registrations and applications through the
-// edge's submission path and the drainer, and staff accounts with a phone
-// and an ID number through the staff create command. It returns every
-// personal value it stored.
+// edge's submission path and the drainer, and staff accounts with a phone,
+// an ID number and a password through the staff create command. It returns
+// every personal value it stored, and the scheme that starts every encoded
+// password hash, which must appear only sealed.
 func seedPersonalData(t *testing.T, env *backofficetest.Env) []plaintext {
 	t.Helper()
-	var values []plaintext
+	values := []plaintext{{"password hash", "pbkdf2-sm3$"}}
 	for i := range 4 {
 		request := env.ShanghaiChild(t, i, xuhui, xuhui)
 		guardian := &request.Guardians[0]
@@ -106,13 +108,16 @@ func TestDatabaseDumpHasNoPersonalData(t *testing.T) {
 	}
 
 	// The dump must contain the rows, or finding nothing proves nothing.
-	for _, table := range []string{"registration", "application", "staff_user", "audit_event"} {
+	for _, table := range []string{"registration", "application", "staff_user", "staff_password_history", "audit_event"} {
 		if !bytes.Contains(dump, []byte("COPY public."+table+" ")) {
 			t.Errorf("dump has no data of table %s", table)
 		}
 	}
 	if !bytes.Contains(dump, []byte("dump.staff1")) {
 		t.Error("dump lacks the username dump.staff1, so staff rows were not dumped")
+	}
+	if n := bytes.Count(dump, []byte(crypto.SealedTextPrefix)); n < 4 {
+		t.Errorf("dump has %d sealed password hashes, want at least 4 (two accounts and their history)", n)
 	}
 	for _, problem := range findPlaintext(dump, values) {
 		t.Errorf("database dump contains %s", problem)

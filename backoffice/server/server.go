@@ -84,9 +84,11 @@ func Run(ctx context.Context, cfg Config) error {
 // Redis, publishes the edge configuration, starts the drainer and verifier,
 // and serves HTTP on cfg.Listen.
 func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
-	keyring, err := crypto.LoadKeyringFile(cfg.KeyringFile)
+	keyringConfig := cfg.Crypto
+	keyringConfig.KeyringFile = cfg.KeyringFile
+	keyring, err := crypto.LoadKeyring(ctx, keyringConfig)
 	if err != nil {
-		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+		return nil, err
 	}
 	db, err := OpenDatabase(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
 	if err != nil {

@@ -26,7 +26,10 @@ import (
 const (
 	phoneContext    = "staff.phone"
 	idNumberContext = "staff.id_number"
-	idNumberDomain  = "staff_id_number"
+	// passwordHashContext seals the encoded password hashes of staff_user
+	// and staff_password_history (sealPasswordHash).
+	passwordHashContext = "staff.password_hash"
+	idNumberDomain      = "staff_id_number"
 )
 
 // Account statuses.
@@ -37,27 +40,30 @@ const (
 
 // account is a staff_user row.
 type account struct {
-	ID                 int64          `db:"id"`
-	Username           string         `db:"username"`
-	DisplayName        string         `db:"display_name"`
-	RoleCode           string         `db:"role_code"`
-	ScopeLevel         string         `db:"scope_level"`
-	DistrictCode       sql.NullString `db:"district_code"`
-	StreetCode         sql.NullString `db:"street_code"`
-	KindergartenID     sql.NullInt64  `db:"kindergarten_id"`
-	Phone              []byte         `db:"phone"`
-	IDNumber           []byte         `db:"id_number"`
-	PasswordHash       string         `db:"password_hash"`
-	PasswordChangedAt  time.Time      `db:"password_changed_at"`
-	MustChangePassword bool           `db:"must_change_password"`
-	TOTPSecret         []byte         `db:"totp_secret"`
-	TOTPEnabled        bool           `db:"totp_enabled"`
-	TOTPLastStep       int64          `db:"totp_last_step"`
-	FailedAttempts     int            `db:"failed_attempts"`
-	LockedUntil        sql.NullTime   `db:"locked_until"`
-	Status             string         `db:"status"`
-	CreatedAt          time.Time      `db:"created_at"`
-	UpdatedAt          time.Time      `db:"updated_at"`
+	ID             int64          `db:"id"`
+	Username       string         `db:"username"`
+	DisplayName    string         `db:"display_name"`
+	RoleCode       string         `db:"role_code"`
+	ScopeLevel     string         `db:"scope_level"`
+	DistrictCode   sql.NullString `db:"district_code"`
+	StreetCode     sql.NullString `db:"street_code"`
+	KindergartenID sql.NullInt64  `db:"kindergarten_id"`
+	Phone          []byte         `db:"phone"`
+	IDNumber       []byte         `db:"id_number"`
+	// PasswordHash is the stored value: the encoded hash sealed by
+	// sealPasswordHash, or the encoded hash itself in a row stored before
+	// hashes were sealed. openPasswordHash reads both.
+	PasswordHash       string       `db:"password_hash"`
+	PasswordChangedAt  time.Time    `db:"password_changed_at"`
+	MustChangePassword bool         `db:"must_change_password"`
+	TOTPSecret         []byte       `db:"totp_secret"`
+	TOTPEnabled        bool         `db:"totp_enabled"`
+	TOTPLastStep       int64        `db:"totp_last_step"`
+	FailedAttempts     int          `db:"failed_attempts"`
+	LockedUntil        sql.NullTime `db:"locked_until"`
+	Status             string       `db:"status"`
+	CreatedAt          time.Time    `db:"created_at"`
+	UpdatedAt          time.Time    `db:"updated_at"`
 }
 
 const accountColumns = `id, username, display_name, role_code, scope_level, district_code, street_code,
@@ -325,14 +331,15 @@ func insertAccount(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, in
 		ON CONFLICT (username) DO NOTHING
 		RETURNING id`,
 		a.Username, a.DisplayName, a.Role, a.Scope.Level, nullString(a.Scope.DistrictCode), nullString(a.Scope.StreetCode),
-		nullInt(a.Scope.KindergartenID), phone, idNumber, idIndex, a.PasswordHash, a.MustChangePassword, keyring.ActiveKeyID())
+		nullInt(a.Scope.KindergartenID), phone, idNumber, idIndex, sealPasswordHash(keyring, a.PasswordHash), a.MustChangePassword,
+		keyring.ActiveKeyID())
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, errUsernameTaken
 	}
 	if err != nil {
 		return 0, fmt.Errorf("insert staff account: %w", err)
 	}
-	if err := addPasswordHistory(ctx, tx, id, a.PasswordHash); err != nil {
+	if err := addPasswordHistory(ctx, tx, keyring, id, a.PasswordHash); err != nil {
 		return 0, err
 	}
 	if integrity != nil {
@@ -343,11 +350,11 @@ func insertAccount(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, in
 	return id, nil
 }
 
-// addPasswordHistory records a password hash and keeps only the newest
-// PasswordHistorySize entries of the account.
-func addPasswordHistory(ctx context.Context, tx *sqlx.Tx, staffID int64, passwordHash string) error {
+// addPasswordHistory records an encoded password hash, sealed, and keeps
+// only the newest PasswordHistorySize entries of the account.
+func addPasswordHistory(ctx context.Context, tx *sqlx.Tx, keyring *crypto.Keyring, staffID int64, passwordHash string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO staff_password_history (staff_id, password_hash, changed_at) VALUES ($1, $2, clock_timestamp())`,
-		staffID, passwordHash); err != nil {
+		staffID, sealPasswordHash(keyring, passwordHash)); err != nil {
 		return fmt.Errorf("record password history: %w", err)
 	}
 	_, err := tx.ExecContext(ctx, `
@@ -361,15 +368,21 @@ func addPasswordHistory(ctx context.Context, tx *sqlx.Tx, staffID int64, passwor
 	return nil
 }
 
-// passwordHistory returns the newest PasswordHistorySize password hashes of
-// an account.
-func passwordHistory(ctx context.Context, q sqlx.QueryerContext, staffID int64) ([]string, error) {
-	var hashes []string
-	err := sqlx.SelectContext(ctx, q, &hashes, `
+// passwordHistory returns the newest PasswordHistorySize encoded password
+// hashes of an account, opened.
+func passwordHistory(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.Keyring, staffID int64) ([]string, error) {
+	var stored []string
+	err := sqlx.SelectContext(ctx, q, &stored, `
 		SELECT password_hash FROM staff_password_history WHERE staff_id = $1 ORDER BY changed_at DESC LIMIT $2`,
 		staffID, PasswordHistorySize)
 	if err != nil {
 		return nil, fmt.Errorf("read password history: %w", err)
+	}
+	hashes := make([]string, len(stored))
+	for i, value := range stored {
+		if hashes[i], _, err = openPasswordHash(keyring, value); err != nil {
+			return nil, fmt.Errorf("open password history of staff %d: %w", staffID, err)
+		}
 	}
 	return hashes, nil
 }

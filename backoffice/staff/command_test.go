@@ -41,7 +41,11 @@ func TestCreateCommandTemporaryPassword(t *testing.T) {
 	if !row.MustChange || row.Level != "district" || row.District != xuhui {
 		t.Errorf("account = %+v, want a district admin of %s who must change the password", row, xuhui)
 	}
-	if ok, _, err := VerifyPassword(row.Hash, match[1]); err != nil || !ok {
+	encoded, sealed, err := openPasswordHash(e.keyring, row.Hash)
+	if err != nil || !sealed {
+		t.Fatalf("stored password hash %.20s… opens = %v, sealed %v, want a sealed hash", row.Hash, err, sealed)
+	}
+	if ok, _, err := VerifyPassword(encoded, match[1]); err != nil || !ok {
 		t.Errorf("the printed password does not match the stored hash (%v)", err)
 	}
 	if n := e.count(t, `SELECT count(*) FROM audit_event WHERE action = 'staff.create' AND actor_role = 'system'`); n != 1 {

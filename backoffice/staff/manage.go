@@ -658,12 +658,12 @@ func (h *Handlers) resetPassword(w http.ResponseWriter, r *http.Request) error {
 			}
 			_, err = tx.ExecContext(ctx, `
 				UPDATE staff_user SET password_hash = $2, password_changed_at = $3, must_change_password = true,
-				                      updated_at = now()
-				WHERE id = $1`, row.ID, encoded, h.now())
+				                      key_id = $4, updated_at = now()
+				WHERE id = $1`, row.ID, sealPasswordHash(h.Keyring, encoded), h.now(), h.Keyring.ActiveKeyID())
 			if err != nil {
 				return nil, fmt.Errorf("reset password of staff %d: %w", row.ID, err)
 			}
-			if err := addPasswordHistory(ctx, tx, row.ID, encoded); err != nil {
+			if err := addPasswordHistory(ctx, tx, h.Keyring, row.ID, encoded); err != nil {
 				return nil, err
 			}
 			return map[string]any{"temporaryPassword": password}, nil

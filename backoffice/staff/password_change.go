@@ -60,7 +60,11 @@ func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	match, _, err := VerifyPassword(row.PasswordHash, request.CurrentPassword)
+	currentHash, _, err := openPasswordHash(h.Keyring, row.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("open password hash of staff %d: %w", row.ID, err)
+	}
+	match, _, err := VerifyPassword(currentHash, request.CurrentPassword)
 	if err != nil {
 		return fmt.Errorf("verify password of staff %d: %w", row.ID, err)
 	}
@@ -73,11 +77,11 @@ func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error 
 	if err := CheckPasswordRules(request.NewPassword, row.Username); err != nil {
 		return err
 	}
-	history, err := passwordHistory(ctx, h.DB, row.ID)
+	history, err := passwordHistory(ctx, h.DB, h.Keyring, row.ID)
 	if err != nil {
 		return err
 	}
-	reused, err := passwordInHistory(request.NewPassword, append([]string{row.PasswordHash}, history...))
+	reused, err := passwordInHistory(request.NewPassword, append([]string{currentHash}, history...))
 	if err != nil {
 		return err
 	}
@@ -95,15 +99,16 @@ func (h *Handlers) changePassword(w http.ResponseWriter, r *http.Request) error 
 	}
 	defer tx.Rollback()
 	result, err := tx.ExecContext(ctx, `
-		UPDATE staff_user SET password_hash = $2, password_changed_at = $4, must_change_password = false, updated_at = now()
-		WHERE id = $1 AND password_hash = $3`, row.ID, newHash, row.PasswordHash, h.now())
+		UPDATE staff_user SET password_hash = $2, password_changed_at = $4, must_change_password = false, key_id = $5,
+		                      updated_at = now()
+		WHERE id = $1 AND password_hash = $3`, row.ID, sealPasswordHash(h.Keyring, newHash), row.PasswordHash, h.now(), h.Keyring.ActiveKeyID())
 	if err != nil {
 		return fmt.Errorf("store new password of staff %d: %w", row.ID, err)
 	}
 	if updated, err := result.RowsAffected(); err != nil || updated != 1 {
 		return errPasswordChangedMeanwhile
 	}
-	if err := addPasswordHistory(ctx, tx, row.ID, newHash); err != nil {
+	if err := addPasswordHistory(ctx, tx, h.Keyring, row.ID, newHash); err != nil {
 		return err
 	}
 	err = h.Trail.RecordTx(ctx, tx, r, staff, audit.Event{

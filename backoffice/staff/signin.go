@@ -114,7 +114,11 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	entry.StaffID = row.ID
-	match, rehash, err := VerifyPassword(row.PasswordHash, request.Password)
+	encoded, sealed, err := openPasswordHash(h.Keyring, row.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("open password hash of staff %d: %w", row.ID, err)
+	}
+	match, rehash, err := VerifyPassword(encoded, request.Password)
 	if err != nil {
 		return fmt.Errorf("verify password of staff %d: %w", row.ID, err)
 	}
@@ -130,8 +134,8 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 		return h.rejectAttempt(ctx, r, entry, reasonWrongPassword, ErrInvalidCredentials)
 	}
 
-	if rehash {
-		h.rehashPassword(ctx, row, request.Password)
+	if rehash || !sealed {
+		h.upgradePasswordHash(ctx, row, request.Password, encoded, rehash)
 	}
 	response := loginResponse{Next: nextTOTP}
 	if !row.TOTPEnabled {
@@ -159,19 +163,28 @@ func (h *Handlers) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// rehashPassword replaces a hash with fewer than PasswordIterations
-// iterations. A failure only delays the upgrade to the next sign-in.
-func (h *Handlers) rehashPassword(ctx context.Context, row account, password string) {
-	encoded, err := HashPassword(password)
+// upgradePasswordHash stores the password's hash sealed under the active
+// key, hashed again when rehash reports fewer than PasswordIterations
+// iterations, and seals the account's password history stored before
+// hashes were sealed. A failure only delays the upgrade to the next
+// sign-in.
+func (h *Handlers) upgradePasswordHash(ctx context.Context, row account, password, encoded string, rehash bool) {
+	var err error
+	if rehash {
+		encoded, err = HashPassword(password)
+	}
 	if err == nil {
-		_, err = h.DB.ExecContext(ctx, `UPDATE staff_user SET password_hash = $2 WHERE id = $1 AND password_hash = $3`,
-			row.ID, encoded, row.PasswordHash)
+		_, err = h.DB.ExecContext(ctx, `UPDATE staff_user SET password_hash = $2, key_id = $4 WHERE id = $1 AND password_hash = $3`,
+			row.ID, sealPasswordHash(h.Keyring, encoded), row.PasswordHash, h.Keyring.ActiveKeyID())
+	}
+	if err == nil {
+		err = sealPasswordHistory(ctx, h.DB, h.Keyring, row.ID)
 	}
 	if err != nil {
 		slog.Error("password hash not upgraded", "staff_id", row.ID, "error", err)
 		return
 	}
-	slog.Info("password hash upgraded", "staff_id", row.ID, "iterations", PasswordIterations)
+	slog.Info("password hash upgraded", "staff_id", row.ID, "iterations", PasswordIterations, "key_id", h.Keyring.ActiveKeyID())
 }
 
 // countFailure counts a failed password or code towards the lockout. The

@@ -449,10 +449,14 @@ func TestPasswordHashUpgradedAtSignIn(t *testing.T) {
 	if err := e.db.Get(&stored, `SELECT password_hash FROM staff_user WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(stored, "pbkdf2-sm3$100000$") {
-		t.Errorf("stored hash = %.30s…, want 100000 iterations", stored)
+	encoded, sealed, err := openPasswordHash(e.keyring, stored)
+	if err != nil || !sealed {
+		t.Fatalf("stored hash %.20s… opens = %v, sealed %v, want a sealed hash", stored, err, sealed)
 	}
-	if match, _, err := VerifyPassword(stored, testPassword); err != nil || !match {
+	if !strings.HasPrefix(encoded, "pbkdf2-sm3$100000$") {
+		t.Errorf("stored hash = %.30s…, want 100000 iterations", encoded)
+	}
+	if match, _, err := VerifyPassword(encoded, testPassword); err != nil || !match {
 		t.Errorf("the upgraded hash does not match the password: %v", err)
 	}
 }

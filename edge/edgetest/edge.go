@@ -16,6 +16,7 @@ import (
 	"github.com/sh-preschool/preschool/edge/server"
 	"github.com/sh-preschool/preschool/edge/signin"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/testenv"
 	"github.com/sh-preschool/preschool/simulators"
@@ -62,6 +63,9 @@ type EdgeOptions struct {
 	// TrustForwardedFor makes the edge take a client's address from the
 	// last entry of X-Forwarded-For, as behind a load balancer.
 	TrustForwardedFor bool
+	// CloudCrypto makes the edge seal with data keys of the cryptography
+	// service simulator (CRYPTO_PROVIDER=cloud).
+	CloudCrypto bool
 }
 
 // Edge is an edge running in-process for one test, with its own Redis key
@@ -169,6 +173,16 @@ func (f *Fixture) StartEdge(t *testing.T, options EdgeOptions) *Edge {
 		// EDGE_FEEDBACK_STREAM_MAX_LENGTH.
 		FeedbackIdleTimeout:     5 * time.Minute,
 		FeedbackStreamMaxLength: 100_000,
+	}
+	if options.CloudCrypto {
+		apiKey := simulatorConfig.CryptoAPIKey
+		if apiKey == "" {
+			apiKey = simulators.DefaultCryptoAPIKey
+		}
+		config.Crypto = crypto.ProviderConfig{
+			Kind: crypto.ProviderCloud, ServiceURL: running.CryptoURL, ServiceAPIKey: apiKey,
+			SealingKeyID: simulators.CryptoSealingKeyID, ServiceTimeout: 5 * time.Second,
+		}
 	}
 	edge, err := server.Start(ctx, config)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 
 	"github.com/valyala/fasthttp"
 
@@ -103,19 +102,16 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 	id := hex.EncodeToString(idBytes)
 	owner := u.Keyring.Index("owner", []byte(subject))
 	sealed := u.Keyring.Seal(data, UploadContext(owner))
-	path := u.FilePath(owner, id)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("store upload: %w", err)
-	}
 	// The info goes first, so every sealed file written from now on has it.
+	// Both are written whole or not at all.
 	info, err := json.Marshal(upload.Info{ContentType: contentType, Size: len(data)})
 	if err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
-	if err := os.WriteFile(upload.InfoPath(u.Dir, owner, id), info, 0o600); err != nil {
+	if err := upload.WriteFile(upload.InfoPath(u.Dir, owner, id), info); err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
-	if err := os.WriteFile(path, sealed, 0o600); err != nil {
+	if err := upload.WriteFile(u.FilePath(owner, id), sealed); err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
 	api.WriteJSON(ctx, http.StatusCreated, map[string]any{"fileId": id, "size": len(data), "contentType": contentType})

@@ -10,19 +10,24 @@ import (
 	"time"
 
 	"github.com/sh-preschool/preschool/shared/config"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/formpdf"
 )
 
 // Config is the edge's configuration; every key is in the README's table.
 type Config struct {
-	Listen               string
-	OperationsListen     string
-	PublicURL            string
-	RedisAddress         string
-	RedisPassword        string `secret:"true"`
-	RedisPrefix          string
-	RedisTimeout         time.Duration
-	KeyringFile          string
+	Listen           string
+	OperationsListen string
+	PublicURL        string
+	RedisAddress     string
+	RedisPassword    string `secret:"true"`
+	RedisPrefix      string
+	RedisTimeout     time.Duration
+	KeyringFile      string
+	// Crypto selects where sealing happens: CRYPTO_PROVIDER, and for the
+	// cloud CRYPTO_SERVICE_URL and the other service keys. Start uses
+	// KeyringFile in place of Crypto.KeyringFile.
+	Crypto               crypto.ProviderConfig
 	LimitsFile           string
 	IdentityURL          string
 	IdentityClientID     string
@@ -89,6 +94,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return c, fmt.Errorf("invalid configuration: set both EDGE_TLS_CERT_FILE and EDGE_TLS_KEY_FILE, or neither")
 	}
+	c.Crypto = crypto.LoadProviderConfig(r)
 	c.PublicURL = r.String("EDGE_PUBLIC_URL", "http://"+displayAddress(c.Listen))
 	c.PDFConcurrency = r.Int("EDGE_PDF_CONCURRENCY", 2, 1, 64)
 	c.FeedbackIdleTimeout = r.Duration("EDGE_FEEDBACK_IDLE_TIMEOUT", 5*time.Minute, time.Second)

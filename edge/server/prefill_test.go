@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/prefill"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
 	"github.com/sh-preschool/preschool/simulators"
 	"github.com/sh-preschool/preschool/simulators/certificates"
@@ -278,5 +281,52 @@ func TestUploadRejected(t *testing.T) {
 	}
 	if len(entries) != 0 {
 		t.Errorf("rejected uploads left %d entries in the upload directory", len(entries))
+	}
+}
+
+func TestUploadSealedWithCloudDataKey(t *testing.T) {
+	t.Parallel()
+	f := edgetest.Shared(t)
+	e := f.StartEdge(t, edgetest.EdgeOptions{CloudCrypto: true})
+	data := pngImage(t)
+
+	response := upload(t, e, "parent-1", "户口簿.png", "image/png", data)
+	if response.Status != http.StatusCreated {
+		t.Fatalf("POST /api/v1/uploads = %d %s, want 201", response.Status, response.Body)
+	}
+	var body struct {
+		FileID string `json:"fileId"`
+	}
+	response.Decode(t, &body)
+	owner := f.Keyring.Index("owner", []byte("parent-1"))
+	sealed, err := os.ReadFile(filepath.Join(e.UploadDir, hex.EncodeToString(owner), body.FileID+".sealed"))
+	if err != nil {
+		t.Fatalf("the upload is not stored: %v", err)
+	}
+	if keyID, err := crypto.SealedKeyID(sealed); err != nil || keyID != simulators.CryptoSealingKeyID {
+		t.Errorf("the upload is sealed under %q (%v), want the service's master key %s", keyID, err, simulators.CryptoSealingKeyID)
+	}
+	if _, err := f.Keyring.Open(sealed, prefill.UploadContext(owner)); !errors.Is(err, crypto.ErrUnknownKey) {
+		t.Errorf("the keyring file's keys opening the upload = %v, want ErrUnknownKey", err)
+	}
+
+	// Another process opens the file by unwrapping its data key through
+	// the service.
+	service, err := crypto.NewCloudProvider(crypto.CloudConfig{
+		URL: e.Simulators.CryptoURL, APIKey: simulators.DefaultCryptoAPIKey, SealingKeyID: simulators.CryptoSealingKeyID,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := f.Keyring.WithDataKeys(context.Background(), service, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := reader.Open(sealed, prefill.UploadContext(owner))
+	if err != nil {
+		t.Fatalf("the upload does not open through the service: %v", err)
+	}
+	if !bytes.Equal(opened, data) {
+		t.Error("the upload opens to other bytes than were uploaded")
 	}
 }

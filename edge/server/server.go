@@ -75,9 +75,11 @@ func Run(ctx context.Context, cfg Config) error {
 // Start connects to Redis, loads keys and limits, and starts serving on
 // cfg.Listen (port 0 picks a free port; see Addr).
 func Start(ctx context.Context, cfg Config) (*Edge, error) {
-	keyring, err := crypto.LoadKeyringFile(cfg.KeyringFile)
+	keyringConfig := cfg.Crypto
+	keyringConfig.KeyringFile = cfg.KeyringFile
+	keyring, err := crypto.LoadKeyring(ctx, keyringConfig)
 	if err != nil {
-		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+		return nil, err
 	}
 	limits, err := throttle.LoadFile(cfg.LimitsFile)
 	if err != nil {

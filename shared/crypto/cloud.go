@@ -262,3 +262,44 @@ func statusError(endpoint string, status int, data []byte) error {
 	}
 	return fmt.Errorf("crypto: the cryptography service rejected the request: %s", detail)
 }
+
+// GenerateDataKey implements DataKeyService: the service makes a data key
+// wrapped under the configured sealing key.
+func (p *CloudProvider) GenerateDataKey(ctx context.Context) (DataKey, error) {
+	var response cloudapi.DataKeyResponse
+	if err := p.call(ctx, cloudapi.PathGenerateDataKey, cloudapi.GenerateDataKeyRequest{KeyID: p.sealingKeyID}, &response); err != nil {
+		return DataKey{}, err
+	}
+	if response.KeyID != p.sealingKeyID {
+		return DataKey{}, fmt.Errorf("crypto: the cryptography service wrapped the data key under key %q, not the requested %q", response.KeyID, p.sealingKeyID)
+	}
+	if err := checkDataKey(response); err != nil {
+		return DataKey{}, err
+	}
+	return DataKey{MasterKeyID: response.KeyID, Plaintext: response.DataKey, Wrapped: response.WrappedKey}, nil
+}
+
+// UnwrapDataKey implements DataKeyService.
+func (p *CloudProvider) UnwrapDataKey(ctx context.Context, wrapped []byte) (DataKey, error) {
+	var response cloudapi.DataKeyResponse
+	if err := p.call(ctx, cloudapi.PathUnwrapDataKey, cloudapi.UnwrapDataKeyRequest{WrappedKey: wrapped}, &response); err != nil {
+		return DataKey{}, err
+	}
+	if err := checkDataKey(response); err != nil {
+		return DataKey{}, err
+	}
+	return DataKey{MasterKeyID: response.KeyID, Plaintext: response.DataKey, Wrapped: wrapped}, nil
+}
+
+func checkDataKey(response cloudapi.DataKeyResponse) error {
+	if len(response.DataKey) != cloudapi.DataKeySize {
+		return fmt.Errorf("crypto: the cryptography service returned a %d-byte data key, want %d", len(response.DataKey), cloudapi.DataKeySize)
+	}
+	if len(response.WrappedKey) == 0 || len(response.WrappedKey) > maxWrappedKeySize {
+		return fmt.Errorf("crypto: the cryptography service returned a %d-byte wrapped key, want 1 to %d", len(response.WrappedKey), maxWrappedKeySize)
+	}
+	if response.KeyID == "" || len(response.KeyID) > 255 {
+		return fmt.Errorf("crypto: the cryptography service named master key %q, want 1 to 255 bytes", response.KeyID)
+	}
+	return nil
+}

@@ -44,6 +44,9 @@ type Keyring struct {
 	aeads    map[string]*sync.Pool
 	indexKey []byte
 	macs     sync.Pool
+	// envelope, when set by WithDataKeys, seals with a data key of the
+	// cryptography service, and activeID is the service's master key.
+	envelope *envelope
 }
 
 // KeyringFile is the JSON form of a keyring, with keys in hex.
@@ -167,6 +170,9 @@ func (k *Keyring) ActiveKeyID() string { return k.activeID }
 // another column does not open. The result starts with the format version
 // and the key ID.
 func (k *Keyring) Seal(plaintext []byte, context string) []byte {
+	if k.envelope != nil {
+		return k.envelope.seal(k.activeID, plaintext, context)
+	}
 	pool := k.aeads[k.activeID]
 	aead := pool.Get().(cipher.AEAD)
 	defer pool.Put(aead)
@@ -191,8 +197,19 @@ func (k *Keyring) SealString(plaintext, context string) []byte {
 }
 
 // Open decrypts a ciphertext made by Seal with the same context. It returns
-// ErrMalformed, ErrUnknownKey, or an error when authentication fails.
+// ErrMalformed, ErrUnknownKey, or an error when authentication fails. For a
+// ciphertext sealed with a data key (WithDataKeys) it may also return an
+// error of the service, such as ErrServiceUnavailable.
 func (k *Keyring) Open(sealed []byte, context string) ([]byte, error) {
+	if len(sealed) > 0 && sealed[0] == envelopeVersion {
+		if k.envelope != nil {
+			return k.envelope.open(sealed, context)
+		}
+		if _, err := parseEnvelope(sealed); err != nil {
+			return nil, err
+		}
+		return nil, errEnvelopeWithoutService
+	}
 	if len(sealed) < 2 || sealed[0] != formatVersion || len(sealed) < 2+int(sealed[1])+nonceSize {
 		return nil, ErrMalformed
 	}
@@ -224,4 +241,14 @@ func (k *Keyring) Index(domain string, value []byte) []byte {
 	sum := mac.Sum(make([]byte, 0, 32))
 	k.macs.Put(mac)
 	return sum
+}
+
+// SealedKeyID returns the key ID that a ciphertext made by Seal names,
+// without decrypting it: for a ciphertext sealed with a data key, the
+// service's master key that wraps the data key.
+func SealedKeyID(sealed []byte) (string, error) {
+	if len(sealed) < 2 || (sealed[0] != formatVersion && sealed[0] != envelopeVersion) || len(sealed) < 2+int(sealed[1]) {
+		return "", fmt.Errorf("%w: %d bytes do not start with a format version and key ID", ErrMalformed, len(sealed))
+	}
+	return string(sealed[2 : 2+int(sealed[1])]), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -143,5 +144,46 @@ func BenchmarkIndex(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		keyring.Index("child_document", value)
+	}
+}
+
+func TestSealTextRoundTrip(t *testing.T) {
+	keyring, err := NewKeyring(GenerateKeyring("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := keyring.SealText("pbkdf2-sm3$100000$c2FsdA==$a2V5", "staff.password_hash")
+	if !strings.HasPrefix(text, SealedTextPrefix) {
+		t.Fatalf("sealed text %q lacks the prefix %q", text, SealedTextPrefix)
+	}
+	if strings.Contains(text, "pbkdf2") {
+		t.Errorf("sealed text %q contains the plaintext", text)
+	}
+	opened, err := keyring.OpenText(text, "staff.password_hash")
+	if err != nil || opened != "pbkdf2-sm3$100000$c2FsdA==$a2V5" {
+		t.Errorf("OpenText = %q, %v, want the plaintext", opened, err)
+	}
+	if _, err := keyring.OpenText(text, "staff.phone"); err == nil {
+		t.Error("OpenText opened the value with another context")
+	}
+	if _, err := keyring.OpenText("pbkdf2-sm3$1$a$b", "staff.password_hash"); !errors.Is(err, ErrNotSealedText) {
+		t.Errorf("OpenText of an unsealed value = %v, want ErrNotSealedText", err)
+	}
+	if _, err := keyring.OpenText(SealedTextPrefix+"not base64!", "staff.password_hash"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("OpenText of invalid base64 = %v, want ErrMalformed", err)
+	}
+}
+
+func TestSealedKeyID(t *testing.T) {
+	keyring := mustKeyring(t, GenerateKeyring("key-42"))
+	keyID, err := SealedKeyID(keyring.Seal([]byte("x"), "test"))
+	if err != nil || keyID != "key-42" {
+		t.Errorf("SealedKeyID = %q, %v, want key-42", keyID, err)
+	}
+	if _, err := SealedKeyID([]byte{1}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("SealedKeyID of a 1-byte ciphertext = %v, want ErrMalformed", err)
+	}
+	if _, err := SealedKeyID([]byte{9, 1, 'k'}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("SealedKeyID of an unknown format version = %v, want ErrMalformed", err)
 	}
 }

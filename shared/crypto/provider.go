@@ -206,16 +206,56 @@ func NewProvider(config ProviderConfig) (Provider, error) {
 	case ProviderLocal, "":
 		return newLocalProviderFromFiles(config, userID)
 	case ProviderCloud:
-		return NewCloudProvider(CloudConfig{
-			URL:          config.ServiceURL,
-			APIKey:       config.ServiceAPIKey,
-			Timeout:      config.ServiceTimeout,
-			SealingKeyID: config.SealingKeyID,
-			SigningKeyID: config.SigningKeyID,
-			UserID:       userID,
-		})
+		return newCloudProviderFromConfig(config, userID)
 	}
-	return nil, fmt.Errorf("crypto: CRYPTO_PROVIDER=%q: want %q or %q", config.Kind, ProviderLocal, ProviderCloud)
+	return nil, errUnknownKind(config.Kind)
+}
+
+func errUnknownKind(kind string) error {
+	return fmt.Errorf("crypto: CRYPTO_PROVIDER=%q: want %q or %q", kind, ProviderLocal, ProviderCloud)
+}
+
+func newCloudProviderFromConfig(config ProviderConfig, userID string) (*CloudProvider, error) {
+	return NewCloudProvider(CloudConfig{
+		URL:          config.ServiceURL,
+		APIKey:       config.ServiceAPIKey,
+		Timeout:      config.ServiceTimeout,
+		SealingKeyID: config.SealingKeyID,
+		SigningKeyID: config.SigningKeyID,
+		UserID:       userID,
+	})
+}
+
+// LoadKeyring returns the keyring that seals personal data, from the
+// keyring file (CRYPTO_KEYRING_FILE). With CRYPTO_PROVIDER=cloud, new data
+// is sealed with a data key of the cloud's cryptography service
+// (Keyring.WithDataKeys), whose master key is CRYPTO_SEALING_KEY_ID, and
+// data sealed before with the file's keys still opens. Blind indexes use
+// the file's index key in both cases. The cloud case calls the service
+// once, so an unreachable service fails here.
+func LoadKeyring(ctx context.Context, config ProviderConfig) (*Keyring, error) {
+	if config.KeyringFile == "" {
+		return nil, errors.New("CRYPTO_KEYRING_FILE is not set: it names the keyring file that seals personal data (backoffice keygen FILE makes one)")
+	}
+	keyring, err := LoadKeyringFile(config.KeyringFile)
+	if err != nil {
+		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+	}
+	switch config.Kind {
+	case ProviderLocal, "":
+		return keyring, nil
+	case ProviderCloud:
+		userID := config.UserID
+		if userID == "" {
+			userID = DefaultUserID
+		}
+		service, err := newCloudProviderFromConfig(config, userID)
+		if err != nil {
+			return nil, err
+		}
+		return keyring.WithDataKeys(ctx, service, config.ServiceTimeout)
+	}
+	return nil, errUnknownKind(config.Kind)
 }
 
 func newLocalProviderFromFiles(config ProviderConfig, userID string) (*LocalProvider, error) {

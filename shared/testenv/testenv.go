@@ -38,6 +38,18 @@ func RedisAddress() string {
 	return "127.0.0.1:6379"
 }
 
+// runLabel returns TEST_RUN_LABEL, sanitized, with a trailing underscore,
+// or "" when it is unset. It goes into every database name and Redis key
+// prefix, so that people or agents sharing one server can tell their test
+// data apart.
+func runLabel() string {
+	label := sanitize(os.Getenv("TEST_RUN_LABEL"))
+	if label == "" {
+		return ""
+	}
+	return label + "_"
+}
+
 // Database is a fresh, migrated database that is dropped when the test ends.
 type Database struct {
 	DB   *sqlx.DB
@@ -53,7 +65,7 @@ func NewDatabase(t testing.TB) *Database {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	name := "test_" + sanitize(t.Name()) + "_" + randomSuffix()
+	name := "test_" + runLabel() + sanitize(t.Name()) + "_" + randomSuffix()
 	parsed, err := url.Parse(ServerURL())
 	if err != nil {
 		t.Fatalf("invalid TEST_DATABASE_URL: %v", err)
@@ -98,7 +110,7 @@ func NewRedis(t testing.TB) *Redis {
 	if err != nil {
 		t.Fatalf("connect to Redis at %s: %v (start it with: redis-server --daemonize yes)", RedisAddress(), err)
 	}
-	prefix := "test:" + sanitize(t.Name()) + ":" + randomSuffix() + ":"
+	prefix := "test:" + runLabel() + sanitize(t.Name()) + ":" + randomSuffix() + ":"
 	t.Cleanup(func() {
 		deleteKeys(client, prefix)
 		client.Close()

@@ -1,7 +1,10 @@
-// Package upload names where the edge stores the certificate files that
-// parents upload and how each is sealed, so that the back office can open
-// the files the records point at. A file is sealed with SM4 for the parent
-// who uploaded it and stored under that parent's folder, named by its ID.
+// Package upload lays out the certificate files that parents upload through
+// the edge, so that the back office can open the files the records point
+// at. Each upload is sealed with SM4-GCM for the parent who made it, with
+// the owner's folder in the sealing context so that it opens only for that
+// parent's records, and stored at <dir>/<owner index in hex>/<ID>.sealed
+// beside an <ID>.json Info. The edge writes the files (WriteFile), and
+// "backoffice keys rotate" re-encrypts them (Rotator).
 package upload
 
 import (
@@ -17,17 +20,19 @@ const MaxBytes = 5 << 20
 // Context binds a sealed file to the parent with ownerIndex (the blind
 // index of records' owner_index), so it opens only for that parent's
 // records.
-func Context(ownerIndex []byte) string { return "upload." + hex.EncodeToString(ownerIndex) }
+func Context(ownerIndex []byte) string { return ownerContext(hex.EncodeToString(ownerIndex)) }
+
+func ownerContext(ownerFolder string) string { return "upload." + ownerFolder }
 
 // Path returns where the file id uploaded by the parent with ownerIndex is
 // stored under dir.
 func Path(dir string, ownerIndex []byte, id string) string {
-	return filepath.Join(dir, hex.EncodeToString(ownerIndex), id+".sealed")
+	return filepath.Join(dir, hex.EncodeToString(ownerIndex), id+FileSuffix)
 }
 
 // InfoPath returns where the Info of a file stored at Path is kept.
 func InfoPath(dir string, ownerIndex []byte, id string) string {
-	return strings.TrimSuffix(Path(dir, ownerIndex, id), ".sealed") + ".json"
+	return strings.TrimSuffix(Path(dir, ownerIndex, id), FileSuffix) + ".json"
 }
 
 // Info describes an uploaded file without its content, so the edge can

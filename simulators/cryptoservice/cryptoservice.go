@@ -1,11 +1,14 @@
 // Package cryptoservice simulates the cloud's cryptography service (密码服务)
-// whose API package cloudapi defines: sealing with SM4-GCM, HMAC-SM3 blind
-// indexes and SM2 signatures, computed by a local crypto.Provider. Like the
+// whose API package cloudapi defines: sealing with SM4-GCM, data keys for
+// envelope encryption wrapped with SM4-GCM under its master (sealing) key,
+// HMAC-SM3 blind indexes and SM2 signatures, computed by a local
+// crypto.Provider. Like the
 // other simulators it is for development and tests: its keys live in the
 // process, and it logs each rejected request.
 package cryptoservice
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -28,6 +31,8 @@ func NewHandler(provider crypto.Provider, apiKey string) http.Handler {
 	mux.HandleFunc("POST "+cloudapi.PathIndex, h.index)
 	mux.HandleFunc("POST "+cloudapi.PathSign, h.sign)
 	mux.HandleFunc("POST "+cloudapi.PathVerify, h.verify)
+	mux.HandleFunc("POST "+cloudapi.PathGenerateDataKey, h.generateDataKey)
+	mux.HandleFunc("POST "+cloudapi.PathUnwrapDataKey, h.unwrapDataKey)
 	return h.authenticate(mux)
 }
 
@@ -92,6 +97,50 @@ func (h *handler) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	plaintext, err := h.provider.Open(r.Context(), request.Ciphertext, request.Context)
+	h.writeOpened(w, r, plaintext, err, func(plaintext []byte) any { return cloudapi.OpenResponse{Plaintext: plaintext} })
+}
+
+// dataKeyContext is the context under which the simulator wraps data keys,
+// so a wrapped key does not open as data and data does not unwrap as a key.
+const dataKeyContext = "cloudapi.data_key"
+
+func (h *handler) generateDataKey(w http.ResponseWriter, r *http.Request) {
+	var request cloudapi.GenerateDataKeyRequest
+	if !h.decode(w, r, &request) {
+		return
+	}
+	if active := h.provider.ActiveKeyID(); request.KeyID != "" && request.KeyID != active {
+		h.reject(w, r, cryptoError(cloudapi.CodeUnknownKey, fmt.Sprintf("模拟服务只用当前主密钥 %q 封装数据密钥，请求的是 %q。", active, request.KeyID), "keyId"))
+		return
+	}
+	dataKey := make([]byte, cloudapi.DataKeySize)
+	if _, err := rand.Read(dataKey); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	wrapped, err := h.provider.Seal(r.Context(), dataKey, dataKeyContext)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusOK, cloudapi.DataKeyResponse{KeyID: h.provider.ActiveKeyID(), DataKey: dataKey, WrappedKey: wrapped})
+}
+
+func (h *handler) unwrapDataKey(w http.ResponseWriter, r *http.Request) {
+	var request cloudapi.UnwrapDataKeyRequest
+	if !h.decode(w, r, &request) {
+		return
+	}
+	dataKey, err := h.provider.Open(r.Context(), request.WrappedKey, dataKeyContext)
+	keyID, _ := crypto.SealedKeyID(request.WrappedKey)
+	h.writeOpened(w, r, dataKey, err, func(dataKey []byte) any {
+		return cloudapi.DataKeyResponse{KeyID: keyID, DataKey: dataKey, WrappedKey: request.WrappedKey}
+	})
+}
+
+// writeOpened writes the response of a decryption: the body that success
+// builds from the plaintext, or the error that err maps to.
+func (h *handler) writeOpened(w http.ResponseWriter, r *http.Request, plaintext []byte, err error, success func([]byte) any) {
 	switch {
 	case errors.Is(err, crypto.ErrMalformed):
 		h.reject(w, r, cryptoError(cloudapi.CodeMalformedCiphertext, "密文格式不正确。", "ciphertext"))
@@ -102,7 +151,7 @@ func (h *handler) open(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	default:
-		jsonhttp.Write(w, http.StatusOK, cloudapi.OpenResponse{Plaintext: plaintext})
+		jsonhttp.Write(w, http.StatusOK, success(plaintext))
 	}
 }
 

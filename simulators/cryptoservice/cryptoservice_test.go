@@ -91,3 +91,68 @@ func TestHandlerOnlyPost(t *testing.T) {
 		t.Fatalf("GET status = %d, want 405", recorder.Code)
 	}
 }
+
+func TestHandlerDataKeyRoundTrip(t *testing.T) {
+	handler := newHandler(t)
+	call := func(path, body string) (int, cloudapi.DataKeyResponse) {
+		t.Helper()
+		request := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		request.Header.Set(cloudapi.APIKeyHeader, "secret")
+		recorder := httptest.NewRecorder()
+		handler.ServeHTTP(recorder, request)
+		var response cloudapi.DataKeyResponse
+		if recorder.Code == http.StatusOK {
+			if err := json.Unmarshal(recorder.Body.Bytes(), &response); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return recorder.Code, response
+	}
+
+	status, generated := call(cloudapi.PathGenerateDataKey, `{"keyId":"k1"}`)
+	if status != http.StatusOK || generated.KeyID != "k1" || len(generated.DataKey) != cloudapi.DataKeySize {
+		t.Fatalf("generate = %d %+v, want a %d-byte key under k1", status, generated, cloudapi.DataKeySize)
+	}
+	if strings.Contains(string(generated.WrappedKey), string(generated.DataKey)) {
+		t.Error("the wrapped key contains the data key")
+	}
+	wrapped, err := json.Marshal(cloudapi.UnwrapDataKeyRequest{WrappedKey: generated.WrappedKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, unwrapped := call(cloudapi.PathUnwrapDataKey, string(wrapped))
+	if status != http.StatusOK || unwrapped.KeyID != "k1" || string(unwrapped.DataKey) != string(generated.DataKey) {
+		t.Errorf("unwrap = %d %+v, want the generated key under k1", status, unwrapped)
+	}
+
+	// A sealed value is not accepted as a wrapped data key.
+	sealed, err := json.Marshal(map[string]any{"keyId": "k1", "plaintext": generated.DataKey, "context": "registration.child_name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := httptest.NewRequest(http.MethodPost, cloudapi.PathSeal, strings.NewReader(string(sealed)))
+	request.Header.Set(cloudapi.APIKeyHeader, "secret")
+	recorder := httptest.NewRecorder()
+	handler.ServeHTTP(recorder, request)
+	var sealResponse cloudapi.SealResponse
+	if err := json.Unmarshal(recorder.Body.Bytes(), &sealResponse); err != nil {
+		t.Fatal(err)
+	}
+	other, err := json.Marshal(cloudapi.UnwrapDataKeyRequest{WrappedKey: sealResponse.Ciphertext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := post(t, handler, cloudapi.PathUnwrapDataKey, "secret", string(other))
+	if status != http.StatusUnprocessableEntity || body.Error != cloudapi.CodeAuthenticationFailed {
+		t.Errorf("unwrap of a sealed value = %d %q, want 422 %s", status, body.Error, cloudapi.CodeAuthenticationFailed)
+	}
+
+	status, body = post(t, handler, cloudapi.PathGenerateDataKey, "secret", `{"keyId":"k9"}`)
+	if status != http.StatusUnprocessableEntity || body.Error != cloudapi.CodeUnknownKey {
+		t.Errorf("generate under another key = %d %q, want 422 %s", status, body.Error, cloudapi.CodeUnknownKey)
+	}
+	status, _ = post(t, handler, cloudapi.PathGenerateDataKey, "", `{"keyId":"k1"}`)
+	if status != http.StatusUnauthorized {
+		t.Errorf("generate without the API key = %d, want 401", status)
+	}
+}

@@ -9,6 +9,15 @@
 //	POST /v1/index   IndexRequest  → IndexResponse
 //	POST /v1/sign    SignRequest   → SignResponse
 //	POST /v1/verify  VerifyRequest → VerifyResponse
+//	POST /v1/datakey/generate  GenerateDataKeyRequest → DataKeyResponse
+//	POST /v1/datakey/unwrap    UnwrapDataKeyRequest   → DataKeyResponse
+//
+// The data key endpoints serve envelope encryption: the service makes a
+// random SM4 data key and returns it in plaintext and wrapped (sealed under
+// its master key KeyID). The caller seals data locally with the data key,
+// stores the wrapped key with the ciphertext, discards the plaintext key
+// when it stops, and requests the unwrapped key from the service to open
+// the data again.
 //
 // A failure gets a response with an ErrorBody and a 4xx or 5xx status. Results
 // of the cryptography itself (an unknown key, a ciphertext that does not
@@ -25,7 +34,13 @@ const (
 	PathIndex  = "/v1/index"
 	PathSign   = "/v1/sign"
 	PathVerify = "/v1/verify"
+
+	PathGenerateDataKey = "/v1/datakey/generate"
+	PathUnwrapDataKey   = "/v1/datakey/unwrap"
 )
+
+// DataKeySize is the size of a data key: one SM4 key.
+const DataKeySize = 16
 
 // MaxPayloadBytes bounds the plaintext, ciphertext or message of one call.
 // The largest payload the system seals is a 5 MiB certificate upload.
@@ -119,4 +134,24 @@ type VerifyRequest struct {
 // verify is Valid false with status 200; an unknown key is an error.
 type VerifyResponse struct {
 	Valid bool `json:"valid"`
+}
+
+// GenerateDataKeyRequest requests a new data key wrapped under the master
+// key KeyID.
+type GenerateDataKeyRequest struct {
+	KeyID string `json:"keyId"`
+}
+
+// UnwrapDataKeyRequest requests the plaintext of a wrapped data key. The
+// wrapped key names its master key.
+type UnwrapDataKeyRequest struct {
+	WrappedKey []byte `json:"wrappedKey"`
+}
+
+// DataKeyResponse carries a data key in plaintext (DataKeySize bytes) and
+// wrapped, and the master key that wraps it.
+type DataKeyResponse struct {
+	KeyID      string `json:"keyId"`
+	DataKey    []byte `json:"dataKey"`
+	WrappedKey []byte `json:"wrappedKey"`
 }

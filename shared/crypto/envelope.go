@@ -1,0 +1,244 @@
+package crypto
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// envelopeVersion is the format version of a ciphertext sealed with a data
+// key. It contains the version, the master key ID's length and the master
+// key ID, the wrapped data key's length as a big-endian uint16, the wrapped
+// data key, the nonce and the SM4-GCM ciphertext with the context as
+// associated data. The master key ID is at the same offsets as the key ID
+// of format version 1, so SealedKeyID and the SQL of "backoffice keys
+// rotate" read both.
+const envelopeVersion = 2
+
+// maxWrappedKeySize bounds a wrapped data key in a ciphertext or a service
+// response.
+const maxWrappedKeySize = 1024
+
+// maxCachedDataKeys bounds the unwrapped data keys a keyring keeps. Every
+// process that seals makes one data key when it starts, so the number in
+// use grows with restarts. Past the bound, an arbitrary key is dropped and
+// unwrapped again when needed.
+const maxCachedDataKeys = 4096
+
+// DataKey is a data key of envelope encryption: an SM4 key in plaintext and
+// wrapped by the master key MasterKeyID of the cryptography service.
+type DataKey struct {
+	MasterKeyID string
+	Plaintext   []byte
+	Wrapped     []byte
+}
+
+// DataKeyService generates and unwraps data keys. CloudProvider is one,
+// over the cloud's cryptography service.
+type DataKeyService interface {
+	GenerateDataKey(ctx context.Context) (DataKey, error)
+	UnwrapDataKey(ctx context.Context, wrapped []byte) (DataKey, error)
+}
+
+// envelope is the state of a keyring that seals with data keys.
+type envelope struct {
+	service DataKeyService
+	// timeout bounds one unwrap call, which Open makes on a cache miss.
+	timeout time.Duration
+	wrapped []byte
+	active  *sync.Pool
+
+	mu    sync.Mutex
+	cache map[string]*sync.Pool // by cacheKey
+	// unwraps makes concurrent misses of one key share one service call.
+	unwraps singleflight.Group
+}
+
+// WithDataKeys returns a keyring that seals new data with a data key from
+// service, wrapped by the service's master key, and opens what it seals by
+// unwrapping the stored data key through the service once and caching it.
+// The master key ID becomes the active key ID. The returned keyring still
+// opens ciphertexts of k's own keys and uses k's index key. It calls the
+// service once now, so an unreachable service fails here.
+//
+// NOTE: one data key seals everything a process seals until it stops. With
+// random 96-bit GCM nonces that is safe for about 2^32 values per key, far
+// above what one process of this system seals, but no counter enforces it.
+func (k *Keyring) WithDataKeys(ctx context.Context, service DataKeyService, timeout time.Duration) (*Keyring, error) {
+	if timeout <= 0 {
+		timeout = DefaultServiceTimeout
+	}
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	key, err := service.GenerateDataKey(callCtx)
+	if err != nil {
+		return nil, fmt.Errorf("crypto: generate a data key: %w", err)
+	}
+	if _, local := k.aeads[key.MasterKeyID]; local {
+		return nil, fmt.Errorf("crypto: the service's master key ID %q is also a key ID of the local keyring: give them different IDs, or rotation cannot tell them apart", key.MasterKeyID)
+	}
+	if len(key.MasterKeyID) == 0 || len(key.MasterKeyID) > 255 || len(key.Wrapped) == 0 || len(key.Wrapped) > maxWrappedKeySize {
+		return nil, fmt.Errorf("crypto: the data key's master key ID %q or its %d-byte wrapped form is out of range", key.MasterKeyID, len(key.Wrapped))
+	}
+	active, err := dataKeyPool(key.Plaintext)
+	if err != nil {
+		return nil, err
+	}
+	e := &envelope{service: service, timeout: timeout, wrapped: key.Wrapped, active: active,
+		cache: map[string]*sync.Pool{cacheKey(key.MasterKeyID, key.Wrapped): active}}
+	keyring := &Keyring{activeID: key.MasterKeyID, aeads: k.aeads, indexKey: k.indexKey, envelope: e}
+	keyring.macs.New = k.macs.New
+	slog.Info("sealing with a data key of the cryptography service", "master_key_id", key.MasterKeyID)
+	return keyring, nil
+}
+
+// cacheKey identifies a data key in the cache by its master key ID and its
+// wrapped form, so a ciphertext whose header names another master key than
+// the one that wrapped the key is unwrapped, and rejected, by the service.
+func cacheKey(masterKeyID string, wrapped []byte) string {
+	return masterKeyID + "\x00" + string(wrapped)
+}
+
+func dataKeyPool(plaintext []byte) (*sync.Pool, error) {
+	if len(plaintext) != sm4KeySize {
+		return nil, fmt.Errorf("crypto: a data key must be %d bytes, not %d", sm4KeySize, len(plaintext))
+	}
+	if _, err := newAEAD(plaintext); err != nil {
+		return nil, err
+	}
+	key := append([]byte(nil), plaintext...)
+	return &sync.Pool{New: func() any {
+		aead, _ := newAEAD(key) // the key was checked above
+		return aead
+	}}, nil
+}
+
+// seal encrypts plaintext with the active data key in format
+// envelopeVersion.
+func (e *envelope) seal(masterKeyID string, plaintext []byte, context string) []byte {
+	aead := e.active.Get().(cipher.AEAD)
+	defer e.active.Put(aead)
+	header := 2 + len(masterKeyID) + 2 + len(e.wrapped)
+	sealed := make([]byte, header+nonceSize, header+nonceSize+len(plaintext)+aead.Overhead())
+	sealed[0] = envelopeVersion
+	sealed[1] = byte(len(masterKeyID))
+	offset := 2 + copy(sealed[2:], masterKeyID)
+	binary.BigEndian.PutUint16(sealed[offset:], uint16(len(e.wrapped)))
+	copy(sealed[offset+2:], e.wrapped)
+	nonce := sealed[header : header+nonceSize]
+	if _, err := rand.Read(nonce); err != nil {
+		panic(err) // crypto/rand.Read does not fail on supported platforms
+	}
+	return aead.Seal(sealed, nonce, plaintext, []byte(context))
+}
+
+// open decrypts a ciphertext of format envelopeVersion, unwrapping its data
+// key through the service unless it is cached.
+func (e *envelope) open(sealed []byte, context string) ([]byte, error) {
+	parsed, err := parseEnvelope(sealed)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := e.dataKey(parsed.masterKeyID, parsed.wrapped)
+	if err != nil {
+		return nil, err
+	}
+	aead := pool.Get().(cipher.AEAD)
+	defer pool.Put(aead)
+	plaintext, err := aead.Open(nil, parsed.nonce, parsed.ciphertext, []byte(context))
+	if err != nil {
+		return nil, fmt.Errorf("crypto: open %s: %w", context, err)
+	}
+	return plaintext, nil
+}
+
+// envelopeParts are the fields of a ciphertext of format envelopeVersion.
+type envelopeParts struct {
+	masterKeyID       string
+	wrapped           []byte
+	nonce, ciphertext []byte
+}
+
+// parseEnvelope splits a ciphertext of format envelopeVersion, or returns
+// ErrMalformed.
+func parseEnvelope(sealed []byte) (envelopeParts, error) {
+	if len(sealed) < 2 || sealed[0] != envelopeVersion || len(sealed) < 2+int(sealed[1])+2 {
+		return envelopeParts{}, ErrMalformed
+	}
+	offset := 2 + int(sealed[1])
+	wrappedSize := int(binary.BigEndian.Uint16(sealed[offset:]))
+	header := offset + 2 + wrappedSize
+	if sealed[1] == 0 || wrappedSize == 0 || len(sealed) < header+nonceSize {
+		return envelopeParts{}, ErrMalformed
+	}
+	return envelopeParts{
+		masterKeyID: string(sealed[2:offset]),
+		wrapped:     sealed[offset+2 : header],
+		nonce:       sealed[header : header+nonceSize],
+		ciphertext:  sealed[header+nonceSize:],
+	}, nil
+}
+
+// dataKey returns the cipher pool of a wrapped data key, from the cache or
+// unwrapped by the service.
+func (e *envelope) dataKey(masterKeyID string, wrapped []byte) (*sync.Pool, error) {
+	id := cacheKey(masterKeyID, wrapped)
+	e.mu.Lock()
+	pool, ok := e.cache[id]
+	e.mu.Unlock()
+	if ok {
+		return pool, nil
+	}
+
+	result, err, _ := e.unwraps.Do(id, func() (any, error) {
+		return e.unwrap(masterKeyID, wrapped)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result.(*sync.Pool), nil
+}
+
+// unwrap requests the plaintext of a data key from the service and caches
+// its cipher pool.
+func (e *envelope) unwrap(masterKeyID string, wrapped []byte) (*sync.Pool, error) {
+	// NOTE: Keyring.Open takes no context, so a cache miss waits up to the
+	// service timeout whatever the caller's deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
+	defer cancel()
+	key, err := e.service.UnwrapDataKey(ctx, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("crypto: unwrap the data key of master key %q: %w", masterKeyID, err)
+	}
+	if key.MasterKeyID != masterKeyID {
+		return nil, fmt.Errorf("%w: the ciphertext names master key %q but its data key is wrapped by %q", ErrMalformed, masterKeyID, key.MasterKeyID)
+	}
+	pool, err := dataKeyPool(key.Plaintext)
+	if err != nil {
+		return nil, err
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.cache) >= maxCachedDataKeys {
+		for cached, cachedPool := range e.cache {
+			if cachedPool != e.active {
+				delete(e.cache, cached)
+				break
+			}
+		}
+	}
+	e.cache[cacheKey(masterKeyID, wrapped)] = pool
+	return pool, nil
+}
+
+// errEnvelopeWithoutService is returned by Open for a ciphertext sealed with
+// a data key when the keyring has no data key service.
+var errEnvelopeWithoutService = fmt.Errorf("%w: the ciphertext was sealed with a data key of the cryptography service, and this keyring has no service (set CRYPTO_PROVIDER=cloud)", ErrUnknownKey)

@@ -1,0 +1,282 @@
+package crypto_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sh-preschool/preschool/shared/config"
+	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/crypto/cloudapi"
+	"github.com/sh-preschool/preschool/simulators/cryptoservice"
+)
+
+// countingService is the simulator behind a handler that counts the calls
+// per path and can be switched off.
+type countingService struct {
+	server *httptest.Server
+	mu     sync.Mutex
+	calls  map[string]int
+	down   bool
+}
+
+func newCountingService(t *testing.T, masterKeyID string) *countingService {
+	t.Helper()
+	backing, err := cryptoservice.GenerateProvider(masterKeyID, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simulator := cryptoservice.NewHandler(backing, testAPIKey)
+	s := &countingService{calls: map[string]int{}}
+	s.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.calls[r.URL.Path]++
+		down := s.down
+		s.mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		simulator.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.server.Close)
+	return s
+}
+
+func (s *countingService) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[path]
+}
+
+func (s *countingService) setDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+func (s *countingService) provider(t *testing.T, masterKeyID string) *crypto.CloudProvider {
+	t.Helper()
+	cloud, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: s.server.URL, APIKey: testAPIKey, SealingKeyID: masterKeyID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cloud
+}
+
+// dataKeyring returns local over a new data key of service, as one process
+// of the system would have it.
+func (s *countingService) dataKeyring(t *testing.T, local *crypto.Keyring) *crypto.Keyring {
+	t.Helper()
+	keyring, err := local.WithDataKeys(context.Background(), s.provider(t, "cloud-1"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyring
+}
+
+func localKeyring(t *testing.T) *crypto.Keyring {
+	t.Helper()
+	keyring, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyring
+}
+
+func TestDataKeysSealThroughService(t *testing.T) {
+	ctx := context.Background()
+	service := newCountingService(t, "cloud-1")
+	local := localKeyring(t)
+	before := local.Seal([]byte("sealed locally"), "registration.child_name")
+
+	keyring, err := local.WithDataKeys(ctx, service.provider(t, "cloud-1"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keyring.ActiveKeyID() != "cloud-1" {
+		t.Errorf("ActiveKeyID = %q, want the master key cloud-1", keyring.ActiveKeyID())
+	}
+	if n := service.count(cloudapi.PathGenerateDataKey); n != 1 {
+		t.Errorf("data keys generated = %d, want 1", n)
+	}
+
+	sealed := keyring.Seal([]byte("张小明"), "registration.child_name")
+	if keyID, err := crypto.SealedKeyID(sealed); err != nil || keyID != "cloud-1" {
+		t.Errorf("SealedKeyID = %q, %v, want cloud-1", keyID, err)
+	}
+	for i := range 100 {
+		keyring.Seal([]byte{byte(i)}, "registration.child_name")
+	}
+	if n := service.count(cloudapi.PathSeal) + service.count(cloudapi.PathGenerateDataKey); n != 1 {
+		t.Errorf("service calls for 101 seals = %d, want only the one data key", n)
+	}
+
+	opened, err := keyring.Open(sealed, "registration.child_name")
+	if err != nil || string(opened) != "张小明" {
+		t.Errorf("Open = %q, %v, want the plaintext", opened, err)
+	}
+	if n := service.count(cloudapi.PathUnwrapDataKey); n != 0 {
+		t.Errorf("unwrap calls for the process's own data key = %d, want 0", n)
+	}
+	if _, err := keyring.Open(sealed, "registration.guardians"); err == nil {
+		t.Error("a data-key ciphertext opened with another context")
+	}
+	if opened, err := keyring.Open(before, "registration.child_name"); err != nil || string(opened) != "sealed locally" {
+		t.Errorf("Open of a local ciphertext = %q, %v, want it to still open", opened, err)
+	}
+	if _, err := local.Open(sealed, "registration.child_name"); !errors.Is(err, crypto.ErrUnknownKey) {
+		t.Errorf("local keyring opening a data-key ciphertext = %v, want ErrUnknownKey", err)
+	}
+	if !bytes.Equal(keyring.Index("owner", []byte("p")), local.Index("owner", []byte("p"))) {
+		t.Error("the blind index changed with data keys")
+	}
+}
+
+func TestDataKeyUnwrappedOnceInOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	service := newCountingService(t, "cloud-1")
+	local := localKeyring(t)
+	sealed := service.dataKeyring(t, local).Seal([]byte("guardian"), "registration.guardians")
+
+	// Another host or a restart has a data key of its own.
+	reader := service.dataKeyring(t, local)
+	var wait sync.WaitGroup
+	for range 8 {
+		wait.Add(1)
+		go func() {
+			defer wait.Done()
+			if opened, err := reader.Open(sealed, "registration.guardians"); err != nil || string(opened) != "guardian" {
+				t.Errorf("Open in the other process = %q, %v", opened, err)
+			}
+		}()
+	}
+	wait.Wait()
+	if _, err := reader.Open(sealed, "registration.guardians"); err != nil {
+		t.Fatal(err)
+	}
+	if n := service.count(cloudapi.PathUnwrapDataKey); n != 1 {
+		t.Errorf("unwrap calls = %d for nine opens of one data key, want 1", n)
+	}
+
+	// A cached key opens without the service; an uncached one needs it.
+	service.setDown(true)
+	if _, err := reader.Open(sealed, "registration.guardians"); err != nil {
+		t.Errorf("Open with the cached key while the service is down = %v", err)
+	}
+	fresh, err := local.WithDataKeys(ctx, service.provider(t, "cloud-1"), time.Second)
+	if err == nil {
+		t.Fatal("WithDataKeys succeeded while the service is down")
+	}
+	if fresh != nil {
+		t.Error("WithDataKeys returned a keyring with its error")
+	}
+	service.setDown(false)
+	third := service.dataKeyring(t, local)
+	service.setDown(true)
+	if _, err := third.Open(sealed, "registration.guardians"); !errors.Is(err, crypto.ErrServiceUnavailable) {
+		t.Errorf("Open of an uncached data key while the service is down = %v, want ErrServiceUnavailable", err)
+	}
+}
+
+func TestDataKeyCiphertextTampering(t *testing.T) {
+	service := newCountingService(t, "cloud-1")
+	local := localKeyring(t)
+	reader := service.dataKeyring(t, local)
+	sealed := service.dataKeyring(t, local).Seal([]byte("secret"), "staff.phone")
+	header := 2 + len("cloud-1") + 2
+
+	cases := map[string]func([]byte){
+		"wrapped key byte": func(c []byte) { c[header+5] ^= 1 },
+		"ciphertext byte":  func(c []byte) { c[len(c)-1] ^= 1 },
+		"master key ID":    func(c []byte) { c[2] = 'X' },
+	}
+	for name, change := range cases {
+		changed := append([]byte(nil), sealed...)
+		change(changed)
+		if _, err := reader.Open(changed, "staff.phone"); err == nil {
+			t.Errorf("a ciphertext with a changed %s opened", name)
+		}
+	}
+	if _, err := reader.Open(sealed[:header+3], "staff.phone"); !errors.Is(err, crypto.ErrMalformed) {
+		t.Errorf("a truncated ciphertext = %v, want ErrMalformed", err)
+	}
+}
+
+func TestDataKeysRejectLocalKeyID(t *testing.T) {
+	service := newCountingService(t, "k1")
+	if _, err := localKeyring(t).WithDataKeys(context.Background(), service.provider(t, "k1"), time.Second); err == nil {
+		t.Error("WithDataKeys accepted a master key ID that is also a local key ID")
+	}
+}
+
+func TestLoadKeyringCloudFromEnvironment(t *testing.T) {
+	service := newCountingService(t, "cloud-1")
+	keyringPath := filepath.Join(t.TempDir(), "keyring.json")
+	if err := crypto.GenerateKeyringFile(keyringPath, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{
+		"CRYPTO_KEYRING_FILE":    keyringPath,
+		"CRYPTO_SERVICE_URL":     service.server.URL,
+		"CRYPTO_SERVICE_API_KEY": testAPIKey,
+		"CRYPTO_SEALING_KEY_ID":  "cloud-1",
+	}
+	local, err := crypto.LoadKeyring(context.Background(), crypto.LoadProviderConfig(config.FromMap(settings)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local.ActiveKeyID() != "k1" {
+		t.Errorf("local keyring's active key = %q, want k1", local.ActiveKeyID())
+	}
+
+	settings["CRYPTO_PROVIDER"] = "cloud"
+	cloud, err := crypto.LoadKeyring(context.Background(), crypto.LoadProviderConfig(config.FromMap(settings)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cloud.ActiveKeyID() != "cloud-1" {
+		t.Errorf("cloud keyring's active key = %q, want cloud-1", cloud.ActiveKeyID())
+	}
+	if opened, err := cloud.Open(local.Seal([]byte("x"), "c"), "c"); err != nil || string(opened) != "x" {
+		t.Errorf("cloud keyring opening a local ciphertext = %q, %v", opened, err)
+	}
+
+	settings["CRYPTO_SEALING_KEY_ID"] = "cloud-2"
+	if _, err := crypto.LoadKeyring(context.Background(), crypto.LoadProviderConfig(config.FromMap(settings))); err == nil {
+		t.Error("LoadKeyring accepted a master key the service does not have")
+	}
+}
+
+// BenchmarkSealWithDataKey measures sealing under a cached data key, to
+// compare with BenchmarkSeal under a key of the keyring file.
+func BenchmarkSealWithDataKey(b *testing.B) {
+	backing, err := cryptoservice.GenerateProvider("cloud-1", "s1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := httptest.NewServer(cryptoservice.NewHandler(backing, testAPIKey))
+	defer server.Close()
+	service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: testAPIKey, SealingKeyID: "cloud-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	local, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyring, err := local.WithDataKeys(context.Background(), service, time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plaintext := []byte("上海市徐汇区漕溪北路100弄3号502室")
+	for b.Loop() {
+		keyring.Seal(plaintext, "registration.residence_address")
+	}
+}
