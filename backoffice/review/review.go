@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -85,6 +86,14 @@ func checkReason(field, reason string) (string, error) {
 	}
 	if length < 2 || length > 200 {
 		return "", apierror.Invalid(field, "invalid_reason_length", "原因应为 2 至 200 个字。")
+	}
+	// The reason reaches the parent in an SMS and on the receipt page, so it
+	// is plain text of one line: no control characters (line breaks
+	// included) and no angle brackets.
+	for _, r := range reason {
+		if unicode.IsControl(r) || r == '<' || r == '>' || r == '\u2028' || r == '\u2029' {
+			return "", apierror.Invalid(field, "invalid_reason_characters", "原因只能包含文字、数字和常用标点，不能换行，也不能包含尖括号等特殊字符。")
+		}
 	}
 	return reason, nil
 }
