@@ -158,6 +158,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		"SIM_SMS_LISTEN":          "127.0.0.1:0",
 		"SIM_RATING_LISTEN":       "127.0.0.1:0",
 		"SIM_GATEWAY_LISTEN":      "127.0.0.1:0",
+		"SIM_GATEWAY_DIR":         t.TempDir(), // not the source tree
 		"SIM_DATA_FAILURE_RATE":   "1",
 	})
 
