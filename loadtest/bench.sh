@@ -7,25 +7,28 @@
 # its drainer and the edge, all on free loopback ports. Then runs, in order:
 #
 #   bare    the driver against an in-process bare fasthttp server (ceiling)
-#   plain   as closed, against a second edge that stores personal data
-#           unencrypted (bin/edge-plaintext, built with the benchplaintext
-#           tag), so the run shows what SM4 sealing costs
+#   sealing the closed model in four runs, alternately against a second edge
+#           that stores personal data unencrypted (bin/edge-plaintext,
+#           built with the benchplaintext tag) and the real one, in the
+#           order plain, sealed, sealed, plain, so that the growing tables
+#           weigh on both alike; the summary's sealing_cost_pct compares
+#           the two means
+#   plain   one closed run against the unencrypted edge
 #   closed  1,000 connections posting registrations back to back
 #   open    10,000 arrivals per second
-#
-# The plain run comes before the closed one, so the closed run meets the
-# larger tables and the sealing cost it shows errs on the high side.
 #
 # and prints each run's result line and a summary line. Everything is
 # stopped and removed on exit. See loadtest/README.md for the figures.
 #
 # Settings (environment):
-#   BENCH_DURATION           duration of every run (default: bare 60s, plain 60s, closed 60s, open 30s)
-#   BENCH_BARE_DURATION, BENCH_PLAIN_DURATION, BENCH_CLOSED_DURATION, BENCH_OPEN_DURATION
+#   BENCH_DURATION           duration of every run (default: bare 60s, each sealing run 20s, plain 60s,
+#                            closed 60s, open 30s)
+#   BENCH_BARE_DURATION, BENCH_SEALING_DURATION, BENCH_PLAIN_DURATION, BENCH_CLOSED_DURATION,
+#   BENCH_OPEN_DURATION
 #   BENCH_CONNECTIONS        connections of each run (default 1000)
 #   BENCH_OPEN_RATE          arrivals per second of the open run (default 10000)
 #   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 4)
-#   BENCH_MODES              runs to do, in order (default "bare plain closed open")
+#   BENCH_MODES              runs to do, in order (default "bare sealing closed open")
 #   BENCH_PROFILE            a folder: also record Go CPU profiles of the edge and the back office and
 #                            a system-wide perf profile during the closed run
 #   BENCH_LOG_DIR            keep the stack's and the driver's logs in this folder
@@ -40,6 +43,7 @@ cd "$root"
 
 bin_dir=${BENCH_BIN_DIR:-$root/bin}
 bare_duration=${BENCH_BARE_DURATION:-${BENCH_DURATION:-60s}}
+sealing_duration=${BENCH_SEALING_DURATION:-${BENCH_DURATION:-20s}}
 plain_duration=${BENCH_PLAIN_DURATION:-${BENCH_DURATION:-60s}}
 closed_duration=${BENCH_CLOSED_DURATION:-${BENCH_DURATION:-60s}}
 open_duration=${BENCH_OPEN_DURATION:-${BENCH_DURATION:-30s}}
@@ -48,7 +52,7 @@ open_rate=${BENCH_OPEN_RATE:-10000}
 # Four drainers keep the backlog at the end of a closed run under one
 # second; with the default two it reached 1.6 s (see docs/benchmarks.md).
 drain_consumers=${BENCH_DRAIN_CONSUMERS:-4}
-modes=${BENCH_MODES:-bare plain closed open}
+modes=${BENCH_MODES:-bare sealing closed open}
 profile_dir=${BENCH_PROFILE:-}
 log_dir=${BENCH_LOG_DIR:-}
 postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
@@ -58,14 +62,17 @@ database=preschool_bench
 log() { printf 'bench: %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
 
-for duration in "$bare_duration" "$plain_duration" "$closed_duration" "$open_duration"; do
+for duration in "$bare_duration" "$sealing_duration" "$plain_duration" "$closed_duration" "$open_duration"; do
   [[ $duration =~ ^[0-9]+s$ ]] || fail "invalid duration '$duration': give whole seconds such as 60s"
 done
 for binary in edge backoffice simulators loaddriver; do
   [[ -x $bin_dir/$binary ]] || fail "missing $bin_dir/$binary: run 'make go-build' first"
 done
-if [[ " $modes " == *" plain "* && ! -x $bin_dir/edge-plaintext ]]; then
-  fail "missing $bin_dir/edge-plaintext for the plain run: run 'make bench', which builds it"
+needs_plain_edge=
+if [[ " $modes " == *" plain "* || " $modes " == *" sealing "* ]]; then
+  needs_plain_edge=1
+  [[ -x $bin_dir/edge-plaintext ]] ||
+    fail "missing $bin_dir/edge-plaintext for the unencrypted runs: run 'make bench', which builds it"
 fi
 command -v psql >/dev/null || fail "psql is missing: install PostgreSQL's client (apt-get install postgresql-client)"
 command -v redis-cli >/dev/null || fail "redis-cli is missing: install Redis's tools (apt-get install redis-tools)"
@@ -261,7 +268,7 @@ pids+=($!)
 edge_pid=${pids[-1]}
 wait_ready edge "http://$EDGE_LISTEN/readyz" "$edge_pid"
 plain_edge_pid=
-if [[ " $modes " == *" plain "* ]]; then
+if [[ -n $needs_plain_edge ]]; then
   EDGE_LISTEN=127.0.0.1:$plain_edge_port "$bin_dir/edge-plaintext" >"$logs/edge-plaintext.log" 2>&1 &
   pids+=($!)
   plain_edge_pid=${pids[-1]}
@@ -269,24 +276,30 @@ if [[ " $modes " == *" plain "* ]]; then
 fi
 
 declare -A lines=()
+ran=()
 check_failed=0
 
-# run_driver runs one mode and records its result line and the CPU time of
+# run_driver runs one mode (or one run of the sealing mode: plain1, sealed1
+# and so on, all closed-model) and records its result line and the CPU time of
 # each part of the stack during the run.
 run_driver() {
-  local mode=$1 duration=$2 edge_address=$EDGE_LISTEN edge_pid=$edge_pid
+  local mode=$1 duration=$2 edge_address=$EDGE_LISTEN edge_pid=$edge_pid driver_mode=$1
   shift 2
-  if [[ $mode == plain ]]; then
+  case $mode in
+    plain* | sealed*) driver_mode=closed ;;
+  esac
+  if [[ $mode == plain* ]]; then
     edge_address=127.0.0.1:$plain_edge_port
     edge_pid=$plain_edge_pid
   fi
+  ran+=("$mode")
   local clock_ticks output status driver_pid before_busy after_busy
   local -a postgres_pids redis_pids
   clock_ticks=$(getconf CLK_TCK)
   echo "load before $mode: $(uptime | sed 's/^.*load average/load average/')"
 
   output=$work/$mode.out
-  LOG_LEVEL=info "$bin_dir/loaddriver" -mode "${mode/plain/closed}" -edge "http://$edge_address" -connections "$connections" -duration "$duration" "$@" \
+  LOG_LEVEL=info "$bin_dir/loaddriver" -mode "$driver_mode" -edge "http://$edge_address" -connections "$connections" -duration "$duration" "$@" \
     >"$output" 2>"$logs/driver-$mode.log" &
   driver_pid=$!
   pids+=("$driver_pid")
@@ -325,8 +338,8 @@ run_driver() {
 
   status=0
   wait "$driver_pid" || status=$?
-  if [[ $mode == plain ]]; then
-    sed -i 's/^mode=closed /mode=plain /' "$output"
+  if [[ $driver_mode != "$mode" ]]; then
+    sed -i "s/^mode=$driver_mode /mode=$mode /" "$output"
   fi
   cat "$output"
   case $status in
@@ -389,10 +402,15 @@ field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
 for mode in $modes; do
   case $mode in
     bare) run_driver bare "$bare_duration" ;;
+    sealing)
+      for run in plain1 sealed1 sealed2 plain2; do
+        run_driver "$run" "$sealing_duration"
+      done
+      ;;
     plain) run_driver plain "$plain_duration" ;;
     closed) run_driver closed "$closed_duration" ;;
     open) run_driver open "$open_duration" -rate "$open_rate" ;;
-    *) fail "unknown mode '$mode' in BENCH_MODES: use bare, plain, closed and open" ;;
+    *) fail "unknown mode '$mode' in BENCH_MODES: use bare, sealing, plain, closed and open" ;;
   esac
 done
 
@@ -416,15 +434,15 @@ for name in edge backoffice; do
   errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)
   if ((errors > 0)); then
     echo "$name logged $errors errors; see its log (BENCH_LOG_DIR keeps it)"
-    if [[ $name == backoffice && -n $plain_edge_pid ]]; then
+    if [[ $name == backoffice && -n $needs_plain_edge ]]; then
       echo "  (the verifier cannot open the plain run's unencrypted records and logs each batch of them)"
     fi
   fi
 done
 
 echo "results:"
-for mode in $modes; do
-  echo "${lines[$mode]}"
+for run in "${ran[@]}"; do
+  echo "${lines[$run]}"
 done
 
 closed_per_s=$(field "${lines[closed]:-}" accepted_per_s)
@@ -435,15 +453,23 @@ if [[ -n $closed_per_s && -n $bare_per_s && $bare_per_s != 0 ]]; then
 fi
 lost=0
 duplicated=0
-for mode in plain closed open; do
-  [[ -n ${lines[$mode]:-} ]] || continue
-  lost=$((lost + $(field "${lines[$mode]}" lost)))
-  duplicated=$((duplicated + $(field "${lines[$mode]}" duplicated)))
+for run in "${ran[@]}"; do
+  [[ $run != bare ]] || continue
+  lost=$((lost + $(field "${lines[$run]}" lost)))
+  duplicated=$((duplicated + $(field "${lines[$run]}" duplicated)))
 done
+# The sealing cost compares the means of the alternating runs when there
+# were any, else a plain run with the closed run.
+sealed_per_s=$closed_per_s
 plain_per_s=$(field "${lines[plain]:-}" accepted_per_s)
-sealing_cost=n/a
-if [[ -n $closed_per_s && -n $plain_per_s && $plain_per_s != 0 ]]; then
-  sealing_cost=$(awk -v sealed="$closed_per_s" -v plain="$plain_per_s" 'BEGIN { printf "%.1f", (plain - sealed) / plain * 100 }')
+if [[ -n ${lines[plain1]:-} ]]; then
+  mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (a + b) / 2 }'; }
+  plain_per_s=$(mean "$(field "${lines[plain1]}" accepted_per_s)" "$(field "${lines[plain2]}" accepted_per_s)")
+  sealed_per_s=$(mean "$(field "${lines[sealed1]}" accepted_per_s)" "$(field "${lines[sealed2]}" accepted_per_s)")
 fi
-echo "closed_per_s=${closed_per_s:-n/a} plain_per_s=${plain_per_s:-n/a} sealing_cost_pct=$sealing_cost bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
+sealing_cost=n/a
+if [[ -n $sealed_per_s && -n $plain_per_s && $plain_per_s != 0 ]]; then
+  sealing_cost=$(awk -v sealed="$sealed_per_s" -v plain="$plain_per_s" 'BEGIN { printf "%.1f", (plain - sealed) / plain * 100 }')
+fi
+echo "closed_per_s=${closed_per_s:-n/a} sealed_per_s=${sealed_per_s:-n/a} plain_per_s=${plain_per_s:-n/a} sealing_cost_pct=$sealing_cost bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
 exit "$check_failed"
