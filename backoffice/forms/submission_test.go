@@ -118,7 +118,7 @@ func TestPublishedFieldReachesDatabase(t *testing.T) {
 		t.Fatalf("an application without the required certificate returned %v, want missing_certificate", err)
 	}
 	env.Service.UploadExists = uploads.Exists
-	pdf := []byte("%PDF-1.4\n房产证扫描件\n%%EOF\n")
+	pdf := []byte("%PDF-1.4\n1 0 obj\n(房产证扫描件)\nendobj\n%%EOF\n")
 	fileID := edgetest.PostUpload(t, uploads, backofficetest.Subject(2), pdf)
 	application.Certificates = []precheck.CertificateRequest{{Type: "property_certificate", Source: "upload", FileID: fileID}}
 	applicationNumber := env.SubmitApplication(t, backofficetest.Subject(2), application)

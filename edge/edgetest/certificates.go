@@ -3,6 +3,9 @@ package edgetest
 import (
 	"bytes"
 	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
 	"mime/multipart"
 	"net/http"
 	"testing"
@@ -77,4 +80,17 @@ func PostUpload(t testing.TB, uploads *prefill.Uploads, subject string, data []b
 		t.Fatalf("upload response %s: %v", ctx.Response.Body(), err)
 	}
 	return uploaded.FileID
+}
+
+// PNG returns a small valid PNG image, as a certificate photo for upload
+// tests: uploads are checked by their content, not only their first bytes.
+func PNG(t testing.TB) []byte {
+	t.Helper()
+	picture := image.NewRGBA(image.Rect(0, 0, 24, 16))
+	picture.Set(1, 1, color.RGBA{R: 255, A: 255})
+	var buffer bytes.Buffer
+	if err := png.Encode(&buffer, picture); err != nil {
+		t.Fatalf("encode PNG: %v", err)
+	}
+	return buffer.Bytes()
 }

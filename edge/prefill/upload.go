@@ -94,6 +94,10 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 	if contentType == "" {
 		return apierror.Invalid("file", "unsupported_file_type", "只能上传 JPG、PNG 图片或 PDF 文件，请重新选择。")
 	}
+	if err := upload.CheckContent(contentType, data); err != nil {
+		slog.Info("upload rejected as unreadable", "request_id", api.RequestID(ctx), "error", err)
+		return apierror.Invalid("file", "file_unreadable", "文件已损坏或不完整，无法打开。请重新拍照或重新导出后上传。")
+	}
 
 	idBytes := make([]byte, 16)
 	if _, err := rand.Read(idBytes); err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/prefill"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
@@ -41,7 +42,19 @@ func TestUploadCheckedByContentNotName(t *testing.T) {
 		t.Errorf("rejected uploads left files: %v", entries)
 	}
 
-	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 32)...)
+	unreadable := map[string][]byte{
+		"PNG signature and zeros": append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 32)...),
+		"PDF header and script":   []byte("%PDF-1.4\n<script>"),
+		"truncated PNG":           edgetest.PNG(t)[:40],
+	}
+	for name, data := range unreadable {
+		err := uploads.PostUpload(uploadContext(t, "parent-1", data))
+		if apiErr := apierror.As(err); apiErr == nil || apiErr.Code != "file_unreadable" {
+			t.Errorf("%s: PostUpload = %v, want file_unreadable", name, err)
+		}
+	}
+
+	png := edgetest.PNG(t)
 	ctx := uploadContext(t, "parent-1", png)
 	if err := uploads.PostUpload(ctx); err != nil {
 		t.Fatalf("PNG named scan.pdf: PostUpload = %v", err)

@@ -25,7 +25,7 @@ func TestApplyWithCertificates(t *testing.T) {
 	h.service.UploadExists = uploads.Exists
 	h.service.UploadInfo = uploads.Info
 
-	png := []byte("\x89PNG\r\n\x1a\n房产证照片")
+	png := edgetest.PNG(t)
 	first, second := edgetest.PostUpload(t, uploads, "parent-1", png), edgetest.PostUpload(t, uploads, "parent-1", png)
 	number, home := h.registered(t, "parent-1")
 	request := edgetest.Application(number, home, enrolment.CategoryDistrictHukouResident)
