@@ -118,6 +118,31 @@ func TestPostPrefill(t *testing.T) {
 	}
 }
 
+func TestPostPrefillNoneFound(t *testing.T) {
+	certificateAPI := newCertificateAPI(t, http.StatusOK, `{"certificates": []}`)
+	handlers := &prefill.Handlers{
+		Client:  prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil),
+		Keyring: handlerKeyring,
+		Now:     time.Now,
+	}
+	body := `{"documentType": "resident_id", "documentNumber": "11010519491231002X", "certificateTypes": ["birth_certificate"]}`
+
+	ctx := post("parent-1", body)
+	if err := handlers.PostPrefill(ctx); err != nil {
+		t.Fatalf("PostPrefill returned %v", err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(ctx.Response.Body(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got["available"]) != "true" {
+		t.Errorf("available = %s, want true", got["available"])
+	}
+	if string(got["certificates"]) != "[]" {
+		t.Errorf("certificates = %s, want [] when the holder has none of the types", got["certificates"])
+	}
+}
+
 func TestPostPrefillRejected(t *testing.T) {
 	certificateAPI := newCertificateAPI(t, http.StatusOK, oneCertificate)
 	handlers := &prefill.Handlers{Client: prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil), Keyring: handlerKeyring, Now: time.Now}

@@ -135,10 +135,17 @@ type fetchedCertificate struct {
 	PrefillToken string `json:"prefillToken"`
 }
 
+// prefillAnswer is the response when the certificate service cannot be
+// used, and prefillFound the response when it was: its certificates list
+// is present even when empty.
 type prefillAnswer struct {
+	Available bool   `json:"available"`
+	Message   string `json:"message,omitempty"`
+}
+
+type prefillFound struct {
 	Available    bool                 `json:"available"`
-	Certificates []fetchedCertificate `json:"certificates,omitempty"`
-	Message      string               `json:"message,omitempty"`
+	Certificates []fetchedCertificate `json:"certificates"`
 }
 
 const fallbackMessage = "电子证照服务暂时无法使用，请拍照或扫描后手动上传证照。"
@@ -231,6 +238,6 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 			PrefillToken: SealToken(h.Keyring, owner, Fetched{Type: certificate.Type, Number: certificate.Number, Holder: holder, ExpiresAt: expires}),
 		})
 	}
-	api.WriteJSON(ctx, http.StatusOK, prefillAnswer{Available: true, Certificates: fetched})
+	api.WriteJSON(ctx, http.StatusOK, prefillFound{Available: true, Certificates: fetched})
 	return nil
 }
