@@ -69,7 +69,7 @@ func StaffFrom(ctx context.Context) *Staff {
 
 // Errors of access control.
 var (
-	ErrOutOfScope   = apierror.New(http.StatusForbidden, "out_of_scope", "您无权查看本辖区以外的数据。")
+	ErrOutOfScope   = apierror.New(http.StatusForbidden, "out_of_scope", "该数据不在您的管辖范围内，您无权查看或操作。")
 	ErrNoPermission = apierror.New(http.StatusForbidden, "no_permission", "您的角色没有此项操作权限。")
 )
 

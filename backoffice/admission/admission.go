@@ -138,7 +138,7 @@ func parseYear(value string) (int, error) {
 	}
 	year, err := strconv.Atoi(value)
 	if err != nil || year < 2000 || year > 2100 {
-		return 0, apierror.Invalid("year", "invalid_year", "年度应为四位数字，如 2026。")
+		return 0, apierror.Invalid("year", "invalid_year", "年度应为 2000 至 2100 之间的四位数字，如 2026。")
 	}
 	return year, nil
 }

@@ -202,7 +202,7 @@ func (h *Handlers) get(w http.ResponseWriter, r *http.Request) error {
 	if value := r.URL.Query().Get("year"); value != "" {
 		parsed, err := strconv.Atoi(value)
 		if err != nil || parsed < 2000 || parsed > 2100 {
-			return apierror.Invalid("year", "invalid_year", "年度应为四位数字，如 2026。")
+			return apierror.Invalid("year", "invalid_year", "年度应为 2000 至 2100 之间的四位数字，如 2026。")
 		}
 		year = parsed
 	}
@@ -297,7 +297,7 @@ func switched(opens, closes time.Time, request switchRequest, now time.Time) (ti
 func parseYear(value string) (int, error) {
 	year, err := strconv.Atoi(value)
 	if err != nil || year < 2000 || year > 2100 {
-		return 0, apierror.Invalid("year", "invalid_year", "年度应为四位数字，如 2026。")
+		return 0, apierror.Invalid("year", "invalid_year", "年度应为 2000 至 2100 之间的四位数字，如 2026。")
 	}
 	return year, nil
 }

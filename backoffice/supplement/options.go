@@ -41,7 +41,7 @@ func (h *Handlers) options(w http.ResponseWriter, r *http.Request) error {
 	query := r.URL.Query()
 	year, err := strconv.Atoi(query.Get("year"))
 	if err != nil || year < 2000 || year > 2100 {
-		return apierror.Invalid("year", "invalid_year", "年度应为四位数字，例如 2026。")
+		return apierror.Invalid("year", "invalid_year", "年度应为 2000 至 2100 之间的四位数字，例如 2026。")
 	}
 	district := query.Get("district")
 	if district == "" {

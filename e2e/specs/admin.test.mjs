@@ -346,10 +346,10 @@ describe('admin app', () => {
     assert.equal((await lookupAnswer).status(), 403);
     const lookupError = page.locator('.lookup .el-form-item__error');
     await lookupError.waitFor();
-    assert.match(await lookupError.innerText(), /无权查看本辖区以外的数据/);
+    assert.match(await lookupError.innerText(), /不在您的管辖范围内/);
     await page.waitForTimeout(300);
     assert.equal(await page.locator('.el-message').count(), 0, 'the refused look-up also showed a message box');
-    assert.equal(await page.getByText('无权查看本辖区以外的数据').count(), 1, 'the refused look-up is shown more than once');
+    assert.equal(await page.getByText('该数据不在您的管辖范围内，您无权查看或操作。').count(), 1, 'the refused look-up is shown more than once');
     await page.screenshot({ path: screenshotPath('admin-registrations'), fullPage: true });
     assertScreenshot('admin-registrations');
 
