@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -352,5 +354,57 @@ func TestVerifyLostReceipt(t *testing.T) {
 	}
 	if ttl == -1 {
 		t.Errorf("the receipt written for a lost one has no expiry")
+	}
+}
+
+// TestVerifyLetsApplicationsThrough holds a verification inside its data API
+// call and checks that the registration can still be locked FOR KEY SHARE,
+// as the drainer and the foreign-key check of an application do.
+func TestVerifyLetsApplicationsThrough(t *testing.T) {
+	env := backofficetest.New(t)
+	numbers := registerAndDrain(t, env, 0, []*precheck.RegistrationRequest{env.ShanghaiChild(t, 0, xuhui, xuhui)})
+
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	dataAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}))
+	defer dataAPI.Close()
+	verifier := verify.New(env.DB.DB, env.Redis.Client, env.Keys, env.Keyring, verifyConfig(dataAPI.URL), nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := verifier.VerifyBatch(context.Background())
+		done <- err
+	}()
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	select {
+	case <-entered:
+	case <-time.After(waitLimit):
+		t.Fatal("the verifier did not call the data API")
+	}
+
+	tx, err := env.DB.DB.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SET LOCAL lock_timeout = '2s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`SELECT 1 FROM registration WHERE registration_number = $1 FOR KEY SHARE`, numbers[0]); err != nil {
+		t.Errorf("FOR KEY SHARE during verification: %v, want it granted at once", err)
+	}
+	tx.Rollback()
+
+	close(release)
+	released = true
+	if err := <-done; err != nil {
+		t.Fatalf("VerifyBatch: %v", err)
 	}
 }
