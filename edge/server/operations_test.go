@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/shared/testenv"
@@ -39,8 +40,11 @@ func TestReadyzWaitsForSnapshot(t *testing.T) {
 
 	e.Publish(t)
 
+	// The edge hears of a snapshot by a Redis message, but one published
+	// while it is still subscribing is only found by its poll, every 15 s,
+	// so the wait is longer than that.
 	var ready readiness
-	eventually(t, "the edge to load the published snapshot", func() bool {
+	eventuallyWithin(t, 45*time.Second, "the edge to load the published snapshot", func() bool {
 		response := e.Get(t, "/readyz", "")
 		if response.Status != http.StatusOK {
 			return false

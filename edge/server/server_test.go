@@ -62,7 +62,13 @@ func metric(t *testing.T, e *edgetest.Edge, series string) (float64, bool) {
 // limits file watcher, which looks every 2 seconds.
 func eventually(t *testing.T, what string, condition func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	eventuallyWithin(t, 15*time.Second, what, condition)
+}
+
+// eventuallyWithin is eventually with a deadline of its own.
+func eventuallyWithin(t *testing.T, limit time.Duration, what string, condition func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !condition() {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
