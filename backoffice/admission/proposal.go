@@ -28,16 +28,34 @@ var (
 		"本区本年度录取名单已确认，不能重新生成或再次确认。")
 	errNoProposal = apierror.New(http.StatusConflict, "admission_proposal_missing",
 		"本区本年度尚未生成拟录取名单，请先生成再确认。")
-	errStaleProposal = apierror.New(http.StatusConflict, "admission_proposal_stale",
-		"拟录取名单生成后，有报名被退回、删除或改变了状态，请重新生成拟录取名单后再确认。")
 )
+
+// errStaleProposal is returned for a confirmation of a proposal that no
+// longer matches the district's applications, rules or seat plan. change
+// says in Chinese what changed after the proposal.
+func errStaleProposal(change string) error {
+	return apierror.New(http.StatusConflict, "admission_proposal_stale",
+		"拟录取名单已过期："+change+"。请重新生成拟录取名单，核对后再确认。")
+}
 
 // errWindowOpen is returned for a proposal while an entry of the district
 // still accepts applications.
 func errWindowOpen(closesAt time.Time) error {
-	shanghai := time.FixedZone("CST", 8*3600)
 	return apierror.New(http.StatusConflict, "application_window_open",
-		"本区报名尚未截止（最晚的入口于 "+closesAt.In(shanghai).Format("2006-01-02 15:04")+" 截止），截止后才能生成拟录取名单。")
+		"本区报名尚未截止（最晚的入口于 "+shanghaiMinute(closesAt)+" 截止），截止后才能生成拟录取名单。")
+}
+
+// errWindowReopened is returned for a confirmation while an entry of the
+// district accepts applications again, which the proposal has not placed.
+func errWindowReopened(closesAt time.Time) error {
+	return apierror.New(http.StatusConflict, "application_window_open",
+		"拟录取名单生成后，本区又有报名入口开放（最晚的入口于 "+shanghaiMinute(closesAt)+
+			" 截止），暂不能确认。请在报名截止后重新生成拟录取名单，核对后再确认。")
+}
+
+// shanghaiMinute formats t to the minute in Shanghai time (UTC+8).
+func shanghaiMinute(t time.Time) string {
+	return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
 }
 
 // candidateRow is a live application with the registration facts the
@@ -97,6 +115,15 @@ func loadSeats(ctx context.Context, q sqlx.QueryerContext, year int, district, g
 		seats[row.CampusID] = row.Seats
 	}
 	return seats, err
+}
+
+// seatTotal returns the sum of the seats of every campus.
+func seatTotal(seats map[int64]int) int {
+	total := 0
+	for _, count := range seats {
+		total += count
+	}
+	return total
 }
 
 // loadCandidates reads the district's live applications of the year and
@@ -221,21 +248,19 @@ type ProposalSummary struct {
 // tx and returns its summary.
 func storeProposal(ctx context.Context, tx *sqlx.Tx, rule Rule, candidates []Candidate, placements []Placement,
 	seats map[int64]int, staffID int64, staffName string, categoryNames map[string]string) (ProposalSummary, error) {
-	summary := ProposalSummary{Year: rule.Year, DistrictCode: rule.DistrictCode, Applications: len(placements)}
-	for _, count := range seats {
-		summary.Seats += count
-	}
+	summary := ProposalSummary{Year: rule.Year, DistrictCode: rule.DistrictCode, Applications: len(placements),
+		Seats: seatTotal(seats)}
 	ruleText, err := json.Marshal(rule)
 	if err != nil {
 		return summary, err
 	}
 	err = tx.GetContext(ctx, &summary.ProposedAt, `
-		INSERT INTO admission_round (enrolment_year, district_code, rule_text, proposed_by, proposed_by_name)
-		VALUES ($1, $2, $3, $4, $5)
+		INSERT INTO admission_round (enrolment_year, district_code, rule_text, seats, proposed_by, proposed_by_name)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (enrolment_year, district_code) DO UPDATE SET
-			rule_text = EXCLUDED.rule_text, proposed_by = EXCLUDED.proposed_by,
+			rule_text = EXCLUDED.rule_text, seats = EXCLUDED.seats, proposed_by = EXCLUDED.proposed_by,
 			proposed_by_name = EXCLUDED.proposed_by_name, proposed_at = now()
-		RETURNING proposed_at`, rule.Year, rule.DistrictCode, string(ruleText), staffID, staffName)
+		RETURNING proposed_at`, rule.Year, rule.DistrictCode, string(ruleText), summary.Seats, staffID, staffName)
 	if err != nil {
 		return summary, fmt.Errorf("store the admission round of %s %d: %w", rule.DistrictCode, rule.Year, err)
 	}
