@@ -480,6 +480,78 @@ func TestAdmissionConfirmOutdatedProposal(t *testing.T) {
 	}
 }
 
+func TestAdmissionMoveInDateFromForms(t *testing.T) {
+	f := newFixture(t)
+	year := f.env.Year.Year
+	matched := f.matchedCampuses(t)
+	campusA := matched[0]
+	// Registration order: none, fromRegistration, fromApplication.
+	none := f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	fromRegistration := f.apply(t, applicant{child: 2, request: local(2), choices: []int{0}}, matched)
+	fromApplication := f.apply(t, applicant{child: 3, request: local(3), choices: []int{0}}, matched)
+	f.closeApplication(t)
+
+	sealForm := func(date, context string) []byte {
+		return f.env.Keyring.Seal([]byte(`{"extra":{"moveInDate":"`+date+`"},"certificates":[]}`), context)
+	}
+	f.exec(t, `UPDATE registration r SET form_values = $2 FROM application a
+		WHERE a.registration_number = r.registration_number AND a.application_number = $1`,
+		fromRegistration, sealForm("2018-01-01", enrol.ContextRegistrationForm))
+	// The application's own form wins over the registration's later date.
+	f.exec(t, `UPDATE registration r SET form_values = $2 FROM application a
+		WHERE a.registration_number = r.registration_number AND a.application_number = $1`,
+		fromApplication, sealForm("2020-06-01", enrol.ContextRegistrationForm))
+	f.exec(t, `UPDATE application SET form_values = $2 WHERE application_number = $1`,
+		fromApplication, sealForm("2015-03-01", enrol.ContextApplicationForm))
+
+	f.exec(t, `DELETE FROM seat_plan p USING campus c WHERE c.id = p.campus_id AND c.district_code = $1 AND p.enrolment_year = $2 AND p.grade = 'junior'`,
+		xuhui, year)
+	f.exec(t, `INSERT INTO seat_plan (campus_id, enrolment_year, grade, seats) VALUES ($1, $2, 'junior', 2)`, campusA, year)
+	var rulesBody admission.RulesBody
+	f.xuhui.Get(t, "/api/v1/admission/rules").Decode(t, &rulesBody)
+	f.xuhui.Send(t, http.MethodPut, "/api/v1/admission/rules", map[string]any{
+		"categoryOrder": rulesBody.Rule.CategoryOrder, "priorityCriteria": []string{admission.CriterionResidenceDuration},
+	}).Expect(t, http.StatusOK, "")
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+
+	var view admission.ProposalView
+	f.xuhui.Get(t, "/api/v1/admission/proposal?size=100").Decode(t, &view)
+	items := map[string]admission.ProposalItem{}
+	for _, item := range view.Items {
+		items[item.ApplicationNumber] = item
+	}
+	want := []struct {
+		name, number string
+		campusRank   int
+		moveIn       string
+	}{
+		{"application form", fromApplication, 1, "入住日期：2015-03-01"},
+		{"registration form", fromRegistration, 2, "入住日期：2018-01-01"},
+		{"no date", none, 0, "入住日期：未填写"},
+	}
+	for _, w := range want {
+		item, ok := items[w.number]
+		if !ok {
+			t.Errorf("%s: %s missing from the proposal", w.name, w.number)
+			continue
+		}
+		if !strings.Contains(item.PriorityNote, w.moveIn) {
+			t.Errorf("%s: priority note %q, want %q", w.name, item.PriorityNote, w.moveIn)
+		}
+		if w.campusRank == 0 {
+			if item.Outcome != enrol.StatusNotAdmitted {
+				t.Errorf("%s: outcome %s, want not admitted", w.name, item.Outcome)
+			}
+			continue
+		}
+		if item.CampusRank == nil {
+			t.Errorf("%s: not admitted (%s), want campus rank %d", w.name, item.Reason, w.campusRank)
+		} else if *item.CampusRank != w.campusRank {
+			t.Errorf("%s: campus rank %d, want %d", w.name, *item.CampusRank, w.campusRank)
+		}
+	}
+}
+
 func TestAdmissionRulesCloseLeftOutEntries(t *testing.T) {
 	f := newFixture(t)
 	subject := backofficetest.Subject(7)

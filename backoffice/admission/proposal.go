@@ -68,7 +68,10 @@ type candidateRow struct {
 	HukouDistrictCode pgtype.Text `db:"hukou_district_code"`
 	ResidenceDistrict string      `db:"residence_district_code"`
 	HukouAtResidence  bool        `db:"hukou_at_residence"`
-	FormValues        []byte      `db:"form_values"`
+	// ApplicationForm and RegistrationForm are the sealed form values of
+	// the application and of its registration.
+	ApplicationForm  []byte `db:"application_form_values"`
+	RegistrationForm []byte `db:"registration_form_values"`
 }
 
 // lockDistrictYear serialises proposals and confirmations of one district
@@ -133,7 +136,8 @@ func seatTotal(seats map[int64]int) int {
 func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.Keyring, rule Rule) ([]Candidate, error) {
 	const query = `
 		SELECT a.application_number, a.category_code, a.status, a.campus_choices, r.accepted_at AS registered_at,
-		       r.hukou_district_code, r.residence_district_code, r.hukou_at_residence, r.form_values
+		       r.hukou_district_code, r.residence_district_code, r.hukou_at_residence,
+		       a.form_values AS application_form_values, r.form_values AS registration_form_values
 		FROM application a JOIN registration r ON r.registration_number = a.registration_number
 		WHERE a.enrolment_year = $1 AND a.district_code = $2 AND NOT a.supplementary
 		  AND a.status IN ('recorded', 'documents_verified')
@@ -151,7 +155,7 @@ func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.
 		var row candidateRow
 		var choices []int64
 		err := rows.Scan(&row.Number, &row.CategoryCode, &row.Status, typeMap.SQLScanner(&choices), &row.RegisteredAt,
-			&row.HukouDistrictCode, &row.ResidenceDistrict, &row.HukouAtResidence, &row.FormValues)
+			&row.HukouDistrictCode, &row.ResidenceDistrict, &row.HukouAtResidence, &row.ApplicationForm, &row.RegistrationForm)
 		if err != nil {
 			return nil, fmt.Errorf("read the applications of %s %d: %w", rule.DistrictCode, rule.Year, err)
 		}
@@ -163,7 +167,7 @@ func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.
 			RegisteredAt:     row.RegisteredAt,
 		}
 		if needsMoveIn {
-			candidate.MovedInOn = moveInDate(keyring, row.Number, row.FormValues)
+			candidate.MovedInOn = moveInDate(keyring, row)
 		}
 		switch {
 		case !slices.Contains(rule.CategoryOrder, row.CategoryCode):
@@ -176,31 +180,43 @@ func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.
 	return candidates, rows.Err()
 }
 
-// moveInDate reads the form field moveInDate (入住现居住地址的日期) from a
-// registration's sealed form values. A missing, unreadable or invalid
-// date counts as none, so the child ranks last on residence duration.
-func moveInDate(keyring *crypto.Keyring, number string, sealed []byte) time.Time {
-	if len(sealed) == 0 {
-		return time.Time{}
+// moveInDate reads the form field moveInDate (入住现居住地址的日期) from
+// the application's sealed form values, where a district's own application
+// form puts it, and else from its registration's. A missing, unreadable or
+// invalid date counts as none, so the child ranks last on residence
+// duration.
+func moveInDate(keyring *crypto.Keyring, row candidateRow) time.Time {
+	if date, ok := formDate(keyring, row.Number, row.ApplicationForm, enrol.ContextApplicationForm); ok {
+		return date
 	}
-	plain, err := keyring.Open(sealed, enrol.ContextRegistrationForm)
+	date, _ := formDate(keyring, row.Number, row.RegistrationForm, enrol.ContextRegistrationForm)
+	return date
+}
+
+// formDate opens sealed form values with the sealing context and returns
+// the date in extra.moveInDate, and false when there is no valid one.
+func formDate(keyring *crypto.Keyring, number string, sealed []byte, context string) (time.Time, bool) {
+	if len(sealed) == 0 {
+		return time.Time{}, false
+	}
+	plain, err := keyring.Open(sealed, context)
 	if err != nil {
-		slog.Warn("form values of a registration do not open; its residence duration counts as unknown",
-			"application", number, "error", err)
-		return time.Time{}
+		slog.Warn("sealed form values do not open; the move-in date they contain counts as unknown",
+			"application", number, "context", context, "error", err)
+		return time.Time{}, false
 	}
 	var values struct {
 		Extra map[string]any `json:"extra"`
 	}
 	if json.Unmarshal(plain, &values) != nil {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	text, _ := values.Extra["moveInDate"].(string)
 	date, err := time.Parse(time.DateOnly, text)
 	if err != nil {
-		return time.Time{}
+		return time.Time{}, false
 	}
-	return date
+	return date, true
 }
 
 // priorityNote describes in Chinese the facts of a candidate that the
