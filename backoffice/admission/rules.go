@@ -25,6 +25,8 @@ type Rule struct {
 	// through the other entries once the rules are published.
 	CategoryOrder []string `json:"categoryOrder"`
 	// VerifiedCertificates are the certificate codes the district verifies.
+	// Nothing reads them yet, neither the proposal nor the review pages,
+	// so the rules page hides the field and sends back the stored codes.
 	VerifiedCertificates []string `json:"verifiedCertificates"`
 	// RequireDocumentsVerified admits only applications with the status
 	// documents_verified. checkRule rejects true, because no review step
