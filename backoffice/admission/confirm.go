@@ -77,7 +77,9 @@ func lockProposal(ctx context.Context, tx *sqlx.Tx, year int, district string) (
 // ordinary application has no place in the proposal, the rules differ
 // from those the proposal copied, or the seat total of the rule's grade
 // differs from the proposal's. Call it after lockProposal, inside the
-// district and year's lock.
+// district and year's lock. NOTE: the drainer does not take that lock, so
+// an application it commits between this check and the confirmation's
+// commit stays recorded and outside the confirmed list.
 func checkProposalCurrent(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
 	var unplaced bool
 	err := tx.GetContext(ctx, &unplaced, `
