@@ -324,7 +324,7 @@ func (h *Handlers) propose(w http.ResponseWriter, r *http.Request) error {
 	if status == roundConfirmed {
 		return errConfirmed
 	}
-	if err := h.checkClosed(ctx, tx, year, district); err != nil {
+	if err := h.checkClosed(ctx, tx, year, district, errWindowOpen); err != nil {
 		return err
 	}
 	rule, err := loadRule(ctx, tx, year, district)
@@ -367,9 +367,10 @@ func (h *Handlers) propose(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkClosed returns errWindowOpen while an entry of the district still
-// takes applications, and errNoEntries when the district has none.
-func (h *Handlers) checkClosed(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+// checkClosed returns windowOpen(closing time) while an entry of the
+// district still takes applications, and errNoEntries when the district
+// has none.
+func (h *Handlers) checkClosed(ctx context.Context, tx *sqlx.Tx, year int, district string, windowOpen func(time.Time) error) error {
 	closesAt, found, err := latestClosing(ctx, tx, year, district)
 	if err != nil {
 		return err
@@ -378,7 +379,7 @@ func (h *Handlers) checkClosed(ctx context.Context, tx *sqlx.Tx, year int, distr
 		return errNoEntries
 	}
 	if closesAt.After(h.Now()) {
-		return errWindowOpen(closesAt)
+		return windowOpen(closesAt)
 	}
 	return nil
 }
@@ -408,11 +409,14 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A window opened again after the proposal may have let in
 	// applications the proposal has not placed.
-	if err := h.checkClosed(ctx, tx, year, district); err != nil {
+	if err := h.checkClosed(ctx, tx, year, district, errWindowReopened); err != nil {
 		return err
 	}
 	rows, err := lockProposal(ctx, tx, year, district)
 	if err != nil {
+		return err
+	}
+	if err := checkProposalCurrent(ctx, tx, year, district); err != nil {
 		return err
 	}
 	if err := applyOutcomes(ctx, tx, year, district); err != nil {

@@ -182,7 +182,7 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 		Expect(t, http.StatusConflict, "admission_proposal_missing")
 
 	// The rules put local categories first, then hukou in the district,
-	// then the choice order. Only verified applications take part.
+	// then the choice order.
 	var rulesBody admission.RulesBody
 	f.xuhui.Get(t, "/api/v1/admission/rules?year="+strconv.Itoa(year)).Decode(t, &rulesBody)
 	if rulesBody.Rule.Saved || len(rulesBody.Rule.CategoryOrder) == 0 || len(rulesBody.Options.Criteria) != 5 {
@@ -192,7 +192,7 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 	rules := map[string]any{
 		"districtCode": xuhui, "year": year, "categoryOrder": order,
 		"priorityCriteria":     []string{admission.CriterionCategory, admission.CriterionHukouInDistrict, admission.CriterionChoiceOrder},
-		"verifiedCertificates": []string{"household_register"}, "requireDocumentsVerified": true, "seatGrade": "junior",
+		"verifiedCertificates": []string{"household_register"}, "requireDocumentsVerified": false, "seatGrade": "junior",
 	}
 	invalid := []struct {
 		change map[string]any
@@ -203,6 +203,7 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 		{map[string]any{"priorityCriteria": []string{"lottery"}}, "unknown_criterion"},
 		{map[string]any{"seatGrade": "grade9"}, "invalid_seat_grade"},
 		{map[string]any{"verifiedCertificates": []string{"no_such_certificate"}}, "unknown_certificate"},
+		{map[string]any{"requireDocumentsVerified": true}, "documents_verification_unavailable"},
 	}
 	for _, tc := range invalid {
 		body := map[string]any{}
@@ -217,6 +218,7 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 	f.changning.Send(t, http.MethodPut, "/api/v1/admission/rules", rules).Expect(t, http.StatusForbidden, "out_of_scope")
 	f.xuhui.Send(t, http.MethodPut, "/api/v1/admission/rules", rules).Expect(t, http.StatusOK, "")
 
+	// Verified applications take part like recorded ones.
 	for _, child := range []int{0, 1, 2, 3, 4} {
 		f.exec(t, `UPDATE application SET status = 'documents_verified' WHERE application_number = $1`, numbers[child])
 	}
@@ -263,7 +265,8 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 		{child: 4, campus: campusB, choiceRank: 1, campusRank: 1, reason: "第1志愿录取"},
 		{child: 1, reason: "所填志愿均已录满"},
 		{child: 3, reason: "所填志愿均已录满"},
-		{child: 5, reason: "报名材料尚未验证通过"},
+		// 5 shares category and hukou with 2 and 0 and registered last.
+		{child: 5, reason: "所填志愿均已录满"},
 	}
 	var view admission.ProposalView
 	f.xuhui.Get(t, "/api/v1/admission/proposal?size=100").Decode(t, &view)
@@ -400,8 +403,11 @@ func TestAdmissionStaleProposal(t *testing.T) {
 
 	// Reopening the window after the proposal blocks the confirmation.
 	f.exec(t, `UPDATE enrolment_year SET application_closes_at = now() + interval '1 hour' WHERE year = $1`, f.env.Year.Year)
-	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).
-		Expect(t, http.StatusConflict, "application_window_open")
+	reopened := f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{})
+	reopened.Expect(t, http.StatusConflict, "application_window_open")
+	if message := reopened.Error(t).Message; !strings.Contains(message, "重新生成拟录取名单") {
+		t.Errorf("confirmation while a window is open: message %q, want it to ask for a new proposal", message)
+	}
 	f.closeApplication(t)
 
 	f.exec(t, `UPDATE application SET status = 'returned' WHERE application_number = $1`, returned)
@@ -416,6 +422,133 @@ func TestAdmissionStaleProposal(t *testing.T) {
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
 	if got := f.env.Count(t, `SELECT count(*) FROM application WHERE status = 'admitted'`); got != 1 {
 		t.Errorf("admitted after the second proposal = %d, want 1", got)
+	}
+}
+
+func TestAdmissionConfirmOutdatedProposal(t *testing.T) {
+	f := newFixture(t)
+	year := f.env.Year.Year
+	matched := f.matchedCampuses(t)
+	first := f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	late := f.apply(t, applicant{child: 2, request: local(2), choices: []int{0}}, matched)
+	f.closeApplication(t)
+	propose := func() {
+		t.Helper()
+		f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+	}
+	expectStale := func(change string) {
+		t.Helper()
+		response := f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{})
+		response.Expect(t, http.StatusConflict, "admission_proposal_stale")
+		if message := response.Error(t).Message; !strings.Contains(message, change) || !strings.Contains(message, "重新生成") {
+			t.Errorf("stale proposal message %q, want %q and a request to regenerate", message, change)
+		}
+		if got := f.env.Count(t, `SELECT count(*) FROM application WHERE status IN ('admitted', 'not_admitted')`); got != 0 {
+			t.Errorf("%d applications changed by a rejected confirmation, want 0", got)
+		}
+	}
+
+	// An application recorded after the proposal has no place in it. The
+	// test hides it from the proposal by its status, as a drain that
+	// lands after the proposal would.
+	f.exec(t, `UPDATE application SET status = 'returned' WHERE application_number = $1`, late)
+	propose()
+	f.exec(t, `UPDATE application SET status = 'recorded' WHERE application_number = $1`, late)
+	expectStale("名单中没有这些报名")
+
+	// Rules changed after the proposal.
+	propose()
+	var rulesBody admission.RulesBody
+	f.xuhui.Get(t, "/api/v1/admission/rules").Decode(t, &rulesBody)
+	f.xuhui.Send(t, http.MethodPut, "/api/v1/admission/rules", map[string]any{
+		"categoryOrder": rulesBody.Rule.CategoryOrder, "priorityCriteria": []string{admission.CriterionChoiceOrder},
+	}).Expect(t, http.StatusOK, "")
+	expectStale("录取规则已修改")
+
+	// Seats planned after the proposal.
+	propose()
+	f.exec(t, `UPDATE seat_plan SET seats = seats + 1 WHERE campus_id = $1 AND enrolment_year = $2 AND grade = 'junior'`,
+		matched[0], year)
+	expectStale("招生计划")
+
+	// A proposal made after every change confirms.
+	propose()
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
+	if got := f.env.Count(t, `SELECT count(*) FROM application WHERE application_number IN ($1, $2) AND status = 'admitted'`,
+		first, late); got != 2 {
+		t.Errorf("admitted after the last proposal = %d, want both children", got)
+	}
+}
+
+func TestAdmissionMoveInDateFromForms(t *testing.T) {
+	f := newFixture(t)
+	year := f.env.Year.Year
+	matched := f.matchedCampuses(t)
+	campusA := matched[0]
+	// Registration order: none, fromRegistration, fromApplication.
+	none := f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	fromRegistration := f.apply(t, applicant{child: 2, request: local(2), choices: []int{0}}, matched)
+	fromApplication := f.apply(t, applicant{child: 3, request: local(3), choices: []int{0}}, matched)
+	f.closeApplication(t)
+
+	sealForm := func(date, context string) []byte {
+		return f.env.Keyring.Seal([]byte(`{"extra":{"moveInDate":"`+date+`"},"certificates":[]}`), context)
+	}
+	f.exec(t, `UPDATE registration r SET form_values = $2 FROM application a
+		WHERE a.registration_number = r.registration_number AND a.application_number = $1`,
+		fromRegistration, sealForm("2018-01-01", enrol.ContextRegistrationForm))
+	// The application's own form wins over the registration's later date.
+	f.exec(t, `UPDATE registration r SET form_values = $2 FROM application a
+		WHERE a.registration_number = r.registration_number AND a.application_number = $1`,
+		fromApplication, sealForm("2020-06-01", enrol.ContextRegistrationForm))
+	f.exec(t, `UPDATE application SET form_values = $2 WHERE application_number = $1`,
+		fromApplication, sealForm("2015-03-01", enrol.ContextApplicationForm))
+
+	f.exec(t, `DELETE FROM seat_plan p USING campus c WHERE c.id = p.campus_id AND c.district_code = $1 AND p.enrolment_year = $2 AND p.grade = 'junior'`,
+		xuhui, year)
+	f.exec(t, `INSERT INTO seat_plan (campus_id, enrolment_year, grade, seats) VALUES ($1, $2, 'junior', 2)`, campusA, year)
+	var rulesBody admission.RulesBody
+	f.xuhui.Get(t, "/api/v1/admission/rules").Decode(t, &rulesBody)
+	f.xuhui.Send(t, http.MethodPut, "/api/v1/admission/rules", map[string]any{
+		"categoryOrder": rulesBody.Rule.CategoryOrder, "priorityCriteria": []string{admission.CriterionResidenceDuration},
+	}).Expect(t, http.StatusOK, "")
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+
+	var view admission.ProposalView
+	f.xuhui.Get(t, "/api/v1/admission/proposal?size=100").Decode(t, &view)
+	items := map[string]admission.ProposalItem{}
+	for _, item := range view.Items {
+		items[item.ApplicationNumber] = item
+	}
+	want := []struct {
+		name, number string
+		campusRank   int
+		moveIn       string
+	}{
+		{"application form", fromApplication, 1, "入住日期：2015-03-01"},
+		{"registration form", fromRegistration, 2, "入住日期：2018-01-01"},
+		{"no date", none, 0, "入住日期：未填写"},
+	}
+	for _, w := range want {
+		item, ok := items[w.number]
+		if !ok {
+			t.Errorf("%s: %s missing from the proposal", w.name, w.number)
+			continue
+		}
+		if !strings.Contains(item.PriorityNote, w.moveIn) {
+			t.Errorf("%s: priority note %q, want %q", w.name, item.PriorityNote, w.moveIn)
+		}
+		if w.campusRank == 0 {
+			if item.Outcome != enrol.StatusNotAdmitted {
+				t.Errorf("%s: outcome %s, want not admitted", w.name, item.Outcome)
+			}
+			continue
+		}
+		if item.CampusRank == nil {
+			t.Errorf("%s: not admitted (%s), want campus rank %d", w.name, item.Reason, w.campusRank)
+		} else if *item.CampusRank != w.campusRank {
+			t.Errorf("%s: campus rank %d, want %d", w.name, *item.CampusRank, w.campusRank)
+		}
 	}
 }
 

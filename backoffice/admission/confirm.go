@@ -2,9 +2,11 @@ package admission
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -64,10 +66,75 @@ func lockProposal(ctx context.Context, tx *sqlx.Tx, year int, district string) (
 	}
 	for _, row := range rows {
 		if row.Status != enrol.StatusRecorded && row.Status != enrol.StatusDocumentsVerified {
-			return nil, errStaleProposal
+			return nil, errStaleProposal("生成后有报名被退回、删除或改变了状态")
 		}
 	}
 	return rows, nil
+}
+
+// checkProposalCurrent returns errStaleProposal when the district's
+// applications, rules or seat plan changed after the proposal: a live
+// ordinary application has no place in the proposal, the rules differ
+// from those the proposal copied, or the seat total of the rule's grade
+// differs from the proposal's. Call it after lockProposal, inside the
+// district and year's lock. NOTE: the drainer does not take that lock, so
+// an application it commits between this check and the confirmation's
+// commit stays recorded and outside the confirmed list.
+func checkProposalCurrent(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+	var unplaced bool
+	err := tx.GetContext(ctx, &unplaced, `
+		SELECT EXISTS (
+			SELECT 1 FROM application a
+			WHERE a.enrolment_year = $1 AND a.district_code = $2 AND NOT a.supplementary
+			  AND a.status IN ('recorded', 'documents_verified')
+			  AND NOT EXISTS (SELECT 1 FROM admission_proposal p WHERE p.application_number = a.application_number))`,
+		year, district)
+	if err != nil {
+		return fmt.Errorf("look for applications missing from the admission proposal of %s %d: %w", district, year, err)
+	}
+	if unplaced {
+		return errStaleProposal("生成后又有报名记录，名单中没有这些报名")
+	}
+
+	var round struct {
+		RuleText string      `db:"rule_text"`
+		Seats    pgtype.Int4 `db:"seats"`
+	}
+	err = tx.GetContext(ctx, &round, `SELECT rule_text, seats FROM admission_round WHERE enrolment_year = $1 AND district_code = $2`,
+		year, district)
+	if err != nil {
+		return fmt.Errorf("read the admission round of %s %d: %w", district, year, err)
+	}
+	var proposed Rule
+	if err := json.Unmarshal([]byte(round.RuleText), &proposed); err != nil {
+		return fmt.Errorf("decode the rules of the admission round of %s %d: %w", district, year, err)
+	}
+	current, err := loadRule(ctx, tx, year, district)
+	if err != nil {
+		return err
+	}
+	if !sameRule(proposed, current) {
+		return errStaleProposal("生成后录取规则已修改")
+	}
+
+	seats, err := loadSeats(ctx, tx, year, district, current.SeatGrade)
+	if err != nil {
+		return err
+	}
+	if !round.Seats.Valid || int(round.Seats.Int32) != seatTotal(seats) {
+		return errStaleProposal("生成后招生计划（学位数）已修改")
+	}
+	return nil
+}
+
+// sameRule reports whether two rules admit the same way, ignoring who
+// saved them and when.
+func sameRule(a, b Rule) bool {
+	return slices.Equal(a.CategoryOrder, b.CategoryOrder) &&
+		slices.Equal(a.VerifiedCertificates, b.VerifiedCertificates) &&
+		a.RequireDocumentsVerified == b.RequireDocumentsVerified &&
+		slices.Equal(a.PriorityCriteria, b.PriorityCriteria) &&
+		a.SeatGrade == b.SeatGrade
 }
 
 // applyOutcomes sets the status of every proposed application to its

@@ -28,16 +28,34 @@ var (
 		"本区本年度录取名单已确认，不能重新生成或再次确认。")
 	errNoProposal = apierror.New(http.StatusConflict, "admission_proposal_missing",
 		"本区本年度尚未生成拟录取名单，请先生成再确认。")
-	errStaleProposal = apierror.New(http.StatusConflict, "admission_proposal_stale",
-		"拟录取名单生成后，有报名被退回、删除或改变了状态，请重新生成拟录取名单后再确认。")
 )
+
+// errStaleProposal is returned for a confirmation of a proposal that no
+// longer matches the district's applications, rules or seat plan. change
+// says in Chinese what changed after the proposal.
+func errStaleProposal(change string) error {
+	return apierror.New(http.StatusConflict, "admission_proposal_stale",
+		"拟录取名单已过期："+change+"。请重新生成拟录取名单，核对后再确认。")
+}
 
 // errWindowOpen is returned for a proposal while an entry of the district
 // still accepts applications.
 func errWindowOpen(closesAt time.Time) error {
-	shanghai := time.FixedZone("CST", 8*3600)
 	return apierror.New(http.StatusConflict, "application_window_open",
-		"本区报名尚未截止（最晚的入口于 "+closesAt.In(shanghai).Format("2006-01-02 15:04")+" 截止），截止后才能生成拟录取名单。")
+		"本区报名尚未截止（最晚的入口于 "+shanghaiMinute(closesAt)+" 截止），截止后才能生成拟录取名单。")
+}
+
+// errWindowReopened is returned for a confirmation while an entry of the
+// district accepts applications again, which the proposal has not placed.
+func errWindowReopened(closesAt time.Time) error {
+	return apierror.New(http.StatusConflict, "application_window_open",
+		"拟录取名单生成后，本区又有报名入口开放（最晚的入口于 "+shanghaiMinute(closesAt)+
+			" 截止），暂不能确认。请在报名截止后重新生成拟录取名单，核对后再确认。")
+}
+
+// shanghaiMinute formats t to the minute in Shanghai time (UTC+8).
+func shanghaiMinute(t time.Time) string {
+	return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04")
 }
 
 // candidateRow is a live application with the registration facts the
@@ -50,7 +68,10 @@ type candidateRow struct {
 	HukouDistrictCode pgtype.Text `db:"hukou_district_code"`
 	ResidenceDistrict string      `db:"residence_district_code"`
 	HukouAtResidence  bool        `db:"hukou_at_residence"`
-	FormValues        []byte      `db:"form_values"`
+	// ApplicationForm and RegistrationForm are the sealed form values of
+	// the application and of its registration.
+	ApplicationForm  []byte `db:"application_form_values"`
+	RegistrationForm []byte `db:"registration_form_values"`
 }
 
 // lockDistrictYear serialises proposals and confirmations of one district
@@ -99,6 +120,15 @@ func loadSeats(ctx context.Context, q sqlx.QueryerContext, year int, district, g
 	return seats, err
 }
 
+// seatTotal returns the sum of the seats of every campus.
+func seatTotal(seats map[int64]int) int {
+	total := 0
+	for _, count := range seats {
+		total += count
+	}
+	return total
+}
+
 // loadCandidates reads the district's live applications of the year and
 // turns them into candidates under the rule. Supplementary applications
 // (补录) take no part. NOTE: they are left for a later round, which this
@@ -106,7 +136,8 @@ func loadSeats(ctx context.Context, q sqlx.QueryerContext, year int, district, g
 func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.Keyring, rule Rule) ([]Candidate, error) {
 	const query = `
 		SELECT a.application_number, a.category_code, a.status, a.campus_choices, r.accepted_at AS registered_at,
-		       r.hukou_district_code, r.residence_district_code, r.hukou_at_residence, r.form_values
+		       r.hukou_district_code, r.residence_district_code, r.hukou_at_residence,
+		       a.form_values AS application_form_values, r.form_values AS registration_form_values
 		FROM application a JOIN registration r ON r.registration_number = a.registration_number
 		WHERE a.enrolment_year = $1 AND a.district_code = $2 AND NOT a.supplementary
 		  AND a.status IN ('recorded', 'documents_verified')
@@ -124,7 +155,7 @@ func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.
 		var row candidateRow
 		var choices []int64
 		err := rows.Scan(&row.Number, &row.CategoryCode, &row.Status, typeMap.SQLScanner(&choices), &row.RegisteredAt,
-			&row.HukouDistrictCode, &row.ResidenceDistrict, &row.HukouAtResidence, &row.FormValues)
+			&row.HukouDistrictCode, &row.ResidenceDistrict, &row.HukouAtResidence, &row.ApplicationForm, &row.RegistrationForm)
 		if err != nil {
 			return nil, fmt.Errorf("read the applications of %s %d: %w", rule.DistrictCode, rule.Year, err)
 		}
@@ -136,7 +167,7 @@ func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.
 			RegisteredAt:     row.RegisteredAt,
 		}
 		if needsMoveIn {
-			candidate.MovedInOn = moveInDate(keyring, row.Number, row.FormValues)
+			candidate.MovedInOn = moveInDate(keyring, row)
 		}
 		switch {
 		case !slices.Contains(rule.CategoryOrder, row.CategoryCode):
@@ -149,31 +180,43 @@ func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.
 	return candidates, rows.Err()
 }
 
-// moveInDate reads the form field moveInDate (入住现居住地址的日期) from a
-// registration's sealed form values. A missing, unreadable or invalid
-// date counts as none, so the child ranks last on residence duration.
-func moveInDate(keyring *crypto.Keyring, number string, sealed []byte) time.Time {
-	if len(sealed) == 0 {
-		return time.Time{}
+// moveInDate reads the form field moveInDate (入住现居住地址的日期) from
+// the application's sealed form values, where a district's own application
+// form puts it, and else from its registration's. A missing, unreadable or
+// invalid date counts as none, so the child ranks last on residence
+// duration.
+func moveInDate(keyring *crypto.Keyring, row candidateRow) time.Time {
+	if date, ok := formDate(keyring, row.Number, row.ApplicationForm, enrol.ContextApplicationForm); ok {
+		return date
 	}
-	plain, err := keyring.Open(sealed, enrol.ContextRegistrationForm)
+	date, _ := formDate(keyring, row.Number, row.RegistrationForm, enrol.ContextRegistrationForm)
+	return date
+}
+
+// formDate opens sealed form values with the sealing context and returns
+// the date in extra.moveInDate, and false when there is no valid one.
+func formDate(keyring *crypto.Keyring, number string, sealed []byte, context string) (time.Time, bool) {
+	if len(sealed) == 0 {
+		return time.Time{}, false
+	}
+	plain, err := keyring.Open(sealed, context)
 	if err != nil {
-		slog.Warn("form values of a registration do not open; its residence duration counts as unknown",
-			"application", number, "error", err)
-		return time.Time{}
+		slog.Warn("sealed form values do not open; the move-in date they contain counts as unknown",
+			"application", number, "context", context, "error", err)
+		return time.Time{}, false
 	}
 	var values struct {
 		Extra map[string]any `json:"extra"`
 	}
 	if json.Unmarshal(plain, &values) != nil {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	text, _ := values.Extra["moveInDate"].(string)
 	date, err := time.Parse(time.DateOnly, text)
 	if err != nil {
-		return time.Time{}
+		return time.Time{}, false
 	}
-	return date
+	return date, true
 }
 
 // priorityNote describes in Chinese the facts of a candidate that the
@@ -221,21 +264,19 @@ type ProposalSummary struct {
 // tx and returns its summary.
 func storeProposal(ctx context.Context, tx *sqlx.Tx, rule Rule, candidates []Candidate, placements []Placement,
 	seats map[int64]int, staffID int64, staffName string, categoryNames map[string]string) (ProposalSummary, error) {
-	summary := ProposalSummary{Year: rule.Year, DistrictCode: rule.DistrictCode, Applications: len(placements)}
-	for _, count := range seats {
-		summary.Seats += count
-	}
+	summary := ProposalSummary{Year: rule.Year, DistrictCode: rule.DistrictCode, Applications: len(placements),
+		Seats: seatTotal(seats)}
 	ruleText, err := json.Marshal(rule)
 	if err != nil {
 		return summary, err
 	}
 	err = tx.GetContext(ctx, &summary.ProposedAt, `
-		INSERT INTO admission_round (enrolment_year, district_code, rule_text, proposed_by, proposed_by_name)
-		VALUES ($1, $2, $3, $4, $5)
+		INSERT INTO admission_round (enrolment_year, district_code, rule_text, seats, proposed_by, proposed_by_name)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (enrolment_year, district_code) DO UPDATE SET
-			rule_text = EXCLUDED.rule_text, proposed_by = EXCLUDED.proposed_by,
+			rule_text = EXCLUDED.rule_text, seats = EXCLUDED.seats, proposed_by = EXCLUDED.proposed_by,
 			proposed_by_name = EXCLUDED.proposed_by_name, proposed_at = now()
-		RETURNING proposed_at`, rule.Year, rule.DistrictCode, string(ruleText), staffID, staffName)
+		RETURNING proposed_at`, rule.Year, rule.DistrictCode, string(ruleText), summary.Seats, staffID, staffName)
 	if err != nil {
 		return summary, fmt.Errorf("store the admission round of %s %d: %w", rule.DistrictCode, rule.Year, err)
 	}

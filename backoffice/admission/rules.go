@@ -25,10 +25,12 @@ type Rule struct {
 	// through the other entries once the rules are published.
 	CategoryOrder []string `json:"categoryOrder"`
 	// VerifiedCertificates are the certificate codes the district verifies.
+	// Nothing reads them yet, neither the proposal nor the review pages,
+	// so the rules page hides the field and sends back the stored codes.
 	VerifiedCertificates []string `json:"verifiedCertificates"`
 	// RequireDocumentsVerified admits only applications with the status
-	// documents_verified. NOTE: no back-office page sets that status yet,
-	// so with this on only applications marked by other means take part.
+	// documents_verified. checkRule rejects true, because no review step
+	// sets that status on an ordinary application yet.
 	RequireDocumentsVerified bool `json:"requireDocumentsVerified"`
 	// PriorityCriteria order the children within a campus, most important
 	// first.
@@ -113,6 +115,13 @@ func checkRule(ctx context.Context, q sqlx.QueryerContext, input ruleInput) (Rul
 	rule := Rule{
 		Year: input.Year, DistrictCode: input.DistrictCode, RequireDocumentsVerified: input.RequireDocumentsVerified,
 		SeatGrade: strings.TrimSpace(input.SeatGrade),
+	}
+	// NOTE: only supplementary applications, which admission leaves out,
+	// reach documents_verified today, so requiring it would admit no child.
+	// Accept true once a review step verifies ordinary applications.
+	if input.RequireDocumentsVerified {
+		return rule, apierror.Invalid("requireDocumentsVerified", "documents_verification_unavailable",
+			"暂不能启用“仅录取材料验证通过的报名”：目前没有审核步骤会把普通报名标记为材料验证通过，启用后所有幼儿都会未录取。请关闭此项后再保存。")
 	}
 	entries, err := districtEntries(ctx, q, input.Year, input.DistrictCode)
 	if err != nil {

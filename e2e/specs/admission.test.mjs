@@ -69,6 +69,12 @@ describe('admission pages', () => {
     await page.getByText('本区尚未保存录取规则').waitFor();
     const criteria = page.locator('[data-test="admission-criteria"] li');
     assert.equal(await criteria.count(), 5, 'five priority criteria are offered');
+    // No review step verifies applications yet, so the verified-only switch
+    // is off and disabled, and the unused certificate field is not offered.
+    const requireVerified = page.locator('[data-test="admission-require-verified"]');
+    assert.ok(await requireVerified.evaluate((node) => node.classList.contains('is-disabled')), 'the verified-only switch is disabled');
+    assert.ok(!(await requireVerified.evaluate((node) => node.classList.contains('is-checked'))), 'the verified-only switch is off');
+    assert.equal(await page.getByText('需验证的证件材料').count(), 0, 'the certificate field is hidden');
     await page.locator('[data-test="admission-save-rules"]').click();
     await page.getByText('录取规则已保存').waitFor();
     await page.screenshot({ path: screenshotPath('admission-rules'), fullPage: true });

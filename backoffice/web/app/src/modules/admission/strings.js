@@ -12,8 +12,8 @@ export const admissionStrings = {
 
   categories: '参加录取的报名入口',
   categoriesHelp: '勾选参加录取的户籍类别，并按优先顺序排列（排在前面的优先）。未勾选的入口保存后在家长端停止接受报名，已提交的报名不予录取。',
-  certificates: '需验证的证件材料',
   requireVerified: '仅录取材料验证通过的报名',
+  requireVerifiedUnavailable: '暂不可用：目前没有审核步骤会把报名标记为材料验证通过，启用后所有幼儿都会未录取。',
   criteria: '优先条件（从上到下依次比较）',
   criteriaHelp: '勾选启用的条件并调整顺序。条件都相同时，按登记时间先后排序。',
   seatGrade: '按哪个年级的招生计划录取',
