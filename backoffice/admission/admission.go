@@ -79,6 +79,7 @@ func (h *Handlers) Routes(r chi.Router) {
 		r.Put("/admission/rules", httpx.Handle(h.putRules))
 		r.Post("/admission/proposal", httpx.Handle(h.propose))
 		r.Post("/admission/proposal/confirm", httpx.Handle(h.confirm))
+		r.Post("/admission/proposal/resync", httpx.Handle(h.resync))
 	})
 }
 

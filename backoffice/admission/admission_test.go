@@ -609,3 +609,50 @@ func uniqueInOrder(values []string) []string {
 	}
 	return unique
 }
+
+// TestAdmissionResync writes a confirmed round's outcomes into the parents'
+// receipts again after they were lost in Redis, as after a confirmation
+// whose own write failed.
+func TestAdmissionResync(t *testing.T) {
+	f := newFixture(t)
+	matched := f.matchedCampuses(t)
+	first := f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	second := f.apply(t, applicant{child: 2, request: local(2), choices: []int{0}}, matched)
+	f.closeApplication(t)
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/resync", map[string]any{}).
+		Expect(t, http.StatusConflict, "admission_not_confirmed")
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
+
+	client := f.env.Redis.Client
+	for _, number := range []string{first, second} {
+		command := client.B().Hset().Key(f.env.Keys.Receipt(number)).FieldValue().FieldValue(enrol.FieldStatus, enrol.StatusRecorded).Build()
+		if err := client.Do(context.Background(), command).Error(); err != nil {
+			t.Fatalf("reset receipt %s: %v", number, err)
+		}
+	}
+
+	response := f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/resync", map[string]any{})
+	response.Expect(t, http.StatusOK, "")
+	var summary struct {
+		Applications       int  `json:"applications"`
+		ParentStatusSynced bool `json:"parentStatusSynced"`
+	}
+	response.Decode(t, &summary)
+	if summary.Applications != 2 || !summary.ParentStatusSynced {
+		t.Errorf("resync = %+v, want 2 applications synced", summary)
+	}
+	for _, number := range []string{first, second} {
+		var status string
+		if err := f.env.DB.DB.Get(&status, `SELECT status FROM application WHERE application_number = $1`, number); err != nil {
+			t.Fatal(err)
+		}
+		if status != enrol.StatusAdmitted && status != enrol.StatusNotAdmitted {
+			t.Fatalf("application %s status = %s, want an outcome", number, status)
+		}
+		if receipt := f.env.Receipt(t, number); receipt[enrol.FieldStatus] != status {
+			t.Errorf("receipt %s status = %q after the resync, want %s", number, receipt[enrol.FieldStatus], status)
+		}
+	}
+}

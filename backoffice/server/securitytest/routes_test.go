@@ -584,6 +584,12 @@ var routeCases = map[string]routeCase{
 					`' AND status IN ('admitted', 'not_admitted')`, 0)}}
 		},
 	},
+	"POST /api/v1/admission/proposal/resync": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "resync 长宁's admission outcomes", path: "/api/v1/admission/proposal/resync", want: denied,
+				body: `{"districtCode": "` + changning + `"}`}}
+		},
+	},
 	"POST /api/v1/supplementary/lookup": {
 		probes: func(f fixtures) []probe {
 			return []probe{

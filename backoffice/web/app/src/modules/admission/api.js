@@ -22,6 +22,11 @@ export function getProposal({ district, year, campus, outcome, page, size }, sig
   return api.get('/admission/proposal', { district, year, campus, outcome, page, size }, { signal });
 }
 
+/** POST /admission/proposal/resync: writes a confirmed round's outcomes into the parents' receipts again. */
+export function resyncProposal({ district, year }) {
+  return api.post('/admission/proposal/resync', { districtCode: district, year });
+}
+
 /** POST /admission/proposal/confirm: makes the list final, sets the statuses and queues the notices. */
 export function confirmProposal({ district, year }) {
   return api.post('/admission/proposal/confirm', { districtCode: district, year });

@@ -34,7 +34,9 @@ export const admissionStrings = {
   confirmText: (admitted, notAdmitted) =>
     `确认后，${admitted} 名幼儿设为“已录取”，${notAdmitted} 名设为“未录取”，并向每户家长发送录取结果短信。确认后不能撤销，也不能再修改规则或重新生成。`,
   confirmed: (result) => `录取名单已确认：录取 ${result.admitted} 人，未录取 ${result.notAdmitted} 人，短信 ${result.smsQueued} 条已排队。`,
-  parentsNotSynced: '家长端状态未能同步，家长暂时仍看到原状态，请联系运维检查 Redis。',
+  parentsNotSynced: '家长端状态未能同步，家长暂时仍看到原状态。请稍后点击“重新同步家长端状态”；如仍失败，请联系运维检查 Redis。',
+  resync: '重新同步家长端状态',
+  resynced: (count) => `已将 ${count} 条录取结果重新同步到家长端。`,
   cancel: '取消',
 
   roundNone: '尚未生成',
