@@ -166,6 +166,59 @@ func TestIntakeStoresAndForwards(t *testing.T) {
 	}
 }
 
+func TestIntakeDropsPoisonEntries(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	intake := newIntake(env)
+	if err := intake.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The constraint stands for any value that parses but that PostgreSQL
+	// rejects, so the test also covers rejections ParseEntry cannot foresee.
+	if _, err := env.DB.DB.Exec(`ALTER TABLE service_feedback ADD CONSTRAINT intakefix_rejected_step CHECK (step <> 'rejected')`); err != nil {
+		t.Fatal(err)
+	}
+	first := add(t, env, report(env, "form_unclear", "第一条", xuhui, "").Fields()...)
+	withNUL := report(env, "other", "看不懂\x00", xuhui, "")
+	nul := add(t, env, withNUL.Fields()...)
+	rejectedReport := report(env, "system_error", "", xuhui, "")
+	rejectedReport.Step = "rejected"
+	rejected := add(t, env, rejectedReport.Fields()...)
+	last := add(t, env, report(env, "certificate", "第二行\n换行", "", "").Fields()...)
+
+	// Read the entries without acknowledging them, as a back office that
+	// stopped mid-batch, so the next run starts from its pending entries.
+	stream := shared.Stream(env.Redis.Prefix)
+	read := env.Redis.Client.B().Xreadgroup().Group(shared.ConsumerGroup, intake.Consumer).Count(10).Streams().Key(stream).Id(">").Build()
+	if err := env.Do(read).Error(); err != nil {
+		t.Fatal(err)
+	}
+	handled, err := intake.ReadOnce(ctx, "0")
+	if err != nil || handled != 4 {
+		t.Fatalf("ReadOnce(0) = %d, %v; want 4 entries handled", handled, err)
+	}
+	for _, id := range []string{first, last} {
+		if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, id); n != 1 {
+			t.Errorf("report %s stored %d times, want once", id, n)
+		}
+	}
+	for _, id := range []string{nul, rejected} {
+		if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, id); n != 0 {
+			t.Errorf("poison report %s stored", id)
+		}
+	}
+	pending, err := env.Do(env.Redis.Client.B().Xpending().Key(stream).Group(shared.ConsumerGroup).Build()).ToArray()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count, _ := pending[0].AsInt64(); count != 0 {
+		t.Errorf("pending entries after the round = %d, want 0", count)
+	}
+	if again, err := intake.ReadOnce(ctx, "0"); err != nil || again != 0 {
+		t.Errorf("second ReadOnce(0) = %d, %v; want nothing left pending", again, err)
+	}
+}
+
 // redeliver makes the intake read the entries again, as after a crash
 // before the acknowledgement: it claims them back as pending and reads its
 // pending entries.

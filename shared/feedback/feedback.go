@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -141,7 +142,31 @@ func ParseEntry(fields map[string]string) (Entry, error) {
 		utf8.RuneCountInString(entry.Step) > MaxStepRunes {
 		return Entry{}, fmt.Errorf("%w: text longer than the limits", ErrMalformedEntry)
 	}
+	if !ValidText(entry.Body, true) || !ValidText(entry.Page, false) || !ValidText(entry.Step, false) ||
+		!ValidText(entry.PhoneMasked, false) || !ValidText(entry.KeyID, false) {
+		return Entry{}, fmt.Errorf("%w: text is not valid UTF-8 or contains a control character", ErrMalformedEntry)
+	}
 	return entry, nil
+}
+
+// ValidText reports whether text is valid UTF-8 without control
+// characters (Unicode category Cc, which includes NUL). PostgreSQL rejects
+// NUL in a text column, and the other control characters have no place in
+// a report. When lineBreaks is true, text may contain "\n" and "\r", which
+// a multi-line text box produces.
+func ValidText(text string, lineBreaks bool) bool {
+	if !utf8.ValidString(text) {
+		return false
+	}
+	for _, r := range text {
+		if lineBreaks && (r == '\n' || r == '\r') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // validDistrictCode reports whether code has the shape of a Shanghai
