@@ -17,7 +17,9 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit/audittest"
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
 	"github.com/sh-preschool/preschool/backoffice/feedback"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	shared "github.com/sh-preschool/preschool/shared/feedback"
+	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 	"github.com/sh-preschool/preschool/simulators/rating"
 )
 
@@ -288,6 +290,90 @@ func TestForwarderRetriesThenDelivers(t *testing.T) {
 	}
 	if simulator.Received() != 1 {
 		t.Errorf("rating system received %d reports, want 1", simulator.Received())
+	}
+}
+
+func TestForwarderRetriesCryptoOutage(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	backing, err := cryptoservice.GenerateProvider("cloud-master", "cloud-signing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serviceDown atomic.Bool
+	service := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if serviceDown.Load() {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		cryptoservice.NewHandler(backing, "feedback-test-key").ServeHTTP(w, r)
+	}))
+	defer service.Close()
+	cloudKeyring := func() *crypto.Keyring {
+		t.Helper()
+		provider, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: service.URL, APIKey: "feedback-test-key", SealingKeyID: "cloud-master"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyring, err := env.Keyring.WithDataKeys(ctx, provider, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keyring
+	}
+
+	// The edge seals the phone under its own data key, and the back office
+	// has to ask the service to unwrap that key before it can open it.
+	entry := report(env, "certificate", "房产证调不出来", changning, "")
+	entry.SealedPhone = cloudKeyring().Seal([]byte("13800138000"), shared.ContextPhone)
+	entry.PhoneMasked, entry.KeyID = "138****8000", "cloud-master"
+	intake := newIntake(env)
+	if err := intake.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := add(t, env, entry.Fields()...)
+	if _, err := intake.ReadOnce(ctx, ">"); err != nil {
+		t.Fatal(err)
+	}
+
+	ratingServer := httptest.NewServer(rating.NewServer(rating.Options{}).Handler())
+	defer ratingServer.Close()
+	forward := feedback.NewForwarder(env.DB.DB, cloudKeyring(), feedback.ForwarderConfig{
+		URL: ratingServer.URL, Timeout: 2 * time.Second, Interval: 10 * time.Millisecond, BatchSize: 10,
+		Backoff: time.Minute, MaxBackoff: time.Hour, MaxAttempts: 5, Concurrency: 4,
+	})
+	serviceDown.Store(true)
+	if _, err := forward.ForwardDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row := deliveryOf(t, env, id)
+	if row.Status != feedback.StatusPending || row.Attempts != 1 {
+		t.Fatalf("after the crypto service failed: %+v, want pending after 1 attempt", row)
+	}
+	if row.Error == nil || !strings.Contains(*row.Error, "unavailable") {
+		t.Errorf("recorded error = %v, want the crypto service outage", row.Error)
+	}
+
+	serviceDown.Store(false)
+	makeDue(t, env)
+	if _, err := forward.ForwardDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row = deliveryOf(t, env, id)
+	if row.Status != feedback.StatusDelivered || row.Attempts != 2 {
+		t.Errorf("after the crypto service came back: %+v, want delivered after 2 attempts", row)
+	}
+
+	// A phone that no key opens still fails at once.
+	if _, err := env.DB.DB.Exec(`UPDATE service_feedback SET phone = $2, delivery_status = 'pending', attempts = 0,
+		next_attempt_at = now() WHERE stream_entry_id = $1`, id, env.Keyring.Seal([]byte("13800138000"), "another.context")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forward.ForwardDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if row = deliveryOf(t, env, id); row.Status != feedback.StatusFailed || row.Attempts != 1 {
+		t.Errorf("phone sealed under another context: %+v, want failed after 1 attempt", row)
 	}
 }
 
