@@ -95,25 +95,29 @@ var (
 )
 
 // alreadyApplied returns the conflict for a child with a live application.
-// Only a recorded or documents_verified application can be returned, so
-// only then does the message suggest returning it first.
 func alreadyApplied(live *application, districtName string) error {
-	var message string
+	return apierror.New(http.StatusConflict, "already_applied", liveApplicationMessage(live, districtName)).
+		WithDetail("applicationNumber", live.Number)
+}
+
+// liveApplicationMessage explains why a child with a live application
+// cannot get a supplementary one. Only a recorded or documents_verified
+// application can be returned, so only then does it suggest returning it
+// first.
+func liveApplicationMessage(live *application, districtName string) string {
 	switch live.Status {
 	case enrol.StatusRecorded, enrol.StatusDocumentsVerified:
-		message = "该幼儿本年度已在" + districtName + "报名（报名编号 " + live.Number + "，" + enrol.StatusLabel(live.Status) +
+		return "该幼儿本年度已在" + districtName + "报名（报名编号 " + live.Number + "，" + enrol.StatusLabel(live.Status) +
 			"），不能补报名。如需改报，请先退回该报名。"
 	case enrol.StatusAdmitted:
-		message = "该幼儿本年度已被" + districtName + "录取（报名编号 " + live.Number + "），不能补报名。"
+		return "该幼儿本年度已被" + districtName + "录取（报名编号 " + live.Number + "），不能补报名。"
 	case enrol.StatusNotAdmitted:
-		message = "该幼儿本年度在" + districtName + "的报名（报名编号 " + live.Number + "）录取结果为未录取。" +
+		return "该幼儿本年度在" + districtName + "的报名（报名编号 " + live.Number + "）录取结果为未录取。" +
 			"已有录取结果的报名不能退回，本年度不能再为该幼儿补报名。"
 	default:
-		message = "该幼儿本年度已在" + districtName + "报名（报名编号 " + live.Number + "，" + enrol.StatusLabel(live.Status) +
+		return "该幼儿本年度已在" + districtName + "报名（报名编号 " + live.Number + "，" + enrol.StatusLabel(live.Status) +
 			"），不能补报名。"
 	}
-	return apierror.New(http.StatusConflict, "already_applied", message).
-		WithDetail("applicationNumber", live.Number)
 }
 
 // checkClaim rejects a supplementary application while the child's claim

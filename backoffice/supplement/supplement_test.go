@@ -508,6 +508,13 @@ func TestApplyConflictNamesStatus(t *testing.T) {
 			if suggests := strings.Contains(conflict.Message, "退回该报名"); suggests != test.suggestsReturn {
 				t.Errorf("message = %q suggests returning: %v, want %v", conflict.Message, suggests, test.suggestsReturn)
 			}
+
+			lookup := f.xuhui.Send(t, http.MethodPost, "/api/v1/supplementary/lookup", map[string]any{"registrationNumber": number})
+			var found supplement.LookupResult
+			lookup.Decode(t, &found)
+			if found.LiveApplication == nil || found.LiveApplication.Message != conflict.Message {
+				t.Errorf("lookup's live application = %+v, want the message %q", found.LiveApplication, conflict.Message)
+			}
 		})
 	}
 }
