@@ -186,6 +186,8 @@ func TestIntakeDropsPoisonEntries(t *testing.T) {
 	rejectedReport := report(env, "system_error", "", xuhui, "")
 	rejectedReport.Step = "rejected"
 	rejected := add(t, env, rejectedReport.Fields()...)
+	farFuture := add(t, env, "category", "other", "body", "x", "page", "/", "step", "", "trigger", "idle", "key_id", "k1",
+		"submitted_at", "9223372036854775807")
 	last := add(t, env, report(env, "certificate", "第二行\n换行", "", "").Fields()...)
 
 	// Read the entries without acknowledging them, as a back office that
@@ -196,15 +198,15 @@ func TestIntakeDropsPoisonEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	handled, err := intake.ReadOnce(ctx, "0")
-	if err != nil || handled != 4 {
-		t.Fatalf("ReadOnce(0) = %d, %v; want 4 entries handled", handled, err)
+	if err != nil || handled != 5 {
+		t.Fatalf("ReadOnce(0) = %d, %v; want 5 entries handled", handled, err)
 	}
 	for _, id := range []string{first, last} {
 		if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, id); n != 1 {
 			t.Errorf("report %s stored %d times, want once", id, n)
 		}
 	}
-	for _, id := range []string{nul, rejected} {
+	for _, id := range []string{nul, rejected, farFuture} {
 		if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, id); n != 0 {
 			t.Errorf("poison report %s stored", id)
 		}

@@ -105,6 +105,14 @@ func (e Entry) Fields() []string {
 	}
 }
 
+// The range of submitted_at that ParseEntry accepts. The edge stamps the
+// current time, and a value far outside these years would be stored as a
+// wrong date or not at all.
+var (
+	minSubmittedAt = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxSubmittedAt = time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC)
+)
+
 // ErrMalformedEntry is returned by ParseEntry for an entry that retrying
 // cannot fix.
 var ErrMalformedEntry = errors.New("malformed feedback entry")
@@ -119,7 +127,7 @@ func ParseEntry(fields map[string]string) (Entry, error) {
 		}
 	}
 	millis, err := strconv.ParseInt(fields[fieldSubmittedAt], 10, 64)
-	if err != nil {
+	if err != nil || millis < minSubmittedAt.UnixMilli() || millis > maxSubmittedAt.UnixMilli() {
 		return Entry{}, fmt.Errorf("%w: submitted_at %q", ErrMalformedEntry, fields[fieldSubmittedAt])
 	}
 	entry := Entry{
