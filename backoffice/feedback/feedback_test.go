@@ -85,6 +85,21 @@ func deliveryOf(t *testing.T, env *backofficetest.Env, entryID string) delivery 
 	return row
 }
 
+// pendingReports returns how many stream entries the consumer group has
+// read but not acknowledged.
+func pendingReports(t *testing.T, env *backofficetest.Env) int64 {
+	t.Helper()
+	pending, err := env.Do(env.Redis.Client.B().Xpending().Key(shared.Stream(env.Redis.Prefix)).Group(shared.ConsumerGroup).Build()).ToArray()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, err := pending[0].AsInt64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return count
+}
+
 // makeDue lets the forwarder retry at once instead of after the backoff.
 func makeDue(t *testing.T, env *backofficetest.Env) {
 	t.Helper()
@@ -114,11 +129,7 @@ func TestIntakeStoresAndForwards(t *testing.T) {
 	if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, malformed); n != 0 {
 		t.Error("the malformed entry was stored")
 	}
-	pending, err := env.Do(env.Redis.Client.B().Xpending().Key(shared.Stream(env.Redis.Prefix)).Group(shared.ConsumerGroup).Build()).ToArray()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if count, _ := pending[0].AsInt64(); count != 0 {
+	if count := pendingReports(t, env); count != 0 {
 		t.Errorf("pending entries after the round = %d, want 0", count)
 	}
 
@@ -211,11 +222,7 @@ func TestIntakeDropsPoisonEntries(t *testing.T) {
 			t.Errorf("poison report %s stored", id)
 		}
 	}
-	pending, err := env.Do(env.Redis.Client.B().Xpending().Key(stream).Group(shared.ConsumerGroup).Build()).ToArray()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if count, _ := pending[0].AsInt64(); count != 0 {
+	if count := pendingReports(t, env); count != 0 {
 		t.Errorf("pending entries after the round = %d, want 0", count)
 	}
 	if again, err := intake.ReadOnce(ctx, "0"); err != nil || again != 0 {

@@ -145,14 +145,13 @@ func (in *Intake) Reclaim(ctx context.Context) (int, error) {
 }
 
 // store inserts the entries in one transaction and then acknowledges them.
-// An entry that cannot become a row is logged and acknowledged without
-// one, because no retry can fix it: a malformed entry (or one whose data
-// was trimmed, which comes back with nil fields), and an entry whose
-// insert PostgreSQL rejects for its data (SQLSTATE class 22 or 23). Each
-// insert runs under a savepoint, so such an entry does not fail the rest
-// of the batch, and the pending entries read from "0" after a restart
-// cannot stop the intake. Any other error rolls back the batch and leaves
-// it pending for the next round.
+// Two kinds of entry are logged and acknowledged without a row, because no
+// retry can fix them. One is a malformed entry, including one whose data
+// was trimmed and comes back with nil fields. The other is an entry whose
+// insert PostgreSQL rejects for its values (SQLSTATE class 22 or 23). Each
+// insert runs under a savepoint, so such an entry neither fails the rest
+// of the batch nor stays pending to stop the next run's read from "0".
+// Any other error rolls back the batch and leaves it pending.
 // NOTE: unlike the submissions stream, there is no dead-letter stream here,
 // so the log line is the only trace of a dropped report.
 func (in *Intake) store(ctx context.Context, entries []rueidis.XRangeEntry) error {
