@@ -17,7 +17,9 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit/audittest"
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
 	"github.com/sh-preschool/preschool/backoffice/feedback"
+	"github.com/sh-preschool/preschool/shared/crypto"
 	shared "github.com/sh-preschool/preschool/shared/feedback"
+	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 	"github.com/sh-preschool/preschool/simulators/rating"
 )
 
@@ -83,6 +85,21 @@ func deliveryOf(t *testing.T, env *backofficetest.Env, entryID string) delivery 
 	return row
 }
 
+// pendingReports returns how many stream entries the consumer group has
+// read but not acknowledged.
+func pendingReports(t *testing.T, env *backofficetest.Env) int64 {
+	t.Helper()
+	pending, err := env.Do(env.Redis.Client.B().Xpending().Key(shared.Stream(env.Redis.Prefix)).Group(shared.ConsumerGroup).Build()).ToArray()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, err := pending[0].AsInt64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return count
+}
+
 // makeDue lets the forwarder retry at once instead of after the backoff.
 func makeDue(t *testing.T, env *backofficetest.Env) {
 	t.Helper()
@@ -112,11 +129,7 @@ func TestIntakeStoresAndForwards(t *testing.T) {
 	if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, malformed); n != 0 {
 		t.Error("the malformed entry was stored")
 	}
-	pending, err := env.Do(env.Redis.Client.B().Xpending().Key(shared.Stream(env.Redis.Prefix)).Group(shared.ConsumerGroup).Build()).ToArray()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if count, _ := pending[0].AsInt64(); count != 0 {
+	if count := pendingReports(t, env); count != 0 {
 		t.Errorf("pending entries after the round = %d, want 0", count)
 	}
 
@@ -163,6 +176,57 @@ func TestIntakeStoresAndForwards(t *testing.T) {
 	}
 	if again, err := forwarder(env, server.URL, 3).ForwardDue(ctx); err != nil || again != 0 {
 		t.Errorf("second ForwardDue = %d, %v; want nothing due", again, err)
+	}
+}
+
+func TestIntakeDropsPoisonEntries(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	intake := newIntake(env)
+	if err := intake.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The constraint stands for any value that parses but that PostgreSQL
+	// rejects, so the test also covers rejections ParseEntry cannot foresee.
+	if _, err := env.DB.DB.Exec(`ALTER TABLE service_feedback ADD CONSTRAINT intakefix_rejected_step CHECK (step <> 'rejected')`); err != nil {
+		t.Fatal(err)
+	}
+	first := add(t, env, report(env, "form_unclear", "第一条", xuhui, "").Fields()...)
+	withNUL := report(env, "other", "看不懂\x00", xuhui, "")
+	nul := add(t, env, withNUL.Fields()...)
+	rejectedReport := report(env, "system_error", "", xuhui, "")
+	rejectedReport.Step = "rejected"
+	rejected := add(t, env, rejectedReport.Fields()...)
+	farFuture := add(t, env, "category", "other", "body", "x", "page", "/", "step", "", "trigger", "idle", "key_id", "k1",
+		"submitted_at", "9223372036854775807")
+	last := add(t, env, report(env, "certificate", "第二行\n换行", "", "").Fields()...)
+
+	// Read the entries without acknowledging them, as a back office that
+	// stopped mid-batch, so the next run starts from its pending entries.
+	stream := shared.Stream(env.Redis.Prefix)
+	read := env.Redis.Client.B().Xreadgroup().Group(shared.ConsumerGroup, intake.Consumer).Count(10).Streams().Key(stream).Id(">").Build()
+	if err := env.Do(read).Error(); err != nil {
+		t.Fatal(err)
+	}
+	handled, err := intake.ReadOnce(ctx, "0")
+	if err != nil || handled != 5 {
+		t.Fatalf("ReadOnce(0) = %d, %v; want 5 entries handled", handled, err)
+	}
+	for _, id := range []string{first, last} {
+		if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, id); n != 1 {
+			t.Errorf("report %s stored %d times, want once", id, n)
+		}
+	}
+	for _, id := range []string{nul, rejected, farFuture} {
+		if n := env.Count(t, `SELECT count(*) FROM service_feedback WHERE stream_entry_id = $1`, id); n != 0 {
+			t.Errorf("poison report %s stored", id)
+		}
+	}
+	if count := pendingReports(t, env); count != 0 {
+		t.Errorf("pending entries after the round = %d, want 0", count)
+	}
+	if again, err := intake.ReadOnce(ctx, "0"); err != nil || again != 0 {
+		t.Errorf("second ReadOnce(0) = %d, %v; want nothing left pending", again, err)
 	}
 }
 
@@ -235,6 +299,90 @@ func TestForwarderRetriesThenDelivers(t *testing.T) {
 	}
 	if simulator.Received() != 1 {
 		t.Errorf("rating system received %d reports, want 1", simulator.Received())
+	}
+}
+
+func TestForwarderRetriesCryptoOutage(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	backing, err := cryptoservice.GenerateProvider("cloud-master", "cloud-signing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serviceDown atomic.Bool
+	service := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if serviceDown.Load() {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		cryptoservice.NewHandler(backing, "feedback-test-key").ServeHTTP(w, r)
+	}))
+	defer service.Close()
+	cloudKeyring := func() *crypto.Keyring {
+		t.Helper()
+		provider, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: service.URL, APIKey: "feedback-test-key", SealingKeyID: "cloud-master"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyring, err := env.Keyring.WithDataKeys(ctx, provider, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keyring
+	}
+
+	// The edge seals the phone under its own data key, and the back office
+	// has to ask the service to unwrap that key before it can open it.
+	entry := report(env, "certificate", "房产证调不出来", changning, "")
+	entry.SealedPhone = cloudKeyring().Seal([]byte("13800138000"), shared.ContextPhone)
+	entry.PhoneMasked, entry.KeyID = "138****8000", "cloud-master"
+	intake := newIntake(env)
+	if err := intake.EnsureGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := add(t, env, entry.Fields()...)
+	if _, err := intake.ReadOnce(ctx, ">"); err != nil {
+		t.Fatal(err)
+	}
+
+	ratingServer := httptest.NewServer(rating.NewServer(rating.Options{}).Handler())
+	defer ratingServer.Close()
+	forward := feedback.NewForwarder(env.DB.DB, cloudKeyring(), feedback.ForwarderConfig{
+		URL: ratingServer.URL, Timeout: 2 * time.Second, Interval: 10 * time.Millisecond, BatchSize: 10,
+		Backoff: time.Minute, MaxBackoff: time.Hour, MaxAttempts: 5, Concurrency: 4,
+	})
+	serviceDown.Store(true)
+	if _, err := forward.ForwardDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row := deliveryOf(t, env, id)
+	if row.Status != feedback.StatusPending || row.Attempts != 1 {
+		t.Fatalf("after the crypto service failed: %+v, want pending after 1 attempt", row)
+	}
+	if row.Error == nil || !strings.Contains(*row.Error, "unavailable") {
+		t.Errorf("recorded error = %v, want the crypto service outage", row.Error)
+	}
+
+	serviceDown.Store(false)
+	makeDue(t, env)
+	if _, err := forward.ForwardDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row = deliveryOf(t, env, id)
+	if row.Status != feedback.StatusDelivered || row.Attempts != 2 {
+		t.Errorf("after the crypto service came back: %+v, want delivered after 2 attempts", row)
+	}
+
+	// A phone that no key opens still fails at once.
+	if _, err := env.DB.DB.Exec(`UPDATE service_feedback SET phone = $2, delivery_status = 'pending', attempts = 0,
+		next_attempt_at = now() WHERE stream_entry_id = $1`, id, env.Keyring.Seal([]byte("13800138000"), "another.context")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forward.ForwardDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if row = deliveryOf(t, env, id); row.Status != feedback.StatusFailed || row.Attempts != 1 {
+		t.Errorf("phone sealed under another context: %+v, want failed after 1 attempt", row)
 	}
 }
 

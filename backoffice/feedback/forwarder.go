@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -158,14 +159,17 @@ type ratingReport struct {
 	SubmittedAt     time.Time `json:"submittedAt"`
 }
 
-// send files one report. permanent is true when the rating system rejected
-// the report itself (a 4xx other than 429), so retrying cannot help.
+// send files one report. permanent is true when retrying cannot help: the
+// stored phone does not open with any key (malformed, unknown key, or
+// failed authentication), or the rating system rejected the report itself
+// (a 4xx other than 429). Any other failure to open the phone, such as a
+// timed-out cryptography service with CRYPTO_PROVIDER=cloud, is retried.
 func (f *Forwarder) send(ctx context.Context, report due) (ticket string, permanent bool, err error) {
 	phone := ""
 	if len(report.Phone) > 0 {
 		plain, err := f.Keyring.Open(report.Phone, shared.ContextPhone)
 		if err != nil {
-			return "", true, fmt.Errorf("open phone: %w", err)
+			return "", unopenable(err), fmt.Errorf("open phone: %w", err)
 		}
 		phone = string(plain)
 	}
@@ -203,6 +207,13 @@ func (f *Forwarder) send(ctx context.Context, report due) (ticket string, perman
 		return "", false, fmt.Errorf("rating system returned no ticket ID: %.200s", answer)
 	}
 	return filed.TicketID, false, nil
+}
+
+// unopenable reports whether a Keyring.Open error is about the ciphertext
+// itself, so opening it again fails the same way.
+func unopenable(err error) bool {
+	return errors.Is(err, crypto.ErrMalformed) || errors.Is(err, crypto.ErrUnknownKey) ||
+		errors.Is(err, crypto.ErrAuthenticationFailed)
 }
 
 // record stores the outcome of one attempt: delivered, failed, or pending

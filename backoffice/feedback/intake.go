@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/rueidis"
 
@@ -143,9 +145,13 @@ func (in *Intake) Reclaim(ctx context.Context) (int, error) {
 }
 
 // store inserts the entries in one transaction and then acknowledges them.
-// A malformed entry (or one whose data was trimmed, which comes back with
-// nil fields) is logged and acknowledged without a row, because no retry
-// can fix it.
+// Two kinds of entry are logged and acknowledged without a row, because no
+// retry can fix them. One is a malformed entry, including one whose data
+// was trimmed and comes back with nil fields. The other is an entry whose
+// insert PostgreSQL rejects for its values (SQLSTATE class 22 or 23). Each
+// insert runs under a savepoint, so such an entry neither fails the rest
+// of the batch nor stays pending to stop the next run's read from "0".
+// Any other error rolls back the batch and leaves it pending.
 // NOTE: unlike the submissions stream, there is no dead-letter stream here,
 // so the log line is the only trace of a dropped report.
 func (in *Intake) store(ctx context.Context, entries []rueidis.XRangeEntry) error {
@@ -157,11 +163,6 @@ func (in *Intake) store(ctx context.Context, entries []rueidis.XRangeEntry) erro
 		return err
 	}
 	defer tx.Rollback()
-	const insert = `
-		INSERT INTO service_feedback (stream_entry_id, category, body, page, step, trigger, district_code,
-		                              phone, phone_masked, key_id, submitted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (stream_entry_id) DO NOTHING`
 	ids := make([]string, 0, len(entries))
 	for _, raw := range entries {
 		ids = append(ids, raw.ID)
@@ -170,16 +171,51 @@ func (in *Intake) store(ctx context.Context, entries []rueidis.XRangeEntry) erro
 			slog.Error("feedback entry dropped", "entry_id", raw.ID, "error", err)
 			continue
 		}
-		_, err = tx.ExecContext(ctx, insert, raw.ID, entry.Category, entry.Body, entry.Page, entry.Step, entry.Trigger,
-			nullString(entry.DistrictCode), nullBytes(entry.SealedPhone), nullString(entry.PhoneMasked), entry.KeyID, entry.SubmittedAt)
-		if err != nil {
-			return fmt.Errorf("store feedback entry %s: %w", raw.ID, err)
+		if err := insertEntry(ctx, tx, raw.ID, entry); err != nil {
+			if !rejectedData(err) {
+				return fmt.Errorf("store feedback entry %s: %w", raw.ID, err)
+			}
+			slog.Error("feedback entry dropped", "entry_id", raw.ID, "error", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
 	return in.Redis.Do(ctx, in.Redis.B().Xack().Key(shared.Stream(in.Prefix)).Group(shared.ConsumerGroup).Id(ids...).Build()).Error()
+}
+
+// insertEntry inserts one report under a savepoint and rolls back to it
+// when the insert fails, so the transaction stays usable.
+func insertEntry(ctx context.Context, tx *sqlx.Tx, entryID string, entry shared.Entry) error {
+	const insert = `
+		INSERT INTO service_feedback (stream_entry_id, category, body, page, step, trigger, district_code,
+		                              phone, phone_masked, key_id, submitted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (stream_entry_id) DO NOTHING`
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT feedback_entry`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, insert, entryID, entry.Category, entry.Body, entry.Page, entry.Step, entry.Trigger,
+		nullString(entry.DistrictCode), nullBytes(entry.SealedPhone), nullString(entry.PhoneMasked), entry.KeyID, entry.SubmittedAt)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT feedback_entry`)
+		return err
+	}
+	if _, rollbackErr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT feedback_entry`); rollbackErr != nil {
+		return errors.Join(err, rollbackErr)
+	}
+	return err
+}
+
+// rejectedData reports whether PostgreSQL rejected an insert for the values
+// it carried (SQLSTATE class 22 data exception or 23 integrity constraint
+// violation), which the same values would hit again on every retry.
+func rejectedData(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")
 }
 
 func nullString(value string) any {

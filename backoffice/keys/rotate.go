@@ -18,8 +18,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/feedback"
 )
 
 // Column is a sealed column and the context its values are sealed with.
@@ -49,7 +51,8 @@ type Table struct {
 }
 
 // Tables are the tables with sealed columns. Contexts must match the ones
-// the writers use (shared/enrolment/record.go and backoffice/staff).
+// the writers use (shared/enrolment/record.go, backoffice/staff,
+// backoffice/sms and shared/feedback).
 // Password hashes are stored in text form, and rows written before they
 // were sealed hold the encoded hash itself.
 var Tables = []Table{
@@ -80,6 +83,17 @@ var Tables = []Table{
 	{
 		Name: "staff_password_history", Key: "id", KeyType: "bigint", Start: "-1",
 		Columns: []Column{{Name: "password_hash", Context: "staff.password_hash", Text: true, LegacyPlaintext: true}},
+	},
+	{
+		Name: "sms_outbox", Key: "id", KeyType: "bigint", Start: "-1", KeyIDColumn: "key_id",
+		Columns: []Column{
+			{Name: "phone", Context: sms.ContextPhone},
+			{Name: "body", Context: sms.ContextBody},
+		},
+	},
+	{
+		Name: "service_feedback", Key: "id", KeyType: "bigint", Start: "-1", KeyIDColumn: "key_id",
+		Columns: []Column{{Name: "phone", Context: feedback.ContextPhone}},
 	},
 }
 

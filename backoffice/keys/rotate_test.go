@@ -9,14 +9,17 @@ import (
 	"errors"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
 	"github.com/sh-preschool/preschool/backoffice/keys"
+	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
+	"github.com/sh-preschool/preschool/shared/feedback"
 	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 )
 
@@ -104,6 +107,31 @@ func createStaff(t *testing.T, env *backofficetest.Env, username, phone, idNumbe
 	}
 }
 
+// addOutboxAndFeedback adds two sealed SMS messages, a feedback report
+// with a sealed phone and one without a phone.
+func addOutboxAndFeedback(t *testing.T, env *backofficetest.Env) {
+	t.Helper()
+	for i, phone := range []string{"13800138001", "13800138002"} {
+		_, err := env.DB.DB.Exec(`
+			INSERT INTO sms_outbox (event, district_code, record_number, phone, phone_masked, body, preview, key_id)
+			VALUES ('application_succeeded', $1, $2, $3, $4, $5, '报名成功', $6)`,
+			backofficetest.Xuhui, "rotate-sms-"+strconv.Itoa(i), env.Keyring.Seal([]byte(phone), sms.ContextPhone),
+			phone[:3]+"****"+phone[7:], env.Keyring.Seal([]byte("您的报名已成功，编号 "+strconv.Itoa(i)), sms.ContextBody),
+			env.Keyring.ActiveKeyID())
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := env.DB.DB.Exec(`
+		INSERT INTO service_feedback (stream_entry_id, category, body, page, step, trigger, phone, phone_masked, key_id, submitted_at)
+		VALUES ('1-1', 'other', '看不懂', '/register', '监护人信息', 'idle', $1, '138****8003', $2, now()),
+		       ('1-2', 'other', '没有手机号', '/register', '监护人信息', 'idle', NULL, NULL, $2, now())`,
+		env.Keyring.Seal([]byte("13800138003"), feedback.ContextPhone), env.Keyring.ActiveKeyID())
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()
@@ -125,6 +153,8 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	if err := env.DB.DB.Get(&indexBefore, `SELECT id_number_index FROM staff_user WHERE username = 'rotate.staff'`); err != nil {
 		t.Fatal(err)
 	}
+
+	addOutboxAndFeedback(t, env)
 
 	// Seal the legacy plaintext hashes the way keys rotate does before
 	// the first read, then give the account a legacy hash again to check
@@ -155,7 +185,8 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	}
 	// Applications without form values hold nothing sealed.
 	want := map[string]int{"registration": 5, "staff_user": 1, "staff_password_history": 2,
-		"application": env.Count(t, `SELECT count(*) FROM application WHERE form_values IS NOT NULL`)}
+		"application": env.Count(t, `SELECT count(*) FROM application WHERE form_values IS NOT NULL`),
+		"sms_outbox":  2, "service_feedback": 1}
 	for _, result := range results {
 		if result.Rows != want[result.Table] {
 			t.Errorf("rows re-encrypted in %s = %d, want %d", result.Table, result.Rows, want[result.Table])
@@ -187,6 +218,7 @@ func TestRotateReencryptsUnderActiveKey(t *testing.T) {
 	}
 	for table, condition := range map[string]string{
 		"registration": "TRUE", "application": "form_values IS NOT NULL", "staff_user": "username = 'rotate.staff'",
+		"sms_outbox": "TRUE", "service_feedback": "phone IS NOT NULL",
 	} {
 		if n := env.Count(t, `SELECT count(*) FROM `+table+` WHERE key_id <> 'k2' AND `+condition); n != 0 {
 			t.Errorf("%d rows of %s with sealed values have key_id other than k2", n, table)

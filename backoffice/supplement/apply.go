@@ -94,11 +94,54 @@ var (
 		"登记中已有监护人手机号码，无需补录。")
 )
 
+// alreadyApplied returns the conflict for a child with a live application.
 func alreadyApplied(live *application, districtName string) error {
-	return apierror.New(http.StatusConflict, "already_applied",
-		"该幼儿本年度已在"+districtName+"报名（报名编号 "+live.Number+"，"+enrol.StatusLabel(live.Status)+
-			"），不能补报名。如需改报，请先退回该报名。").
+	return apierror.New(http.StatusConflict, "already_applied", liveApplicationMessage(live, districtName)).
 		WithDetail("applicationNumber", live.Number)
+}
+
+// liveApplicationMessage explains why a child with a live application
+// cannot get a supplementary one. Only a recorded or documents_verified
+// application can be returned, so only then does it suggest returning it
+// first.
+func liveApplicationMessage(live *application, districtName string) string {
+	switch live.Status {
+	case enrol.StatusRecorded, enrol.StatusDocumentsVerified:
+		return "该幼儿本年度已在" + districtName + "报名（报名编号 " + live.Number + "，" + enrol.StatusLabel(live.Status) +
+			"），不能补报名。如需改报，请先退回该报名。"
+	case enrol.StatusAdmitted:
+		return "该幼儿本年度已被" + districtName + "录取（报名编号 " + live.Number + "），不能补报名。"
+	case enrol.StatusNotAdmitted:
+		return "该幼儿本年度在" + districtName + "的报名（报名编号 " + live.Number + "）录取结果为未录取。" +
+			"已有录取结果的报名不能退回，本年度不能再为该幼儿补报名。"
+	default:
+		return "该幼儿本年度已在" + districtName + "报名（报名编号 " + live.Number + "，" + enrol.StatusLabel(live.Status) +
+			"），不能补报名。"
+	}
+}
+
+// checkClaim rejects a supplementary application while the child's claim
+// in Redis names an application that PostgreSQL does not hold yet: the
+// edge accepted the parent's own application, and the drain has not
+// stored it. A claim naming an application that PostgreSQL holds as
+// returned or deleted is stale, and its number is returned so that the
+// new application may replace it.
+func (h *Handlers) checkClaim(ctx context.Context, tx *sqlx.Tx, year int, childIndex []byte) (string, error) {
+	claimed, err := h.claimedNumber(ctx, year, childIndex)
+	if err != nil || claimed == "" {
+		return "", err
+	}
+	var status string
+	err = tx.GetContext(ctx, &status, `SELECT status FROM application WHERE application_number = $1`, claimed)
+	if err == nil && (status == enrol.StatusReturned || status == enrol.StatusDeleted) {
+		return claimed, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	return "", apierror.New(http.StatusConflict, "application_pending",
+		"该幼儿刚刚提交了报名（报名编号 "+claimed+"），请稍后重新查询。").
+		WithDetail("applicationNumber", claimed)
 }
 
 // checkApply trims and checks the request's fields.
@@ -188,6 +231,10 @@ func (h *Handlers) apply(w http.ResponseWriter, r *http.Request) error {
 	if live != nil {
 		return alreadyApplied(live, h.districtName(live.DistrictCode))
 	}
+	staleClaim, err := h.checkClaim(ctx, tx, row.Year, row.ChildIndex)
+	if err != nil {
+		return err
+	}
 	if err := h.completeRegistration(ctx, tx, row, request, now); err != nil {
 		return err
 	}
@@ -240,7 +287,7 @@ func (h *Handlers) apply(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	synced := h.publishReceipt(ctx, receiptFacts{
-		Number: number, Registration: row.Number, Year: row.Year, ChildIndex: row.ChildIndex, OwnerIndex: row.OwnerIndex,
+		Number: number, StaleClaim: staleClaim, Registration: row.Number, Year: row.Year, ChildIndex: row.ChildIndex, OwnerIndex: row.OwnerIndex,
 		DistrictCode: chosen.DistrictCode, CategoryCode: request.CategoryCode, CampusID: chosen.ID,
 		PayloadHash: payloadHash, AcceptedAt: now,
 	}) == nil

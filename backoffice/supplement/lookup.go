@@ -163,6 +163,8 @@ type liveView struct {
 	Status            string `json:"status"`
 	StatusLabel       string `json:"statusLabel"`
 	Supplementary     bool   `json:"supplementary"`
+	// Message explains why no supplementary application can be made.
+	Message string `json:"message"`
 }
 
 // lookup handles POST /api/v1/supplementary/lookup.
@@ -227,6 +229,7 @@ func (h *Handlers) describe(ctx context.Context, row registration, policy maskin
 		result.LiveApplication = &liveView{
 			ApplicationNumber: live.Number, District: h.districtName(live.DistrictCode),
 			Status: live.Status, StatusLabel: enrol.StatusLabel(live.Status), Supplementary: live.Supplementary,
+			Message: liveApplicationMessage(live, h.districtName(live.DistrictCode)),
 		}
 	}
 	return result, nil

@@ -3,10 +3,12 @@ package supplement
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -34,14 +36,19 @@ func (h *Handlers) drawNumber(ctx context.Context, year int, district string) (s
 // publishScript writes what the edge reads about an application made in
 // the back office. The child's claim makes the edge refuse the parent's own
 // application with this number, the receipt carries the status, and the
-// parent's set of receipts lists it. The registration's receipt, while it
+// parent's set of receipts lists it. The claim is set only when it is
+// missing, already names this application, or names the stale application
+// in ARGV[5] (one PostgreSQL holds as returned or deleted). A claim of any
+// other application, which a parent took after the check in apply, is
+// kept, and the script returns 0. The registration's receipt, while it
 // exists, gets the status verified, because the admin checked the
 // documents. The keys get the TTL of the registration's receipt while that
 // exists, else ARGV[4].
 //
 // KEYS[1] claim, KEYS[2] receipt, KEYS[3] owner set, KEYS[4] the
 // registration's receipt. ARGV[1] number, ARGV[2] claim value, ARGV[3]
-// owner index in hex, ARGV[4] TTL in seconds, ARGV[5..] receipt fields.
+// owner index in hex, ARGV[4] TTL in seconds, ARGV[5] the stale claimed
+// number or "", ARGV[6..] receipt fields.
 var publishScript = rueidis.NewLuaScript(`
 local ttl = redis.call('TTL', KEYS[4])
 if ttl <= 0 then
@@ -49,18 +56,52 @@ if ttl <= 0 then
 else
   redis.call('HSET', KEYS[4], 'status', 'verified')
 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
-redis.call('HSET', KEYS[2], 'owner', ARGV[3], unpack(ARGV, 5))
+local claimed = 1
+local current = redis.call('GET', KEYS[1])
+local number = current and string.match(current, '^[^|]*')
+if not current or number == ARGV[1] or (ARGV[5] ~= '' and number == ARGV[5]) then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
+else
+  claimed = 0
+end
+redis.call('HSET', KEYS[2], 'owner', ARGV[3], unpack(ARGV, 6))
 redis.call('EXPIRE', KEYS[2], ttl)
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ttl)
-return 1
+return claimed
 `)
+
+// claimedNumber returns the application number the child's claim in Redis
+// names, or "" when there is no claim. The edge sets the claim when it
+// accepts a parent's application, before the drain stores it in
+// PostgreSQL.
+func (h *Handlers) claimedNumber(ctx context.Context, year int, childIndex []byte) (string, error) {
+	callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	claim, err := h.Redis.Do(callCtx, h.Redis.B().Get().Key(h.Keys.ApplicationClaim(year, childIndex)).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return "", nil
+	}
+	if err != nil {
+		slog.Error("application claim not read", "year", year, "error", err)
+		return "", errClaimUnavailable
+	}
+	number, _, _ := strings.Cut(claim, "|")
+	return number, nil
+}
+
+var errClaimTaken = errors.New("the child's application claim names another application")
+
+var errClaimUnavailable = apierror.New(http.StatusServiceUnavailable, "claim_unavailable",
+	"暂时无法确认该幼儿是否已提交报名，请稍后重试。")
 
 // receiptFacts are the facts of a stored supplementary application that
 // the parent's pages show.
 type receiptFacts struct {
-	Number       string
+	Number string
+	// StaleClaim is the application number of a claim that PostgreSQL
+	// holds as returned or deleted, which this application may replace.
+	StaleClaim   string
 	Registration string
 	Year         int
 	ChildIndex   []byte
@@ -84,7 +125,7 @@ func (h *Handlers) publishReceipt(ctx context.Context, facts receiptFacts) error
 	}
 	args := []string{
 		facts.Number, facts.Number + "|" + hex.EncodeToString(facts.PayloadHash) + "|" + facts.DistrictCode,
-		hex.EncodeToString(facts.OwnerIndex), strconv.FormatInt(int64(h.ReceiptTTL/time.Second), 10),
+		hex.EncodeToString(facts.OwnerIndex), strconv.FormatInt(int64(h.ReceiptTTL/time.Second), 10), facts.StaleClaim,
 		enrol.FieldKind, enrol.KindApplication, enrol.FieldStatus, enrol.StatusDocumentsVerified,
 		enrol.FieldAcceptedAt, stamp, enrol.FieldRecordedAt, stamp,
 		"year", strconv.Itoa(facts.Year), "registration", facts.Registration, "district", facts.DistrictCode,
@@ -96,8 +137,17 @@ func (h *Handlers) publishReceipt(ctx context.Context, facts receiptFacts) error
 			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err = publishScript.Exec(callCtx, h.Redis, keys, args).Error()
+		var claimed int64
+		claimed, err = publishScript.Exec(callCtx, h.Redis, keys, args).AsInt64()
 		cancel()
+		if err == nil && claimed == 0 {
+			// NOTE: the drain marks the parent's application
+			// rejected_duplicate, because PostgreSQL already holds this
+			// one, but the claim names the parent's number until it expires.
+			slog.Error("child's application claim names another application; claim kept",
+				"application", facts.Number, "registration", facts.Registration)
+			return errClaimTaken
+		}
 		if err == nil {
 			return nil
 		}

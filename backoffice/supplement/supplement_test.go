@@ -399,3 +399,122 @@ func TestOptionsChecksDistrict(t *testing.T) {
 		t.Errorf("own options = district %s with %d campuses, want Xuhui's", body.District, len(body.Campuses))
 	}
 }
+
+// applyFor makes a supplementary application for registration number with
+// the first campus of Xuhui and returns the response.
+func (f *fixture) applyFor(t *testing.T, subject, number string) audittest.Response {
+	t.Helper()
+	options := f.options(t, f.xuhui, xuhui)
+	category := f.env.ApplicationRequest(t, subject, number, xuhui).CategoryCode
+	return f.apply(t, f.xuhui, map[string]any{
+		"registrationNumber": number, "campusId": options.Campuses[0].ID, "categoryCode": category,
+	})
+}
+
+// claimKey returns the Redis key of the child's application claim.
+func (f *fixture) claimKey(t *testing.T, number string) string {
+	t.Helper()
+	var registration struct {
+		Year       int    `db:"enrolment_year"`
+		ChildIndex []byte `db:"child_index"`
+	}
+	if err := f.env.DB.DB.Get(&registration, `SELECT enrolment_year, child_index FROM registration WHERE registration_number = $1`, number); err != nil {
+		t.Fatal(err)
+	}
+	return f.env.Keys.ApplicationClaim(registration.Year, registration.ChildIndex)
+}
+
+func TestApplyWaitsForParentsClaim(t *testing.T) {
+	f := newFixture(t)
+	subject := backofficetest.Subject(6)
+	number := f.register(t, 6)
+	claim := f.claimKey(t, number)
+
+	// The edge accepted the parent's application, which the drain has not
+	// stored yet.
+	parentNumber := enrol.FormatApplicationNumber(f.env.Year.Year, xuhui, 987654)
+	parentClaim := parentNumber + "|00ff|" + xuhui
+	if err := f.env.Do(f.env.Redis.Client.B().Set().Key(claim).Value(parentClaim).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	answer := f.applyFor(t, subject, number)
+	answer.Expect(t, http.StatusConflict, "application_pending")
+	conflict := answer.Error(t)
+	if !strings.Contains(conflict.Message, "刚刚提交了报名") || !strings.Contains(conflict.Message, parentNumber) {
+		t.Errorf("message = %q, want the parent's pending application %s", conflict.Message, parentNumber)
+	}
+	if n := f.env.Count(t, `SELECT count(*) FROM application WHERE registration_number = $1`, number); n != 0 {
+		t.Errorf("applications stored = %d, want 0", n)
+	}
+	if value, _ := f.env.Do(f.env.Redis.Client.B().Get().Key(claim).Build()).ToString(); value != parentClaim {
+		t.Errorf("claim = %q, want the parent's %q kept", value, parentClaim)
+	}
+
+	// Once the claim names an application that was returned, the claim is
+	// stale, and the supplementary application replaces it.
+	if err := f.env.Do(f.env.Redis.Client.B().Del().Key(claim).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	first := f.applyFor(t, subject, number)
+	first.Expect(t, http.StatusCreated, "")
+	var firstResult supplement.ApplyResult
+	first.Decode(t, &firstResult)
+	if _, err := f.env.DB.DB.Exec(`UPDATE application SET status = 'returned' WHERE application_number = $1`, firstResult.ApplicationNumber); err != nil {
+		t.Fatal(err)
+	}
+	second := f.applyFor(t, subject, number)
+	second.Expect(t, http.StatusCreated, "")
+	var secondResult supplement.ApplyResult
+	second.Decode(t, &secondResult)
+	if !secondResult.ParentStatusSynced {
+		t.Error("parentStatusSynced = false after replacing a stale claim, want true")
+	}
+	value, err := f.env.Do(f.env.Redis.Client.B().Get().Key(claim).Build()).ToString()
+	if err != nil || !strings.HasPrefix(value, secondResult.ApplicationNumber+"|") {
+		t.Errorf("claim = %q (%v), want it to name %s", value, err, secondResult.ApplicationNumber)
+	}
+}
+
+func TestApplyConflictNamesStatus(t *testing.T) {
+	f := newFixture(t)
+	subject := backofficetest.Subject(7)
+	number := f.register(t, 7)
+	created := f.applyFor(t, subject, number)
+	created.Expect(t, http.StatusCreated, "")
+	var result supplement.ApplyResult
+	created.Decode(t, &result)
+
+	tests := []struct {
+		status         string
+		mentions       string
+		suggestsReturn bool
+	}{
+		{enrol.StatusDocumentsVerified, "验证通过", true},
+		{enrol.StatusRecorded, "已入库", true},
+		{enrol.StatusAdmitted, "已被徐汇区录取", false},
+		{enrol.StatusNotAdmitted, "未录取", false},
+	}
+	for _, test := range tests {
+		t.Run(test.status, func(t *testing.T) {
+			if _, err := f.env.DB.DB.Exec(`UPDATE application SET status = $2 WHERE application_number = $1`, result.ApplicationNumber, test.status); err != nil {
+				t.Fatal(err)
+			}
+			answer := f.applyFor(t, subject, number)
+			answer.Expect(t, http.StatusConflict, "already_applied")
+			conflict := answer.Error(t)
+			if !strings.Contains(conflict.Message, result.ApplicationNumber) || !strings.Contains(conflict.Message, test.mentions) {
+				t.Errorf("message = %q, want the number %s and %q", conflict.Message, result.ApplicationNumber, test.mentions)
+			}
+			if suggests := strings.Contains(conflict.Message, "退回该报名"); suggests != test.suggestsReturn {
+				t.Errorf("message = %q suggests returning: %v, want %v", conflict.Message, suggests, test.suggestsReturn)
+			}
+
+			lookup := f.xuhui.Send(t, http.MethodPost, "/api/v1/supplementary/lookup", map[string]any{"registrationNumber": number})
+			var found supplement.LookupResult
+			lookup.Decode(t, &found)
+			if found.LiveApplication == nil || found.LiveApplication.Message != conflict.Message {
+				t.Errorf("lookup's live application = %+v, want the message %q", found.LiveApplication, conflict.Message)
+			}
+		})
+	}
+}

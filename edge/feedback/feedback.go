@@ -121,6 +121,17 @@ func (h *Handlers) check(body request) (shared.Entry, error) {
 	if utf8.RuneCountInString(entry.Step) > shared.MaxStepRunes {
 		return entry, apierror.Invalid("step", "invalid_step", "步骤信息无效，请刷新页面后重试。")
 	}
+	// PostgreSQL rejects NUL in text, so a report with one could never be
+	// stored. The body may keep the line breaks of the text box.
+	if !shared.ValidText(entry.Body, true) {
+		return entry, apierror.Invalid("body", "invalid_body_character", "问题描述中含有无法识别的控制字符，请删除后重新提交。")
+	}
+	if !shared.ValidText(entry.Page, false) {
+		return entry, apierror.Invalid("page", "invalid_page", "页面信息无效，请刷新页面后重试。")
+	}
+	if !shared.ValidText(entry.Step, false) {
+		return entry, apierror.Invalid("step", "invalid_step", "步骤信息无效，请刷新页面后重试。")
+	}
 	switch entry.Trigger {
 	case shared.TriggerIdle, shared.TriggerLeave, shared.TriggerManual:
 	default:

@@ -38,7 +38,7 @@ func TestFeedbackQueuedOnStream(t *testing.T) {
 	f := edgetest.Shared(t)
 	e := f.StartEdge(t, edgetest.EdgeOptions{})
 
-	body := `{"category":"certificate","body":"  房产证调不出来  ","page":"/register","step":"证照材料","trigger":"idle",` +
+	body := `{"category":"certificate","body":"  房产证调不出来\n换了浏览器也不行  ","page":"/register","step":"证照材料","trigger":"idle",` +
 		`"districtCode":"310104","phone":"138 0013 8000"}`
 	answer := e.Post(t, "/api/v1/feedback", "", []byte(body))
 	if answer.Status != http.StatusAccepted {
@@ -63,7 +63,7 @@ func TestFeedbackQueuedOnStream(t *testing.T) {
 	if err != nil {
 		t.Fatalf("entry does not parse: %v", err)
 	}
-	if entry.Body != "房产证调不出来" || entry.Category != "certificate" || entry.DistrictCode != "310104" || entry.Trigger != shared.TriggerIdle {
+	if entry.Body != "房产证调不出来\n换了浏览器也不行" || entry.Category != "certificate" || entry.DistrictCode != "310104" || entry.Trigger != shared.TriggerIdle {
 		t.Errorf("entry = %+v, want the trimmed report", entry)
 	}
 	phone, err := f.Keyring.Open(entry.SealedPhone, shared.ContextPhone)
@@ -108,6 +108,11 @@ func TestFeedbackRejectsInvalidReports(t *testing.T) {
 		{"unknown district", map[string]string{"districtCode": `"319999"`}, "unknown_district", "districtCode"},
 		{"invalid phone", map[string]string{"phone": `"12345"`}, "invalid_phone", "phone"},
 		{"unknown field", map[string]string{"name": `"张三"`}, "unknown_field", "name"},
+		{"NUL in text", map[string]string{"body": `"看不懂\u0000"`}, "invalid_body_character", "body"},
+		{"escape in text", map[string]string{"body": `"\u001b[2J"`}, "invalid_body_character", "body"},
+		{"NUL in page", map[string]string{"page": `"/apply\u0000"`}, "invalid_page", "page"},
+		{"line break in page", map[string]string{"page": `"/ap\nply"`}, "invalid_page", "page"},
+		{"NUL in step", map[string]string{"step": `"选择\u0000园所"`}, "invalid_step", "step"},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {

@@ -154,7 +154,7 @@ func (e *envelope) open(sealed []byte, context string) ([]byte, error) {
 	defer pool.Put(aead)
 	plaintext, err := aead.Open(nil, parsed.nonce, parsed.ciphertext, []byte(context))
 	if err != nil {
-		return nil, fmt.Errorf("crypto: open %s: %w", context, err)
+		return nil, fmt.Errorf("%w: open %s: %v", ErrAuthenticationFailed, context, err)
 	}
 	return plaintext, nil
 }

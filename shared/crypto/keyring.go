@@ -196,8 +196,8 @@ func (k *Keyring) SealString(plaintext, context string) []byte {
 	return k.Seal([]byte(plaintext), context)
 }
 
-// Open decrypts a ciphertext made by Seal with the same context. It returns
-// ErrMalformed, ErrUnknownKey, or an error when authentication fails. For a
+// Open decrypts a ciphertext made by Seal with the same context. Errors
+// wrap ErrMalformed, ErrUnknownKey or ErrAuthenticationFailed. For a
 // ciphertext sealed with a data key (WithDataKeys) it may also return an
 // error of the service, such as ErrServiceUnavailable.
 func (k *Keyring) Open(sealed []byte, context string) ([]byte, error) {
@@ -224,7 +224,7 @@ func (k *Keyring) Open(sealed []byte, context string) ([]byte, error) {
 	nonce := sealed[header : header+nonceSize]
 	plaintext, err := aead.Open(nil, nonce, sealed[header+nonceSize:], []byte(context))
 	if err != nil {
-		return nil, fmt.Errorf("crypto: open %s: %w", context, err)
+		return nil, fmt.Errorf("%w: open %s: %v", ErrAuthenticationFailed, context, err)
 	}
 	return plaintext, nil
 }

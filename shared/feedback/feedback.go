@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -104,6 +105,14 @@ func (e Entry) Fields() []string {
 	}
 }
 
+// The range of submitted_at that ParseEntry accepts. The edge stamps the
+// current time, and a value far outside these years would be stored as a
+// wrong date or not at all.
+var (
+	minSubmittedAt = time.Date(2000, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxSubmittedAt = time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC)
+)
+
 // ErrMalformedEntry is returned by ParseEntry for an entry that retrying
 // cannot fix.
 var ErrMalformedEntry = errors.New("malformed feedback entry")
@@ -118,7 +127,7 @@ func ParseEntry(fields map[string]string) (Entry, error) {
 		}
 	}
 	millis, err := strconv.ParseInt(fields[fieldSubmittedAt], 10, 64)
-	if err != nil {
+	if err != nil || millis < minSubmittedAt.UnixMilli() || millis > maxSubmittedAt.UnixMilli() {
 		return Entry{}, fmt.Errorf("%w: submitted_at %q", ErrMalformedEntry, fields[fieldSubmittedAt])
 	}
 	entry := Entry{
@@ -141,7 +150,31 @@ func ParseEntry(fields map[string]string) (Entry, error) {
 		utf8.RuneCountInString(entry.Step) > MaxStepRunes {
 		return Entry{}, fmt.Errorf("%w: text longer than the limits", ErrMalformedEntry)
 	}
+	if !ValidText(entry.Body, true) || !ValidText(entry.Page, false) || !ValidText(entry.Step, false) ||
+		!ValidText(entry.PhoneMasked, false) || !ValidText(entry.KeyID, false) {
+		return Entry{}, fmt.Errorf("%w: text is not valid UTF-8 or contains a control character", ErrMalformedEntry)
+	}
 	return entry, nil
+}
+
+// ValidText reports whether text is valid UTF-8 without control
+// characters (Unicode category Cc, which includes NUL). PostgreSQL rejects
+// NUL in a text column, and the other control characters have no place in
+// a report. When lineBreaks is true, text may contain "\n" and "\r", which
+// a multi-line text box produces.
+func ValidText(text string, lineBreaks bool) bool {
+	if !utf8.ValidString(text) {
+		return false
+	}
+	for _, r := range text {
+		if lineBreaks && (r == '\n' || r == '\r') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // validDistrictCode reports whether code has the shape of a Shanghai

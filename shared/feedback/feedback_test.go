@@ -46,16 +46,22 @@ func TestParseEntryRoundTrip(t *testing.T) {
 
 func TestParseEntryRejectsMalformed(t *testing.T) {
 	cases := map[string]func(map[string]string){
-		"missing category":  func(f map[string]string) { delete(f, "category") },
-		"unknown category":  func(f map[string]string) { f["category"] = "lost" },
-		"unknown trigger":   func(f map[string]string) { f["trigger"] = "timer" },
-		"bad time":          func(f map[string]string) { f["submitted_at"] = "yesterday" },
-		"district shape":    func(f map[string]string) { f["district"] = "110101" },
-		"district letters":  func(f map[string]string) { f["district"] = "31010x" },
-		"body too long":     func(f map[string]string) { f["body"] = strings.Repeat("长", MaxBodyRunes+1) },
-		"page too long":     func(f map[string]string) { f["page"] = strings.Repeat("p", MaxPageRunes+1) },
-		"missing key ID":    func(f map[string]string) { delete(f, "key_id") },
-		"trimmed (no data)": func(f map[string]string) { clear(f) },
+		"missing category":   func(f map[string]string) { delete(f, "category") },
+		"unknown category":   func(f map[string]string) { f["category"] = "lost" },
+		"unknown trigger":    func(f map[string]string) { f["trigger"] = "timer" },
+		"bad time":           func(f map[string]string) { f["submitted_at"] = "yesterday" },
+		"district shape":     func(f map[string]string) { f["district"] = "110101" },
+		"district letters":   func(f map[string]string) { f["district"] = "31010x" },
+		"body too long":      func(f map[string]string) { f["body"] = strings.Repeat("长", MaxBodyRunes+1) },
+		"page too long":      func(f map[string]string) { f["page"] = strings.Repeat("p", MaxPageRunes+1) },
+		"missing key ID":     func(f map[string]string) { delete(f, "key_id") },
+		"trimmed (no data)":  func(f map[string]string) { clear(f) },
+		"NUL in body":        func(f map[string]string) { f["body"] = "看不懂\x00" },
+		"escape in body":     func(f map[string]string) { f["body"] = "看不懂\x1b[2J" },
+		"line break in page": func(f map[string]string) { f["page"] = "/register\n" },
+		"NUL in step":        func(f map[string]string) { f["step"] = "\x00" },
+		"C1 control in step": func(f map[string]string) { f["step"] = "监护人\u0085信息" },
+		"invalid UTF-8 body": func(f map[string]string) { f["body"] = "\xff\xfe" },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -65,6 +71,18 @@ func TestParseEntryRejectsMalformed(t *testing.T) {
 				t.Errorf("ParseEntry = %v, want ErrMalformedEntry", err)
 			}
 		})
+	}
+}
+
+func TestParseEntryKeepsLineBreaksInBody(t *testing.T) {
+	fields := fieldMap(validEntry())
+	fields["body"] = "第一行\r\n第二行\n第三行"
+	entry, err := ParseEntry(fields)
+	if err != nil {
+		t.Fatalf("ParseEntry: %v", err)
+	}
+	if entry.Body != fields["body"] {
+		t.Errorf("body = %q, want %q", entry.Body, fields["body"])
 	}
 }
 

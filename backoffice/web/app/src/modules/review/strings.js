@@ -148,7 +148,6 @@ export const reviewStrings = {
   guardians: '监护人',
   certificates: '已有证照',
   noCertificates: '无',
-  liveApplication: (item) => `该幼儿已在${item.district}报名（${item.applicationNumber}，${item.statusLabel}），不能补报名；如需改报，请先退回该报名。`,
   supplementForm: '补报名信息',
   district: '区',
   campus: '园所',
