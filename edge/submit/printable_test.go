@@ -116,3 +116,23 @@ func TestFormPDFBusy(t *testing.T) {
 		t.Error("no Retry-After header on pdf_busy")
 	}
 }
+
+// TestRegistrationFactsAddresses reads the sealed addresses, which matching
+// by detailed address needs, from the record the receipt keeps.
+func TestRegistrationFactsAddresses(t *testing.T) {
+	h := newHarness(t)
+	request := h.fixture.Registration(t)
+	request.Residence.Address = "漕溪北路100弄3号502室"
+	receipt := h.register(t, "parent-1", request)
+
+	facts, err := h.service.RegistrationFacts(context.Background(), h.service.OwnerIndex("parent-1"), receipt.Number)
+	if err != nil {
+		t.Fatalf("RegistrationFacts returned %v", err)
+	}
+	if facts.ResidenceAddress != "漕溪北路100弄3号502室" {
+		t.Errorf("ResidenceAddress = %q, want the registered address", facts.ResidenceAddress)
+	}
+	if facts.HukouAddress != request.Child.Hukou.Address {
+		t.Errorf("HukouAddress = %q, want %q", facts.HukouAddress, request.Child.Hukou.Address)
+	}
+}

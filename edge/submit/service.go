@@ -333,10 +333,9 @@ const factsSeparator = "|"
 // registrationFacts packs the facts in this order: year, child index,
 // document type, hukou in Shanghai, hukou district, street and committee,
 // residence district, street and committee, at the hukou address, a
-// parent's Shanghai hukou, a parent's residence document, points qualified,
-// and the sealed residence and hukou addresses in hex, which matching by
-// detailed address or compound needs. The addresses stay sealed in Redis
-// like every other personal field.
+// parent's Shanghai hukou, a parent's residence document and points
+// qualified. The sealed addresses, which matching by detailed address or
+// compound needs, are read from the receipt's record instead.
 func registrationFacts(r *precheck.Registration, record *enrolment.RegistrationRecord) string {
 	return strings.Join([]string{
 		strconv.Itoa(r.Year), hex.EncodeToString(record.ChildIndex), string(r.Child.Document.Type), flag(r.Hukou.InShanghai),
@@ -344,7 +343,6 @@ func registrationFacts(r *precheck.Registration, record *enrolment.RegistrationR
 		r.Residence.District, r.Residence.Street, r.Residence.Committee,
 		flag(r.Residence.AtHukouAddress), flag(r.Facts.GuardianShanghaiHukou),
 		r.Facts.GuardianResidenceDocument, flag(r.Facts.GuardianPointsQualified),
-		hex.EncodeToString(record.SealedResidenceAddr), hex.EncodeToString(record.SealedHukouAddress),
 	}, factsSeparator)
 }
 
@@ -352,16 +350,16 @@ func registrationFacts(r *precheck.Registration, record *enrolment.RegistrationR
 type packedFacts []string
 
 // packedFactsCount is the number of packed facts. Receipts written before
-// the addresses were added have olderPackedFactsCount, and read as having
-// no address.
+// the receipt kept the record have packedFactsWithAddresses: the same facts
+// followed by the two sealed addresses in hex.
 const (
-	packedFactsCount      = 16
-	olderPackedFactsCount = 14
+	packedFactsCount         = 14
+	packedFactsWithAddresses = 16
 )
 
 func unpackFacts(value string) (packedFacts, bool) {
 	facts := strings.Split(value, factsSeparator)
-	return facts, len(facts) == packedFactsCount || len(facts) == olderPackedFactsCount
+	return facts, len(facts) == packedFactsCount || len(facts) == packedFactsWithAddresses
 }
 
 func (f packedFacts) year() int                  { year, _ := strconv.Atoi(f[0]); return year }
@@ -379,13 +377,27 @@ func (f packedFacts) parentHukou() bool          { return f[11] == "1" }
 func (f packedFacts) residenceDocument() string  { return f[12] }
 func (f packedFacts) pointsQualified() bool      { return f[13] == "1" }
 
-func (f packedFacts) sealedAddresses() (residence, hukou []byte) {
-	if len(f) < packedFactsCount {
+// sealedAddresses returns a registration's sealed residence and hukou
+// addresses from its receipt: from the record, or from the packed facts of
+// a receipt written before the receipt kept the record. A receipt with
+// neither has no addresses.
+func sealedAddresses(number string, fields map[string]string, facts packedFacts) (residence, hukou []byte) {
+	if len(facts) == packedFactsWithAddresses {
+		residence, _ = hex.DecodeString(facts[14])
+		hukou, _ = hex.DecodeString(facts[15])
+		return residence, hukou
+	}
+	body, ok := fields[recordField]
+	if !ok {
 		return nil, nil
 	}
-	residence, _ = hex.DecodeString(f[14])
-	hukou, _ = hex.DecodeString(f[15])
-	return residence, hukou
+	record, err := enrolment.DecodeRegistration(number, []byte(body))
+	if err != nil {
+		slog.Error("registration record in the receipt does not decode; matching by detailed address skips it",
+			"registration_number", number, "error", err)
+		return nil, nil
+	}
+	return record.SealedResidenceAddr, record.SealedHukouAddress
 }
 
 func flag(value bool) string {
@@ -413,7 +425,7 @@ func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number st
 	if err != nil || len(childIndex) == 0 {
 		return nil, errNotOwner
 	}
-	residenceAddress, hukouAddress := s.openAddresses(number, facts)
+	residenceAddress, hukouAddress := s.openAddresses(number, fields, facts)
 	return &precheck.RegistrationFacts{
 		Number:     number,
 		Year:       facts.year(),
@@ -438,11 +450,11 @@ func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number st
 	}, nil
 }
 
-// openAddresses opens the sealed addresses of a receipt's facts. An address
-// that does not open is logged and left empty, so that matching by detailed
+// openAddresses opens the sealed addresses of a receipt. An address that
+// does not open is logged and left empty, so that matching by detailed
 // address finds no campus for it, but the other modes still work.
-func (s *Service) openAddresses(number string, facts packedFacts) (residence, hukou string) {
-	sealedResidence, sealedHukou := facts.sealedAddresses()
+func (s *Service) openAddresses(number string, fields map[string]string, facts packedFacts) (residence, hukou string) {
+	sealedResidence, sealedHukou := sealedAddresses(number, fields, facts)
 	open := func(sealed []byte, context string) string {
 		if len(sealed) == 0 {
 			return ""
