@@ -7,12 +7,11 @@
 # its drainer and the edge, all on free loopback ports. Then runs, in order:
 #
 #   bare    the driver against an in-process bare fasthttp server (ceiling)
-#   sealing the closed model in four runs, alternately against a second edge
-#           that stores personal data unencrypted (bin/edge-plaintext,
-#           built with the benchplaintext tag) and the real one, in the
-#           order plain, sealed, sealed, plain, so that the growing tables
-#           weigh on both alike; the summary's sealing_cost_pct compares
-#           the two means
+#   sealing the closed model in four runs: plain, sealed, sealed, plain. The
+#           plain runs go to a second edge that stores personal data
+#           unencrypted (bin/edge-plaintext, built with the benchplaintext
+#           tag). The order makes the growing tables weigh on both alike.
+#           The summary's sealing_cost_pct compares the two means.
 #   plain   one closed run against the unencrypted edge
 #   closed  1,000 connections posting registrations back to back
 #   open    10,000 arrivals per second

@@ -73,10 +73,10 @@ func lockProposal(ctx context.Context, tx *sqlx.Tx, year int, district string) (
 }
 
 // checkProposalCurrent returns errStaleProposal when the district's
-// applications, rules or seat plan changed after the proposal: a live
-// ordinary application has no place in the proposal, the rules differ
-// from those the proposal copied, or the seat total of the rule's grade
-// differs from the proposal's. Call it after lockProposal, inside the
+// applications, rules or seat plan changed after the proposal. That is the
+// case when a live ordinary application has no place in the proposal, when
+// the rules differ from those the proposal copied, or when the seat total
+// of the rule's grade differs from the proposal's. Call it after lockProposal, inside the
 // district and year's lock. NOTE: the drainer does not take that lock, so
 // an application it commits between this check and the confirmation's
 // commit stays recorded and outside the confirmed list.

@@ -32,7 +32,7 @@ var (
 
 // errStaleProposal is returned for a confirmation of a proposal that no
 // longer matches the district's applications, rules or seat plan. change
-// says in Chinese what changed after the proposal.
+// is the Chinese description of what changed after the proposal.
 func errStaleProposal(change string) error {
 	return apierror.New(http.StatusConflict, "admission_proposal_stale",
 		"拟录取名单已过期："+change+"。请重新生成拟录取名单，核对后再确认。")

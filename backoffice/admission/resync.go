@@ -27,8 +27,8 @@ type ResyncSummary struct {
 
 // resync handles POST /api/v1/admission/proposal/resync: it writes a
 // confirmed round's outcomes into the parents' receipts again, for a
-// confirmation whose own write to Redis failed (its response then said
-// parentStatusSynced false, and a second confirmation is rejected). It
+// confirmation whose own write to Redis failed. That confirmation's response
+// had parentStatusSynced false, and a second confirmation is rejected. It
 // reads the outcomes from the application table, so it is idempotent and
 // changes nothing in PostgreSQL.
 func (h *Handlers) resync(w http.ResponseWriter, r *http.Request) error {

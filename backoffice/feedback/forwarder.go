@@ -120,7 +120,7 @@ func (f *Forwarder) ForwardDue(ctx context.Context) (int, error) {
 	}
 
 	// Each call waits on the rating system, so a slow one would hold the
-	// whole batch; the calls of a batch run side by side instead.
+	// whole batch. The calls of a batch therefore run side by side.
 	slots := make(chan struct{}, max(1, f.Config.Concurrency))
 	errs := make(chan error, len(claimed))
 	var wg sync.WaitGroup

@@ -100,7 +100,7 @@ func (h *Handlers) parseFilter(r *http.Request, staff *access.Staff) (filter, er
 	return f, nil
 }
 
-// where builds the WHERE clause of the scope and filter, with its
+// where returns the WHERE clause of the scope and filter with its
 // arguments. Placeholders start at $1.
 func (f filter) where(scope access.Scope) (string, []any) {
 	condition := scope.Filter(columns, 1)

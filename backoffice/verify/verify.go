@@ -148,11 +148,11 @@ type outcome struct {
 // VerifyBatch verifies up to BatchSize recorded registrations and returns
 // how many it finished (verified or marked for manual verification). Rows
 // are locked with SKIP LOCKED, so several back offices share the work. The
-// lock is FOR NO KEY UPDATE, the lock its UPDATE takes anyway, because it is
-// held over the rate limiter's wait and the data API's calls: FOR UPDATE
-// would make the drainer's FOR KEY SHARE of the same registrations, and the
-// foreign-key checks of their applications, wait that long. A deletion's
-// FOR UPDATE still waits for it.
+// lock is held over the rate limiter's wait and the data API's calls, so it
+// is FOR NO KEY UPDATE, the lock its UPDATE takes anyway. With FOR UPDATE,
+// the drainer's FOR KEY SHARE of the same registrations and the foreign-key
+// checks of their applications would wait that long. A deletion's FOR
+// UPDATE still waits for it.
 func (v *Verifier) VerifyBatch(ctx context.Context) (int, error) {
 	tx, err := v.db.BeginTxx(ctx, nil)
 	if err != nil {

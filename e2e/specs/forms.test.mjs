@@ -8,98 +8,20 @@
 // application's materials on the review page.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tinyPng } from '../files.mjs';
+import { findMatchedAddress, ParentClient, residentID, xuhui } from '../parent.mjs';
 import { launchBrowser, screenshotPath, startStack } from '../stack.mjs';
 
-const xuhui = { code: '310104', name: '徐汇区' };
 const parentSubject = 'demo-parent-03';
 const fieldCode = 'fatherEmployer';
 const fieldLabel = '父亲工作单位';
 const employer = '上海𠮷祥贸易有限公司';
 const certificateCode = 'property_certificate';
 const certificateName = '不动产权证书';
-// A PNG signature and a few bytes: the edge judges uploads by their first bytes.
+// A whole PNG image: the edge checks an upload's type and that it is complete.
 const pngFile = { name: '房产证.png', mimeType: 'image/png', buffer: tinyPng() };
-
-// GB 11643 weights of the first 17 digits and the check characters by the
-// weighted sum modulo 11.
-const idWeights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const idCheckCharacters = '10X98765432';
-
-/** Builds a valid 18-digit resident ID. The parity of the 17th digit encodes the sex (odd for male). */
-function residentID(areaCode, birthDate, sex) {
-  const sequence = String(randomInt(0, 50) * 2 + (sex === 'M' ? 1 : 0)).padStart(3, '0');
-  const first17 = areaCode + birthDate.replaceAll('-', '') + sequence;
-  const sum = [...first17].reduce((total, digit, index) => total + Number(digit) * idWeights[index], 0);
-  return first17 + idCheckCharacters[sum % 11];
-}
-
-/** A parent's client of the edge API, signed in through the identity simulator without a browser. */
-class ParentClient {
-  cookies = new Map();
-
-  constructor(edgeURL) {
-    this.edgeURL = edgeURL;
-  }
-
-  cookieHeader() {
-    return [...this.cookies].filter(([, value]) => value !== '').map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-
-  async fetchManual(url) {
-    const response = await fetch(url, { redirect: 'manual', headers: { Cookie: this.cookieHeader() } });
-    for (const header of response.headers.getSetCookie()) {
-      const [pair] = header.split(';');
-      const separator = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, separator).trim(), pair.slice(separator + 1).trim());
-    }
-    return response;
-  }
-
-  async signIn(subject) {
-    const login = await this.fetchManual(`${this.edgeURL}/auth/login?return=/`);
-    const authorize = await this.fetchManual(`${login.headers.get('location')}&login_hint=${encodeURIComponent(subject)}`);
-    await this.fetchManual(authorize.headers.get('location'));
-    assert.ok(this.cookies.get('ps_session'), 'the edge sets the ps_session cookie');
-  }
-
-  async call(method, path, body) {
-    const headers = { Accept: 'application/json', Cookie: this.cookieHeader() };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const response = await fetch(this.edgeURL + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
-
-  /** Polls a receipt until its status is one of `statuses`, for at most 30 s. */
-  async waitForStatus(number, statuses) {
-    const deadline = Date.now() + 30_000;
-    let receipt;
-    while (Date.now() < deadline) {
-      receipt = await this.call('GET', `/api/v1/receipts/${number}`);
-      if (statuses.includes(receipt.status)) return receipt;
-      await new Promise((wait) => setTimeout(wait, 250));
-    }
-    throw new Error(`receipt ${number} still ${receipt?.status} after 30 s; expected one of ${statuses.join(', ')}`);
-  }
-}
-
-/** Finds a 徐汇 address matched to at least one campus. */
-async function findMatchedAddress(parent) {
-  const streets = await parent.call('GET', `/api/v1/districts/${xuhui.code}/streets`);
-  for (const street of streets.slice(0, 40)) {
-    const committees = await parent.call('GET', `/api/v1/streets/${street.code}/committees`);
-    const committeeCode = committees[0]?.code || '';
-    const query = new URLSearchParams({ district: xuhui.code, street: street.code, committee: committeeCode });
-    const { campuses } = await parent.call('GET', `/api/v1/matching?${query}`);
-    if (campuses.length >= 1) return { streetCode: street.code, committeeCode };
-  }
-  throw new Error('no 徐汇 address is matched to a campus');
-}
 
 /** Registers a 徐汇 child through the API and waits until the back office stored it. */
 async function registerChild(parent) {
@@ -149,6 +71,7 @@ describe('form designer', () => {
     stack = await startStack();
     const parent = new ParentClient(stack.edgeURL);
     await parent.signIn(parentSubject);
+    assert.ok(parent.cookies.get('ps_session'), 'the edge sets the ps_session cookie');
     registration = await registerChild(parent);
     browser = await launchBrowser();
     mkdirSync(dirname(screenshotPath('forms-designer')), { recursive: true });

@@ -4,8 +4,8 @@ import "github.com/sh-preschool/preschool/shared/apierror"
 
 // CheckNumber returns nil when number is a well-formed receipt number of one
 // of kinds, where no kinds means either kind. Otherwise it returns an
-// invalid-input *apierror.Error on field with code. The message tells a
-// person copying the number from paper what is wrong: the length, a
+// invalid-input *apierror.Error on field with code. Its message names what
+// is wrong for a person copying the number from paper: the length, a
 // non-digit, the check digit (a mistyped digit) or the other kind of number.
 func CheckNumber(field, code, number string, kinds ...string) error {
 	if len(kinds) == 0 {
