@@ -179,8 +179,11 @@ func decodeError(body []byte, target reflect.Type, err error) error {
 	case problemUnknownField:
 		return apierror.Invalid(path, "unknown_field", "提交的数据包含未知字段 "+path+"，请刷新页面后重新填写。")
 	case problemWrongType:
-		if typeErr != nil && isWholeNumber(typeErr.Value) && (kind == reflect.Int || kind == reflect.Float64) {
+		if typeErr != nil && isTooLarge(typeErr.Value) && (kind == reflect.Int || kind == reflect.Float64) {
 			return apierror.Invalid(path, "out_of_range", "字段 "+path+" 的数值超出允许范围，请核对。")
+		}
+		if typeErr != nil && strings.HasPrefix(typeErr.Value, "number") && kind == reflect.Int {
+			return apierror.Invalid(path, "invalid_field_type", "字段 "+path+" 应为整数，不带小数点或指数，请核对。")
 		}
 		return apierror.Invalid(path, "invalid_field_type", "字段 "+path+" 的类型不正确（应为"+typeName(kind.String())+"），请刷新页面后重新填写。")
 	}
@@ -195,10 +198,10 @@ func decodeError(body []byte, target reflect.Type, err error) error {
 	return apierror.Invalid(field, "unknown_field", "提交的数据包含未知字段 "+field+"，请刷新页面后重新填写。")
 }
 
-// isWholeNumber reports whether an UnmarshalTypeError's value names a JSON
-// number without a fraction ("number 1e400" and "number 99999999999" do,
-// "number 2027.5" does not), which is too large rather than of the wrong type.
-func isWholeNumber(value string) bool {
+// isTooLarge reports whether an UnmarshalTypeError's value names a whole
+// JSON number beyond int64, such as "number 1e400". A fraction or a whole
+// number in range written with an exponent ("number 2.027e3") is not.
+func isTooLarge(value string) bool {
 	number, found := strings.CutPrefix(value, "number ")
 	if !found {
 		return false
@@ -207,7 +210,7 @@ func isWholeNumber(value string) bool {
 	if err != nil {
 		return true // beyond float64, such as 1e400
 	}
-	return parsed == math.Trunc(parsed)
+	return parsed == math.Trunc(parsed) && math.Abs(parsed) >= math.MaxInt64
 }
 
 func typeName(kind string) string {
