@@ -402,6 +402,11 @@ func (h *Handlers) switchApplication(w http.ResponseWriter, r *http.Request) err
 	if len(entries) == 0 {
 		return errNoEntries
 	}
+	if *request.Open {
+		if err := refuseAfterAdmission(ctx, tx, year, district); err != nil {
+			return err
+		}
+	}
 
 	now := h.Now().UTC().Truncate(time.Microsecond)
 	type change struct {
@@ -433,6 +438,33 @@ func (h *Handlers) switchApplication(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	return h.respond(w, r, staff, year)
+}
+
+// errAdmissionConfirmed refuses to open a district's application window
+// after its admission list is confirmed: the round cannot be proposed
+// again, so an application made then would never get an outcome.
+var errAdmissionConfirmed = apierror.New(http.StatusConflict, "admission_confirmed",
+	"本区本年度录取名单已确认，不能再开放报名，否则新报名的幼儿将无法获得录取结果。如需为个别幼儿安排入园，请使用补报名。")
+
+// refuseAfterAdmission returns errAdmissionConfirmed when the district's
+// admission round of the year is confirmed. It locks the round's row, so a
+// confirmation cannot commit between this check and the window's opening.
+func refuseAfterAdmission(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+	var confirmed bool
+	err := tx.GetContext(ctx, &confirmed, `
+		SELECT status = 'confirmed' FROM admission_round
+		WHERE enrolment_year = $1 AND district_code = $2
+		FOR SHARE`, year, district)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if confirmed {
+		return errAdmissionConfirmed
+	}
+	return nil
 }
 
 func selectEntries(entries []entryRow, ids []int64) ([]entryRow, error) {

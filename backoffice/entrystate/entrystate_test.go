@@ -185,3 +185,34 @@ func TestApplicationSwitchReachesEdge(t *testing.T) {
 		t.Errorf("audit events of Xuhui's switch = %d, want 2", n)
 	}
 }
+
+// TestApplicationStaysClosedAfterAdmission: once a district confirms its
+// admission list, its application window can be closed but not opened
+// again, because the round cannot be proposed again and a new application
+// would never get an outcome.
+func TestApplicationStaysClosedAfterAdmission(t *testing.T) {
+	f := newFixture(t)
+	path := "/api/v1/entry-states/" + f.year + "/districts/" + xuhui + "/application"
+	f.switchState(t, f.xuhui, "/districts/"+xuhui+"/application", map[string]any{"open": false})
+	_, err := f.env.DB.DB.Exec(`
+		INSERT INTO admission_round (enrolment_year, district_code, status, rule_text, proposed_by, proposed_by_name,
+		                             confirmed_by, confirmed_by_name, confirmed_at)
+		VALUES ($1, $2, 'confirmed', '{}', 1, '测试', 1, '测试', now())`, f.env.Year.Year, xuhui)
+	if err != nil {
+		t.Fatalf("confirm Xuhui's admission round: %v", err)
+	}
+
+	f.xuhui.Send(t, http.MethodPut, path, map[string]any{"open": true, "closesAt": time.Now().Add(48 * time.Hour)}).
+		Expect(t, http.StatusConflict, "admission_confirmed")
+	f.switchState(t, f.xuhui, "/districts/"+xuhui+"/application", map[string]any{"open": false})
+	// Another district's round is its own.
+	f.switchState(t, f.changning, "/districts/"+changning+"/application", map[string]any{"open": true, "closesAt": time.Now().Add(48 * time.Hour)})
+
+	var state entrystate.State
+	f.city.Get(t, "/api/v1/entry-states").Decode(t, &state)
+	for _, district := range state.Districts {
+		if district.Code == xuhui && district.Open {
+			t.Errorf("Xuhui's application window is open after the refused switch: %+v", district)
+		}
+	}
+}
