@@ -214,6 +214,7 @@ func (h *Handlers) queueFamilySMS(ctx context.Context, tx *sqlx.Tx, message fami
 			sms.PlaceholderApplicationNumber:  message.ApplicationNumber,
 			sms.PlaceholderReason:             message.Reason,
 			sms.PlaceholderDistrict:           h.districtName(message.DistrictCode),
+			sms.PlaceholderDeletedRecord:      deletedRecordText(message),
 		},
 	})
 	if errors.Is(err, sms.ErrNoPhone) {
@@ -221,6 +222,16 @@ func (h *Handlers) queueFamilySMS(ctx context.Context, tx *sqlx.Tx, message fami
 		return 0, nil
 	}
 	return id, err
+}
+
+// deletedRecordText is the {删除内容} of a deletion's SMS: the
+// registration with its applications when no application number is given,
+// otherwise the one application.
+func deletedRecordText(message familyMessage) string {
+	if message.ApplicationNumber == "" {
+		return "入园登记信息（登记编号 " + message.RegistrationNumber + "）及其报名"
+	}
+	return "入园报名（报名编号 " + message.ApplicationNumber + "）"
 }
 
 // ReturnItem is one returned application in the list.

@@ -300,7 +300,7 @@ func TestDeletionFlow(t *testing.T) {
 		}
 	}
 	_, _, body := f.outbox(t, sms.EventRecordDeleted, registration)
-	if !strings.Contains(body, "家长重复登记") || !strings.Contains(body, registration) {
+	if !strings.Contains(body, "家长重复登记") || !strings.Contains(body, "入园登记信息（登记编号 "+registration+"）及其报名已删除") {
 		t.Errorf("SMS body = %q, want the reason and the registration number", body)
 	}
 
@@ -347,6 +347,9 @@ func TestDeletionRejectAndApplicationDeletion(t *testing.T) {
 		map[string]any{"smsSendAt": sendAt}).Expect(t, http.StatusOK, "")
 	if got := f.status(t, "application", "application_number", application); got != enrol.StatusDeleted {
 		t.Errorf("application status after the approval = %q, want deleted", got)
+	}
+	if _, _, body := f.outbox(t, sms.EventRecordDeleted, application); !strings.Contains(body, "入园报名（报名编号 "+application+"）已删除") || strings.Contains(body, "登记编号") {
+		t.Errorf("SMS body of an application's deletion = %q, want it to name the application, not the registration", body)
 	}
 	var scheduled time.Time
 	if err := f.env.DB.DB.Get(&scheduled, `SELECT send_at FROM sms_outbox WHERE record_number = $1`, application); err != nil {

@@ -33,6 +33,9 @@ const (
 	PlaceholderDistrict           = "{区}"
 	// PlaceholderCampus is the admitting kindergarten and campus.
 	PlaceholderCampus = "{录取园所}"
+	// PlaceholderDeletedRecord names what a deletion removed: a
+	// registration with its applications, or one application.
+	PlaceholderDeletedRecord = "{删除内容}"
 )
 
 // MaxBodyRunes is the longest template text, in characters; the rendered
@@ -62,8 +65,8 @@ var Events = []EventInfo{
 	},
 	{
 		Event: EventRecordDeleted, Name: "信息删除",
-		Placeholders: []string{PlaceholderChildName, PlaceholderRegistrationNumber, PlaceholderReason, PlaceholderDistrict},
-		DefaultBody:  "【上海市学前教育】{姓名}的入园信息（登记编号 {登记号}）已删除，原因：{原因}。如有疑问请联系{区}招生服务点。",
+		Placeholders: []string{PlaceholderChildName, PlaceholderDeletedRecord, PlaceholderRegistrationNumber, PlaceholderReason, PlaceholderDistrict},
+		DefaultBody:  "【上海市学前教育】{姓名}的{删除内容}已删除，原因：{原因}。如有疑问请联系{区}招生服务点。",
 	},
 	{
 		Event: EventAdmissionAdmitted, Name: "录取通知",
@@ -134,7 +137,7 @@ func ValidateBody(event, body string) error {
 func Render(body string, values map[string]string) string {
 	var pairs []string
 	for _, placeholder := range []string{PlaceholderChildName, PlaceholderRegistrationNumber,
-		PlaceholderApplicationNumber, PlaceholderReason, PlaceholderDistrict, PlaceholderCampus} {
+		PlaceholderApplicationNumber, PlaceholderReason, PlaceholderDistrict, PlaceholderCampus, PlaceholderDeletedRecord} {
 		pairs = append(pairs, placeholder, values[placeholder])
 	}
 	return strings.NewReplacer(pairs...).Replace(body)

@@ -21,6 +21,7 @@ func TestValidateBody(t *testing.T) {
 		{"default returned text", EventApplicationReturned, Events[1].DefaultBody, ""},
 		{"every placeholder of returns", EventApplicationReturned, "{姓名}{登记号}{报名号}{原因}{区}", ""},
 		{"no placeholder", EventRecordDeleted, "您的信息已删除。", ""},
+		{"what a deletion removed", EventRecordDeleted, "{姓名}的{删除内容}已删除", ""},
 		{"unknown event", "admitted", "你好", "invalid_sms_event"},
 		{"empty", EventApplicationReturned, "  ", "sms_body_required"},
 		{"too long", EventApplicationReturned, long, "sms_body_too_long"},
