@@ -16,6 +16,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/audit/audittest"
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/edge/catalogue"
@@ -485,6 +486,46 @@ func TestAdmissionVerifiedOnly(t *testing.T) {
 
 	// The proposal confirms when nothing changed.
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
+}
+
+func TestAdmissionLockDefersDrainedApplications(t *testing.T) {
+	f := newFixture(t)
+	subject := backofficetest.Subject(7)
+	registration := f.env.Register(t, subject, f.env.ShanghaiChild(t, 7, xuhui, xuhui))
+	f.env.WaitForRows(t, time.Minute, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, registration)
+
+	// The test holds the district's admission lock as a confirmation does
+	// from its check of the proposal to its commit.
+	confirmation, err := f.env.DB.DB.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer confirmation.Rollback()
+	_, err = confirmation.Exec(`SELECT pg_advisory_xact_lock($1, hashtext($2))`,
+		enrolment.AdmissionLockClass, enrolment.AdmissionLockKey(f.env.Year.Year, xuhui))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The drainer reads the application and waits for the lock instead of
+	// storing it.
+	number := f.env.Apply(t, subject, registration, xuhui)
+	deadline := time.Now().Add(time.Minute)
+	for waiting := 0; waiting == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the drainer did not wait for the admission lock within a minute")
+		}
+		if stored := f.env.Count(t, `SELECT count(*) FROM application WHERE application_number = $1`, number); stored != 0 {
+			t.Fatalf("application %s stored while the admission lock was held", number)
+		}
+		waiting = f.env.Count(t, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := confirmation.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.env.WaitForRows(t, time.Minute, 1, `SELECT count(*) FROM application WHERE application_number = $1`, number)
 }
 
 func TestAdmissionConfirmOutdatedProposal(t *testing.T) {

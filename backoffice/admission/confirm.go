@@ -78,9 +78,11 @@ func lockProposal(ctx context.Context, tx *sqlx.Tx, year int, district string) (
 // case when a live ordinary application has no place in the proposal, when
 // the rules differ from those the proposal copied, or when the seat total
 // of the rule's grade differs from the proposal's. Call it after lockProposal, inside the
-// district and year's lock. NOTE: the drainer does not take that lock, so
-// an application it commits between this check and the confirmation's
-// commit stays recorded and outside the confirmed list.
+// district and year's lock, which the drainer takes shared while it stores
+// applications, so none commits between this check and the confirmation's
+// commit. NOTE: an application accepted before the window closed but
+// stored only after the confirmation committed stays recorded and outside
+// the confirmed list.
 func checkProposalCurrent(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
 	var unplaced bool
 	err := tx.GetContext(ctx, &unplaced, `

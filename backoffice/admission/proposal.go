@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
@@ -74,9 +75,11 @@ type candidateRow struct {
 }
 
 // lockDistrictYear serialises proposals and confirmations of one district
-// and year, including the first, which has no admission_round row to lock.
+// and year, including the first, which has no admission_round row to lock,
+// with the drainer's storing of the district's applications.
 func lockDistrictYear(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7140014, hashtext($1))`, fmt.Sprintf("admission:%d:%s", year, district))
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`,
+		enrolment.AdmissionLockClass, enrolment.AdmissionLockKey(year, district))
 	return err
 }
 
