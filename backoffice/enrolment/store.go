@@ -180,9 +180,9 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 }
 
 // lockAdmissionRounds takes the admission lock of every district and year
-// of the applications shared, in key order so two batches cannot
-// deadlock. A proposal or confirmation in progress makes the batch wait
-// until it commits.
+// of the applications shared, in key order. A proposal or confirmation in
+// progress, which holds its lock exclusive, makes the batch wait until it
+// ends.
 func lockAdmissionRounds(ctx context.Context, tx pgx.Tx, applications []enrol.ApplicationRecord) error {
 	var keys []string
 	for i := range applications {

@@ -99,7 +99,7 @@ describe('admission pages', () => {
     await page.locator('.el-message--success', { hasText: '报名已验证通过' }).waitFor();
     await page.locator('[data-test="verify-status"]', { hasText: '验证通过' }).waitFor();
     await page.screenshot({ path: screenshotPath('review-verify'), fullPage: true });
-    await page.locator('.el-drawer__close-btn').click();
+    await page.locator('.el-drawer', { hasText: '核验报名材料' }).locator('.el-drawer__close-btn').click();
     await parent.waitForStatus(application, ['documents_verified']);
 
     await page.locator('.el-menu-item', { hasText: '拟录取名单' }).click();
