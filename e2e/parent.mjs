@@ -94,7 +94,31 @@ export async function findMatchedAddress(parent) {
   throw new Error(`no address in ${xuhui.name} is matched to a campus`);
 }
 
-export async function registerChild(parent) {
+/**
+ * Fetches the child's electronic certificates of the given types from the
+ * certificate API through the edge and returns the child's resident ID and
+ * the certificates to submit. The simulated API has a given type for most
+ * ID numbers but not all, so it tries new random IDs until every type is found.
+ */
+async function fetchCertificates(parent, birthDate, types) {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const documentNumber = residentID(xuhui.code, birthDate, 'M');
+    if (types.length === 0) return { documentNumber, certificates: [] };
+    const answer = await parent.call('POST', '/api/v1/prefill/certificates',
+      { documentType: 'resident_id', documentNumber, certificateTypes: types });
+    if (!answer.available) throw new Error(`certificate prefill unavailable: ${answer.message}`);
+    if (answer.certificates.length === types.length) {
+      return {
+        documentNumber,
+        certificates: answer.certificates.map((item) => ({ type: item.type, source: 'prefill', prefillToken: item.prefillToken })),
+      };
+    }
+  }
+  throw new Error(`the certificate API found no ${types.join(', ')} for 20 random IDs`);
+}
+
+/** Registers a child in 徐汇区 with the electronic certificates of certificateTypes and returns the registration number. */
+export async function registerChild(parent, { certificateTypes = [] } = {}) {
   const catalogue = await parent.call('GET', '/api/v1/catalogue');
   const { year, birthFrom } = catalogue.year;
   const birth = new Date(`${birthFrom}T00:00:00Z`);
@@ -102,12 +126,13 @@ export async function registerChild(parent) {
   const birthDate = birth.toISOString().slice(0, 10);
   const address = await findMatchedAddress(parent);
   const place = { districtCode: xuhui.code, streetCode: address.streetCode, committeeCode: address.committeeCode };
+  const child = await fetchCertificates(parent, birthDate, certificateTypes);
   const receipt = await parent.call('POST', '/api/v1/registrations', {
     enrolmentYear: year,
     schemaVersion: 1,
     child: {
       name: '周小安', sex: 'M', birthDate,
-      document: { type: 'resident_id', number: residentID(xuhui.code, birthDate, 'M'), nationality: 'CHN' },
+      document: { type: 'resident_id', number: child.documentNumber, nationality: 'CHN' },
       hukou: { inShanghai: true, ...place, address: '测试路8弄2号', province: '' },
     },
     residence: { ...place, address: '测试路8弄2号301室', atHukouAddress: true },
@@ -115,7 +140,7 @@ export async function registerChild(parent) {
       relation: 'father', name: '周建国', phone: '13912345678',
       document: { type: 'resident_id', number: residentID(xuhui.code, '1988-03-02', 'M') }, hukouInShanghai: true,
     }],
-    certificates: [],
+    certificates: child.certificates,
     extra: {},
   });
   return receipt.receiptNumber;

@@ -339,7 +339,7 @@ func (h *Handlers) propose(w http.ResponseWriter, r *http.Request) error {
 	if len(seats) == 0 {
 		return errNoSeatPlan
 	}
-	candidates, err := loadCandidates(ctx, tx, h.Keyring, rule)
+	candidates, states, err := loadCandidates(ctx, tx, h.Keyring, rule)
 	if err != nil {
 		return err
 	}
@@ -349,14 +349,15 @@ func (h *Handlers) propose(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	placements := Propose(Ranking{CategoryOrder: rule.CategoryOrder, Criteria: rule.PriorityCriteria}, candidates, seats)
-	summary, err := storeProposal(ctx, tx, rule, candidates, placements, seats, staff.ID, staff.Name, names)
+	summary, err := storeProposal(ctx, tx, rule, candidates, states, placements, seats, staff.ID, staff.Name, names)
 	if err != nil {
 		return err
 	}
 	err = h.Trail.RecordTx(ctx, tx, r, staff, audit.Event{
 		Action: ActionPropose, Resource: "admission_round", ResourceID: resourceID(year, district),
 		DistrictCode: district, Outcome: audit.OutcomeSuccess, After: summary,
-		Detail: "生成拟录取名单：报名 " + strconv.Itoa(summary.Applications) + " 人，拟录取 " + strconv.Itoa(summary.Admitted) + " 人",
+		Detail: "生成拟录取名单：报名 " + strconv.Itoa(summary.Applications) + " 人，拟录取 " + strconv.Itoa(summary.Admitted) +
+			" 人，材料未验证通过 " + strconv.Itoa(summary.NotVerified) + " 人",
 	})
 	if err != nil {
 		return err

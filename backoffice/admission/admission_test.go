@@ -16,6 +16,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/audit/audittest"
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/publish"
 	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/edge/catalogue"
@@ -203,7 +204,7 @@ func TestAdmissionProposalAndConfirmation(t *testing.T) {
 		{map[string]any{"priorityCriteria": []string{"lottery"}}, "unknown_criterion"},
 		{map[string]any{"seatGrade": "grade9"}, "invalid_seat_grade"},
 		{map[string]any{"verifiedCertificates": []string{"no_such_certificate"}}, "unknown_certificate"},
-		{map[string]any{"requireDocumentsVerified": true}, "documents_verification_unavailable"},
+		{map[string]any{"requireDocumentsVerified": true, "verifiedCertificates": []string{}}, "verified_certificates_required"},
 	}
 	for _, tc := range invalid {
 		body := map[string]any{}
@@ -423,6 +424,108 @@ func TestAdmissionStaleProposal(t *testing.T) {
 	if got := f.env.Count(t, `SELECT count(*) FROM application WHERE status = 'admitted'`); got != 1 {
 		t.Errorf("admitted after the second proposal = %d, want 1", got)
 	}
+}
+
+func TestAdmissionVerifiedOnly(t *testing.T) {
+	f := newFixture(t)
+	year := f.env.Year.Year
+	matched := f.matchedCampuses(t)
+	verified := f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	unverified := f.apply(t, applicant{child: 2, request: local(2), choices: []int{0}}, matched)
+	f.closeApplication(t)
+
+	var rulesBody admission.RulesBody
+	f.xuhui.Get(t, "/api/v1/admission/rules").Decode(t, &rulesBody)
+	rules := map[string]any{
+		"year": year, "categoryOrder": rulesBody.Rule.CategoryOrder, "priorityCriteria": rulesBody.Rule.PriorityCriteria,
+		"verifiedCertificates": []string{"birth_certificate"}, "requireDocumentsVerified": true, "seatGrade": "junior",
+	}
+	f.xuhui.Send(t, http.MethodPut, "/api/v1/admission/rules", rules).Expect(t, http.StatusOK, "")
+
+	// A reviewer verified one application: its status and the check of
+	// the listed certificate, as the review step writes them.
+	f.exec(t, `UPDATE application SET status = 'documents_verified', review_version = 2 WHERE application_number = $1`, verified)
+	f.exec(t, `INSERT INTO application_certificate_check (application_number, certificate_code, verified, certificate_digest,
+		checked_by, checked_by_name) VALUES ($1, 'birth_certificate', true, '\x00', 1, 'reviewer')`, verified)
+
+	var summary admission.ProposalSummary
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Decode(t, &summary)
+	if summary.Admitted != 1 || summary.NotVerified != 1 {
+		t.Fatalf("proposal = %+v, want 1 admitted and 1 left out as not verified", summary)
+	}
+	var view admission.ProposalView
+	f.xuhui.Get(t, "/api/v1/admission/proposal").Decode(t, &view)
+	if view.NotVerified != 1 {
+		t.Errorf("proposal view counts %d not verified, want 1", view.NotVerified)
+	}
+	outcomes := map[string]admission.ProposalItem{}
+	for _, item := range view.Items {
+		outcomes[item.ApplicationNumber] = item
+	}
+	if outcomes[verified].Outcome != enrol.StatusAdmitted {
+		t.Errorf("verified application's outcome = %+v, want admitted", outcomes[verified])
+	}
+	if item := outcomes[unverified]; item.Outcome != enrol.StatusNotAdmitted || !strings.Contains(item.Reason, "验证通过") {
+		t.Errorf("unverified application's outcome = %+v, want not admitted as not verified", item)
+	}
+
+	// A verification after the proposal makes it stale.
+	f.exec(t, `UPDATE application SET status = 'documents_verified', review_version = review_version + 2 WHERE application_number = $1`, unverified)
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).
+		Expect(t, http.StatusConflict, "admission_proposal_stale")
+
+	// Rules that list one more certificate leave out an application
+	// verified without it.
+	f.exec(t, `UPDATE application SET status = 'recorded' WHERE application_number = $1`, unverified)
+	rules["verifiedCertificates"] = []string{"birth_certificate", "household_register"}
+	f.xuhui.Send(t, http.MethodPut, "/api/v1/admission/rules", rules).Expect(t, http.StatusOK, "")
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Decode(t, &summary)
+	if summary.Admitted != 0 || summary.NotVerified != 2 {
+		t.Errorf("proposal under the longer list = %+v, want none admitted and 2 not verified", summary)
+	}
+
+	// The proposal confirms when nothing changed.
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
+}
+
+func TestAdmissionLockDefersDrainedApplications(t *testing.T) {
+	f := newFixture(t)
+	subject := backofficetest.Subject(7)
+	registration := f.env.Register(t, subject, f.env.ShanghaiChild(t, 7, xuhui, xuhui))
+	f.env.WaitForRows(t, time.Minute, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, registration)
+
+	// The test holds the district's admission lock as a confirmation does
+	// from its check of the proposal to its commit.
+	confirmation, err := f.env.DB.DB.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer confirmation.Rollback()
+	_, err = confirmation.Exec(`SELECT pg_advisory_xact_lock($1, hashtext($2))`,
+		enrolment.AdmissionLockClass, enrolment.AdmissionLockKey(f.env.Year.Year, xuhui))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The drainer reads the application and waits for the lock instead of
+	// storing it.
+	number := f.env.Apply(t, subject, registration, xuhui)
+	deadline := time.Now().Add(time.Minute)
+	for waiting := 0; waiting == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the drainer did not wait for the admission lock within a minute")
+		}
+		if stored := f.env.Count(t, `SELECT count(*) FROM application WHERE application_number = $1`, number); stored != 0 {
+			t.Fatalf("application %s stored while the admission lock was held", number)
+		}
+		waiting = f.env.Count(t, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := confirmation.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.env.WaitForRows(t, time.Minute, 1, `SELECT count(*) FROM application WHERE application_number = $1`, number)
 }
 
 func TestAdmissionConfirmOutdatedProposal(t *testing.T) {

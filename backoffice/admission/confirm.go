@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/rueidis"
 
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/sms"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
@@ -77,9 +78,11 @@ func lockProposal(ctx context.Context, tx *sqlx.Tx, year int, district string) (
 // case when a live ordinary application has no place in the proposal, when
 // the rules differ from those the proposal copied, or when the seat total
 // of the rule's grade differs from the proposal's. Call it after lockProposal, inside the
-// district and year's lock. NOTE: the drainer does not take that lock, so
-// an application it commits between this check and the confirmation's
-// commit stays recorded and outside the confirmed list.
+// district and year's lock, which the drainer takes shared while it stores
+// applications, so none commits between this check and the confirmation's
+// commit. NOTE: an application accepted before the window closed but
+// stored only after the confirmation committed stays recorded and outside
+// the confirmed list.
 func checkProposalCurrent(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
 	var unplaced bool
 	err := tx.GetContext(ctx, &unplaced, `
@@ -116,6 +119,11 @@ func checkProposalCurrent(ctx context.Context, tx *sqlx.Tx, year int, district s
 	if !sameRule(proposed, current) {
 		return errStaleProposal("生成后录取规则已修改")
 	}
+	if proposed.RequireDocumentsVerified {
+		if err := checkStatusesUnchanged(ctx, tx, year, district); err != nil {
+			return err
+		}
+	}
 
 	seats, err := loadSeats(ctx, tx, year, district, current.SeatGrade)
 	if err != nil {
@@ -123,6 +131,28 @@ func checkProposalCurrent(ctx context.Context, tx *sqlx.Tx, year int, district s
 	}
 	if !round.Seats.Valid || int(round.Seats.Int32) != seatTotal(seats) {
 		return errStaleProposal("生成后招生计划（学位数）已修改")
+	}
+	return nil
+}
+
+// checkStatusesUnchanged returns errStaleProposal when an application's
+// status or certificate checks changed after the proposal, because under
+// rules that admit only verified applications the proposal then places
+// it wrongly. A proposal made before statuses were stored counts as
+// changed.
+func checkStatusesUnchanged(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+	var changed bool
+	err := tx.GetContext(ctx, &changed, `
+		SELECT EXISTS (
+			SELECT 1 FROM admission_proposal p JOIN application a ON a.application_number = p.application_number
+			WHERE p.enrolment_year = $1 AND p.district_code = $2
+			  AND (p.application_status IS DISTINCT FROM a.status
+			       OR p.application_review_version IS DISTINCT FROM a.review_version))`, year, district)
+	if err != nil {
+		return fmt.Errorf("compare the application statuses with the admission proposal of %s %d: %w", district, year, err)
+	}
+	if changed {
+		return errStaleProposal("生成后有报名的材料验证结果发生变化")
 	}
 	return nil
 }
@@ -180,16 +210,6 @@ func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string
 	return err == nil, err
 }
 
-// statusScript writes a new status into a receipt that still exists, as
-// the edge's status page reads it. KEYS[1] receipt, ARGV[1] status.
-var statusScript = rueidis.NewLuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'status', ARGV[1])
-  return 1
-end
-return 0
-`)
-
 // syncParents writes the confirmed statuses into the parents' receipts in
 // Redis. The child's claim stays, because an admitted or not admitted
 // application is still the child's application of the year. NOTE: a
@@ -207,7 +227,7 @@ func (h *Handlers) syncParents(ctx context.Context, rows []confirmedRow) error {
 			calls = append(calls, rueidis.LuaExec{Keys: []string{h.Keys.Receipt(row.Number)}, Args: []string{row.Outcome}})
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		results := statusScript.ExecMulti(callCtx, h.Redis, calls...)
+		results := enrolment.StatusScript.ExecMulti(callCtx, h.Redis, calls...)
 		cancel()
 		for i, result := range results {
 			if err := result.Error(); err != nil && !rueidis.IsRedisNil(err) {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
@@ -63,7 +64,6 @@ func shanghaiMinute(t time.Time) string {
 type candidateRow struct {
 	Number            string      `db:"application_number"`
 	CategoryCode      string      `db:"category_code"`
-	Status            string      `db:"status"`
 	RegisteredAt      time.Time   `db:"registered_at"`
 	HukouDistrictCode pgtype.Text `db:"hukou_district_code"`
 	ResidenceDistrict string      `db:"residence_district_code"`
@@ -75,9 +75,11 @@ type candidateRow struct {
 }
 
 // lockDistrictYear serialises proposals and confirmations of one district
-// and year, including the first, which has no admission_round row to lock.
+// and year, including the first, which has no admission_round row to lock,
+// with the drainer's storing of the district's applications.
 func lockDistrictYear(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7140014, hashtext($1))`, fmt.Sprintf("admission:%d:%s", year, district))
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`,
+		enrolment.AdmissionLockClass, enrolment.AdmissionLockKey(year, district))
 	return err
 }
 
@@ -129,35 +131,57 @@ func seatTotal(seats map[int64]int) int {
 	return total
 }
 
+// reviewState is an application's status and review version as the
+// proposal read them.
+type reviewState struct {
+	Status  string
+	Version int32
+}
+
+// Reasons a candidate takes no part in the proposal, as the staff list
+// shows them.
+const (
+	reasonCategoryLeftOut = "该报名入口（户籍类别）不在本区本年度录取范围内"
+	reasonNotVerified     = "报名材料尚未验证通过"
+	reasonChecksMissing   = "录取规则在验证通过后新增了需验证的证件材料，该报名尚未核验这些材料"
+)
+
 // loadCandidates reads the district's live applications of the year and
-// turns them into candidates under the rule. Supplementary applications
-// (补录) take no part. NOTE: they are left for a later round, which this
-// module does not run yet.
-func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.Keyring, rule Rule) ([]Candidate, error) {
+// turns them into candidates under the rule, and returns the review state
+// each one was read in alongside. Supplementary applications (补录) take no
+// part. NOTE: they are left for a later round, which this module does not
+// run yet.
+func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.Keyring, rule Rule) ([]Candidate, []reviewState, error) {
 	const query = `
-		SELECT a.application_number, a.category_code, a.status, a.campus_choices, r.accepted_at AS registered_at,
+		SELECT a.application_number, a.category_code, a.status, a.review_version, a.campus_choices, r.accepted_at AS registered_at,
 		       r.hukou_district_code, r.residence_district_code, r.hukou_at_residence,
-		       a.form_values AS application_form_values, r.form_values AS registration_form_values
+		       a.form_values AS application_form_values, r.form_values AS registration_form_values,
+		       (SELECT count(*) FROM application_certificate_check k
+		        WHERE k.application_number = a.application_number AND k.verified AND k.certificate_code = ANY($3)) AS verified_checks
 		FROM application a JOIN registration r ON r.registration_number = a.registration_number
 		WHERE a.enrolment_year = $1 AND a.district_code = $2 AND NOT a.supplementary
 		  AND a.status IN ('recorded', 'documents_verified')
 		ORDER BY a.application_number`
-	rows, err := q.QueryxContext(ctx, query, rule.Year, rule.DistrictCode)
+	rows, err := q.QueryxContext(ctx, query, rule.Year, rule.DistrictCode, rule.VerifiedCertificates)
 	if err != nil {
-		return nil, fmt.Errorf("read the applications of %s %d: %w", rule.DistrictCode, rule.Year, err)
+		return nil, nil, fmt.Errorf("read the applications of %s %d: %w", rule.DistrictCode, rule.Year, err)
 	}
 	defer rows.Close()
 
 	typeMap := pgtype.NewMap()
 	needsMoveIn := slices.Contains(rule.PriorityCriteria, CriterionResidenceDuration)
 	var candidates []Candidate
+	var states []reviewState
 	for rows.Next() {
 		var row candidateRow
 		var choices []int64
-		err := rows.Scan(&row.Number, &row.CategoryCode, &row.Status, typeMap.SQLScanner(&choices), &row.RegisteredAt,
-			&row.HukouDistrictCode, &row.ResidenceDistrict, &row.HukouAtResidence, &row.ApplicationForm, &row.RegistrationForm)
+		var verifiedChecks int
+		var state reviewState
+		err := rows.Scan(&row.Number, &row.CategoryCode, &state.Status, &state.Version, typeMap.SQLScanner(&choices), &row.RegisteredAt,
+			&row.HukouDistrictCode, &row.ResidenceDistrict, &row.HukouAtResidence, &row.ApplicationForm, &row.RegistrationForm,
+			&verifiedChecks)
 		if err != nil {
-			return nil, fmt.Errorf("read the applications of %s %d: %w", rule.DistrictCode, rule.Year, err)
+			return nil, nil, fmt.Errorf("read the applications of %s %d: %w", rule.DistrictCode, rule.Year, err)
 		}
 		hukouInDistrict := row.HukouDistrictCode.Valid && row.HukouDistrictCode.String == rule.DistrictCode
 		candidate := Candidate{
@@ -171,13 +195,18 @@ func loadCandidates(ctx context.Context, q sqlx.QueryerContext, keyring *crypto.
 		}
 		switch {
 		case !slices.Contains(rule.CategoryOrder, row.CategoryCode):
-			candidate.Ineligible = "该报名入口（户籍类别）不在本区本年度录取范围内"
-		case rule.RequireDocumentsVerified && row.Status != enrol.StatusDocumentsVerified:
-			candidate.Ineligible = "报名材料尚未验证通过"
+			candidate.Ineligible = reasonCategoryLeftOut
+		case rule.RequireDocumentsVerified && state.Status != enrol.StatusDocumentsVerified:
+			candidate.Ineligible = reasonNotVerified
+		case rule.RequireDocumentsVerified && verifiedChecks < len(rule.VerifiedCertificates):
+			// The rules listed more certificates after the reviewer
+			// verified this application.
+			candidate.Ineligible = reasonChecksMissing
 		}
 		candidates = append(candidates, candidate)
+		states = append(states, state)
 	}
-	return candidates, rows.Err()
+	return candidates, states, rows.Err()
 }
 
 // moveInDate reads the form field moveInDate (入住现居住地址的日期) from
@@ -251,18 +280,22 @@ func priorityNote(rule Rule, candidate Candidate, categoryNames map[string]strin
 
 // ProposalSummary is the outcome of a proposal run.
 type ProposalSummary struct {
-	Year         int       `json:"year"`
-	DistrictCode string    `json:"districtCode"`
-	Applications int       `json:"applications"`
-	Admitted     int       `json:"admitted"`
-	NotAdmitted  int       `json:"notAdmitted"`
-	Seats        int       `json:"seats"`
-	ProposedAt   time.Time `json:"proposedAt"`
+	Year         int    `json:"year"`
+	DistrictCode string `json:"districtCode"`
+	Applications int    `json:"applications"`
+	Admitted     int    `json:"admitted"`
+	NotAdmitted  int    `json:"notAdmitted"`
+	Seats        int    `json:"seats"`
+	// NotVerified counts the applications left out because the rules admit
+	// only verified applications and theirs is not verified.
+	NotVerified int       `json:"notVerified"`
+	ProposedAt  time.Time `json:"proposedAt"`
 }
 
 // storeProposal replaces the district's proposal with placements inside
-// tx and returns its summary.
-func storeProposal(ctx context.Context, tx *sqlx.Tx, rule Rule, candidates []Candidate, placements []Placement,
+// tx and returns its summary. states are the candidates' review states,
+// stored so the confirmation can tell whether one changed.
+func storeProposal(ctx context.Context, tx *sqlx.Tx, rule Rule, candidates []Candidate, states []reviewState, placements []Placement,
 	seats map[int64]int, staffID int64, staffName string, categoryNames map[string]string) (ProposalSummary, error) {
 	summary := ProposalSummary{Year: rule.Year, DistrictCode: rule.DistrictCode, Applications: len(placements),
 		Seats: seatTotal(seats)}
@@ -288,9 +321,14 @@ func storeProposal(ctx context.Context, tx *sqlx.Tx, rule Rule, candidates []Can
 	count := len(placements)
 	numbers, outcomes, reasons, notes := make([]string, count), make([]string, count), make([]string, count), make([]string, count)
 	campusIDs, choiceRanks, campusRanks := make([]*int64, count), make([]*int32, count), make([]*int32, count)
+	statuses, versions := make([]string, count), make([]int32, count)
 	for i, placement := range placements {
+		statuses[i], versions[i] = states[i].Status, states[i].Version
 		numbers[i], reasons[i] = placement.ApplicationNumber, placement.Reason
 		notes[i] = priorityNote(rule, candidates[i], categoryNames)
+		if isNotVerified(candidates[i].Ineligible) {
+			summary.NotVerified++
+		}
 		outcomes[i] = enrol.StatusNotAdmitted
 		if placement.CampusID != 0 {
 			summary.Admitted++
@@ -302,15 +340,22 @@ func storeProposal(ctx context.Context, tx *sqlx.Tx, rule Rule, candidates []Can
 	summary.NotAdmitted = summary.Applications - summary.Admitted
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO admission_proposal (application_number, enrolment_year, district_code, outcome, campus_id,
-		                                choice_rank, campus_rank, reason, priority_note)
-		SELECT n, $1, $2, o, c, cr, r, reason, note
-		FROM unnest($3::text[], $4::text[], $5::int8[], $6::int4[], $7::int4[], $8::text[], $9::text[])
-		     AS p(n, o, c, cr, r, reason, note)`,
-		rule.Year, rule.DistrictCode, numbers, outcomes, campusIDs, choiceRanks, campusRanks, reasons, notes)
+		                                choice_rank, campus_rank, reason, priority_note, application_status,
+		                                application_review_version)
+		SELECT n, $1, $2, o, c, cr, r, reason, note, s, v
+		FROM unnest($3::text[], $4::text[], $5::int8[], $6::int4[], $7::int4[], $8::text[], $9::text[], $10::text[], $11::int4[])
+		     AS p(n, o, c, cr, r, reason, note, s, v)`,
+		rule.Year, rule.DistrictCode, numbers, outcomes, campusIDs, choiceRanks, campusRanks, reasons, notes, statuses, versions)
 	if err != nil {
 		return summary, fmt.Errorf("store the admission proposal of %s %d: %w", rule.DistrictCode, rule.Year, err)
 	}
 	return summary, nil
+}
+
+// isNotVerified reports whether an ineligibility reason is one of the
+// verification reasons.
+func isNotVerified(reason string) bool {
+	return reason == reasonNotVerified || reason == reasonChecksMissing
 }
 
 // categoryNames returns the Chinese names of the household categories.

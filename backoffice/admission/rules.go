@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -24,13 +25,13 @@ type Rule struct {
 	// in admission, highest priority first. The edge takes no applications
 	// through the other entries once the rules are published.
 	CategoryOrder []string `json:"categoryOrder"`
-	// VerifiedCertificates are the certificate codes the district verifies.
-	// Nothing reads them yet, neither the proposal nor the review pages,
-	// so the rules page hides the field and sends back the stored codes.
+	// VerifiedCertificates are the certificate codes (form_certificate.code)
+	// that a reviewer checks before marking an application documents
+	// verified (验证通过), in the order the review page lists them.
 	VerifiedCertificates []string `json:"verifiedCertificates"`
 	// RequireDocumentsVerified admits only applications with the status
-	// documents_verified. checkRule rejects true, because no review step
-	// sets that status on an ordinary application yet.
+	// documents_verified whose every certificate in VerifiedCertificates
+	// has a verified check. It needs at least one such certificate.
 	RequireDocumentsVerified bool `json:"requireDocumentsVerified"`
 	// PriorityCriteria order the children within a campus, most important
 	// first.
@@ -116,13 +117,6 @@ func checkRule(ctx context.Context, q sqlx.QueryerContext, input ruleInput) (Rul
 		Year: input.Year, DistrictCode: input.DistrictCode, RequireDocumentsVerified: input.RequireDocumentsVerified,
 		SeatGrade: strings.TrimSpace(input.SeatGrade),
 	}
-	// NOTE: only supplementary applications, which admission leaves out,
-	// reach documents_verified today, so requiring it would admit no child.
-	// Accept true once a review step verifies ordinary applications.
-	if input.RequireDocumentsVerified {
-		return rule, apierror.Invalid("requireDocumentsVerified", "documents_verification_unavailable",
-			"暂不能启用“仅录取材料验证通过的报名”：目前没有审核步骤会把普通报名标记为材料验证通过，启用后所有幼儿都会未录取。请关闭此项后再保存。")
-	}
 	entries, err := districtEntries(ctx, q, input.Year, input.DistrictCode)
 	if err != nil {
 		return rule, err
@@ -160,6 +154,10 @@ func checkRule(ctx context.Context, q sqlx.QueryerContext, input ruleInput) (Rul
 	}
 
 	rule.VerifiedCertificates = []string{}
+	if len(input.VerifiedCertificates) > maxVerifiedCertificates {
+		return rule, apierror.Invalid("verifiedCertificates", "too_many_certificates",
+			fmt.Sprintf("需验证的证件材料最多选择 %d 种。", maxVerifiedCertificates))
+	}
 	for _, code := range input.VerifiedCertificates {
 		var exists bool
 		err := sqlx.GetContext(ctx, q, &exists, `
@@ -175,7 +173,50 @@ func checkRule(ctx context.Context, q sqlx.QueryerContext, input ruleInput) (Rul
 			rule.VerifiedCertificates = append(rule.VerifiedCertificates, code)
 		}
 	}
+	if rule.RequireDocumentsVerified && len(rule.VerifiedCertificates) == 0 {
+		return rule, apierror.Invalid("verifiedCertificates", "verified_certificates_required",
+			"启用“仅录取材料验证通过的报名”时，请至少选择一种需验证的证件材料。")
+	}
 	return rule, nil
+}
+
+// maxVerifiedCertificates bounds the certificate types one rule verifies,
+// so the review page stays one screen.
+const maxVerifiedCertificates = 10
+
+// CertificatesToVerify returns the certificates a district's rules for
+// the year list for verification, with their names in the district's
+// certificate library, in the rules' order. It returns none when the
+// district saved no rules.
+func CertificatesToVerify(ctx context.Context, q sqlx.QueryerContext, year int, district string) ([]Option, error) {
+	rule, err := loadRule(ctx, q, year, district)
+	if err != nil {
+		return nil, err
+	}
+	library, err := libraryCertificates(ctx, q, district)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(library))
+	for _, certificate := range library {
+		names[certificate.Value] = certificate.Label
+	}
+	certificates := make([]Option, 0, len(rule.VerifiedCertificates))
+	for _, code := range rule.VerifiedCertificates {
+		certificates = append(certificates, Option{Value: code, Label: cmp.Or(names[code], code)})
+	}
+	return certificates, nil
+}
+
+// libraryCertificates returns the certificate library in a district, by
+// code: the district's override where it has one, else the city's row.
+func libraryCertificates(ctx context.Context, q sqlx.QueryerContext, district string) ([]Option, error) {
+	certificates := []Option{}
+	err := sqlx.SelectContext(ctx, q, &certificates, `
+		SELECT DISTINCT ON (code) code AS value, name AS label FROM form_certificate
+		WHERE district_code IS NULL OR district_code = $1
+		ORDER BY code, district_code NULLS LAST`, district)
+	return certificates, err
 }
 
 // saveRule stores the rule inside tx, replacing the district's rule for
@@ -218,11 +259,7 @@ func loadOptions(ctx context.Context, q sqlx.QueryerContext, year int, district 
 	if err != nil {
 		return options, err
 	}
-	err = sqlx.SelectContext(ctx, q, &options.Certificates, `
-		SELECT DISTINCT ON (code) code AS value, name AS label FROM form_certificate
-		WHERE district_code IS NULL OR district_code = $1
-		ORDER BY code, district_code NULLS LAST`, district)
-	if err != nil {
+	if options.Certificates, err = libraryCertificates(ctx, q, district); err != nil {
 		return options, err
 	}
 	for _, criterion := range criterionNames {

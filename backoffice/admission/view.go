@@ -67,10 +67,13 @@ type ProposalView struct {
 	Campuses    []CampusSummary `json:"campuses"`
 	Admitted    int             `json:"admitted"`
 	NotAdmitted int             `json:"notAdmitted"`
-	Items       []ProposalItem  `json:"items"`
-	Total       int             `json:"total"`
-	Page        int             `json:"page"`
-	Size        int             `json:"size"`
+	// NotVerified counts the not admitted applications that the rules
+	// left out because their documents are not verified.
+	NotVerified int            `json:"notVerified"`
+	Items       []ProposalItem `json:"items"`
+	Total       int            `json:"total"`
+	Page        int            `json:"page"`
+	Size        int            `json:"size"`
 }
 
 // getProposal handles GET
@@ -154,9 +157,11 @@ func (h *Handlers) fillCampuses(ctx context.Context, view *ProposalView, grade s
 		return err
 	}
 	return h.DB.QueryRowContext(ctx, `
-		SELECT count(*) FILTER (WHERE outcome = 'admitted'), count(*) FILTER (WHERE outcome = 'not_admitted')
-		FROM admission_proposal WHERE enrolment_year = $1 AND district_code = $2`, view.Year, view.DistrictCode).
-		Scan(&view.Admitted, &view.NotAdmitted)
+		SELECT count(*) FILTER (WHERE outcome = 'admitted'), count(*) FILTER (WHERE outcome = 'not_admitted'),
+		       count(*) FILTER (WHERE outcome = 'not_admitted' AND reason IN ($3, $4))
+		FROM admission_proposal WHERE enrolment_year = $1 AND district_code = $2`,
+		view.Year, view.DistrictCode, reasonNotVerified, reasonChecksMissing).
+		Scan(&view.Admitted, &view.NotAdmitted, &view.NotVerified)
 }
 
 func (h *Handlers) fillItems(ctx context.Context, view *ProposalView, campus int64, outcome string, page httpx.Page) error {

@@ -23,3 +23,13 @@ if claim and string.sub(claim, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' the
 end
 return 0
 `)
+
+// StatusScript writes a new status into a receipt that still exists, as
+// the edge's status page reads it. KEYS[1] receipt, ARGV[1] status.
+var StatusScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'status', ARGV[1])
+  return 1
+end
+return 0
+`)

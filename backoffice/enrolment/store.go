@@ -159,6 +159,9 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 			return err
 		}
 		if len(appRows) > 0 {
+			if err := lockAdmissionRounds(ctx, tx, applications); err != nil {
+				return err
+			}
 			if err := insertStaged(ctx, tx, "application", applicationColumns, appRows, result, `
 				SELECT b.application_number, a.application_number
 				FROM application_batch b
@@ -174,6 +177,27 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 		return nil, classify(err)
 	}
 	return result, nil
+}
+
+// lockAdmissionRounds takes the admission lock of every district and year
+// of the applications shared, in key order. A proposal or confirmation in
+// progress, which holds its lock exclusive, makes the batch wait until it
+// ends.
+func lockAdmissionRounds(ctx context.Context, tx pgx.Tx, applications []enrol.ApplicationRecord) error {
+	var keys []string
+	for i := range applications {
+		key := AdmissionLockKey(applications[i].Year, applications[i].DistrictCode)
+		if !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1, hashtext($2))`, AdmissionLockClass, key); err != nil {
+			return fmt.Errorf("take the admission lock %s: %w", key, err)
+		}
+	}
+	return nil
 }
 
 // skipDeletedRegistrations removes from rows the applications whose

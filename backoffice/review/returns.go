@@ -133,7 +133,12 @@ func (h *Handlers) returnApplication(w http.ResponseWriter, r *http.Request) err
 		return errNotReturnable
 	}
 
-	if _, err := tx.ExecContext(ctx, `UPDATE application SET status = 'returned' WHERE application_number = $1`, number); err != nil {
+	// A return clears the reviewer's certificate checks: the family's next
+	// application is checked afresh.
+	if err := bumpReview(ctx, tx, number, enrol.StatusReturned); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM application_certificate_check WHERE application_number = $1`, number); err != nil {
 		return err
 	}
 	const insert = `

@@ -1,5 +1,7 @@
 // Package review holds the district's review actions on enrolment records:
-// returning an application to the family (退回), and the two-step deletion
+// verifying an application's documents (验证通过) against the
+// certificates the district's admission rules list, returning an
+// application to the family (退回), and the two-step deletion
 // of a registration or application, requested by a district admin and
 // approved or rejected by a city admin. Each action is audited, queues an
 // SMS to the family in the same transaction, and then updates the parent's
@@ -38,6 +40,10 @@ const (
 	ActionDeletionRequest = "deletion.request"
 	ActionDeletionApprove = "deletion.approve"
 	ActionDeletionReject  = "deletion.reject"
+	// ActionCertificateCheck records a reviewer's check of one certificate
+	// and ActionVerify the application's 验证通过.
+	ActionCertificateCheck = "application.certificate.check"
+	ActionVerify           = "application.verify"
 )
 
 // DeleteConfirmation is the text a district admin types to request a
@@ -67,10 +73,13 @@ func (h *Handlers) Routes(r chi.Router) {
 		r.Use(access.Require(PermissionRead))
 		r.Get("/application-returns", httpx.Handle(h.listReturns))
 		r.Get("/deletion-requests", httpx.Handle(h.listDeletionRequests))
+		r.Get("/applications/{number}/verification", httpx.Handle(h.getVerification))
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(PermissionWrite))
 		r.Post("/applications/{number}/return", httpx.Handle(h.returnApplication))
+		r.Post("/applications/{number}/verification", httpx.Handle(h.verifyApplication))
+		r.Put("/applications/{number}/verification/certificates/{code}", httpx.Handle(h.checkCertificate))
 		r.Post("/deletion-requests", httpx.Handle(h.requestDeletion))
 		r.Post("/deletion-requests/{id}/approve", httpx.Handle(h.approveDeletion))
 		r.Post("/deletion-requests/{id}/reject", httpx.Handle(h.rejectDeletion))

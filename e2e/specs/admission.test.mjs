@@ -1,8 +1,11 @@
 // Browser test of the admission pages of the admin app (录取管理). A parent
-// registers a child in 徐汇区 and applies through the edge's API. The 徐汇
-// admin closes the application window, saves the admission rules, runs the
-// proposal, finds the child on the proposed list and confirms it. The
-// parent's receipt then reads admitted, and the SMS outbox contains the notice.
+// registers a child in 徐汇区 with an electronic birth certificate and
+// applies through the edge's API. The 徐汇 admin closes the application
+// window, saves admission rules that admit only verified applications,
+// verifies the child's birth certificate and the application on the review
+// page, runs the proposal, finds the child on the proposed list and confirms
+// it. The parent's receipt then reads admitted, and the SMS outbox contains
+// the notice.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -44,7 +47,7 @@ describe('admission pages', () => {
   test('rules, proposal and confirmation', async () => {
     const parent = new ParentClient(stack.edgeURL);
     await parent.signIn('demo-parent-07');
-    const registration = await registerChild(parent);
+    const registration = await registerChild(parent, { certificateTypes: ['birth_certificate'] });
     await parent.waitForStatus(registration, ['recorded', 'verified', 'needs_manual_verification']);
     const applied = await parent.apply(registration);
     assert.equal(applied.status, 202, `application: HTTP ${applied.status} ${JSON.stringify(applied.body)}`);
@@ -69,20 +72,41 @@ describe('admission pages', () => {
     await page.getByText('本区尚未保存录取规则').waitFor();
     const criteria = page.locator('[data-test="admission-criteria"] li');
     assert.equal(await criteria.count(), 5, 'five priority criteria are offered');
-    // No review step verifies applications yet, so the verified-only switch
-    // is off and disabled, and the unused certificate field is not offered.
+    // The rules admit only applications whose birth certificate a reviewer
+    // verified; the switch needs a certificate to verify.
     const requireVerified = page.locator('[data-test="admission-require-verified"]');
-    assert.ok(await requireVerified.evaluate((node) => node.classList.contains('is-disabled')), 'the verified-only switch is disabled');
-    assert.ok(!(await requireVerified.evaluate((node) => node.classList.contains('is-checked'))), 'the verified-only switch is off');
-    assert.equal(await page.getByText('需验证的证件材料').count(), 0, 'the certificate field is hidden');
+    assert.ok(!(await requireVerified.evaluate((node) => node.classList.contains('is-checked'))), 'the verified-only switch starts off');
+    await requireVerified.click();
+    await page.locator('[data-test="admission-save-rules"]').click();
+    await page.locator('.el-message--error', { hasText: '至少选择一种需验证的证件材料' }).waitFor();
+    await page.locator('[data-test="admission-certificate-birth_certificate"]').click();
     await page.locator('[data-test="admission-save-rules"]').click();
     await page.getByText('录取规则已保存').waitFor();
     await page.screenshot({ path: screenshotPath('admission-rules'), fullPage: true });
+
+    // The reviewer checks the fetched birth certificate and marks the
+    // application 验证通过.
+    await page.locator('.el-menu-item', { hasText: '报名审核与退回' }).click();
+    await page.locator(`[data-test="verify-${application}"]`).click();
+    const birthCertificate = page.locator('[data-verify-certificate="birth_certificate"]');
+    await birthCertificate.getByText('电子证照').waitFor();
+    assert.match(await birthCertificate.innerText(), /未核验/);
+    const submit = page.locator('[data-test="verify-submit"]');
+    assert.ok(await submit.isDisabled(), 'the application cannot be verified before its certificate');
+    await page.locator('[data-test="verify-pass-birth_certificate"]').click();
+    await birthCertificate.locator('[data-test="verify-state"]', { hasText: '核验通过' }).waitFor();
+    await submit.click();
+    await page.locator('.el-message--success', { hasText: '报名已验证通过' }).waitFor();
+    await page.locator('[data-test="verify-status"]', { hasText: '验证通过' }).waitFor();
+    await page.screenshot({ path: screenshotPath('review-verify'), fullPage: true });
+    await page.locator('.el-drawer', { hasText: '核验报名材料' }).locator('.el-drawer__close-btn').click();
+    await parent.waitForStatus(application, ['documents_verified']);
 
     await page.locator('.el-menu-item', { hasText: '拟录取名单' }).click();
     await page.locator('[data-test="admission-propose"]').click();
     await page.locator('.el-message--success', { hasText: '已生成' }).waitFor();
     await page.locator('[data-test="admission-round-status"]', { hasText: '待确认' }).waitFor();
+    await page.locator('[data-test="admission-not-verified"]', { hasText: '所有报名的材料均已验证通过' }).waitFor();
     const item = page.locator('[data-test="admission-items"] .el-table__body tr', { hasText: application });
     await item.waitFor();
     assert.match(await item.innerText(), /拟录取/);

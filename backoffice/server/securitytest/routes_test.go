@@ -519,6 +519,26 @@ var routeCases = map[string]routeCase{
 				check: countIs(`SELECT count(*) FROM application_return WHERE reason = '越权退回测试'`, 0)}}
 		},
 	},
+	"GET /api/v1/applications/{number}/verification": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "长宁 application's certificates", path: "/api/v1/applications/" + f.otherApplication + "/verification",
+				want: denied}}
+		},
+	},
+	"POST /api/v1/applications/{number}/verification": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "verify a 长宁 application", path: "/api/v1/applications/" + f.otherApplication + "/verification",
+				body: `{"revision": ""}`, want: denied,
+				check: countIs(`SELECT count(*) FROM application WHERE application_number = '`+f.otherApplication+`' AND status = 'documents_verified'`, 0)}}
+		},
+	},
+	"PUT /api/v1/applications/{number}/verification/certificates/{code}": {
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "check a 长宁 certificate", path: "/api/v1/applications/" + f.otherApplication + "/verification/certificates/birth_certificate",
+				body: `{"verified": true, "revision": ""}`, want: denied,
+				check: countIs(`SELECT count(*) FROM application_certificate_check`, 0)}}
+		},
+	},
 	"POST /api/v1/deletion-requests": {
 		probes: func(f fixtures) []probe {
 			return []probe{{name: "request deleting a 长宁 application", path: "/api/v1/deletion-requests", want: denied,

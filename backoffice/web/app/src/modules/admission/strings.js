@@ -13,7 +13,9 @@ export const admissionStrings = {
   categories: '参加录取的报名入口',
   categoriesHelp: '勾选参加录取的户籍类别，并按优先顺序排列（排在前面的优先）。未勾选的入口保存后在家长端停止接受报名，已提交的报名不予录取。',
   requireVerified: '仅录取材料验证通过的报名',
-  requireVerifiedUnavailable: '暂不可用：目前没有审核步骤会把报名标记为材料验证通过，启用后所有幼儿都会未录取。',
+  requireVerifiedHelp: '启用后，只有在“报名审核与退回”页逐项核验上面勾选的证件材料并标记“验证通过”的报名参加录取，其余报名不予录取。启用时至少勾选一种证件材料。',
+  verifiedCertificates: '需验证的证件材料',
+  verifiedCertificatesHelp: '审核人员在“报名审核与退回”页逐项核验所勾选的证件材料，全部核验通过后才能把报名标记为“验证通过”。',
   criteria: '优先条件（从上到下依次比较）',
   criteriaHelp: '勾选启用的条件并调整顺序。条件都相同时，按登记时间先后排序。',
   seatGrade: '按哪个年级的招生计划录取',
@@ -28,7 +30,11 @@ export const admissionStrings = {
 
   propose: '生成拟录取名单',
   proposeAgain: '重新生成',
-  proposed: (summary) => `已生成：报名 ${summary.applications} 人，拟录取 ${summary.admitted} 人，未录取 ${summary.notAdmitted} 人。`,
+  proposed: (summary) => `已生成：报名 ${summary.applications} 人，拟录取 ${summary.admitted} 人，未录取 ${summary.notAdmitted} 人`
+    + (summary.notVerified ? `（其中 ${summary.notVerified} 人因材料未验证通过不参加录取）。` : '。'),
+  notVerifiedLeftOut: (count) => (count
+    ? `本次按“仅录取材料验证通过的报名”生成：${count} 名幼儿的报名材料尚未验证通过，不参加录取，列为未录取。请在“报名审核与退回”页核验材料后重新生成。`
+    : '本次按“仅录取材料验证通过的报名”生成：所有报名的材料均已验证通过。'),
   confirm: '确认录取名单',
   confirmTitle: '确认录取名单',
   confirmText: (admitted, notAdmitted) =>

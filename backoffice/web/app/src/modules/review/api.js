@@ -1,4 +1,4 @@
-// API calls of the review module: returns, deletion requests, SMS templates
+// API calls of the review module: document verification, returns, deletion requests, SMS templates
 // and outbox, and the registration and application switches.
 import { api, downloadURL } from '@/api/client.js';
 import { session } from '@/session.js';
@@ -11,6 +11,22 @@ function csrf() {
 /** POST /applications/{number}/return: returns an application to the family with a reason. */
 export function returnApplication(number, { reason, smsSendAt }) {
   return api.post(`/applications/${encodeURIComponent(number)}/return`, { reason, smsSendAt: smsSendAt || undefined }, csrf());
+}
+
+/** GET /applications/{number}/verification: the certificates to verify, what the family provided and the checks. */
+export function getVerification(number, signal) {
+  return api.get(`/applications/${encodeURIComponent(number)}/verification`, {}, { signal });
+}
+
+/** PUT /applications/{number}/verification/certificates/{code}: marks one certificate verified or not. */
+export function checkCertificate(number, code, { verified, revision }) {
+  return api.put(`/applications/${encodeURIComponent(number)}/verification/certificates/${encodeURIComponent(code)}`,
+    { verified, revision }, csrf());
+}
+
+/** POST /applications/{number}/verification: marks the application 验证通过 once every certificate is verified. */
+export function verifyApplication(number, { revision }) {
+  return api.post(`/applications/${encodeURIComponent(number)}/verification`, { revision }, csrf());
 }
 
 /** GET /application-returns: one page of the returned applications in scope. */
