@@ -10,7 +10,7 @@ export REDIS_ADDR="${REDIS_ADDR:-127.0.0.1:6379}"
 export CRYPTO_KEYRING_FILE="${CRYPTO_KEYRING_FILE:-.run/keyring.json}"
 export CRYPTO_SIGNING_KEY_FILE="${CRYPTO_SIGNING_KEY_FILE:-.run/signing-key.pem}"
 export CRYPTO_SIGNING_KEY_ID="${CRYPTO_SIGNING_KEY_ID:-dev}"
-# The gateway simulator (https://127.0.0.1:7106) writes its public key and a
+# The gateway simulator (SIM_GATEWAY_LISTEN) writes its public key and a
 # demo client certificate to .run/gateway before the back office starts.
 export GATEWAY_PUBLIC_KEY_FILE="${GATEWAY_PUBLIC_KEY_FILE:-.run/gateway/gateway-public-key.pem}"
 export GATEWAY_KEY_ID="${GATEWAY_KEY_ID:-sim-gateway-1}"
@@ -18,6 +18,25 @@ export BACKOFFICE_DEV_SIGN_IN="${BACKOFFICE_DEV_SIGN_IN:-true}"
 export EDGE_LISTEN="${EDGE_LISTEN:-127.0.0.1:8080}"
 export EDGE_OPERATIONS_LISTEN="${EDGE_OPERATIONS_LISTEN:-127.0.0.1:9080}"
 export BACKOFFICE_LISTEN="${BACKOFFICE_LISTEN:-127.0.0.1:8081}"
+# The simulators listen where SIM_*_LISTEN say, and the edge and the back
+# office call them there unless their own URL keys are set, so a second
+# stack on this machine only needs other ports.
+export SIM_IDENTITY_LISTEN="${SIM_IDENTITY_LISTEN:-127.0.0.1:7101}"
+export SIM_CERTIFICATES_LISTEN="${SIM_CERTIFICATES_LISTEN:-127.0.0.1:7102}"
+export SIM_DATA_LISTEN="${SIM_DATA_LISTEN:-127.0.0.1:7103}"
+export SIM_CRYPTO_LISTEN="${SIM_CRYPTO_LISTEN:-127.0.0.1:7104}"
+export SIM_SMS_LISTEN="${SIM_SMS_LISTEN:-127.0.0.1:7105}"
+export SIM_GATEWAY_LISTEN="${SIM_GATEWAY_LISTEN:-127.0.0.1:7106}"
+export SIM_RATING_LISTEN="${SIM_RATING_LISTEN:-127.0.0.1:7107}"
+export SIM_GATEWAY_UPSTREAM="${SIM_GATEWAY_UPSTREAM:-http://$BACKOFFICE_LISTEN}"
+export IDENTITY_URL="${IDENTITY_URL:-http://$SIM_IDENTITY_LISTEN}"
+export CERTIFICATES_URL="${CERTIFICATES_URL:-http://$SIM_CERTIFICATES_LISTEN}"
+export DATA_API_URL="${DATA_API_URL:-http://$SIM_DATA_LISTEN}"
+export SMS_API_URL="${SMS_API_URL:-http://$SIM_SMS_LISTEN}"
+export RATING_API_URL="${RATING_API_URL:-http://$SIM_RATING_LISTEN}"
+if [[ ${CRYPTO_PROVIDER:-local} == cloud ]]; then
+  export CRYPTO_SERVICE_URL="${CRYPTO_SERVICE_URL:-http://$SIM_CRYPTO_LISTEN}"
+fi
 export EDGE_UPLOAD_DIR="${EDGE_UPLOAD_DIR:-.run/uploads}"
 export BACKOFFICE_UPLOAD_DIR="${BACKOFFICE_UPLOAD_DIR:-$EDGE_UPLOAD_DIR}"
 mkdir -p .run
@@ -39,10 +58,12 @@ check Redis "${REDIS_ADDR%:*}" "$redis_port" "redis-server --daemonize yes --bin
 
 # A second `make run` would re-seed the running system's database and then
 # fail to listen, so it stops here instead.
-for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 127.0.0.1:7104 127.0.0.1:7105 127.0.0.1:7106 127.0.0.1:7107; do
+for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" "$SIM_IDENTITY_LISTEN" "$SIM_CERTIFICATES_LISTEN" \
+  "$SIM_DATA_LISTEN" "$SIM_CRYPTO_LISTEN" "$SIM_SMS_LISTEN" "$SIM_GATEWAY_LISTEN" "$SIM_RATING_LISTEN"; do
   if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
     echo "端口 $address 已被占用，系统可能已在运行。Port $address is in use: the system may be running already." >&2
-    echo "Stop it first (Ctrl-C in its terminal), or set EDGE_LISTEN, EDGE_OPERATIONS_LISTEN and BACKOFFICE_LISTEN to free ports." >&2
+    echo "Stop it first (Ctrl-C in its terminal), or move this stack to free ports with EDGE_LISTEN, EDGE_OPERATIONS_LISTEN," >&2
+    echo "BACKOFFICE_LISTEN and the simulators' SIM_*_LISTEN keys (see README.md), and a DATABASE_URL of its own." >&2
     exit 1
   fi
 done
@@ -78,7 +99,7 @@ wait_ready() {
 
 bin/simulators >.run/simulators.log 2>&1 &
 pids+=($!)
-wait_ready simulators "http://127.0.0.1:7101/healthz" "${pids[-1]}"
+wait_ready simulators "http://$SIM_IDENTITY_LISTEN/healthz" "${pids[-1]}"
 bin/backoffice serve >.run/backoffice.log 2>&1 &
 pids+=($!)
 wait_ready backoffice "http://$BACKOFFICE_LISTEN/readyz" "${pids[-1]}"
@@ -96,9 +117,9 @@ cat <<TEXT
                              leader auditor security.admin，密码 Password: Shanghai#Demo2025
       首次登录时用手机验证器绑定动态口令（TOTP）；开发登录可直接选择市级或区管理员。
       The first sign-in enrols an authenticator app (TOTP); the development sign-in skips it.
-  统一身份认证模拟 Identity:  http://127.0.0.1:7101/
-  短信模拟 SMS:              http://127.0.0.1:7105/ （发送记录见管理端“审核与通知 → 短信通知”）
-  好差评模拟 Service rating: http://127.0.0.1:7107/ （“办不成事”反映见管理端“审核与通知 → 办不成事反映”）
+  统一身份认证模拟 Identity:  http://$SIM_IDENTITY_LISTEN/
+  短信模拟 SMS:              http://$SIM_SMS_LISTEN/ （发送记录见管理端“审核与通知 → 短信通知”）
+  好差评模拟 Service rating: http://$SIM_RATING_LISTEN/ （“办不成事”反映见管理端“审核与通知 → 办不成事反映”）
   指标 Metrics:              http://$EDGE_OPERATIONS_LISTEN/metrics  http://$BACKOFFICE_LISTEN/metrics
   日志 Logs:                 .run/simulators.log .run/backoffice.log .run/edge.log
 
