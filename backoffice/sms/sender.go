@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -142,11 +144,11 @@ func (s *Sender) sendOne(ctx context.Context, row claimed) {
 		s.finish(ctx, row, StatusSent, message.ID, "")
 	case permanent || row.Attempts >= row.MaxAttempts:
 		slog.Warn("sms not sent; giving up", "outbox_id", row.ID, "attempts", row.Attempts, "error", err)
-		s.finish(ctx, row, StatusFailed, "", err.Error())
+		s.finish(ctx, row, StatusFailed, "", failureText(err))
 	default:
 		retryAt := s.Now().Add(s.backoff(row.Attempts))
 		slog.Info("sms not sent; will retry", "outbox_id", row.ID, "attempts", row.Attempts, "retry_at", retryAt, "error", err)
-		s.retryLater(ctx, row, retryAt, err.Error())
+		s.retryLater(ctx, row, retryAt, failureText(err))
 	}
 }
 
@@ -180,15 +182,45 @@ func (s *Sender) post(ctx context.Context, request sendRequest) (providerMessage
 		return providerMessage{}, false, err
 	}
 	if status >= 400 && status < 500 {
-		return providerMessage{}, true, fmt.Errorf("SMS service rejected the message: HTTP %d", status)
+		return providerMessage{}, true, &statusError{Status: status}
 	}
 	if status != http.StatusOK && status != http.StatusCreated {
-		return providerMessage{}, false, fmt.Errorf("SMS service failed: HTTP %d", status)
+		return providerMessage{}, false, &statusError{Status: status}
 	}
 	if message.ID == "" {
-		return providerMessage{}, false, fmt.Errorf("SMS service returned no message ID")
+		return providerMessage{}, false, errNoMessageID
 	}
 	return message, false, nil
+}
+
+// statusError is an answer of the SMS service with a status other than
+// success.
+type statusError struct{ Status int }
+
+func (e *statusError) Error() string {
+	if e.Status >= 400 && e.Status < 500 {
+		return fmt.Sprintf("SMS service rejected the message: HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("SMS service failed: HTTP %d", e.Status)
+}
+
+var errNoMessageID = errors.New("SMS service returned no message ID")
+
+// failureText is the reason staff read in the outbox's 失败原因 column; the
+// log keeps the error itself.
+func failureText(err error) string {
+	var status *statusError
+	switch {
+	case errors.As(err, &status) && status.Status >= 400 && status.Status < 500:
+		return fmt.Sprintf("短信服务拒收（HTTP %d），请核对手机号码和短信内容", status.Status)
+	case errors.As(err, &status):
+		return fmt.Sprintf("短信服务暂时不可用（HTTP %d）", status.Status)
+	case errors.Is(err, errNoMessageID):
+		return "短信服务的应答缺少短信编号"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
+		return "短信服务应答超时"
+	}
+	return "无法连接短信服务"
 }
 
 // do sends a request and decodes a 2xx JSON body into into. It returns the

@@ -126,7 +126,7 @@ func TestSenderRetriesThenFails(t *testing.T) {
 	if first.Status != sms.StatusPending || first.Attempts != 1 {
 		t.Errorf("after one failed attempt = %+v, want pending with 1 attempt", first)
 	}
-	if first.LastError == nil || !strings.Contains(*first.LastError, "503") {
+	if first.LastError == nil || *first.LastError != "短信服务暂时不可用（HTTP 503）" {
 		t.Errorf("last error after one failed attempt = %v, want the HTTP 503", first.LastError)
 	}
 
@@ -191,8 +191,12 @@ func TestSenderRejectedPhoneFailsAtOnce(t *testing.T) {
 	if _, err := f.sender().SendDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if row := f.row(t, id); row.Status != sms.StatusFailed || row.Attempts != 1 {
+	row := f.row(t, id)
+	if row.Status != sms.StatusFailed || row.Attempts != 1 {
 		t.Errorf("row with a number the SMS service rejects = %+v, want failed after 1 attempt", row)
+	}
+	if row.LastError == nil || !strings.HasPrefix(*row.LastError, "短信服务拒收（HTTP 4") {
+		t.Errorf("last error of a rejected message = %v, want the Chinese reason with the HTTP status", row.LastError)
 	}
 }
 
