@@ -174,22 +174,27 @@ type ProviderConfig struct {
 	// SealingKeyID names the service's key that seals new data
 	// (CRYPTO_SEALING_KEY_ID).
 	SealingKeyID string
+	// MaxSealsPerDataKey is the number of values one data key seals before
+	// a new one replaces it (CRYPTO_DATA_KEY_MAX_SEALS, default
+	// DefaultMaxSealsPerDataKey).
+	MaxSealsPerDataKey int
 }
 
 // LoadProviderConfig reads a ProviderConfig from the environment variables
 // named in its field comments. NewProvider checks the values.
 func LoadProviderConfig(r *config.Reader) ProviderConfig {
 	return ProviderConfig{
-		Kind:           r.String("CRYPTO_PROVIDER", ProviderLocal),
-		KeyringFile:    r.String("CRYPTO_KEYRING_FILE", ""),
-		SigningKeyFile: r.String("CRYPTO_SIGNING_KEY_FILE", ""),
-		SigningKeyID:   r.String("CRYPTO_SIGNING_KEY_ID", ""),
-		VerifyKeys:     r.String("CRYPTO_VERIFY_KEYS", ""),
-		UserID:         r.String("CRYPTO_SIGNING_USER_ID", DefaultUserID),
-		ServiceURL:     r.String("CRYPTO_SERVICE_URL", ""),
-		ServiceAPIKey:  r.String("CRYPTO_SERVICE_API_KEY", ""),
-		ServiceTimeout: r.Duration("CRYPTO_SERVICE_TIMEOUT", DefaultServiceTimeout, 100*time.Millisecond),
-		SealingKeyID:   r.String("CRYPTO_SEALING_KEY_ID", ""),
+		Kind:               r.String("CRYPTO_PROVIDER", ProviderLocal),
+		KeyringFile:        r.String("CRYPTO_KEYRING_FILE", ""),
+		SigningKeyFile:     r.String("CRYPTO_SIGNING_KEY_FILE", ""),
+		SigningKeyID:       r.String("CRYPTO_SIGNING_KEY_ID", ""),
+		VerifyKeys:         r.String("CRYPTO_VERIFY_KEYS", ""),
+		UserID:             r.String("CRYPTO_SIGNING_USER_ID", DefaultUserID),
+		ServiceURL:         r.String("CRYPTO_SERVICE_URL", ""),
+		ServiceAPIKey:      r.String("CRYPTO_SERVICE_API_KEY", ""),
+		ServiceTimeout:     r.Duration("CRYPTO_SERVICE_TIMEOUT", DefaultServiceTimeout, 100*time.Millisecond),
+		SealingKeyID:       r.String("CRYPTO_SEALING_KEY_ID", ""),
+		MaxSealsPerDataKey: r.Int("CRYPTO_DATA_KEY_MAX_SEALS", DefaultMaxSealsPerDataKey, 2, MaxSealsPerDataKeyLimit),
 	}
 }
 
@@ -253,7 +258,11 @@ func LoadKeyring(ctx context.Context, config ProviderConfig) (*Keyring, error) {
 		if err != nil {
 			return nil, err
 		}
-		return keyring.WithDataKeys(ctx, service, config.ServiceTimeout)
+		maxSeals := config.MaxSealsPerDataKey
+		if maxSeals == 0 {
+			maxSeals = DefaultMaxSealsPerDataKey
+		}
+		return keyring.WithDataKeysLimit(ctx, service, config.ServiceTimeout, uint64(maxSeals))
 	}
 	return nil, errUnknownKind(config.Kind)
 }
