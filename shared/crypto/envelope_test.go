@@ -237,6 +237,9 @@ func TestLoadKeyringCloudFromEnvironment(t *testing.T) {
 	}
 
 	settings["CRYPTO_PROVIDER"] = "cloud"
+	if _, err := crypto.WrapIndexKey(context.Background(), keyringPath, service.provider(t, "cloud-1")); err != nil {
+		t.Fatal(err)
+	}
 	cloud, err := crypto.LoadKeyring(context.Background(), crypto.LoadProviderConfig(config.FromMap(settings)))
 	if err != nil {
 		t.Fatal(err)

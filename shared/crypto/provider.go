@@ -234,37 +234,53 @@ func newCloudProviderFromConfig(config ProviderConfig, userID string) (*CloudPro
 // LoadKeyring returns the keyring that seals personal data, from the
 // keyring file (CRYPTO_KEYRING_FILE). With CRYPTO_PROVIDER=cloud, new data
 // is sealed with a data key of the cloud's cryptography service
-// (Keyring.WithDataKeys), whose master key is CRYPTO_SEALING_KEY_ID, and
-// data sealed before with the file's keys still opens. Blind indexes use
-// the file's index key in both cases. The cloud case calls the service
-// once, so an unreachable service fails here.
+// (Keyring.WithDataKeysLimit), whose master key is CRYPTO_SEALING_KEY_ID,
+// data sealed before with the file's keys still opens, and the blind-index
+// key is the file's wrapped_index_key unwrapped by the service
+// (WrapIndexKey). The cloud case calls the service twice, so an
+// unreachable service fails here.
 func LoadKeyring(ctx context.Context, config ProviderConfig) (*Keyring, error) {
 	if config.KeyringFile == "" {
 		return nil, errors.New("CRYPTO_KEYRING_FILE is not set: it names the keyring file that seals personal data (backoffice keygen FILE makes one)")
 	}
-	keyring, err := LoadKeyringFile(config.KeyringFile)
+	switch config.Kind {
+	case ProviderLocal, "":
+		keyring, err := LoadKeyringFile(config.KeyringFile)
+		if err != nil {
+			return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+		}
+		return keyring, nil
+	case ProviderCloud:
+		return loadCloudKeyring(ctx, config)
+	}
+	return nil, errUnknownKind(config.Kind)
+}
+
+func loadCloudKeyring(ctx context.Context, config ProviderConfig) (*Keyring, error) {
+	userID := config.UserID
+	if userID == "" {
+		userID = DefaultUserID
+	}
+	service, err := newCloudProviderFromConfig(config, userID)
+	if err != nil {
+		return nil, err
+	}
+	file, err := readKeyringFile(config.KeyringFile)
 	if err != nil {
 		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
 	}
-	switch config.Kind {
-	case ProviderLocal, "":
-		return keyring, nil
-	case ProviderCloud:
-		userID := config.UserID
-		if userID == "" {
-			userID = DefaultUserID
-		}
-		service, err := newCloudProviderFromConfig(config, userID)
-		if err != nil {
-			return nil, err
-		}
-		maxSeals := config.MaxSealsPerDataKey
-		if maxSeals == 0 {
-			maxSeals = DefaultMaxSealsPerDataKey
-		}
-		return keyring.WithDataKeysLimit(ctx, service, config.ServiceTimeout, uint64(maxSeals))
+	if file, err = unwrapIndexKey(ctx, file, service, service.timeout); err != nil {
+		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
 	}
-	return nil, errUnknownKind(config.Kind)
+	keyring, err := NewKeyring(file)
+	if err != nil {
+		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+	}
+	maxSeals := config.MaxSealsPerDataKey
+	if maxSeals == 0 {
+		maxSeals = DefaultMaxSealsPerDataKey
+	}
+	return keyring.WithDataKeysLimit(ctx, service, service.timeout, uint64(maxSeals))
 }
 
 func newLocalProviderFromFiles(config ProviderConfig, userID string) (*LocalProvider, error) {
