@@ -50,6 +50,15 @@ func NewIntegrity(ctx context.Context, cfg crypto.ProviderConfig, db *sqlx.DB, t
 	if signed > 0 {
 		slog.Info("signed the unsigned built-in roles that still have their initial permissions", "roles", signed)
 	}
+	unknown, err := integrity.UnknownSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		slog.Error("access-control rows are signed with keys that the cryptography provider does not have, so the staff they cover cannot sign in; "+
+			"if CRYPTO_PROVIDER or the signing key changed, run "+access.ResignCommand+" with the previous keys' public keys",
+			"rows_by_key_id", unknown)
+	}
 	return integrity, nil
 }
 

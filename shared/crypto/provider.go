@@ -304,15 +304,27 @@ func newLocalProviderFromFiles(config ProviderConfig, userID string) (*LocalProv
 		}
 	}
 
-	verifyKeys, err := loadVerifyKeys(config.VerifyKeys)
+	verifyKeys, err := loadVerifyKeys("CRYPTO_VERIFY_KEYS", config.VerifyKeys)
 	if err != nil {
 		return nil, err
 	}
 	return NewLocalProvider(keyring, signer, verifyKeys, userID)
 }
 
-// loadVerifyKeys reads the public key files of "id=path,id=path".
-func loadVerifyKeys(list string) (map[string]*sm2.PublicKey, error) {
+// LoadVerifier returns a verifier of the public key files in list, as
+// comma-separated id=path pairs. Errors name the list by name, such as a
+// flag or an environment variable.
+func LoadVerifier(name, list string) (*Verifier, error) {
+	keys, err := loadVerifyKeys(name, list)
+	if err != nil {
+		return nil, err
+	}
+	return NewVerifier(keys)
+}
+
+// loadVerifyKeys reads the public key files of "id=path,id=path", the
+// value of the setting name.
+func loadVerifyKeys(name, list string) (map[string]*sm2.PublicKey, error) {
 	keys := map[string]*sm2.PublicKey{}
 	for pair := range strings.SplitSeq(list, ",") {
 		pair = strings.TrimSpace(pair)
@@ -321,14 +333,14 @@ func loadVerifyKeys(list string) (map[string]*sm2.PublicKey, error) {
 		}
 		keyID, path, ok := strings.Cut(pair, "=")
 		if !ok || keyID == "" || path == "" {
-			return nil, fmt.Errorf("crypto: CRYPTO_VERIFY_KEYS entry %q: want id=path, such as audit-2025=/etc/preschool/audit-2025.pub.pem", pair)
+			return nil, fmt.Errorf("crypto: %s entry %q: want id=path, such as audit-2025=/etc/preschool/audit-2025.pub.pem", name, pair)
 		}
 		if _, dup := keys[keyID]; dup {
-			return nil, fmt.Errorf("crypto: CRYPTO_VERIFY_KEYS names key %q twice", keyID)
+			return nil, fmt.Errorf("crypto: %s names key %q twice", name, keyID)
 		}
 		key, err := LoadSM2PublicKeyFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("CRYPTO_VERIFY_KEYS: %w", err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		keys[keyID] = key
 	}
