@@ -33,9 +33,9 @@ var resignProbe = []byte("preschool/acl/resign probe")
 
 // Resign moves, in tx, every role, staff account and certificate binding
 // signed by another key than the provider's signing key under that key.
-// It first verifies each row's signature with old, the public keys of the
+// It verifies each row's signature with old, the public keys of the
 // previous signing keys, or with the provider when old does not have the
-// key, and re-signs only the rows that verify: a row changed in the
+// key. Only the rows that verify are re-signed, so a row changed in the
 // database keeps its failing signature. The caller commits tx.
 func (i *Integrity) Resign(ctx context.Context, tx *sqlx.Tx, old *crypto.Verifier) (ResignReport, error) {
 	probe, err := i.Provider.Sign(ctx, resignProbe)
@@ -189,8 +189,8 @@ func (i *Integrity) UnknownSigningKeys(ctx context.Context) (map[string]int, err
 	}
 	unknown := map[string]int{}
 	for _, count := range counts {
-		// An empty signature tells a known key (ErrInvalidSignature) from an
-		// unknown one without a signature to check.
+		// An empty signature fails with ErrInvalidSignature under a known
+		// key and with ErrUnknownKey under an unknown one.
 		err := i.Provider.Verify(ctx, resignProbe, crypto.Signature{KeyID: count.KeyID, UserID: userID})
 		switch {
 		case errors.Is(err, crypto.ErrUnknownKey):

@@ -37,11 +37,10 @@ func readKeyringFile(path string) (KeyringFile, error) {
 	return file, nil
 }
 
-// unwrapIndexKey asks service to open the file's wrapped index key and
-// returns the file with the key in IndexKey, ready for NewKeyring. A file
-// without a wrapped key, or with a plaintext key beside it, is rejected,
-// so the plaintext key never stays the source of the indexes in cloud
-// mode.
+// unwrapIndexKey opens the file's wrapped index key through service and
+// returns the file with the key in IndexKey, ready for NewKeyring. It
+// rejects a file without a wrapped key or with a plaintext key beside it,
+// because in cloud mode the indexes must come from the service's key.
 func unwrapIndexKey(ctx context.Context, file KeyringFile, service Provider, timeout time.Duration) (KeyringFile, error) {
 	if file.WrappedIndexKey == "" {
 		if file.IndexKey == "" {
@@ -50,7 +49,7 @@ func unwrapIndexKey(ctx context.Context, file KeyringFile, service Provider, tim
 		return file, errIndexKeyNotWrapped
 	}
 	if file.IndexKey != "" {
-		return file, errors.New("crypto: the keyring file holds the blind-index key both in plaintext (index_key) and wrapped (wrapped_index_key): " +
+		return file, errors.New("crypto: the keyring file contains the blind-index key both in plaintext (index_key) and wrapped (wrapped_index_key): " +
 			"remove index_key, since with CRYPTO_PROVIDER=cloud the key comes from the cryptography service")
 	}
 	wrapped, err := hex.DecodeString(file.WrappedIndexKey)
@@ -71,11 +70,11 @@ func unwrapIndexKey(ctx context.Context, file KeyringFile, service Provider, tim
 }
 
 // WrapIndexKey replaces the plaintext blind-index key of the keyring file
-// at path with the same key sealed by service under its sealing key, so a
-// process in cloud mode gets the key from the service and computes the same
-// indexes as before. It checks that the wrapped key opens to the original
-// before it replaces the file, by writing a new file and renaming it over
-// the old one. It returns false when the file's key is wrapped already.
+// at path with the same key sealed by service under its sealing key. A
+// process in cloud mode then gets the key from the service and computes the
+// same indexes as before. The file is replaced, by writing a new file and
+// renaming it over the old one, only after the wrapped key opened to the
+// original. It returns false when the file's key is wrapped already.
 func WrapIndexKey(ctx context.Context, path string, service Provider) (bool, error) {
 	file, err := readKeyringFile(path)
 	if err != nil {
@@ -85,7 +84,7 @@ func WrapIndexKey(ctx context.Context, path string, service Provider) (bool, err
 		return false, nil
 	}
 	if file.WrappedIndexKey != "" {
-		return false, errors.New("crypto: the keyring file holds the blind-index key both in plaintext and wrapped: keep the one the existing indexes were computed with")
+		return false, errors.New("crypto: the keyring file contains the blind-index key both in plaintext and wrapped: keep only the one the existing indexes were computed with")
 	}
 	key, err := decodeMACKey("index_key", file.IndexKey)
 	if err != nil {
