@@ -260,16 +260,7 @@ func TestLoadKeyringCloudFromEnvironment(t *testing.T) {
 // BenchmarkSealWithDataKey measures sealing under a cached data key, to
 // compare with BenchmarkSeal under a key of the keyring file.
 func BenchmarkSealWithDataKey(b *testing.B) {
-	backing, err := cryptoservice.GenerateProvider("cloud-1", "s1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	server := httptest.NewServer(cryptoservice.NewHandler(backing, testAPIKey))
-	defer server.Close()
-	service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: testAPIKey, SealingKeyID: "cloud-1"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	service := benchmarkService(b)
 	local, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
 	if err != nil {
 		b.Fatal(err)
@@ -389,4 +380,21 @@ func TestDataKeySealLimitRange(t *testing.T) {
 			t.Errorf("WithDataKeysLimit accepted the limit %d", limit)
 		}
 	}
+}
+
+// benchmarkService returns a client of a new cryptography service
+// simulator on loopback, with master key cloud-1.
+func benchmarkService(b *testing.B) *crypto.CloudProvider {
+	b.Helper()
+	backing, err := cryptoservice.GenerateProvider("cloud-1", "s1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := httptest.NewServer(cryptoservice.NewHandler(backing, testAPIKey))
+	b.Cleanup(server.Close)
+	service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: testAPIKey, SealingKeyID: "cloud-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return service
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
-	"github.com/sh-preschool/preschool/simulators/cryptoservice"
 )
 
 // cloudSettings returns the environment of a process in cloud mode over
@@ -160,16 +158,7 @@ func TestKeyringWithBothIndexKeysRejected(t *testing.T) {
 // cost that computing indexes in the service would add to each look-up,
 // to compare with BenchmarkIndex under a key in memory.
 func BenchmarkIndexThroughService(b *testing.B) {
-	backing, err := cryptoservice.GenerateProvider("cloud-1", "s1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	server := httptest.NewServer(cryptoservice.NewHandler(backing, testAPIKey))
-	defer server.Close()
-	service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: testAPIKey, SealingKeyID: "cloud-1"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	service := benchmarkService(b)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := service.Index(ctx, "child_document", []byte("310104202201010012")); err != nil {
