@@ -52,8 +52,8 @@ func NewIntegrity(ctx context.Context, cfg crypto.ProviderConfig, db *sqlx.DB, t
 	}
 	unknown, err := integrity.UnknownSigningKeys(ctx)
 	if err != nil {
-		// The check only explains rejected sign-ins, so it does not stop
-		// the start.
+		// The check only explains rejected sign-ins, so its failure does not
+		// stop the back office from starting.
 		slog.Warn("checking the signing keys of access-control rows failed", "error", err)
 	}
 	if len(unknown) > 0 {
