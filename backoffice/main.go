@@ -11,6 +11,10 @@
 //	backoffice keygen FILE [KEY]  write a new keyring file unless FILE exists, and an
 //	                          SM2 signing key (PKCS#8 PEM) unless KEY exists
 //	backoffice keys rotate [-batch N] [-uploads DIR]  re-encrypt every sealed column and upload file under the keyring's active key
+//	backoffice keys wrap-index-key  replace the keyring file's plaintext blind-index key with the same key
+//	                          wrapped by the cloud's cryptography service (needed before CRYPTO_PROVIDER=cloud)
+//	backoffice keys resign [-old-keys ID=PUB.pem,...]  re-sign the access-control rows that verify under
+//	                          the previous signing keys with the current provider's key (after a switch of provider)
 //	backoffice acl verify     check the signatures of roles and staff accounts (exit 1 if any fails)
 //	backoffice acl sign-unsigned  sign the roles and accounts that have no signature yet
 //	backoffice staff create   create a staff account (flags: -h lists them)
@@ -44,7 +48,6 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/dictionary"
 	"github.com/sh-preschool/preschool/backoffice/forms"
-	"github.com/sh-preschool/preschool/backoffice/keys"
 	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/backoffice/publish"
@@ -58,7 +61,6 @@ import (
 	"github.com/sh-preschool/preschool/shared/logging"
 	"github.com/sh-preschool/preschool/shared/redisclient"
 	"github.com/sh-preschool/preschool/shared/release"
-	"github.com/sh-preschool/preschool/shared/upload"
 )
 
 func main() {
@@ -401,60 +403,4 @@ func generateSigningKey(path string) error {
 		return err
 	}
 	return nil
-}
-
-// runKeys runs "backoffice keys rotate".
-func runKeys(ctx context.Context, reader *config.Reader, args []string) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return errors.New("usage: backoffice keys rotate [-batch N] [-uploads DIR]")
-	}
-	flags := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
-	batch := flags.Int("batch", 500, "rows re-encrypted per transaction, and upload files per progress line")
-	uploadDir := flags.String("uploads", reader.String("EDGE_UPLOAD_DIR", ".run/uploads"),
-		"the edges' folder of sealed certificate uploads (default EDGE_UPLOAD_DIR); empty skips the files")
-	if err := flags.Parse(args[1:]); err != nil {
-		return err
-	}
-	if *batch < 1 || *batch > 10_000 {
-		return fmt.Errorf("-batch %d is out of range: use 1 to 10000", *batch)
-	}
-	keyring, err := loadKeyring(ctx, reader)
-	if err != nil {
-		return err
-	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 2)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rotator := &keys.Rotator{DB: db, Keyring: keyring, BatchSize: *batch}
-	results, err := rotator.Rotate(ctx)
-	for _, result := range results {
-		fmt.Printf("%s: %d rows re-encrypted under key %s\n", result.Table, result.Rows, keyring.ActiveKeyID())
-	}
-	if err != nil {
-		return err
-	}
-	after := map[string]any{"tables": results}
-	if *uploadDir != "" {
-		files, err := (&upload.Rotator{Dir: *uploadDir, Keyring: keyring, BatchSize: *batch}).Rotate(ctx)
-		fmt.Printf("upload files in %s: %d re-encrypted under key %s, %d already under it, %d failed, %d temporary files of crashed writes removed\n",
-			*uploadDir, files.Files, keyring.ActiveKeyID(), files.Current, len(files.Failed), files.TempRemoved)
-		for _, failure := range files.Failed {
-			fmt.Println("  failed:", failure)
-		}
-		if err != nil {
-			return err
-		}
-		if len(files.Failed) > 0 {
-			return fmt.Errorf("%d upload files were not re-encrypted: keep their old keys in the keyring, fix the files listed above and run again", len(files.Failed))
-		}
-		after["uploadFiles"] = files.Files
-	}
-	err = (&audit.Trail{DB: db, Now: time.Now}).Record(ctx, nil, nil, audit.Event{
-		Action: "keys.rotate", Resource: "keyring", ResourceID: keyring.ActiveKeyID(), After: after,
-		Detail: "通过命令行将加密字段和上传文件重新加密到密钥 " + keyring.ActiveKeyID(),
-	})
-	return err
 }

@@ -28,11 +28,23 @@ import (
 var ErrTampered = apierror.New(http.StatusForbidden, "access_control_tampered",
 	"权限数据完整性校验失败，已拒绝访问并通知安全管理员。")
 
+// ResignCommand is the command that moves access-control rows signed by a
+// previous signing key, such as the local key before CRYPTO_PROVIDER=cloud,
+// under the current one.
+const ResignCommand = "backoffice keys resign -old-keys ID=PUBLIC_KEY.pem"
+
+// ErrUnknownSigningKey is returned when a role or a staff account's access
+// fields are signed with a key that the cryptography provider does not
+// have, as after a switch of CRYPTO_PROVIDER before ResignCommand ran.
+var ErrUnknownSigningKey = apierror.New(http.StatusForbidden, "access_control_key_unknown",
+	"权限数据的签名密钥不是当前密码服务的密钥，已拒绝访问。如刚切换了密码服务，请运维人员运行 backoffice keys resign 重新签名权限数据；否则请联系安全管理员。")
+
 // Message domains, so that a role's signature can never pass as a staff
 // account's or the other way round.
 const (
-	roleDomain  = "preschool/acl/role/v1"
-	staffDomain = "preschool/acl/staff_user/v1"
+	roleDomain        = "preschool/acl/role/v1"
+	staffDomain       = "preschool/acl/staff_user/v1"
+	certificateDomain = "preschool/acl/staff_certificate/v1"
 )
 
 // RoleRecord is the access-control content of a role row: what its
@@ -79,6 +91,13 @@ func (c canonical) list(values []string) canonical {
 func (r RoleRecord) Message() []byte {
 	message := canonical(nil).text(roleDomain).text(r.Code).list(r.Permissions).list(r.ScopeLevels)
 	return message.text(strconv.FormatBool(r.BusinessData))
+}
+
+// CertificateBindingMessage returns the signed bytes of a certificate
+// binding (table staff_certificate): the domain, the fingerprint and the
+// staff ID, each with a 4-byte big-endian length.
+func CertificateBindingMessage(fingerprint string, staffID int64) []byte {
+	return canonical(nil).text(certificateDomain).text(fingerprint).text(strconv.FormatInt(staffID, 10))
 }
 
 // Message returns the canonical encoding of the account that is signed.
@@ -241,7 +260,7 @@ func (i *Integrity) VerifyRole(ctx context.Context, r *http.Request, q sqlx.Quer
 	}
 	if err := i.verify(ctx, record.Message(), signature); err != nil {
 		i.alert(ctx, r, "role", code, pairDigest(record.Message(), signature), err)
-		return record, ErrTampered
+		return record, RejectionError(err)
 	}
 	return record, nil
 }
@@ -255,9 +274,19 @@ func (i *Integrity) VerifyStaff(ctx context.Context, r *http.Request, q sqlx.Que
 	}
 	if err := i.verify(ctx, record.Message(), signature); err != nil {
 		i.alert(ctx, r, "staff_user", strconv.FormatInt(id, 10), pairDigest(record.Message(), signature), err)
-		return record, ErrTampered
+		return record, RejectionError(err)
 	}
 	return record, nil
+}
+
+// RejectionError returns the error of a request whose access-control data
+// failed verification with cause: ErrUnknownSigningKey when the provider
+// does not have the signing key, else ErrTampered.
+func RejectionError(cause error) error {
+	if errors.Is(cause, crypto.ErrUnknownKey) {
+		return ErrUnknownSigningKey
+	}
+	return ErrTampered
 }
 
 // alert logs and reports a row that failed verification, once for each
@@ -268,8 +297,14 @@ func (i *Integrity) alert(ctx context.Context, r *http.Request, resource, resour
 			"resource", resource, "resource_id", resourceID, "error", cause)
 		return
 	}
-	slog.Error("ALERT: access-control data failed its signature check, access rejected",
-		"resource", resource, "resource_id", resourceID, "error", cause)
+	if errors.Is(cause, crypto.ErrUnknownKey) {
+		slog.Error("ALERT: access-control data is signed with a key the cryptography provider does not have, access rejected; "+
+			"if CRYPTO_PROVIDER or the signing key changed, run "+ResignCommand,
+			"resource", resource, "resource_id", resourceID, "error", cause)
+	} else {
+		slog.Error("ALERT: access-control data failed its signature check, access rejected",
+			"resource", resource, "resource_id", resourceID, "error", cause)
+	}
 	if i.Alert != nil {
 		i.Alert(ctx, r, resource, resourceID, cause)
 	}

@@ -11,7 +11,6 @@ package certauth
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,17 +90,6 @@ func (h *Handlers) Routes(r chi.Router) {
 	r.With(access.Require("staff.write")).Delete("/staff/{id}/certificates/{fingerprint}", httpx.Handle(h.unbind))
 }
 
-// bindingMessage returns the signed bytes of a binding: a domain, the
-// fingerprint and the staff ID, each with a 4-byte big-endian length.
-func bindingMessage(fingerprint string, staffID int64) []byte {
-	var out []byte
-	for _, field := range []string{"preschool/acl/staff_certificate/v1", fingerprint, strconv.FormatInt(staffID, 10)} {
-		out = binary.BigEndian.AppendUint32(out, uint32(len(field)))
-		out = append(out, field...)
-	}
-	return out
-}
-
 // account is the part of a staff row that sign-in reads, with the binding's
 // signature.
 type account struct {
@@ -155,14 +143,14 @@ func (h *Handlers) signIn(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("read binding of %s: %w", identity.Fingerprint, err)
 	}
 	signature := crypto.Signature{KeyID: row.KeyID, UserID: h.userID(), Value: row.Signature}
-	if err := h.Integrity.Provider.Verify(ctx, bindingMessage(identity.Fingerprint, row.ID), signature); err != nil {
+	if err := h.Integrity.Provider.Verify(ctx, access.CertificateBindingMessage(identity.Fingerprint, row.ID), signature); err != nil {
 		slog.Error("ALERT: certificate binding failed its signature check, sign-in rejected",
 			"fingerprint", identity.Fingerprint, "staff_id", row.ID, "error", err)
 		if h.Integrity.Alert != nil {
 			h.Integrity.Alert(ctx, r, "staff_certificate", identity.Fingerprint, err)
 		}
 		h.logAttempt(ctx, r, row.Username, row.ID, false, ReasonBadSignature)
-		return access.ErrTampered
+		return access.RejectionError(err)
 	}
 	if row.Status != "active" || row.LockedUntil.Valid && row.LockedUntil.Time.After(h.now()) {
 		h.logAttempt(ctx, r, row.Username, row.ID, false, ReasonAccountClosed)
@@ -346,7 +334,7 @@ func Bind(ctx context.Context, db *sqlx.DB, integrity *access.Integrity, trail *
 	if subject == "" || len([]rune(subject)) > 512 {
 		return BindingItem{}, errSubject
 	}
-	signature, err := integrity.Provider.Sign(ctx, bindingMessage(fingerprint, id))
+	signature, err := integrity.Provider.Sign(ctx, access.CertificateBindingMessage(fingerprint, id))
 	if err != nil {
 		return BindingItem{}, fmt.Errorf("sign certificate binding: %w", err)
 	}

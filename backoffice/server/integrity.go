@@ -50,6 +50,17 @@ func NewIntegrity(ctx context.Context, cfg crypto.ProviderConfig, db *sqlx.DB, t
 	if signed > 0 {
 		slog.Info("signed the unsigned built-in roles that still have their initial permissions", "roles", signed)
 	}
+	unknown, err := integrity.UnknownSigningKeys(ctx)
+	if err != nil {
+		// The check only explains rejected sign-ins, so its failure does not
+		// stop the back office from starting.
+		slog.Warn("checking the signing keys of access-control rows failed", "error", err)
+	}
+	if len(unknown) > 0 {
+		slog.Error("access-control rows are signed with keys that the cryptography provider does not have, so the staff they cover cannot sign in; "+
+			"if CRYPTO_PROVIDER or the signing key changed, run "+access.ResignCommand+" with the previous keys' public keys",
+			"rows_by_key_id", unknown)
+	}
 	return integrity, nil
 }
 

@@ -57,8 +57,9 @@ type env struct {
 	db      *sqlx.DB
 	keyring *crypto.Keyring
 	// integrity signs and verifies the roles and accounts, as in the back
-	// office.
+	// office, with signer.
 	integrity *access.Integrity
+	signer    *crypto.Signer
 	sessions  *access.SessionStore
 	trail     *audit.Trail
 	handlers  *Handlers
@@ -91,7 +92,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := integrity.SignBuiltInRoles(ctx); err != nil {
 		t.Fatalf("sign built-in roles: %v", err)
 	}
-	e := &env{db: database.DB, keyring: keyring, integrity: integrity, clock: &testClock{}}
+	e := &env{db: database.DB, keyring: keyring, integrity: integrity, signer: signer, clock: &testClock{}}
 	e.sessions = &access.SessionStore{
 		Redis: redis.Client, Prefix: redis.Prefix, IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour, Now: time.Now,
 		Integrity: integrity,

@@ -183,6 +183,15 @@ func (f *Fixture) StartEdge(t *testing.T, options EdgeOptions) *Edge {
 			Kind: crypto.ProviderCloud, ServiceURL: running.CryptoURL, ServiceAPIKey: apiKey,
 			SealingKeyID: simulators.CryptoSealingKeyID, ServiceTimeout: 5 * time.Second,
 		}
+		// In cloud mode the index key comes from the service, wrapped: the
+		// edge computes the fixture keyring's indexes all the same.
+		service, err := crypto.NewProvider(config.Crypto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := crypto.WrapIndexKey(ctx, keyringFile, service); err != nil {
+			t.Fatalf("wrap the index key: %v", err)
+		}
 	}
 	edge, err := server.Start(ctx, config)
 	if err != nil {

@@ -130,6 +130,10 @@ func (p *CloudProvider) Open(ctx context.Context, sealed []byte, label string) (
 }
 
 // Index implements Provider.
+//
+// NOTE: the service computes it with its own HMAC key, not the keyring's
+// index key, so it does not match Keyring.Index, which computes the blind
+// indexes stored in the database.
 func (p *CloudProvider) Index(ctx context.Context, domain string, value []byte) ([]byte, error) {
 	var response cloudapi.IndexResponse
 	if err := p.call(ctx, cloudapi.PathIndex, cloudapi.IndexRequest{Domain: domain, Value: value}, &response); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -32,6 +33,22 @@ const maxWrappedKeySize = 1024
 // unwrapped again when needed.
 const maxCachedDataKeys = 4096
 
+// DefaultMaxSealsPerDataKey is how many values one data key seals before
+// the keyring switches to a new one, when the configuration sets no other
+// limit (CRYPTO_DATA_KEY_MAX_SEALS). With random 96-bit GCM nonces, NIST SP
+// 800-38D allows 2^32 encryptions per key; at 2^24 the chance that two
+// nonces repeat is below 2^-48.
+const DefaultMaxSealsPerDataKey = 1 << 24
+
+// MaxSealsPerDataKeyLimit is the largest configurable limit, half of the
+// 2^32 that SP 800-38D allows, so a key that cannot be replaced in time
+// still has room.
+const MaxSealsPerDataKeyLimit = 1 << 31
+
+// dataKeyRetryDelay is the wait after a failed renewal before a seal may
+// start the next attempt.
+var dataKeyRetryDelay = time.Second
+
 // DataKey is a data key of envelope encryption: an SM4 key in plaintext and
 // wrapped by the master key MasterKeyID of the cryptography service.
 type DataKey struct {
@@ -47,13 +64,26 @@ type DataKeyService interface {
 	UnwrapDataKey(ctx context.Context, wrapped []byte) (DataKey, error)
 }
 
+// activeDataKey is the data key that seals new values, with the number of
+// values it sealed.
+type activeDataKey struct {
+	wrapped []byte
+	pool    *sync.Pool
+	seals   atomic.Uint64
+}
+
 // envelope is the state of a keyring that seals with data keys.
 type envelope struct {
 	service DataKeyService
-	// timeout bounds one unwrap call, which Open makes on a cache miss.
-	timeout time.Duration
-	wrapped []byte
-	active  *sync.Pool
+	// timeout bounds one service call: an unwrap, which Open makes on a
+	// cache miss, or the generation of a new data key.
+	timeout     time.Duration
+	masterKeyID string
+	active      atomic.Pointer[activeDataKey]
+	// maxSeals is the number of values one data key seals. A renewal
+	// starts in the background at half of it.
+	maxSeals uint64
+	renewing atomic.Bool
 
 	mu    sync.Mutex
 	cache map[string]*sync.Pool // by cacheKey
@@ -68,10 +98,25 @@ type envelope struct {
 // opens ciphertexts of k's own keys and uses k's index key. It calls the
 // service once now, so an unreachable service fails here.
 //
-// NOTE: one data key seals everything a process seals until it stops. With
-// random 96-bit GCM nonces that is safe for about 2^32 values per key, far
-// above what one process of this system seals, but no counter enforces it.
+// Each data key seals at most DefaultMaxSealsPerDataKey values (see
+// WithDataKeysLimit).
 func (k *Keyring) WithDataKeys(ctx context.Context, service DataKeyService, timeout time.Duration) (*Keyring, error) {
+	return k.WithDataKeysLimit(ctx, service, timeout, DefaultMaxSealsPerDataKey)
+}
+
+// WithDataKeysLimit is WithDataKeys with a limit on the values one data key
+// seals, from 2 to MaxSealsPerDataKeyLimit. When a data key has sealed half
+// of maxSeals, one seal starts the generation of a new key in the
+// background, and sealing switches to it once the service returns it. No
+// seal waits for the service.
+//
+// NOTE: while the service stays unreachable, the old key goes on sealing
+// past maxSeals, with an error logged at the limit and at each failed
+// renewal, because Seal has no error to return.
+func (k *Keyring) WithDataKeysLimit(ctx context.Context, service DataKeyService, timeout time.Duration, maxSeals uint64) (*Keyring, error) {
+	if maxSeals < 2 || maxSeals > MaxSealsPerDataKeyLimit {
+		return nil, fmt.Errorf("crypto: a data key's seal limit of %d is out of range: use 2 to %d", maxSeals, uint64(MaxSealsPerDataKeyLimit))
+	}
 	if timeout <= 0 {
 		timeout = DefaultServiceTimeout
 	}
@@ -87,12 +132,13 @@ func (k *Keyring) WithDataKeys(ctx context.Context, service DataKeyService, time
 	if len(key.MasterKeyID) == 0 || len(key.MasterKeyID) > 255 || len(key.Wrapped) == 0 || len(key.Wrapped) > maxWrappedKeySize {
 		return nil, fmt.Errorf("crypto: the data key's master key ID %q or its %d-byte wrapped form is out of range", key.MasterKeyID, len(key.Wrapped))
 	}
-	active, err := dataKeyPool(key.Plaintext)
+	pool, err := dataKeyPool(key.Plaintext)
 	if err != nil {
 		return nil, err
 	}
-	e := &envelope{service: service, timeout: timeout, wrapped: key.Wrapped, active: active,
-		cache: map[string]*sync.Pool{cacheKey(key.MasterKeyID, key.Wrapped): active}}
+	e := &envelope{service: service, timeout: timeout, masterKeyID: key.MasterKeyID, maxSeals: maxSeals,
+		cache: map[string]*sync.Pool{cacheKey(key.MasterKeyID, key.Wrapped): pool}}
+	e.active.Store(&activeDataKey{wrapped: key.Wrapped, pool: pool})
 	keyring := &Keyring{activeID: key.MasterKeyID, aeads: k.aeads, indexKey: k.indexKey, envelope: e}
 	keyring.macs.New = k.macs.New
 	slog.Info("sealing with a data key of the cryptography service", "master_key_id", key.MasterKeyID)
@@ -121,22 +167,84 @@ func dataKeyPool(plaintext []byte) (*sync.Pool, error) {
 }
 
 // seal encrypts plaintext with the active data key in format
-// envelopeVersion.
+// envelopeVersion, and starts the key's renewal when it has sealed half of
+// its limit.
 func (e *envelope) seal(masterKeyID string, plaintext []byte, context string) []byte {
-	aead := e.active.Get().(cipher.AEAD)
-	defer e.active.Put(aead)
-	header := 2 + len(masterKeyID) + 2 + len(e.wrapped)
+	key := e.active.Load()
+	seals := key.seals.Add(1)
+	if seals >= e.maxSeals/2 && e.active.Load() == key && e.renewing.CompareAndSwap(false, true) {
+		go e.renew(key)
+	}
+	if seals == e.maxSeals {
+		slog.Error("a data key reached its seal limit and no new data key has replaced it yet; sealing goes on with it",
+			"master_key_id", masterKeyID, "max_seals", e.maxSeals)
+	}
+
+	aead := key.pool.Get().(cipher.AEAD)
+	defer key.pool.Put(aead)
+	header := 2 + len(masterKeyID) + 2 + len(key.wrapped)
 	sealed := make([]byte, header+nonceSize, header+nonceSize+len(plaintext)+aead.Overhead())
 	sealed[0] = envelopeVersion
 	sealed[1] = byte(len(masterKeyID))
 	offset := 2 + copy(sealed[2:], masterKeyID)
-	binary.BigEndian.PutUint16(sealed[offset:], uint16(len(e.wrapped)))
-	copy(sealed[offset+2:], e.wrapped)
+	binary.BigEndian.PutUint16(sealed[offset:], uint16(len(key.wrapped)))
+	copy(sealed[offset+2:], key.wrapped)
 	nonce := sealed[header : header+nonceSize]
 	if _, err := rand.Read(nonce); err != nil {
 		panic(err) // crypto/rand.Read does not fail on supported platforms
 	}
 	return aead.Seal(sealed, nonce, plaintext, []byte(context))
+}
+
+// renew generates a data key to replace old and makes it the active one.
+// After a failure it waits dataKeyRetryDelay before a later seal may try
+// again.
+func (e *envelope) renew(old *activeDataKey) {
+	defer e.renewing.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
+	defer cancel()
+	key, err := e.service.GenerateDataKey(ctx)
+	if err == nil && key.MasterKeyID != e.masterKeyID {
+		err = fmt.Errorf("the service wrapped it under master key %q, not %q", key.MasterKeyID, e.masterKeyID)
+	}
+	if err == nil && (len(key.Wrapped) == 0 || len(key.Wrapped) > maxWrappedKeySize) {
+		err = fmt.Errorf("its wrapped form has %d bytes, want 1 to %d", len(key.Wrapped), maxWrappedKeySize)
+	}
+	var pool *sync.Pool
+	if err == nil {
+		pool, err = dataKeyPool(key.Plaintext)
+	}
+	if err != nil {
+		slog.Error("generating a new data key failed; sealing goes on with the current one and retries",
+			"master_key_id", e.masterKeyID, "sealed", old.seals.Load(), "max_seals", e.maxSeals, "retry_in", dataKeyRetryDelay, "error", err)
+		time.Sleep(dataKeyRetryDelay)
+		return
+	}
+
+	e.mu.Lock()
+	e.evictOne()
+	e.cache[cacheKey(key.MasterKeyID, key.Wrapped)] = pool
+	e.mu.Unlock()
+	if !e.active.CompareAndSwap(old, &activeDataKey{wrapped: key.Wrapped, pool: pool}) {
+		return // a renewal that started before this one already replaced old
+	}
+	slog.Info("sealing with a new data key of the cryptography service", "master_key_id", key.MasterKeyID,
+		"previous_key_seals", old.seals.Load(), "max_seals", e.maxSeals)
+}
+
+// evictOne drops one cached data key other than the active one when the
+// cache is full. The caller holds e.mu.
+func (e *envelope) evictOne() {
+	if len(e.cache) < maxCachedDataKeys {
+		return
+	}
+	active := e.active.Load().pool
+	for cached, cachedPool := range e.cache {
+		if cachedPool != active {
+			delete(e.cache, cached)
+			return
+		}
+	}
 }
 
 // open decrypts a ciphertext of format envelopeVersion, unwrapping its data
@@ -227,14 +335,7 @@ func (e *envelope) unwrap(masterKeyID string, wrapped []byte) (*sync.Pool, error
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.cache) >= maxCachedDataKeys {
-		for cached, cachedPool := range e.cache {
-			if cachedPool != e.active {
-				delete(e.cache, cached)
-				break
-			}
-		}
-	}
+	e.evictOne()
 	e.cache[cacheKey(masterKeyID, wrapped)] = pool
 	return pool, nil
 }

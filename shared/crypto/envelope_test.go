@@ -237,6 +237,9 @@ func TestLoadKeyringCloudFromEnvironment(t *testing.T) {
 	}
 
 	settings["CRYPTO_PROVIDER"] = "cloud"
+	if _, err := crypto.WrapIndexKey(context.Background(), keyringPath, service.provider(t, "cloud-1")); err != nil {
+		t.Fatal(err)
+	}
 	cloud, err := crypto.LoadKeyring(context.Background(), crypto.LoadProviderConfig(config.FromMap(settings)))
 	if err != nil {
 		t.Fatal(err)
@@ -257,16 +260,7 @@ func TestLoadKeyringCloudFromEnvironment(t *testing.T) {
 // BenchmarkSealWithDataKey measures sealing under a cached data key, to
 // compare with BenchmarkSeal under a key of the keyring file.
 func BenchmarkSealWithDataKey(b *testing.B) {
-	backing, err := cryptoservice.GenerateProvider("cloud-1", "s1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	server := httptest.NewServer(cryptoservice.NewHandler(backing, testAPIKey))
-	defer server.Close()
-	service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: testAPIKey, SealingKeyID: "cloud-1"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	service := benchmarkService(b)
 	local, err := crypto.NewKeyring(crypto.GenerateKeyring("k1"))
 	if err != nil {
 		b.Fatal(err)
@@ -279,4 +273,128 @@ func BenchmarkSealWithDataKey(b *testing.B) {
 	for b.Loop() {
 		keyring.Seal(plaintext, "registration.residence_address")
 	}
+}
+
+// waitForNewDataKey waits until keyring seals with another data key than
+// old and returns the new one's wrapped form.
+func waitForNewDataKey(t *testing.T, keyring *crypto.Keyring, old []byte) []byte {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if current := crypto.ActiveWrappedDataKey(keyring); !bytes.Equal(current, old) {
+			return current
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the keyring still seals with the old data key after 10 seconds")
+	return nil
+}
+
+// wrappedKeyOf returns the wrapped data key that a ciphertext names.
+func wrappedKeyOf(t *testing.T, sealed []byte, masterKeyID string) []byte {
+	t.Helper()
+	offset := 2 + len(masterKeyID)
+	size := int(sealed[offset])<<8 | int(sealed[offset+1])
+	return sealed[offset+2 : offset+2+size]
+}
+
+func TestDataKeyReplacedAtSealLimit(t *testing.T) {
+	ctx := context.Background()
+	service := newCountingService(t, "cloud-1")
+	local := localKeyring(t)
+	keyring, err := local.WithDataKeysLimit(ctx, service.provider(t, "cloud-1"), time.Second, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := crypto.ActiveWrappedDataKey(keyring)
+
+	var sealed [][]byte
+	for i := range 2 {
+		sealed = append(sealed, keyring.Seal([]byte{'a', byte(i)}, "staff.phone"))
+	}
+	second := waitForNewDataKey(t, keyring, first)
+	// One value, below the half of the limit that starts the next renewal.
+	sealed = append(sealed, keyring.Seal([]byte{'b', 0}, "staff.phone"))
+
+	if n := service.count(cloudapi.PathGenerateDataKey); n != 2 {
+		t.Errorf("data keys generated = %d, want 2", n)
+	}
+	for i, ciphertext := range sealed {
+		want := first
+		if i >= 2 {
+			want = second
+		}
+		if !bytes.Equal(wrappedKeyOf(t, ciphertext, "cloud-1"), want) {
+			t.Errorf("value %d is sealed with another data key than expected", i)
+		}
+	}
+	// Both keys open their values, in this process and in another one.
+	reader := service.dataKeyring(t, local)
+	for i, ciphertext := range sealed {
+		for name, opener := range map[string]*crypto.Keyring{"same process": keyring, "other process": reader} {
+			want := []byte{"aab"[i], byte(i % 2)}
+			if opened, err := opener.Open(ciphertext, "staff.phone"); err != nil || !bytes.Equal(opened, want) {
+				t.Errorf("%s: Open of value %d = %v, %v, want %v", name, i, opened, err, want)
+			}
+		}
+	}
+}
+
+func TestDataKeyRenewalFailureKeepsSealing(t *testing.T) {
+	defer crypto.SetDataKeyRetryDelay(time.Millisecond)()
+	ctx := context.Background()
+	service := newCountingService(t, "cloud-1")
+	keyring, err := localKeyring(t).WithDataKeysLimit(ctx, service.provider(t, "cloud-1"), time.Second, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := crypto.ActiveWrappedDataKey(keyring)
+
+	service.setDown(true)
+	for i := range 10 {
+		sealed := keyring.Seal([]byte{byte(i)}, "staff.phone")
+		if opened, err := keyring.Open(sealed, "staff.phone"); err != nil || !bytes.Equal(opened, []byte{byte(i)}) {
+			t.Errorf("Open of value %d sealed while the service is down = %v, %v", i, opened, err)
+		}
+	}
+	if !bytes.Equal(crypto.ActiveWrappedDataKey(keyring), first) {
+		t.Error("the data key changed while the service was down")
+	}
+
+	// Once the service is back, a later seal starts a renewal that works.
+	service.setDown(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for bytes.Equal(crypto.ActiveWrappedDataKey(keyring), first) && time.Now().Before(deadline) {
+		keyring.Seal([]byte("x"), "staff.phone")
+		time.Sleep(5 * time.Millisecond)
+	}
+	if bytes.Equal(crypto.ActiveWrappedDataKey(keyring), first) {
+		t.Error("no new data key 10 seconds after the service came back")
+	}
+}
+
+func TestDataKeySealLimitRange(t *testing.T) {
+	service := newCountingService(t, "cloud-1")
+	for _, limit := range []uint64{0, 1, crypto.MaxSealsPerDataKeyLimit + 1} {
+		if _, err := localKeyring(t).WithDataKeysLimit(context.Background(), service.provider(t, "cloud-1"), time.Second, limit); err == nil {
+			t.Errorf("WithDataKeysLimit accepted the limit %d", limit)
+		}
+	}
+}
+
+// benchmarkService returns a client of a new cryptography service
+// simulator on loopback, with master key cloud-1.
+func benchmarkService(b *testing.B) *crypto.CloudProvider {
+	b.Helper()
+	backing, err := cryptoservice.GenerateProvider("cloud-1", "s1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := httptest.NewServer(cryptoservice.NewHandler(backing, testAPIKey))
+	b.Cleanup(server.Close)
+	service, err := crypto.NewCloudProvider(crypto.CloudConfig{URL: server.URL, APIKey: testAPIKey, SealingKeyID: "cloud-1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return service
 }

@@ -53,7 +53,11 @@ type Keyring struct {
 type KeyringFile struct {
 	ActiveKeyID string            `json:"active_key_id"`
 	SealingKeys map[string]string `json:"sealing_keys"`
-	IndexKey    string            `json:"index_key"`
+	IndexKey    string            `json:"index_key,omitempty"`
+	// WrappedIndexKey is the index key sealed by the cloud's cryptography
+	// service with context IndexKeyContext, in place of IndexKey. Only
+	// LoadKeyring with CRYPTO_PROVIDER=cloud can use it (WrapIndexKey).
+	WrappedIndexKey string `json:"wrapped_index_key,omitempty"`
 }
 
 // NewKeyring builds a keyring. Sealing keys are 16 bytes (SM4), the index
@@ -80,6 +84,10 @@ func NewKeyring(file KeyringFile) (*Keyring, error) {
 		return nil, fmt.Errorf("crypto: active key %q is not among the sealing keys", file.ActiveKeyID)
 	}
 
+	if file.IndexKey == "" && file.WrappedIndexKey != "" {
+		return nil, errors.New("crypto: the keyring file's blind-index key is wrapped by the cloud's cryptography service (wrapped_index_key): " +
+			"set CRYPTO_PROVIDER=cloud and the service's settings, which unwrap it")
+	}
 	var err error
 	if keyring.indexKey, err = decodeMACKey("index_key", file.IndexKey); err != nil {
 		return nil, err

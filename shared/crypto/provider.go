@@ -174,22 +174,27 @@ type ProviderConfig struct {
 	// SealingKeyID names the service's key that seals new data
 	// (CRYPTO_SEALING_KEY_ID).
 	SealingKeyID string
+	// MaxSealsPerDataKey is the number of values one data key seals before
+	// a new one replaces it (CRYPTO_DATA_KEY_MAX_SEALS, default
+	// DefaultMaxSealsPerDataKey).
+	MaxSealsPerDataKey int
 }
 
 // LoadProviderConfig reads a ProviderConfig from the environment variables
 // named in its field comments. NewProvider checks the values.
 func LoadProviderConfig(r *config.Reader) ProviderConfig {
 	return ProviderConfig{
-		Kind:           r.String("CRYPTO_PROVIDER", ProviderLocal),
-		KeyringFile:    r.String("CRYPTO_KEYRING_FILE", ""),
-		SigningKeyFile: r.String("CRYPTO_SIGNING_KEY_FILE", ""),
-		SigningKeyID:   r.String("CRYPTO_SIGNING_KEY_ID", ""),
-		VerifyKeys:     r.String("CRYPTO_VERIFY_KEYS", ""),
-		UserID:         r.String("CRYPTO_SIGNING_USER_ID", DefaultUserID),
-		ServiceURL:     r.String("CRYPTO_SERVICE_URL", ""),
-		ServiceAPIKey:  r.String("CRYPTO_SERVICE_API_KEY", ""),
-		ServiceTimeout: r.Duration("CRYPTO_SERVICE_TIMEOUT", DefaultServiceTimeout, 100*time.Millisecond),
-		SealingKeyID:   r.String("CRYPTO_SEALING_KEY_ID", ""),
+		Kind:               r.String("CRYPTO_PROVIDER", ProviderLocal),
+		KeyringFile:        r.String("CRYPTO_KEYRING_FILE", ""),
+		SigningKeyFile:     r.String("CRYPTO_SIGNING_KEY_FILE", ""),
+		SigningKeyID:       r.String("CRYPTO_SIGNING_KEY_ID", ""),
+		VerifyKeys:         r.String("CRYPTO_VERIFY_KEYS", ""),
+		UserID:             r.String("CRYPTO_SIGNING_USER_ID", DefaultUserID),
+		ServiceURL:         r.String("CRYPTO_SERVICE_URL", ""),
+		ServiceAPIKey:      r.String("CRYPTO_SERVICE_API_KEY", ""),
+		ServiceTimeout:     r.Duration("CRYPTO_SERVICE_TIMEOUT", DefaultServiceTimeout, 100*time.Millisecond),
+		SealingKeyID:       r.String("CRYPTO_SEALING_KEY_ID", ""),
+		MaxSealsPerDataKey: r.Int("CRYPTO_DATA_KEY_MAX_SEALS", DefaultMaxSealsPerDataKey, 2, MaxSealsPerDataKeyLimit),
 	}
 }
 
@@ -229,33 +234,53 @@ func newCloudProviderFromConfig(config ProviderConfig, userID string) (*CloudPro
 // LoadKeyring returns the keyring that seals personal data, from the
 // keyring file (CRYPTO_KEYRING_FILE). With CRYPTO_PROVIDER=cloud, new data
 // is sealed with a data key of the cloud's cryptography service
-// (Keyring.WithDataKeys), whose master key is CRYPTO_SEALING_KEY_ID, and
-// data sealed before with the file's keys still opens. Blind indexes use
-// the file's index key in both cases. The cloud case calls the service
-// once, so an unreachable service fails here.
+// (Keyring.WithDataKeysLimit), whose master key is CRYPTO_SEALING_KEY_ID,
+// data sealed before with the file's keys still opens, and the blind-index
+// key is the file's wrapped_index_key unwrapped by the service
+// (WrapIndexKey). The cloud case calls the service twice, so an
+// unreachable service fails here.
 func LoadKeyring(ctx context.Context, config ProviderConfig) (*Keyring, error) {
 	if config.KeyringFile == "" {
 		return nil, errors.New("CRYPTO_KEYRING_FILE is not set: it names the keyring file that seals personal data (backoffice keygen FILE makes one)")
 	}
-	keyring, err := LoadKeyringFile(config.KeyringFile)
+	switch config.Kind {
+	case ProviderLocal, "":
+		keyring, err := LoadKeyringFile(config.KeyringFile)
+		if err != nil {
+			return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+		}
+		return keyring, nil
+	case ProviderCloud:
+		return loadCloudKeyring(ctx, config)
+	}
+	return nil, errUnknownKind(config.Kind)
+}
+
+func loadCloudKeyring(ctx context.Context, config ProviderConfig) (*Keyring, error) {
+	userID := config.UserID
+	if userID == "" {
+		userID = DefaultUserID
+	}
+	service, err := newCloudProviderFromConfig(config, userID)
+	if err != nil {
+		return nil, err
+	}
+	file, err := readKeyringFile(config.KeyringFile)
 	if err != nil {
 		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
 	}
-	switch config.Kind {
-	case ProviderLocal, "":
-		return keyring, nil
-	case ProviderCloud:
-		userID := config.UserID
-		if userID == "" {
-			userID = DefaultUserID
-		}
-		service, err := newCloudProviderFromConfig(config, userID)
-		if err != nil {
-			return nil, err
-		}
-		return keyring.WithDataKeys(ctx, service, config.ServiceTimeout)
+	if file, err = unwrapIndexKey(ctx, file, service, service.timeout); err != nil {
+		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
 	}
-	return nil, errUnknownKind(config.Kind)
+	keyring, err := NewKeyring(file)
+	if err != nil {
+		return nil, fmt.Errorf("CRYPTO_KEYRING_FILE: %w", err)
+	}
+	maxSeals := config.MaxSealsPerDataKey
+	if maxSeals == 0 {
+		maxSeals = DefaultMaxSealsPerDataKey
+	}
+	return keyring.WithDataKeysLimit(ctx, service, service.timeout, uint64(maxSeals))
 }
 
 func newLocalProviderFromFiles(config ProviderConfig, userID string) (*LocalProvider, error) {
@@ -279,15 +304,27 @@ func newLocalProviderFromFiles(config ProviderConfig, userID string) (*LocalProv
 		}
 	}
 
-	verifyKeys, err := loadVerifyKeys(config.VerifyKeys)
+	verifyKeys, err := loadVerifyKeys("CRYPTO_VERIFY_KEYS", config.VerifyKeys)
 	if err != nil {
 		return nil, err
 	}
 	return NewLocalProvider(keyring, signer, verifyKeys, userID)
 }
 
-// loadVerifyKeys reads the public key files of "id=path,id=path".
-func loadVerifyKeys(list string) (map[string]*sm2.PublicKey, error) {
+// LoadVerifier returns a verifier of the public key files in list, as
+// comma-separated id=path pairs. Errors name the list by name, such as a
+// flag or an environment variable.
+func LoadVerifier(name, list string) (*Verifier, error) {
+	keys, err := loadVerifyKeys(name, list)
+	if err != nil {
+		return nil, err
+	}
+	return NewVerifier(keys)
+}
+
+// loadVerifyKeys reads the public key files of "id=path,id=path", the
+// value of the setting name.
+func loadVerifyKeys(name, list string) (map[string]*sm2.PublicKey, error) {
 	keys := map[string]*sm2.PublicKey{}
 	for pair := range strings.SplitSeq(list, ",") {
 		pair = strings.TrimSpace(pair)
@@ -296,14 +333,14 @@ func loadVerifyKeys(list string) (map[string]*sm2.PublicKey, error) {
 		}
 		keyID, path, ok := strings.Cut(pair, "=")
 		if !ok || keyID == "" || path == "" {
-			return nil, fmt.Errorf("crypto: CRYPTO_VERIFY_KEYS entry %q: want id=path, such as audit-2025=/etc/preschool/audit-2025.pub.pem", pair)
+			return nil, fmt.Errorf("crypto: %s entry %q: want id=path, such as audit-2025=/etc/preschool/audit-2025.pub.pem", name, pair)
 		}
 		if _, dup := keys[keyID]; dup {
-			return nil, fmt.Errorf("crypto: CRYPTO_VERIFY_KEYS names key %q twice", keyID)
+			return nil, fmt.Errorf("crypto: %s names key %q twice", name, keyID)
 		}
 		key, err := LoadSM2PublicKeyFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("CRYPTO_VERIFY_KEYS: %w", err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		keys[keyID] = key
 	}
