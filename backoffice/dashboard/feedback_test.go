@@ -86,16 +86,18 @@ func rawFeedbackCounts(t *testing.T, f *fixture, district string) feedbackCounts
 	return counts
 }
 
-func compareFeedback(t *testing.T, who string, got dashboardenrolment.Feedback, want feedbackCounts) {
+func compareFeedback(t *testing.T, viewer string, got dashboardenrolment.Feedback, want feedbackCounts) {
 	t.Helper()
 	if got.Total != want.total || want.total == 0 {
-		t.Errorf("%s: total = %d, want %d (and more than 0)", who, got.Total, want.total)
+		t.Errorf("%s: total = %d, want %d (and more than 0)", viewer, got.Total, want.total)
 	}
+
 	days := map[string]int64{}
 	for _, c := range got.ByDay {
 		days[c.Day+"/"+c.Stage] = c.Count
 	}
-	sameCounts(t, who+" reports by day and stage", days, want.byDay)
+	sameCounts(t, viewer+" reports by day and stage", days, want.byDay)
+
 	toMap := func(counts []dashboardenrolment.FeedbackCount) map[string]int64 {
 		m := map[string]int64{}
 		for _, c := range counts {
@@ -105,17 +107,19 @@ func compareFeedback(t *testing.T, who string, got dashboardenrolment.Feedback, 
 		}
 		return m
 	}
-	sameCounts(t, who+" reports by stage", toMap(got.ByStage), want.byStage)
-	sameCounts(t, who+" reports by district", toMap(got.ByDistrict), want.byDistrict)
-	sameCounts(t, who+" reports by category", toMap(got.ByCategory), want.byCategory)
-	sameCounts(t, who+" reports by trigger", toMap(got.ByTrigger), want.byTrigger)
-	sameCounts(t, who+" reports by step", toMap(got.ByStep), want.byStep)
+	sameCounts(t, viewer+" reports by stage", toMap(got.ByStage), want.byStage)
+	sameCounts(t, viewer+" reports by district", toMap(got.ByDistrict), want.byDistrict)
+	sameCounts(t, viewer+" reports by category", toMap(got.ByCategory), want.byCategory)
+	sameCounts(t, viewer+" reports by trigger", toMap(got.ByTrigger), want.byTrigger)
+	sameCounts(t, viewer+" reports by step", toMap(got.ByStep), want.byStep)
+
 	if len(got.ByCategory) != len(shared.Categories) {
-		t.Errorf("%s: %d categories, want all %d", who, len(got.ByCategory), len(shared.Categories))
+		t.Errorf("%s: %d categories, want all %d", viewer, len(got.ByCategory), len(shared.Categories))
 	}
+
 	for _, c := range append(got.ByCategory, got.ByDistrict...) {
 		if c.Name == "" || c.Name == c.Code {
-			t.Errorf("%s: %q has no name", who, c.Code)
+			t.Errorf("%s: %q has no name", viewer, c.Code)
 		}
 	}
 }

@@ -75,8 +75,8 @@ func findRegistration(ctx context.Context, db sqlx.QueryerContext, keyring *cryp
 	number := strings.TrimSpace(request.RegistrationNumber)
 	switch {
 	case number != "":
-		// The message tells a wrong length, a mistyped digit and an
-		// application number apart, also for a QR code that is not a
+		// The message distinguishes a wrong length, a mistyped digit and an
+		// application number, also for a QR code that is not a
 		// registration form's.
 		if err := enrol.CheckNumber("registrationNumber", "invalid_registration_number", number, enrol.KindRegistration); err != nil {
 			return registration{}, err
