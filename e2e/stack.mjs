@@ -138,13 +138,16 @@ export async function startStack({ name = '', settings = {} } = {}) {
   };
 }
 
-/** Launches Debian's Chromium headless, as the machines have no other browser. */
-export async function launchBrowser() {
+/**
+ * Launches Debian's Chromium headless, as the machines have no other
+ * browser. args are added to the command line, such as a fake camera's.
+ */
+export async function launchBrowser({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
   });
 }
 

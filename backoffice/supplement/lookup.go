@@ -75,9 +75,11 @@ func findRegistration(ctx context.Context, db sqlx.QueryerContext, keyring *cryp
 	number := strings.TrimSpace(request.RegistrationNumber)
 	switch {
 	case number != "":
-		if enrol.NumberKind(number) != enrol.KindRegistration {
-			return registration{}, apierror.Invalid("registrationNumber", "invalid_registration_number",
-				"登记编号应为 12 位数字，请核对或重新扫描登记表上的二维码。")
+		// The message distinguishes a wrong length, a mistyped digit and an
+		// application number, also for a QR code that is not a
+		// registration form's.
+		if err := enrol.CheckNumber("registrationNumber", "invalid_registration_number", number, enrol.KindRegistration); err != nil {
+			return registration{}, err
 		}
 		where, value = "r.registration_number = $1", number
 	case request.DocumentType != "" || request.DocumentNumber != "":

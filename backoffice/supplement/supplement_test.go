@@ -152,6 +152,18 @@ func TestLookupByNumberAndDocument(t *testing.T) {
 		Expect(t, http.StatusNotFound, "registration_not_found")
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/supplementary/lookup", map[string]any{"registrationNumber": "123"}).
 		Expect(t, http.StatusBadRequest, "invalid_registration_number")
+	wrongDigit := number[:len(number)-1] + string('0'+(number[len(number)-1]-'0'+1)%10)
+	for _, c := range []struct{ number, message string }{
+		{wrongDigit, "编号校验位不正确"},
+		{enrol.FormatApplicationNumber(f.env.Year.Year, xuhui, 1), "这是 14 位报名编号"},
+		{"https://example.invalid/form", "登记编号应为 12 位数字"},
+	} {
+		response := f.xuhui.Send(t, http.MethodPost, "/api/v1/supplementary/lookup", map[string]any{"registrationNumber": c.number})
+		response.Expect(t, http.StatusBadRequest, "invalid_registration_number")
+		if message := response.Error(t).Message; !strings.Contains(message, c.message) {
+			t.Errorf("lookup of %q: message %q, want it to contain %q", c.number, message, c.message)
+		}
+	}
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/supplementary/lookup", map[string]any{}).
 		Expect(t, http.StatusBadRequest, "missing_lookup")
 	f.xuhui.Send(t, http.MethodPost, "/api/v1/supplementary/lookup",

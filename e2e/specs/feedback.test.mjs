@@ -4,7 +4,8 @@
 // edge, through the Redis stream into the back office, and on to the
 // service-rating simulator. Then the parent leaves the half-filled form
 // through the site title, the prompt opens again, and 继续离开 goes home.
-// Last, a city admin finds both reports and their counts in the admin app.
+// Last, a city admin finds both reports and their counts in the admin app,
+// on the feedback list and on the enrolment dashboard.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, screenshotPath, startStack } from '../stack.mjs';
@@ -104,5 +105,15 @@ test('idle and leave prompts reach the rating system and the admin list', async 
   const summary = admin.locator('[data-test="feedback-summary"]');
   assert.match(await summary.innerText(), /反映总数\s*2/);
   await admin.screenshot({ path: screenshotPath('feedback-admin'), fullPage: true });
+
+  // The enrolment dashboard counts both reports, sent from the registration form.
+  await admin.goto(`${stack.backOfficeURL}/dashboard/enrolment`);
+  const panel = admin.locator('[data-panel="enrolment-feedback"]');
+  await panel.locator('[data-figure="feedback-total"]', { hasText: /^2$/ }).waitFor();
+  for (const name of ['day', 'category', 'district', 'trigger', 'step']) {
+    await panel.locator(`[data-chart="enrolment-feedback-${name}"] canvas`).first().waitFor();
+  }
+  await panel.scrollIntoViewIfNeeded();
+  await admin.screenshot({ path: screenshotPath('feedback-dashboard') });
   assert.deepEqual(pageErrors, []);
 });

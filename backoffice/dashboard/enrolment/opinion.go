@@ -22,7 +22,8 @@ type OpinionCount struct {
 }
 
 // Opinion is the public-opinion panel: help-desk questions and hotline
-// calls by status, problem type, channel, district, stage and day.
+// calls by status, problem type, channel, district, stage and day, and the
+// parents' 办不成事 reports.
 type Opinion struct {
 	Year          int             `json:"year"`
 	Range         dashboard.Range `json:"range"`
@@ -35,21 +36,15 @@ type Opinion struct {
 	// UnresolvedQuestions is the help-desk questions not resolved, which
 	// the unresolved_questions threshold watches.
 	UnresolvedQuestions int64 `json:"unresolvedQuestions"`
+	// Feedback is the parents' 办不成事 reports of the same range and area.
+	Feedback Feedback `json:"feedback"`
 }
 
 // Opinion returns the public-opinion panel of the year's range within the
 // scope. A district area narrows it to that district.
 func (s *Store) Opinion(ctx context.Context, q Query) (Opinion, error) {
 	opinion := Opinion{Year: q.Year, Range: q.Range}
-	w := &dashboard.Where{}
-	w.AddValue("o.received_at >= %s", q.Range.From)
-	w.AddValue("o.received_at < %s", q.Range.To)
-	w.Add(q.Scope.Filter(opinionColumns, w.Next()))
-	w.Add(q.Area.Condition("o.district_code", "''", w.Next()))
-	yearArg := w.Next()
-	args := append(w.Args, int16(q.Year))
-	window := `o.received_at >= y.registration_opens_at AND o.received_at < y.application_closes_at`
-	from := `opinion_record o JOIN enrolment_year y ON y.year = $` + fmt.Sprint(yearArg) + ` AND ` + window
+	from, where, args := seasonRows(q, "opinion_record o", "o.received_at", "o.district_code", opinionColumns)
 
 	groups := []struct {
 		target *[]OpinionCount
@@ -64,7 +59,7 @@ func (s *Store) Opinion(ctx context.Context, q Query) (Opinion, error) {
 	}
 	for _, group := range groups {
 		err := s.DB.SelectContext(ctx, group.target, `SELECT o.source, `+group.code+` AS code, count(*) AS count
-			FROM `+from+` WHERE `+w.SQL()+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+			FROM `+from+` WHERE `+where+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
 		if err != nil {
 			return opinion, fmt.Errorf("opinion records by %s: %w", group.code, err)
 		}
@@ -74,7 +69,28 @@ func (s *Store) Opinion(ctx context.Context, q Query) (Opinion, error) {
 			opinion.UnresolvedQuestions += c.Count
 		}
 	}
-	return opinion, nil
+	var err error
+	opinion.Feedback, err = s.Feedback(ctx, q)
+	return opinion, err
+}
+
+// seasonRows returns the FROM and WHERE clauses, with their arguments, that
+// select a table's rows inside the year's enrolment season (registration
+// opening to application closing) and the query's range, scope and
+// district. The table must have only a district, so street areas and
+// street or kindergarten scopes select nothing. FROM joins enrolment_year
+// as y.
+func seasonRows(q Query, table, timeColumn, districtColumn string, columns access.Columns) (from, where string, args []any) {
+	w := &dashboard.Where{}
+	w.AddValue(timeColumn+" >= %s", q.Range.From)
+	w.AddValue(timeColumn+" < %s", q.Range.To)
+	w.Add(q.Scope.Filter(columns, w.Next()))
+	w.Add(q.Area.Condition(districtColumn, "''", w.Next()))
+	yearArg := w.Next()
+	args = append(w.Args, int16(q.Year))
+	window := timeColumn + ` >= y.registration_opens_at AND ` + timeColumn + ` < y.application_closes_at`
+	from = table + ` JOIN enrolment_year y ON y.year = $` + fmt.Sprint(yearArg) + ` AND ` + window
+	return from, w.SQL(), args
 }
 
 // opinion handles GET /dashboard/enrolment/opinion.
