@@ -759,3 +759,41 @@ func TestAdmissionResync(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmissionWithDamagedRecord: a registration whose sealed name no longer
+// opens shows as （无法解密） in the proposal list, and confirming still
+// settles every application, with no notice for the damaged one.
+func TestAdmissionWithDamagedRecord(t *testing.T) {
+	f := newFixture(t)
+	matched := f.matchedCampuses(t)
+	damaged := f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	intact := f.apply(t, applicant{child: 2, request: local(2), choices: []int{0}}, matched)
+	f.closeApplication(t)
+	f.exec(t, `
+		UPDATE registration SET child_name = '\x00', guardians = '\x00'
+		WHERE registration_number = (SELECT registration_number FROM application WHERE application_number = $1)`, damaged)
+
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+	response := f.xuhui.Get(t, "/api/v1/admission/proposal?year="+strconv.Itoa(f.env.Year.Year))
+	response.Expect(t, http.StatusOK, "")
+	if !strings.Contains(string(response.Body), "（无法解密）") {
+		t.Errorf("proposal list = %s, want the damaged record's name shown as （无法解密）", response.Body)
+	}
+
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
+	for _, number := range []string{damaged, intact} {
+		var status string
+		if err := f.env.DB.DB.Get(&status, `SELECT status FROM application WHERE application_number = $1`, number); err != nil {
+			t.Fatal(err)
+		}
+		if status != enrol.StatusAdmitted && status != enrol.StatusNotAdmitted {
+			t.Errorf("application %s status = %s after the confirmation, want an outcome", number, status)
+		}
+	}
+	if n := f.env.Count(t, `SELECT count(*) FROM sms_outbox WHERE record_number = $1`, damaged); n != 0 {
+		t.Errorf("notices for the damaged record = %d, want 0", n)
+	}
+	if n := f.env.Count(t, `SELECT count(*) FROM sms_outbox WHERE record_number = $1`, intact); n != 1 {
+		t.Errorf("notices for the intact record = %d, want 1", n)
+	}
+}

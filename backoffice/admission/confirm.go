@@ -179,15 +179,16 @@ func applyOutcomes(ctx context.Context, tx *sqlx.Tx, year int, district string) 
 }
 
 // queueNotice queues the family's admission notice inside tx. It returns
-// false when the family left no phone number.
+// false when the family left no phone number, or when the record does not
+// open (logged): the outcome still stands, and the parent sees it on the
+// receipt page.
 func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string, row confirmedRow) (bool, error) {
-	childName, err := h.Keyring.Open(row.ChildName, enrol.ContextChildName)
-	if err != nil {
-		return false, fmt.Errorf("open the child's name of %s: %w", row.Number, err)
-	}
-	phone, err := sms.GuardianPhone(h.Keyring, row.Guardians, enrol.ContextGuardians)
-	if err != nil {
-		return false, err
+	childName, errName := h.Keyring.Open(row.ChildName, enrol.ContextChildName)
+	phone, errPhone := sms.GuardianPhone(h.Keyring, row.Guardians, enrol.ContextGuardians)
+	if errName != nil || errPhone != nil {
+		slog.Error("no admission notice: the registration does not open", "application", row.Number,
+			"name_error", errName, "guardians_error", errPhone)
+		return false, nil
 	}
 	event, values := sms.EventAdmissionNotAdmitted, map[string]string{
 		sms.PlaceholderApplicationNumber:  row.Number,
@@ -199,7 +200,7 @@ func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string
 		event = sms.EventAdmissionAdmitted
 		values[sms.PlaceholderCampus] = row.CampusName.String
 	}
-	_, err = sms.Enqueue(ctx, tx, h.Keyring, sms.Message{
+	_, err := sms.Enqueue(ctx, tx, h.Keyring, sms.Message{
 		Event: event, DistrictCode: district, EntryID: row.EntryID, RecordNumber: row.Number,
 		Phone: phone, ChildName: string(childName), Values: values,
 	})

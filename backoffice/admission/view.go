@@ -193,11 +193,7 @@ func (h *Handlers) fillItems(ctx context.Context, view *ProposalView, campus int
 	}
 	for i := range view.Items {
 		item := &view.Items[i]
-		name, err := h.Keyring.Open(item.SealedChildName, enrol.ContextChildName)
-		if err != nil {
-			return fmt.Errorf("open the child's name of %s: %w", item.ApplicationNumber, err)
-		}
-		item.ChildName = enrolment.MaskName(string(name))
+		item.ChildName = enrolment.MaskedChildName(h.Keyring, item.SealedChildName, item.ApplicationNumber)
 		item.StatusLabel = enrol.StatusLabel(item.Status)
 	}
 	return nil

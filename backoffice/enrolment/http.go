@@ -120,7 +120,14 @@ var documentLabels = map[string]string{
 // maskedName opens a sealed child name and masks it for a list page: the
 // first and last characters stay ("张*明", "张*").
 func (h *Handlers) maskedName(sealed []byte, number string) string {
-	plain, err := h.Keyring.Open(sealed, enrol.ContextChildName)
+	return MaskedChildName(h.Keyring, sealed, number)
+}
+
+// MaskedChildName opens the sealed child name of the record number and
+// masks it. A name that does not open shows as （无法解密） and is logged,
+// so one damaged record does not fail a whole list.
+func MaskedChildName(keyring *crypto.Keyring, sealed []byte, number string) string {
+	plain, err := keyring.Open(sealed, enrol.ContextChildName)
 	if err != nil {
 		slog.Error("child name does not open", "number", number, "error", err)
 		return "（无法解密）"
