@@ -754,8 +754,22 @@ func TestAdmissionResync(t *testing.T) {
 		if status != enrol.StatusAdmitted && status != enrol.StatusNotAdmitted {
 			t.Fatalf("application %s status = %s, want an outcome", number, status)
 		}
-		if receipt := f.env.Receipt(t, number); receipt[enrol.FieldStatus] != status {
+		receipt := f.env.Receipt(t, number)
+		if receipt[enrol.FieldStatus] != status {
 			t.Errorf("receipt %s status = %q after the resync, want %s", number, receipt[enrol.FieldStatus], status)
+		}
+		var campus string
+		if err := f.env.DB.DB.Get(&campus, `
+			SELECT coalesce(k.name || '（' || c.name || '）', '') FROM admission_proposal p
+			LEFT JOIN campus c ON c.id = p.campus_id LEFT JOIN kindergarten k ON k.id = c.kindergarten_id
+			WHERE p.application_number = $1`, number); err != nil {
+			t.Fatal(err)
+		}
+		if status == enrol.StatusAdmitted && (campus == "" || !strings.Contains(receipt[enrol.FieldNote], campus)) {
+			t.Errorf("receipt %s note = %q, want the admitting campus %q", number, receipt[enrol.FieldNote], campus)
+		}
+		if status == enrol.StatusNotAdmitted && !strings.HasPrefix(receipt[enrol.FieldNote], "未录取原因：") {
+			t.Errorf("receipt %s note = %q, want the reason", number, receipt[enrol.FieldNote])
 		}
 	}
 }

@@ -216,6 +216,18 @@ func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string
 // application is still the child's application of the year. NOTE: a
 // failed sync is only logged and reported, and no API repeats it, because
 // a second confirmation is rejected.
+// parentNote is what the parent's receipt page says under the outcome:
+// the admitting kindergarten, or why the child was not admitted.
+func parentNote(row confirmedRow) string {
+	if row.Outcome == enrol.StatusAdmitted && row.CampusName.Valid {
+		return "录取园所：" + row.CampusName.String + "。请按区招生部门通知的时间办理入园手续。"
+	}
+	if row.Outcome == enrol.StatusNotAdmitted && row.Reason != "" {
+		return "未录取原因：" + row.Reason
+	}
+	return ""
+}
+
 func (h *Handlers) syncParents(ctx context.Context, rows []confirmedRow) error {
 	if h.Redis == nil {
 		return errors.New("admission: no Redis client to sync the parents' statuses")
@@ -225,7 +237,7 @@ func (h *Handlers) syncParents(ctx context.Context, rows []confirmedRow) error {
 	for start := 0; start < len(rows); start += batch {
 		var calls []rueidis.LuaExec
 		for _, row := range rows[start:min(start+batch, len(rows))] {
-			calls = append(calls, rueidis.LuaExec{Keys: []string{h.Keys.Receipt(row.Number)}, Args: []string{row.Outcome}})
+			calls = append(calls, rueidis.LuaExec{Keys: []string{h.Keys.Receipt(row.Number)}, Args: []string{row.Outcome, parentNote(row)}})
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		results := enrolment.StatusScript.ExecMulti(callCtx, h.Redis, calls...)

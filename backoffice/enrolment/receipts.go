@@ -25,10 +25,12 @@ return 0
 `)
 
 // StatusScript writes a new status into a receipt that still exists, as
-// the edge's status page reads it. KEYS[1] receipt, ARGV[1] status.
+// the edge's status page reads it, and a note for the parent when one is
+// given. KEYS[1] receipt, ARGV[1] status, ARGV[2] note (optional).
 var StatusScript = rueidis.NewLuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], 'status', ARGV[1])
+  if ARGV[2] and ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'note', ARGV[2]) end
   return 1
 end
 return 0
