@@ -220,7 +220,7 @@ func (h *Handlers) apply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	chosen, entryID, err := h.chooseCampus(ctx, tx, staff.Scope, row.Year, request)
+	chosen, entryID, err := h.chooseCampus(ctx, tx, staff.Scope, row, request)
 	if err != nil {
 		return err
 	}
@@ -301,8 +301,11 @@ func (h *Handlers) apply(w http.ResponseWriter, r *http.Request) error {
 
 // chooseCampus reads the campus and the entry its district has for the
 // category. Any campus of the staff member's districts may be chosen, even
-// one the matching rules do not offer for the family's address.
-func (h *Handlers) chooseCampus(ctx context.Context, tx *sqlx.Tx, scope access.Scope, year int, request applyRequest) (campus, int64, error) {
+// one the matching rules do not offer for the family's address, but the
+// category must belong to the registration's category group (本市户籍,
+// 外省市, 港澳台及外籍, 其他), as the parent's own application would.
+func (h *Handlers) chooseCampus(ctx context.Context, tx *sqlx.Tx, scope access.Scope, row registration, request applyRequest) (campus, int64, error) {
+	year := row.Year
 	var chosen campus
 	err := tx.GetContext(ctx, &chosen, `
 		SELECT c.id, c.name, k.name AS kindergarten, c.district_code
@@ -317,14 +320,32 @@ func (h *Handlers) chooseCampus(ctx context.Context, tx *sqlx.Tx, scope access.S
 	if !scope.AllowsDistrict(chosen.DistrictCode) {
 		return chosen, 0, access.ErrOutOfScope
 	}
-	var entryID int64
-	err = tx.GetContext(ctx, &entryID, `
-		SELECT id FROM entry WHERE enrolment_year = $1 AND district_code = $2 AND category_code = $3`,
+	var entry struct {
+		ID        int64  `db:"id"`
+		Group     string `db:"group_code"`
+		GroupName string `db:"group_name"`
+		Name      string `db:"name"`
+	}
+	err = tx.GetContext(ctx, &entry, `
+		SELECT e.id, hc.group_code, hc.group_name, hc.name
+		FROM entry e JOIN household_category hc ON hc.code = e.category_code
+		WHERE e.enrolment_year = $1 AND e.district_code = $2 AND e.category_code = $3`,
 		year, chosen.DistrictCode, request.CategoryCode)
 	if errors.Is(err, sql.ErrNoRows) {
 		return chosen, 0, errEntryNotFound
 	}
-	return chosen, entryID, err
+	if err != nil {
+		return chosen, 0, err
+	}
+	if entry.Group != row.CategoryGroup {
+		var groupName string
+		if err := tx.GetContext(ctx, &groupName, `SELECT group_name FROM household_category WHERE group_code = $1 LIMIT 1`, row.CategoryGroup); err != nil {
+			return chosen, 0, err
+		}
+		return chosen, 0, apierror.Invalid("categoryCode", "category_mismatch",
+			"报名类别“"+entry.Name+"”属于"+entry.GroupName+"，与该幼儿登记的户籍类别（"+groupName+"）不符，请选择"+groupName+"下的类别。")
+	}
+	return chosen, entry.ID, nil
 }
 
 // completeRegistration adds the phone and certificates the admin entered

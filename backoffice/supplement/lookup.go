@@ -42,6 +42,7 @@ type registration struct {
 	ChildSex          string         `db:"child_sex"`
 	ChildBirthDate    time.Time      `db:"child_birth_date"`
 	DocumentType      string         `db:"child_document_type"`
+	CategoryGroup     string         `db:"category_group"`
 	ResidenceDistrict string         `db:"residence_district_code"`
 	HukouDistrict     sql.NullString `db:"hukou_district_code"`
 	Status            string         `db:"status"`
@@ -58,7 +59,7 @@ func selectRegistration(scope access.Scope, where string) (string, []any) {
 	condition := scope.Filter(enrolment.RegistrationColumns, 2)
 	q := `
 		SELECT r.registration_number, r.enrolment_year, r.child_index, r.child_name, r.child_sex, r.child_birth_date,
-		       r.child_document_type, r.residence_district_code, r.hukou_district_code, r.status, r.guardians,
+		       r.child_document_type, r.category_group, r.residence_district_code, r.hukou_district_code, r.status, r.guardians,
 		       r.form_values, r.owner_index, (` + condition.SQL + `) IS TRUE AS in_scope
 		FROM registration r
 		WHERE ` + where

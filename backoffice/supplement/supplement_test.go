@@ -322,6 +322,8 @@ func TestApplyRejectsInvalidRequests(t *testing.T) {
 			http.StatusForbidden, "out_of_scope"},
 		{"category without entry", f.xuhui, map[string]any{"registrationNumber": number, "campusId": xuhuiCampus, "categoryCode": "no_such_category"},
 			http.StatusBadRequest, "entry_not_found"},
+		{"category of another group", f.xuhui, map[string]any{"registrationNumber": number, "campusId": xuhuiCampus, "categoryCode": "foreign"},
+			http.StatusBadRequest, "category_mismatch"},
 		{"phone already there", f.xuhui, map[string]any{"registrationNumber": number, "campusId": xuhuiCampus, "categoryCode": category,
 			"guardianPhone": "13900139000"}, http.StatusBadRequest, "guardian_phone_present"},
 		{"invalid phone", f.xuhui, map[string]any{"registrationNumber": number, "campusId": xuhuiCampus, "categoryCode": category,
