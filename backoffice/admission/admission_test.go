@@ -811,3 +811,27 @@ func TestAdmissionWithDamagedRecord(t *testing.T) {
 		t.Errorf("notices for the intact record = %d, want 1", n)
 	}
 }
+
+// TestAdmissionCountsSupplementaryLeftOut: a 补报名 application takes no
+// part in the round, and the proposal view says how many there are.
+func TestAdmissionCountsSupplementaryLeftOut(t *testing.T) {
+	f := newFixture(t)
+	matched := f.matchedCampuses(t)
+	supplementary := f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	f.apply(t, applicant{child: 2, request: local(2), choices: []int{0}}, matched)
+	f.closeApplication(t)
+	f.exec(t, `UPDATE application SET supplementary = true, status = 'documents_verified' WHERE application_number = $1`, supplementary)
+
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+	var view admission.ProposalView
+	f.xuhui.Get(t, "/api/v1/admission/proposal?year="+strconv.Itoa(f.env.Year.Year)).Decode(t, &view)
+	if view.Supplementary != 1 || view.Admitted+view.NotAdmitted != 1 {
+		t.Errorf("proposal view = supplementary %d, admitted %d, not admitted %d; want 1 supplementary left out and 1 in the round",
+			view.Supplementary, view.Admitted, view.NotAdmitted)
+	}
+	for _, item := range view.Items {
+		if item.ApplicationNumber == supplementary {
+			t.Errorf("the 补报名 application %s is in the proposal", supplementary)
+		}
+	}
+}

@@ -69,8 +69,12 @@ type ProposalView struct {
 	NotAdmitted int             `json:"notAdmitted"`
 	// NotVerified counts the not admitted applications that the rules
 	// left out because their documents are not verified.
-	NotVerified int            `json:"notVerified"`
-	Items       []ProposalItem `json:"items"`
+	NotVerified int `json:"notVerified"`
+	// Supplementary counts the district's live 补报名 applications of the
+	// year, which the round leaves out: the district placed each of them
+	// at its campus already (补录取).
+	Supplementary int            `json:"supplementary"`
+	Items         []ProposalItem `json:"items"`
 	Total       int            `json:"total"`
 	Page        int            `json:"page"`
 	Size        int            `json:"size"`
@@ -158,10 +162,13 @@ func (h *Handlers) fillCampuses(ctx context.Context, view *ProposalView, grade s
 	}
 	return h.DB.QueryRowContext(ctx, `
 		SELECT count(*) FILTER (WHERE outcome = 'admitted'), count(*) FILTER (WHERE outcome = 'not_admitted'),
-		       count(*) FILTER (WHERE outcome = 'not_admitted' AND reason IN ($3, $4))
+		       count(*) FILTER (WHERE outcome = 'not_admitted' AND reason IN ($3, $4)),
+		       (SELECT count(*) FROM application
+		        WHERE enrolment_year = $1 AND district_code = $2 AND supplementary
+		          AND status NOT IN ('returned', 'deleted'))
 		FROM admission_proposal WHERE enrolment_year = $1 AND district_code = $2`,
 		view.Year, view.DistrictCode, reasonNotVerified, reasonChecksMissing).
-		Scan(&view.Admitted, &view.NotAdmitted, &view.NotVerified)
+		Scan(&view.Admitted, &view.NotAdmitted, &view.NotVerified, &view.Supplementary)
 }
 
 func (h *Handlers) fillItems(ctx context.Context, view *ProposalView, campus int64, outcome string, page httpx.Page) error {

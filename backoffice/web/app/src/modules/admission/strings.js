@@ -35,6 +35,7 @@ export const admissionStrings = {
   notVerifiedLeftOut: (count) => (count
     ? `本次按“仅录取材料验证通过的报名”生成：${count} 名幼儿的报名材料尚未验证通过，不参加录取，列为未录取。请在“报名审核与退回”页核验材料后重新生成。`
     : '本次按“仅录取材料验证通过的报名”生成：所有报名的材料均已验证通过。'),
+  supplementaryLeftOut: (count) => `另有 ${count} 条补报名已由区招生部门直接安排到所选园所（补录取），不参加本轮录取。本轮的招生计划没有扣除这些幼儿，请在招生计划中为他们预留学位。`,
   confirm: '确认录取名单',
   confirmTitle: '确认录取名单',
   confirmText: (admitted, notAdmitted) =>
