@@ -132,6 +132,16 @@ func (h *Handlers) returnApplication(w http.ResponseWriter, r *http.Request) err
 	default:
 		return errNotReturnable
 	}
+	var windowOpen bool
+	if err := tx.GetContext(ctx, &windowOpen, `
+		SELECT COALESCE(e.opens_at, y.application_opens_at) <= now() AND now() < COALESCE(e.closes_at, y.application_closes_at)
+		FROM entry e JOIN enrolment_year y ON y.year = e.enrolment_year
+		WHERE e.id = $1`, application.EntryID); err != nil {
+		return err
+	}
+	if !windowOpen {
+		return errWindowClosed
+	}
 
 	// A return clears the reviewer's certificate checks: the family's next
 	// application is checked afresh.
@@ -238,6 +248,12 @@ func deletedRecordText(message familyMessage) string {
 	}
 	return "入园报名（报名编号 " + message.ApplicationNumber + "）"
 }
+
+// errWindowClosed refuses a return after the entry's application window
+// closed: the family could not apply again, as the return's SMS tells them
+// to.
+var errWindowClosed = apierror.New(http.StatusConflict, "application_window_closed",
+	"该报名入口的报名时间已截止，退回后家长无法重新报名，因此不能退回。如该报名不应保留，请申请删除。")
 
 // ReturnItem is one returned application in the list.
 type ReturnItem struct {

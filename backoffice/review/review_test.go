@@ -377,3 +377,23 @@ func TestDecisionUnknownRequest(t *testing.T) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// TestReturnRefusedAfterWindowCloses: a family cannot apply again once the
+// entry's window has closed, so the application cannot be returned to them.
+func TestReturnRefusedAfterWindowCloses(t *testing.T) {
+	f := newFixture(t)
+	_, application := f.registerAndApply(t, 6)
+	if _, err := f.env.DB.DB.Exec(`
+		UPDATE entry SET closes_at = now() - interval '1 minute'
+		WHERE id = (SELECT entry_id FROM application WHERE application_number = $1)`, application); err != nil {
+		t.Fatal(err)
+	}
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/applications/"+application+"/return", map[string]string{"reason": "材料不全"}).
+		Expect(t, http.StatusConflict, "application_window_closed")
+	if got := f.status(t, "application", "application_number", application); got == enrol.StatusReturned {
+		t.Errorf("application status = %q after the refused return", got)
+	}
+	if n := f.env.Count(t, `SELECT count(*) FROM sms_outbox WHERE record_number = $1`, application); n != 0 {
+		t.Errorf("outbox rows after the refused return = %d, want 0", n)
+	}
+}
