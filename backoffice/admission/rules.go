@@ -112,6 +112,16 @@ func loadRule(ctx context.Context, q sqlx.QueryerContext, year int, district str
 
 // checkRule validates an input against the district's entries and
 // certificates and returns the rule to store.
+// categoryName returns a household category's Chinese name for a message,
+// or the code itself when the category is unknown.
+func categoryName(ctx context.Context, q sqlx.QueryerContext, code string) string {
+	var name string
+	if err := sqlx.GetContext(ctx, q, &name, `SELECT name FROM household_category WHERE code = $1`, code); err != nil {
+		return code
+	}
+	return name
+}
+
 func checkRule(ctx context.Context, q sqlx.QueryerContext, input ruleInput) (Rule, error) {
 	rule := Rule{
 		Year: input.Year, DistrictCode: input.DistrictCode, RequireDocumentsVerified: input.RequireDocumentsVerified,
@@ -127,10 +137,10 @@ func checkRule(ctx context.Context, q sqlx.QueryerContext, input ruleInput) (Rul
 	for _, category := range input.CategoryOrder {
 		if !slices.Contains(entries, category) {
 			return rule, apierror.Invalid("categoryOrder", "category_without_entry",
-				"本区本年度没有“"+category+"”的报名入口，请从已发布的入口中选择。")
+				"本区本年度没有“"+categoryName(ctx, q, category)+"”的报名入口，请从已发布的入口中选择。")
 		}
 		if slices.Contains(rule.CategoryOrder, category) {
-			return rule, apierror.Invalid("categoryOrder", "duplicate_category", "户籍类别“"+category+"”重复，请每类只选一次。")
+			return rule, apierror.Invalid("categoryOrder", "duplicate_category", "户籍类别“"+categoryName(ctx, q, category)+"”重复，请每类只选一次。")
 		}
 		rule.CategoryOrder = append(rule.CategoryOrder, category)
 	}

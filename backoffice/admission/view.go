@@ -75,9 +75,9 @@ type ProposalView struct {
 	// at its campus already (补录取).
 	Supplementary int            `json:"supplementary"`
 	Items         []ProposalItem `json:"items"`
-	Total       int            `json:"total"`
-	Page        int            `json:"page"`
-	Size        int            `json:"size"`
+	Total         int            `json:"total"`
+	Page          int            `json:"page"`
+	Size          int            `json:"size"`
 }
 
 // getProposal handles GET

@@ -278,7 +278,7 @@ func checkDesign(design Design, lib *library, base schemaBody) error {
 			switch item.Kind {
 			case ItemField:
 				if _, ok := lib.fields[item.Code]; !ok {
-					return apierror.Invalid(itemPath, "unknown_field", "字段“"+item.Code+"”不在本区可用的字段库中，请刷新后重新选择。")
+					return apierror.Invalid(itemPath, "unknown_field", "字段（代码 "+item.Code+"）已不在本区可用的字段库中，可能已被删除，请从表单中移除或刷新后重新选择。")
 				}
 				present[extraPrefix+item.Code] = true
 			case ItemCertificate:

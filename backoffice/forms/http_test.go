@@ -236,6 +236,14 @@ func TestFieldValidation(t *testing.T) {
 			answer.Expect(t, http.StatusBadRequest, c.code)
 		})
 	}
+
+	// The pattern's error is explained in Chinese, not in Go's words.
+	answer := f.city.Send(t, http.MethodPost, "/api/v1/forms/fields",
+		map[string]any{"code": "openBracket", "label": "x", "type": "text", "pattern": "[a-z"})
+	answer.Expect(t, http.StatusBadRequest, "invalid_pattern")
+	if message := answer.Error(t).Message; !strings.Contains(message, "缺少右方括号 ]（出错处：[a-z）") || strings.Contains(message, "missing") {
+		t.Errorf("message of an unclosed bracket = %q, want the Chinese problem and the fragment", message)
+	}
 }
 
 func TestCertificateLibrary(t *testing.T) {

@@ -6,9 +6,11 @@
 package forms
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"time"
@@ -178,7 +180,7 @@ func (f *Field) Validate() error {
 			return apierror.Invalid("pattern", "too_long", fmt.Sprintf("校验规则（正则表达式）不能超过 %d 个字符。", MaxPatternLength))
 		}
 		if _, err := regexp.Compile(f.Pattern); err != nil {
-			return apierror.Invalid("pattern", "invalid_pattern", "校验规则不是有效的正则表达式："+err.Error())
+			return apierror.Invalid("pattern", "invalid_pattern", "校验规则不是有效的正则表达式："+patternProblem(err))
 		}
 	}
 	if err := checkText("patternMessage", "校验提示", f.PatternMessage, MaxHelpLength, false); err != nil {
@@ -249,4 +251,36 @@ func checkDistrictCode(code, field string) error {
 		return apierror.Invalid(field, "unknown_district", "区代码无效，请从列表中选择。")
 	}
 	return nil
+}
+
+// patternProblem says in Chinese what is wrong with a regular expression,
+// with the part Go's parser names.
+func patternProblem(err error) string {
+	var syntaxErr *syntax.Error
+	if !errors.As(err, &syntaxErr) {
+		return "语法有误。"
+	}
+	problem, ok := patternProblems[syntaxErr.Code]
+	if !ok {
+		problem = "语法有误"
+	}
+	return problem + "（出错处：" + syntaxErr.Expr + "）。"
+}
+
+var patternProblems = map[syntax.ErrorCode]string{
+	syntax.ErrMissingBracket:        "缺少右方括号 ]",
+	syntax.ErrMissingParen:          "缺少右括号 )",
+	syntax.ErrUnexpectedParen:       "多了一个右括号 )",
+	syntax.ErrMissingRepeatArgument: "重复符号（* + ?）前缺少内容",
+	syntax.ErrInvalidRepeatOp:       "重复符号用法不正确",
+	syntax.ErrInvalidRepeatSize:     "重复次数 {m,n} 不正确",
+	syntax.ErrInvalidEscape:         "转义符 \\ 的用法不正确",
+	syntax.ErrTrailingBackslash:     "末尾多了转义符 \\",
+	syntax.ErrInvalidCharRange:      "字符范围（如 a-z）不正确",
+	syntax.ErrInvalidCharClass:      "字符类不正确",
+	syntax.ErrInvalidPerlOp:         "不支持的写法",
+	syntax.ErrInvalidNamedCapture:   "命名分组不正确",
+	syntax.ErrInvalidUTF8:           "包含无法识别的字符",
+	syntax.ErrNestingDepth:          "嵌套层数过多",
+	syntax.ErrLarge:                 "表达式过于复杂",
 }
