@@ -245,6 +245,30 @@ func (h *Handlers) saveDraft(w http.ResponseWriter, r *http.Request) error {
 // publish handles POST /api/v1/forms/designs/{kind}/publish: the saved
 // draft becomes the next version, and the edge gets it with a new
 // snapshot.
+// checkEntryExists refuses to publish a district's application form for a
+// household category that has no entry in that district in any year: no
+// family would ever see it.
+func checkEntryExists(ctx context.Context, db sqlx.QueryerContext, key FormKey) error {
+	if key.DistrictCode == "" {
+		return nil
+	}
+	var row struct {
+		Exists bool   `db:"found"`
+		Name   string `db:"name"`
+	}
+	err := sqlx.GetContext(ctx, db, &row, `
+		SELECT EXISTS (SELECT 1 FROM entry WHERE district_code = $1 AND category_code = $2) AS found,
+		       (SELECT name FROM household_category WHERE code = $2) AS name`, key.DistrictCode, key.CategoryCode)
+	if err != nil {
+		return err
+	}
+	if !row.Exists {
+		return apierror.Invalid("category", "category_without_entry",
+			"本区没有“"+row.Name+"”类别的报名入口，发布后家长也看不到此表单。请选择本区有报名入口的类别。")
+	}
+	return nil
+}
+
 func (h *Handlers) publish(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	staff := access.StaffFrom(ctx)
@@ -258,6 +282,9 @@ func (h *Handlers) publish(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !found {
 		return errNoDraft
+	}
+	if err := checkEntryExists(ctx, h.DB, key); err != nil {
+		return err
 	}
 	body, err := h.resolve(ctx, staff.Scope, key, design)
 	if err != nil {

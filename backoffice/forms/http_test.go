@@ -74,6 +74,16 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatalf("insert the base %s form: %v", kind, err)
 		}
 	}
+	// Every district has an entry of every category but the broad 本区户籍,
+	// as the demo seed opens them: publishing needs the form's entry.
+	if _, err := database.DB.ExecContext(ctx, `
+		INSERT INTO enrolment_year (year, birth_from, birth_to, registration_opens_at, registration_closes_at,
+		                            application_opens_at, application_closes_at, admission_notice_by)
+		VALUES (2027, '2023-09-01', '2024-08-31', now(), now() + interval '30 days', now(), now() + interval '60 days', '2027-06-30');
+		INSERT INTO entry (enrolment_year, district_code, category_code)
+		SELECT 2027, d.code, hc.code FROM district d CROSS JOIN household_category hc WHERE hc.code <> 'district_hukou'`); err != nil {
+		t.Fatalf("insert the entries: %v", err)
+	}
 	publisher := &countingPublisher{}
 	server := audittest.NewServer(t, database.DB, testenv.NewRedis(t), func(r chi.Router, trail *audit.Trail) {
 		(&forms.Handlers{DB: database.DB, Trail: trail, Publisher: publisher}).Routes(r)
@@ -369,6 +379,19 @@ func TestPublishVersions(t *testing.T) {
 	if changningVersion.Version.Version != 4 {
 		t.Errorf("changning's first version = %d, want 4", changningVersion.Version.Version)
 	}
+
+	// A category without an entry in the district is never shown to a family.
+	var missing string
+	if err := f.database.DB.Get(&missing, `
+		SELECT code FROM household_category hc
+		WHERE NOT EXISTS (SELECT 1 FROM entry e WHERE e.district_code = $1 AND e.category_code = hc.code)
+		ORDER BY code LIMIT 1`, xuhui); err != nil {
+		t.Fatalf("a category without an entry in Xuhui: %v", err)
+	}
+	f.xuhui.Send(t, http.MethodPut, designPath("application", xuhui, missing), map[string]any{"design": design}).
+		Expect(t, http.StatusOK, "")
+	f.xuhui.Send(t, http.MethodPost, designPath("application", xuhui, missing, "/publish"), nil).
+		Expect(t, http.StatusBadRequest, "category_without_entry")
 
 	// Other districts and the city-wide forms are out of a district's reach.
 	f.changning.Get(t, path).Expect(t, http.StatusForbidden, "out_of_scope")
