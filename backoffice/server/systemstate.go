@@ -71,8 +71,8 @@ func (b *BackOffice) checkConsumerGroup(ctx context.Context) error {
 	return errNoConsumerGroup
 }
 
-// randomInstanceSuffix tells apart back offices that share a process, as
-// the tests start them.
+// randomInstanceSuffix distinguishes back offices that share a process,
+// as the tests start them.
 func randomInstanceSuffix() string {
 	suffix := make([]byte, 4)
 	if _, err := rand.Read(suffix); err != nil {

@@ -11,15 +11,18 @@ import (
 )
 
 // observeSubmission counts a submission's result and records it as the
-// health of the link to the Redis stream: a stored or refused submission
-// shows the stream answering, a failed one that it did not.
+// health of the link to the Redis stream. An accepted or duplicate
+// submission reached Redis. A failed one (a 5xx response) is counted against
+// the stream, although a sealing failure also ends that way. A rejected or
+// conflicting one may never have reached Redis, so it records nothing.
 func (e *Edge) observeSubmission(kind, result string) {
 	e.metrics.submissions.WithLabelValues(kind, result).Inc()
-	if result == "failed" {
+	switch result {
+	case "accepted", "duplicate":
+		e.links.Success(linkhealth.LinkStream)
+	case "failed":
 		e.links.Failure(linkhealth.LinkStream, "XADD "+e.keys.Stream(), "store_failed")
-		return
 	}
-	e.links.Success(linkhealth.LinkStream)
 }
 
 func (e *Edge) newVisits() *visits.Handlers {

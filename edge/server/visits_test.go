@@ -72,7 +72,7 @@ func TestPageViewsCountedByStageAndDevice(t *testing.T) {
 		{visits.StageRegistration, visits.DevicePC, 3, 2},
 		{visits.StageRegistration, visits.DeviceMobile, 1, 1},
 		// Both application views come from the signed-in parent, whatever
-		// the visitor ID says.
+		// the visitor ID header contains.
 		{visits.StageApplication, visits.DeviceMobile, 2, 1},
 		{visits.StageApplication, visits.DevicePC, 0, 0},
 		// Without an ID or a session, the client's address is the visitor.

@@ -45,8 +45,8 @@ type pageView struct {
 }
 
 // PostPageView handles POST /api/v1/page-views: one page of stage was
-// shown. It answers 204 even when Redis fails, because a lost count must
-// not disturb the parent; the failure is logged.
+// shown. It returns 204 even when Redis fails, because a lost count must
+// not disturb the parent. The failure is logged.
 func (h *Handlers) PostPageView(ctx *fasthttp.RequestCtx) error {
 	var body pageView
 	if err := api.DecodeJSON(ctx, 256, &body); err != nil {

@@ -30,7 +30,7 @@ type Sample struct {
 type Sampler struct {
 	// DiskPath is a path on the file system whose use is reported.
 	DiskPath string
-	// ProcDir is where /proc is mounted; empty means /proc.
+	// ProcDir is the mount point of procfs; empty means /proc.
 	ProcDir string
 
 	previousBusy, previousTotal uint64

@@ -1,7 +1,8 @@
-// Package linkhealth tracks the health of the links a process depends on
-// (the Redis stream, the identity service, the data API, the certificate
-// API, the SMS gateway) and reports it, with the host's resource use, as a
-// heartbeat in Redis that the back office's system state panel reads.
+// Package linkhealth tracks the health of the links a process depends on:
+// the Redis stream, the identity service, the data API, the certificate
+// API, the SMS gateway and the rating system. A Reporter writes it, with
+// the host's resource use, as a heartbeat in Redis, which the back office's
+// system state panel reads.
 package linkhealth
 
 import (
@@ -50,7 +51,7 @@ const (
 	BreakerNone     = "none"
 )
 
-// Status is the health of one link as one process sees it.
+// Status is the health of one link as one process observes it.
 type Status struct {
 	Link    string `json:"link"`
 	Breaker string `json:"breaker"`
@@ -178,7 +179,7 @@ func (t *Tracker) Snapshot() []Status {
 	return statuses
 }
 
-// StatusError is an HTTP answer that counts as a failure of the link.
+// StatusError is an HTTP response that counts as a failure of the link.
 type StatusError struct{ Code int }
 
 func (e StatusError) Error() string { return "status " + strconv.Itoa(e.Code) }
@@ -224,9 +225,9 @@ func ErrorCode(err error) string {
 	return "error"
 }
 
-// Transport records each HTTP call's outcome on a link: a transport error
-// or a 5xx answer is a failure, any other answer a success, because a 4xx
-// means the service is up and rejected the request.
+// Transport records each HTTP call's outcome on a link. A transport error
+// or a 5xx response is a failure and any other response a success, because
+// a 4xx means the service is up and rejected the request.
 type Transport struct {
 	// Base is the transport that makes the call; nil uses
 	// http.DefaultTransport.

@@ -50,7 +50,7 @@ var linkDefinitions = []linkDefinition{
 	{linkhealth.LinkRating, "好差评系统", nodeBackOffice, "好差评系统", linkhealth.TierBackOffice},
 }
 
-// LinkFailure is one process that sees a link failing.
+// LinkFailure is one process that reports a link failing.
 type LinkFailure struct {
 	Instance  string     `json:"instance"`
 	Breaker   string     `json:"breaker"`
@@ -106,6 +106,7 @@ func (s *Store) Heartbeats(ctx context.Context) ([]Heartbeat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read heartbeat index: %w", err)
 	}
+
 	heartbeats := make([]Heartbeat, 0, len(members))
 	if len(members) == 0 {
 		return heartbeats, nil
@@ -118,6 +119,7 @@ func (s *Store) Heartbeats(ctx context.Context) ([]Heartbeat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read heartbeats: %w", err)
 	}
+
 	for i, member := range members {
 		heartbeat := Heartbeat{Instance: member.Member, LastSeen: time.UnixMilli(int64(member.Score))}
 		if value, err := values[i].ToString(); err == nil {
@@ -137,7 +139,7 @@ func (s *Store) Heartbeats(ctx context.Context) ([]Heartbeat, error) {
 var breakerRank = map[string]int{"": 0, linkhealth.BreakerNone: 1, linkhealth.BreakerClosed: 2, linkhealth.BreakerHalfOpen: 3, linkhealth.BreakerOpen: 4}
 
 // Links returns every data link's state at now from the fresh heartbeats.
-// A link is failing when any live process sees it failing, unknown when
+// A link is failing when any live process reports it failing, unknown when
 // no live process reports it, and ok otherwise.
 func Links(heartbeats []Heartbeat, now time.Time) []Link {
 	links := make([]Link, 0, len(linkDefinitions))

@@ -34,8 +34,8 @@ type Breach struct {
 	ErrorCode string  `json:"errorCode,omitempty"`
 }
 
-// Server is one process's host as its latest heartbeat shows it; the
-// drill-down lists its links and latencies.
+// Server is one process's host as its latest heartbeat shows it. The
+// drill-down lists its breaches and links.
 type Server struct {
 	Instance string    `json:"instance"`
 	Tier     string    `json:"tier"`
@@ -57,8 +57,9 @@ type Server struct {
 }
 
 // Servers returns every process of the heartbeats, checked against the
-// thresholds (missing thresholds check nothing). Processes without a fresh
-// heartbeat come first among equals as unknown (未上报).
+// thresholds (missing thresholds check nothing). Servers in alert come
+// first, then unknown ones (未上报), then healthy ones, each group in
+// instance order.
 func Servers(heartbeats []Heartbeat, thresholds []alerts.Threshold, now time.Time) []Server {
 	byCode := map[string]alerts.Threshold{}
 	for _, threshold := range thresholds {
@@ -88,12 +89,14 @@ func (s *Server) fill(report linkhealth.Report, thresholds map[string]alerts.Thr
 	s.ResourceError = report.ResourceError
 	s.LatencyMilliseconds, s.ProbeErrors = report.LatencyMilliseconds, report.ProbeErrors
 	s.Links = report.Links
+
 	if report.ResourceError == "" {
 		s.CPU, s.Memory, s.Disk = &resources.CPU, &resources.Memory, &resources.Disk
 		s.check(thresholds, ThresholdCPU, "CPU 使用率", resources.CPU)
 		s.check(thresholds, ThresholdMemory, "内存使用率", resources.Memory)
 		s.check(thresholds, ThresholdDisk, "磁盘使用率", resources.Disk)
 	}
+
 	targets := make([]string, 0, len(report.LatencyMilliseconds))
 	for target := range report.LatencyMilliseconds {
 		targets = append(targets, target)
@@ -102,6 +105,7 @@ func (s *Server) fill(report linkhealth.Report, thresholds map[string]alerts.Thr
 	for _, target := range targets {
 		s.check(thresholds, ThresholdLatency, formatLatency(target)+" 往返延迟（毫秒）", report.LatencyMilliseconds[target])
 	}
+
 	failed := make([]string, 0, len(report.ProbeErrors))
 	for target := range report.ProbeErrors {
 		failed = append(failed, target)
@@ -110,6 +114,7 @@ func (s *Server) fill(report linkhealth.Report, thresholds map[string]alerts.Thr
 	for _, target := range failed {
 		s.Breaches = append(s.Breaches, Breach{Code: "probe_failed", Name: formatLatency(target) + " 连接失败", ErrorCode: report.ProbeErrors[target]})
 	}
+
 	if len(s.Breaches) > 0 || report.ResourceError != "" {
 		s.Status = StatusAlert
 	}

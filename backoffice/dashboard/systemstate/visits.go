@@ -73,7 +73,7 @@ func (s *Store) Visits(ctx context.Context, now time.Time) (Visits, error) {
 		},
 	}
 
-	// Each period asks, per stage, GET and PFCOUNT for each device and
+	// Each period sends, per stage, GET and PFCOUNT for each device and
 	// PFCOUNT of the stage's union, then PFCOUNT of each device's and of
 	// every key's union.
 	var commands rueidis.Commands

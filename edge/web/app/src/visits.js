@@ -1,7 +1,7 @@
 // Page-view beacon for the system state panel's visit figures. Each page
-// shown sends its stage once; the edge counts it by device class from the
-// User-Agent and counts unique visitors by the signed-in parent or, before
-// sign-in, by a random visitor ID kept in localStorage. No cookie is set.
+// shown sends its stage once. The edge counts it by device class from the
+// User-Agent. It counts unique visitors by the signed-in parent, or before
+// sign-in by a random visitor ID kept in localStorage. No cookie is set.
 import { watch } from 'vue';
 import { route } from './router.js';
 
@@ -33,7 +33,7 @@ function countPageView(routeName) {
   const headers = { 'Content-Type': 'application/json' };
   const id = visitorId();
   if (id) headers['X-Visitor-ID'] = id;
-  // Nothing waits for the answer, and a lost count is not worth an error.
+  // Nothing waits for the response, and a lost count is not worth an error.
   fetch('/api/v1/page-views', {
     method: 'POST', headers, body: JSON.stringify({ stage }), credentials: 'same-origin', keepalive: true,
   }).catch(() => {});
