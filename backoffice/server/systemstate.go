@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strings"
 
@@ -43,7 +41,7 @@ func (b *BackOffice) heartbeat() *linkhealth.Reporter {
 	}
 	return &linkhealth.Reporter{
 		Redis: b.redis, Keys: linkhealth.Keys{Prefix: b.config.RedisPrefix},
-		Tier: linkhealth.TierBackOffice, Instance: linkhealth.DefaultInstance(linkhealth.TierBackOffice) + "/" + randomInstanceSuffix(),
+		Tier: linkhealth.TierBackOffice, Instance: linkhealth.DefaultInstance(linkhealth.TierBackOffice),
 		Interval: b.config.SystemStateInterval, Tracker: b.links,
 		Sampler: &hoststats.Sampler{DiskPath: b.config.SystemStateDiskPath},
 		Probes:  probes,
@@ -69,14 +67,4 @@ func (b *BackOffice) checkConsumerGroup(ctx context.Context) error {
 		}
 	}
 	return errNoConsumerGroup
-}
-
-// randomInstanceSuffix distinguishes back offices that share a process,
-// as the tests start them.
-func randomInstanceSuffix() string {
-	suffix := make([]byte, 4)
-	if _, err := rand.Read(suffix); err != nil {
-		panic(err) // crypto/rand.Read does not fail on supported platforms
-	}
-	return hex.EncodeToString(suffix)
 }

@@ -38,7 +38,7 @@ func (e *Edge) newVisits() *visits.Handlers {
 func (e *Edge) heartbeat() *linkhealth.Reporter {
 	return &linkhealth.Reporter{
 		Redis: e.redis, Keys: linkhealth.Keys{Prefix: e.config.RedisPrefix},
-		Tier: linkhealth.TierEdge, Instance: linkhealth.DefaultInstance(linkhealth.TierEdge) + "/" + e.idPrefix,
+		Tier: linkhealth.TierEdge, Instance: linkhealth.DefaultInstance(linkhealth.TierEdge),
 		Interval: e.config.SystemStateInterval, Tracker: e.links,
 		Sampler: &hoststats.Sampler{DiskPath: e.config.SystemStateDiskPath},
 		Probes: []linkhealth.Probe{{

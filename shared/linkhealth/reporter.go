@@ -2,6 +2,8 @@ package linkhealth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -90,14 +92,19 @@ type Reporter struct {
 	Now      func() time.Time
 }
 
-// DefaultInstance returns a process name unique on the host: the host name,
-// the tier and the process ID.
+// DefaultInstance returns a name for this process: the host name, the tier,
+// the process ID and a random suffix, which tells apart the servers that
+// tests start in one process.
 func DefaultInstance(tier string) string {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown-host"
 	}
-	return host + "/" + tier + "/" + strconv.Itoa(os.Getpid())
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		panic(err) // crypto/rand.Read does not fail on supported platforms
+	}
+	return host + "/" + tier + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(suffix)
 }
 
 // Run reports at once, then every Interval (DefaultInterval when not
