@@ -4,8 +4,8 @@
 // registration stage, and one parent registers a child, whose verification
 // fails. A city admin then sees the data links drawn, the data API's in red
 // with the failing interface, one server row per running process with its
-// figures and a drill-down, and the visits by device. A 徐汇 district admin
-// sees the links but no servers.
+// figures and a drill-down, and the visits by device. The cockpit names the
+// failing link. A 徐汇 district admin sees the links but no servers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSignedIn } from '../admin.mjs';
@@ -74,14 +74,14 @@ describe('system state panel', () => {
     await links.first().waitFor();
     const linkTexts = await links.allInnerTexts();
     assert.equal(linkTexts.length, 7, `links table: ${linkTexts.join(' | ')}`);
-    // The edge's Redis probe and the back office's consumer-group probe
-    // report these two at once.
+    // The edge's Redis probe, the back office's consumer-group probe and
+    // the parent's sign-in make these three healthy.
     for (const name of ['提交写入队列', '队列入库', '统一身份认证']) {
       const row = linkTexts.find((text) => text.includes(name));
       assert.match(row || '', /正常/, `link ${name} is not healthy: ${row}`);
     }
-    // The page refreshes every 15 s; the verifier's first refused call may
-    // come after the first load.
+    // The verifier's first refused call may come after the first load, so
+    // the check waits for a refresh (every 15 s).
     const dataAPI = page.locator('[data-table="system-links"] .el-table__body tr', { hasText: '数据接口' });
     await dataAPI.filter({ hasText: '故障' }).waitFor({ timeout: 60_000 });
     const dataAPIText = await dataAPI.innerText();
@@ -112,6 +112,15 @@ describe('system state panel', () => {
     assert.deepEqual(cells.slice(1, 6), ['1', '1', '1', '1', '2'], `registration visits today: ${cells.join(' | ')}`);
 
     await page.screenshot({ path: screenshotPath('system-state'), fullPage: true });
+    await context.close();
+    assert.deepEqual(problems, [], 'the page raised errors');
+  });
+
+  test('cockpit names the failing link', async () => {
+    const { context, page, problems } = await openSignedIn(browser, stack.backOfficeURL, 'city', '/cockpit');
+    const links = page.locator('[data-figure="links"]');
+    await links.waitFor();
+    assert.match(await links.innerText(), /故障：数据接口（用数）/, 'the cockpit does not name the failing data API link');
     await context.close();
     assert.deepEqual(problems, [], 'the page raised errors');
   });
