@@ -1,5 +1,9 @@
 // Package hoststats reads the host's CPU, memory and disk use from /proc
-// and statfs(2). It works on Linux only; elsewhere Sample returns an error.
+// and statfs(2). It works on Linux only, and elsewhere Sample returns an
+// error.
+//
+// NOTE: inside a container, /proc/stat and /proc/meminfo describe the whole
+// machine, not the container's cgroup limits.
 package hoststats
 
 import (
