@@ -11,6 +11,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/linkhealth"
 )
 
 // Config is the back office's configuration; every key is in the README's
@@ -93,6 +94,12 @@ type Config struct {
 	// 1.3 only, for the hop from nginx or the gateway.
 	TLSCertFile string
 	TLSKeyFile  string
+	// SystemStateInterval is how often the back office writes its heartbeat
+	// (host use and link health) for the system state panel.
+	SystemStateInterval time.Duration
+	// SystemStateDiskPath is a path on the disk whose use the heartbeat
+	// reports.
+	SystemStateDiskPath string
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -156,6 +163,8 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		GatewayMaxSkew:          r.Duration("GATEWAY_MAX_SKEW", 30*time.Second, time.Second),
 		TLSCertFile:             r.String("BACKOFFICE_TLS_CERT_FILE", ""),
 		TLSKeyFile:              r.String("BACKOFFICE_TLS_KEY_FILE", ""),
+		SystemStateInterval:     r.Duration("SYSTEM_STATE_INTERVAL", linkhealth.DefaultInterval, time.Second),
+		SystemStateDiskPath:     r.String("SYSTEM_STATE_DISK_PATH", "/"),
 	}
 	if (c.GatewayPublicKeyFile == "") != (c.GatewayKeyID == "") {
 		return c, fmt.Errorf("invalid configuration: set both GATEWAY_PUBLIC_KEY_FILE and GATEWAY_KEY_ID, or neither")

@@ -10,6 +10,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dashboard/alerts"
 	"github.com/sh-preschool/preschool/backoffice/dashboard/development"
 	dashboardenrolment "github.com/sh-preschool/preschool/backoffice/dashboard/enrolment"
+	"github.com/sh-preschool/preschool/backoffice/dashboard/systemstate"
 )
 
 // dashboardRoutes mounts the dashboard panels, reports and alerts. The
@@ -18,14 +19,18 @@ func (b *BackOffice) dashboardRoutes(r chi.Router) {
 	names := &dashboard.Names{DB: b.db}
 	enrolmentStore := &dashboardenrolment.Store{DB: b.db, Names: names}
 	developmentStore := &development.Store{DB: b.db, Names: names}
+	alertHandlers := &alerts.Handlers{DB: b.db, Enrolment: enrolmentStore, Development: developmentStore, Trail: b.trail, Now: time.Now}
 	cache := &dashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(dashboard.PermissionRead), cache.Middleware)
 		(&dashboardenrolment.Handlers{Store: enrolmentStore, Redis: b.redis, Keys: b.keys, Trail: b.trail, Now: time.Now}).Routes(r)
 		(&development.Handlers{Store: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
+		(&systemstate.Handlers{
+			Store: &systemstate.Store{Redis: b.redis, Prefix: b.config.RedisPrefix}, Thresholds: alertHandlers.Thresholds, Now: time.Now,
+		}).Routes(r)
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(cache.Middleware)
-		(&alerts.Handlers{DB: b.db, Enrolment: enrolmentStore, Development: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
+		alertHandlers.Routes(r)
 	})
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/database"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/gatewayauth"
+	"github.com/sh-preschool/preschool/shared/linkhealth"
 	"github.com/sh-preschool/preschool/shared/redisclient"
 )
 
@@ -62,6 +63,7 @@ type BackOffice struct {
 	cancel   context.CancelFunc
 	workers  sync.WaitGroup
 	breaker  *prometheus.GaugeVec
+	links    *linkhealth.Tracker
 }
 
 // Run starts the back office and serves until ctx ends.
@@ -109,6 +111,7 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 		keys:     enrol.Keys{Prefix: cfg.RedisPrefix},
 		keyring:  keyring,
 		registry: prometheus.NewRegistry(),
+		links:    linkhealth.NewTracker(nil),
 	}
 	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -151,6 +154,7 @@ func Start(ctx context.Context, cfg Config) (*BackOffice, error) {
 	b.cancel = cancel
 	b.goWorker(func() { b.checkIntegrity(runCtx) })
 	b.goWorker(func() { b.writeCheckpoints(runCtx) })
+	b.goWorker(func() { b.heartbeat().Run(runCtx) })
 	if cfg.Workers {
 		if err := b.startWorkers(runCtx); err != nil {
 			cancel()
@@ -242,6 +246,8 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 		BatchSize: b.config.VerifyBatchSize, MaxAttempts: b.config.VerifyMaxAttempts, Deadline: b.config.VerifyDeadline,
 		BreakerOpenFor: b.config.VerifyBreakerOpenFor, Rate: float64(b.config.VerifyRate),
 	}, func(name string, _, to gobreaker.State) { b.breaker.WithLabelValues(name).Set(float64(to)) })
+	b.links.Wrap(b.verifier.HTTPClient(), linkhealth.LinkDataAPI)
+	b.links.Register(linkhealth.LinkDataAPI, b.verifier.State)
 	b.goWorker(func() { b.verifier.Run(ctx) })
 
 	sender := sms.NewSender(b.db, b.keyring, sms.SenderConfig{
@@ -249,6 +255,8 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 		BatchSize: b.config.SMSBatchSize, Backoff: b.config.SMSBackoff, MaxBackoff: b.config.SMSMaxBackoff,
 		ReceiptDelay: b.config.SMSReceiptDelay, ReceiptWindow: 24 * time.Hour,
 	})
+	b.links.Wrap(sender.Client, linkhealth.LinkSMS)
+	b.links.Register(linkhealth.LinkSMS, nil)
 	b.goWorker(func() { sender.Run(ctx) })
 
 	// The notifier starts a day back, so applications stored shortly
@@ -270,6 +278,8 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 		Backoff: b.config.RatingBackoff, MaxBackoff: b.config.RatingMaxBackoff, MaxAttempts: b.config.RatingMaxAttempts,
 		Concurrency: b.config.RatingConcurrency,
 	})
+	b.links.Wrap(forwarder.Client, linkhealth.LinkRating)
+	b.links.Register(linkhealth.LinkRating, nil)
 	b.goWorker(func() { forwarder.Run(ctx) })
 	return nil
 }

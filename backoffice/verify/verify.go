@@ -351,3 +351,7 @@ return 1
 
 // State returns the breaker state, for metrics.
 func (v *Verifier) State() string { return v.breaker.State().String() }
+
+// HTTPClient returns the client that calls the data API, so the caller can
+// wrap its transport.
+func (v *Verifier) HTTPClient() *http.Client { return v.client }

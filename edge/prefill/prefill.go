@@ -77,6 +77,10 @@ func NewClient(baseURL string, timeout, openFor time.Duration, onStateChange fun
 // State returns the breaker's state.
 func (c *Client) State() gobreaker.State { return c.breaker.State() }
 
+// HTTPClient returns the client's HTTP client, so the caller can wrap its
+// transport.
+func (c *Client) HTTPClient() *http.Client { return c.http }
+
 // Query returns the holder's certificates of the given types. It fails fast
 // with gobreaker.ErrOpenState while the breaker is open.
 func (c *Client) Query(ctx context.Context, documentType, documentNumber string, types []string) ([]Certificate, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/formpdf"
+	"github.com/sh-preschool/preschool/shared/linkhealth"
 )
 
 // Config is the edge's configuration; every key is in the README's table.
@@ -59,6 +60,12 @@ type Config struct {
 	FeedbackIdleTimeout time.Duration
 	// FeedbackStreamMaxLength caps the feedback stream (MAXLEN ~).
 	FeedbackStreamMaxLength int
+	// SystemStateInterval is how often the edge writes its heartbeat (host
+	// use and link health) for the system state panel.
+	SystemStateInterval time.Duration
+	// SystemStateDiskPath is a path on the disk whose use the heartbeat
+	// reports.
+	SystemStateDiskPath string
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -99,6 +106,8 @@ func LoadConfig(r *config.Reader) (Config, error) {
 	c.PDFConcurrency = r.Int("EDGE_PDF_CONCURRENCY", 2, 1, 64)
 	c.FeedbackIdleTimeout = r.Duration("EDGE_FEEDBACK_IDLE_TIMEOUT", 5*time.Minute, time.Second)
 	c.FeedbackStreamMaxLength = r.Int("EDGE_FEEDBACK_STREAM_MAX_LENGTH", 100_000, 1_000, 10_000_000)
+	c.SystemStateInterval = r.Duration("SYSTEM_STATE_INTERVAL", linkhealth.DefaultInterval, time.Second)
+	c.SystemStateDiskPath = r.String("SYSTEM_STATE_DISK_PATH", "/")
 	c.PDFFonts = strings.Split(r.String("EDGE_PDF_FONTS", strings.Join(formpdf.DefaultFontPaths, ":")), ":")
 	r.Require("CRYPTO_KEYRING_FILE", c.KeyringFile)
 	return c, r.Err()

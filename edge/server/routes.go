@@ -65,6 +65,7 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 
 	handle(http.MethodGet, "/api/v1/feedback/settings", readRoute, e.feedback.GetSettings)
 	handle(http.MethodPost, "/api/v1/feedback", writeRoute, e.feedback.PostFeedback)
+	handle(http.MethodPost, "/api/v1/page-views", writeRoute, e.visits.PostPageView)
 
 	handle(http.MethodGet, "/auth/login", readRoute, e.signin.Login)
 	handle(http.MethodGet, "/auth/callback", readRoute, e.signin.Callback)

@@ -25,11 +25,13 @@ import (
 	"github.com/sh-preschool/preschool/edge/signin"
 	"github.com/sh-preschool/preschool/edge/submit"
 	"github.com/sh-preschool/preschool/edge/throttle"
+	"github.com/sh-preschool/preschool/edge/visits"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/formpdf"
+	"github.com/sh-preschool/preschool/shared/linkhealth"
 	"github.com/sh-preschool/preschool/shared/redisclient"
 )
 
@@ -55,6 +57,8 @@ type Edge struct {
 	prefill   *prefill.Handlers
 	uploads   *prefill.Uploads
 	feedback  *feedback.Handlers
+	visits    *visits.Handlers
+	links     *linkhealth.Tracker
 	requestID atomic.Uint64
 	idPrefix  string
 }
@@ -122,6 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		keyring:   keyring,
 		throttle:  throttle.New(limits),
 		idPrefix:  randomPrefix(),
+		links:     linkhealth.NewTracker(nil),
 	}
 	e.metrics = newMetrics(func() float64 { return float64(e.throttle.TrackedClients()) })
 	e.recordLimits(limits)
@@ -140,7 +145,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		PDF:       &formpdf.Renderer{FontPaths: cfg.PDFFonts},
 		PDFSlots:  submit.NewPDFLimiter(cfg.PDFConcurrency),
 		OnPDFBusy: func() { e.metrics.throttled.WithLabelValues("pdf").Inc() },
-		Observe:   func(kind, result string) { e.metrics.submissions.WithLabelValues(kind, result).Inc() },
+		Observe:   e.observeSubmission,
 		Admit:     e.admitEntry,
 	}
 	e.signin = signin.New(signin.Config{
@@ -148,6 +153,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		PublicURL: cfg.PublicURL, Sealer: keyring, SessionTTL: cfg.SessionTTL,
 		Revocations:  &signin.RedisRevocations{Redis: redis, Prefix: cfg.RedisPrefix, Timeout: cfg.RedisTimeout},
 		SecureCookie: cfg.SecureCookie, Now: now,
+		HTTPClient: e.links.Wrap(&http.Client{Timeout: signin.DefaultTimeout}, linkhealth.LinkIdentity),
 	})
 	e.prefill = &prefill.Handlers{
 		Client:  prefill.NewClient(cfg.CertificatesURL, cfg.CertificatesTimeout, cfg.BreakerOpenFor, e.metrics.breakerChanged),
@@ -162,6 +168,11 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		},
 	}
 	e.metrics.breaker.WithLabelValues("certificates").Set(0)
+	e.links.Wrap(e.prefill.Client.HTTPClient(), linkhealth.LinkCertificates)
+	e.links.Register(linkhealth.LinkCertificates, func() string { return e.prefill.Client.State().String() })
+	e.links.Register(linkhealth.LinkStream, nil)
+	e.links.Register(linkhealth.LinkIdentity, nil)
+	e.visits = e.newVisits()
 	e.uploads = &prefill.Uploads{Dir: cfg.UploadDir, Keyring: keyring}
 	service.UploadExists = e.uploads.Exists
 	service.UploadInfo = e.uploads.Info
@@ -242,6 +253,7 @@ func (e *Edge) startWorkers(ctx context.Context) {
 		})
 	})
 	e.goWorker(func() { e.pollBacklog(ctx) })
+	e.goWorker(func() { e.heartbeat().Run(ctx) })
 	e.goWorker(func() {
 		ticker := time.NewTicker(30 * time.Second)
 		defer ticker.Stop()

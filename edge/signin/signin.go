@@ -62,10 +62,14 @@ type Service struct {
 	config Config
 }
 
+// DefaultTimeout bounds each call to the identity service when Config
+// sets no HTTPClient.
+const DefaultTimeout = 5 * time.Second
+
 // New returns a sign-in Service.
 func New(config Config) *Service {
 	if config.HTTPClient == nil {
-		config.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+		config.HTTPClient = &http.Client{Timeout: DefaultTimeout}
 	}
 	return &Service{config: config}
 }

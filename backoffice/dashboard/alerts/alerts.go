@@ -45,8 +45,8 @@ type Threshold struct {
 	UpdatedBy  string    `json:"updatedBy" db:"updated_by"`
 }
 
-// breaches reports whether value is on the alerting side of t.
-func (t Threshold) breaches(value float64) bool {
+// Breaches reports whether value is on the alerting side of t.
+func (t Threshold) Breaches(value float64) bool {
 	if t.Comparison == "above" {
 		return value > t.Threshold
 	}
@@ -208,7 +208,7 @@ func (h *Handlers) Evaluate(ctx context.Context, scope access.Scope) ([]Alert, e
 	}
 	add := func(code, district, name string, value float64) {
 		t, ok := byCode[code]
-		if ok && t.breaches(value) {
+		if ok && t.Breaches(value) {
 			alerts = append(alerts, Alert{Code: code, Name: t.Name, DistrictCode: district, District: name,
 				Value: value, Threshold: t.Threshold, Comparison: t.Comparison})
 		}

@@ -815,6 +815,19 @@ var routeCases = map[string]routeCase{
 			return []probe{{name: "alerts of the walker's scope", path: "/api/v1/dashboard/alerts?district=" + changning, want: filtered}}
 		},
 	},
+	"GET /api/v1/dashboard/system": {
+		unscoped: "the data links are shared city-wide infrastructure; the servers are left out below the city",
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "links without servers", path: "/api/v1/dashboard/system", want: allowed, status: http.StatusOK,
+				check: contains(`"serversVisible":false`)}}
+		},
+	},
+	"GET /api/v1/dashboard/system/visits": {
+		unscoped: "page views and visitors of the parents' site belong to no district",
+		probes: func(f fixtures) []probe {
+			return []probe{{name: "visits", path: "/api/v1/dashboard/system/visits", want: allowed, status: http.StatusOK}}
+		},
+	},
 	"GET /api/v1/dashboard/alert-thresholds": {
 		unscoped: "the alert thresholds are one city-wide setting that every dashboard viewer reads",
 		probes: func(f fixtures) []probe {

@@ -1,7 +1,9 @@
 import { createApp } from 'vue';
 import App from './App.vue';
 import { loadSession } from './session.js';
+import { trackPageViews } from './visits.js';
 import './styles.css';
 
 createApp(App).mount('#app');
 loadSession();
+trackPageViews();

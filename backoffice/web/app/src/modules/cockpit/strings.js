@@ -17,6 +17,11 @@ export const cockpitStrings = {
   open: '开放中',
   closed: '未开放',
   districtsOpen: (open, total) => `${open} / ${total} 个区开放`,
+  dataLinks: '数据链路',
+  linkHealth: (failing, unreported) => {
+    const health = failing.length ? `故障：${failing.join('、')}` : '正常';
+    return unreported ? `${health}（${unreported} 条未上报）` : health;
+  },
   milestones: '招生里程碑',
   milestoneKinds: { registrations: '登记', applications: '报名', admissions: '录取' },
   admissionTrend: '每日录取数',

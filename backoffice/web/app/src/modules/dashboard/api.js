@@ -15,6 +15,10 @@ export const enrolmentReport = (query, signal) => api.get('/dashboard/enrolment/
 export const developmentPanel = (panel, query, signal) => api.get(`/dashboard/development/${panel}`, query, { signal });
 export const developmentReport = (query, signal) => api.get('/dashboard/development/report', query, { signal });
 
+export const enrolmentState = (signal) => api.get('/dashboard/enrolment/state', {}, { signal });
+export const systemState = (signal) => api.get('/dashboard/system', {}, { signal });
+export const systemVisits = (signal) => api.get('/dashboard/system/visits', {}, { signal });
+
 export const alertList = () => api.get('/dashboard/alerts');
 export const alertThresholds = () => api.get('/dashboard/alert-thresholds');
 

@@ -2,7 +2,7 @@
 // pages use, and the map of Shanghai's districts registered once as
 // 'shanghai'.
 import * as echarts from 'echarts/core';
-import { BarChart, LineChart, MapChart, PieChart, ScatterChart } from 'echarts/charts';
+import { BarChart, GraphChart, LineChart, MapChart, PieChart, ScatterChart } from 'echarts/charts';
 import {
   GeoComponent, GridComponent, LegendComponent, MarkPointComponent, TitleComponent, TooltipComponent, VisualMapComponent,
 } from 'echarts/components';
@@ -10,7 +10,7 @@ import { CanvasRenderer } from 'echarts/renderers';
 import shanghaiDistricts from './shanghai-districts.json';
 
 echarts.use([
-  BarChart, LineChart, MapChart, PieChart, ScatterChart,
+  BarChart, GraphChart, LineChart, MapChart, PieChart, ScatterChart,
   GeoComponent, GridComponent, LegendComponent, MarkPointComponent, TitleComponent, TooltipComponent, VisualMapComponent,
   CanvasRenderer,
 ]);
