@@ -1,10 +1,14 @@
 // The side menu of the signed-in staff member: each module's menu items
 // that the role's permissions open. Routes carry the same permission in
-// meta.permission, which the router checks before a page opens.
+// meta.permission, which the router checks before a page opens. An item
+// with levels is shown only to staff whose data scope has one of them,
+// such as the district self-service pages, which street and kindergarten
+// staff can read but not use.
 import { homePath, modules } from '@/modules/index.js';
-import { can } from '@/session.js';
+import { can, scopeLevel } from '@/session.js';
 
 function allowed(item) {
+  if (item.levels && !item.levels.includes(scopeLevel())) return false;
   return !item.permission || can(item.permission);
 }
 

@@ -35,6 +35,11 @@ export function can(permission) {
   return Boolean(state.staff?.permissions?.includes(permission));
 }
 
+/** Returns the level of the signed-in staff member's data scope: 'city', 'district', 'street' or 'kindergarten'. */
+export function scopeLevel() {
+  return state.staff?.scopeLevel || '';
+}
+
 /** Returns whether the signed-in staff member's scope is the whole city. */
 export function isCityStaff() {
   return state.staff?.scopeLevel === 'city';

@@ -24,8 +24,8 @@ export default {
     title: strings.menuTitle,
     icon: Finished,
     items: [
-      { path: '/admission/rules', title: strings.rulesTitle, permission: 'enrolment.read' },
-      { path: '/admission/proposal', title: strings.proposalTitle, permission: 'enrolment.read' },
+      { path: '/admission/rules', title: strings.rulesTitle, permission: 'enrolment.read', levels: ['city', 'district'] },
+      { path: '/admission/proposal', title: strings.proposalTitle, permission: 'enrolment.read', levels: ['city', 'district'] },
     ],
   },
 };

@@ -24,8 +24,8 @@ export default {
     title: strings.menuTitle,
     icon: Location,
     items: [
-      { path: '/matching/rules', title: strings.rulesTitle, permission: 'enrolment.read' },
-      { path: '/matching/validation', title: strings.validationTitle, permission: 'enrolment.read' },
+      { path: '/matching/rules', title: strings.rulesTitle, permission: 'enrolment.read', levels: ['city', 'district'] },
+      { path: '/matching/validation', title: strings.validationTitle, permission: 'enrolment.read', levels: ['city', 'district'] },
     ],
   },
 };

@@ -23,8 +23,8 @@ export default {
     icon: Bell,
     items: [
       { path: '/review/returns', title: strings.returnsTitle, permission: 'enrolment.read' },
-      { path: '/review/deletions', title: strings.deletionsTitle, permission: 'enrolment.read' },
-      { path: '/review/sms', title: strings.smsTitle, permission: 'enrolment.read' },
+      { path: '/review/deletions', title: strings.deletionsTitle, permission: 'enrolment.read', levels: ['city', 'district'] },
+      { path: '/review/sms', title: strings.smsTitle, permission: 'enrolment.read', levels: ['city', 'district'] },
       { path: '/review/windows', title: strings.windowsTitle, permission: 'enrolment.read' },
       { path: '/review/supplement', title: strings.supplementTitle, permission: 'enrolment.write' },
       { path: '/review/feedback', title: strings.feedbackTitle, permission: 'dashboard.read' },
