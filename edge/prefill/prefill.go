@@ -23,6 +23,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
+	"github.com/sh-preschool/preschool/shared/enrolment"
 )
 
 // Certificate is one e-certificate returned by the certificate API.
@@ -122,6 +123,9 @@ type prefillRequest struct {
 	DocumentType     string   `json:"documentType"`
 	DocumentNumber   string   `json:"documentNumber"`
 	CertificateTypes []string `json:"certificateTypes"`
+	// DistrictCode is the residence district chosen on the form being
+	// filled, which the call counts in; empty before the parent chose one.
+	DistrictCode string `json:"districtCode"`
 }
 
 // fetchedCertificate is a certificate as the parent's page sees it: the
@@ -166,6 +170,12 @@ type Handlers struct {
 	// Admit takes a token from the parent's look-up bucket and returns the
 	// throttling error when there is none. It may be nil.
 	Admit func(ctx *fasthttp.RequestCtx, subject string) error
+	// Counter counts each call that reaches the certificate API for the
+	// dashboards. It may be nil.
+	Counter *CallCounter
+	// DistrictKnown reports whether a district code is one of the
+	// catalogue's. It may be nil only when Counter is nil.
+	DistrictKnown func(code string) bool
 }
 
 func (h *Handlers) observe(result string) {
@@ -206,6 +216,13 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 			return apierror.Invalid("certificateTypes", "invalid_certificate_types", "证照类型无效，请刷新页面后重试。")
 		}
 	}
+	district := enrolment.UnknownDistrict
+	if request.DistrictCode != "" && h.Counter != nil {
+		if !h.DistrictKnown(request.DistrictCode) {
+			return apierror.Invalid("districtCode", "unknown_district", "所选的区不存在，请刷新页面后重试。")
+		}
+		district = request.DistrictCode
+	}
 
 	// The look-up budget is spent only on a valid request that reaches the
 	// certificate API.
@@ -218,6 +235,12 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 	// api.WithTimeout), and the client keeps honouring other callers'
 	// cancellation, so the handler detaches here.
 	certificates, err := h.Client.Query(context.WithoutCancel(ctx), string(parsed.Type), parsed.Number, request.CertificateTypes)
+	owner := h.Keyring.Index("owner", []byte(subject))
+	if h.Counter != nil {
+		h.Counter.Count(context.WithoutCancel(ctx), Call{
+			District: district, Owner: owner, Outcomes: outcomes(request.CertificateTypes, certificates, err != nil), At: h.Now(),
+		})
+	}
 	if err != nil {
 		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
 			slog.Warn("certificate prefill failed", "request_id", api.RequestID(ctx), "error", err)
@@ -227,7 +250,6 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 		return nil
 	}
 	h.observe("ok")
-	owner := h.Keyring.Index("owner", []byte(subject))
 	holder := string(parsed.Type) + ":" + parsed.Number
 	expires := h.Now().Add(TokenTTL)
 	fetched := make([]fetchedCertificate, 0, len(certificates))
