@@ -19,7 +19,7 @@ import (
 )
 
 const dashboardUsage = `usage:
-  backoffice dashboard rebuild                         recompute the enrolment rollup from the raw tables
+  backoffice dashboard rebuild                         recompute the enrolment and certificate rollups from the raw tables
   backoffice dashboard generate-figures [-year Y]      generate population, census and nursery figures (default: every enrolment year)
   backoffice dashboard generate-enrolment -registrations N [-year Y]
                                                        replace the generated registrations (and 70% as many applications) of year Y
