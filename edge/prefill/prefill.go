@@ -154,10 +154,15 @@ type prefillFound struct {
 
 const fallbackMessage = "电子证照服务暂时无法使用，请拍照或扫描后手动上传证照。"
 
-var knownTypes = map[string]bool{
-	"birth_certificate": true, "household_register": true, "residence_permit": true,
-	"property_certificate": true, "tenancy_registration": true,
-}
+// knownTypes are the types the certificate API serves, the same list the
+// certificate-call panel compares each district's forms with.
+var knownTypes = func() map[string]bool {
+	types := make(map[string]bool, len(enrolment.CertificateAPITypes))
+	for _, t := range enrolment.CertificateAPITypes {
+		types[t.Code] = true
+	}
+	return types
+}()
 
 // Handlers serve prefill and uploads.
 type Handlers struct {
