@@ -40,6 +40,9 @@ type CallReader struct {
 // day's hash and the HyperLogLog counts in one pipeline.
 func (c *CallReader) read(ctx context.Context, first, end string, districts []string) (callCounts, error) {
 	result := callCounts{CallersByDistrict: map[string]int64{}}
+	if len(districts) == 0 {
+		return result, nil
+	}
 	members, err := c.Redis.Do(ctx, c.Redis.B().Smembers().Key(c.Keys.CertificateCallDays()).Build()).AsStrSlice()
 	if err != nil {
 		return result, fmt.Errorf("read the prefill call days: %w", err)

@@ -340,3 +340,19 @@ func TestPanelRequestedTypes(t *testing.T) {
 		t.Errorf("%d API types, want %d", len(panel.APITypes), len(enrol.CertificateAPITypes))
 	}
 }
+
+func TestPanelUnknownDistrictIsEmpty(t *testing.T) {
+	f := newFixture(t, 100)
+	counter := &prefill.CallCounter{Redis: f.env.Redis.Client, Keys: f.env.Keys, Timeout: 5 * time.Second}
+	counter.Count(context.Background(), prefill.Call{District: backofficetest.Xuhui, Owner: []byte{1}, At: time.Now(),
+		Outcomes: map[string]string{"birth_certificate": enrol.CallSuccess}})
+
+	panel := f.get(t, cityStaff, "/dashboard/enrolment/certificates?district=310199", http.StatusOK)
+
+	if len(panel.ByDistrict) != 0 || panel.Totals.Registrations != 0 {
+		t.Errorf("district 310199 has figures %+v", panel)
+	}
+	if !panel.CallsAvailable {
+		t.Errorf("callsAvailable = false for a district without counters")
+	}
+}
