@@ -26,7 +26,7 @@ var CertificateAPITypes = []CertificateAPIType{
 const (
 	// CallSuccess: the certificate API returned a certificate of the type.
 	CallSuccess = "success"
-	// CallNotFound: the certificate API answered, without that type.
+	// CallNotFound: the certificate API responded without that type.
 	CallNotFound = "not_found"
 	// CallFailure: the certificate API failed, timed out or its circuit
 	// breaker was open.

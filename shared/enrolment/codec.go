@@ -16,7 +16,7 @@ const (
 	codecRegistration byte = 'R'
 	codecApplication  byte = 'A'
 	// codecVersion is the format the encoder writes. Version 2 appends the
-	// certificate sources; the decoder still reads version 1 bodies, which
+	// certificate sources. The decoder still reads version 1 bodies, which
 	// leave CertificateSources nil.
 	codecVersion  byte = 2
 	codecVersion1 byte = 1

@@ -19,7 +19,7 @@ type callCount struct {
 	Calls                              int64
 }
 
-// callCounts is what the edge's counters hold for a range of days.
+// callCounts is the content of the edge's counters for a range of days.
 type callCounts struct {
 	Counts []callCount
 	// Callers is the distinct callers over every district read, and
