@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sh-preschool/preschool/backoffice/dashboard/certificates"
 	dashboardenrolment "github.com/sh-preschool/preschool/backoffice/dashboard/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/dashboard/figures"
 	"github.com/sh-preschool/preschool/backoffice/server"
@@ -19,10 +20,13 @@ import (
 )
 
 const dashboardUsage = `usage:
-  backoffice dashboard rebuild                         recompute the enrolment rollup from the raw tables
+  backoffice dashboard rebuild                         recompute the enrolment and certificate rollups from the raw tables
   backoffice dashboard generate-figures [-year Y]      generate population, census and nursery figures (default: every enrolment year)
   backoffice dashboard generate-enrolment -registrations N [-year Y]
                                                        replace the generated registrations (and 70% as many applications) of year Y
+  backoffice dashboard backfill-certificates [-batch N]
+                                                       fill the certificate sources of records stored before the edge sent them
+                                                       (opens their sealed form values, needs the keyring), then rebuild the rollups
   backoffice dashboard import -table T FILE            import a CSV or xlsx file (by extension) into table T:
                                                        resident_population, kindergarten_class_census, kindergarten_child_census,
                                                        kindergarten_staff_census, nursery_place, opinion_record`
@@ -43,6 +47,7 @@ func runDashboard(ctx context.Context, reader *config.Reader, args []string) err
 	year := flags.Int("year", 0, "enrolment or census year (0: the current enrolment year, or every year for generate-figures)")
 	registrations := flags.Int("registrations", 120_000, "number of registrations to generate")
 	table := flags.String("table", "", "table to import into")
+	batch := flags.Int("batch", 500, "records per transaction of backfill-certificates")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +86,18 @@ func runDashboard(ctx context.Context, reader *config.Reader, args []string) err
 			return err
 		}
 		fmt.Printf("generated %d registrations and %d applications of %d in %s\n", registered, applied, *year, time.Since(start).Round(time.Millisecond))
+		return nil
+	case "backfill-certificates":
+		keyring, err := loadKeyring(ctx, reader)
+		if err != nil {
+			return err
+		}
+		registrations, applications, err := certificates.Backfill(ctx, db, keyring, *batch)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("filled the certificate sources of %d registrations and %d applications in %s\n",
+			registrations, applications, time.Since(start).Round(time.Millisecond))
 		return nil
 	case "import":
 		if flags.NArg() != 1 || *table == "" {

@@ -426,8 +426,9 @@ echo "postgres rollup triggers: $(psql "$DATABASE_URL" -AtF' ' -c "
   FROM pg_stat_user_functions f
   JOIN (SELECT relname, n_tup_ins, CASE relname WHEN 'registration' THEN $seeded_registrations ELSE $seeded_applications END AS seeded
         FROM pg_stat_user_tables) t
-    ON t.relname = CASE f.funcname WHEN 'enrolment_rollup_registrations' THEN 'registration' ELSE 'application' END
-  WHERE f.funcname IN ('enrolment_rollup_registrations', 'enrolment_rollup_applications')")"
+    ON t.relname = CASE WHEN f.funcname LIKE '%_registrations' THEN 'registration' ELSE 'application' END
+  WHERE f.funcname IN ('enrolment_rollup_registrations', 'enrolment_rollup_applications',
+                       'certificate_rollup_registrations', 'certificate_rollup_applications')")"
 
 for name in edge backoffice; do
   errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)

@@ -56,13 +56,13 @@ var registrationColumns = []string{
 	"hukou_address", "residence_district_code", "residence_street_code", "residence_committee_code", "residence_address",
 	"hukou_at_residence", "guardians", "guardian_indexes", "guardian_shanghai_hukou", "guardian_residence_document",
 	"guardian_points_qualified", "form_values", "schema_version", "key_id", "payload_hash",
-	"owner_index", "supplementary", "accepted_at",
+	"owner_index", "supplementary", "accepted_at", "certificates_fetched", "certificates_uploaded",
 }
 
 var applicationColumns = []string{
 	"application_number", "registration_number", "enrolment_year", "child_index", "district_code",
 	"entry_id", "category_code", "campus_choices", "form_values", "schema_version",
-	"key_id", "payload_hash", "owner_index", "supplementary", "accepted_at",
+	"key_id", "payload_hash", "owner_index", "supplementary", "accepted_at", "certificates_uploaded",
 }
 
 func registrationRow(r *enrol.RegistrationRecord) ([]any, error) {
@@ -77,7 +77,7 @@ func registrationRow(r *enrol.RegistrationRecord) ([]any, error) {
 		nullBytes(r.SealedHukouAddress), r.ResidenceDistrict, r.ResidenceStreet, nullString(r.ResidenceCommittee), r.SealedResidenceAddr,
 		r.HukouAtResidence, r.SealedGuardians, r.GuardianIndexes, r.GuardianShanghaiHukou, nullString(r.GuardianResidenceDoc),
 		r.GuardianPoints, nullBytes(r.SealedFormValues), int32(r.SchemaVersion), r.KeyID, r.PayloadHash,
-		r.OwnerIndex, r.Supplementary, r.AcceptedAt,
+		r.OwnerIndex, r.Supplementary, r.AcceptedAt, fetchedTypes(r.CertificateSources), uploadedTypes(r.CertificateSources),
 	}, nil
 }
 
@@ -85,8 +85,32 @@ func applicationRow(a *enrol.ApplicationRecord) []any {
 	return []any{
 		a.Number, a.RegistrationNumber, int16(a.Year), a.ChildIndex, a.DistrictCode,
 		a.EntryID, a.CategoryCode, a.CampusChoices, nullBytes(a.SealedFormValues), int32(a.SchemaVersion),
-		a.KeyID, a.PayloadHash, a.OwnerIndex, a.Supplementary, a.AcceptedAt,
+		a.KeyID, a.PayloadHash, a.OwnerIndex, a.Supplementary, a.AcceptedAt, uploadedTypes(a.CertificateSources),
 	}
+}
+
+// fetchedTypes and uploadedTypes return a record's certificate types for
+// their text[] columns: NULL when the record does not say (sealed before
+// codec version 2), an empty array when it attached none.
+func fetchedTypes(sources *enrol.CertificateSources) any {
+	if sources == nil {
+		return nil
+	}
+	return nonNilTexts(sources.Fetched)
+}
+
+func uploadedTypes(sources *enrol.CertificateSources) any {
+	if sources == nil {
+		return nil
+	}
+	return nonNilTexts(sources.Uploaded)
+}
+
+func nonNilTexts(values []string) []string {
+	if values == nil {
+		return []string{}
+	}
+	return values
 }
 
 func nullString(value string) any {

@@ -8,6 +8,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/dashboard"
 	"github.com/sh-preschool/preschool/backoffice/dashboard/alerts"
+	"github.com/sh-preschool/preschool/backoffice/dashboard/certificates"
 	"github.com/sh-preschool/preschool/backoffice/dashboard/development"
 	dashboardenrolment "github.com/sh-preschool/preschool/backoffice/dashboard/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/dashboard/systemstate"
@@ -23,7 +24,12 @@ func (b *BackOffice) dashboardRoutes(r chi.Router) {
 	cache := &dashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(dashboard.PermissionRead), cache.Middleware)
-		(&dashboardenrolment.Handlers{Store: enrolmentStore, Redis: b.redis, Keys: b.keys, Trail: b.trail, Now: time.Now}).Routes(r)
+		enrolmentHandlers := &dashboardenrolment.Handlers{Store: enrolmentStore, Redis: b.redis, Keys: b.keys, Trail: b.trail, Now: time.Now}
+		enrolmentHandlers.Routes(r)
+		(&certificates.Handlers{
+			Store: &certificates.Store{DB: b.db}, Enrolment: enrolmentHandlers,
+			Calls: &certificates.CallReader{Redis: b.redis, Keys: b.keys},
+		}).Routes(r)
 		(&development.Handlers{Store: developmentStore, Trail: b.trail, Now: time.Now}).Routes(r)
 		(&systemstate.Handlers{
 			Store: &systemstate.Store{Redis: b.redis, Prefix: b.config.RedisPrefix}, Thresholds: alertHandlers.Thresholds, Now: time.Now,

@@ -3,7 +3,9 @@
 // registrations. A city admin opens the cockpit at 1920×1080, and every
 // chart must have series data and a canvas with something drawn on it.
 // Clicking 徐汇区 in the ranking drills into its streets. The children
-// report is filtered by nationality and age.
+// report is filtered by nationality and age. The certificate-call page
+// shows the generated certificate sources and prefill counters written
+// to Redis the way the edge writes them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -149,6 +151,46 @@ describe('leader cockpit', () => {
     assert.match(href, /nationality=foreign/, `the export link ${href} drops the nationality filter`);
     assert.match(href, /age=4/, `the export link ${href} drops the age filter`);
     await page.screenshot({ path: screenshotPath('dashboard-children-report'), fullPage: true });
+    await context.close();
+    assert.deepEqual(problems, [], 'the pages raised errors');
+  });
+
+  test('certificate-call page shows calls, rates and requirements', async () => {
+    // The edge's counters for today (Shanghai) as its prefill handler
+    // writes them: a hash of district:type:outcome counts, a HyperLogLog of
+    // owner blind indexes per district, and the set of counted days.
+    const prefix = stack.env.REDIS_PREFIX;
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    const redis = (...args) => execFileSync('redis-cli', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    redis('SADD', `${prefix}certcalls:days`, day);
+    redis('HSET', `${prefix}certcalls:${day}`, '310104:birth_certificate:success', '40', '310104:household_register:not_found', '6',
+      '310115:birth_certificate:success', '25', '310115:residence_permit:failure', '5');
+    redis('PFADD', `${prefix}certcallers:${day}:310104`, 'a1', 'a2', 'a3');
+    redis('PFADD', `${prefix}certcallers:${day}:310115`, 'b1', 'b2');
+
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${stack.backOfficeURL}/dashboard/certificates`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await devSignInAsCity(page);
+    await page.waitForURL(`${stack.backOfficeURL}/dashboard/certificates`);
+
+    for (const name of ['certificates-calls', 'certificates-rates', 'certificates-type-success', 'certificates-type-coverage']) {
+      await assertChartDrawn(page, name);
+    }
+    assert.match(await page.locator('[data-figure="callers"]').innerText(), /\b5\b/, 'the callers figure is not the 5 counted');
+    assert.match(await page.locator('[data-figure="successful-calls"]').innerText(), /\b65\b/, 'the successful calls are not the 65 counted');
+    assert.doesNotMatch(await page.locator('[data-figure="prefill-rate"]').innerText(), /\b0\.0%/, 'the prefill rate of the generated registrations is 0');
+    const requirements = page.locator('.requirements-table .el-table__body tr');
+    assert.equal(await requirements.count(), 16, 'the requirements table does not list the 16 districts');
+    await page.locator('.formulas li', { hasText: '证照预填率 =' }).waitFor();
+
+    await requirements.filter({ hasText: '徐汇区' }).first().click();
+    await page.locator('.el-breadcrumb', { hasText: '徐汇区' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.requirements-table .el-table__body tr').length === 1);
+    assert.match(await page.locator('[data-figure="callers"]').innerText(), /\b3\b/, '徐汇区 callers are not its 3');
+    await page.screenshot({ path: screenshotPath('dashboard-certificates'), fullPage: true });
     await context.close();
     assert.deepEqual(problems, [], 'the pages raised errors');
   });

@@ -313,6 +313,8 @@ test('parent registers and applies on a phone', async (t) => {
       const response = await answer;
       assert.equal(response.status(), 200);
       assert.equal(JSON.parse(response.request().postData()).documentNumber, childId);
+      // The edge counts the look-up in the residence district chosen above.
+      assert.equal(JSON.parse(response.request().postData()).districtCode, '310104');
       const [certificate] = (await response.json()).certificates;
       assert.ok(certificate.prefillToken, 'the look-up returned no prefill token');
       assert.equal(certificate.number, undefined, 'the look-up returned the full number');

@@ -23,6 +23,7 @@ import (
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/document"
+	"github.com/sh-preschool/preschool/shared/enrolment"
 )
 
 // Certificate is one e-certificate returned by the certificate API.
@@ -126,6 +127,9 @@ type prefillRequest struct {
 	DocumentType     string   `json:"documentType"`
 	DocumentNumber   string   `json:"documentNumber"`
 	CertificateTypes []string `json:"certificateTypes"`
+	// DistrictCode is the residence district chosen on the form being
+	// filled, which the call counts in; empty before the parent chose one.
+	DistrictCode string `json:"districtCode"`
 }
 
 // fetchedCertificate is a certificate as the parent's page sees it: the
@@ -154,10 +158,15 @@ type prefillFound struct {
 
 const fallbackMessage = "电子证照服务暂时无法使用，请拍照或扫描后手动上传证照。"
 
-var knownTypes = map[string]bool{
-	"birth_certificate": true, "household_register": true, "residence_permit": true,
-	"property_certificate": true, "tenancy_registration": true,
-}
+// knownTypes are the types the certificate API serves, the same list the
+// certificate-call panel compares each district's forms with.
+var knownTypes = func() map[string]bool {
+	types := make(map[string]bool, len(enrolment.CertificateAPITypes))
+	for _, t := range enrolment.CertificateAPITypes {
+		types[t.Code] = true
+	}
+	return types
+}()
 
 // Handlers serve prefill and uploads.
 type Handlers struct {
@@ -170,6 +179,12 @@ type Handlers struct {
 	// Admit takes a token from the parent's look-up bucket and returns the
 	// throttling error when there is none. It may be nil.
 	Admit func(ctx *fasthttp.RequestCtx, subject string) error
+	// Counter counts each call that reaches the certificate API for the
+	// dashboards. It may be nil.
+	Counter *CallCounter
+	// DistrictKnown reports whether a district code is one of the
+	// catalogue's. It may be nil only when Counter is nil.
+	DistrictKnown func(code string) bool
 }
 
 func (h *Handlers) observe(result string) {
@@ -210,6 +225,13 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 			return apierror.Invalid("certificateTypes", "invalid_certificate_types", "证照类型无效，请刷新页面后重试。")
 		}
 	}
+	district := enrolment.UnknownDistrict
+	if request.DistrictCode != "" && h.Counter != nil {
+		if !h.DistrictKnown(request.DistrictCode) {
+			return apierror.Invalid("districtCode", "unknown_district", "所选的区不存在，请刷新页面后重试。")
+		}
+		district = request.DistrictCode
+	}
 
 	// The look-up budget is spent only on a valid request that reaches the
 	// certificate API.
@@ -222,6 +244,12 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 	// api.WithTimeout), and the client keeps honouring other callers'
 	// cancellation, so the handler detaches here.
 	certificates, err := h.Client.Query(context.WithoutCancel(ctx), string(parsed.Type), parsed.Number, request.CertificateTypes)
+	owner := h.Keyring.Index("owner", []byte(subject))
+	if h.Counter != nil {
+		h.Counter.Count(context.WithoutCancel(ctx), Call{
+			District: district, Owner: owner, Outcomes: outcomes(request.CertificateTypes, certificates, err != nil), At: h.Now(),
+		})
+	}
 	if err != nil {
 		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
 			slog.Warn("certificate prefill failed", "request_id", api.RequestID(ctx), "error", err)
@@ -231,7 +259,6 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 		return nil
 	}
 	h.observe("ok")
-	owner := h.Keyring.Index("owner", []byte(subject))
 	holder := string(parsed.Type) + ":" + parsed.Number
 	expires := h.Now().Add(TokenTTL)
 	fetched := make([]fetchedCertificate, 0, len(certificates))

@@ -166,6 +166,8 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 			}
 			return nil
 		},
+		Counter:       &prefill.CallCounter{Redis: redis, Keys: e.keys, Timeout: cfg.RedisTimeout},
+		DistrictKnown: e.districtKnown,
 	}
 	e.metrics.breaker.WithLabelValues("certificates").Set(0)
 	e.links.Wrap(e.prefill.Client.HTTPClient(), linkhealth.LinkCertificates)
@@ -179,14 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	e.feedback = &feedback.Handlers{
 		Redis: redis, Keyring: keyring, Prefix: cfg.RedisPrefix, StreamMaxLength: int64(cfg.FeedbackStreamMaxLength),
 		IdleTimeout: cfg.FeedbackIdleTimeout, Timeout: cfg.RedisTimeout, Now: now,
-		DistrictKnown: func(code string) bool {
-			current := e.catalogue.Current()
-			if current == nil {
-				return false
-			}
-			_, ok := current.District(code)
-			return ok
-		},
+		DistrictKnown: e.districtKnown,
 	}
 
 	if err := e.catalogue.Refresh(ctx); err != nil {
@@ -374,4 +369,15 @@ type fasthttpLogger struct{}
 
 func (fasthttpLogger) Printf(format string, args ...any) {
 	slog.Warn("fasthttp: " + fmt.Sprintf(format, args...))
+}
+
+// districtKnown reports whether a district code is one of the current
+// catalogue's, and false before the first snapshot.
+func (e *Edge) districtKnown(code string) bool {
+	current := e.catalogue.Current()
+	if current == nil {
+		return false
+	}
+	_, ok := current.District(code)
+	return ok
 }

@@ -50,6 +50,12 @@ type storedCertificate struct {
 	FileID string `json:"fileId,omitempty"`
 }
 
+// certificateSources returns the non-personal part of requests: which
+// types were fetched and which uploaded.
+func certificateSources(requests []precheck.CertificateRequest) *enrolment.CertificateSources {
+	return enrolment.NewCertificateSources(requests, func(c precheck.CertificateRequest) (string, string) { return c.Type, c.Source })
+}
+
 func storedCertificates(requests []precheck.CertificateRequest) []storedCertificate {
 	stored := make([]storedCertificate, 0, len(requests))
 	for _, c := range requests {
@@ -107,6 +113,7 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 		GuardianShanghaiHukou: r.Facts.GuardianShanghaiHukou,
 		GuardianResidenceDoc:  r.Facts.GuardianResidenceDocument,
 		GuardianPoints:        r.Facts.GuardianPointsQualified,
+		CertificateSources:    certificateSources(r.Certificates),
 	}
 	if record.ChildNationality == "" {
 		record.ChildNationality = "ZZZ" // a child without a document; ISO 3166 user-assigned "unknown"
@@ -155,6 +162,7 @@ func (s *Service) sealApplication(a *precheck.Application, facts *precheck.Regis
 		EntryID:            a.EntryID,
 		CategoryCode:       a.CategoryCode,
 		CampusChoices:      a.CampusChoices,
+		CertificateSources: certificateSources(a.Certificates),
 	}
 	form := registrationForm{Certificates: storedCertificates(a.Certificates), Extra: a.Extra}
 	if len(form.Certificates) > 0 || len(form.Extra) > 0 {

@@ -15,7 +15,11 @@ import (
 const (
 	codecRegistration byte = 'R'
 	codecApplication  byte = 'A'
-	codecVersion      byte = 1
+	// codecVersion is the format the encoder writes. Version 2 appends the
+	// certificate sources. The decoder still reads version 1 bodies, which
+	// leave CertificateSources nil.
+	codecVersion  byte = 2
+	codecVersion1 byte = 1
 	// maxFieldBytes bounds one field, so a corrupt length cannot make the
 	// decoder allocate without limit.
 	maxFieldBytes = 1 << 20
@@ -80,6 +84,7 @@ func encodeRegistration(r *RegistrationRecord) []byte {
 	e.text(r.GuardianResidenceDoc)
 	e.flag(r.GuardianPoints)
 	e.bytes(r.SealedFormValues)
+	e.sources(r.CertificateSources)
 	return e
 }
 
@@ -103,6 +108,7 @@ func encodeApplication(a *ApplicationRecord) []byte {
 		e.varint(campus)
 	}
 	e.bytes(a.SealedFormValues)
+	e.sources(a.CertificateSources)
 	return e
 }
 
@@ -118,6 +124,23 @@ func (e *encoder) flag(v bool) {
 		*e = append(*e, 1)
 	} else {
 		*e = append(*e, 0)
+	}
+}
+
+func (e *encoder) texts(values []string) {
+	e.uvarint(uint64(len(values)))
+	for _, value := range values {
+		e.text(value)
+	}
+}
+
+// sources writes whether the sources are known, then the fetched and the
+// uploaded types.
+func (e *encoder) sources(sources *CertificateSources) {
+	e.flag(sources != nil)
+	if sources != nil {
+		e.texts(sources.Fetched)
+		e.texts(sources.Uploaded)
 	}
 }
 
@@ -219,12 +242,36 @@ func (d *decoder) count() int {
 	return int(n)
 }
 
-func (d *decoder) header(kind byte) {
-	if len(d.body) < 2 || d.body[0] != kind || d.body[1] != codecVersion {
-		d.fail(fmt.Sprintf("not a version %d %q record", codecVersion, kind))
-		return
+func (d *decoder) texts() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
 	}
+	values := make([]string, n)
+	for i := range values {
+		values[i] = d.text()
+	}
+	return values
+}
+
+// sources reads the certificate sources of a version 2 body. It returns
+// nil for a version 1 body, which has none, and for unknown sources.
+func (d *decoder) sources(version byte) *CertificateSources {
+	if version < 2 || !d.flag() {
+		return nil
+	}
+	return &CertificateSources{Fetched: d.texts(), Uploaded: d.texts()}
+}
+
+// header checks the kind and returns the format version, 1 or 2.
+func (d *decoder) header(kind byte) byte {
+	if len(d.body) < 2 || d.body[0] != kind || (d.body[1] != codecVersion && d.body[1] != codecVersion1) {
+		d.fail(fmt.Sprintf("not a version %d or %d %q record", codecVersion1, codecVersion, kind))
+		return 0
+	}
+	version := d.body[1]
 	d.body = d.body[2:]
+	return version
 }
 
 func (d *decoder) finish() error {
@@ -237,7 +284,7 @@ func (d *decoder) finish() error {
 func decodeRegistrationBody(body []byte) (RegistrationRecord, error) {
 	d := decoder{body: body}
 	var r RegistrationRecord
-	d.header(codecRegistration)
+	version := d.header(codecRegistration)
 	r.Year = int(d.varint())
 	r.AcceptedAt = d.time()
 	r.Supplementary = d.flag()
@@ -275,13 +322,14 @@ func decodeRegistrationBody(body []byte) (RegistrationRecord, error) {
 	r.GuardianResidenceDoc = d.text()
 	r.GuardianPoints = d.flag()
 	r.SealedFormValues = d.bytes()
+	r.CertificateSources = d.sources(version)
 	return r, d.finish()
 }
 
 func decodeApplicationBody(body []byte) (ApplicationRecord, error) {
 	d := decoder{body: body}
 	var a ApplicationRecord
-	d.header(codecApplication)
+	version := d.header(codecApplication)
 	a.RegistrationNumber = d.text()
 	a.Year = int(d.varint())
 	a.AcceptedAt = d.time()
@@ -301,5 +349,6 @@ func decodeApplicationBody(body []byte) (ApplicationRecord, error) {
 		}
 	}
 	a.SealedFormValues = d.bytes()
+	a.CertificateSources = d.sources(version)
 	return a, d.finish()
 }

@@ -18,7 +18,8 @@ func sampleRegistration() RegistrationRecord {
 		ResidenceStreet: "310104003", ResidenceCommittee: "310104003001", SealedResidenceAddr: []byte("r"),
 		HukouAtResidence: true, SealedGuardians: []byte("g"), GuardianIndexes: [][]byte{{7}, {8, 9}},
 		GuardianShanghaiHukou: true, GuardianResidenceDoc: ResidencePermit, GuardianPoints: true,
-		SealedFormValues: []byte("f"),
+		SealedFormValues:   []byte("f"),
+		CertificateSources: &CertificateSources{Fetched: []string{"birth_certificate"}, Uploaded: []string{"household_register", "residence_permit"}},
 	}
 }
 
@@ -43,6 +44,7 @@ func TestApplicationRoundTrip(t *testing.T) {
 		AcceptedAt: time.Date(2027, 5, 8, 1, 2, 3, 4, time.UTC), SchemaVersion: 1, KeyID: "k1",
 		PayloadHash: []byte{1}, OwnerIndex: []byte{2}, ChildIndex: []byte{3}, DistrictCode: "310104", EntryID: 397,
 		CategoryCode: CategoryDistrictHukouResident, CampusChoices: []int64{89, 95, 1 << 40},
+		CertificateSources: &CertificateSources{Uploaded: []string{"household_register"}},
 	}
 	body, err := EncodeRecord(want)
 	if err != nil {
@@ -54,6 +56,55 @@ func TestApplicationRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestRecordWithoutSourcesRoundTrip(t *testing.T) {
+	want := sampleRegistration()
+	want.CertificateSources = nil
+	body, _ := EncodeRecord(&want)
+	got, err := DecodeRegistration(want.Number, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CertificateSources != nil {
+		t.Errorf("CertificateSources = %+v, want nil", got.CertificateSources)
+	}
+}
+
+func TestDecodeVersion1Body(t *testing.T) {
+	want := sampleRegistration()
+	want.CertificateSources = nil
+	body, _ := EncodeRecord(&want)
+	// A version 1 body is a version 2 body without the trailing sources
+	// flag, which is one zero byte for unknown sources.
+	version1 := append([]byte{codecRegistration, codecVersion1}, body[2:len(body)-1]...)
+	got, err := DecodeRegistration(want.Number, version1)
+	if err != nil {
+		t.Fatalf("decode version 1: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("version 1:\n got %+v\nwant %+v", got, want)
+	}
+
+	application := ApplicationRecord{Number: "20270400000019", RegistrationNumber: "202700000013", Year: 2027,
+		AcceptedAt: time.Date(2027, 5, 8, 1, 2, 3, 4, time.UTC), OwnerIndex: []byte{2}, ChildIndex: []byte{3}, CampusChoices: []int64{89}}
+	body, _ = EncodeRecord(application)
+	version1 = append([]byte{codecApplication, codecVersion1}, body[2:len(body)-1]...)
+	if _, err := DecodeApplication(application.Number, version1); err != nil {
+		t.Errorf("decode version 1 application: %v", err)
+	}
+}
+
+func TestCertificateSourcesSortedOnce(t *testing.T) {
+	type attached struct{ certificateType, source string }
+	got := NewCertificateSources([]attached{
+		{"residence_permit", "upload"}, {"birth_certificate", "prefill"}, {"household_register", "upload"},
+		{"residence_permit", "upload"}, {"household_register", "prefill"},
+	}, func(a attached) (string, string) { return a.certificateType, a.source })
+	want := &CertificateSources{Fetched: []string{"birth_certificate", "household_register"}, Uploaded: []string{"household_register", "residence_permit"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("NewCertificateSources = %+v, want %+v", got, want)
 	}
 }
 
@@ -99,9 +150,14 @@ func FuzzDecodeRecord(f *testing.F) {
 	})
 }
 
-// canonical reports whether body could have come from the encoder: varints
-// in their shortest form. Only such bodies must re-encode to themselves.
+// canonical reports whether body could have come from the current encoder:
+// version 2, varints in their shortest form. Only such bodies must
+// re-encode to themselves.
 func canonical(body []byte) bool {
+	// A version 1 body re-encodes as version 2.
+	if len(body) > 1 && body[1] == codecVersion1 {
+		return false
+	}
 	for i := 1; i < len(body); i++ {
 		if body[i] == 0 && body[i-1]&0x80 != 0 {
 			return false

@@ -46,6 +46,9 @@ type RegistrationRecord struct {
 	GuardianResidenceDoc  string
 	GuardianPoints        bool
 	SealedFormValues      []byte
+	// CertificateSources is nil on a record sealed by an edge older than
+	// codec version 2.
+	CertificateSources *CertificateSources
 }
 
 // ApplicationRecord is an application as the edge writes it to the stream
@@ -67,6 +70,20 @@ type ApplicationRecord struct {
 	CategoryCode       string
 	CampusChoices      []int64
 	SealedFormValues   []byte
+	// CertificateSources lists the uploaded certificate codes; applications
+	// fetch none. It is nil on a record sealed before codec version 2.
+	CertificateSources *CertificateSources
+}
+
+// CertificateSources is the certificate types (codes) a record attached,
+// by where each came from, each type once and sorted. It is the
+// non-personal part of the sealed form values, so the dashboards can count
+// certificates without opening them.
+type CertificateSources struct {
+	// Fetched lists the types fetched from the certificate API.
+	Fetched []string
+	// Uploaded lists the types the parent uploaded files for.
+	Uploaded []string
 }
 
 // Contexts bind each sealed value to its column, so a ciphertext moved to

@@ -33,11 +33,26 @@ INSERT INTO enrolment_daily_rollup (kind, enrolment_year, day, district_code, ca
 SELECT kind, enrolment_year, CAST(hour AT TIME ZONE 'Asia/Shanghai' AS date), district_code, category, supplementary,
        sum(submissions)
 FROM enrolment_rollup
-GROUP BY 1, 2, 3, 4, 5, 6;`
+GROUP BY 1, 2, 3, 4, 5, 6;
+DELETE FROM certificate_rollup;
+INSERT INTO certificate_rollup (kind, enrolment_year, day, district_code, certificate_type, source, records)
+SELECT 'registration', r.enrolment_year, CAST(r.accepted_at AT TIME ZONE 'Asia/Shanghai' AS date),
+       r.residence_district_code, k.certificate_type, k.source, count(*)
+FROM registration r
+CROSS JOIN LATERAL certificate_rollup_keys(r.certificates_fetched, r.certificates_uploaded) k
+WHERE r.certificates_fetched IS NOT NULL AND r.certificates_uploaded IS NOT NULL
+GROUP BY 2, 3, 4, 5, 6;
+INSERT INTO certificate_rollup (kind, enrolment_year, day, district_code, certificate_type, source, records)
+SELECT 'application', a.enrolment_year, CAST(a.accepted_at AT TIME ZONE 'Asia/Shanghai' AS date),
+       a.district_code, k.certificate_type, k.source, count(*)
+FROM application a
+CROSS JOIN LATERAL certificate_rollup_keys(ARRAY[]::text[], a.certificates_uploaded) k
+WHERE a.certificates_uploaded IS NOT NULL
+GROUP BY 2, 3, 4, 5, 6;`
 
-// Rebuild recomputes the enrolment rollup from the registration and
-// application tables in one transaction, and returns the number of rollup
-// rows. It holds a SHARE lock on both tables meanwhile, so the drainer's
+// Rebuild recomputes the enrolment rollups and the certificate rollup
+// from the registration and application tables in one transaction, and
+// returns the number of enrolment_rollup rows. It holds a SHARE lock on both tables meanwhile, so the drainer's
 // inserts wait instead of being counted twice or not at all. It then
 // vacuums the rollups.
 func Rebuild(ctx context.Context, db *sqlx.DB) (int64, error) {
@@ -66,7 +81,7 @@ func Rebuild(ctx context.Context, db *sqlx.DB) (int64, error) {
 // bulk change, so the planner has their current size and drill-downs can use
 // index-only scans without waiting for autovacuum.
 func vacuum(ctx context.Context, db *sqlx.DB) error {
-	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) enrolment_rollup, enrolment_daily_rollup`); err != nil {
+	if _, err := db.ExecContext(ctx, `VACUUM (ANALYZE) enrolment_rollup, enrolment_daily_rollup, certificate_rollup`); err != nil {
 		return fmt.Errorf("vacuum the enrolment rollups: %w", err)
 	}
 	return nil

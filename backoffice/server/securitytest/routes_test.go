@@ -776,6 +776,7 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/dashboard/enrolment/overview":        areaPanel("/api/v1/dashboard/enrolment/overview", enrolmentPanelFilters...),
 	"GET /api/v1/dashboard/enrolment/state":           areaPanel("/api/v1/dashboard/enrolment/state", enrolmentPanelFilters...),
 	"GET /api/v1/dashboard/enrolment/opinion":         areaPanel("/api/v1/dashboard/enrolment/opinion", enrolmentPanelFilters...),
+	"GET /api/v1/dashboard/enrolment/certificates":    areaPanel("/api/v1/dashboard/enrolment/certificates", enrolmentPanelFilters...),
 	"GET /api/v1/dashboard/enrolment/{kind}/summary":  areaPanel("/api/v1/dashboard/enrolment/application/summary"),
 	"GET /api/v1/dashboard/enrolment/{kind}/trend":    areaPanel("/api/v1/dashboard/enrolment/registration/trend"),
 	"GET /api/v1/dashboard/enrolment/{kind}/history":  areaPanel("/api/v1/dashboard/enrolment/registration/history"),

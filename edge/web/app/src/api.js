@@ -130,8 +130,9 @@ export const api = {
   myReceipts: async () => (await get('/api/v1/me/receipts')).receipts || [],
 
   /** Returns { available, certificates } or { available: false, message }. */
-  prefillCertificates: async (documentType, documentNumber, certificateTypes) =>
-    (await request('POST', '/api/v1/prefill/certificates', { json: { documentType, documentNumber, certificateTypes } })).body,
+  // districtCode is the residence district chosen on the form, which the edge counts the call in; '' before one is chosen.
+  prefillCertificates: async (documentType, documentNumber, certificateTypes, districtCode = '') =>
+    (await request('POST', '/api/v1/prefill/certificates', { json: { documentType, documentNumber, certificateTypes, districtCode } })).body,
   upload: async (file) => {
     const formData = new FormData();
     formData.append('file', file);

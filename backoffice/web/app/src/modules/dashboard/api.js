@@ -11,6 +11,7 @@ export const enrolmentOverview = (query, signal) => api.get('/dashboard/enrolmen
 export const publicOpinion = (query, signal) => api.get('/dashboard/enrolment/opinion', query, { signal });
 export const nurseryPlaces = (query, signal) => api.get('/dashboard/enrolment/nursery', query, { signal });
 export const enrolmentReport = (query, signal) => api.get('/dashboard/enrolment/report', query, { signal });
+export const certificateCalls = (query, signal) => api.get('/dashboard/enrolment/certificates', query, { signal });
 
 export const developmentPanel = (panel, query, signal) => api.get(`/dashboard/development/${panel}`, query, { signal });
 export const developmentReport = (query, signal) => api.get('/dashboard/development/report', query, { signal });
