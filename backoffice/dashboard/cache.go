@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -33,7 +34,8 @@ type Cache struct {
 const maxCachedBytes = 1 << 20
 
 // Middleware serves a GET from the cache when it holds the response, and
-// stores the wrapped handler's 200 responses otherwise. Exports (.xlsx)
+// stores the wrapped handler's 200 responses whose body is valid JSON
+// otherwise. Exports (.xlsx)
 // and the threshold list pass through. Redis failures are
 // logged and the request is served uncached.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
@@ -75,6 +77,12 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 				return nil, nil
 			}
 			body := bytes.Clone(recorder.body.Bytes())
+			if !json.Valid(body) {
+				// An empty or cut-off body must not be served to every
+				// viewer for the next TTL.
+				slog.Warn("dashboard response is not valid JSON, not cached", "key", key, "bytes", len(body))
+				return nil, nil
+			}
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 200*time.Millisecond)
 			defer cancel()
 			err := c.Redis.Do(ctx, c.Redis.B().Set().Key(key).Value(rueidis.BinaryString(body)).Px(c.TTL).Build()).Error()

@@ -60,3 +60,24 @@ func TestCacheKeepsAnswersPerScope(t *testing.T) {
 		t.Errorf("handler ran %d times, want 4 (exports are never cached)", calls)
 	}
 }
+
+func TestCacheSkipsInvalidBodies(t *testing.T) {
+	env := backofficetest.New(t)
+	cache := &dashboard.Cache{Redis: env.Redis.Client, Prefix: env.Redis.Prefix, TTL: time.Minute}
+	for _, body := range []string{"", `{"total":`} {
+		calls := 0
+		handler := cache.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}))
+		path := "/dashboard/enrolment/registration/summary?body=" + strconv.Quote(body)
+		for range 2 {
+			request := httptest.NewRequest(http.MethodGet, path, nil)
+			handler.ServeHTTP(httptest.NewRecorder(), request.WithContext(access.WithStaff(request.Context(), cityStaff)))
+		}
+		if calls != 2 {
+			t.Errorf("body %q: handler ran %d times for two equal requests, want 2 (not cached)", body, calls)
+		}
+	}
+}

@@ -40,6 +40,29 @@ const (
 	BucketMonth = "month"
 )
 
+// firstDate and endDate bound every date a range request may name, and
+// are the range of PeriodAll: enrolment data starts after 2000, and a
+// date near year 9999 would make a range end that time.Time cannot
+// encode as JSON.
+var (
+	firstDate = time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai)
+	endDate   = time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)
+)
+
+// parseDate reads the YYYY-MM-DD parameter name, which must lie between
+// firstDate and endDate. label names the parameter in the messages.
+func parseDate(value, name, label string) (time.Time, error) {
+	parsed, err := time.ParseInLocation(time.DateOnly, value, enrol.Shanghai)
+	if err != nil {
+		return time.Time{}, apierror.Invalid(name, "invalid_date", label+"格式应为 YYYY-MM-DD。")
+	}
+	if parsed.Before(firstDate) || !parsed.Before(endDate) {
+		return time.Time{}, apierror.Invalid(name, "date_out_of_range",
+			label+"应在 2000-01-01 至 2099-12-31 之间："+value)
+	}
+	return parsed, nil
+}
+
 // maxCustomDays bounds a custom range, so one request cannot ask for an
 // unbounded daily trend.
 const maxCustomDays = 3 * 366
@@ -56,7 +79,8 @@ type Range struct {
 // ParseRange reads "period": day, week, month, quarter, year, custom or
 // all (the default). For the fixed periods "date" (YYYY-MM-DD, default
 // today) is a day inside the period, and weeks start on Monday. A custom
-// period reads the inclusive dates "from" and "to".
+// period reads the inclusive dates "from" and "to". Every date must lie in
+// the years 2000 to 2099.
 func ParseRange(r *http.Request, now time.Time) (Range, error) {
 	query := r.URL.Query()
 	period := query.Get("period")
@@ -66,9 +90,9 @@ func ParseRange(r *http.Request, now time.Time) (Range, error) {
 	anchor := now.In(enrol.Shanghai)
 	anchor = time.Date(anchor.Year(), anchor.Month(), anchor.Day(), 0, 0, 0, 0, enrol.Shanghai)
 	if value := query.Get("date"); value != "" {
-		parsed, err := time.ParseInLocation(time.DateOnly, value, enrol.Shanghai)
+		parsed, err := parseDate(value, "date", "日期")
 		if err != nil {
-			return Range{}, apierror.Invalid("date", "invalid_date", "日期格式应为 YYYY-MM-DD。")
+			return Range{}, err
 		}
 		anchor = parsed
 	}
@@ -76,9 +100,7 @@ func ParseRange(r *http.Request, now time.Time) (Range, error) {
 	result := Range{Period: period}
 	switch period {
 	case PeriodAll:
-		result.From = time.Date(2000, 1, 1, 0, 0, 0, 0, enrol.Shanghai)
-		result.To = time.Date(2100, 1, 1, 0, 0, 0, 0, enrol.Shanghai)
-		result.Bucket = BucketDay
+		result.From, result.To, result.Bucket = firstDate, endDate, BucketDay
 	case PeriodDay:
 		result.From, result.To, result.Bucket = anchor, anchor.AddDate(0, 0, 1), BucketHour
 	case PeriodWeek:
@@ -96,13 +118,13 @@ func ParseRange(r *http.Request, now time.Time) (Range, error) {
 		result.From = time.Date(anchor.Year(), 1, 1, 0, 0, 0, 0, enrol.Shanghai)
 		result.To, result.Bucket = result.From.AddDate(1, 0, 0), BucketMonth
 	case PeriodCustom:
-		from, err := time.ParseInLocation(time.DateOnly, query.Get("from"), enrol.Shanghai)
+		from, err := parseDate(query.Get("from"), "from", "开始日期")
 		if err != nil {
-			return Range{}, apierror.Invalid("from", "invalid_date", "开始日期格式应为 YYYY-MM-DD。")
+			return Range{}, err
 		}
-		to, err := time.ParseInLocation(time.DateOnly, query.Get("to"), enrol.Shanghai)
+		to, err := parseDate(query.Get("to"), "to", "结束日期")
 		if err != nil {
-			return Range{}, apierror.Invalid("to", "invalid_date", "结束日期格式应为 YYYY-MM-DD。")
+			return Range{}, err
 		}
 		if to.Before(from) {
 			return Range{}, apierror.Invalid("to", "invalid_date_range", "结束日期不能早于开始日期。")

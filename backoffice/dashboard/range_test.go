@@ -55,6 +55,9 @@ func TestParseRangeRejects(t *testing.T) {
 	for query, code := range map[string]string{
 		"period=fortnight":                            "invalid_period",
 		"period=day&date=2026-13-01":                  "invalid_date",
+		"period=day&date=9999-12-31":                  "date_out_of_range",
+		"period=week&date=1999-12-31":                 "date_out_of_range",
+		"period=custom&from=2026-05-02&to=2100-01-01": "date_out_of_range",
 		"period=custom&from=2026-05-02":               "invalid_date",
 		"period=custom&from=2026-05-02&to=2026-05-01": "invalid_date_range",
 		"period=custom&from=2020-01-01&to=2026-05-01": "date_range_too_long",

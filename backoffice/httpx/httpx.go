@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,16 +62,23 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	WriteJSON(w, apiErr.Status, map[string]any{"error": apiErr})
 }
 
-// WriteJSON writes v as a JSON body with status.
+// WriteJSON writes v as a JSON body with status. When v cannot be
+// encoded (a time after year 9999, say) it logs the error and writes a 500
+// instead, because the status line has not been sent yet.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	var body bytes.Buffer
+	encoder := json.NewEncoder(&body)
+	encoder.SetEscapeHTML(false)
+	if err := encoder.Encode(v); err != nil {
+		slog.Error("encode response", "status", status, "error", err)
+		body.Reset()
+		status = apierror.Internal.Status
+		_ = json.NewEncoder(&body).Encode(map[string]any{"error": apierror.Internal})
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	encoder := json.NewEncoder(w)
-	encoder.SetEscapeHTML(false)
-	if err := encoder.Encode(v); err != nil {
-		slog.Error("encode response", "error", err)
-	}
+	_, _ = w.Write(body.Bytes())
 }
 
 // DecodeJSON decodes a JSON request body of at most maxBytes into v,

@@ -21,7 +21,7 @@ import (
 // Formulas shown on the enrolment pages.
 const (
 	FormulaPlanRate        = "登记率 = 登记数 ÷ 招生计划（小班与混龄班计划学位）"
-	FormulaApplicationRate = "报名率 = 报名数 ÷ 登记数"
+	FormulaApplicationRate = "报名率 = 报名数 ÷ 登记数（不含已退回、已删除的报名和已删除的登记，退回后重新报名只计一次）"
 	FormulaAdmissionRate   = "录取率 = 录取数 ÷ 招生计划"
 	FormulaForecast        = "明年需求预测 = 本年 2 周岁常住人口 × 本年登记率（登记数 ÷ 3 周岁常住人口）；供需差 = 需求预测 − 本年招生计划"
 	FormulaNursery         = "空余托位 = 托班学位 − 在托人数"

@@ -169,6 +169,11 @@ func reportSource(q Query, filter ReportFilter) (from string, w *dashboard.Where
 	}
 	if len(filter.Statuses) > 0 {
 		w.AddValue(columns[3]+" = ANY(%s)", filter.Statuses)
+	} else if filter.Kind == KindApplication {
+		// Without a status filter the report counts what the summary
+		// counts. Returned and deleted applications show only when the
+		// status filter names them.
+		w.Add(access.Condition{SQL: liveApplication})
 	}
 	if filter.Supplementary != nil {
 		w.AddValue(columns[4]+" = %s", *filter.Supplementary)

@@ -8,7 +8,9 @@ import (
 )
 
 // rebuildQueries recompute the rollups from the raw tables with the same
-// attribution the triggers use. Shanghai has no daylight saving time, so
+// attribution and the same live records the triggers count: every
+// registration, and the applications that are not returned or deleted
+// (liveApplication). Shanghai has no daylight saving time, so
 // every hour lies inside one Shanghai day and the daily rollup sums the
 // hourly one.
 const rebuildQueries = `
@@ -28,6 +30,7 @@ SELECT 'application', a.enrolment_year, date_trunc('hour', a.accepted_at), a.dis
 FROM application a
 LEFT JOIN registration r ON r.registration_number = a.registration_number
 LEFT JOIN campus c ON c.id = a.campus_choices[1]
+WHERE ` + liveApplication + `
 GROUP BY 2, 3, 4, 5, 6, 7, 8;
 INSERT INTO enrolment_daily_rollup (kind, enrolment_year, day, district_code, category, supplementary, submissions)
 SELECT kind, enrolment_year, CAST(hour AT TIME ZONE 'Asia/Shanghai' AS date), district_code, category, supplementary,

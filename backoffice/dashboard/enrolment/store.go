@@ -27,6 +27,13 @@ const (
 	KindAdmission    = "admission"
 )
 
+// liveApplication is the condition on an application (alias a) that the
+// enrolment figures count: not returned (已退回) and not deleted (已删除).
+// The rollup triggers of migration 0026 and the unique index
+// application_live_child_idx use the same definition, so a child has at
+// most one live application a year.
+const liveApplication = "a.status NOT IN ('returned', 'deleted')"
+
 // RollupColumns tie a rollup row (alias e) to a data scope. Registrations
 // carry kindergarten 0, so kindergarten staff see only applications that
 // chose their kindergarten first.
@@ -133,7 +140,7 @@ func (s *Store) ByArea(ctx context.Context, kind string, q Query) ([]Count, erro
 	table, w, _ := rollupSource(kind, q)
 	group := q.Area.Group("e.district_code", "e.street_code", "CAST(e.kindergarten_id AS text)")
 	query := `SELECT ` + group + ` AS code, sum(e.submissions) AS count FROM ` + table + `
-		WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 2 DESC, 1`
+		WHERE ` + w.SQL() + ` GROUP BY 1 HAVING sum(e.submissions) <> 0 ORDER BY 2 DESC, 1`
 	var counts []Count
 	if err := s.DB.SelectContext(ctx, &counts, query, w.Args...); err != nil {
 		return nil, fmt.Errorf("%s by area: %w", kind, err)
@@ -149,7 +156,7 @@ func (s *Store) ByCategory(ctx context.Context, kind string, q Query) ([]Count, 
 		FROM ` + table + `
 		LEFT JOIN (SELECT code, name FROM household_category
 		           UNION ALL SELECT DISTINCT group_code, group_name FROM household_category) g ON g.code = e.category
-		WHERE ` + w.SQL() + ` GROUP BY 1, 2 ORDER BY 3 DESC, 1`
+		WHERE ` + w.SQL() + ` GROUP BY 1, 2 HAVING sum(e.submissions) <> 0 ORDER BY 3 DESC, 1`
 	var counts []Count
 	if err := s.DB.SelectContext(ctx, &counts, query, w.Args...); err != nil {
 		return nil, fmt.Errorf("%s by category: %w", kind, err)
@@ -175,7 +182,7 @@ func (s *Store) Supplementary(ctx context.Context, kind string, q Query) (int64,
 func (s *Store) Trend(ctx context.Context, kind string, q Query) ([]Point, error) {
 	table, w, at := rollupSource(kind, q)
 	query := `SELECT date_trunc('` + q.Range.Bucket + `', ` + at + `) AS at, sum(e.submissions) AS count
-		FROM ` + table + ` WHERE ` + w.SQL() + ` GROUP BY 1 ORDER BY 1`
+		FROM ` + table + ` WHERE ` + w.SQL() + ` GROUP BY 1 HAVING sum(e.submissions) <> 0 ORDER BY 1`
 	return s.points(ctx, kind+" trend", query, w.Args)
 }
 
@@ -210,7 +217,7 @@ func (s *Store) History(ctx context.Context, kind string, q Query) ([]Count, err
 	table, w, _ := rollupSource(kind, all)
 	var counts []Count
 	err := s.DB.SelectContext(ctx, &counts, `SELECT CAST(e.enrolment_year AS text) AS code, CAST(e.enrolment_year AS text) AS name,
-		sum(e.submissions) AS count FROM `+table+` WHERE `+w.SQL()+` GROUP BY 1 ORDER BY 1`, w.Args...)
+		sum(e.submissions) AS count FROM `+table+` WHERE `+w.SQL()+` GROUP BY 1 HAVING sum(e.submissions) <> 0 ORDER BY 1`, w.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s history: %w", kind, err)
 	}
@@ -324,7 +331,7 @@ func crossing(steps []step, threshold, start int64) (step, int64, bool) {
 	return step{}, total, false
 }
 
-// nthSubmission returns the accepted_at of the n-th registration or
+// nthSubmission returns the accepted_at of the n-th registration or live
 // application (from 1) accepted in the hour starting at hour, counted in
 // the areas the rollup counts it in.
 func (s *Store) nthSubmission(ctx context.Context, kind string, q Query, hour time.Time, n int64) (*time.Time, error) {
@@ -339,6 +346,7 @@ func (s *Store) nthSubmission(ctx context.Context, kind string, q Query, hour ti
 		w.Add(q.Area.Condition("r.residence_district_code", "r.residence_street_code", w.Next()))
 	} else {
 		from, column, order = applicationSource, "a.accepted_at", "a.accepted_at, a.application_number"
+		w.Add(access.Condition{SQL: liveApplication})
 		w.AddValue("a.enrolment_year = %s", int16(q.Year))
 		w.AddValue("a.accepted_at >= %s", hour)
 		w.AddValue("a.accepted_at < %s", hour.Add(time.Hour))
