@@ -37,19 +37,28 @@ type Opinion struct {
 	UnresolvedQuestions int64 `json:"unresolvedQuestions"`
 }
 
-// Opinion returns the public-opinion panel of the year's range within the
-// scope. A district area narrows it to that district.
-func (s *Store) Opinion(ctx context.Context, q Query) (Opinion, error) {
-	opinion := Opinion{Year: q.Year, Range: q.Range}
+// opinionSource returns the FROM clause, WHERE condition and arguments of
+// the opinion records in q: those received inside both q's range and the
+// window of q's enrolment year (registration opens to applications close),
+// within the scope and area. The FROM clause names the enrolment year y.
+func opinionSource(q Query) (from, where string, args []any) {
 	w := &dashboard.Where{}
 	w.AddValue("o.received_at >= %s", q.Range.From)
 	w.AddValue("o.received_at < %s", q.Range.To)
 	w.Add(q.Scope.Filter(opinionColumns, w.Next()))
 	w.Add(q.Area.Condition("o.district_code", "''", w.Next()))
 	yearArg := w.Next()
-	args := append(w.Args, int16(q.Year))
+	args = append(w.Args, int16(q.Year))
 	window := `o.received_at >= y.registration_opens_at AND o.received_at < y.application_closes_at`
-	from := `opinion_record o JOIN enrolment_year y ON y.year = $` + fmt.Sprint(yearArg) + ` AND ` + window
+	from = `opinion_record o JOIN enrolment_year y ON y.year = $` + fmt.Sprint(yearArg) + ` AND ` + window
+	return from, w.SQL(), args
+}
+
+// Opinion returns the public-opinion panel of the year's range within the
+// scope. A district area narrows it to that district.
+func (s *Store) Opinion(ctx context.Context, q Query) (Opinion, error) {
+	opinion := Opinion{Year: q.Year, Range: q.Range}
+	from, where, args := opinionSource(q)
 
 	groups := []struct {
 		target *[]OpinionCount
@@ -64,7 +73,7 @@ func (s *Store) Opinion(ctx context.Context, q Query) (Opinion, error) {
 	}
 	for _, group := range groups {
 		err := s.DB.SelectContext(ctx, group.target, `SELECT o.source, `+group.code+` AS code, count(*) AS count
-			FROM `+from+` WHERE `+w.SQL()+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+			FROM `+from+` WHERE `+where+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
 		if err != nil {
 			return opinion, fmt.Errorf("opinion records by %s: %w", group.code, err)
 		}
@@ -75,6 +84,22 @@ func (s *Store) Opinion(ctx context.Context, q Query) (Opinion, error) {
 		}
 	}
 	return opinion, nil
+}
+
+// UnresolvedQuestionsByDistrict returns the help-desk questions not yet
+// resolved per district, counted over the same records as Opinion's
+// UnresolvedQuestions, so the alert and the panel agree for the same q.
+func (s *Store) UnresolvedQuestionsByDistrict(ctx context.Context, q Query) ([]Count, error) {
+	from, where, args := opinionSource(q)
+	var counts []Count
+	err := s.DB.SelectContext(ctx, &counts, `SELECT o.district_code AS code, d.name, count(*) AS count
+		FROM `+from+` JOIN district d ON d.code = o.district_code
+		WHERE o.source = 'helpdesk' AND o.status <> 'resolved' AND `+where+`
+		GROUP BY 1, 2 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("unresolved help-desk questions by district: %w", err)
+	}
+	return counts, nil
 }
 
 // opinion handles GET /dashboard/enrolment/opinion.
