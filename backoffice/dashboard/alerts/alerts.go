@@ -60,10 +60,10 @@ func (t Threshold) breaches(value float64) bool {
 
 // Alert is one district whose indicator breaches its threshold.
 type Alert struct {
-	Code         string  `json:"code"`
-	Name         string  `json:"name"`
-	DistrictCode string  `json:"districtCode"`
-	District     string  `json:"district"`
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	DistrictCode string `json:"districtCode"`
+	District     string `json:"district"`
 	// Unit is UnitRate (Value and Threshold are fractions) or UnitCount.
 	Unit       string  `json:"unit"`
 	Value      float64 `json:"value"`
