@@ -109,6 +109,9 @@ func TestAlertThresholdUnitsAndEditors(t *testing.T) {
 		if threshold.Unit != wantUnits[code] {
 			t.Errorf("threshold %s unit = %q, want %q", code, threshold.Unit, wantUnits[code])
 		}
+		if threshold.Max <= 0 || (threshold.Unit == alerts.UnitRate && code != alerts.RegistrationPlanRate && threshold.Max != 1) {
+			t.Errorf("threshold %s max = %v", code, threshold.Max)
+		}
 		if threshold.UpdatedBy != "system" || threshold.UpdatedByName != "系统" {
 			t.Errorf("threshold %s editor = %q / %q, want system / 系统", code, threshold.UpdatedBy, threshold.UpdatedByName)
 		}

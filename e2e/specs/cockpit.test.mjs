@@ -120,6 +120,63 @@ describe('leader cockpit', () => {
     await context.close();
   });
 
+  test('cockpit shows a count alert as a count', async () => {
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${stack.backOfficeURL}/dashboard/alerts`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await devSignInAsCity(page);
+    await page.waitForURL(`${stack.backOfficeURL}/dashboard/alerts`);
+
+    // Every district with an unresolved question alerts at a threshold of
+    // 0, and the rate thresholds are moved out of the way so that these
+    // alerts are the first four the cockpit lists.
+    const statuses = await page.evaluate(async (changes) => {
+      const me = await (await fetch('/api/v1/me')).json();
+      const results = [];
+      for (const [code, threshold] of changes) {
+        const response = await fetch(`/api/v1/dashboard/alert-thresholds/${code}`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
+          body: JSON.stringify({ threshold }),
+        });
+        results.push(`${code}=${response.status}`);
+      }
+      return results;
+    }, [['registration_plan_rate', 5], ['application_rate', 0], ['unresolved_questions', 0]]);
+    assert.deepEqual(statuses, ['registration_plan_rate=200', 'application_rate=200', 'unresolved_questions=200']);
+
+    // A rate threshold written as a percentage is rejected with its unit named.
+    const rejected = await page.evaluate(async () => {
+      const me = await (await fetch('/api/v1/me')).json();
+      const response = await fetch('/api/v1/dashboard/alert-thresholds/gross_enrolment_rate', {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
+        body: JSON.stringify({ threshold: 85 }),
+      });
+      return { status: response.status, body: await response.json() };
+    });
+    assert.equal(rejected.status, 400);
+    assert.equal(rejected.body.error.code, 'threshold_out_of_range');
+    assert.match(rejected.body.error.message, /比例/);
+
+    // The alerts page names the editor by display name, not username.
+    await page.reload();
+    const editor = await page.locator('.el-table__body tr', { hasText: '在线咨询未解决问题数高于' }).last().innerText();
+    assert.match(editor, /市级管理员（开发登录）/, `the threshold row names its editor by username: ${editor}`);
+    assert.doesNotMatch(editor, /dev\.city/, `the threshold row shows the username: ${editor}`);
+
+    await page.goto(`${stack.backOfficeURL}/cockpit`);
+    const alert = page.locator('[data-alert^="unresolved_questions-"]').first();
+    await alert.waitFor();
+    const text = (await alert.innerText()).trim();
+    assert.match(text, /^\S+：在线咨询未解决问题数高于 [\d,]+ 个，阈值 0 个$/, `the cockpit shows the count alert as ${text}`);
+    assert.doesNotMatch(text, /%/, `the count alert is shown as a percentage: ${text}`);
+    await context.close();
+    assert.deepEqual(problems, [], 'the pages raised errors');
+  });
+
   test('enrolment dashboard drills from the map to streets', async () => {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
     const page = await context.newPage();

@@ -39,8 +39,10 @@ type Threshold struct {
 	Code       string `json:"code" db:"code"`
 	Name       string `json:"name" db:"name"`
 	Comparison string `json:"comparison" db:"comparison"`
-	// Unit is UnitRate (Threshold is a fraction) or UnitCount.
+	// Unit is UnitRate (Threshold is a fraction) or UnitCount, and Max the
+	// largest value a change may set, in the same unit.
 	Unit      string    `json:"unit" db:"-"`
+	Max       float64   `json:"max" db:"-"`
 	Threshold float64   `json:"threshold" db:"threshold"`
 	UpdatedAt time.Time `json:"updatedAt" db:"updated_at"`
 	// UpdatedBy is the username of the last editor, or "system" for the
@@ -115,7 +117,8 @@ func (h *Handlers) Thresholds(ctx context.Context) ([]Threshold, error) {
 		return nil, fmt.Errorf("read alert thresholds: %w", err)
 	}
 	for i := range thresholds {
-		thresholds[i].Unit = unitOf(thresholds[i].Code)
+		bound := limits[thresholds[i].Code]
+		thresholds[i].Unit, thresholds[i].Max = bound.Unit, bound.Max
 	}
 	return thresholds, nil
 }
@@ -164,7 +167,7 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
 	if err := validateThreshold(before, request.Threshold); err != nil {
 		return err
 	}
-	before.Unit = unitOf(before.Code)
+	before.Unit, before.Max = limits[before.Code].Unit, limits[before.Code].Max
 	after := before
 	after.Threshold, after.UpdatedBy, after.UpdatedByName, after.UpdatedAt = *request.Threshold, staff.Username, staff.Name, h.now()
 	if after.UpdatedByName == "" {

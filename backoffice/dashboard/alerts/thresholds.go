@@ -37,11 +37,6 @@ var limits = map[string]limit{
 	UnresolvedQuestions:  {Unit: UnitCount, Max: 100_000},
 }
 
-// unitOf returns the unit of the threshold code, or "" for an unknown code.
-func unitOf(code string) string {
-	return limits[code].Unit
-}
-
 // validateThreshold checks value against the unit and bound of threshold t:
 // a rate is a fraction from 0 to its maximum, a count a whole number from 0
 // to its maximum.
