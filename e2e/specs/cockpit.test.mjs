@@ -3,7 +3,8 @@
 // registrations. A city admin opens the cockpit at 1920×1080, and every
 // chart must have series data and a canvas with something drawn on it.
 // Clicking 徐汇区 in the ranking drills into its streets. The children
-// report is filtered by nationality and age.
+// report is filtered by nationality and age. A count alert shows as a
+// count, and a district admin's enrolment dashboard starts at the district.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -203,6 +204,40 @@ describe('leader cockpit', () => {
       && ![...document.querySelectorAll('.ranking-table .el-table__body tr')].some((row) => row.innerText.includes('徐汇区')));
     await assertChartDrawn(page, 'enrolment-area');
     await page.screenshot({ path: screenshotPath('dashboard-enrolment-xuhui'), fullPage: true });
+    await context.close();
+    assert.deepEqual(problems, [], 'the pages raised errors');
+  });
+
+  test('district enrolment dashboard starts at the district', async () => {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${stack.backOfficeURL}/dashboard/enrolment`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await page.getByRole('tab', { name: '开发登录' }).click();
+    await page.getByRole('radio', { name: '区级管理员' }).check({ force: true });
+    await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: /^徐汇区$/ }).click();
+    await page.getByRole('button', { name: '登录', exact: true }).click();
+    await page.waitForURL(`${stack.backOfficeURL}/dashboard/enrolment`);
+
+    const breadcrumb = page.locator('.range-bar .el-breadcrumb');
+    await breadcrumb.filter({ hasText: '徐汇区' }).waitFor();
+    assert.doesNotMatch(await breadcrumb.innerText(), /全市/, 'the district admin\'s breadcrumb starts at 全市');
+    // The areas are 徐汇区's streets, so the ranking does not list 徐汇区 itself.
+    await page.waitForFunction(() => document.querySelectorAll('.ranking-table .el-table__body tr').length > 1);
+    const rows = await page.locator('.ranking-table .el-table__body tr').allInnerTexts();
+    assert.ok(!rows.some((row) => /^\d+\s+(徐汇区|长宁区|浦东新区)/.test(row)), `the district admin's ranking lists districts: ${rows.slice(0, 3)}`);
+
+    // Picking 自定义 sends nothing until both dates are chosen.
+    const customRequests = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/v1/dashboard/') && request.url().includes('period=custom')) customRequests.push(request.url());
+    });
+    await page.getByRole('radio', { name: '自定义' }).check({ force: true });
+    await page.locator('[data-hint="pick-dates"]').waitFor();
+    await page.waitForTimeout(1000);
+    assert.deepEqual(customRequests, [], 'the page queried a custom range without dates');
     await context.close();
     assert.deepEqual(problems, [], 'the pages raised errors');
   });

@@ -6,7 +6,7 @@ import { dashboardStrings as strings } from './strings.js';
 /**
  * Returns the area the signed-in staff member's scope starts at: the whole
  * city, their district, or their street (kindergarten staff see their
- * kindergarten's street). The API answers the same area when no district or
+ * kindergarten's street). The API returns the same area when no district or
  * street is sent, and rejects any area outside it.
  */
 function ownArea(staff) {
