@@ -21,6 +21,30 @@ async function devSignInAsCity(page) {
   await page.getByRole('button', { name: '登录', exact: true }).click();
 }
 
+async function devSignInAsXuhui(page) {
+  await page.getByRole('tab', { name: '开发登录' }).click();
+  await page.getByRole('radio', { name: '区级管理员' }).check({ force: true });
+  await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: /^徐汇区$/ }).click();
+  await page.getByRole('button', { name: '登录', exact: true }).click();
+}
+
+/**
+ * Sends PUT /api/v1/dashboard/alert-thresholds/{code} from the signed-in
+ * page with its CSRF token, and returns the status and the JSON body.
+ */
+function putThreshold(page, code, threshold) {
+  return page.evaluate(async ([code, threshold]) => {
+    const me = await (await fetch('/api/v1/me')).json();
+    const response = await fetch(`/api/v1/dashboard/alert-thresholds/${code}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
+      body: JSON.stringify({ threshold }),
+    });
+    return { status: response.status, body: await response.json() };
+  }, [code, threshold]);
+}
+
 /**
  * Waits until the chart named name has series data, and returns how many
  * of its canvas pixels are drawn and how many distinct colours they have.
@@ -133,31 +157,13 @@ describe('leader cockpit', () => {
     // Every district with an unresolved question alerts at a threshold of
     // 0, and the rate thresholds are moved out of the way so that these
     // alerts are the first four the cockpit lists.
-    const statuses = await page.evaluate(async (changes) => {
-      const me = await (await fetch('/api/v1/me')).json();
-      const results = [];
-      for (const [code, threshold] of changes) {
-        const response = await fetch(`/api/v1/dashboard/alert-thresholds/${code}`, {
-          method: 'PUT',
-          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
-          body: JSON.stringify({ threshold }),
-        });
-        results.push(`${code}=${response.status}`);
-      }
-      return results;
-    }, [['registration_plan_rate', 5], ['application_rate', 0], ['unresolved_questions', 0]]);
-    assert.deepEqual(statuses, ['registration_plan_rate=200', 'application_rate=200', 'unresolved_questions=200']);
+    for (const [code, threshold] of [['registration_plan_rate', 5], ['application_rate', 0], ['unresolved_questions', 0]]) {
+      const { status, body } = await putThreshold(page, code, threshold);
+      assert.equal(status, 200, `PUT ${code} ${threshold}: ${JSON.stringify(body)}`);
+    }
 
     // A rate threshold written as a percentage is rejected with its unit named.
-    const rejected = await page.evaluate(async () => {
-      const me = await (await fetch('/api/v1/me')).json();
-      const response = await fetch('/api/v1/dashboard/alert-thresholds/gross_enrolment_rate', {
-        method: 'PUT',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
-        body: JSON.stringify({ threshold: 85 }),
-      });
-      return { status: response.status, body: await response.json() };
-    });
+    const rejected = await putThreshold(page, 'gross_enrolment_rate', 85);
     assert.equal(rejected.status, 400);
     assert.equal(rejected.body.error.code, 'threshold_out_of_range');
     assert.match(rejected.body.error.message, /比例/);
@@ -214,11 +220,7 @@ describe('leader cockpit', () => {
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     await page.goto(`${stack.backOfficeURL}/dashboard/enrolment`);
     await page.waitForURL((url) => url.pathname === '/sign-in');
-    await page.getByRole('tab', { name: '开发登录' }).click();
-    await page.getByRole('radio', { name: '区级管理员' }).check({ force: true });
-    await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
-    await page.locator('.el-select-dropdown__item:visible', { hasText: /^徐汇区$/ }).click();
-    await page.getByRole('button', { name: '登录', exact: true }).click();
+    await devSignInAsXuhui(page);
     await page.waitForURL(`${stack.backOfficeURL}/dashboard/enrolment`);
 
     const breadcrumb = page.locator('.range-bar .el-breadcrumb');
@@ -234,7 +236,8 @@ describe('leader cockpit', () => {
     page.on('request', (request) => {
       if (request.url().includes('/api/v1/dashboard/') && request.url().includes('period=custom')) customRequests.push(request.url());
     });
-    await page.getByRole('radio', { name: '自定义' }).check({ force: true });
+    // The label takes the click, after the loading mask over the page is gone.
+    await page.locator('.range-bar .el-radio-button', { hasText: '自定义' }).click();
     await page.locator('[data-hint="pick-dates"]').waitFor();
     await page.waitForTimeout(1000);
     assert.deepEqual(customRequests, [], 'the page queried a custom range without dates');
