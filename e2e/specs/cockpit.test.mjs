@@ -174,6 +174,14 @@ describe('leader cockpit', () => {
     assert.match(editor, /市级管理员（开发登录）/, `the threshold row names its editor by username: ${editor}`);
     assert.doesNotMatch(editor, /dev\.city/, `the threshold row shows the username: ${editor}`);
 
+    // The page edits a rate threshold in percent and stores it as a fraction.
+    const grossRow = page.locator('.el-table__body tr', { has: page.locator('[data-threshold="gross_enrolment_rate"]') });
+    await grossRow.locator('input').fill('80');
+    await grossRow.getByRole('button', { name: '保存' }).click();
+    await page.locator('.el-message', { hasText: '阈值已保存。' }).waitFor();
+    const stored = await page.evaluate(async () => (await (await fetch('/api/v1/dashboard/alert-thresholds')).json()).items);
+    assert.equal(stored.find((item) => item.code === 'gross_enrolment_rate').threshold, 0.8);
+
     await page.goto(`${stack.backOfficeURL}/cockpit`);
     const alert = page.locator('[data-alert^="unresolved_questions-"]').first();
     await alert.waitFor();
