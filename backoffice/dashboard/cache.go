@@ -35,8 +35,8 @@ const maxCachedBytes = 1 << 20
 
 // Middleware serves a GET from the cache when it holds the response, and
 // stores the wrapped handler's 200 responses whose body is valid JSON
-// otherwise. Exports (.xlsx)
-// and the threshold list pass through. Redis failures are
+// otherwise. Exports (.xlsx), the threshold list and the alert list pass
+// through. Redis failures are
 // logged and the request is served uncached.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
 	if c == nil || c.Redis == nil || c.TTL <= 0 {
@@ -44,10 +44,10 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		staff := access.StaffFrom(r.Context())
-		// Exports stream and thresholds must show a change at once, so
-		// neither is cached.
+		// Exports stream, and the thresholds and the alerts they select
+		// must show a threshold change at once, so none is cached.
 		if r.Method != http.MethodGet || staff == nil || strings.HasSuffix(r.URL.Path, ".xlsx") ||
-			strings.HasSuffix(r.URL.Path, "/alert-thresholds") {
+			strings.HasSuffix(r.URL.Path, "/alert-thresholds") || strings.HasSuffix(r.URL.Path, "/dashboard/alerts") {
 			next.ServeHTTP(w, r)
 			return
 		}

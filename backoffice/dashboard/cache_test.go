@@ -59,6 +59,14 @@ func TestCacheKeepsAnswersPerScope(t *testing.T) {
 	if calls != 4 {
 		t.Errorf("handler ran %d times, want 4 (exports are never cached)", calls)
 	}
+	alerts := serve(cityStaff, "/dashboard/alerts")
+	serve(cityStaff, "/dashboard/alerts")
+	if got := alerts.Header().Get("X-Dashboard-Cache"); got != "" {
+		t.Errorf("alert list cache header = %q, want none", got)
+	}
+	if calls != 6 {
+		t.Errorf("handler ran %d times, want 6 (alert lists are never cached)", calls)
+	}
 }
 
 func TestCacheSkipsInvalidBodies(t *testing.T) {

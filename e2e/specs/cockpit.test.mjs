@@ -5,7 +5,8 @@
 // Clicking 徐汇区 in the ranking drills into its streets. The children
 // report is filtered by nationality and age. The certificate-call page
 // shows the generated certificate sources and prefill counters written
-// to Redis the way the edge writes them.
+// to Redis the way the edge writes them. A count alert shows as a count,
+// and a district admin's enrolment dashboard starts at the district.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,6 +22,30 @@ async function devSignInAsCity(page) {
   await page.getByRole('tab', { name: '开发登录' }).click();
   await page.getByRole('radio', { name: '市级管理员' }).check({ force: true });
   await page.getByRole('button', { name: '登录', exact: true }).click();
+}
+
+async function devSignInAsXuhui(page) {
+  await page.getByRole('tab', { name: '开发登录' }).click();
+  await page.getByRole('radio', { name: '区级管理员' }).check({ force: true });
+  await page.locator('.el-form-item', { hasText: '所在区' }).locator('.el-select').click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: /^徐汇区$/ }).click();
+  await page.getByRole('button', { name: '登录', exact: true }).click();
+}
+
+/**
+ * Sends PUT /api/v1/dashboard/alert-thresholds/{code} from the signed-in
+ * page with its CSRF token, and returns the status and the JSON body.
+ */
+function putThreshold(page, code, threshold) {
+  return page.evaluate(async ([code, threshold]) => {
+    const me = await (await fetch('/api/v1/me')).json();
+    const response = await fetch(`/api/v1/dashboard/alert-thresholds/${code}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
+      body: JSON.stringify({ threshold }),
+    });
+    return { status: response.status, body: await response.json() };
+  }, [code, threshold]);
 }
 
 function assertScreenshot(name) {
@@ -89,6 +114,53 @@ describe('leader cockpit', () => {
     await context.close();
   });
 
+  test('cockpit shows a count alert as a count', async () => {
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${stack.backOfficeURL}/dashboard/alerts`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await devSignInAsCity(page);
+    await page.waitForURL(`${stack.backOfficeURL}/dashboard/alerts`);
+
+    // Every district with an unresolved question alerts at a threshold of
+    // 0, and the rate thresholds are moved out of the way so that these
+    // alerts are the first four the cockpit lists.
+    for (const [code, threshold] of [['registration_plan_rate', 5], ['application_rate', 0], ['unresolved_questions', 0]]) {
+      const { status, body } = await putThreshold(page, code, threshold);
+      assert.equal(status, 200, `PUT ${code} ${threshold}: ${JSON.stringify(body)}`);
+    }
+
+    // A rate threshold written as a percentage is rejected with its unit named.
+    const rejected = await putThreshold(page, 'gross_enrolment_rate', 85);
+    assert.equal(rejected.status, 400);
+    assert.equal(rejected.body.error.code, 'threshold_out_of_range');
+    assert.match(rejected.body.error.message, /比例/);
+
+    // The alerts page names the editor by display name, not username.
+    await page.reload();
+    const editor = await page.locator('.el-table__body tr', { hasText: '在线咨询未解决问题数高于' }).last().innerText();
+    assert.match(editor, /市级管理员（开发登录）/, `the threshold row names its editor by username: ${editor}`);
+    assert.doesNotMatch(editor, /dev\.city/, `the threshold row shows the username: ${editor}`);
+
+    // The page edits a rate threshold in percent and stores it as a fraction.
+    const grossRow = page.locator('.el-table__body tr', { has: page.locator('[data-threshold="gross_enrolment_rate"]') });
+    await grossRow.locator('input').fill('80');
+    await grossRow.getByRole('button', { name: '保存' }).click();
+    await page.locator('.el-message', { hasText: '阈值已保存。' }).waitFor();
+    const stored = await page.evaluate(async () => (await (await fetch('/api/v1/dashboard/alert-thresholds')).json()).items);
+    assert.equal(stored.find((item) => item.code === 'gross_enrolment_rate').threshold, 0.8);
+
+    await page.goto(`${stack.backOfficeURL}/cockpit`);
+    const alert = page.locator('[data-alert^="unresolved_questions-"]').first();
+    await alert.waitFor();
+    const text = (await alert.innerText()).trim();
+    assert.match(text, /^\S+：在线咨询未解决问题数高于 [\d,]+ 个，阈值 0 个$/, `the cockpit shows the count alert as ${text}`);
+    assert.doesNotMatch(text, /%/, `the count alert is shown as a percentage: ${text}`);
+    await context.close();
+    assert.deepEqual(problems, [], 'the pages raised errors');
+  });
+
   test('enrolment dashboard drills from the map to streets', async () => {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
     const page = await context.newPage();
@@ -115,6 +187,37 @@ describe('leader cockpit', () => {
       && ![...document.querySelectorAll('.ranking-table .el-table__body tr')].some((row) => row.innerText.includes('徐汇区')));
     await assertChartDrawn(page, 'enrolment-area');
     await page.screenshot({ path: screenshotPath('dashboard-enrolment-xuhui'), fullPage: true });
+    await context.close();
+    assert.deepEqual(problems, [], 'the pages raised errors');
+  });
+
+  test('district enrolment dashboard starts at the district', async () => {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await page.goto(`${stack.backOfficeURL}/dashboard/enrolment`);
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await devSignInAsXuhui(page);
+    await page.waitForURL(`${stack.backOfficeURL}/dashboard/enrolment`);
+
+    const breadcrumb = page.locator('.range-bar .el-breadcrumb');
+    await breadcrumb.filter({ hasText: '徐汇区' }).waitFor();
+    assert.doesNotMatch(await breadcrumb.innerText(), /全市/, 'the district admin\'s breadcrumb starts at 全市');
+    // The areas are 徐汇区's streets, so the ranking does not list 徐汇区 itself.
+    await page.waitForFunction(() => document.querySelectorAll('.ranking-table .el-table__body tr').length > 1);
+    const rows = await page.locator('.ranking-table .el-table__body tr').allInnerTexts();
+    assert.ok(!rows.some((row) => /^\d+\s+(徐汇区|长宁区|浦东新区)/.test(row)), `the district admin's ranking lists districts: ${rows.slice(0, 3)}`);
+
+    // Picking 自定义 sends nothing until both dates are chosen.
+    const customRequests = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/v1/dashboard/') && request.url().includes('period=custom')) customRequests.push(request.url());
+    });
+    // The label takes the click, after the loading mask over the page is gone.
+    await page.locator('.range-bar .el-radio-button', { hasText: '自定义' }).click();
+    await page.locator('[data-hint="pick-dates"]').waitFor();
+    await page.waitForTimeout(1000);
+    assert.deepEqual(customRequests, [], 'the page queried a custom range without dates');
     await context.close();
     assert.deepEqual(problems, [], 'the pages raised errors');
   });

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"time"
 
@@ -37,12 +36,20 @@ const ActionUpdate = "dashboard.alert_threshold.update"
 
 // Threshold is one alert threshold.
 type Threshold struct {
-	Code       string    `json:"code" db:"code"`
-	Name       string    `json:"name" db:"name"`
-	Comparison string    `json:"comparison" db:"comparison"`
-	Threshold  float64   `json:"threshold" db:"threshold"`
-	UpdatedAt  time.Time `json:"updatedAt" db:"updated_at"`
-	UpdatedBy  string    `json:"updatedBy" db:"updated_by"`
+	Code       string `json:"code" db:"code"`
+	Name       string `json:"name" db:"name"`
+	Comparison string `json:"comparison" db:"comparison"`
+	// Unit is UnitRate (Threshold is a fraction) or UnitCount, and Max the
+	// largest value a change may set, in the same unit.
+	Unit      string    `json:"unit" db:"-"`
+	Max       float64   `json:"max" db:"-"`
+	Threshold float64   `json:"threshold" db:"threshold"`
+	UpdatedAt time.Time `json:"updatedAt" db:"updated_at"`
+	// UpdatedBy is the username of the last editor, or "system" for the
+	// value the migration set. UpdatedByName is what the pages show: the
+	// editor's display name, or 系统.
+	UpdatedBy     string `json:"updatedBy" db:"updated_by"`
+	UpdatedByName string `json:"updatedByName" db:"updated_by_name"`
 }
 
 // Breaches reports whether value is on the alerting side of t.
@@ -55,13 +62,15 @@ func (t Threshold) Breaches(value float64) bool {
 
 // Alert is one district whose indicator breaches its threshold.
 type Alert struct {
-	Code         string  `json:"code"`
-	Name         string  `json:"name"`
-	DistrictCode string  `json:"districtCode"`
-	District     string  `json:"district"`
-	Value        float64 `json:"value"`
-	Threshold    float64 `json:"threshold"`
-	Comparison   string  `json:"comparison"`
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	DistrictCode string `json:"districtCode"`
+	District     string `json:"district"`
+	// Unit is UnitRate (Value and Threshold are fractions) or UnitCount.
+	Unit       string  `json:"unit"`
+	Value      float64 `json:"value"`
+	Threshold  float64 `json:"threshold"`
+	Comparison string  `json:"comparison"`
 }
 
 // Handlers serve the alert list and thresholds.
@@ -87,13 +96,29 @@ func (h *Handlers) Routes(r chi.Router) {
 	})
 }
 
-// Thresholds returns every threshold by code.
+// systemEditor is the updated_by of a threshold no one has changed since
+// the migration set it, and systemEditorName is how the pages show it.
+const (
+	systemEditor     = "system"
+	systemEditorName = "系统"
+)
+
+// Thresholds returns every threshold by code, with its unit and the display
+// name of its last editor: the current name in staff_user, else the name
+// stored with the change, else the username.
 func (h *Handlers) Thresholds(ctx context.Context) ([]Threshold, error) {
 	var thresholds []Threshold
-	err := h.DB.SelectContext(ctx, &thresholds, `SELECT code, name, comparison, CAST(threshold AS float8) AS threshold,
-		updated_at, updated_by FROM dashboard_alert_threshold ORDER BY code`)
+	err := h.DB.SelectContext(ctx, &thresholds, `SELECT t.code, t.name, t.comparison, CAST(t.threshold AS float8) AS threshold,
+			t.updated_at, t.updated_by,
+			CASE WHEN t.updated_by = $1 THEN $2 ELSE COALESCE(s.display_name, t.updated_by_name, t.updated_by) END AS updated_by_name
+		FROM dashboard_alert_threshold t LEFT JOIN staff_user s ON s.username = t.updated_by
+		ORDER BY t.code`, systemEditor, systemEditorName)
 	if err != nil {
 		return nil, fmt.Errorf("read alert thresholds: %w", err)
+	}
+	for i := range thresholds {
+		bound := limits[thresholds[i].Code]
+		thresholds[i].Unit, thresholds[i].Max = bound.Unit, bound.Max
 	}
 	return thresholds, nil
 }
@@ -123,9 +148,6 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, 1<<10, &request); err != nil {
 		return err
 	}
-	if request.Threshold == nil || math.IsNaN(*request.Threshold) || *request.Threshold < 0 || *request.Threshold > 100 {
-		return apierror.Invalid("threshold", "invalid_threshold", "阈值应为 0 至 100 之间的数（比例写作小数，如 0.9 表示 90%）。")
-	}
 
 	tx, err := h.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -133,7 +155,8 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer tx.Rollback()
 	var before Threshold
-	err = tx.GetContext(ctx, &before, `SELECT code, name, comparison, CAST(threshold AS float8) AS threshold, updated_at, updated_by
+	err = tx.GetContext(ctx, &before, `SELECT code, name, comparison, CAST(threshold AS float8) AS threshold, updated_at, updated_by,
+			'' AS updated_by_name
 		FROM dashboard_alert_threshold WHERE code = $1 FOR UPDATE`, chi.URLParam(r, "code"))
 	if errors.Is(err, sql.ErrNoRows) {
 		return apierror.New(http.StatusNotFound, "threshold_not_found", "预警阈值 "+chi.URLParam(r, "code")+" 不存在。")
@@ -141,10 +164,18 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := validateThreshold(before, request.Threshold); err != nil {
+		return err
+	}
+	before.Unit, before.Max = limits[before.Code].Unit, limits[before.Code].Max
 	after := before
-	after.Threshold, after.UpdatedBy, after.UpdatedAt = *request.Threshold, staff.Username, h.now()
-	if _, err := tx.ExecContext(ctx, `UPDATE dashboard_alert_threshold SET threshold = $2, updated_at = $3, updated_by = $4 WHERE code = $1`,
-		after.Code, after.Threshold, after.UpdatedAt, after.UpdatedBy); err != nil {
+	after.Threshold, after.UpdatedBy, after.UpdatedByName, after.UpdatedAt = *request.Threshold, staff.Username, staff.Name, h.now()
+	if after.UpdatedByName == "" {
+		after.UpdatedByName = staff.Username
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dashboard_alert_threshold
+		SET threshold = $2, updated_at = $3, updated_by = $4, updated_by_name = NULLIF($5, '') WHERE code = $1`,
+		after.Code, after.Threshold, after.UpdatedAt, after.UpdatedBy, after.UpdatedByName); err != nil {
 		return err
 	}
 	event := audit.Event{
@@ -210,7 +241,7 @@ func (h *Handlers) Evaluate(ctx context.Context, scope access.Scope) ([]Alert, e
 		t, ok := byCode[code]
 		if ok && t.Breaches(value) {
 			alerts = append(alerts, Alert{Code: code, Name: t.Name, DistrictCode: district, District: name,
-				Value: value, Threshold: t.Threshold, Comparison: t.Comparison})
+				Unit: t.Unit, Value: value, Threshold: t.Threshold, Comparison: t.Comparison})
 		}
 	}
 
@@ -244,7 +275,7 @@ func (h *Handlers) Evaluate(ctx context.Context, scope access.Scope) ([]Alert, e
 		add(ApplicationRate, c.Code, c.Name, dashboard.Rate(float64(applied[c.Code]), float64(c.Count)))
 	}
 
-	unresolved, err := h.unresolvedQuestions(ctx, scope)
+	unresolved, err := h.Enrolment.UnresolvedQuestionsByDistrict(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -274,19 +305,4 @@ func (h *Handlers) Evaluate(ctx context.Context, scope access.Scope) ([]Alert, e
 		}
 	}
 	return alerts, nil
-}
-
-// unresolvedQuestions returns the help-desk questions not yet resolved
-// per district within scope, whenever they arrived.
-func (h *Handlers) unresolvedQuestions(ctx context.Context, scope access.Scope) ([]enrolment.Count, error) {
-	condition := scope.Filter(access.Columns{Districts: []string{"o.district_code"}}, 1)
-	var counts []enrolment.Count
-	err := h.DB.SelectContext(ctx, &counts, `SELECT o.district_code AS code, d.name, count(*) AS count
-		FROM opinion_record o JOIN district d ON d.code = o.district_code
-		WHERE o.source = 'helpdesk' AND o.status <> 'resolved' AND `+condition.SQL+`
-		GROUP BY 1, 2 ORDER BY 1`, condition.Args...)
-	if err != nil {
-		return nil, fmt.Errorf("unresolved help-desk questions: %w", err)
-	}
-	return counts, nil
 }

@@ -93,6 +93,22 @@ func seasonRows(q Query, table, timeColumn, districtColumn string, columns acces
 	return from, w.SQL(), args
 }
 
+// UnresolvedQuestionsByDistrict returns the help-desk questions not yet
+// resolved per district, counted over the same records as Opinion's
+// UnresolvedQuestions, so the alert and the panel agree for the same q.
+func (s *Store) UnresolvedQuestionsByDistrict(ctx context.Context, q Query) ([]Count, error) {
+	from, where, args := seasonRows(q, "opinion_record o", "o.received_at", "o.district_code", opinionColumns)
+	var counts []Count
+	err := s.DB.SelectContext(ctx, &counts, `SELECT o.district_code AS code, d.name, count(*) AS count
+		FROM `+from+` JOIN district d ON d.code = o.district_code
+		WHERE o.source = 'helpdesk' AND o.status <> 'resolved' AND `+where+`
+		GROUP BY 1, 2 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("unresolved help-desk questions by district: %w", err)
+	}
+	return counts, nil
+}
+
 // opinion handles GET /dashboard/enrolment/opinion.
 func (h *Handlers) opinion(w http.ResponseWriter, r *http.Request) error {
 	q, err := h.parseQuery(r)

@@ -1,17 +1,48 @@
 // The range and drill-down position shared by a dashboard page's panels.
 import { computed, reactive } from 'vue';
+import { session } from '@/session.js';
 import { dashboardStrings as strings } from './strings.js';
 
+/**
+ * Returns the area the signed-in staff member's scope starts at: the whole
+ * city, their district, or their street (kindergarten staff see their
+ * kindergarten's street). The API returns the same area when no district or
+ * street is sent, and rejects any area outside it.
+ */
+function ownArea(staff) {
+  switch (staff?.scopeLevel) {
+    case 'district':
+      return { level: 'district', district: staff.districtCode, districtName: staff.districtName || staff.districtCode };
+    case 'street':
+    case 'kindergarten':
+      return {
+        level: 'street',
+        district: staff.districtCode,
+        districtName: staff.districtName || staff.districtCode,
+        street: staff.streetCode,
+        // NOTE: GET /me returns no street name, so the breadcrumb names the
+        // street generically.
+        streetName: strings.ownStreet,
+      };
+    default:
+      return { level: 'city', district: '', districtName: '', street: '', streetName: '' };
+  }
+}
+
 export function useDrillDown() {
+  const own = ownArea(session.staff);
   const state = reactive({
     period: 'all',
     date: '',
     range: [],
-    district: '',
-    districtName: '',
-    street: '',
-    streetName: '',
+    district: own.district,
+    districtName: own.districtName,
+    street: own.street || '',
+    streetName: own.streetName || '',
   });
+
+  /** Whether the range is complete: a custom range needs both dates. */
+  const ready = computed(() => state.period !== 'custom' || Boolean(state.range?.[0] && state.range?.[1]));
 
   /** The query every panel call sends. */
   const query = computed(() => ({
@@ -30,9 +61,11 @@ export function useDrillDown() {
     return 'district';
   });
 
+  /** The breadcrumb from the viewer's own area down to the current one. */
   const breadcrumb = computed(() => {
-    const items = [{ level: 'city', name: strings.city }];
-    if (state.district) items.push({ level: 'district', name: state.districtName || state.district });
+    const items = [];
+    if (own.level === 'city') items.push({ level: 'city', name: strings.city });
+    if (state.district && own.level !== 'street') items.push({ level: 'district', name: state.districtName || state.district });
     if (state.street) items.push({ level: 'street', name: state.streetName || state.street });
     return items;
   });
@@ -43,13 +76,15 @@ export function useDrillDown() {
     else if (childLevel.value === 'street') Object.assign(state, { street: code, streetName: name });
   }
 
-  /** Goes back up to level ('city' or 'district'). */
+  /** Goes back up to level ('city' or 'district'), but not above the viewer's own area. */
   function climb(level) {
+    const order = ['city', 'district', 'street'];
+    if (order.indexOf(level) < order.indexOf(own.level)) return;
     if (level === 'city') Object.assign(state, { district: '', districtName: '', street: '', streetName: '' });
     if (level === 'district') Object.assign(state, { street: '', streetName: '' });
   }
 
-  return { state, query, childLevel, breadcrumb, drill, climb };
+  return { state, ready, query, childLevel, breadcrumb, drill, climb };
 }
 
 /** Formats a rate as a percentage with one decimal. */

@@ -1,0 +1,13 @@
+// Formats alert values and thresholds by the unit the API sends with them:
+// a rate (a fraction) as a percentage, a count as a whole number of items.
+import { dashboardStrings as strings } from './strings.js';
+import { percent } from './useDrillDown.js';
+
+/** Formats value in unit ('rate' or 'count'). */
+export function alertValue(value, unit) {
+  if (value === null || value === undefined) return '—';
+  return unit === 'count' ? strings.countValue(value) : percent(value);
+}
+
+/** Formats an alert's value with its threshold, such as "78 个，阈值 50 个". */
+export const alertFigure = (alert) => strings.alertFigure(alertValue(alert.value, alert.unit), alertValue(alert.threshold, alert.unit));
