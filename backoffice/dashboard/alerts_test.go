@@ -52,6 +52,10 @@ func TestAlertThresholdValidation(t *testing.T) {
 		{"missing threshold", alerts.UnresolvedQuestions, `{}`, http.StatusBadRequest, "invalid_threshold"},
 		{"text threshold", alerts.UnresolvedQuestions, `{"threshold": "50"}`, http.StatusBadRequest, ""},
 		{"unknown code", "waiting_list", `{"threshold": 1}`, http.StatusNotFound, "threshold_not_found"},
+		{"latency above 100 ms", "server_latency_ms", `{"threshold": 250}`, http.StatusOK, ""},
+		{"latency with fraction", "server_latency_ms", `{"threshold": 12.5}`, http.StatusOK, ""},
+		{"negative latency", "server_latency_ms", `{"threshold": -1}`, http.StatusBadRequest, "threshold_out_of_range"},
+		{"server use as percent", "server_cpu_usage", `{"threshold": 85}`, http.StatusBadRequest, "threshold_out_of_range"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -70,6 +74,7 @@ func TestAlertThresholdValidation(t *testing.T) {
 	want := map[string]float64{
 		alerts.GrossEnrolmentRate: 0.85, alerts.ApplicationRate: 1, alerts.RegistrationPlanRate: 1.2,
 		alerts.UnresolvedQuestions: 0, alerts.ClassSizeCompliance: 0.9,
+		"server_cpu_usage": 0.85, "server_memory_usage": 0.9, "server_disk_usage": 0.9, "server_latency_ms": 12.5,
 	}
 	var list struct {
 		Items []alerts.Threshold `json:"items"`
@@ -88,6 +93,8 @@ func TestAlertThresholdUnitsAndEditors(t *testing.T) {
 		alerts.RegistrationPlanRate: alerts.UnitRate, alerts.ApplicationRate: alerts.UnitRate,
 		alerts.ClassSizeCompliance: alerts.UnitRate, alerts.GrossEnrolmentRate: alerts.UnitRate,
 		alerts.UnresolvedQuestions: alerts.UnitCount,
+		"server_cpu_usage": alerts.UnitRate, "server_memory_usage": alerts.UnitRate, "server_disk_usage": alerts.UnitRate,
+		"server_latency_ms": alerts.UnitMilliseconds,
 	}
 	thresholds := func() map[string]alerts.Threshold {
 		var list struct {

@@ -14,6 +14,8 @@ const (
 	UnitRate = "rate"
 	// UnitCount is a whole number of items, such as questions.
 	UnitCount = "count"
+	// UnitMilliseconds is a duration in milliseconds, such as a round trip.
+	UnitMilliseconds = "ms"
 )
 
 // limit is the unit of a threshold and the largest value it may be set to.
@@ -35,6 +37,12 @@ var limits = map[string]limit{
 	ClassSizeCompliance:  {Unit: UnitRate, Max: 1},
 	GrossEnrolmentRate:   {Unit: UnitRate, Max: 1},
 	UnresolvedQuestions:  {Unit: UnitCount, Max: 100_000},
+	// The servers' thresholds of the system state panel (migration 0023;
+	// the codes are systemstate's Threshold constants).
+	"server_cpu_usage":    {Unit: UnitRate, Max: 1},
+	"server_memory_usage": {Unit: UnitRate, Max: 1},
+	"server_disk_usage":   {Unit: UnitRate, Max: 1},
+	"server_latency_ms":   {Unit: UnitMilliseconds, Max: 60_000},
 }
 
 // validateThreshold checks value against the unit and bound of threshold t:
@@ -58,6 +66,14 @@ func validateThreshold(t Threshold, value *float64) error {
 			return apierror.Invalid("threshold", "threshold_out_of_range", fmt.Sprintf(
 				"“%s”的阈值是比例，应填写 0 至 %s 之间的小数（%s），收到的是 %s。",
 				t.Name, maximum, example, strconv.FormatFloat(*value, 'f', -1, 64)))
+		}
+		return nil
+	}
+	if bound.Unit == UnitMilliseconds {
+		if *value < 0 || *value > bound.Max {
+			return apierror.Invalid("threshold", "threshold_out_of_range", fmt.Sprintf(
+				"“%s”的阈值是毫秒数，应填写 0 至 %s 之间的数，收到的是 %s。",
+				t.Name, maximum, strconv.FormatFloat(*value, 'f', -1, 64)))
 		}
 		return nil
 	}
