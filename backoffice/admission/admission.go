@@ -22,6 +22,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
+	"github.com/sh-preschool/preschool/backoffice/drain"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/crypto"
@@ -390,6 +391,36 @@ func (h *Handlers) checkClosed(ctx context.Context, tx *sqlx.Tx, year int, distr
 // district's proposal final, sets every proposed application to admitted
 // or not admitted, queues each family's notice and updates the parents'
 // statuses.
+// Errors of checkStored.
+var (
+	errNotStored = apierror.New(http.StatusConflict, "applications_not_stored",
+		"报名截止前受理的报名还有尚未入库的（正在队列中处理），请稍等片刻再确认录取名单。")
+	errQueueUnavailable = apierror.New(http.StatusServiceUnavailable, "queue_unavailable",
+		"暂时无法读取报名队列的状态，请稍后再确认录取名单。")
+)
+
+// checkStored returns errNotStored while the stream still holds a
+// submission taken before the district's window closed (with a minute for
+// the edges' clocks): such an application would be stored only after the
+// confirmation and stay outside the confirmed list. The drainer stores
+// applications under the district's admission lock, which the
+// confirmation holds, so none arrives between this check and the commit.
+func (h *Handlers) checkStored(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+	closesAt, found, err := latestClosing(ctx, tx, year, district)
+	if err != nil || !found {
+		return err
+	}
+	stored, err := drain.StoredBefore(ctx, h.Redis, h.Keys, closesAt.Add(time.Minute))
+	if err != nil {
+		slog.Error("admission confirmation cannot read the submission stream", "district", district, "error", err)
+		return errQueueUnavailable
+	}
+	if !stored {
+		return errNotStored
+	}
+	return nil
+}
+
 func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	staff := access.StaffFrom(ctx)
@@ -412,6 +443,9 @@ func (h *Handlers) confirm(w http.ResponseWriter, r *http.Request) error {
 	// A window opened again after the proposal may have let in
 	// applications the proposal has not placed.
 	if err := h.checkClosed(ctx, tx, year, district, errWindowReopened); err != nil {
+		return err
+	}
+	if err := h.checkStored(ctx, tx, year, district); err != nil {
 		return err
 	}
 	rows, err := lockProposal(ctx, tx, year, district)

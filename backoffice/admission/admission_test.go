@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/redis/rueidis"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/admission"
@@ -834,4 +835,42 @@ func TestAdmissionCountsSupplementaryLeftOut(t *testing.T) {
 			t.Errorf("the 补报名 application %s is in the proposal", supplementary)
 		}
 	}
+}
+
+// stuckScript adds a submission to the stream and delivers it at once to a
+// consumer that never acknowledges it, in one step, so the running drainer
+// cannot take it first. KEYS[1] stream; ARGV[1] group. Returns the ID.
+var stuckScript = rueidis.NewLuaScript(`
+local id = redis.call('XADD', KEYS[1], '*', 'kind', 'application', 'number', '20270400000000', 'body', '')
+redis.call('XREADGROUP', 'GROUP', ARGV[1], 'stuck-consumer', 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+return id
+`)
+
+// TestAdmissionWaitsForStoredApplications: while a submission taken before
+// the window closed is still in the stream, the confirmation is refused,
+// and it goes through once the submission has left the stream.
+func TestAdmissionWaitsForStoredApplications(t *testing.T) {
+	f := newFixture(t)
+	matched := f.matchedCampuses(t)
+	f.apply(t, applicant{child: 1, request: local(1), choices: []int{0}}, matched)
+	f.closeApplication(t)
+	f.exec(t, `UPDATE enrolment_year SET application_closes_at = now() - interval '5 seconds' WHERE year = $1`, f.env.Year.Year)
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal", map[string]any{}).Expect(t, http.StatusOK, "")
+
+	ctx := context.Background()
+	client, keys := f.env.Redis.Client, f.env.Keys
+	id, err := stuckScript.Exec(ctx, client, []string{keys.Stream()}, []string{keys.ConsumerGroup()}).ToString()
+	if err != nil {
+		t.Fatalf("add a stuck submission: %v", err)
+	}
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).
+		Expect(t, http.StatusConflict, "applications_not_stored")
+	if n := f.env.Count(t, `SELECT count(*) FROM application WHERE status IN ('admitted', 'not_admitted')`); n != 0 {
+		t.Errorf("%d applications settled by a refused confirmation, want 0", n)
+	}
+
+	if err := client.Do(ctx, client.B().Xack().Key(keys.Stream()).Group(keys.ConsumerGroup()).Id(id).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/admission/proposal/confirm", map[string]any{}).Expect(t, http.StatusOK, "")
 }

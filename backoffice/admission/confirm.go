@@ -80,9 +80,8 @@ func lockProposal(ctx context.Context, tx *sqlx.Tx, year int, district string) (
 // of the rule's grade differs from the proposal's. Call it after lockProposal, inside the
 // district and year's lock, which the drainer takes shared while it stores
 // applications, so none commits between this check and the confirmation's
-// commit. NOTE: an application accepted before the window closed but
-// stored only after the confirmation committed stays recorded and outside
-// the confirmed list.
+// commit. An application still in the stream holds the confirmation back
+// (checkStored).
 func checkProposalCurrent(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
 	var unplaced bool
 	err := tx.GetContext(ctx, &unplaced, `
