@@ -25,6 +25,10 @@ type Cache struct {
 	Prefix string
 	// TTL is how long a response is kept. Zero turns the cache off.
 	TTL time.Duration
+	// Versioned lists the paths (matched at the end of the request path)
+	// whose entries carry a version number, so that Bump retires them at
+	// once: the alert list, which a threshold change must show.
+	Versioned []string
 
 	flight singleflight.Group
 }
@@ -35,23 +39,33 @@ const maxCachedBytes = 1 << 20
 
 // Middleware serves a GET from the cache when it holds the response, and
 // stores the wrapped handler's 200 responses whose body is valid JSON
-// otherwise. Exports (.xlsx), the threshold list and the alert list pass
-// through. Redis failures are
-// logged and the request is served uncached.
+// otherwise. Exports (.xlsx) and the threshold list pass through. Redis
+// failures are logged and the request is served uncached.
 func (c *Cache) Middleware(next http.Handler) http.Handler {
 	if c == nil || c.Redis == nil || c.TTL <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		staff := access.StaffFrom(r.Context())
-		// Exports stream, and the thresholds and the alerts they select
-		// must show a threshold change at once, so none is cached.
+		// Exports stream, and an edited threshold must show at once, so
+		// neither is cached.
 		if r.Method != http.MethodGet || staff == nil || strings.HasSuffix(r.URL.Path, ".xlsx") ||
-			strings.HasSuffix(r.URL.Path, "/alert-thresholds") || strings.HasSuffix(r.URL.Path, "/dashboard/alerts") {
+			strings.HasSuffix(r.URL.Path, "/alert-thresholds") {
 			next.ServeHTTP(w, r)
 			return
 		}
 		key := c.key(staff.Scope, r.URL)
+		if path, ok := c.versioned(r.URL.Path); ok {
+			ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
+			version, err := c.Redis.Do(ctx, c.Redis.B().Get().Key(c.versionKey(path)).Build()).ToString()
+			cancel()
+			if err != nil && !rueidis.IsRedisNil(err) {
+				slog.Warn("dashboard cache version read failed", "path", path, "error", err)
+				next.ServeHTTP(w, r)
+				return
+			}
+			key += "#v" + version
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 200*time.Millisecond)
 		cached, err := c.Redis.Do(ctx, c.Redis.B().Get().Key(key).Build()).AsBytes()
 		cancel()
@@ -107,6 +121,31 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 	})
+}
+
+// Bump retires every cached response of a Versioned path: later requests
+// read a new version number and miss. A response still being computed
+// is stored under the old number, which no request reads again.
+func (c *Cache) Bump(ctx context.Context, path string) {
+	if c == nil || c.Redis == nil || c.TTL <= 0 {
+		return
+	}
+	if err := c.Redis.Do(ctx, c.Redis.B().Incr().Key(c.versionKey(path)).Build()).Error(); err != nil {
+		slog.Warn("dashboard cache version not raised; the old responses expire within the TTL", "path", path, "error", err)
+	}
+}
+
+func (c *Cache) versioned(requestPath string) (string, bool) {
+	for _, path := range c.Versioned {
+		if strings.HasSuffix(requestPath, path) {
+			return path, true
+		}
+	}
+	return "", false
+}
+
+func (c *Cache) versionKey(path string) string {
+	return c.Prefix + "dashboard:cache:version:" + path
 }
 
 // key names the response to one request for one scope. The query is

@@ -17,7 +17,7 @@ import (
 func TestCacheKeepsAnswersPerScope(t *testing.T) {
 	env := backofficetest.New(t)
 	calls := 0
-	cache := &dashboard.Cache{Redis: env.Redis.Client, Prefix: env.Redis.Prefix, TTL: time.Minute}
+	cache := &dashboard.Cache{Redis: env.Redis.Client, Prefix: env.Redis.Prefix, TTL: time.Minute, Versioned: []string{"/dashboard/alerts"}}
 	serve := func(staff *access.Staff, path string) *httptest.ResponseRecorder {
 		r := chi.NewRouter()
 		r.Use(func(next http.Handler) http.Handler {
@@ -59,13 +59,25 @@ func TestCacheKeepsAnswersPerScope(t *testing.T) {
 	if calls != 4 {
 		t.Errorf("handler ran %d times, want 4 (exports are never cached)", calls)
 	}
-	alerts := serve(cityStaff, "/dashboard/alerts")
+	// A versioned path is cached until Bump retires its responses.
 	serve(cityStaff, "/dashboard/alerts")
-	if got := alerts.Header().Get("X-Dashboard-Cache"); got != "" {
-		t.Errorf("alert list cache header = %q, want none", got)
+	if got := serve(cityStaff, "/dashboard/alerts").Header().Get("X-Dashboard-Cache"); got != "hit" {
+		t.Errorf("second alert list cache = %q, want hit", got)
+	}
+	cache.Bump(t.Context(), "/dashboard/alerts")
+	if got := serve(cityStaff, "/dashboard/alerts").Header().Get("X-Dashboard-Cache"); got != "miss" {
+		t.Errorf("alert list after Bump cache = %q, want miss", got)
+	}
+	if got := serve(cityStaff, "/dashboard/alerts").Header().Get("X-Dashboard-Cache"); got != "hit" {
+		t.Errorf("alert list after the new answer cache = %q, want hit", got)
 	}
 	if calls != 6 {
-		t.Errorf("handler ran %d times, want 6 (alert lists are never cached)", calls)
+		t.Errorf("handler ran %d times, want 6 (an alert list once before and once after Bump)", calls)
+	}
+	thresholds := serve(cityStaff, "/dashboard/alert-thresholds")
+	serve(cityStaff, "/dashboard/alert-thresholds")
+	if got := thresholds.Header().Get("X-Dashboard-Cache"); got != "" || calls != 8 {
+		t.Errorf("threshold list cache header = %q after %d calls, want none after 8 (thresholds are never cached)", got, calls)
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -21,7 +22,9 @@ func (b *BackOffice) dashboardRoutes(r chi.Router) {
 	enrolmentStore := &dashboardenrolment.Store{DB: b.db, Names: names}
 	developmentStore := &development.Store{DB: b.db, Names: names}
 	alertHandlers := &alerts.Handlers{DB: b.db, Enrolment: enrolmentStore, Development: developmentStore, Trail: b.trail, Now: time.Now}
-	cache := &dashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL}
+	cache := &dashboard.Cache{Redis: b.redis, Prefix: b.config.RedisPrefix, TTL: b.config.DashboardCacheTTL,
+		Versioned: []string{alerts.ListPath}}
+	alertHandlers.Changed = func(ctx context.Context) { cache.Bump(ctx, alerts.ListPath) }
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(dashboard.PermissionRead), cache.Middleware)
 		enrolmentHandlers := &dashboardenrolment.Handlers{Store: enrolmentStore, Redis: b.redis, Keys: b.keys, Trail: b.trail, Now: time.Now}

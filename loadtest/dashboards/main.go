@@ -56,6 +56,11 @@ var panels = []panel{
 	{name: "coverage", path: "/api/v1/dashboard/development/coverage", complex: true},
 	{name: "workforce", path: "/api/v1/dashboard/development/workforce", complex: true},
 	{name: "alerts", path: "/api/v1/dashboard/alerts", complex: true},
+	{name: "state", path: "/api/v1/dashboard/enrolment/state"},
+	{name: "system", path: "/api/v1/dashboard/system"},
+	{name: "visits", path: "/api/v1/dashboard/system/visits"},
+	{name: "opinion", path: "/api/v1/dashboard/enrolment/opinion", complex: true},
+	{name: "certificates", path: "/api/v1/dashboard/enrolment/certificates", complex: true},
 }
 
 var districts = []string{

@@ -80,14 +80,20 @@ type Handlers struct {
 	Development *development.Store
 	Trail       *audit.Trail
 	Now         func() time.Time
+	// Changed, when set, runs after a threshold change is committed; the
+	// server retires the cached alert lists with it.
+	Changed func(ctx context.Context)
 }
+
+// ListPath is the path of the alert list.
+const ListPath = "/dashboard/alerts"
 
 // Routes mounts the handlers behind the session middleware; reading needs
 // dashboard.read and changing a threshold dashboard.write.
 func (h *Handlers) Routes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(access.Require(dashboard.PermissionRead))
-		r.Get("/dashboard/alerts", httpx.Handle(h.list))
+		r.Get(ListPath, httpx.Handle(h.list))
 		r.Get("/dashboard/alert-thresholds", httpx.Handle(h.thresholds))
 	})
 	r.Group(func(r chi.Router) {
@@ -188,6 +194,9 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return err
+	}
+	if h.Changed != nil {
+		h.Changed(ctx)
 	}
 	httpx.WriteJSON(w, http.StatusOK, after)
 	return nil
