@@ -333,6 +333,13 @@ func ValidationCommand(ctx context.Context, db *sqlx.DB, keyring *crypto.Keyring
 			return err
 		}
 	}
+	var known bool
+	if err := db.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM district WHERE code = $1)`, districtCode); err != nil {
+		return err
+	}
+	if !known {
+		return fmt.Errorf("unknown district %q: give a district code of Shanghai, such as 310104", districtCode)
+	}
 	validator := &Validator{DB: db, Keyring: keyring}
 	result, err := validator.Validate(ctx, access.Scope{Level: access.LevelCity}, districtCode, year)
 	if err != nil {

@@ -191,6 +191,9 @@ func TestValidation(t *testing.T) {
 	if strings.Contains(output.String(), "漕溪北路") {
 		t.Errorf("command output contains an address: %q", output.String())
 	}
+	if err := matching.ValidationCommand(context.Background(), env.DB.DB, env.Keyring, "999999", 0, printf); err == nil || !strings.Contains(err.Error(), "unknown district") {
+		t.Errorf("ValidationCommand for district 999999 returned %v, want an unknown-district error", err)
+	}
 }
 
 // BenchmarkValidation validates 120,000 registrations of one district
