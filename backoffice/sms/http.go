@@ -49,6 +49,8 @@ var (
 	errMessageNotFound  = apierror.New(http.StatusNotFound, "sms_message_not_found", "未找到该短信。")
 	errTemplateExists   = apierror.New(http.StatusConflict, "sms_template_exists", "该区和入口已有此场景的短信模板，请直接修改。")
 	errNotRetryable     = apierror.New(http.StatusConflict, "sms_not_retryable", "只有发送失败的短信可以重新发送。")
+	errNeverBuilt       = apierror.New(http.StatusConflict, "sms_not_built",
+		"这条短信当时未能生成（原因见“失败原因”），重发也无法送达。请先处理原因，如补录家长手机号码。")
 )
 
 // Handlers serve the SMS templates and the outbox.
@@ -435,9 +437,10 @@ func (h *Handlers) retry(w http.ResponseWriter, r *http.Request) error {
 	var row struct {
 		Status   string `db:"status"`
 		District string `db:"district_code"`
+		Preview  string `db:"preview"`
 		InScope  bool   `db:"in_scope"`
 	}
-	err = tx.GetContext(ctx, &row, `SELECT o.status, COALESCE(o.district_code, '') AS district_code, (`+scope.SQL+`) AS in_scope
+	err = tx.GetContext(ctx, &row, `SELECT o.status, COALESCE(o.district_code, '') AS district_code, o.preview, (`+scope.SQL+`) AS in_scope
 		FROM sms_outbox o WHERE o.id = $1 FOR UPDATE`, append([]any{id}, scope.Args...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errMessageNotFound
@@ -450,6 +453,11 @@ func (h *Handlers) retry(w http.ResponseWriter, r *http.Request) error {
 	}
 	if row.Status != StatusFailed {
 		return errNotRetryable
+	}
+	if row.Preview == "" {
+		// The notifier recorded why no text could be made (no phone, a
+		// record that does not open); sending again cannot fix that.
+		return errNeverBuilt
 	}
 
 	const q = `UPDATE sms_outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL,

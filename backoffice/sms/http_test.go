@@ -149,4 +149,13 @@ func TestOutboxListMasksAndScopes(t *testing.T) {
 	if sent.Attempts != 1 {
 		t.Errorf("attempts after the retry = %d, want 1", sent.Attempts)
 	}
+
+	// A message the notifier could not make (no text, no phone) is not
+	// sent again.
+	unbuilt := f.enqueue(t, "20260104000013", "13812345679", time.Time{})
+	if _, err := f.db.Exec(`UPDATE sms_outbox SET status = 'failed', preview = '', last_error = '登记信息无法解密' WHERE id = $1`, unbuilt); err != nil {
+		t.Fatal(err)
+	}
+	f.xuhui.Send(t, http.MethodPost, "/api/v1/sms/outbox/"+strconv.FormatInt(unbuilt, 10)+"/retry", nil).
+		Expect(t, http.StatusConflict, "sms_not_built")
 }
