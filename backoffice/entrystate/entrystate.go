@@ -444,7 +444,7 @@ func (h *Handlers) switchApplication(w http.ResponseWriter, r *http.Request) err
 // after its admission list is confirmed: the round cannot be proposed
 // again, so an application made then would never get an outcome.
 var errAdmissionConfirmed = apierror.New(http.StatusConflict, "admission_confirmed",
-	"本区本年度录取名单已确认，不能再开放报名，否则新报名的幼儿将无法获得录取结果。如需为个别幼儿安排入园，请使用补报名。")
+	"本区本年度录取名单已确认，不能再开放报名，否则新报名的幼儿将无法获得录取结果。尚未报名的幼儿可由区招生部门补报名到有空余学位的园所。")
 
 // refuseAfterAdmission returns errAdmissionConfirmed when the district's
 // admission round of the year is confirmed. It locks the round's row, so a

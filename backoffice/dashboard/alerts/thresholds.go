@@ -54,7 +54,7 @@ func validateThreshold(t Threshold, value *float64) error {
 		return fmt.Errorf("alert threshold %q has no unit and bound in alerts.limits", t.Code)
 	}
 	if value == nil || math.IsNaN(*value) || math.IsInf(*value, 0) {
-		return apierror.Invalid("threshold", "invalid_threshold", "请填写阈值（threshold，数字）。")
+		return apierror.Invalid("threshold", "invalid_threshold", "请填写阈值（数字）。")
 	}
 	maximum := strconv.FormatFloat(bound.Max, 'f', -1, 64)
 	if bound.Unit == UnitRate {
@@ -65,7 +65,7 @@ func validateThreshold(t Threshold, value *float64) error {
 			}
 			return apierror.Invalid("threshold", "threshold_out_of_range", fmt.Sprintf(
 				"“%s”的阈值是比例，应填写 0 至 %s 之间的小数（%s），收到的是 %s。",
-				t.Name, maximum, example, strconv.FormatFloat(*value, 'f', -1, 64)))
+				t.Name, maximum, example, strconv.FormatFloat(*value, 'g', 6, 64)))
 		}
 		return nil
 	}
@@ -73,18 +73,18 @@ func validateThreshold(t Threshold, value *float64) error {
 		if *value < 0 || *value > bound.Max {
 			return apierror.Invalid("threshold", "threshold_out_of_range", fmt.Sprintf(
 				"“%s”的阈值是毫秒数，应填写 0 至 %s 之间的数，收到的是 %s。",
-				t.Name, maximum, strconv.FormatFloat(*value, 'f', -1, 64)))
+				t.Name, maximum, strconv.FormatFloat(*value, 'g', 6, 64)))
 		}
 		return nil
 	}
 	if *value != math.Trunc(*value) {
 		return apierror.Invalid("threshold", "threshold_not_whole_number", fmt.Sprintf(
-			"“%s”的阈值是个数，应填写整数，收到的是 %s。", t.Name, strconv.FormatFloat(*value, 'f', -1, 64)))
+			"“%s”的阈值是个数，应填写整数，收到的是 %s。", t.Name, strconv.FormatFloat(*value, 'g', 6, 64)))
 	}
 	if *value < 0 || *value > bound.Max {
 		return apierror.Invalid("threshold", "threshold_out_of_range", fmt.Sprintf(
 			"“%s”的阈值是个数，应填写 0 至 %d 之间的整数，收到的是 %s。",
-			t.Name, int64(bound.Max), strconv.FormatFloat(*value, 'f', -1, 64)))
+			t.Name, int64(bound.Max), strconv.FormatFloat(*value, 'g', 6, 64)))
 	}
 	return nil
 }

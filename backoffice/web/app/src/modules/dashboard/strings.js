@@ -178,6 +178,7 @@ export const dashboardStrings = {
   noAlerts: '当前没有触发预警的区。',
   value: '当前值',
   updatedBy: '修改人',
+  thresholdRequired: '请填写阈值。',
   inputUnits: { rate: '%', count: '个', ms: '毫秒' },
   countValue: (value) => `${Number(value).toLocaleString('zh-CN')} 个`,
   millisecondsValue: (value) => `${Number(value).toLocaleString('zh-CN')} 毫秒`,
