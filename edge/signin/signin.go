@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -119,8 +120,40 @@ func (s *Service) Login(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// Callback handles GET /auth/callback?code=&state=.
+// Callback handles GET /auth/callback?code=&state=. The identity service
+// sends the parent's browser here, so a failure is shown to a browser as a
+// page in Chinese with a way back, and to other clients as the usual JSON
+// error.
 func (s *Service) Callback(ctx *fasthttp.RequestCtx) error {
+	err := s.callback(ctx)
+	apiErr := apierror.As(err)
+	if apiErr == nil || !strings.Contains(string(ctx.Request.Header.Peek("Accept")), "text/html") {
+		return err
+	}
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.SetStatusCode(apiErr.Status)
+	ctx.SetBodyString(signInFailedPage(apiErr.Message))
+	return nil
+}
+
+// signInFailedPage is the page a browser gets when sign-in did not finish:
+// the reason and a link back to the start page, where the parent signs in
+// again. It has no script or style, so the edge's CSP allows it as it is.
+func signInFailedPage(message string) string {
+	return `<!doctype html>
+<html lang="zh-CN">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>登录未完成</title></head>
+<body>
+<h1>登录未完成</h1>
+<p>` + html.EscapeString(message) + `</p>
+<p><a href="/">返回首页重新登录</a></p>
+</body>
+</html>
+`
+}
+
+func (s *Service) callback(ctx *fasthttp.RequestCtx) error {
 	cookie := string(ctx.Request.Header.Cookie(stateCookie))
 	expectedState, encodedReturn, _ := strings.Cut(cookie, ".")
 	state := string(ctx.QueryArgs().Peek("state"))

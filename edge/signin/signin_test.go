@@ -290,3 +290,21 @@ func TestAuthenticateRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackFailurePageForBrowsers: a browser sent back by the identity
+// service gets a Chinese page with a way back, not a JSON error.
+func TestCallbackFailurePageForBrowsers(t *testing.T) {
+	service, _ := newService(t)
+	ctx := get("/auth/callback?code=x&state=abc", nil)
+	ctx.Request.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	if err := service.Callback(ctx); err != nil {
+		t.Fatalf("Callback for a browser returned %v, want the page written", err)
+	}
+	body := string(ctx.Response.Body())
+	if ctx.Response.StatusCode() != http.StatusBadRequest || !strings.HasPrefix(string(ctx.Response.Header.ContentType()), "text/html") {
+		t.Errorf("response = %d %s, want 400 text/html", ctx.Response.StatusCode(), ctx.Response.Header.ContentType())
+	}
+	if !strings.Contains(body, "登录已过期或来源无效，请重新登录。") || !strings.Contains(body, `<a href="/">`) || strings.Contains(body, "invalid_sign_in_state") {
+		t.Errorf("page = %s, want the Chinese reason and a link home, without the code", body)
+	}
+}
