@@ -251,8 +251,8 @@ func (h *Handlers) apply(w http.ResponseWriter, r *http.Request) error {
 	const insert = `
 		INSERT INTO application (application_number, registration_number, enrolment_year, child_index, district_code,
 		                         entry_id, category_code, campus_choices, form_values, schema_version, key_id,
-		                         payload_hash, owner_index, supplementary, status, accepted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, true, 'documents_verified', $13)`
+		                         payload_hash, owner_index, supplementary, status, accepted_at, certificates_uploaded)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $12, true, 'documents_verified', $13, '{}')`
 	_, err = tx.ExecContext(ctx, insert, number, row.Number, row.Year, row.ChildIndex, chosen.DistrictCode,
 		entryID, request.CategoryCode, []int64{chosen.ID}, h.Keyring.Seal(formJSON, enrol.ContextApplicationForm),
 		h.Keyring.ActiveKeyID(), payloadHash, row.OwnerIndex, now.UTC())

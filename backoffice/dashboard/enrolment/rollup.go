@@ -50,7 +50,7 @@ SELECT 'application', a.enrolment_year, CAST(a.accepted_at AT TIME ZONE 'Asia/Sh
        a.district_code, k.certificate_type, k.source, count(*)
 FROM application a
 CROSS JOIN LATERAL certificate_rollup_keys(ARRAY[]::text[], a.certificates_uploaded) k
-WHERE a.certificates_uploaded IS NOT NULL
+WHERE a.certificates_uploaded IS NOT NULL AND a.status NOT IN ('returned', 'deleted')
 GROUP BY 2, 3, 4, 5, 6;`
 
 // Rebuild recomputes the enrolment rollups and the certificate rollup
