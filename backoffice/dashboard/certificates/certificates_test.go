@@ -349,15 +349,21 @@ func TestPanelRequestedTypes(t *testing.T) {
 
 	panel := f.get(t, cityStaff, "/dashboard/enrolment/certificates?district="+backofficetest.Xuhui, http.StatusOK)
 
+	// The city-wide registration form offers five API types to every
+	// district; 户口簿 is required by 徐汇's application form.
 	want := []certificates.RequestedType{
+		{Code: "birth_certificate", Name: "出生医学证明", Available: true},
 		{Code: "household_register", Name: "户口簿", Required: true, Available: true},
+		{Code: "property_certificate", Name: "不动产权证书", Available: true},
+		{Code: "residence_permit", Name: "上海市居住证", Available: true},
+		{Code: "tenancy_registration", Name: "租赁登记备案证明", Available: true},
 		{Code: "vaccination_record", Name: "预防接种证", Required: false, Available: false},
 	}
 	if diff := cmp.Diff(want, panel.ByDistrict[0].RequestedTypes); diff != "" {
 		t.Errorf("requested types (-want +got):\n%s", diff)
 	}
-	if panel.ByDistrict[0].AvailableTypes != 1 {
-		t.Errorf("available types = %d, want 1", panel.ByDistrict[0].AvailableTypes)
+	if panel.ByDistrict[0].AvailableTypes != 5 {
+		t.Errorf("available types = %d, want 5", panel.ByDistrict[0].AvailableTypes)
 	}
 	if len(panel.APITypes) != len(enrol.CertificateAPITypes) {
 		t.Errorf("%d API types, want %d", len(panel.APITypes), len(enrol.CertificateAPITypes))

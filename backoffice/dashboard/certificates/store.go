@@ -1,8 +1,11 @@
 package certificates
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -111,6 +114,62 @@ func (s *Store) requirements(ctx context.Context, q dashboardenrolment.Query) ([
 	if err != nil {
 		return nil, fmt.Errorf("read the certificates of the published forms: %w", err)
 	}
+	return s.withRegistrationCertificates(ctx, q, rows)
+}
+
+// withRegistrationCertificates adds the certificates that the city-wide
+// registration form offers (its certificates field) to every district
+// that has a published entry in the scope, because every family of the
+// district registers on that form. A type both forms request is listed
+// once, required when either requires it.
+func (s *Store) withRegistrationCertificates(ctx context.Context, q dashboardenrolment.Query, rows []requirementRow) ([]requirementRow, error) {
+	var offered []requirementRow
+	err := s.DB.SelectContext(ctx, &offered, `
+		WITH form AS (
+		    SELECT body FROM form_schema
+		    WHERE kind = 'registration' AND district_code IS NULL
+		    ORDER BY version DESC LIMIT 1
+		)
+		SELECT DISTINCT ON (o->>'value') '' AS district_code, o->>'value' AS code, COALESCE(o->>'label', '') AS name,
+		       COALESCE(CAST(f->>'required' AS boolean), false) AS required
+		FROM form
+		CROSS JOIN LATERAL jsonb_array_elements(COALESCE(form.body->'sections', '[]')) section
+		CROSS JOIN LATERAL jsonb_array_elements(COALESCE(section->'fields', '[]')) f
+		CROSS JOIN LATERAL jsonb_array_elements(COALESCE(f->'options', '[]')) o
+		WHERE f->>'type' = 'certificates' AND o->>'value' IS NOT NULL
+		ORDER BY o->>'value'`)
+	if err != nil {
+		return nil, fmt.Errorf("read the certificates of the registration form: %w", err)
+	}
+	if len(offered) == 0 {
+		return rows, nil
+	}
+	w := &dashboard.Where{}
+	w.AddValue("e.enrolment_year = %s", int16(q.Year))
+	w.Add(access.Condition{SQL: "e.published"})
+	w.Add(q.Scope.Filter(districtColumns("e"), w.Next()))
+	w.Add(areaCondition(q.Area, "e", w.Next()))
+	var districts []string
+	if err := s.DB.SelectContext(ctx, &districts, `SELECT DISTINCT e.district_code FROM entry e WHERE `+w.SQL()+` ORDER BY 1`, w.Args...); err != nil {
+		return nil, fmt.Errorf("read the districts with published entries: %w", err)
+	}
+	index := make(map[[2]string]int, len(rows))
+	for i, row := range rows {
+		index[[2]string{row.District, row.Code}] = i
+	}
+	for _, district := range districts {
+		for _, certificate := range offered {
+			if i, ok := index[[2]string{district, certificate.Code}]; ok {
+				rows[i].Required = rows[i].Required || certificate.Required
+				continue
+			}
+			certificate.District = district
+			rows = append(rows, certificate)
+		}
+	}
+	slices.SortFunc(rows, func(a, b requirementRow) int {
+		return cmp.Or(strings.Compare(a.District, b.District), strings.Compare(a.Code, b.Code))
+	})
 	return rows, nil
 }
 
