@@ -71,6 +71,10 @@ type DeletionRequest struct {
 	DecidedByName   *string    `db:"decided_by_name" json:"decidedBy"`
 	DecidedAt       *time.Time `db:"decided_at" json:"decidedAt"`
 	DecisionReason  *string    `db:"decision_reason" json:"decisionReason"`
+	// Admitted is true when the record, or for a registration one of its
+	// applications, is admitted (已录取): deleting it frees a seat that the
+	// confirmed round does not fill again, so the pages warn the approver.
+	Admitted bool `db:"admitted" json:"admitted"`
 	// SMSID is set in the response to an approval: the outbox row of the
 	// family's message, 0 when none was queued.
 	SMSID int64 `db:"-" json:"smsId,omitempty"`
@@ -80,7 +84,10 @@ type DeletionRequest struct {
 
 const deletionSelect = `
 	SELECT d.id, d.record_kind, d.record_number, d.enrolment_year, d.district_code, d.reason, d.status,
-	       d.requested_by, d.requested_by_name, d.requested_at, d.decided_by_name, d.decided_at, d.decision_reason
+	       d.requested_by, d.requested_by_name, d.requested_at, d.decided_by_name, d.decided_at, d.decision_reason,
+	       EXISTS (SELECT 1 FROM application a
+	               WHERE a.status = 'admitted'
+	                 AND (a.application_number = d.record_number OR a.registration_number = d.record_number)) AS admitted
 	FROM deletion_request d`
 
 var deletionColumns = access.Columns{Districts: []string{"d.district_code"}}

@@ -397,3 +397,37 @@ func TestReturnRefusedAfterWindowCloses(t *testing.T) {
 		t.Errorf("outbox rows after the refused return = %d, want 0", n)
 	}
 }
+
+// TestDeletionRequestFlagsAdmitted: the deletion list says when a record
+// to delete, or a registration's application, is admitted, so the approver
+// is warned that the seat will not be filled again.
+func TestDeletionRequestFlagsAdmitted(t *testing.T) {
+	f := newFixture(t)
+	registration, application := f.registerAndApply(t, 7)
+	if _, err := f.env.DB.DB.Exec(`UPDATE application SET status = 'admitted' WHERE application_number = $1`, application); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := f.registerAndApply(t, 8)
+	for _, record := range []struct{ kind, number string }{{"application", application}, {"registration", registration}, {"registration", other}} {
+		response := f.xuhui.Send(t, http.MethodPost, "/api/v1/deletion-requests", map[string]string{
+			"recordKind": record.kind, "recordNumber": record.number, "reason": "家长放弃入园", "confirmation": review.DeleteConfirmation,
+		})
+		if response.Status != http.StatusCreated {
+			t.Fatalf("deletion request of %s: HTTP %d %s", record.number, response.Status, response.Body)
+		}
+	}
+	var page struct {
+		Items []review.DeletionRequest `json:"items"`
+	}
+	f.city.Get(t, "/api/v1/deletion-requests").Decode(t, &page)
+	admitted := map[string]bool{}
+	for _, item := range page.Items {
+		admitted[item.RecordNumber] = item.Admitted
+	}
+	want := map[string]bool{application: true, registration: true, other: false}
+	for number, flag := range want {
+		if got, ok := admitted[number]; !ok || got != flag {
+			t.Errorf("listed deletion request of %s: admitted = %v (listed %v), want %v", number, got, ok, flag)
+		}
+	}
+}

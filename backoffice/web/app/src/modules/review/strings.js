@@ -83,7 +83,10 @@ export const reviewStrings = {
   decisionReason: '驳回原因',
   approve: '批准删除',
   reject: '驳回',
-  approveConfirm: (number) => `批准后将删除 ${number} 及其报名信息，且不能恢复。确定批准吗？`,
+  approveConfirm: (number, admitted) => (admitted
+    ? `${number} 的幼儿已被录取。批准后将删除 ${number} 及其报名信息，释放的学位本轮不会重新录取，且不能恢复。确定批准吗？`
+    : `批准后将删除 ${number} 及其报名信息，且不能恢复。确定批准吗？`),
+  admittedTag: '已录取',
   approveTitle: '批准删除',
   approved: '已批准，记录已删除，短信已加入发送队列。',
   rejectDialogTitle: '驳回删除申请',
