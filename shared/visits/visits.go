@@ -50,10 +50,19 @@ func KnownStage(stage string) bool {
 // tablets and the WeChat and Alipay in-app browsers that omit it.
 var mobileMarkers = []string{"mobi", "android", "iphone", "ipad", "ipod", "harmonyos", "micromessenger", "alipayclient"}
 
+// pcMarkers are User-Agent substrings of the desktop WeChat clients, whose
+// in-app browser also names MicroMessenger.
+var pcMarkers = []string{"windowswechat", "macwechat"}
+
 // DeviceClass returns DeviceMobile for a phone or tablet User-Agent and
 // DevicePC otherwise.
 func DeviceClass(userAgent string) string {
 	lower := strings.ToLower(userAgent)
+	for _, marker := range pcMarkers {
+		if strings.Contains(lower, marker) {
+			return DevicePC
+		}
+	}
 	for _, marker := range mobileMarkers {
 		if strings.Contains(lower, marker) {
 			return DeviceMobile

@@ -15,6 +15,8 @@ func TestDeviceClass(t *testing.T) {
 		{"Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/604.1", DeviceMobile},
 		{"Mozilla/5.0 (Linux; Android 13; V2227A) AppleWebKit/537.36 (KHTML, like Gecko) MicroMessenger/8.0.47", DeviceMobile},
 		{"Mozilla/5.0 (Phone; OpenHarmony 4.0) AppleWebKit/537.36 (KHTML, like Gecko) HarmonyOS", DeviceMobile},
+		{"Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0 Safari/537.36 MicroMessenger/7.0.20 WindowsWechat(0x63090a13)", DevicePC},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) MicroMessenger/6.8.0 MacWechat/3.8.7", DevicePC},
 		{"", DevicePC},
 	} {
 		if got := DeviceClass(test.userAgent); got != test.want {
