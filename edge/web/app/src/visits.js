@@ -7,9 +7,15 @@ import { route } from './router.js';
 
 const storageKey = 'preschool.visitorId';
 
-// The home page opens the registration; the receipt page is where parents
-// look up their application's status and admission result.
+// The home page opens the registration. The receipt page of a
+// registration number (12 digits) belongs to the registration; that of an
+// application number (14 digits) is where parents look up the admission.
 const stageOfRoute = { home: 'registration', register: 'registration', apply: 'application', receipt: 'admission' };
+
+function stageOf(current) {
+  if (current.name === 'receipt' && String(current.params?.number || '').length === 12) return 'registration';
+  return stageOfRoute[current.name];
+}
 
 // Returns this browser's visitor ID, creating it on the first visit, or ''
 // when storage is blocked.
@@ -27,8 +33,8 @@ function visitorId() {
   }
 }
 
-function countPageView(routeName) {
-  const stage = stageOfRoute[routeName];
+function countPageView(current) {
+  const stage = stageOf(current);
   if (!stage) return;
   const headers = { 'Content-Type': 'application/json' };
   const id = visitorId();
@@ -41,5 +47,5 @@ function countPageView(routeName) {
 
 /** Sends a page view for the current page and for each page shown after it. */
 export function trackPageViews() {
-  watch(() => route.value.path, () => countPageView(route.value.name), { immediate: true });
+  watch(() => route.value.path, () => countPageView(route.value), { immediate: true });
 }
