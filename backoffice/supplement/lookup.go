@@ -135,21 +135,24 @@ func childDocumentIndex(keyring *crypto.Keyring, request lookupRequest, now time
 // LookupResult is the response of the lookup: the registration as the
 // supplementary page shows it, masked unless the role may see it whole.
 type LookupResult struct {
-	RegistrationNumber string         `json:"registrationNumber"`
-	Year               int            `json:"year"`
-	ChildName          string         `json:"childName"`
-	ChildSex           string         `json:"childSex"`
-	ChildBirthDate     string         `json:"childBirthDate"`
-	DocumentType       string         `json:"documentType"`
-	ResidenceDistrict  string         `json:"residenceDistrict"`
-	ResidenceCode      string         `json:"residenceDistrictCode"`
-	Status             string         `json:"status"`
-	StatusLabel        string         `json:"statusLabel"`
-	Guardians          []guardianView `json:"guardians"`
-	HasPhone           bool           `json:"hasPhone"`
-	Certificates       []certificate  `json:"certificates"`
-	LiveApplication    *liveView      `json:"liveApplication,omitempty"`
-	Masked             bool           `json:"masked"`
+	RegistrationNumber string `json:"registrationNumber"`
+	Year               int    `json:"year"`
+	ChildName          string `json:"childName"`
+	ChildSex           string `json:"childSex"`
+	ChildBirthDate     string `json:"childBirthDate"`
+	DocumentType       string `json:"documentType"`
+	ResidenceDistrict  string `json:"residenceDistrict"`
+	ResidenceCode      string `json:"residenceDistrictCode"`
+	// CategoryGroup is the registration's household category group; a
+	// 补报名 takes a category of this group only.
+	CategoryGroup   string         `json:"categoryGroup"`
+	Status          string         `json:"status"`
+	StatusLabel     string         `json:"statusLabel"`
+	Guardians       []guardianView `json:"guardians"`
+	HasPhone        bool           `json:"hasPhone"`
+	Certificates    []certificate  `json:"certificates"`
+	LiveApplication *liveView      `json:"liveApplication,omitempty"`
+	Masked          bool           `json:"masked"`
 }
 
 type guardianView struct {
@@ -213,7 +216,7 @@ func (h *Handlers) describe(ctx context.Context, row registration, policy maskin
 		ChildBirthDate:    row.ChildBirthDate.Format(time.DateOnly),
 		DocumentType:      document.Type(row.DocumentType).Label(),
 		ResidenceDistrict: h.districtName(row.ResidenceDistrict), ResidenceCode: row.ResidenceDistrict,
-		Status: row.Status, StatusLabel: enrol.StatusLabel(row.Status),
+		CategoryGroup: row.CategoryGroup, Status: row.Status, StatusLabel: enrol.StatusLabel(row.Status),
 		Guardians: []guardianView{}, Certificates: form.certificateList(), Masked: !policy.Unmasked,
 	}
 	for _, guardian := range guardians {

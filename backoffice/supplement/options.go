@@ -20,8 +20,9 @@ type campusOption struct {
 
 // categoryOption is a household category with an entry in the district.
 type categoryOption struct {
-	Code string `db:"code" json:"code"`
-	Name string `db:"name" json:"name"`
+	Code  string `db:"code" json:"code"`
+	Name  string `db:"name" json:"name"`
+	Group string `db:"group_code" json:"group"`
 }
 
 // OptionsBody is the response of GET /api/v1/supplementary/options.
@@ -69,7 +70,7 @@ func (h *Handlers) options(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = h.DB.SelectContext(ctx, &body.Categories, `
-		SELECT h.code, h.name
+		SELECT h.code, h.name, h.group_code
 		FROM entry e JOIN household_category h ON h.code = e.category_code
 		WHERE e.enrolment_year = $1 AND e.district_code = $2
 		ORDER BY h.code`, year, district)

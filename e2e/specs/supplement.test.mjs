@@ -52,7 +52,10 @@ test('district admin applies for a registered child', async () => {
   await page.keyboard.type(campus.kindergarten);
   await page.getByRole('option', { name: campusLabel }).first().click();
   await form.locator('[data-test="supplement-category"]').click();
-  await page.getByRole('option', { name: options.categories[0].name, exact: true }).click();
+  // The child has a Shanghai hukou, so only that group's categories are offered.
+  const category = options.categories.find((item) => item.group === 'shanghai_hukou');
+  assert.ok(category, 'the district has a category of the Shanghai hukou group');
+  await page.getByRole('option', { name: category.name, exact: true }).click();
   await form.getByRole('button', { name: '添加一份证照' }).click();
   await form.getByPlaceholder('证照编号').fill('沪房2026第000123号');
   await form.getByPlaceholder('持证人').fill('周建国');
