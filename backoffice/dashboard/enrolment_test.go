@@ -106,6 +106,24 @@ func TestEnrolmentPanelsMatchRawRows(t *testing.T) {
 		f.get(t, cityStaff, "/dashboard/enrolment/admission/summary", http.StatusOK, &answer)
 		sameCounts(t, "admissions by district", answer.areas(), f.rawCounts(t, `SELECT district_code AS code, count(*) AS count
 			FROM application WHERE enrolment_year = $1 AND status = 'admitted' GROUP BY 1`, year))
+		categories := map[string]int64{}
+		for _, c := range answer.ByCategory {
+			categories[c.Code] = c.Count
+		}
+		want := f.rawCounts(t, `SELECT category_code AS code, count(*) AS count
+			FROM application WHERE enrolment_year = $1 AND status = 'admitted' GROUP BY 1`, year)
+		if len(want) == 0 {
+			t.Fatal("the generated season has no admissions")
+		}
+		sameCounts(t, "admissions by category", categories, want)
+		var supplementary int64
+		if err := f.env.DB.DB.Get(&supplementary, `SELECT count(*) FROM application
+			WHERE enrolment_year = $1 AND status = 'admitted' AND supplementary`, year); err != nil {
+			t.Fatal(err)
+		}
+		if answer.Supplementary != supplementary {
+			t.Errorf("supplementary admissions = %d, want %d", answer.Supplementary, supplementary)
+		}
 	})
 
 	t.Run("opening day hourly and milestone", func(t *testing.T) {

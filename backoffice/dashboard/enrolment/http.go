@@ -193,7 +193,8 @@ func (h *Handlers) Summarise(ctx context.Context, kind string, q Query) (Summary
 	}
 	summary.Rate = dashboard.Rate(float64(summary.Total), float64(summary.Base))
 	if kind == KindAdmission {
-		return summary, nil
+		summary.ByCategory, summary.Supplementary, err = h.Store.AdmissionsByCategory(ctx, q)
+		return summary, err
 	}
 
 	if summary.ByCategory, err = h.Store.ByCategory(ctx, kind, q); err != nil {

@@ -480,6 +480,34 @@ func (s *Store) Admissions(ctx context.Context, q Query) ([]Count, error) {
 	return counts, s.label(ctx, q.Area.ChildLevel(), counts)
 }
 
+// AdmissionsByCategory returns the admitted applications of the year
+// admitted in q.Range per household category, and how many of them are
+// supplementary (补报名).
+func (s *Store) AdmissionsByCategory(ctx context.Context, q Query) ([]Count, int64, error) {
+	w := admissionWhere(q)
+	w.AddValue("a.admitted_at >= %s", q.Range.From)
+	w.AddValue("a.admitted_at < %s", q.Range.To)
+	var rows []struct {
+		Count
+		Supplementary int64 `db:"supplementary"`
+	}
+	err := s.DB.SelectContext(ctx, &rows, `SELECT a.category_code AS code, COALESCE(h.name, a.category_code) AS name,
+		       count(*) AS count, count(*) FILTER (WHERE a.supplementary) AS supplementary
+		FROM `+applicationSource+`
+		LEFT JOIN household_category h ON h.code = a.category_code
+		WHERE `+w.SQL()+` GROUP BY 1, 2 ORDER BY 3 DESC, 1`, w.Args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("admissions by category: %w", err)
+	}
+	counts := make([]Count, len(rows))
+	var supplementary int64
+	for i, row := range rows {
+		counts[i] = row.Count
+		supplementary += row.Supplementary
+	}
+	return counts, supplementary, nil
+}
+
 // NurseryRow is the nursery-class places of one area or year.
 type NurseryRow struct {
 	Code     string `json:"code"`
