@@ -193,7 +193,10 @@ func (h *Handlers) Summarise(ctx context.Context, kind string, q Query) (Summary
 	}
 	summary.Rate = dashboard.Rate(float64(summary.Total), float64(summary.Base))
 	if kind == KindAdmission {
-		summary.ByCategory, summary.Supplementary, err = h.Store.AdmissionsByCategory(ctx, q)
+		if summary.ByCategory, err = h.Store.AdmissionsByCategory(ctx, q); err != nil {
+			return summary, err
+		}
+		summary.Supplementary, err = h.Store.SupplementaryPlacements(ctx, q)
 		return summary, err
 	}
 

@@ -481,31 +481,38 @@ func (s *Store) Admissions(ctx context.Context, q Query) ([]Count, error) {
 }
 
 // AdmissionsByCategory returns the admitted applications of the year
-// admitted in q.Range per household category, and how many of them are
-// supplementary (补报名).
-func (s *Store) AdmissionsByCategory(ctx context.Context, q Query) ([]Count, int64, error) {
+// admitted in q.Range per household category.
+func (s *Store) AdmissionsByCategory(ctx context.Context, q Query) ([]Count, error) {
 	w := admissionWhere(q)
 	w.AddValue("a.admitted_at >= %s", q.Range.From)
 	w.AddValue("a.admitted_at < %s", q.Range.To)
-	var rows []struct {
-		Count
-		Supplementary int64 `db:"supplementary"`
-	}
-	err := s.DB.SelectContext(ctx, &rows, `SELECT a.category_code AS code, COALESCE(h.name, a.category_code) AS name,
-		       count(*) AS count, count(*) FILTER (WHERE a.supplementary) AS supplementary
+	var counts []Count
+	err := s.DB.SelectContext(ctx, &counts, `SELECT a.category_code AS code, COALESCE(h.name, a.category_code) AS name, count(*) AS count
 		FROM `+applicationSource+`
 		LEFT JOIN household_category h ON h.code = a.category_code
 		WHERE `+w.SQL()+` GROUP BY 1, 2 ORDER BY 3 DESC, 1`, w.Args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("admissions by category: %w", err)
+		return nil, fmt.Errorf("admissions by category: %w", err)
 	}
-	counts := make([]Count, len(rows))
-	var supplementary int64
-	for i, row := range rows {
-		counts[i] = row.Count
-		supplementary += row.Supplementary
+	return counts, nil
+}
+
+// SupplementaryPlacements returns the 补录取 of the year made in q.Range:
+// the live 补报名 applications, each of which a district placed at its
+// campus directly, outside the admission round.
+func (s *Store) SupplementaryPlacements(ctx context.Context, q Query) (int64, error) {
+	w := &dashboard.Where{}
+	w.Add(access.Condition{SQL: "a.supplementary AND a.status NOT IN ('returned', 'deleted')"})
+	w.AddValue("a.enrolment_year = %s", int16(q.Year))
+	w.Add(q.Scope.Filter(applicationColumns, w.Next()))
+	w.Add(q.Area.Condition("a.district_code", "r.residence_street_code", w.Next()))
+	w.AddValue("a.accepted_at >= %s", q.Range.From)
+	w.AddValue("a.accepted_at < %s", q.Range.To)
+	var n int64
+	if err := s.DB.GetContext(ctx, &n, `SELECT count(*) FROM `+applicationSource+` WHERE `+w.SQL(), w.Args...); err != nil {
+		return 0, fmt.Errorf("supplementary placements: %w", err)
 	}
-	return counts, supplementary, nil
+	return n, nil
 }
 
 // NurseryRow is the nursery-class places of one area or year.

@@ -21,6 +21,7 @@ export const dashboardStrings = {
   total: '合计',
   live: '实时受理数（含未入库）',
   supplementary: '补登记（补报名）',
+  supplementaryLabel: { registration: '补登记', application: '补报名', admission: '补录取（补报名直接安排）' },
   byArea: '按区域',
   byCategory: '按户籍类别',
   trend: '趋势',
