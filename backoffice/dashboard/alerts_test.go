@@ -93,7 +93,7 @@ func TestAlertThresholdUnitsAndEditors(t *testing.T) {
 		alerts.RegistrationPlanRate: alerts.UnitRate, alerts.ApplicationRate: alerts.UnitRate,
 		alerts.ClassSizeCompliance: alerts.UnitRate, alerts.GrossEnrolmentRate: alerts.UnitRate,
 		alerts.UnresolvedQuestions: alerts.UnitCount,
-		"server_cpu_usage": alerts.UnitRate, "server_memory_usage": alerts.UnitRate, "server_disk_usage": alerts.UnitRate,
+		"server_cpu_usage":         alerts.UnitRate, "server_memory_usage": alerts.UnitRate, "server_disk_usage": alerts.UnitRate,
 		"server_latency_ms": alerts.UnitMilliseconds,
 	}
 	thresholds := func() map[string]alerts.Threshold {
