@@ -15,7 +15,6 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/dashboard/certificates"
 	dashboardenrolment "github.com/sh-preschool/preschool/backoffice/dashboard/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/dashboard/figures"
-	"github.com/sh-preschool/preschool/backoffice/server"
 	"github.com/sh-preschool/preschool/shared/config"
 )
 
@@ -35,8 +34,7 @@ func runDashboard(ctx context.Context, reader *config.Reader, args []string) err
 	if len(args) == 0 {
 		return errors.New(dashboardUsage)
 	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	db, err := openDatabase(ctx, reader, 2)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/backoffice/keys"
-	"github.com/sh-preschool/preschool/backoffice/server"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/upload"
@@ -53,8 +52,7 @@ func runKeysRotate(ctx context.Context, reader *config.Reader, args []string) er
 	if err != nil {
 		return err
 	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	db, err := openDatabase(ctx, reader, 2)
 	if err != nil {
 		return err
 	}
@@ -136,8 +134,7 @@ func runResign(ctx context.Context, reader *config.Reader, args []string) error 
 	if err != nil {
 		return err
 	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	db, err := openDatabase(ctx, reader, 2)
 	if err != nil {
 		return err
 	}

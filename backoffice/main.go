@@ -111,8 +111,7 @@ func run(ctx context.Context, args []string) error {
 		defer stopProfiling()
 		return server.Run(ctx, cfg)
 	case "migrate":
-		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-		db, err := server.OpenDatabase(ctx, databaseURL, 2)
+		db, err := openDatabase(ctx, reader, 2)
 		if err != nil {
 			return err
 		}
@@ -126,8 +125,7 @@ func run(ctx context.Context, args []string) error {
 		if len(args) != 1 || args[0] != "verify" && args[0] != "checkpoint" {
 			return errors.New("usage: backoffice audit verify, or backoffice audit checkpoint")
 		}
-		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-		db, err := server.OpenDatabase(ctx, databaseURL, 2)
+		db, err := openDatabase(ctx, reader, 2)
 		if err != nil {
 			return err
 		}
@@ -157,8 +155,7 @@ func run(ctx context.Context, args []string) error {
 	case "matching":
 		return runMatching(ctx, reader, args)
 	case "monitoring":
-		databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-		db, err := server.OpenDatabase(ctx, databaseURL, 4)
+		db, err := openDatabase(ctx, reader, 4)
 		if err != nil {
 			return err
 		}
@@ -192,8 +189,7 @@ func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 4)
+	db, err := openDatabase(ctx, reader, 4)
 	if err != nil {
 		return err
 	}
@@ -234,8 +230,7 @@ func runStaff(ctx context.Context, reader *config.Reader, args []string) error {
 	if len(args) == 0 || (args[0] != "create" && args[0] != "seed-demo") {
 		return errors.New("usage: backoffice staff create -username NAME -name 姓名 -role ROLE [-district CODE] [-street CODE] [-kindergarten ID] [-password P], or backoffice staff seed-demo")
 	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	db, err := openDatabase(ctx, reader, 2)
 	if err != nil {
 		return err
 	}
@@ -294,8 +289,7 @@ func runACL(ctx context.Context, reader *config.Reader, args []string) error {
 	if len(args) != 1 || args[0] != "verify" && args[0] != "sign-unsigned" {
 		return errors.New("usage: backoffice acl verify, or backoffice acl sign-unsigned")
 	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 2)
+	db, err := openDatabase(ctx, reader, 2)
 	if err != nil {
 		return err
 	}
@@ -334,13 +328,19 @@ func runACL(ctx context.Context, reader *config.Reader, args []string) error {
 	return nil
 }
 
+// openDatabase opens DATABASE_URL with at most connections connections,
+// for a command that runs outside the server.
+func openDatabase(ctx context.Context, reader *config.Reader, connections int) (*sqlx.DB, error) {
+	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+	return server.OpenDatabase(ctx, databaseURL, connections)
+}
+
 func loadKeyring(ctx context.Context, reader *config.Reader) (*crypto.Keyring, error) {
 	return crypto.LoadKeyring(ctx, crypto.LoadProviderConfig(reader))
 }
 
 func runPublish(ctx context.Context, reader *config.Reader) error {
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 4)
+	db, err := openDatabase(ctx, reader, 4)
 	if err != nil {
 		return err
 	}
@@ -382,8 +382,7 @@ func runMatching(ctx context.Context, reader *config.Reader, args []string) erro
 	if err != nil {
 		return err
 	}
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	db, err := server.OpenDatabase(ctx, databaseURL, 4)
+	db, err := openDatabase(ctx, reader, 4)
 	if err != nil {
 		return err
 	}
