@@ -11,7 +11,8 @@ import (
 	"github.com/sh-preschool/preschool/shared/crypto"
 )
 
-// ResignReport is what Integrity.Resign did and left alone.
+// ResignReport is the outcome of Integrity.Resign: the rows it re-signed
+// and the counts of rows it left alone.
 type ResignReport struct {
 	// KeyID is the provider's signing key, which signs the re-signed rows.
 	KeyID        string

@@ -416,6 +416,8 @@ func (h *Handlers) checkStored(ctx context.Context, tx *sqlx.Tx, year int, distr
 		return errQueueUnavailable
 	}
 	if !stored {
+		slog.Info("admission confirmation held back: the stream still contains submissions from before the close",
+			"year", year, "district", district, "closes_at", closesAt)
 		return errNotStored
 	}
 	return nil

@@ -814,7 +814,7 @@ func TestAdmissionWithDamagedRecord(t *testing.T) {
 }
 
 // TestAdmissionCountsSupplementaryLeftOut: a 补报名 application takes no
-// part in the round, and the proposal view says how many there are.
+// part in the round, and the proposal view counts such applications.
 func TestAdmissionCountsSupplementaryLeftOut(t *testing.T) {
 	f := newFixture(t)
 	matched := f.matchedCampuses(t)

@@ -178,8 +178,8 @@ func applyOutcomes(ctx context.Context, tx *sqlx.Tx, year int, district string) 
 }
 
 // queueNotice queues the family's admission notice inside tx. It returns
-// false when the family left no phone number, or when the record does not
-// open (logged): the outcome still stands, and the parent sees it on the
+// false when the family left no phone number or the record does not open
+// (logged). The outcome is kept either way, and the parent reads it on the
 // receipt page.
 func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string, row confirmedRow) (bool, error) {
 	childName, errName := h.Keyring.Open(row.ChildName, enrol.ContextChildName)
@@ -210,13 +210,8 @@ func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string
 	return err == nil, err
 }
 
-// syncParents writes the confirmed statuses into the parents' receipts in
-// Redis. The child's claim stays, because an admitted or not admitted
-// application is still the child's application of the year. NOTE: a
-// failed sync is only logged and reported, and no API repeats it, because
-// a second confirmation is rejected.
-// parentNote is what the parent's receipt page says under the outcome:
-// the admitting kindergarten, or why the child was not admitted.
+// parentNote returns the note under the outcome on the parent's receipt
+// page: the admitting kindergarten, or why the child was not admitted.
 func parentNote(row confirmedRow) string {
 	if row.Outcome == enrol.StatusAdmitted && row.CampusName.Valid {
 		return "录取园所：" + row.CampusName.String + "。请按区招生部门通知的时间办理入园手续。"
@@ -227,6 +222,11 @@ func parentNote(row confirmedRow) string {
 	return ""
 }
 
+// syncParents writes the confirmed statuses and notes into the parents'
+// receipts in Redis. The child's claim stays, because an admitted or not
+// admitted application is still the child's application of the year. A
+// failed sync is logged and reported, and POST
+// /api/v1/admission/proposal/resync writes the statuses again.
 func (h *Handlers) syncParents(ctx context.Context, rows []confirmedRow) error {
 	if h.Redis == nil {
 		return errors.New("admission: no Redis client to sync the parents' statuses")

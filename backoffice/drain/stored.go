@@ -67,7 +67,7 @@ func StoredBefore(ctx context.Context, client rueidis.Client, keys enrol.Keys, b
 	return true, nil
 }
 
-// isNoSuchKey reports whether err is Redis's answer for a stream or group
+// isNoSuchKey reports whether err is the Redis error for a stream or group
 // that does not exist.
 func isNoSuchKey(err error) bool {
 	message := err.Error()

@@ -403,7 +403,7 @@ func (h *Handlers) switchApplication(w http.ResponseWriter, r *http.Request) err
 		return errNoEntries
 	}
 	if *request.Open {
-		if err := refuseAfterAdmission(ctx, tx, year, district); err != nil {
+		if err := checkRoundOpen(ctx, tx, year, district); err != nil {
 			return err
 		}
 	}
@@ -446,10 +446,10 @@ func (h *Handlers) switchApplication(w http.ResponseWriter, r *http.Request) err
 var errAdmissionConfirmed = apierror.New(http.StatusConflict, "admission_confirmed",
 	"本区本年度录取名单已确认，不能再开放报名，否则新报名的幼儿将无法获得录取结果。尚未报名的幼儿可由区招生部门补报名到有空余学位的园所。")
 
-// refuseAfterAdmission returns errAdmissionConfirmed when the district's
+// checkRoundOpen returns errAdmissionConfirmed when the district's
 // admission round of the year is confirmed. It locks the round's row, so a
 // confirmation cannot commit between this check and the window's opening.
-func refuseAfterAdmission(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
+func checkRoundOpen(ctx context.Context, tx *sqlx.Tx, year int, district string) error {
 	var confirmed bool
 	err := tx.GetContext(ctx, &confirmed, `
 		SELECT status = 'confirmed' FROM admission_round
@@ -462,6 +462,7 @@ func refuseAfterAdmission(ctx context.Context, tx *sqlx.Tx, year int, district s
 		return err
 	}
 	if confirmed {
+		slog.Info("application window not reopened: the admission list is confirmed", "year", year, "district", district)
 		return errAdmissionConfirmed
 	}
 	return nil

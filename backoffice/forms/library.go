@@ -253,8 +253,8 @@ func checkDistrictCode(code, field string) error {
 	return nil
 }
 
-// patternProblem says in Chinese what is wrong with a regular expression,
-// with the part Go's parser names.
+// patternProblem returns, in Chinese, what is wrong with a regular
+// expression and the fragment that Go's parser reports.
 func patternProblem(err error) string {
 	var syntaxErr *syntax.Error
 	if !errors.As(err, &syntaxErr) {

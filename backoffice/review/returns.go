@@ -140,6 +140,7 @@ func (h *Handlers) returnApplication(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if !windowOpen {
+		slog.Info("return rejected: the entry's application window is closed", "application", number, "entry", application.EntryID)
 		return errWindowClosed
 	}
 
@@ -249,9 +250,9 @@ func deletedRecordText(message familyMessage) string {
 	return "入园报名（报名编号 " + message.ApplicationNumber + "）"
 }
 
-// errWindowClosed refuses a return after the entry's application window
-// closed: the family could not apply again, as the return's SMS tells them
-// to.
+// errWindowClosed rejects a return after the entry's application window
+// closed, because the family could not apply again as the return's SMS
+// asks them to.
 var errWindowClosed = apierror.New(http.StatusConflict, "application_window_closed",
 	"该报名入口的报名时间已截止，退回后家长无法重新报名，因此不能退回。如该报名不应保留，请申请删除。")
 

@@ -398,9 +398,9 @@ func TestReturnRefusedAfterWindowCloses(t *testing.T) {
 	}
 }
 
-// TestDeletionRequestFlagsAdmitted: the deletion list says when a record
-// to delete, or a registration's application, is admitted, so the approver
-// is warned that the seat will not be filled again.
+// TestDeletionRequestFlagsAdmitted: the deletion list marks a record whose
+// application is admitted, so the approver is warned that the seat will not
+// be filled again.
 func TestDeletionRequestFlagsAdmitted(t *testing.T) {
 	f := newFixture(t)
 	registration, application := f.registerAndApply(t, 7)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -455,8 +456,9 @@ func (h *Handlers) retry(w http.ResponseWriter, r *http.Request) error {
 		return errNotRetryable
 	}
 	if row.Preview == "" {
-		// The notifier recorded why no text could be made (no phone, a
-		// record that does not open); sending again cannot fix that.
+		// The notifier recorded why it made no text (no phone, or a record
+		// that does not open), and sending again cannot fix that.
+		slog.Info("sms retry rejected: the message was never made", "outbox_id", id)
 		return errNeverBuilt
 	}
 

@@ -193,7 +193,7 @@ func (s *Sender) post(ctx context.Context, request sendRequest) (providerMessage
 	return message, false, nil
 }
 
-// statusError is an answer of the SMS service with a status other than
+// statusError is a response of the SMS service with a status other than
 // success.
 type statusError struct{ Status int }
 

@@ -18,9 +18,9 @@ export BACKOFFICE_DEV_SIGN_IN="${BACKOFFICE_DEV_SIGN_IN:-true}"
 export EDGE_LISTEN="${EDGE_LISTEN:-127.0.0.1:8080}"
 export EDGE_OPERATIONS_LISTEN="${EDGE_OPERATIONS_LISTEN:-127.0.0.1:9080}"
 export BACKOFFICE_LISTEN="${BACKOFFICE_LISTEN:-127.0.0.1:8081}"
-# The simulators listen where SIM_*_LISTEN say, and the edge and the back
-# office call them there unless their own URL keys are set, so a second
-# stack on this machine only needs other ports.
+# The simulators listen on the SIM_*_LISTEN addresses, and the edge and the
+# back office call them there unless their own URL keys are set. A second
+# stack on this machine therefore needs only other ports.
 export SIM_IDENTITY_LISTEN="${SIM_IDENTITY_LISTEN:-127.0.0.1:7101}"
 export SIM_CERTIFICATES_LISTEN="${SIM_CERTIFICATES_LISTEN:-127.0.0.1:7102}"
 export SIM_DATA_LISTEN="${SIM_DATA_LISTEN:-127.0.0.1:7103}"

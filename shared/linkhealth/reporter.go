@@ -93,8 +93,8 @@ type Reporter struct {
 }
 
 // DefaultInstance returns a name for this process: the host name, the tier,
-// the process ID and a random suffix, which tells apart the servers that
-// tests start in one process.
+// the process ID and a random suffix, so the servers that tests start in
+// one process get distinct names.
 func DefaultInstance(tier string) string {
 	host, err := os.Hostname()
 	if err != nil {

@@ -7,8 +7,8 @@ import { route } from './router.js';
 
 const storageKey = 'preschool.visitorId';
 
-// The home page opens the registration. The receipt page of a
-// registration number (12 digits) belongs to the registration; that of an
+// The home page opens the registration. A receipt page of a registration
+// number (12 digits) is part of the registration stage. A receipt page of an
 // application number (14 digits) is where parents look up the admission.
 const stageOfRoute = { home: 'registration', register: 'registration', apply: 'application', receipt: 'admission' };
 
