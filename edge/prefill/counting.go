@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -32,7 +33,34 @@ type CallCounter struct {
 	Redis   rueidis.Client
 	Keys    enrolment.Keys
 	Timeout time.Duration
+
+	slotsOnce sync.Once
+	slots     chan struct{}
+	pending   sync.WaitGroup
 }
+
+// maxPendingCounts bounds the counts CountLater runs at once, so a slow
+// Redis costs dropped counts, not a growing number of goroutines.
+const maxPendingCounts = 256
+
+// CountLater counts the call in the background, so the parent's look-up
+// does not wait for the counters. When maxPendingCounts counts are still
+// running, the call is dropped and logged.
+func (c *CallCounter) CountLater(call Call) {
+	c.slotsOnce.Do(func() { c.slots = make(chan struct{}, maxPendingCounts) })
+	select {
+	case c.slots <- struct{}{}:
+		c.pending.Go(func() {
+			defer func() { <-c.slots }()
+			c.Count(context.Background(), call)
+		})
+	default:
+		slog.Warn("certificate prefill call not counted: too many counts wait for Redis", "district", call.District)
+	}
+}
+
+// Wait waits until the counts that CountLater started have finished.
+func (c *CallCounter) Wait() { c.pending.Wait() }
 
 // Count adds one call to the counters in one pipelined round trip. It logs
 // a Redis failure and returns nothing, because the parent's look-up does

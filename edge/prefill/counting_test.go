@@ -54,6 +54,7 @@ func TestPrefillCountsCalls(t *testing.T) {
 		t.Fatalf("PostPrefill returned %v", err)
 	}
 
+	handlers.Counter.Wait()
 	ctx := context.Background()
 	day := "2027-04-23"
 	counts, err := redis.Client.Do(ctx, redis.Client.B().Hgetall().Key(keys.CertificateCalls(day)).Build()).AsStrMap()
@@ -111,6 +112,7 @@ func TestPrefillRejectsUnknownDistrict(t *testing.T) {
 	body := `{"documentType": "resident_id", "documentNumber": "11010519491231002X", "certificateTypes": ["birth_certificate"], "districtCode": "310199"}`
 
 	err := handlers.PostPrefill(post("parent-1", body))
+	handlers.Counter.Wait()
 
 	edgetest.CheckError(t, err, http.StatusBadRequest, "unknown_district", "districtCode")
 	if got := certificateAPI.calls.Load(); got != 0 {
@@ -137,6 +139,7 @@ func TestPrefillNotSupportedIsNotCounted(t *testing.T) {
 	body := `{"documentType": "none", "documentNumber": "", "certificateTypes": ["birth_certificate"], "districtCode": "310104"}`
 
 	err := handlers.PostPrefill(post("parent-1", body))
+	handlers.Counter.Wait()
 
 	edgetest.CheckError(t, err, http.StatusBadRequest, "prefill_not_supported", "documentType")
 	checkNothingCounted(t, redis, keys)

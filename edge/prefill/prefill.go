@@ -246,7 +246,7 @@ func (h *Handlers) PostPrefill(ctx *fasthttp.RequestCtx) error {
 	certificates, err := h.Client.Query(context.WithoutCancel(ctx), string(parsed.Type), parsed.Number, request.CertificateTypes)
 	owner := h.Keyring.Index("owner", []byte(subject))
 	if h.Counter != nil {
-		h.Counter.Count(context.WithoutCancel(ctx), Call{
+		h.Counter.CountLater(Call{
 			District: district, Owner: owner, Outcomes: outcomes(request.CertificateTypes, certificates, err != nil), At: h.Now(),
 		})
 	}
