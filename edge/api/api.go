@@ -5,6 +5,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -232,9 +233,22 @@ func typeName(kind string) string {
 type contextKey string
 
 const (
-	requestIDKey contextKey = "request_id"
-	subjectKey   contextKey = "subject"
+	requestIDKey     contextKey = "request_id"
+	subjectKey       contextKey = "subject"
+	revocationKeyKey contextKey = "revocation_key"
 )
+
+// SetRevocationKey stores the Redis key that exists when the request's
+// session was revoked, for a handler whose own Redis script checks it
+// instead of the sign-in middleware (signin.Service.AuthenticateLeavingRevocation).
+func SetRevocationKey(ctx *fasthttp.RequestCtx, key string) { ctx.SetUserValue(revocationKeyKey, key) }
+
+// RevocationKey returns the key SetRevocationKey stored in ctx or a context
+// made from it, or "" when the middleware checked the session itself.
+func RevocationKey(ctx context.Context) string {
+	key, _ := ctx.Value(revocationKeyKey).(string)
+	return key
+}
 
 // RequestID returns the request's ID set by the server's middleware.
 func RequestID(ctx *fasthttp.RequestCtx) string {

@@ -1,10 +1,13 @@
 package catalogue
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/tjfoc/gmsm/sm3"
 
 	"github.com/sh-preschool/preschool/shared/snapshot"
 )
@@ -25,6 +28,9 @@ type Form struct {
 	// snapshot is indexed, so each receipt can keep the labels of the
 	// version it was made with at no cost on the submit path.
 	PrintLayout []byte
+	// PrintLayoutID names PrintLayout by its SM3 hash in hex, so a receipt
+	// names the layout and Redis keeps one copy of it (Keys.PrintLayout).
+	PrintLayoutID string
 	// Extra lists the fields whose key starts with "extra.", by the rest of
 	// the key; the submission carries them in its "extra" object.
 	Extra map[string]Field
@@ -190,6 +196,7 @@ func newForm(published snapshot.Form) (*Form, error) {
 	if form.PrintLayout, err = json.Marshal(layout); err != nil {
 		return nil, fmt.Errorf("catalogue: %s version %d: %w", name, published.Version, err)
 	}
+	form.PrintLayoutID = hex.EncodeToString(sm3.Sm3Sum(form.PrintLayout))
 	return form, nil
 }
 

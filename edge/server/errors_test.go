@@ -2,7 +2,7 @@ package server_test
 
 import (
 	"bufio"
-	"github.com/sh-preschool/preschool/shared/crypto"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/signin"
+	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/session"
 )
 
@@ -270,6 +272,13 @@ func TestLogoutRevokesSession(t *testing.T) {
 	f := edgetest.Shared(t)
 	e := f.StartEdge(t, edgetest.EdgeOptions{})
 	header := map[string]string{"Cookie": signin.SessionCookie + "=" + e.SessionToken("parent-logout")}
+	home := f.Address(t, edgetest.HomeDistrict, 1)
+	registration := edgetest.JSON(t, f.Registration(t))
+	var registered receiptBody
+	e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/registrations", Body: registration, Header: header}).Decode(t, &registered)
+	if registered.ReceiptNumber == "" {
+		t.Fatal("registering before signing out gave no receipt")
+	}
 
 	var me struct {
 		SignedIn bool `json:"signedIn"`
@@ -289,4 +298,30 @@ func TestLogoutRevokesSession(t *testing.T) {
 	}
 	response := e.Do(t, edgetest.Request{Method: "GET", Path: "/api/v1/me/receipts", Header: header})
 	edgetest.CheckAPIError(t, response.Error(t), http.StatusUnauthorized, "not_signed_in", "")
+
+	// The submission routes check the revocation in their claim scripts:
+	// neither a repeat, which would give the number, nor a new submission
+	// gets through.
+	entries := streamLength(t, e)
+	repeat := e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/registrations", Body: registration, Header: header})
+	edgetest.CheckAPIError(t, repeat.Error(t), http.StatusUnauthorized, "not_signed_in", "")
+	another := e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/registrations", Body: edgetest.JSON(t, f.Registration(t)), Header: header})
+	edgetest.CheckAPIError(t, another.Error(t), http.StatusUnauthorized, "not_signed_in", "")
+	application := edgetest.JSON(t, edgetest.Application(registered.ReceiptNumber, home, enrolment.CategoryDistrictHukouResident))
+	applied := e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/applications", Body: application, Header: header})
+	edgetest.CheckAPIError(t, applied.Error(t), http.StatusUnauthorized, "not_signed_in", "")
+	if got := streamLength(t, e); got != entries {
+		t.Errorf("the stream grew from %d to %d entries after signing out", entries, got)
+	}
+}
+
+// streamLength returns the number of entries in e's submissions stream.
+func streamLength(t *testing.T, e *edgetest.Edge) int64 {
+	t.Helper()
+	client := e.Redis.Client
+	length, err := client.Do(context.Background(), client.B().Xlen().Key(e.Keys.Stream()).Build()).AsInt64()
+	if err != nil {
+		t.Fatalf("XLEN: %v", err)
+	}
+	return length
 }

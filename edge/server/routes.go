@@ -29,9 +29,12 @@ const (
 type routeKind int
 
 const (
-	readRoute       routeKind = iota
-	writeRoute                // checks the Origin header
-	submissionRoute           // a write that also sheds load on stream backlog
+	readRoute  routeKind = iota
+	writeRoute           // checks the Origin header
+	// submissionRoute is a write that also sheds load on stream backlog.
+	// Its handler's Redis script checks whether the session was revoked
+	// (api.RevocationKey), which the middleware then leaves to it.
+	submissionRoute
 )
 
 func (e *Edge) routes() fasthttp.RequestHandler {
@@ -97,7 +100,7 @@ func (e *Edge) wrap(route string, kind routeKind, handler api.HandlerFunc) fasth
 	duration := e.metrics.duration.WithLabelValues(route)
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
-		e.prepare(ctx)
+		e.prepare(ctx, kind)
 		if err := e.admit(ctx, route, kind); err != nil {
 			api.WriteError(ctx, err)
 		} else if err := handler(ctx); err != nil {
@@ -108,7 +111,7 @@ func (e *Edge) wrap(route string, kind routeKind, handler api.HandlerFunc) fasth
 	}
 }
 
-func (e *Edge) prepare(ctx *fasthttp.RequestCtx) {
+func (e *Edge) prepare(ctx *fasthttp.RequestCtx, kind routeKind) {
 	id := string(ctx.Request.Header.Peek("X-Request-ID"))
 	if len(id) == 0 || len(id) > 64 || strings.ContainsAny(id, " \t\r\n\"") {
 		id = e.idPrefix + "-" + strconv.FormatUint(e.requestID.Add(1), 36)
@@ -116,7 +119,11 @@ func (e *Edge) prepare(ctx *fasthttp.RequestCtx) {
 	api.SetRequestID(ctx, id)
 	ctx.Response.Header.Set("X-Request-ID", id)
 	setSecurityHeaders(ctx)
-	e.signin.Authenticate(ctx)
+	if kind == submissionRoute {
+		e.signin.AuthenticateLeavingRevocation(ctx)
+	} else {
+		e.signin.Authenticate(ctx)
+	}
 }
 
 // apiContentSecurityPolicy lets a JSON response load and run nothing. The

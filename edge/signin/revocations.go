@@ -17,7 +17,9 @@ type RedisRevocations struct {
 	Timeout time.Duration
 }
 
-func (r *RedisRevocations) key(sessionID string) string {
+// Key returns the key that exists while sessionID is revoked, for a Redis
+// script that checks the revocation within its own call.
+func (r *RedisRevocations) Key(sessionID string) string {
 	return r.Prefix + "session:revoked:" + sessionID
 }
 
@@ -29,13 +31,13 @@ func (r *RedisRevocations) Revoke(ctx context.Context, sessionID string, until t
 	}
 	ctx, cancel := api.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	return r.Redis.Do(ctx, r.Redis.B().Set().Key(r.key(sessionID)).Value("1").Ex(ttl).Build()).Error()
+	return r.Redis.Do(ctx, r.Redis.B().Set().Key(r.Key(sessionID)).Value("1").Ex(ttl).Build()).Error()
 }
 
 // Revoked reports whether sessionID was revoked.
 func (r *RedisRevocations) Revoked(ctx context.Context, sessionID string) (bool, error) {
 	ctx, cancel := api.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	count, err := r.Redis.Do(ctx, r.Redis.B().Exists().Key(r.key(sessionID)).Build()).AsInt64()
+	count, err := r.Redis.Do(ctx, r.Redis.B().Exists().Key(r.Key(sessionID)).Build()).AsInt64()
 	return count > 0, err
 }

@@ -21,11 +21,14 @@ import (
 
 // Receipt fields from which the edge prints a registration form: the
 // record's stream body, whose personal values stay sealed until a PDF is
-// requested, and the print layout of the schema version it was made with,
-// so the PDF never depends on a later version or on the database.
+// requested, and the ID of the print layout of the schema version it was
+// made with (Keys.PrintLayout), so the PDF never depends on a later version
+// or on the database. Receipts written before layouts had IDs carry the
+// layout itself in printLayoutField.
 const (
-	recordField      = "record"
-	printLayoutField = "print_layout"
+	recordField        = "record"
+	printLayoutIDField = "print_layout_id"
+	printLayoutField   = "print_layout"
 )
 
 var (
@@ -248,8 +251,14 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	if err != nil {
 		return formpdf.Document{}, fmt.Errorf("%w: decode the record of %s: %w", errPrintableBroken, number, err)
 	}
+	encoded := fields[printLayoutField]
+	if id := fields[printLayoutIDField]; id != "" {
+		if encoded, err = s.printLayout(ctx, id); err != nil {
+			return formpdf.Document{}, fmt.Errorf("%w: the print layout of %s: %w", errPrintableBroken, number, err)
+		}
+	}
 	var layout catalogue.PrintLayout
-	if encoded := fields[printLayoutField]; encoded != "" {
+	if encoded != "" {
 		if err := json.Unmarshal([]byte(encoded), &layout); err != nil {
 			return formpdf.Document{}, fmt.Errorf("%w: decode the print layout of %s: %w", errPrintableBroken, number, err)
 		}
@@ -261,6 +270,13 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	document := printableRegistration(opened, c, layout)
 	document.Number = number
 	return document, nil
+}
+
+// printLayout reads the print layout a receipt names.
+func (s *Service) printLayout(ctx context.Context, id string) (string, error) {
+	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	return s.Redis.Do(ctx, s.Redis.B().Get().Key(s.Keys.PrintLayout(id)).Build()).ToString()
 }
 
 // GetFormPDF handles GET /api/v1/registrations/{number}/form.pdf: the

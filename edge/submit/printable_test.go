@@ -136,3 +136,82 @@ func TestRegistrationFactsAddresses(t *testing.T) {
 		t.Errorf("HukouAddress = %q, want %q", facts.HukouAddress, request.Child.Hukou.Address)
 	}
 }
+
+// TestReceiptNamesPrintLayout expects registration receipts to name the
+// print layout that Redis keeps once, the layout to live at least as long
+// as the newest receipt, and a registration after the layout was lost to
+// store it again.
+func TestReceiptNamesPrintLayout(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	client := h.redis.Client
+	first := h.register(t, "parent-1", h.fixture.Registration(t))
+
+	fields, err := client.Do(ctx, client.B().Hgetall().Key(h.keys.Receipt(first.Number)).Build()).AsStrMap()
+	if err != nil {
+		t.Fatalf("HGETALL receipt: %v", err)
+	}
+	id := fields["print_layout_id"]
+	if id == "" || fields["print_layout"] != "" {
+		t.Fatalf("receipt has print_layout_id %q and print_layout %q, want only an ID", id, fields["print_layout"])
+	}
+	layoutTTL := func() int64 {
+		ttl, err := client.Do(ctx, client.B().Ttl().Key(h.keys.PrintLayout(id)).Build()).AsInt64()
+		if err != nil {
+			t.Fatalf("TTL layout: %v", err)
+		}
+		return ttl
+	}
+	receiptTTL, err := client.Do(ctx, client.B().Ttl().Key(h.keys.Receipt(first.Number)).Build()).AsInt64()
+	if err != nil {
+		t.Fatalf("TTL receipt: %v", err)
+	}
+	if got := layoutTTL(); got < receiptTTL {
+		t.Errorf("layout TTL %d s is shorter than the receipt's %d s", got, receiptTTL)
+	}
+
+	if err := client.Do(ctx, client.B().Del().Key(h.keys.PrintLayout(id)).Build()).Error(); err != nil {
+		t.Fatalf("DEL layout: %v", err)
+	}
+	second := h.register(t, "parent-2", h.fixture.Registration(t))
+	if got := layoutTTL(); got <= 0 {
+		t.Fatalf("layout TTL after a registration without it = %d, want the layout stored again", got)
+	}
+	if h.streamLength(t) != 2 {
+		t.Errorf("stream holds %d entries, want 2: the retried script must add one entry", h.streamLength(t))
+	}
+	for _, number := range []string{first.Number, second.Number} {
+		subject := map[string]string{first.Number: "parent-1", second.Number: "parent-2"}[number]
+		document, err := h.service.PrintableForm(ctx, subject, number)
+		if err != nil {
+			t.Fatalf("PrintableForm(%s) returned %v", number, err)
+		}
+		if document.Title == "" {
+			t.Errorf("PrintableForm(%s) has no title", number)
+		}
+	}
+}
+
+// TestPrintableFormReadsInlineLayout keeps the PDF of a receipt written
+// before layouts had IDs, which carries the layout itself.
+func TestPrintableFormReadsInlineLayout(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	client := h.redis.Client
+	receipt := h.register(t, "parent-1", h.fixture.Registration(t))
+	key := h.keys.Receipt(receipt.Number)
+	layout := `{"title":"旧版入园登记"}`
+	if err := client.Do(ctx, client.B().Hset().Key(key).FieldValue().FieldValue("print_layout", layout).Build()).Error(); err != nil {
+		t.Fatalf("HSET: %v", err)
+	}
+	if err := client.Do(ctx, client.B().Hdel().Key(key).Field("print_layout_id").Build()).Error(); err != nil {
+		t.Fatalf("HDEL: %v", err)
+	}
+	document, err := h.service.PrintableForm(ctx, "parent-1", receipt.Number)
+	if err != nil {
+		t.Fatalf("PrintableForm returned %v", err)
+	}
+	if document.Title != "旧版入园登记表" {
+		t.Errorf("Title = %q, want the inline layout's 旧版入园登记表", document.Title)
+	}
+}

@@ -1,6 +1,10 @@
 package submit
 
-import "github.com/redis/rueidis"
+import (
+	"fmt"
+
+	"github.com/redis/rueidis"
+)
 
 // The scripts run in one round trip and atomically: a receipt is handed out
 // only together with its stream entry. The "#!lua" line makes Redis refuse
@@ -30,27 +34,56 @@ local function luhn(digits)
 end
 `
 
+// Outcomes of the claim scripts, the first value they return.
+const (
+	claimTaken   = 0
+	claimCreated = 1
+	// claimNoLayout: the print layout the registration names is not in
+	// Redis; nothing was claimed. The edge stores the layout and runs the
+	// script again.
+	claimNoLayout = 2
+	// claimRevoked: the parent's session was revoked (signed out); nothing
+	// was claimed.
+	claimRevoked = 3
+)
+
+// revokedCheck refuses a submission from a revoked session before anything
+// else, when the caller passes the session's revocation key as KEYS[n].
+func revokedCheck(n int) string {
+	key := fmt.Sprintf("KEYS[%d]", n)
+	return `if ` + key + ` and redis.call('EXISTS', ` + key + `) == 1 then
+  return {3, ''}
+end
+`
+}
+
 // registerScript claims a child's registration for a year.
 //
-// KEYS[1] claim, KEYS[2] sequence, KEYS[3] stream.
+// KEYS[1] claim, KEYS[2] sequence, KEYS[3] stream, KEYS[4] print layout,
+// KEYS[5] the session's revocation key, if the caller checks it here.
 // ARGV[1] payload hash, ARGV[2] year, ARGV[3] receipt key prefix,
 // ARGV[4] owner set key, ARGV[5] stream body, ARGV[6] accepted_at,
 // ARGV[7] owner index, ARGV[8] TTL in seconds, ARGV[9..] receipt fact
 // field/value pairs.
 //
 // Returns {1, number} for a new registration, {0, "number|hash|owner"}
-// when the child has one already.
+// when the child has one already, and {2, ""} when the print layout is
+// missing, and {3, ""} when the session was revoked. The layout's expiry
+// moves with each receipt that names it, so it outlives them all.
 var registerScript = rueidis.NewLuaScript(`#!lua
-` + luhn + `
+` + luhn + revokedCheck(5) + `
 local claim = redis.call('GET', KEYS[1])
 if claim then
   return {0, claim}
+end
+local ttl = tonumber(ARGV[8])
+if redis.call('EXPIRE', KEYS[4], ttl) == 0 then
+  return {2, ''}
 end
 local sequence = redis.call('INCR', KEYS[2])
 local payload = string.format('%04d%07d', tonumber(ARGV[2]), sequence)
 local number = payload .. luhn(payload)
 local entry = redis.call('XADD', KEYS[3], '*', 'kind', 'registration', 'number', number, 'body', ARGV[5])
-local ttl = tonumber(ARGV[8])
 redis.call('SET', KEYS[1], number .. '|' .. ARGV[1] .. '|' .. ARGV[7], 'EX', ttl)
 local receipt = ARGV[3] .. number
 redis.call('HSET', receipt, 'kind', 'registration', 'status', 'accepted', 'entry', entry, 'owner', ARGV[7], 'accepted_at', ARGV[6], unpack(ARGV, 9))
@@ -62,16 +95,18 @@ return {1, number}
 
 // applyScript claims a child's application for a year, in one district.
 //
-// KEYS[1] claim, KEYS[2] sequence, KEYS[3] stream.
+// KEYS[1] claim, KEYS[2] sequence, KEYS[3] stream, KEYS[4] the session's
+// revocation key, if the caller checks it here.
 // ARGV[1] payload hash, ARGV[2] year, ARGV[3] receipt key prefix,
 // ARGV[4] owner set key, ARGV[5] stream body, ARGV[6] accepted_at,
 // ARGV[7] owner index, ARGV[8] TTL in seconds, ARGV[9] district code,
 // ARGV[10..] receipt fact field/value pairs.
 //
 // Returns {1, number} for a new application, {0, "number|hash|district"}
-// when the child has a live application already.
+// when the child has a live application already, and {3, ""} when the
+// session was revoked.
 var applyScript = rueidis.NewLuaScript(`#!lua
-` + luhn + `
+` + luhn + revokedCheck(4) + `
 local claim = redis.call('GET', KEYS[1])
 if claim then
   return {0, claim}

@@ -126,14 +126,31 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 
 	args := []string{hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(),
-		factsField, registrationFacts(registration, record), recordField, string(body), printLayoutField, string(form.PrintLayout)}
-	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream()}
+		factsField, registrationFacts(registration, record), recordField, string(body), printLayoutIDField, form.PrintLayoutID}
+	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream(),
+		s.Keys.PrintLayout(form.PrintLayoutID)}
+	if key := api.RevocationKey(ctx); key != "" {
+		keys = append(keys, key)
+	}
 
-	created, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args, s.Timeout)
+	outcome, claim, err := runClaimScript(ctx, s.Redis, registerScript, keys, args, s.Timeout)
+	if err == nil && outcome == claimNoLayout {
+		// The first registration with this schema version since Redis
+		// lost or never had its layout.
+		if err = s.storePrintLayout(ctx, form); err == nil {
+			outcome, claim, err = runClaimScript(ctx, s.Redis, registerScript, keys, args, s.Timeout)
+		}
+		if err == nil && outcome == claimNoLayout {
+			err = errors.New("the print layout was gone again right after it was stored")
+		}
+	}
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if created {
+	if outcome == claimRevoked {
+		return Receipt{}, apierror.ErrNotSignedIn
+	}
+	if outcome == claimCreated {
 		return Receipt{Number: claim}, nil
 	}
 	parts := strings.SplitN(claim, "|", 3)
@@ -196,12 +213,18 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 		"category", application.CategoryCode, "choices", joinIDs(application.CampusChoices)}
 	keys := []string{s.Keys.ApplicationClaim(application.Year, facts.ChildIndex),
 		s.Keys.ApplicationSequence(application.Year, application.DistrictCode), s.Keys.Stream()}
+	if key := api.RevocationKey(ctx); key != "" {
+		keys = append(keys, key)
+	}
 
-	created, claim, err := runClaimScript(ctx, s.Redis, applyScript, keys, args, s.Timeout)
+	outcome, claim, err := runClaimScript(ctx, s.Redis, applyScript, keys, args, s.Timeout)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if created {
+	if outcome == claimRevoked {
+		return Receipt{}, apierror.ErrNotSignedIn
+	}
+	if outcome == claimCreated {
 		return Receipt{Number: claim}, nil
 	}
 	parts := strings.SplitN(claim, "|", 3)
@@ -238,10 +261,6 @@ func (s *Service) checkUploads(certificates []precheck.CertificateRequest, owner
 	return nil
 }
 
-// runClaimScript runs a claim script. When the call times out, the script
-// may have run anyway, so it runs once more: the claim makes the second run
-// return the first one's receipt (same payload) instead of a new one, and
-// the parent gets a receipt instead of a doubtful error.
 // guardianHeld are the certificate types a guardian holds rather than the
 // child.
 var guardianHeld = map[string]bool{"residence_permit": true, "property_certificate": true, "tenancy_registration": true}
@@ -289,33 +308,55 @@ func joinIDs(ids []int64) string {
 	return strings.Join(parts, ",")
 }
 
-func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
-	created, value, err := runClaimScriptOnce(ctx, client, script, keys, args, timeout)
+// runClaimScript runs a claim script and returns its outcome (claimTaken,
+// claimCreated, claimNoLayout or claimRevoked) and value. When the call times out, the
+// script may have run anyway, so it runs once more: the claim makes the
+// second run return the first one's receipt (same payload) instead of a new
+// one, and the parent gets a receipt instead of a doubtful error.
+func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (int64, string, error) {
+	outcome, value, err := runClaimScriptOnce(ctx, client, script, keys, args, timeout)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		created, value, err = runClaimScriptOnce(ctx, client, script, keys, args, timeout)
+		outcome, value, err = runClaimScriptOnce(ctx, client, script, keys, args, timeout)
 	}
-	return created, value, err
+	return outcome, value, err
 }
 
-func runClaimScriptOnce(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (bool, string, error) {
+func runClaimScriptOnce(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (int64, string, error) {
 	ctx, cancel := api.WithTimeout(ctx, timeout)
 	defer cancel()
 	result, err := script.Exec(ctx, client, keys, args).ToArray()
 	if err != nil {
-		return false, "", err
+		return 0, "", err
 	}
 	if len(result) != 2 {
-		return false, "", fmt.Errorf("claim script returned %d values, want 2", len(result))
+		return 0, "", fmt.Errorf("claim script returned %d values, want 2", len(result))
 	}
-	created, err := result[0].AsInt64()
+	outcome, err := result[0].AsInt64()
 	if err != nil {
-		return false, "", err
+		return 0, "", err
+	}
+	if outcome < claimTaken || outcome > claimRevoked {
+		return 0, "", fmt.Errorf("claim script returned outcome %d", outcome)
 	}
 	value, err := result[1].ToString()
 	if err != nil {
-		return false, "", err
+		return 0, "", err
 	}
-	return created == 1, value, nil
+	return outcome, value, nil
+}
+
+// storePrintLayout stores a form's print layout under its ID for as long as
+// a receipt lives. Every edge stores the same bytes under the same key, so
+// concurrent stores agree.
+func (s *Service) storePrintLayout(ctx context.Context, form *catalogue.Form) error {
+	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	command := s.Redis.B().Set().Key(s.Keys.PrintLayout(form.PrintLayoutID)).Value(rueidis.BinaryString(form.PrintLayout)).
+		ExSeconds(int64(s.ReceiptTTL / time.Second)).Build()
+	if err := s.Redis.Do(ctx, command).Error(); err != nil {
+		return fmt.Errorf("store the print layout %s: %w", form.PrintLayoutID, err)
+	}
+	return nil
 }
 
 func (s *Service) ttlSeconds() string {

@@ -55,6 +55,10 @@ func (k Keys) ReceiptPrefix() string { return k.Prefix + "receipt:" }
 // Receipt is the hash with the status and facts of one receipt.
 func (k Keys) Receipt(number string) string { return k.ReceiptPrefix() + number }
 
+// PrintLayout holds the print layout of one form schema version, which
+// registration receipts name by id instead of each carrying a copy.
+func (k Keys) PrintLayout(id string) string { return k.Prefix + "printlayout:" + id }
+
 // OwnerPrefix precedes an owner index in the key of the owner's receipt set.
 func (k Keys) OwnerPrefix() string { return k.Prefix + "owner:" }
 
