@@ -26,7 +26,7 @@
 #   BENCH_OPEN_DURATION
 #   BENCH_CONNECTIONS        connections of each run (default 1000)
 #   BENCH_OPEN_RATE          arrivals per second of the open run (default 10000)
-#   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 4)
+#   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 2, as DRAIN_CONSUMERS)
 #   BENCH_MODES              runs to do, in order (default "bare sealing closed open")
 #   BENCH_PROFILE            a folder: also record Go CPU profiles of the edge and the back office and
 #                            a system-wide perf profile during the closed run
@@ -48,9 +48,11 @@ closed_duration=${BENCH_CLOSED_DURATION:-${BENCH_DURATION:-60s}}
 open_duration=${BENCH_OPEN_DURATION:-${BENCH_DURATION:-30s}}
 connections=${BENCH_CONNECTIONS:-1000}
 open_rate=${BENCH_OPEN_RATE:-10000}
-# Four drainers keep the backlog at the end of a closed run under one
-# second; with the default two it reached 1.6 s (see docs/benchmarks.md).
-drain_consumers=${BENCH_DRAIN_CONSUMERS:-4}
+# The back office's default of two drainers, each lingering DRAIN_LINGER
+# for a fuller batch, keeps the backlog at the end of a closed run under
+# one second with fewer, larger transactions than four drainers did (see
+# docs/benchmarks.md, 2026-12-05 12:10).
+drain_consumers=${BENCH_DRAIN_CONSUMERS:-2}
 modes=${BENCH_MODES:-bare sealing closed open}
 profile_dir=${BENCH_PROFILE:-}
 log_dir=${BENCH_LOG_DIR:-}

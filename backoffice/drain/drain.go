@@ -26,9 +26,12 @@ import (
 type Config struct {
 	// Consumer names this reader within the group; a restarted process with
 	// the same name first re-reads what it left pending.
-	Consumer      string
-	BatchSize     int
-	Block         time.Duration
+	Consumer  string
+	BatchSize int
+	Block     time.Duration
+	// Linger is how long a short read of new entries waits for more before
+	// the batch is stored (see topUp); zero stores every read at once.
+	Linger        time.Duration
 	ClaimIdle     time.Duration
 	ClaimInterval time.Duration
 	// MaxDeliveries is how many failed attempts an entry gets before it is
@@ -141,7 +144,7 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 	startID := "0"
 	failures := 0
 	for ctx.Err() == nil {
-		entries, err := d.read(ctx, startID)
+		entries, err := d.read(ctx, startID, d.config.BatchSize, true)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -156,7 +159,9 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 			startID = ">"
 			continue
 		}
-		if startID != ">" {
+		if startID == ">" {
+			entries = d.topUp(ctx, entries)
+		} else {
 			startID = entries[len(entries)-1].ID
 			// A pending entry that crashed this process on every attempt
 			// must not crash it again on each restart.
@@ -175,10 +180,41 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 	return nil
 }
 
-func (d *Drainer) read(ctx context.Context, startID string) ([]rueidis.XRangeEntry, error) {
-	command := d.redis.B().Xreadgroup().Group(d.keys.ConsumerGroup(), d.config.Consumer).
-		Count(int64(d.config.BatchSize)).Block(d.config.Block.Milliseconds()).
-		Streams().Key(d.keys.Stream()).Id(startID).Build()
+// topUp waits Linger after a read of new entries that came back short of
+// BatchSize, and reads once more without blocking, so that under load each
+// transaction stores close to BatchSize rows. The rollup triggers and the
+// commit cost per statement: in a 30 s closed run, four drainers storing
+// about 130 rows per batch cost PostgreSQL 54 µs of CPU per row, and one
+// drainer storing about 940 rows 31 µs (docs/benchmarks.md). When the
+// stream is quiet, the status 已入库 comes Linger later.
+func (d *Drainer) topUp(ctx context.Context, entries []rueidis.XRangeEntry) []rueidis.XRangeEntry {
+	if d.config.Linger <= 0 || len(entries) >= d.config.BatchSize {
+		return entries
+	}
+	sleep(ctx, d.config.Linger)
+	if ctx.Err() != nil {
+		return entries
+	}
+	more, err := d.read(ctx, ">", d.config.BatchSize-len(entries), false)
+	if err != nil {
+		// Whatever that read delivered stays pending for this consumer and
+		// is reclaimed after ClaimIdle; the batch in hand goes on.
+		slog.Error("stream read failed", "consumer", d.config.Consumer, "error", err)
+		return entries
+	}
+	return append(entries, more...)
+}
+
+// read reads up to count entries after startID, waiting up to Block for
+// new ones when block is set.
+func (d *Drainer) read(ctx context.Context, startID string, count int, block bool) ([]rueidis.XRangeEntry, error) {
+	read := d.redis.B().Xreadgroup().Group(d.keys.ConsumerGroup(), d.config.Consumer).Count(int64(count))
+	var command rueidis.Completed
+	if block {
+		command = read.Block(d.config.Block.Milliseconds()).Streams().Key(d.keys.Stream()).Id(startID).Build()
+	} else {
+		command = read.Streams().Key(d.keys.Stream()).Id(startID).Build()
+	}
 	streams, err := d.redis.Do(ctx, command).AsXRead()
 	if rueidis.IsRedisNil(err) {
 		return nil, nil // BLOCK timed out

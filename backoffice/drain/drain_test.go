@@ -769,3 +769,31 @@ func TestWatermarkOnlyRises(t *testing.T) {
 		t.Errorf("watermark = %q after AdvanceWatermark, want it to stay %q", got, ahead)
 	}
 }
+
+// TestLingerGathersOneBatch delivers one entry to a lingering drainer,
+// submits more while it waits, and expects all of them stored by one
+// transaction.
+func TestLingerGathersOneBatch(t *testing.T) {
+	env := backofficetest.New(t)
+	env.Register(t, backofficetest.Subject(0), env.ShanghaiChild(t, 0, xuhui, xuhui))
+	config := backofficetest.DrainConfig("lingering")
+	config.Linger = 3 * time.Second
+	backofficetest.Start(t, env.Drainer(config))
+	backofficetest.WaitFor(t, drainWait, "the first entry read", func() (bool, error) {
+		var stored int
+		err := env.DB.DB.Get(&stored, `SELECT count(*) FROM registration`)
+		return env.Pending(t) == 1 || stored > 0, err
+	})
+
+	for i := 1; i <= 5; i++ {
+		env.Register(t, backofficetest.Subject(i), env.ShanghaiChild(t, i, xuhui, xuhui))
+	}
+	env.WaitForRows(t, drainWait, 6, `SELECT count(*) FROM registration`)
+	var transactions int
+	if err := env.DB.DB.Get(&transactions, `SELECT count(DISTINCT xmin::text) FROM registration`); err != nil {
+		t.Fatal(err)
+	}
+	if transactions != 1 {
+		t.Errorf("the 6 registrations were stored by %d transactions, want 1", transactions)
+	}
+}

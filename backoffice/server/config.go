@@ -40,6 +40,7 @@ type Config struct {
 	DrainConsumers         int
 	DrainBatchSize         int
 	DrainBlock             time.Duration
+	DrainLinger            time.Duration
 	DrainClaimIdle         time.Duration
 	DrainClaimInterval     time.Duration
 	DrainMaxDeliveries     int
@@ -128,6 +129,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		DrainConsumers:          r.Int("DRAIN_CONSUMERS", 2, 1, 64),
 		DrainBatchSize:          r.Int("DRAIN_BATCH_SIZE", 1000, 1, 10_000),
 		DrainBlock:              r.Duration("DRAIN_BLOCK", 2*time.Second, 10*time.Millisecond),
+		DrainLinger:             r.Duration("DRAIN_LINGER", 20*time.Millisecond, 0),
 		DrainClaimIdle:          r.Duration("DRAIN_CLAIM_IDLE", 30*time.Second, 10*time.Millisecond),
 		DrainClaimInterval:      r.Duration("DRAIN_CLAIM_INTERVAL", 10*time.Second, 10*time.Millisecond),
 		DrainMaxDeliveries:      r.Int("DRAIN_MAX_DELIVERIES", 5, 1, 1000),

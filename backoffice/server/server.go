@@ -223,6 +223,7 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 			Consumer:      b.config.DrainConsumer + "-" + strconv.Itoa(i),
 			BatchSize:     b.config.DrainBatchSize,
 			Block:         b.config.DrainBlock,
+			Linger:        b.config.DrainLinger,
 			ClaimIdle:     b.config.DrainClaimIdle,
 			ClaimInterval: b.config.DrainClaimInterval,
 			MaxDeliveries: b.config.DrainMaxDeliveries,
