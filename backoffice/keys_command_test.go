@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sh-preschool/preschool/backoffice/audit"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/testenv"
 	"github.com/sh-preschool/preschool/simulators/cryptoservice"
@@ -71,6 +72,15 @@ func TestSwitchToCloudCommands(t *testing.T) {
 	if output, ok := runCommand(t, binary, local, "acl", "verify"); !ok {
 		t.Fatalf("acl verify in local mode failed:\n%s", output)
 	}
+	// The audit trail keeps a checkpoint signed with the local key.
+	trail := &audit.Trail{DB: database.DB, Now: time.Now}
+	event := audit.Event{Action: "test.before_switch", Resource: "keys", Outcome: audit.OutcomeSuccess}
+	if err := trail.Record(context.Background(), nil, nil, event); err != nil {
+		t.Fatal(err)
+	}
+	if output, ok := runCommand(t, binary, local, "audit", "checkpoint"); !ok || !strings.Contains(output, "signed audit checkpoint") {
+		t.Fatalf("audit checkpoint in local mode = %v, want a signed checkpoint:\n%s", ok, output)
+	}
 
 	cloud := map[string]string{
 		"DATABASE_URL":           database.URL,
@@ -103,5 +113,15 @@ func TestSwitchToCloudCommands(t *testing.T) {
 	}
 	if output, ok := runCommand(t, binary, cloud, "keys", "rotate", "-uploads", ""); !ok {
 		t.Errorf("keys rotate in cloud mode failed after wrap-index-key:\n%s", output)
+	}
+
+	// The local key's checkpoint verifies in cloud mode once its public
+	// key is in CRYPTO_VERIFY_KEYS, and not before.
+	if output, ok := runCommand(t, binary, cloud, "audit", "verify"); ok {
+		t.Errorf("audit verify in cloud mode without CRYPTO_VERIFY_KEYS passed, want the local key's checkpoint refused:\n%s", output)
+	}
+	cloud["CRYPTO_VERIFY_KEYS"] = "local-2026=" + publicKeyPath
+	if output, ok := runCommand(t, binary, cloud, "audit", "verify"); !ok {
+		t.Errorf("audit verify in cloud mode with the retired local key failed:\n%s", output)
 	}
 }

@@ -36,6 +36,10 @@ type CloudConfig struct {
 	SigningKeyID string
 	// UserID is the SM2 signer identity; empty means DefaultUserID.
 	UserID string
+	// RetiredKeys verifies, without the service, signatures made by local
+	// signing keys before the switch to the cloud (CRYPTO_VERIFY_KEYS), such
+	// as the audit trail's earlier checkpoints. It may be nil.
+	RetiredKeys *Verifier
 	// Client sends the requests; nil means a client of this package's own.
 	Client *http.Client
 }
@@ -50,6 +54,7 @@ type CloudProvider struct {
 	sealingKeyID string
 	signingKeyID string
 	userID       string
+	retiredKeys  *Verifier
 	client       *http.Client
 }
 
@@ -98,6 +103,7 @@ func NewCloudProvider(config CloudConfig) (*CloudProvider, error) {
 		sealingKeyID: config.SealingKeyID,
 		signingKeyID: config.SigningKeyID,
 		userID:       userID,
+		retiredKeys:  config.RetiredKeys,
 		client:       client,
 	}, nil
 }
@@ -162,8 +168,14 @@ func (p *CloudProvider) Sign(ctx context.Context, message []byte) (Signature, er
 	return Signature{KeyID: response.KeyID, UserID: response.UserID, Value: response.Signature}, nil
 }
 
-// Verify implements Provider.
+// Verify implements Provider. A signature by one of the retired local keys
+// is verified here; any other goes to the service.
 func (p *CloudProvider) Verify(ctx context.Context, message []byte, signature Signature) error {
+	if p.retiredKeys != nil {
+		if _, err := p.retiredKeys.PublicKey(signature.KeyID); err == nil {
+			return p.retiredKeys.Verify(signature.KeyID, message, signature.Value, signature.UserID)
+		}
+	}
 	var response cloudapi.VerifyResponse
 	request := cloudapi.VerifyRequest{KeyID: signature.KeyID, UserID: signature.UserID, Message: message, Signature: signature.Value}
 	if err := p.call(ctx, cloudapi.PathVerify, request, &response); err != nil {

@@ -221,6 +221,13 @@ func errUnknownKind(kind string) error {
 }
 
 func newCloudProviderFromConfig(config ProviderConfig, userID string) (*CloudProvider, error) {
+	var retired *Verifier
+	if config.VerifyKeys != "" {
+		var err error
+		if retired, err = LoadVerifier("CRYPTO_VERIFY_KEYS", config.VerifyKeys); err != nil {
+			return nil, err
+		}
+	}
 	return NewCloudProvider(CloudConfig{
 		URL:          config.ServiceURL,
 		APIKey:       config.ServiceAPIKey,
@@ -228,6 +235,7 @@ func newCloudProviderFromConfig(config ProviderConfig, userID string) (*CloudPro
 		SealingKeyID: config.SealingKeyID,
 		SigningKeyID: config.SigningKeyID,
 		UserID:       userID,
+		RetiredKeys:  retired,
 	})
 }
 

@@ -493,3 +493,70 @@ func TestNewProviderRejectsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudVerifiesRetiredLocalKeys switches to the cloud provider with the
+// former local signing key in CRYPTO_VERIFY_KEYS: its old signatures (such
+// as audit checkpoints) still verify, without a call to the service, and a
+// changed message still fails. Without the setting they do not verify.
+func TestCloudVerifiesRetiredLocalKeys(t *testing.T) {
+	dir := t.TempDir()
+	retired, err := crypto.GenerateSigner("local-2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	retiredPublicPath := filepath.Join(dir, "local-2026.pub.pem")
+	if err := crypto.WriteSM2PublicKeyFile(retiredPublicPath, retired.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	value, err := retired.Sign([]byte("checkpoint"), crypto.DefaultUserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signature := crypto.Signature{KeyID: "local-2026", UserID: crypto.DefaultUserID, Value: value}
+
+	backing := newLocal(t)
+	calls := 0
+	handler := cryptoservice.NewHandler(backing, testAPIKey)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(server.Close)
+	build := func(verifyKeys string) crypto.Provider {
+		provider, err := crypto.NewProvider(crypto.LoadProviderConfig(config.FromMap(map[string]string{
+			"CRYPTO_PROVIDER":        "cloud",
+			"CRYPTO_SERVICE_URL":     server.URL,
+			"CRYPTO_SERVICE_API_KEY": testAPIKey,
+			"CRYPTO_SEALING_KEY_ID":  "k1",
+			"CRYPTO_SIGNING_KEY_ID":  "s1",
+			"CRYPTO_VERIFY_KEYS":     verifyKeys,
+		})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return provider
+	}
+	ctx := context.Background()
+
+	withRetired := build("local-2026=" + retiredPublicPath)
+	if err := withRetired.Verify(ctx, []byte("checkpoint"), signature); err != nil {
+		t.Errorf("the retired local key's signature does not verify: %v", err)
+	}
+	if calls != 0 {
+		t.Errorf("verifying a retired local key's signature called the service %d times, want 0", calls)
+	}
+	if err := withRetired.Verify(ctx, []byte("changed"), signature); !errors.Is(err, crypto.ErrInvalidSignature) {
+		t.Errorf("Verify of a changed message = %v, want ErrInvalidSignature", err)
+	}
+	current, err := withRetired.Sign(ctx, []byte("new"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := withRetired.Verify(ctx, []byte("new"), current); err != nil || calls == 0 {
+		t.Errorf("the service key's signature: Verify = %v after %d calls, want it verified by the service", err, calls)
+	}
+
+	if err := build("").Verify(ctx, []byte("checkpoint"), signature); err == nil {
+		t.Error("without CRYPTO_VERIFY_KEYS the retired key's signature verifies, want an error")
+	}
+}
