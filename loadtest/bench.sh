@@ -7,11 +7,14 @@
 # its drainer and the edge, all on free loopback ports. Then runs, in order:
 #
 #   bare    the driver against an in-process bare fasthttp server (ceiling)
-#   sealing the closed model in four runs: plain, sealed, sealed, plain. The
-#           plain runs go to a second edge that stores personal data
+#   sealing the closed model in BENCH_SEALING_CYCLES cycles of four runs:
+#           plain, sealed, sealed, plain, then sealed, plain, plain, sealed.
+#           The plain runs go to a second edge that stores personal data
 #           unencrypted (bin/edge-plaintext, built with the benchplaintext
-#           tag). The order makes the growing tables weigh on both alike.
-#           The summary's sealing_cost_pct compares the two means.
+#           tag). The order makes the growing tables and the order itself
+#           weigh on both alike. The summary's sealing_cost_pct compares the
+#           means of all plain and all sealed runs, and
+#           sealing_cost_pct_by_cycle gives each cycle's own figure.
 #   plain   one closed run against the unencrypted edge
 #   closed  1,000 connections posting registrations back to back
 #   open    10,000 arrivals per second
@@ -28,6 +31,7 @@
 #   BENCH_OPEN_RATE          arrivals per second of the open run (default 10000)
 #   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 2, as DRAIN_CONSUMERS)
 #   BENCH_MODES              runs to do, in order (default "bare sealing closed open")
+#   BENCH_SEALING_CYCLES     cycles of four runs of the sealing mode (default 2)
 #   BENCH_PROFILE            a folder: also record Go CPU profiles of the edge and the back office and
 #                            a system-wide perf profile during the closed run
 #   BENCH_LOG_DIR            keep the stack's and the driver's logs in this folder
@@ -54,6 +58,7 @@ open_rate=${BENCH_OPEN_RATE:-10000}
 # docs/benchmarks.md, 2026-12-05 12:10).
 drain_consumers=${BENCH_DRAIN_CONSUMERS:-2}
 modes=${BENCH_MODES:-bare sealing closed open}
+sealing_cycles=${BENCH_SEALING_CYCLES:-2}
 profile_dir=${BENCH_PROFILE:-}
 log_dir=${BENCH_LOG_DIR:-}
 postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
@@ -66,6 +71,7 @@ fail() { log "$*"; exit 1; }
 for duration in "$bare_duration" "$sealing_duration" "$plain_duration" "$closed_duration" "$open_duration"; do
   [[ $duration =~ ^[0-9]+s$ ]] || fail "invalid duration '$duration': give whole seconds such as 60s"
 done
+[[ $sealing_cycles =~ ^[1-9][0-9]*$ ]] || fail "invalid BENCH_SEALING_CYCLES '$sealing_cycles': give a whole number of at least 1"
 for binary in edge backoffice simulators loaddriver; do
   [[ -x $bin_dir/$binary ]] || fail "missing $bin_dir/$binary: run 'make go-build' first"
 done
@@ -399,13 +405,29 @@ record_profiles() {
 }
 
 field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<"$1"; }
+mean() { awk 'BEGIN { for (i = 1; i < ARGC; i++) sum += ARGV[i]; printf "%.0f", sum / (ARGC - 1) }' "$@"; }
+# cost prints how much slower sealed is than plain, in percent.
+cost() { awk -v sealed="$1" -v plain="$2" 'BEGIN { printf "%.1f", (plain - sealed) / plain * 100 }'; }
+cycle_costs=()
 
 for mode in $modes; do
   case $mode in
     bare) run_driver bare "$bare_duration" ;;
     sealing)
-      for run in plain1 sealed1 sealed2 plain2; do
-        run_driver "$run" "$sealing_duration"
+      for ((cycle = 1; cycle <= sealing_cycles; cycle++)); do
+        first=$((2 * cycle - 1)) second=$((2 * cycle))
+        if ((cycle % 2 == 1)); then
+          order="plain$first sealed$first sealed$second plain$second"
+        else
+          order="sealed$first plain$first plain$second sealed$second"
+        fi
+        for run in $order; do
+          run_driver "$run" "$sealing_duration"
+        done
+        # This cycle's own estimate, to show how far the cycles agree.
+        cycle_plain=$(mean "$(field "${lines[plain$first]}" accepted_per_s)" "$(field "${lines[plain$second]}" accepted_per_s)")
+        cycle_sealed=$(mean "$(field "${lines[sealed$first]}" accepted_per_s)" "$(field "${lines[sealed$second]}" accepted_per_s)")
+        cycle_costs+=("$(cost "$cycle_sealed" "$cycle_plain")")
       done
       ;;
     plain) run_driver plain "$plain_duration" ;;
@@ -460,18 +482,25 @@ for run in "${ran[@]}"; do
   lost=$((lost + $(field "${lines[$run]}" lost)))
   duplicated=$((duplicated + $(field "${lines[$run]}" duplicated)))
 done
-# The sealing cost compares the means of the alternating runs when there
-# were any, else a plain run with the closed run.
+# The sealing cost compares the means of all the alternating runs when
+# there were any, else a plain run with the closed run.
 sealed_per_s=$closed_per_s
 plain_per_s=$(field "${lines[plain]:-}" accepted_per_s)
 if [[ -n ${lines[plain1]:-} ]]; then
-  mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (a + b) / 2 }'; }
-  plain_per_s=$(mean "$(field "${lines[plain1]}" accepted_per_s)" "$(field "${lines[plain2]}" accepted_per_s)")
-  sealed_per_s=$(mean "$(field "${lines[sealed1]}" accepted_per_s)" "$(field "${lines[sealed2]}" accepted_per_s)")
+  plain_rates=() sealed_rates=()
+  for run in "${ran[@]}"; do
+    case $run in
+      plain[0-9]*) plain_rates+=("$(field "${lines[$run]}" accepted_per_s)") ;;
+      sealed[0-9]*) sealed_rates+=("$(field "${lines[$run]}" accepted_per_s)") ;;
+    esac
+  done
+  plain_per_s=$(mean "${plain_rates[@]}")
+  sealed_per_s=$(mean "${sealed_rates[@]}")
 fi
 sealing_cost=n/a
 if [[ -n $sealed_per_s && -n $plain_per_s && $plain_per_s != 0 ]]; then
-  sealing_cost=$(awk -v sealed="$sealed_per_s" -v plain="$plain_per_s" 'BEGIN { printf "%.1f", (plain - sealed) / plain * 100 }')
+  sealing_cost=$(cost "$sealed_per_s" "$plain_per_s")
 fi
-echo "closed_per_s=${closed_per_s:-n/a} sealed_per_s=${sealed_per_s:-n/a} plain_per_s=${plain_per_s:-n/a} sealing_cost_pct=$sealing_cost bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
+by_cycle=$(IFS=,; echo "${cycle_costs[*]:-n/a}")
+echo "closed_per_s=${closed_per_s:-n/a} sealed_per_s=${sealed_per_s:-n/a} plain_per_s=${plain_per_s:-n/a} sealing_cost_pct=$sealing_cost sealing_cost_pct_by_cycle=$by_cycle bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
 exit "$check_failed"
