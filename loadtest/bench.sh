@@ -55,7 +55,7 @@ open_rate=${BENCH_OPEN_RATE:-10000}
 # The back office's default of two drainers, each lingering DRAIN_LINGER
 # for a fuller batch, keeps the backlog at the end of a closed run under
 # one second with fewer, larger transactions than four drainers did (see
-# docs/benchmarks.md, 2026-12-05 12:10).
+# docs/benchmarks.md, "2026-12-05 (third session)").
 drain_consumers=${BENCH_DRAIN_CONSUMERS:-2}
 modes=${BENCH_MODES:-bare sealing closed open}
 sealing_cycles=${BENCH_SEALING_CYCLES:-2}
