@@ -96,9 +96,9 @@ type keyedRevocations interface {
 
 // AuthenticateLeavingRevocation is Authenticate for a handler whose Redis
 // script checks the revocation within its own call, which saves the
-// submission a round trip to Redis: it stores the revocation key with
+// submission a round trip to Redis. It stores the revocation key with
 // api.SetRevocationKey instead of looking it up. Without keyed revocations
-// it is Authenticate.
+// it does what Authenticate does.
 func (s *Service) AuthenticateLeavingRevocation(ctx *fasthttp.RequestCtx) {
 	keyed, ok := s.config.Revocations.(keyedRevocations)
 	if !ok {

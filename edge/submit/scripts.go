@@ -47,8 +47,9 @@ const (
 	claimRevoked = 3
 )
 
-// revokedCheck refuses a submission from a revoked session before anything
-// else, when the caller passes the session's revocation key as KEYS[n].
+// revokedCheck returns the Lua that rejects a submission from a revoked
+// session before anything else, when the caller passes the session's
+// revocation key as KEYS[n].
 func revokedCheck(n int) string {
 	key := fmt.Sprintf("KEYS[%d]", n)
 	return `if ` + key + ` and redis.call('EXISTS', ` + key + `) == 1 then
