@@ -313,6 +313,19 @@ func TestLogoutRevokesSession(t *testing.T) {
 	if got := streamLength(t, e); got != entries {
 		t.Errorf("the stream grew from %d to %d entries after signing out", entries, got)
 	}
+
+	// An application the pre-check would reject, or for a number of another
+	// family, must not show the registration's facts or who owns the number.
+	wrongCategory := edgetest.JSON(t, edgetest.Application(registered.ReceiptNumber, home, enrolment.CategoryOtherProvinceOther))
+	response = e.Post(t, "/api/v1/applications", "parent-logout", wrongCategory) // a new session of the same parent
+	edgetest.CheckAPIError(t, response.Error(t), http.StatusBadRequest, "category_inconsistent", "categoryCode")
+	response = e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/applications", Body: wrongCategory, Header: header})
+	edgetest.CheckAPIError(t, response.Error(t), http.StatusUnauthorized, "not_signed_in", "")
+	var others receiptBody
+	e.Post(t, "/api/v1/registrations", "parent-other", edgetest.JSON(t, f.Registration(t))).Decode(t, &others)
+	foreign := edgetest.Application(others.ReceiptNumber, home, enrolment.CategoryDistrictHukouResident)
+	response = e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/applications", Body: edgetest.JSON(t, foreign), Header: header})
+	edgetest.CheckAPIError(t, response.Error(t), http.StatusUnauthorized, "not_signed_in", "")
 }
 
 // streamLength returns the number of entries in e's submissions stream.

@@ -106,7 +106,15 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 		return Receipt{}, err
 	}
 
+	// The pre-check above reads the request alone. The upload and prefill
+	// checks read what the parent uploaded or fetched, which a revoked
+	// session must not learn about.
 	owner := s.OwnerIndex(subject)
+	if len(registration.Certificates) > 0 {
+		if err := s.checkRevoked(ctx); err != nil {
+			return Receipt{}, err
+		}
+	}
 	if err := s.checkUploads(registration.Certificates, owner); err != nil {
 		return Receipt{}, err
 	}
@@ -515,9 +523,23 @@ func (s *Service) openAddresses(number string, fields map[string]string, facts p
 func (s *Service) receipt(ctx context.Context, owner []byte, number string) (map[string]string, error) {
 	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	results := s.Redis.DoMulti(ctx,
+	commands := rueidis.Commands{
 		s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build(),
-		s.Redis.B().Get().Key(s.Keys.Watermark()).Build())
+		s.Redis.B().Get().Key(s.Keys.Watermark()).Build(),
+	}
+	// A submission route left the session's revocation to this service
+	// (api.RevocationKey): it is checked in the same round trip, before
+	// the receipt is used.
+	revocationKey := api.RevocationKey(ctx)
+	if revocationKey != "" {
+		commands = append(commands, s.Redis.B().Exists().Key(revocationKey).Build())
+	}
+	results := s.Redis.DoMulti(ctx, commands...)
+	if revocationKey != "" {
+		if err := revokedFrom(results[2]); err != nil {
+			return nil, err
+		}
+	}
 	fields, err := results[0].AsStrMap()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -531,6 +553,33 @@ func (s *Service) receipt(ctx context.Context, owner []byte, number string) (map
 	}
 	fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)
 	return fields, nil
+}
+
+// revokedFrom reads an EXISTS of a session's revocation key and returns
+// apierror.ErrNotSignedIn when the session was revoked.
+func revokedFrom(result rueidis.RedisResult) error {
+	revoked, err := result.AsInt64()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if revoked > 0 {
+		return apierror.ErrNotSignedIn
+	}
+	return nil
+}
+
+// checkRevoked rejects a revoked session before a step that reads the
+// parent's own data, when a submission route left the check to this
+// service (api.RevocationKey). The claim scripts check again, so a
+// sign-out during the request still stops it.
+func (s *Service) checkRevoked(ctx context.Context) error {
+	key := api.RevocationKey(ctx)
+	if key == "" {
+		return nil
+	}
+	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	return revokedFrom(s.Redis.Do(ctx, s.Redis.B().Exists().Key(key).Build()))
 }
 
 // watermarkOf reads the drainer's watermark from a GET result; a missing
