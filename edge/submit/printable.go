@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/redis/rueidis"
 	"github.com/valyala/fasthttp"
 
 	"github.com/sh-preschool/preschool/edge/api"
@@ -113,12 +116,27 @@ func extraText(field catalogue.PrintedField, value any) string {
 }
 
 // extraRows returns the rows of the extra values in the order of the form.
+// A value the layout does not name, which happens only when another
+// version's layout stands in for a missing one, follows under its key, so
+// the printed form loses no value.
 func extraRows(layout catalogue.PrintLayout, extra map[string]any) []formpdf.Row {
 	rows := make([]formpdf.Row, 0, len(extra))
+	named := make(map[string]bool, len(layout.Extra))
 	for _, field := range layout.Extra {
+		named[field.Key] = true
 		if value, ok := extra[field.Key]; ok {
 			rows = append(rows, formpdf.Row{Label: field.Label, Value: extraText(field, value)})
 		}
+	}
+	var unnamed []string
+	for key := range extra {
+		if !named[key] {
+			unnamed = append(unnamed, key)
+		}
+	}
+	sort.Strings(unnamed)
+	for _, key := range unnamed {
+		rows = append(rows, formpdf.Row{Label: key, Value: extraText(catalogue.PrintedField{Key: key}, extra[key])})
 	}
 	return rows
 }
@@ -253,8 +271,8 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	}
 	encoded := fields[printLayoutField]
 	if id := fields[printLayoutIDField]; id != "" {
-		if encoded, err = s.printLayout(ctx, id); err != nil {
-			return formpdf.Document{}, fmt.Errorf("%w: the print layout of %s: %w", errPrintableBroken, number, err)
+		if encoded, err = s.printLayout(ctx, c, number, id); err != nil {
+			return formpdf.Document{}, err
 		}
 	}
 	var layout catalogue.PrintLayout
@@ -272,11 +290,34 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	return document, nil
 }
 
-// printLayout reads the print layout a receipt names.
-func (s *Service) printLayout(ctx context.Context, id string) (string, error) {
+// printLayout reads the print layout that the receipt of number names by
+// id. Redis keeps each layout as long as the receipts that name it, so it
+// is missing only when someone deleted it. The current registration form
+// then serves: its own layout is stored again when it is the one named,
+// and otherwise its labels stand in, which a logged warning records.
+func (s *Service) printLayout(ctx context.Context, c *catalogue.Catalogue, number, id string) (string, error) {
 	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	return s.Redis.Do(ctx, s.Redis.B().Get().Key(s.Keys.PrintLayout(id)).Build()).ToString()
+	stored, err := s.Redis.Do(ctx, s.Redis.B().Get().Key(s.Keys.PrintLayout(id)).Build()).ToString()
+	if err == nil {
+		return stored, nil
+	}
+	if !rueidis.IsRedisNil(err) {
+		return "", fmt.Errorf("%w: read the print layout of %s: %w", ErrUnavailable, number, err)
+	}
+	form, ok := c.Form(enrolment.KindRegistration)
+	if !ok {
+		return "", fmt.Errorf("%w: the print layout %s of %s is missing and there is no registration form", errPrintableBroken, id, number)
+	}
+	if form.PrintLayoutID == id {
+		if err := s.storePrintLayout(ctx, form); err != nil {
+			slog.Warn("print layout not stored again", "number", number, "layout_id", id, "error", err)
+		}
+	} else {
+		slog.Warn("print layout missing: printing with the current form's labels", "number", number,
+			"layout_id", id, "form_version", form.Version)
+	}
+	return string(form.PrintLayout), nil
 }
 
 // GetFormPDF handles GET /api/v1/registrations/{number}/form.pdf: the

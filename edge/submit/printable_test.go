@@ -170,6 +170,17 @@ func TestReceiptNamesPrintLayout(t *testing.T) {
 		t.Errorf("layout TTL %d s is shorter than the receipt's %d s", got, receiptTTL)
 	}
 
+	// A receipt made under a shorter TTL must not shorten the layout's
+	// life, which older receipts rely on.
+	longer := receiptTTL * 10
+	if err := client.Do(ctx, client.B().Expire().Key(h.keys.PrintLayout(id)).Seconds(longer).Build()).Error(); err != nil {
+		t.Fatalf("EXPIRE layout: %v", err)
+	}
+	h.register(t, "parent-3", h.fixture.Registration(t))
+	if got := layoutTTL(); got < longer-60 {
+		t.Errorf("layout TTL after another registration = %d s, want it kept near %d s", got, longer)
+	}
+
 	if err := client.Do(ctx, client.B().Del().Key(h.keys.PrintLayout(id)).Build()).Error(); err != nil {
 		t.Fatalf("DEL layout: %v", err)
 	}
@@ -177,8 +188,8 @@ func TestReceiptNamesPrintLayout(t *testing.T) {
 	if got := layoutTTL(); got <= 0 {
 		t.Fatalf("layout TTL after a registration without it = %d, want the layout stored again", got)
 	}
-	if h.streamLength(t) != 2 {
-		t.Errorf("stream holds %d entries, want 2: the retried script must add one entry", h.streamLength(t))
+	if h.streamLength(t) != 3 {
+		t.Errorf("stream holds %d entries, want 3: the retried script must add one entry", h.streamLength(t))
 	}
 	for _, number := range []string{first.Number, second.Number} {
 		subject := map[string]string{first.Number: "parent-1", second.Number: "parent-2"}[number]
@@ -213,5 +224,64 @@ func TestPrintableFormReadsInlineLayout(t *testing.T) {
 	}
 	if document.Title != "旧版入园登记表" {
 		t.Errorf("Title = %q, want the inline layout's 旧版入园登记表", document.Title)
+	}
+}
+
+// TestPrintableFormWithoutStoredLayout deletes the stored print layout. The
+// PDF of a receipt of the current version stores it again, and the PDF of
+// an older version prints with the current labels and keeps every value.
+func TestPrintableFormWithoutStoredLayout(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	client := h.redis.Client
+	version := func(number int, label string) snapshot.Form {
+		body := `{"title": "入园登记", "sections": [{"key": "extra", "title": "补充信息", "fields": [
+		  {"key": "extra.note", "label": "` + label + `", "type": "textarea", "maxLength": 20}]}]}`
+		return snapshot.Form{Kind: enrolment.KindRegistration, Version: number, Body: json.RawMessage(body)}
+	}
+	store := catalogue.NewStore(client, h.keys)
+	store.Set(h.fixture.CatalogueWith(t, func(s *snapshot.Snapshot) { s.Forms = append(s.Forms, version(2, "备注")) }))
+	h.service.Catalogue = store
+	request := h.fixture.Registration(t)
+	request.SchemaVersion = 2
+	request.Extra = map[string]any{"note": "对花生过敏"}
+	receipt := h.register(t, "parent-1", request)
+	id, err := client.Do(ctx, client.B().Hget().Key(h.keys.Receipt(receipt.Number)).Field("print_layout_id").Build()).ToString()
+	if err != nil {
+		t.Fatalf("HGET print_layout_id: %v", err)
+	}
+	deleteLayout := func() {
+		if err := client.Do(ctx, client.B().Del().Key(h.keys.PrintLayout(id)).Build()).Error(); err != nil {
+			t.Fatalf("DEL layout: %v", err)
+		}
+	}
+	lastRows := func(document formpdf.Document) []formpdf.Row {
+		return document.Sections[len(document.Sections)-1].Rows
+	}
+
+	deleteLayout()
+	document, err := h.service.PrintableForm(ctx, "parent-1", receipt.Number)
+	if err != nil {
+		t.Fatalf("PrintableForm without the stored layout returned %v", err)
+	}
+	if diff := cmp.Diff([]formpdf.Row{{Label: "备注", Value: "对花生过敏"}}, lastRows(document)); diff != "" {
+		t.Errorf("rows without the stored layout (-want +got):\n%s", diff)
+	}
+	if exists, err := client.Do(ctx, client.B().Exists().Key(h.keys.PrintLayout(id)).Build()).AsInt64(); err != nil || exists != 1 {
+		t.Errorf("EXISTS layout after the PDF = %d, %v; want the current version's layout stored again", exists, err)
+	}
+
+	deleteLayout()
+	store.Set(h.fixture.CatalogueWith(t, func(s *snapshot.Snapshot) {
+		s.Forms = append(s.Forms, snapshot.Form{Kind: enrolment.KindRegistration, Version: 3, Body: json.RawMessage(
+			`{"title": "入园登记", "sections": [{"key": "extra", "title": "补充信息", "fields": [
+			  {"key": "extra.phone2", "label": "备用电话", "type": "text", "maxLength": 20}]}]}`)})
+	}))
+	document, err = h.service.PrintableForm(ctx, "parent-1", receipt.Number)
+	if err != nil {
+		t.Fatalf("PrintableForm after version 3 without the stored layout returned %v", err)
+	}
+	if diff := cmp.Diff([]formpdf.Row{{Label: "note", Value: "对花生过敏"}}, lastRows(document)); diff != "" {
+		t.Errorf("rows under version 3's layout (-want +got):\n%s", diff)
 	}
 }

@@ -69,8 +69,10 @@ end
 //
 // Returns {1, number} for a new registration, {0, "number|hash|owner"}
 // when the child has one already, and {2, ""} when the print layout is
-// missing, and {3, ""} when the session was revoked. The layout's expiry
-// moves with each receipt that names it, so it outlives them all.
+// missing, and {3, ""} when the session was revoked. Each receipt that
+// names the layout moves the layout's expiry later, never earlier (EXPIRE
+// GT, Redis 7.0), so the layout outlives them all even after the receipt
+// TTL is lowered.
 var registerScript = rueidis.NewLuaScript(`#!lua
 ` + luhn + revokedCheck(5) + `
 local claim = redis.call('GET', KEYS[1])
@@ -78,7 +80,7 @@ if claim then
   return {0, claim}
 end
 local ttl = tonumber(ARGV[8])
-if redis.call('EXPIRE', KEYS[4], ttl) == 0 then
+if redis.call('EXPIRE', KEYS[4], ttl, 'GT') == 0 and redis.call('EXISTS', KEYS[4]) == 0 then
   return {2, ''}
 end
 local sequence = redis.call('INCR', KEYS[2])
