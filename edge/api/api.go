@@ -129,6 +129,9 @@ func decodeFast(body []byte, v any) error {
 	if !json.Valid(body) {
 		return errInvalidSyntax
 	}
+	if hasLongNumber(body) {
+		return errLongNumber
+	}
 	decoder := gojson.NewDecoder(bytes.NewReader(body))
 	decoder.DisallowUnknownFields()
 	if err := decoder.Decode(v); err != nil {
@@ -144,7 +147,38 @@ func decodeFast(body []byte, v any) error {
 var (
 	errTrailingData  = errors.New("trailing data after the JSON value")
 	errInvalidSyntax = errors.New("invalid JSON syntax")
+	errLongNumber    = errors.New("a number of 19 or more digits")
 )
+
+// hasLongNumber reports whether valid JSON holds a number of 19 or more
+// digits outside strings. goccy/go-json v0.10 wraps an integer between
+// 2^63 and 2^64 into a negative int64 without an error, so such a body goes
+// to the standard decoder, which rejects what does not fit.
+func hasLongNumber(body []byte) bool {
+	inString, escaped, digits := false, false, 0
+	for _, c := range body {
+		switch {
+		case inString:
+			if escaped {
+				escaped = false
+			} else if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString, digits = true, 0
+		case c >= '0' && c <= '9':
+			digits++
+			if digits >= 19 {
+				return true
+			}
+		default:
+			digits = 0
+		}
+	}
+	return false
+}
 
 // reset zeroes what v points to, so a failed fast decode leaves nothing
 // behind for the second one.

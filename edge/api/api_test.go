@@ -73,6 +73,7 @@ func TestDecodeJSONInvalid(t *testing.T) {
 		{"year as text", "application/json", `{"enrolmentYear": "2027"}`, http.StatusBadRequest, "invalid_field_type", "enrolmentYear"},
 		{"year as fraction", "application/json", `{"enrolmentYear": 2027.5}`, http.StatusBadRequest, "invalid_field_type", "enrolmentYear"},
 		{"year too large", "application/json", `{"enrolmentYear": 99999999999999999999}`, http.StatusBadRequest, "out_of_range", "enrolmentYear"},
+		{"year just above int64", "application/json", `{"enrolmentYear": 9223372036854775808}`, http.StatusBadRequest, "out_of_range", "enrolmentYear"},
 		{"year with an exponent", "application/json", `{"enrolmentYear": 2.027e3}`, http.StatusBadRequest, "invalid_field_type", "enrolmentYear"},
 		{"year far too large", "application/json", `{"enrolmentYear": 1e400}`, http.StatusBadRequest, "out_of_range", "enrolmentYear"},
 		{"flag as text", "application/json", `{"residence": {"atHukouAddress": "true"}}`, http.StatusBadRequest, "invalid_field_type", "residence.atHukouAddress"},

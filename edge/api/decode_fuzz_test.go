@@ -47,6 +47,7 @@ func FuzzDecodeAgreement(f *testing.F) {
 		`{"enrolmentYear": 2027.5}`, `{"ENROLMENTYEAR": 1}`, `{"child": {"name": "\ud800"}}`,
 		`{"child": {"name": "a"}} {}`, `{"extra": {"x": 1e400}}`, "{\"child\": {\"name\": \"\xff\"}}",
 		`{"enrolmentYear": 1, "enrolmentYear": 2}`, `[]`, `null`, ``,
+		`{"enrolmentYear": 9223372036854775808}`, `{"campusChoices": [18446744073709551615]}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -130,6 +130,10 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 	if err != nil {
 		return nil, err
 	}
+	if _, known := c.Category(request.CategoryCode); request.CategoryCode != "" && !known {
+		return nil, apierror.Invalid("categoryCode", "unknown_category",
+			"所选报名入口类别不存在。该幼儿应选择“"+options.Category.Name+"”，请刷新页面后重新选择。")
+	}
 	if request.CategoryCode != options.Entry.CategoryCode {
 		return nil, errCategory("categoryCode", "所选报名入口与幼儿的户籍和居住情况不符，应为“"+options.Category.Name+"”。")
 	}

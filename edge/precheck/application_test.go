@@ -246,6 +246,8 @@ func TestCheckApplicationInvalid(t *testing.T) {
 			time.Now(), http.StatusBadRequest, "category_inconsistent", "categoryCode"},
 		{"broader category", func(r *precheck.ApplicationRequest) { r.CategoryCode = enrolment.CategoryDistrictHukou },
 			time.Now(), http.StatusBadRequest, "category_inconsistent", "categoryCode"},
+		{"unknown category", func(r *precheck.ApplicationRequest) { r.CategoryCode = "zzz" },
+			time.Now(), http.StatusBadRequest, "unknown_category", "categoryCode"},
 		{"missing category", func(r *precheck.ApplicationRequest) { r.CategoryCode = "" },
 			time.Now(), http.StatusBadRequest, "category_inconsistent", "categoryCode"},
 		{"before window", func(r *precheck.ApplicationRequest) {},

@@ -23,6 +23,9 @@ const maxExtraTextRunes = 500
 // value, and a "require" rule whose condition holds makes the field
 // required.
 func checkExtra(form *catalogue.Form, values map[string]any, schemaVersion int) (map[string]any, error) {
+	if schemaVersion < 0 {
+		return nil, apierror.Invalid("schemaVersion", "invalid_schema_version", "表单版本号无效，请刷新页面后重新填写。")
+	}
 	if schemaVersion > form.Version {
 		return nil, errStaleSchema()
 	}

@@ -120,6 +120,7 @@ func TestCheckRegistrationExtraInvalid(t *testing.T) {
 		{"unknown field without version", 0, map[string]any{"householdSize": 3.0, "pet": "猫"}, "unknown_field", "extra.pet"},
 		{"unknown field of older form", 1, map[string]any{"householdSize": 3.0, "pet": "猫"}, "stale_form", "schemaVersion"},
 		{"newer schema", 3, map[string]any{"householdSize": 3.0}, "stale_form", "schemaVersion"},
+		{"negative schema", -5, map[string]any{"householdSize": 3.0}, "invalid_schema_version", "schemaVersion"},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
