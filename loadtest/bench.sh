@@ -29,7 +29,7 @@
 #   BENCH_OPEN_DURATION
 #   BENCH_CONNECTIONS        connections of each run (default 1000)
 #   BENCH_OPEN_RATE          arrivals per second of the open run (default 10000)
-#   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 2, as DRAIN_CONSUMERS)
+#   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 3, as DRAIN_CONSUMERS)
 #   BENCH_MODES              runs to do, in order (default "bare sealing closed open")
 #   BENCH_SEALING_CYCLES     cycles of four runs of the sealing mode (default 2)
 #   BENCH_PROFILE            a folder: also record Go CPU profiles of the edge and the back office and
@@ -52,11 +52,11 @@ closed_duration=${BENCH_CLOSED_DURATION:-${BENCH_DURATION:-60s}}
 open_duration=${BENCH_OPEN_DURATION:-${BENCH_DURATION:-30s}}
 connections=${BENCH_CONNECTIONS:-1000}
 open_rate=${BENCH_OPEN_RATE:-10000}
-# The back office's default of two drainers, each lingering DRAIN_LINGER
-# for a fuller batch, keeps the backlog at the end of a closed run under
-# one second with fewer, larger transactions than four drainers did (see
-# docs/benchmarks.md, "2026-12-05 (third session)").
-drain_consumers=${BENCH_DRAIN_CONSUMERS:-2}
+# The back office's default of three drainers, each lingering
+# DRAIN_LINGER for a fuller batch, stores larger batches than four did and
+# kept the backlog at the end of make bench's closed run at 0.08 s, where
+# two drainers left 0.92 s (docs/benchmarks.md, "2026-12-05 12:14").
+drain_consumers=${BENCH_DRAIN_CONSUMERS:-3}
 modes=${BENCH_MODES:-bare sealing closed open}
 sealing_cycles=${BENCH_SEALING_CYCLES:-2}
 profile_dir=${BENCH_PROFILE:-}

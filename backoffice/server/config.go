@@ -126,7 +126,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		IdleTimeout:             r.Duration("BACKOFFICE_IDLE_TIMEOUT", 30*time.Minute, time.Minute),
 		LoginAttemptsPerMinute:  r.Int("BACKOFFICE_LOGIN_ATTEMPTS_PER_MINUTE", staff.DefaultLoginAttemptsPerMinute, 1, 100_000),
 		DrainConsumer:           r.String("DRAIN_CONSUMER", hostname),
-		DrainConsumers:          r.Int("DRAIN_CONSUMERS", 2, 1, 64),
+		DrainConsumers:          r.Int("DRAIN_CONSUMERS", 3, 1, 64),
 		DrainBatchSize:          r.Int("DRAIN_BATCH_SIZE", 1000, 1, 10_000),
 		DrainBlock:              r.Duration("DRAIN_BLOCK", 2*time.Second, 10*time.Millisecond),
 		DrainLinger:             r.Duration("DRAIN_LINGER", 20*time.Millisecond, 0),
