@@ -25,9 +25,9 @@ import (
 // Receipt fields from which the edge prints a registration form: the
 // record's stream body, whose personal values stay sealed until a PDF is
 // requested, and the ID of the print layout of the schema version it was
-// made with (Keys.PrintLayout), so the PDF never depends on a later version
-// or on the database. Receipts written before layouts had IDs carry the
-// layout itself in printLayoutField.
+// made with (Keys.PrintLayout), so the PDF keeps that version's labels
+// after a newer one is published and needs no database. Receipts written
+// before layouts had IDs carry the layout itself in printLayoutField.
 const (
 	recordField        = "record"
 	printLayoutIDField = "print_layout_id"
@@ -117,8 +117,8 @@ func extraText(field catalogue.PrintedField, value any) string {
 
 // extraRows returns the rows of the extra values in the order of the form.
 // A value the layout does not name, which happens only when another
-// version's layout stands in for a missing one, follows under its key, so
-// the printed form loses no value.
+// version's layout is used in place of a missing one, follows under its
+// key, so the printed form loses no value.
 func extraRows(layout catalogue.PrintLayout, extra map[string]any) []formpdf.Row {
 	rows := make([]formpdf.Row, 0, len(extra))
 	named := make(map[string]bool, len(layout.Extra))
@@ -292,9 +292,10 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 
 // printLayout reads the print layout that the receipt of number names by
 // id. Redis keeps each layout as long as the receipts that name it, so it
-// is missing only when someone deleted it. The current registration form
-// then serves: its own layout is stored again when it is the one named,
-// and otherwise its labels stand in, which a logged warning records.
+// is missing only when someone deleted it. Then the current registration
+// form's layout is used. When that is the layout named, it is stored
+// again. Otherwise a warning is logged, because the labels may differ from
+// the ones the parent saw.
 func (s *Service) printLayout(ctx context.Context, c *catalogue.Catalogue, number, id string) (string, error) {
 	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
 	defer cancel()
