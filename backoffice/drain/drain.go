@@ -30,7 +30,7 @@ type Config struct {
 	BatchSize int
 	Block     time.Duration
 	// Linger is how long a short read of new entries waits for more before
-	// the batch is stored (see topUp); zero stores every read at once.
+	// the batch is stored (see topUp). Zero stores every read at once.
 	Linger        time.Duration
 	ClaimIdle     time.Duration
 	ClaimInterval time.Duration
@@ -182,11 +182,11 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 
 // topUp waits Linger after a read of new entries that came back short of
 // BatchSize, and reads once more without blocking, so that under load each
-// transaction stores close to BatchSize rows. The rollup triggers and the
-// commit cost per statement: in a 30 s closed run, four drainers storing
-// about 130 rows per batch cost PostgreSQL 54 µs of CPU per row, and one
-// drainer storing about 940 rows 31 µs (docs/benchmarks.md). When the
-// stream is quiet, the status 已入库 comes Linger later.
+// transaction stores close to BatchSize rows, because the rollup triggers
+// and the commit cost per statement. In a 30 s closed run, four drainers
+// storing about 130 rows per batch cost PostgreSQL 54 µs of CPU per row,
+// and one drainer storing about 940 rows cost 31 µs (docs/benchmarks.md).
+// When the stream is quiet, the status 已入库 comes Linger later.
 func (d *Drainer) topUp(ctx context.Context, entries []rueidis.XRangeEntry) []rueidis.XRangeEntry {
 	if d.config.Linger <= 0 || len(entries) >= d.config.BatchSize {
 		return entries
@@ -198,7 +198,7 @@ func (d *Drainer) topUp(ctx context.Context, entries []rueidis.XRangeEntry) []ru
 	more, err := d.read(ctx, ">", d.config.BatchSize-len(entries), false)
 	if err != nil {
 		// Whatever that read delivered stays pending for this consumer and
-		// is reclaimed after ClaimIdle; the batch in hand goes on.
+		// is reclaimed after ClaimIdle. The batch in hand is stored.
 		slog.Error("stream read failed", "consumer", d.config.Consumer, "error", err)
 		return entries
 	}

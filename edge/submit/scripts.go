@@ -39,11 +39,11 @@ const (
 	claimTaken   = 0
 	claimCreated = 1
 	// claimNoLayout: the print layout the registration names is not in
-	// Redis; nothing was claimed. The edge stores the layout and runs the
-	// script again.
+	// Redis, and nothing was claimed. The edge stores the layout and runs
+	// the script again.
 	claimNoLayout = 2
-	// claimRevoked: the parent's session was revoked (signed out); nothing
-	// was claimed.
+	// claimRevoked: the parent's session was revoked (signed out), and
+	// nothing was claimed.
 	claimRevoked = 3
 )
 

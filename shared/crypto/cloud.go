@@ -169,7 +169,7 @@ func (p *CloudProvider) Sign(ctx context.Context, message []byte) (Signature, er
 }
 
 // Verify implements Provider. A signature by one of the retired local keys
-// is verified here; any other goes to the service.
+// is verified here, and any other by the service.
 func (p *CloudProvider) Verify(ctx context.Context, message []byte, signature Signature) error {
 	if p.retiredKeys != nil {
 		if _, err := p.retiredKeys.PublicKey(signature.KeyID); err == nil {
