@@ -117,8 +117,12 @@ func TestSwitchToCloudCommands(t *testing.T) {
 
 	// The local key's checkpoint verifies in cloud mode once its public
 	// key is in CRYPTO_VERIFY_KEYS, and not before.
-	if output, ok := runCommand(t, binary, cloud, "audit", "verify"); ok {
-		t.Errorf("audit verify in cloud mode without CRYPTO_VERIFY_KEYS passed, want the local key's checkpoint refused:\n%s", output)
+	output, ok = runCommand(t, binary, cloud, "audit", "verify")
+	if ok {
+		t.Errorf("audit verify in cloud mode without CRYPTO_VERIFY_KEYS passed, want the local key's checkpoint rejected:\n%s", output)
+	}
+	if !strings.Contains(output, "CRYPTO_VERIFY_KEYS") || strings.Contains(output, "forged") {
+		t.Errorf("audit verify in cloud mode without CRYPTO_VERIFY_KEYS does not name the missing key as the cause:\n%s", output)
 	}
 	cloud["CRYPTO_VERIFY_KEYS"] = "local-2026=" + publicKeyPath
 	if output, ok := runCommand(t, binary, cloud, "audit", "verify"); !ok {

@@ -23,6 +23,7 @@ const checkpointDomain = "preschool/audit/checkpoint/v1"
 // Reasons that Checkpoints.Verify gives.
 const (
 	ReasonCheckpointSignature  = "a signed checkpoint does not verify: it was forged or edited, or a checkpoint before it was removed"
+	ReasonCheckpointUnknownKey = "a signed checkpoint names a signing key that the cryptography provider does not have: list the retired key's public key in CRYPTO_VERIFY_KEYS"
 	ReasonCheckpointOrder      = "a signed checkpoint names an earlier row than the checkpoint before it"
 	ReasonCheckpointRowMissing = "a signed checkpoint names a row that no longer exists: rows were deleted"
 	ReasonCheckpointHash       = "a signed checkpoint holds another hash for this row: a row up to here was edited and the chain rebuilt"
@@ -171,7 +172,15 @@ func (c *Checkpoints) Verify(ctx context.Context) (int, []Problem, error) {
 	var lastID int64
 	for _, checkpoint := range checkpoints {
 		signature := crypto.Signature{KeyID: checkpoint.KeyID, UserID: checkpoint.UserID, Value: checkpoint.Signature}
-		if err := c.Provider.Verify(ctx, checkpoint.message(digest), signature); err != nil {
+		err := c.Provider.Verify(ctx, checkpoint.message(digest), signature)
+		switch {
+		case errors.Is(err, crypto.ErrServiceUnavailable):
+			// No answer is not a failed check: the trail is not verified.
+			return 0, nil, fmt.Errorf("audit: verify checkpoint %d: %w", checkpoint.ID, err)
+		case errors.Is(err, crypto.ErrUnknownKey):
+			slog.Error("audit checkpoint signed with an unknown key", "checkpoint", checkpoint.ID, "key_id", checkpoint.KeyID, "error", err)
+			problems = append(problems, Problem{ID: checkpoint.LastID, Checkpoint: checkpoint.ID, Reason: ReasonCheckpointUnknownKey})
+		case err != nil:
 			slog.Error("audit checkpoint signature does not verify", "checkpoint", checkpoint.ID, "error", err)
 			problems = append(problems, Problem{ID: checkpoint.LastID, Checkpoint: checkpoint.ID, Reason: ReasonCheckpointSignature})
 		}
@@ -179,7 +188,7 @@ func (c *Checkpoints) Verify(ctx context.Context) (int, []Problem, error) {
 			problems = append(problems, Problem{ID: checkpoint.LastID, Checkpoint: checkpoint.ID, Reason: ReasonCheckpointOrder})
 		}
 		var hash []byte
-		err := c.DB.GetContext(ctx, &hash, `SELECT hash FROM audit_event WHERE id = $1`, checkpoint.LastID)
+		err = c.DB.GetContext(ctx, &hash, `SELECT hash FROM audit_event WHERE id = $1`, checkpoint.LastID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			problems = append(problems, Problem{ID: checkpoint.LastID, Checkpoint: checkpoint.ID, Reason: ReasonCheckpointRowMissing})

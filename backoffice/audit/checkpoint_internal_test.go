@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -195,5 +197,36 @@ func TestCheckpointsRulesKeepTableAppendOnly(t *testing.T) {
 	count, problems, err := checkpoints.Verify(context.Background())
 	if err != nil || count != 1 || len(problems) != 0 {
 		t.Errorf("Verify after UPDATE and DELETE under the rules = %d, %+v, %v, want the checkpoint intact", count, problems, err)
+	}
+}
+
+// unavailableProvider is a provider whose cryptography service does not
+// answer.
+type unavailableProvider struct{ crypto.Provider }
+
+func (unavailableProvider) Verify(context.Context, []byte, crypto.Signature) error {
+	return fmt.Errorf("%w: connection refused", crypto.ErrServiceUnavailable)
+}
+
+// TestCheckpointsVerifyCauses keeps a missing key and a silent service
+// apart from tampering: a checkpoint of a key the provider does not have
+// gets its own reason, and a service that does not answer fails the check.
+func TestCheckpointsVerifyCauses(t *testing.T) {
+	db := testenv.NewDatabase(t).DB
+	trail := &Trail{DB: db, Now: time.Now}
+	record(t, trail, 2)
+	writeCheckpoint(t, &Checkpoints{DB: db, Provider: newProvider(t, "audit-1")})
+
+	_, problems, err := (&Checkpoints{DB: db, Provider: newProvider(t, "audit-2")}).Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || problems[0].Reason != ReasonCheckpointUnknownKey {
+		t.Errorf("Verify with another key = %+v, want one %q", problems, ReasonCheckpointUnknownKey)
+	}
+
+	_, problems, err = (&Checkpoints{DB: db, Provider: unavailableProvider{}}).Verify(context.Background())
+	if !errors.Is(err, crypto.ErrServiceUnavailable) || len(problems) != 0 {
+		t.Errorf("Verify without the service = %+v, %v; want ErrServiceUnavailable and no problems", problems, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/httpx"
 	"github.com/sh-preschool/preschool/shared/apierror"
+	"github.com/sh-preschool/preschool/shared/crypto"
 )
 
 // PermissionRead lets a staff member read, export and verify the trail.
@@ -319,6 +321,7 @@ var problemLabels = map[string]string{
 	"the row's content does not match its hash: the row was edited":                    "记录内容与其哈希值不一致：该记录被修改过",
 	"the chain's head does not name the last row: rows at the end were deleted":        "链头未指向最后一条记录：末尾的记录被删除",
 	ReasonCheckpointSignature:  "签名检查点验签失败：检查点被伪造或修改，或其前面的检查点被删除",
+	ReasonCheckpointUnknownKey: "签名检查点所用的签名密钥不在当前密码服务中：请在 CRYPTO_VERIFY_KEYS 中配置该停用密钥的公钥",
 	ReasonCheckpointOrder:      "签名检查点指向的记录早于前一个检查点",
 	ReasonCheckpointRowMissing: "签名检查点指向的记录已不存在：有记录被删除",
 	ReasonCheckpointHash:       "签名检查点中该记录的哈希值不同：此前的记录被修改且哈希链被重建",
@@ -345,6 +348,11 @@ type VerifyBody struct {
 	Problems []VerifyProblem `json:"problems"`
 }
 
+// errCheckpointsUnverifiable says that the signed checkpoints could not be
+// checked, which is not a finding of tampering.
+var errCheckpointsUnverifiable = apierror.New(http.StatusServiceUnavailable, "crypto_service_unavailable",
+	"密码服务暂时不可用，无法校验签名检查点（这不表示日志被篡改），请稍后再试。")
+
 // verify handles GET /api/v1/audit-events/verify. A broken chain is a
 // result, not an error, so the response has status 200 either way.
 func (h *Handlers) verify(w http.ResponseWriter, r *http.Request) error {
@@ -354,6 +362,10 @@ func (h *Handlers) verify(w http.ResponseWriter, r *http.Request) error {
 	}
 	if h.Checkpoints != nil {
 		_, problems, err := h.Checkpoints.Verify(r.Context())
+		if errors.Is(err, crypto.ErrServiceUnavailable) {
+			slog.Error("audit checkpoints not verified", "error", err)
+			return errCheckpointsUnverifiable
+		}
 		if err != nil {
 			return err
 		}

@@ -80,6 +80,15 @@ func NewCloudProvider(config CloudConfig) (*CloudProvider, error) {
 			return nil, err
 		}
 	}
+	// A retired key under a service key's ID would verify that ID's
+	// signatures locally, with the wrong key.
+	if config.RetiredKeys != nil {
+		for _, id := range []string{config.SigningKeyID, config.SealingKeyID} {
+			if _, err := config.RetiredKeys.PublicKey(id); id != "" && err == nil {
+				return nil, fmt.Errorf("crypto: CRYPTO_VERIFY_KEYS names %q, a key ID of the cryptography service: give the retired local key its own ID", id)
+			}
+		}
+	}
 	userID := config.UserID
 	if userID == "" {
 		userID = DefaultUserID

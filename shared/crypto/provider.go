@@ -340,6 +340,7 @@ func loadVerifyKeys(name, list string) (map[string]*sm2.PublicKey, error) {
 			continue
 		}
 		keyID, path, ok := strings.Cut(pair, "=")
+		keyID, path = strings.TrimSpace(keyID), strings.TrimSpace(path)
 		if !ok || keyID == "" || path == "" {
 			return nil, fmt.Errorf("crypto: %s entry %q: want id=path, such as audit-2025=/etc/preschool/audit-2025.pub.pem", name, pair)
 		}
@@ -348,7 +349,7 @@ func loadVerifyKeys(name, list string) (map[string]*sm2.PublicKey, error) {
 		}
 		key, err := LoadSM2PublicKeyFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s entry %q: %w", name, keyID, err)
 		}
 		keys[keyID] = key
 	}

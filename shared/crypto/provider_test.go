@@ -559,4 +559,23 @@ func TestCloudVerifiesRetiredLocalKeys(t *testing.T) {
 	if err := build("").Verify(ctx, []byte("checkpoint"), signature); err == nil {
 		t.Error("without CRYPTO_VERIFY_KEYS the retired key's signature verifies, want an error")
 	}
+	if err := build(" local-2026 = " + retiredPublicPath + " ").Verify(ctx, []byte("checkpoint"), signature); err != nil {
+		t.Errorf("CRYPTO_VERIFY_KEYS with spaces around the ID and path: Verify = %v, want the signature verified", err)
+	}
+
+	// A retired key may not take a service key's ID, or it would verify
+	// that key's signatures locally.
+	for _, id := range []string{"s1", "k1"} {
+		_, err := crypto.NewProvider(crypto.LoadProviderConfig(config.FromMap(map[string]string{
+			"CRYPTO_PROVIDER":        "cloud",
+			"CRYPTO_SERVICE_URL":     server.URL,
+			"CRYPTO_SERVICE_API_KEY": testAPIKey,
+			"CRYPTO_SEALING_KEY_ID":  "k1",
+			"CRYPTO_SIGNING_KEY_ID":  "s1",
+			"CRYPTO_VERIFY_KEYS":     id + "=" + retiredPublicPath,
+		})))
+		if err == nil || !strings.Contains(err.Error(), id) {
+			t.Errorf("CRYPTO_VERIFY_KEYS naming the service key %s: NewProvider error = %v, want one naming it", id, err)
+		}
+	}
 }
