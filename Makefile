@@ -10,7 +10,7 @@ export GOFLAGS := -buildvcs=false
 WEB_APPS := edge/web/app backoffice/web/app
 BINARIES := bin/edge bin/backoffice bin/simulators bin/loaddriver bin/dashboards-load
 
-.PHONY: all run test build web go-build migrate seed bench bench-dashboards bench-staff bench-sealing lint fuzz e2e browser fonts go-test clean release-notes
+.PHONY: all run test build web go-build migrate seed bench bench-dashboards bench-staff bench-sealing lint gofmt-check fuzz e2e browser fonts go-test clean release-notes
 
 all: build
 
@@ -40,7 +40,7 @@ run: build fonts
 ## test: vet, every Go test against the local PostgreSQL and Redis, and the browser tests
 test: build go-test e2e
 
-go-test: fonts conflict-markers
+go-test: fonts conflict-markers gofmt-check
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
@@ -114,8 +114,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./shared/address/
 
 ## lint: gofmt, go vet and govulncheck (skipped with a notice when its database is unreachable)
-lint:
+# gofmt-check fails when gofmt would change a tracked Go file.
+gofmt-check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+
+lint: gofmt-check
 	$(GO) vet ./...
 	@if $(GO) run golang.org/x/vuln/cmd/govulncheck@v1.1.4 -version >/dev/null 2>&1 && \
 	    curl -fsS --max-time 5 -o /dev/null https://vuln.go.dev/index/db.json.gz 2>/dev/null; then \

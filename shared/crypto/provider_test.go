@@ -559,7 +559,7 @@ func TestCloudVerifiesRetiredLocalKeys(t *testing.T) {
 	if err := build("").Verify(ctx, []byte("checkpoint"), signature); err == nil {
 		t.Error("without CRYPTO_VERIFY_KEYS the retired key's signature verifies, want an error")
 	}
-	if err := build(" local-2026 = " + retiredPublicPath + " ").Verify(ctx, []byte("checkpoint"), signature); err != nil {
+	if err := build(" local-2026 = "+retiredPublicPath+" ").Verify(ctx, []byte("checkpoint"), signature); err != nil {
 		t.Errorf("CRYPTO_VERIFY_KEYS with spaces around the ID and path: Verify = %v, want the signature verified", err)
 	}
 
