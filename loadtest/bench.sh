@@ -52,9 +52,9 @@ closed_duration=${BENCH_CLOSED_DURATION:-${BENCH_DURATION:-60s}}
 open_duration=${BENCH_OPEN_DURATION:-${BENCH_DURATION:-30s}}
 connections=${BENCH_CONNECTIONS:-1000}
 open_rate=${BENCH_OPEN_RATE:-10000}
-# The back office's default of three drainers, each lingering
-# DRAIN_LINGER for a fuller batch, stores larger batches than four did and
-# kept the backlog at the end of make bench's closed run at 0.08 s, where
+# The back office's default is three drainers, each lingering DRAIN_LINGER
+# for a fuller batch. They store larger batches than four drainers did.
+# At the end of make bench's closed run they left a backlog of 0.08 s, and
 # two drainers left 0.92 s (docs/benchmarks.md, "2026-12-05 12:14").
 drain_consumers=${BENCH_DRAIN_CONSUMERS:-3}
 modes=${BENCH_MODES:-bare sealing closed open}

@@ -175,7 +175,8 @@ func (c *Checkpoints) Verify(ctx context.Context) (int, []Problem, error) {
 		err := c.Provider.Verify(ctx, checkpoint.message(digest), signature)
 		switch {
 		case errors.Is(err, crypto.ErrServiceUnavailable):
-			// No answer is not a failed check: the trail is not verified.
+			// A service that does not respond is not a failed check, so
+			// the trail is left unverified.
 			return 0, nil, fmt.Errorf("audit: verify checkpoint %d: %w", checkpoint.ID, err)
 		case errors.Is(err, crypto.ErrUnknownKey):
 			slog.Error("audit checkpoint signed with an unknown key", "checkpoint", checkpoint.ID, "key_id", checkpoint.KeyID, "error", err)

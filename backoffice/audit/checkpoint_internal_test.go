@@ -201,7 +201,7 @@ func TestCheckpointsRulesKeepTableAppendOnly(t *testing.T) {
 }
 
 // unavailableProvider is a provider whose cryptography service does not
-// answer.
+// respond.
 type unavailableProvider struct{ crypto.Provider }
 
 func (unavailableProvider) Verify(context.Context, []byte, crypto.Signature) error {
@@ -209,8 +209,8 @@ func (unavailableProvider) Verify(context.Context, []byte, crypto.Signature) err
 }
 
 // TestCheckpointsVerifyCauses keeps a missing key and a silent service
-// apart from tampering: a checkpoint of a key the provider does not have
-// gets its own reason, and a service that does not answer fails the check.
+// apart from tampering. A checkpoint of a key the provider does not have
+// gets its own reason, and a service that does not respond fails the check.
 func TestCheckpointsVerifyCauses(t *testing.T) {
 	db := testenv.NewDatabase(t).DB
 	trail := &Trail{DB: db, Now: time.Now}

@@ -321,7 +321,7 @@ var problemLabels = map[string]string{
 	"the row's content does not match its hash: the row was edited":                    "记录内容与其哈希值不一致：该记录被修改过",
 	"the chain's head does not name the last row: rows at the end were deleted":        "链头未指向最后一条记录：末尾的记录被删除",
 	ReasonCheckpointSignature:  "签名检查点验签失败：检查点被伪造或修改，或其前面的检查点被删除",
-	ReasonCheckpointUnknownKey: "签名检查点所用的签名密钥不在当前密码服务中：请在 CRYPTO_VERIFY_KEYS 中配置该停用密钥的公钥",
+	ReasonCheckpointUnknownKey: "签名检查点所用的签名密钥不在当前密码服务中（不表示日志被篡改）：请运维人员在 CRYPTO_VERIFY_KEYS 中配置该停用密钥的公钥",
 	ReasonCheckpointOrder:      "签名检查点指向的记录早于前一个检查点",
 	ReasonCheckpointRowMissing: "签名检查点指向的记录已不存在：有记录被删除",
 	ReasonCheckpointHash:       "签名检查点中该记录的哈希值不同：此前的记录被修改且哈希链被重建",
@@ -348,8 +348,8 @@ type VerifyBody struct {
 	Problems []VerifyProblem `json:"problems"`
 }
 
-// errCheckpointsUnverifiable says that the signed checkpoints could not be
-// checked, which is not a finding of tampering.
+// errCheckpointsUnverifiable is the error when the signed checkpoints could
+// not be checked, which is not a finding of tampering.
 var errCheckpointsUnverifiable = apierror.New(http.StatusServiceUnavailable, "crypto_service_unavailable",
 	"密码服务暂时不可用，无法校验签名检查点（这不表示日志被篡改），请稍后再试。")
 

@@ -181,9 +181,10 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 }
 
 // topUp waits Linger after a read of new entries that came back short of
-// BatchSize, and reads once more without blocking, so that under load each
-// transaction stores close to BatchSize rows, because the rollup triggers
-// and the commit cost per statement. In a 30 s closed run, four drainers
+// BatchSize, and reads once more without blocking. Under load, each
+// transaction then stores close to BatchSize rows, which matters because
+// the rollup triggers and the commit cost per statement. In a 30 s closed
+// run, four drainers
 // storing about 130 rows per batch cost PostgreSQL 54 µs of CPU per row,
 // and one drainer storing about 940 rows cost 31 µs (docs/benchmarks.md).
 // When the stream is quiet, the status 已入库 comes Linger later.

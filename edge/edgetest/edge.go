@@ -352,3 +352,15 @@ func (r *Response) Decode(t testing.TB, v any) {
 func Quiet() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 }
+
+// StreamLength returns the number of entries in the submissions stream of
+// keys.
+func StreamLength(t testing.TB, redis *testenv.Redis, keys enrolment.Keys) int64 {
+	t.Helper()
+	client := redis.Client
+	length, err := client.Do(context.Background(), client.B().Xlen().Key(keys.Stream()).Build()).AsInt64()
+	if err != nil {
+		t.Fatalf("XLEN: %v", err)
+	}
+	return length
+}

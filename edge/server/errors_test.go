@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -302,15 +301,15 @@ func TestLogoutRevokesSession(t *testing.T) {
 	// The submission routes check the revocation in their claim scripts:
 	// neither a repeat, which would give the number, nor a new submission
 	// gets through.
-	entries := streamLength(t, e)
+	entries := edgetest.StreamLength(t, e.Redis, e.Keys)
 	repeat := e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/registrations", Body: registration, Header: header})
 	edgetest.CheckAPIError(t, repeat.Error(t), http.StatusUnauthorized, "not_signed_in", "")
-	another := e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/registrations", Body: edgetest.JSON(t, f.Registration(t)), Header: header})
-	edgetest.CheckAPIError(t, another.Error(t), http.StatusUnauthorized, "not_signed_in", "")
+	newRegistration := e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/registrations", Body: edgetest.JSON(t, f.Registration(t)), Header: header})
+	edgetest.CheckAPIError(t, newRegistration.Error(t), http.StatusUnauthorized, "not_signed_in", "")
 	application := edgetest.JSON(t, edgetest.Application(registered.ReceiptNumber, home, enrolment.CategoryDistrictHukouResident))
 	applied := e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/applications", Body: application, Header: header})
 	edgetest.CheckAPIError(t, applied.Error(t), http.StatusUnauthorized, "not_signed_in", "")
-	if got := streamLength(t, e); got != entries {
+	if got := edgetest.StreamLength(t, e.Redis, e.Keys); got != entries {
 		t.Errorf("the stream grew from %d to %d entries after signing out", entries, got)
 	}
 
@@ -326,15 +325,4 @@ func TestLogoutRevokesSession(t *testing.T) {
 	foreign := edgetest.Application(others.ReceiptNumber, home, enrolment.CategoryDistrictHukouResident)
 	response = e.Do(t, edgetest.Request{Method: "POST", Path: "/api/v1/applications", Body: edgetest.JSON(t, foreign), Header: header})
 	edgetest.CheckAPIError(t, response.Error(t), http.StatusUnauthorized, "not_signed_in", "")
-}
-
-// streamLength returns the number of entries in e's submissions stream.
-func streamLength(t *testing.T, e *edgetest.Edge) int64 {
-	t.Helper()
-	client := e.Redis.Client
-	length, err := client.Do(context.Background(), client.B().Xlen().Key(e.Keys.Stream()).Build()).AsInt64()
-	if err != nil {
-		t.Fatalf("XLEN: %v", err)
-	}
-	return length
 }

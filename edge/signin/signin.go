@@ -77,34 +77,21 @@ func New(config Config) *Service {
 
 // Authenticate sets the request's subject from a valid session cookie. It
 // never rejects: handlers that need a parent call api.RequireSubject.
-func (s *Service) Authenticate(ctx *fasthttp.RequestCtx) {
-	token := ctx.Request.Header.Cookie(SessionCookie)
-	if len(token) == 0 {
-		return
-	}
-	claims, err := session.Open(s.config.Sealer, Purpose, string(token), s.config.Now())
-	if err != nil || s.revoked(ctx, claims.SessionID) {
-		return
-	}
-	api.SetSubject(ctx, claims.Subject)
-}
-
-// keyedRevocations are Revocations that a Redis script can check itself.
-type keyedRevocations interface {
-	Key(sessionID string) string
-}
+func (s *Service) Authenticate(ctx *fasthttp.RequestCtx) { s.authenticate(ctx, false) }
 
 // AuthenticateLeavingRevocation is Authenticate for a handler whose Redis
 // script checks the revocation within its own call, which saves the
 // submission a round trip to Redis. It stores the revocation key with
 // api.SetRevocationKey instead of looking it up. Without keyed revocations
 // it does what Authenticate does.
-func (s *Service) AuthenticateLeavingRevocation(ctx *fasthttp.RequestCtx) {
-	keyed, ok := s.config.Revocations.(keyedRevocations)
-	if !ok {
-		s.Authenticate(ctx)
-		return
-	}
+func (s *Service) AuthenticateLeavingRevocation(ctx *fasthttp.RequestCtx) { s.authenticate(ctx, true) }
+
+// keyedRevocations are Revocations that a Redis script can check itself.
+type keyedRevocations interface {
+	Key(sessionID string) string
+}
+
+func (s *Service) authenticate(ctx *fasthttp.RequestCtx, leaveRevocation bool) {
 	token := ctx.Request.Header.Cookie(SessionCookie)
 	if len(token) == 0 {
 		return
@@ -113,8 +100,12 @@ func (s *Service) AuthenticateLeavingRevocation(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		return
 	}
-	if claims.SessionID != "" {
+	keyed, isKeyed := s.config.Revocations.(keyedRevocations)
+	switch {
+	case leaveRevocation && isKeyed && claims.SessionID != "":
 		api.SetRevocationKey(ctx, keyed.Key(claims.SessionID))
+	case s.revoked(ctx, claims.SessionID):
+		return
 	}
 	api.SetSubject(ctx, claims.Subject)
 }

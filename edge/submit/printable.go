@@ -117,8 +117,8 @@ func extraText(field catalogue.PrintedField, value any) string {
 
 // extraRows returns the rows of the extra values in the order of the form.
 // A value the layout does not name, which happens only when another
-// version's layout is used in place of a missing one, follows under its
-// key, so the printed form loses no value.
+// version's layout is used in place of a missing one, follows as
+// 其他填报项（key）, so the printed form loses no value.
 func extraRows(layout catalogue.PrintLayout, extra map[string]any) []formpdf.Row {
 	rows := make([]formpdf.Row, 0, len(extra))
 	named := make(map[string]bool, len(layout.Extra))
@@ -136,7 +136,8 @@ func extraRows(layout catalogue.PrintLayout, extra map[string]any) []formpdf.Row
 	}
 	sort.Strings(unnamed)
 	for _, key := range unnamed {
-		rows = append(rows, formpdf.Row{Label: key, Value: extraText(catalogue.PrintedField{Key: key}, extra[key])})
+		label := "其他填报项（" + key + "）"
+		rows = append(rows, formpdf.Row{Label: label, Value: extraText(catalogue.PrintedField{Key: key}, extra[key])})
 	}
 	return rows
 }

@@ -281,7 +281,7 @@ func TestPrintableFormWithoutStoredLayout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PrintableForm after version 3 without the stored layout returned %v", err)
 	}
-	if diff := cmp.Diff([]formpdf.Row{{Label: "note", Value: "对花生过敏"}}, lastRows(document)); diff != "" {
+	if diff := cmp.Diff([]formpdf.Row{{Label: "其他填报项（note）", Value: "对花生过敏"}}, lastRows(document)); diff != "" {
 		t.Errorf("rows under version 3's layout (-want +got):\n%s", diff)
 	}
 }

@@ -51,11 +51,10 @@ const (
 // session before anything else, when the caller passes the session's
 // revocation key as KEYS[n].
 func revokedCheck(n int) string {
-	key := fmt.Sprintf("KEYS[%d]", n)
-	return `if ` + key + ` and redis.call('EXISTS', ` + key + `) == 1 then
-  return {3, ''}
+	return fmt.Sprintf(`if KEYS[%[1]d] and redis.call('EXISTS', KEYS[%[1]d]) == 1 then
+  return {%[2]d, ''}
 end
-`
+`, n, claimRevoked)
 }
 
 // registerScript claims a child's registration for a year.

@@ -318,10 +318,9 @@ func joinIDs(ids []int64) string {
 
 // runClaimScript runs a claim script and returns its outcome (claimTaken,
 // claimCreated, claimNoLayout or claimRevoked) and value. When the call
-// times out, the script may have run anyway, so it runs once more: the
+// times out, the script may have run anyway, so it runs once more. The
 // claim makes the second run return the first one's receipt (same payload)
-// instead of a new one, and the parent gets a receipt instead of a doubtful
-// error.
+// instead of a new one, so the parent gets a receipt, not a doubtful error.
 func runClaimScript(ctx context.Context, client rueidis.Client, script *rueidis.Lua, keys, args []string, timeout time.Duration) (int64, string, error) {
 	outcome, value, err := runClaimScriptOnce(ctx, client, script, keys, args, timeout)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {

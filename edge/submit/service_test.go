@@ -62,12 +62,7 @@ func newService(f *edgetest.Fixture, client rueidis.Client, prefix string) *subm
 // streamLength returns the number of entries in the submissions stream.
 func (h *harness) streamLength(t *testing.T) int64 {
 	t.Helper()
-	client := h.redis.Client
-	length, err := client.Do(context.Background(), client.B().Xlen().Key(h.keys.Stream()).Build()).AsInt64()
-	if err != nil {
-		t.Fatalf("XLEN: %v", err)
-	}
-	return length
+	return edgetest.StreamLength(t, h.redis, h.keys)
 }
 
 // stream returns the entries of the submissions stream.
