@@ -265,7 +265,7 @@ func TestKillAndReclaim(t *testing.T) {
 		"DRAIN_CLAIM_IDLE": "500ms", "DRAIN_BLOCK": "100ms", "DRAIN_CLAIM_INTERVAL": "200ms",
 	}))
 	env.WaitForRows(t, 3*time.Minute, entryCount, `SELECT count(*) FROM registration`)
-	backofficetest.WaitFor(t, 2*time.Minute, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, 2*time.Minute)
 	if !third.running() {
 		t.Fatalf("the third run exited on its own")
 	}

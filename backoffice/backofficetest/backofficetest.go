@@ -454,6 +454,32 @@ func (e *Env) Receipt(t testing.TB, number string) map[string]string {
 	return fields
 }
 
+// WaitForDrained waits until no entry is pending and the watermark has
+// passed the stream's last entry, so that every stored entry reads as
+// recorded. A drainer raises the watermark just after it acknowledges a
+// batch; stopping it between the two would leave the last batch reading
+// as accepted until the next drainer's tick.
+func (e *Env) WaitForDrained(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	WaitFor(t, timeout, "no pending entries and the watermark past the last entry", func() (bool, error) {
+		if e.Pending(t) != 0 {
+			return false, nil
+		}
+		last, err := e.do(e.Redis.Client.B().Xrevrange().Key(e.Keys.Stream()).End("+").Start("-").Count(1).Build()).AsXRange()
+		if err != nil || len(last) == 0 {
+			return err == nil, err
+		}
+		watermark, err := e.do(e.Redis.Client.B().Get().Key(e.Keys.Watermark()).Build()).ToString()
+		if rueidis.IsRedisNil(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return enrol.LessStreamID(last[0].ID, watermark), nil
+	})
+}
+
 // Pending returns the number of entries pending in the consumer group.
 func (e *Env) Pending(t testing.TB) int64 {
 	t.Helper()

@@ -99,7 +99,7 @@ func TestDeadLetterMalformedEntry(t *testing.T) {
 
 	running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, sentinel)
-	backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, drainWait)
 	running.Stop(t)
 
 	for _, test := range cases {
@@ -184,7 +184,7 @@ func TestDeadLetterRejectedRecord(t *testing.T) {
 	config.ClaimInterval = 50 * time.Millisecond
 	running := backofficetest.Start(t, env.Drainer(config))
 	backofficetest.WaitFor(t, drainWait, "two dead letters", func() (bool, error) { return len(env.DeadLetters(t)) == 2, nil })
-	backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, drainWait)
 	running.Stop(t)
 
 	t.Run("good entries stored", func(t *testing.T) {
@@ -276,7 +276,7 @@ func TestDeadLetterTrimmedEntry(t *testing.T) {
 
 	// The same consumer re-reads its pending entry, whose data is gone.
 	running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("backoffice-0")))
-	backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, drainWait)
 	select {
 	case <-running.Done():
 		t.Fatalf("Run returned %v after a trimmed entry, want it to keep draining", running.Err())

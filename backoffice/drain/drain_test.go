@@ -146,7 +146,7 @@ func TestDrainStoresSubmissions(t *testing.T) {
 	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 	env.WaitForRows(t, drainWait, len(sent.registrations), `SELECT count(*) FROM registration`)
 	env.WaitForRows(t, drainWait, len(sent.applications), `SELECT count(*) FROM application`)
-	backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, drainWait)
 
 	t.Run("registrations", func(t *testing.T) {
 		stored := registrationsByNumber(t, env.DB.DB)
@@ -371,7 +371,7 @@ func TestDuplicateEntryStoredOnce(t *testing.T) {
 
 		running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 		env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, sentinel)
-		backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+		env.WaitForDrained(t, drainWait)
 		running.Stop(t)
 
 		if rows := env.Count(t, `SELECT count(*) FROM registration WHERE registration_number = $1`, number); rows != 1 {
@@ -389,13 +389,13 @@ func TestDuplicateEntryStoredOnce(t *testing.T) {
 		number := env.Register(t, backofficetest.Subject(3), env.ShanghaiChild(t, 3, xuhui, xuhui))
 		running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 		env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, number)
-		backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+		env.WaitForDrained(t, drainWait)
 		firstRecordedAt := env.Receipt(t, number)[enrol.FieldRecordedAt]
 
 		copyEntry(t, env, number)
 		sentinel := env.Register(t, backofficetest.Subject(4), env.ShanghaiChild(t, 4, xuhui, xuhui))
 		env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, sentinel)
-		backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+		env.WaitForDrained(t, drainWait)
 		running.Stop(t)
 
 		if rows := env.Count(t, `SELECT count(*) FROM registration WHERE registration_number = $1`, number); rows != 1 {
@@ -418,7 +418,7 @@ func TestDuplicateEntryStoredOnce(t *testing.T) {
 
 		running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 		env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, sentinel)
-		backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+		env.WaitForDrained(t, drainWait)
 		running.Stop(t)
 
 		if rows := env.Count(t, `SELECT count(*) FROM application WHERE application_number = $1`, application); rows != 1 {
@@ -472,7 +472,7 @@ func TestLostClaimRejectsDuplicate(t *testing.T) {
 				running = backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 			}
 			env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, sentinel)
-			backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+			env.WaitForDrained(t, drainWait)
 			// The drainer raises the watermark, from which the first receipt
 			// reads 已入库, just after it acknowledges, so the drainer runs
 			// until the receipt shows it.
@@ -645,7 +645,7 @@ func TestRestartRereadsOwnPending(t *testing.T) {
 	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("backoffice-0")))
 	env.WaitForRows(t, drainWait, len(sent.registrations), `SELECT count(*) FROM registration`)
 	env.WaitForRows(t, drainWait, len(sent.applications), `SELECT count(*) FROM application`)
-	backofficetest.WaitFor(t, drainWait, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, drainWait)
 }
 
 func TestRunStopsWhenBeforeAckFails(t *testing.T) {

@@ -38,7 +38,7 @@ func TestDeletionWithApplicationInStream(t *testing.T) {
 	subject := backofficetest.Subject(5)
 	registration := f.env.Register(t, subject, f.env.ShanghaiChild(t, 5, xuhui, xuhui))
 	f.env.WaitForRows(t, time.Minute, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, registration)
-	backofficetest.WaitFor(t, time.Minute, "no pending entries", func() (bool, error) { return f.env.Pending(t) == 0, nil })
+	f.env.WaitForDrained(t, time.Minute)
 	if err := f.drainer.Stop(t); err != nil {
 		t.Fatalf("stop the drainer: %v", err)
 	}

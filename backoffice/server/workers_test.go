@@ -65,7 +65,7 @@ func TestWorkersDrainAndVerify(t *testing.T) {
 			t.Errorf("%s receipt status = %q, want %q", number, receipt, status)
 		}
 	}
-	backofficetest.WaitFor(t, time.Minute, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, time.Minute)
 
 	response, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + backOffice.Addr() + "/metrics")
 	if err != nil {

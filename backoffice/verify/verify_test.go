@@ -66,7 +66,7 @@ func registerAndDrain(t *testing.T, env *backofficetest.Env, first int, requests
 		}
 		return true, nil
 	})
-	backofficetest.WaitFor(t, waitLimit, "no pending entries", func() (bool, error) { return env.Pending(t) == 0, nil })
+	env.WaitForDrained(t, waitLimit)
 	running.Stop(t)
 	return numbers
 }
