@@ -457,8 +457,8 @@ func (e *Env) Receipt(t testing.TB, number string) map[string]string {
 // WaitForDrained waits until no entry is pending and the watermark has
 // passed the stream's last entry, so that every stored entry reads as
 // recorded. A drainer raises the watermark just after it acknowledges a
-// batch; stopping it between the two would leave the last batch reading
-// as accepted until the next drainer's tick.
+// batch. A test that stopped it in between would read the last batch as
+// accepted.
 func (e *Env) WaitForDrained(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	WaitFor(t, timeout, "no pending entries and the watermark past the last entry", func() (bool, error) {
