@@ -37,6 +37,8 @@
 #   BENCH_LOG_DIR            keep the stack's and the driver's logs in this folder
 #                            (default: a temporary folder, removed on exit)
 #   BENCH_BIN_DIR            where the binaries are (default bin/)
+#   BENCH_REGISTRATION_LIMIT RATE/BURST of the registration route instead of deploy/limits.toml's,
+#                            such as 8000/1000: above it the edge sheds registrations with 429
 #   BENCH_POSTGRES           PostgreSQL server URL without a database
 #                            (default postgres://postgres@127.0.0.1:5432)
 #   REDIS_ADDR               Redis address (default 127.0.0.1:6379)
@@ -231,6 +233,13 @@ export LOG_LEVEL=warn
 # every request its own parent, so the defaults do not throttle a
 # legitimate 15,000 per second.
 cp deploy/limits.toml "$work/limits.toml"
+if [[ -n ${BENCH_REGISTRATION_LIMIT:-} ]]; then
+  limit_rate=${BENCH_REGISTRATION_LIMIT%/*} limit_burst=${BENCH_REGISTRATION_LIMIT#*/}
+  [[ $limit_rate =~ ^[0-9]+$ && $limit_burst =~ ^[0-9]+$ ]] || fail "BENCH_REGISTRATION_LIMIT must be RATE/BURST, such as 8000/1000"
+  sed -i "s|^\"POST /api/v1/registrations\" = .*|\"POST /api/v1/registrations\" = { rate = $limit_rate, burst = $limit_burst }|" "$work/limits.toml"
+  grep -q "^\"POST /api/v1/registrations\" = { rate = $limit_rate, burst = $limit_burst }" "$work/limits.toml" ||
+    fail "deploy/limits.toml has no line for POST /api/v1/registrations to change"
+fi
 export EDGE_LIMITS_FILE=$work/limits.toml
 
 machine_facts
@@ -502,5 +511,5 @@ if [[ -n $sealed_per_s && -n $plain_per_s && $plain_per_s != 0 ]]; then
   sealing_cost=$(cost "$sealed_per_s" "$plain_per_s")
 fi
 by_cycle=$(IFS=,; echo "${cycle_costs[*]:-n/a}")
-echo "closed_per_s=${closed_per_s:-n/a} sealed_per_s=${sealed_per_s:-n/a} plain_per_s=${plain_per_s:-n/a} sealing_cost_pct=$sealing_cost sealing_cost_pct_by_cycle=$by_cycle bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
+echo "closed_per_s=${closed_per_s:-n/a} sealed_per_s=${sealed_per_s:-n/a} plain_per_s=${plain_per_s:-n/a} sealing_cost_pct=$sealing_cost sealing_cost_pct_by_cycle=$by_cycle bare_per_s=${bare_per_s:-n/a} closed_to_bare=$ratio open_rate=$open_rate open_p99_ms=$(field "${lines[open]:-}" p99_ms | grep . || echo n/a) open_accepted_p99_ms=$(field "${lines[open]:-}" accepted_p99_ms | grep . || echo n/a) lost=$lost duplicated=$duplicated"
 exit "$check_failed"

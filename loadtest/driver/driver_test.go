@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/sh-preschool/preschool/edge/precheck"
 	"github.com/sh-preschool/preschool/shared/document"
@@ -158,5 +161,31 @@ func TestCheckLoopback(t *testing.T) {
 func TestFormatReceipt(t *testing.T) {
 	if got := formatReceipt(12345); got != "000000012345" {
 		t.Errorf("formatReceipt(12345) = %q, want 000000012345", got)
+	}
+}
+
+func TestAcceptedLatencyCountsOnlyAccepted(t *testing.T) {
+	var accepted atomic.Int64
+	rec := newRecorder(&accepted)
+	respond := func(status int, body string, latency time.Duration) {
+		var resp fasthttp.Response
+		resp.SetStatusCode(status)
+		resp.SetBodyString(body)
+		rec.observe(&resp, nil, latency)
+	}
+	respond(fasthttp.StatusAccepted, `{"receiptNumber":"202700000013"}`, 80*time.Millisecond)
+	respond(fasthttp.StatusTooManyRequests, `{"code":"rate_limited"}`, time.Millisecond)
+	respond(fasthttp.StatusTooManyRequests, `{"code":"rate_limited"}`, time.Millisecond)
+
+	var r result
+	r.merge([]*recorder{rec})
+	if got := r.latency.quantile(0.5); got > 2*time.Millisecond {
+		t.Errorf("median of all responses = %s, want the 429s' 1ms", got)
+	}
+	if got := r.acceptedLatency.quantile(0.5); got < 79*time.Millisecond || got > 82*time.Millisecond {
+		t.Errorf("median of accepted responses = %s, want about 80ms", got)
+	}
+	if got := r.acceptedLatency.quantile(1); got > 82*time.Millisecond {
+		t.Errorf("largest accepted latency = %s, want about 80ms", got)
 	}
 }

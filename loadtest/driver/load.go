@@ -79,12 +79,15 @@ func (g *generator) used() int64 { return g.next.Load() }
 // recorder collects the outcomes seen by one goroutine. Recorders are merged
 // after the run, so recording takes no lock.
 type recorder struct {
-	latency   histogram
-	statuses  map[int]int64
-	codes     map[string]int64 // "409 already_registered"
-	transport map[string]int64
-	receipts  []uint64
-	accepted  *atomic.Int64
+	latency histogram
+	// acceptedLatency holds the 202 responses only: with limits that shed
+	// load, fast 429s would otherwise hide what accepted parents waited.
+	acceptedLatency histogram
+	statuses        map[int]int64
+	codes           map[string]int64 // "409 already_registered"
+	transport       map[string]int64
+	receipts        []uint64
+	accepted        *atomic.Int64
 }
 
 func newRecorder(accepted *atomic.Int64) *recorder {
@@ -113,6 +116,7 @@ func (r *recorder) observe(resp *fasthttp.Response, err error, latency time.Dura
 	r.statuses[status]++
 	body := resp.Body()
 	if status == fasthttp.StatusAccepted {
+		r.acceptedLatency.record(latency)
 		r.accepted.Add(1)
 		if number, ok := receiptNumber(body); ok {
 			r.receipts = append(r.receipts, number)
@@ -179,10 +183,12 @@ type result struct {
 	duration    time.Duration
 	elapsed     time.Duration
 	latency     histogram
-	statuses    map[int]int64
-	codes       map[string]int64
-	transport   map[string]int64
-	receipts    []uint64
+	// acceptedLatency is the latency of the 202 responses.
+	acceptedLatency histogram
+	statuses        map[int]int64
+	codes           map[string]int64
+	transport       map[string]int64
+	receipts        []uint64
 	// dropped counts open-model arrivals that found the send queue full.
 	dropped int64
 	// perSecond holds the number of 202 responses in each whole second.
@@ -195,6 +201,7 @@ func (r *result) merge(recorders []*recorder) {
 	r.statuses, r.codes, r.transport = map[int]int64{}, map[string]int64{}, map[string]int64{}
 	for _, rec := range recorders {
 		r.latency.merge(&rec.latency)
+		r.acceptedLatency.merge(&rec.acceptedLatency)
 		for status, count := range rec.statuses {
 			r.statuses[status] += count
 		}

@@ -76,6 +76,9 @@ func (p *report) print(w io.Writer) {
 	fmt.Fprintf(w, "latency of responded requests (ms): p50=%s p90=%s p95=%s p99=%s p99.9=%s max=%s\n",
 		milliseconds(r.latency.quantile(0.50)), milliseconds(r.latency.quantile(0.90)), milliseconds(r.latency.quantile(0.95)),
 		milliseconds(r.latency.quantile(0.99)), milliseconds(r.latency.quantile(0.999)), milliseconds(r.latency.max))
+	fmt.Fprintf(w, "latency of accepted requests (ms): p50=%s p95=%s p99=%s max=%s\n",
+		milliseconds(r.acceptedLatency.quantile(0.50)), milliseconds(r.acceptedLatency.quantile(0.95)),
+		milliseconds(r.acceptedLatency.quantile(0.99)), milliseconds(r.acceptedLatency.max))
 	slowest, fastest := secondExtremes(r.perSecond)
 	fmt.Fprintf(w, "accepted per second: mean=%.0f slowest_second=%d fastest_second=%d\n", r.acceptedPerSecond(), slowest, fastest)
 	fmt.Fprintf(w, "driver CPU during the load: %.1f s (%.0f µs per request)\n", r.cpu.Seconds(), r.cpuPerRequest())
@@ -116,6 +119,7 @@ func (p *report) summary() string {
 		"p50_ms="+milliseconds(r.latency.quantile(0.50)),
 		"p95_ms="+milliseconds(r.latency.quantile(0.95)),
 		"p99_ms="+milliseconds(r.latency.quantile(0.99)),
+		"accepted_p99_ms="+milliseconds(r.acceptedLatency.quantile(0.99)),
 		"rejected_429="+strconv.FormatInt(r.statuses[fasthttp.StatusTooManyRequests], 10),
 		"rejected_503="+strconv.FormatInt(r.statuses[fasthttp.StatusServiceUnavailable], 10),
 		"errors="+strconv.FormatInt(p.errors(), 10),
