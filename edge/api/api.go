@@ -155,19 +155,18 @@ var (
 // 2^63 and 2^64 into a negative int64 without an error, so such a body goes
 // to the standard decoder, which rejects what does not fit.
 func hasLongNumber(body []byte) bool {
-	inString, escaped, digits := false, false, 0
-	for _, c := range body {
+	digits := 0
+	for i := 0; i < len(body); i++ {
+		c := body[i]
 		switch {
-		case inString:
-			if escaped {
-				escaped = false
-			} else if c == '\\' {
-				escaped = true
-			} else if c == '"' {
-				inString = false
-			}
 		case c == '"':
-			inString, digits = true, 0
+			// Strings are most of a registration, so they are skipped
+			// with IndexByte rather than read byte by byte.
+			end := closingQuote(body, i+1)
+			if end < 0 {
+				return false
+			}
+			i, digits = end, 0
 		case c >= '0' && c <= '9':
 			digits++
 			if digits >= 19 {
@@ -178,6 +177,28 @@ func hasLongNumber(body []byte) bool {
 		}
 	}
 	return false
+}
+
+// closingQuote returns the index of the quote that ends the string whose
+// text starts at start, or -1 when there is none. A quote preceded by an
+// odd number of backslashes is escaped and does not end it.
+func closingQuote(body []byte, start int) int {
+	for from := start; from < len(body); {
+		offset := bytes.IndexByte(body[from:], '"')
+		if offset < 0 {
+			return -1
+		}
+		quote := from + offset
+		backslashes := 0
+		for k := quote - 1; k >= start && body[k] == '\\'; k-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return quote
+		}
+		from = quote + 1
+	}
+	return -1
 }
 
 // reset zeroes what v points to, so a failed fast decode leaves nothing

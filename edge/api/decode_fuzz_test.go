@@ -101,3 +101,27 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		}
 	})
 }
+
+func TestHasLongNumber(t *testing.T) {
+	cases := []struct {
+		body string
+		want bool
+	}{
+		{`{"enrolmentYear": 9223372036854775808}`, true},
+		{`{"campusChoices": [1, 18446744073709551615]}`, true},
+		{`{"enrolmentYear": 922337203685477580}`, false},
+		{`{"number": "310104202301010011123"}`, false},
+		{`{"name": "a\"b", "year": 1234567890123456789}`, true},
+		{`{"name": "a\\", "year": 1234567890123456789}`, true},
+		{`{"name": "a\\\"1234567890123456789"}`, false},
+		{`{"name": "\\\\", "year": 2027}`, false},
+		{`["", 1234567890123456789]`, true},
+		{`{"year": 1234567890, "month": 123456789}`, false},
+		{`{"unterminated": "1234567890123456789`, false},
+	}
+	for _, test := range cases {
+		if got := hasLongNumber([]byte(test.body)); got != test.want {
+			t.Errorf("hasLongNumber(%s) = %v, want %v", test.body, got, test.want)
+		}
+	}
+}
