@@ -79,6 +79,12 @@ for duration in "$bare_duration" "$sealing_duration" "$plain_duration" "$closed_
   [[ $duration =~ ^[0-9]+s$ ]] || fail "invalid duration '$duration': give whole seconds such as 60s"
 done
 [[ $sealing_cycles =~ ^[1-9][0-9]*$ ]] || fail "invalid BENCH_SEALING_CYCLES '$sealing_cycles': give a whole number of at least 1"
+limit_rate= limit_burst=
+if [[ -n ${BENCH_REGISTRATION_LIMIT:-} ]]; then
+  [[ $BENCH_REGISTRATION_LIMIT =~ ^([0-9]+)/([0-9]+)$ ]] ||
+    fail "invalid BENCH_REGISTRATION_LIMIT '$BENCH_REGISTRATION_LIMIT': give RATE/BURST, such as 8000/1000"
+  limit_rate=${BASH_REMATCH[1]} limit_burst=${BASH_REMATCH[2]}
+fi
 for binary in edge backoffice simulators loaddriver; do
   [[ -x $bin_dir/$binary ]] || fail "missing $bin_dir/$binary: run 'make go-build' first"
 done
@@ -233,7 +239,8 @@ if [[ $redis_mode == own ]]; then
   mkdir -p "$work/redis"
   redis-server "$root/deploy/redis/redis.conf" --port "$redis_port" --bind "$redis_host" --dir "$work/redis" \
     --daemonize no --save '' --min-replicas-to-write 0 --auto-aof-rewrite-percentage 0 --logfile "$logs/redis.log" &
-  pids+=($!)
+  own_redis_pid=$!
+  pids+=("$own_redis_pid")
   for _ in $(seq 1 50); do
     redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1 && break
     sleep 0.1
@@ -271,9 +278,7 @@ export LOG_LEVEL=warn
 # every request its own parent, so the defaults do not throttle a
 # legitimate 15,000 per second.
 cp deploy/limits.toml "$work/limits.toml"
-if [[ -n ${BENCH_REGISTRATION_LIMIT:-} ]]; then
-  limit_rate=${BENCH_REGISTRATION_LIMIT%/*} limit_burst=${BENCH_REGISTRATION_LIMIT#*/}
-  [[ $limit_rate =~ ^[0-9]+$ && $limit_burst =~ ^[0-9]+$ ]] || fail "BENCH_REGISTRATION_LIMIT must be RATE/BURST, such as 8000/1000"
+if [[ -n $limit_rate ]]; then
   sed -i "s|^\"POST /api/v1/registrations\" = .*|\"POST /api/v1/registrations\" = { rate = $limit_rate, burst = $limit_burst }|" "$work/limits.toml"
   grep -q "^\"POST /api/v1/registrations\" = { rate = $limit_rate, burst = $limit_burst }" "$work/limits.toml" ||
     fail "deploy/limits.toml has no line for POST /api/v1/registrations to change"
@@ -366,11 +371,15 @@ run_driver() {
   done
   # PostgreSQL's figure counts the backends connected to this database;
   # its background writers serve every database of the server and are left
-  # out. Redis serves everyone on the machine, so its figure includes the
-  # other users' commands.
+  # out. The run's own Redis counts alone. A shared Redis serves everyone on
+  # the machine, so every redis-server counts, with other users' commands.
   mapfile -t postgres_pids < <(psql "$postgres/postgres?sslmode=disable" -qAtc \
     "SELECT pid FROM pg_stat_activity WHERE datname = '$database'")
-  mapfile -t redis_pids < <(pgrep -x redis-server || true)
+  if [[ $redis_mode == own ]]; then
+    redis_pids=("$own_redis_pid")
+  else
+    mapfile -t redis_pids < <(pgrep -x redis-server || true)
+  fi
   snapshot_ticks "$work/edge.ticks" "$edge_pid"
   snapshot_ticks "$work/backoffice.ticks" "$backoffice_pid"
   snapshot_ticks "$work/postgres.ticks" "${postgres_pids[@]}"
