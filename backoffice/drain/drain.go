@@ -184,10 +184,9 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 // BatchSize, and reads once more without blocking. Under load, each
 // transaction then stores close to BatchSize rows, which matters because
 // the rollup triggers and the commit cost per statement. In a 30 s closed
-// run, four drainers
-// storing about 130 rows per batch cost PostgreSQL 54 µs of CPU per row,
-// and one drainer storing about 940 rows cost 31 µs (docs/benchmarks.md).
-// When the stream is quiet, the status 已入库 comes Linger later.
+// run, four drainers storing about 130 rows per batch cost PostgreSQL
+// 54 µs of CPU per row, and one drainer storing about 940 rows cost 31 µs
+// (docs/benchmarks.md). When the stream is quiet, 已入库 shows Linger later.
 func (d *Drainer) topUp(ctx context.Context, entries []rueidis.XRangeEntry) []rueidis.XRangeEntry {
 	if d.config.Linger <= 0 || len(entries) >= d.config.BatchSize {
 		return entries

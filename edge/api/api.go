@@ -150,7 +150,7 @@ var (
 	errLongNumber    = errors.New("a number of 19 or more digits")
 )
 
-// hasLongNumber reports whether valid JSON holds a number of 19 or more
+// hasLongNumber reports whether valid JSON contains a number of 19 or more
 // digits outside strings. goccy/go-json v0.10 wraps an integer between
 // 2^63 and 2^64 into a negative int64 without an error, so such a body goes
 // to the standard decoder, which rejects what does not fit.

@@ -130,7 +130,7 @@ func CheckApplication(request *ApplicationRequest, facts *RegistrationFacts, c *
 	if err != nil {
 		return nil, err
 	}
-	if _, known := c.Category(request.CategoryCode); request.CategoryCode != "" && !known {
+	if _, known := c.Category(request.CategoryCode); !known && request.CategoryCode != "" {
 		return nil, apierror.Invalid("categoryCode", "unknown_category",
 			"所选报名入口类别不存在。该幼儿应选择“"+options.Category.Name+"”，请刷新页面后重新选择。")
 	}

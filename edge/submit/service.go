@@ -106,10 +106,10 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 		return Receipt{}, err
 	}
 
+	owner := s.OwnerIndex(subject)
 	// The pre-check above reads the request alone. The upload and prefill
 	// checks read what the parent uploaded or fetched, which a revoked
 	// session must not learn about.
-	owner := s.OwnerIndex(subject)
 	if len(registration.Certificates) > 0 {
 		if err := s.checkRevoked(ctx); err != nil {
 			return Receipt{}, err

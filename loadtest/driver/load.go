@@ -80,8 +80,8 @@ func (g *generator) used() int64 { return g.next.Load() }
 // after the run, so recording takes no lock.
 type recorder struct {
 	latency histogram
-	// acceptedLatency holds the 202 responses only: with limits that shed
-	// load, fast 429s would otherwise hide what accepted parents waited.
+	// acceptedLatency is the latency of 202 responses alone, so that the
+	// fast 429s of a shedding limit do not hide what accepted parents waited.
 	acceptedLatency histogram
 	statuses        map[int]int64
 	codes           map[string]int64 // "409 already_registered"

@@ -84,7 +84,7 @@ func NewCloudProvider(config CloudConfig) (*CloudProvider, error) {
 	// signatures locally, with the wrong key.
 	if config.RetiredKeys != nil {
 		for _, id := range []string{config.SigningKeyID, config.SealingKeyID} {
-			if _, err := config.RetiredKeys.PublicKey(id); id != "" && err == nil {
+			if id != "" && config.RetiredKeys.Has(id) {
 				return nil, fmt.Errorf("crypto: CRYPTO_VERIFY_KEYS names %q, a key ID of the cryptography service: give the retired local key its own ID", id)
 			}
 		}
@@ -180,10 +180,8 @@ func (p *CloudProvider) Sign(ctx context.Context, message []byte) (Signature, er
 // Verify implements Provider. A signature by one of the retired local keys
 // is verified here, and any other by the service.
 func (p *CloudProvider) Verify(ctx context.Context, message []byte, signature Signature) error {
-	if p.retiredKeys != nil {
-		if _, err := p.retiredKeys.PublicKey(signature.KeyID); err == nil {
-			return p.retiredKeys.Verify(signature.KeyID, message, signature.Value, signature.UserID)
-		}
+	if p.retiredKeys != nil && p.retiredKeys.Has(signature.KeyID) {
+		return p.retiredKeys.Verify(signature.KeyID, message, signature.Value, signature.UserID)
 	}
 	var response cloudapi.VerifyResponse
 	request := cloudapi.VerifyRequest{KeyID: signature.KeyID, UserID: signature.UserID, Message: message, Signature: signature.Value}

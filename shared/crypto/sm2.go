@@ -123,6 +123,12 @@ func (v *Verifier) KeyIDs() []string {
 	return slices.Sorted(maps.Keys(v.keys))
 }
 
+// Has reports whether the verifier has the key named keyID.
+func (v *Verifier) Has(keyID string) bool {
+	_, ok := v.keys[keyID]
+	return ok
+}
+
 // PublicKey returns the key named keyID, or an error wrapping ErrUnknownKey.
 func (v *Verifier) PublicKey(keyID string) (*sm2.PublicKey, error) {
 	key, ok := v.keys[keyID]
