@@ -70,6 +70,19 @@ func TestVerifierAcceptsStandardVector(t *testing.T) {
 	}
 }
 
+func TestVerifierHasOnlyItsKeys(t *testing.T) {
+	verifier := mustVerifier(t, map[string]*sm2.PublicKey{"gbt32918": standardPublicKey(t)})
+	if !verifier.Has("gbt32918") {
+		t.Error(`Has("gbt32918") = false, want true`)
+	}
+	if verifier.Has("other") {
+		t.Error(`Has("other") = true, want false`)
+	}
+	if verifier.Has("") {
+		t.Error(`Has("") = true, want false`)
+	}
+}
+
 func TestSignerFromStandardKeySignsVerifiably(t *testing.T) {
 	private := &sm2.PrivateKey{PublicKey: *standardPublicKey(t), D: mustBig(t, "3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8")}
 	signer, err := NewSigner("gbt32918", private)
