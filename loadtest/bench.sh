@@ -2,10 +2,13 @@
 # The peak-day load test on this machine (`make bench`, after `make go-build`).
 #
 # Starts a stack of its own like e2e/stack.mjs: a keyring in a temporary
-# folder, the database preschool_bench dropped and recreated with demo data,
-# a Redis server of its own (BENCH_REDIS), the simulators, the back office
-# with its drainer and the edge, all on free loopback ports. Then runs, in
-# order:
+# folder, the database preschool_bench_seeded dropped and recreated with demo
+# data, a Redis server of its own (BENCH_REDIS), the simulators, the back
+# office with its drainer and the edge, all on free loopback ports. Before
+# each run but the bare one, the edges, the back office and Redis restart on
+# an empty Redis and a fresh copy of the seeded database (preschool_bench).
+# So no run inherits the rows, keys and pending work of the runs before it
+# (BENCH_FRESH). Then runs, in order:
 #
 #   bare    the driver against an in-process bare fasthttp server (ceiling)
 #   sealing the closed model in BENCH_SEALING_CYCLES cycles of four runs:
@@ -33,6 +36,9 @@
 #   BENCH_DRAIN_CONSUMERS    drainer goroutines of the back office (default 3, as DRAIN_CONSUMERS)
 #   BENCH_MODES              runs to do, in order (default "bare sealing closed open")
 #   BENCH_SEALING_CYCLES     cycles of four runs of the sealing mode (default 2)
+#   BENCH_FRESH              "run" (default): a fresh stack before every run but the bare one.
+#                            "once": one stack for all runs, each starting on the tables and keys
+#                            of the runs before it
 #   BENCH_PROFILE            a folder: also record Go CPU profiles of the edge and the back office and
 #                            a system-wide perf profile during the closed run
 #   BENCH_LOG_DIR            keep the stack's and the driver's logs in this folder
@@ -65,12 +71,16 @@ open_rate=${BENCH_OPEN_RATE:-10000}
 drain_consumers=${BENCH_DRAIN_CONSUMERS:-3}
 modes=${BENCH_MODES:-bare sealing closed open}
 sealing_cycles=${BENCH_SEALING_CYCLES:-2}
+fresh=${BENCH_FRESH:-run}
 profile_dir=${BENCH_PROFILE:-}
 log_dir=${BENCH_LOG_DIR:-}
 postgres=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 redis_mode=${BENCH_REDIS:-own}
 redis_addr=${REDIS_ADDR:-127.0.0.1:6379}
 database=preschool_bench
+# The demo data is seeded once into this database, and every fresh stack's
+# database is a copy of it.
+seeded_database=preschool_bench_seeded
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
@@ -79,6 +89,7 @@ for duration in "$bare_duration" "$sealing_duration" "$plain_duration" "$closed_
   [[ $duration =~ ^[0-9]+s$ ]] || fail "invalid duration '$duration': give whole seconds such as 60s"
 done
 [[ $sealing_cycles =~ ^[1-9][0-9]*$ ]] || fail "invalid BENCH_SEALING_CYCLES '$sealing_cycles': give a whole number of at least 1"
+[[ $fresh == run || $fresh == once ]] || fail "invalid BENCH_FRESH '$fresh': give run or once"
 limit_rate= limit_burst=
 if [[ -n ${BENCH_REGISTRATION_LIMIT:-} ]]; then
   [[ $BENCH_REGISTRATION_LIMIT =~ ^([0-9]+)/([0-9]+)$ ]] ||
@@ -118,12 +129,32 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/preschool-bench.XXXXXX")
 logs=${log_dir:-$work/logs}
-prefix="bench:$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n'):"
+# Each fresh stack on a shared Redis takes a key prefix of its own under
+# this one.
+prefix_base="bench:$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n'):"
+prefix=$prefix_base
+# pids lists the processes that live as long as the bench, and stack_pids
+# those of the current stack, which fresh_stack replaces.
 pids=()
+stack_pids=()
+edge_pid= plain_edge_pid= backoffice_pid=
+
+# stop_stack stops the edges, the back office and the run's own Redis.
+stop_stack() {
+  local i pid
+  for ((i = ${#stack_pids[@]} - 1; i >= 0; i--)); do
+    kill "${stack_pids[i]}" 2>/dev/null || true
+  done
+  for pid in "${stack_pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  stack_pids=()
+}
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  stop_stack
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill "${pids[i]}" 2>/dev/null || true
   done
@@ -136,17 +167,19 @@ cleanup() {
       tail -n 5 "$file" >&2 || true
     done
   fi
-  psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 ||
-    log "could not drop the database $database"
+  for name in "$database" "$seeded_database"; do
+    psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 ||
+      log "could not drop the database $name"
+  done
   # Receipts and claims live for 400 days (EDGE_RECEIPT_TTL), so the run's
   # keys are removed here or a shared Redis keeps growing with every bench.
   # Batches of 500 keep each UNLINK short (10,000 keys blocked Redis for up
   # to a second), because other users share that Redis. The run's own
   # Redis has stopped above, and its files go with $work.
   if [[ $redis_mode == shared ]]; then
-    redis-cli -h "$redis_host" -p "$redis_port" --scan --pattern "${prefix}*" |
+    redis-cli -h "$redis_host" -p "$redis_port" --scan --pattern "${prefix_base}*" |
       xargs -r -n 500 redis-cli -h "$redis_host" -p "$redis_port" unlink >/dev/null ||
-      log "could not remove the Redis keys ${prefix}*"
+      log "could not remove the Redis keys ${prefix_base}*"
   fi
   rm -rf "$work"
   exit "$status"
@@ -232,22 +265,28 @@ data_port=$(free_port)
 # Automatic rewrites are off. Each forks a child that rewrites gigabytes of
 # receipts, which a production Redis host runs on a spare core, and here it
 # moved sealing runs by 20 % (docs/benchmarks.md).
+own_redis_pid=
 if [[ $redis_mode == own ]]; then
   redis_host=127.0.0.1
   redis_port=$(free_port)
   redis_addr=$redis_host:$redis_port
+fi
+
+# start_own_redis starts the run's own Redis, empty, on redis_port.
+start_own_redis() {
+  rm -rf "$work/redis"
   mkdir -p "$work/redis"
   redis-server "$root/deploy/redis/redis.conf" --port "$redis_port" --bind "$redis_host" --dir "$work/redis" \
     --daemonize no --save '' --min-replicas-to-write 0 --auto-aof-rewrite-percentage 0 --logfile "$logs/redis.log" &
   own_redis_pid=$!
-  pids+=("$own_redis_pid")
+  stack_pids+=("$own_redis_pid")
   for _ in $(seq 1 50); do
-    redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1 && break
+    redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1 && return 0
+    kill -0 "$own_redis_pid" 2>/dev/null || break
     sleep 0.1
   done
-  redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1 ||
-    fail "the run's own Redis did not start on $redis_addr (see $logs/redis.log)"
-fi
+  fail "the run's own Redis did not start on $redis_addr (see $logs/redis.log)"
+}
 
 export CRYPTO_KEYRING_FILE=$work/keyring.json
 export CRYPTO_SIGNING_KEY_FILE=$work/signing-key.pem
@@ -286,16 +325,18 @@ fi
 export EDGE_LIMITS_FILE=$work/limits.toml
 
 machine_facts
-log "stack: database $database, Redis $redis_addr ($redis_mode) prefix $prefix, edge 127.0.0.1:$edge_port, DRAIN_CONSUMERS=$drain_consumers"
+log "stack: database $database, Redis $redis_addr ($redis_mode) prefix $prefix_base, edge 127.0.0.1:$edge_port, DRAIN_CONSUMERS=$drain_consumers, fresh $fresh"
 
-PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
+for name in "$database" "$seeded_database"; do
+  PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
+done
 "$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
-"$bin_dir/backoffice" seed -demo >"$logs/seed.log" 2>&1 || { cat "$logs/seed.log" >&2; fail "seeding $database failed"; }
-# Time spent in the PL/pgSQL rollup triggers, read from
-# pg_stat_user_functions at the end; sessions opened from now on track it.
-psql "$DATABASE_URL" -qc "ALTER DATABASE $database SET track_functions = 'pl'" >/dev/null
-read -r seeded_registrations seeded_applications < <(psql "$DATABASE_URL" -AtF' ' -c "
-  SELECT (SELECT count(*) FROM registration), (SELECT count(*) FROM application)")
+# The seed also publishes the edge's configuration snapshot to Redis.
+# fresh_stack publishes it again to each new Redis or prefix, and cleanup
+# removes the seed's keys under the base prefix of a shared Redis.
+if [[ $redis_mode == own ]]; then start_own_redis; fi
+DATABASE_URL="$postgres/$seeded_database?sslmode=disable" "$bin_dir/backoffice" seed -demo >"$logs/seed.log" 2>&1 ||
+  { cat "$logs/seed.log" >&2; fail "seeding $seeded_database failed"; }
 
 wait_ready() {
   local name=$1 url=$2 pid=$3
@@ -318,21 +359,46 @@ fi
 "$bin_dir/simulators" >"$logs/simulators.log" 2>&1 &
 pids+=($!)
 wait_ready simulators "$IDENTITY_URL/healthz" "${pids[-1]}"
-PPROF_LISTEN=$backoffice_pprof "$bin_dir/backoffice" serve >"$logs/backoffice.log" 2>&1 &
-pids+=($!)
-backoffice_pid=${pids[-1]}
-wait_ready backoffice "http://$BACKOFFICE_LISTEN/readyz" "$backoffice_pid"
-PPROF_LISTEN=$edge_pprof "$bin_dir/edge" >"$logs/edge.log" 2>&1 &
-pids+=($!)
-edge_pid=${pids[-1]}
-wait_ready edge "http://$EDGE_LISTEN/readyz" "$edge_pid"
-plain_edge_pid=
-if [[ -n $needs_plain_edge ]]; then
-  EDGE_LISTEN=127.0.0.1:$plain_edge_port "$bin_dir/edge-plaintext" >"$logs/edge-plaintext.log" 2>&1 &
-  pids+=($!)
-  plain_edge_pid=${pids[-1]}
-  wait_ready edge-plaintext "http://127.0.0.1:$plain_edge_port/readyz" "$plain_edge_pid"
-fi
+
+# fresh_stack restarts the edges and the back office on an empty Redis (a
+# restarted own Redis, or a new key prefix of a shared one) and a new copy of
+# the seeded database. On one stack, two consecutive 20 s runs of the same
+# edge differed by 10 %, and Redis's CPU per registration by 16 %
+# (docs/benchmarks.md).
+stack_count=0
+fresh_stack() {
+  stop_stack
+  stack_count=$((stack_count + 1))
+  if [[ $redis_mode == own ]]; then
+    start_own_redis
+  else
+    prefix="${prefix_base}s$stack_count:"
+    export REDIS_PREFIX=$prefix
+  fi
+  PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -q -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" \
+    -c "CREATE DATABASE $database TEMPLATE $seeded_database STRATEGY FILE_COPY" \
+    -c "ALTER DATABASE $database SET track_functions = 'pl'" >/dev/null ||
+    fail "could not copy $seeded_database to $database"
+  "$bin_dir/backoffice" publish >>"$logs/publish.log" 2>&1 ||
+    { tail -n 5 "$logs/publish.log" >&2; fail "publishing the configuration snapshot failed"; }
+
+  PPROF_LISTEN=$backoffice_pprof "$bin_dir/backoffice" serve >>"$logs/backoffice.log" 2>&1 &
+  stack_pids+=($!)
+  backoffice_pid=$!
+  wait_ready backoffice "http://$BACKOFFICE_LISTEN/readyz" "$backoffice_pid"
+  PPROF_LISTEN=$edge_pprof "$bin_dir/edge" >>"$logs/edge.log" 2>&1 &
+  stack_pids+=($!)
+  edge_pid=$!
+  wait_ready edge "http://$EDGE_LISTEN/readyz" "$edge_pid"
+  plain_edge_pid=
+  if [[ -n $needs_plain_edge ]]; then
+    EDGE_LISTEN=127.0.0.1:$plain_edge_port "$bin_dir/edge-plaintext" >>"$logs/edge-plaintext.log" 2>&1 &
+    stack_pids+=($!)
+    plain_edge_pid=$!
+    wait_ready edge-plaintext "http://127.0.0.1:$plain_edge_port/readyz" "$plain_edge_pid"
+  fi
+}
 
 declare -A lines=()
 ran=()
@@ -342,14 +408,18 @@ check_failed=0
 # and so on, all closed-model) and records its result line and the CPU time of
 # each part of the stack during the run.
 run_driver() {
-  local mode=$1 duration=$2 edge_address=$EDGE_LISTEN edge_pid=$edge_pid driver_mode=$1
+  local mode=$1 duration=$2 edge_address=$EDGE_LISTEN target_pid driver_mode=$1
   shift 2
   case $mode in
     plain* | sealed*) driver_mode=closed ;;
   esac
+  if [[ $mode != bare ]] && [[ $fresh == run || $stack_count == 0 ]]; then
+    fresh_stack
+  fi
+  target_pid=$edge_pid
   if [[ $mode == plain* ]]; then
     edge_address=127.0.0.1:$plain_edge_port
-    edge_pid=$plain_edge_pid
+    target_pid=$plain_edge_pid
   fi
   ran+=("$mode")
   local clock_ticks output status driver_pid before_busy after_busy
@@ -380,7 +450,7 @@ run_driver() {
   else
     mapfile -t redis_pids < <(pgrep -x redis-server || true)
   fi
-  snapshot_ticks "$work/edge.ticks" "$edge_pid"
+  snapshot_ticks "$work/edge.ticks" "$target_pid"
   snapshot_ticks "$work/backoffice.ticks" "$backoffice_pid"
   snapshot_ticks "$work/postgres.ticks" "${postgres_pids[@]}"
   snapshot_ticks "$work/redis.ticks" "${redis_pids[@]}"
@@ -494,18 +564,19 @@ for mode in $modes; do
 done
 
 # Table statistics show whether the drainer and verifier used their indexes:
-# many sequential scans of a growing table mean a plan went wrong.
+# many sequential scans of a growing table mean a plan went wrong. They
+# count from the copy of the seeded database, so they cover the runs since
+# the last fresh stack.
 echo "postgres tables: $(psql "$DATABASE_URL" -AtF' ' -c "SELECT string_agg(relname || ' seq_scan=' || seq_scan || ' seq_tup_read=' || seq_tup_read || ' idx_scan=' || COALESCE(idx_scan, 0) || ' inserted=' || n_tup_ins || ' updated=' || n_tup_upd, '; ') FROM pg_stat_user_tables WHERE relname IN ('registration', 'application')")"
 
 # The rollup triggers run inside the drainer's insert transaction, so their
 # time is part of the drainer's cost per row. It is wall time, waits for
-# row locks included, per row inserted during the runs.
+# row locks included, per row inserted since the last fresh stack.
 echo "postgres rollup triggers: $(psql "$DATABASE_URL" -AtF' ' -c "
   SELECT string_agg(f.funcname || ' calls=' || f.calls || ' total_ms=' || round(f.total_time) ||
-         ' per_row_us=' || COALESCE(round((f.total_time * 1000 / NULLIF(t.n_tup_ins - t.seeded, 0))::numeric, 1)::text, 'n/a'), '; ')
+         ' per_row_us=' || COALESCE(round((f.total_time * 1000 / NULLIF(t.n_tup_ins, 0))::numeric, 1)::text, 'n/a'), '; ')
   FROM pg_stat_user_functions f
-  JOIN (SELECT relname, n_tup_ins, CASE relname WHEN 'registration' THEN $seeded_registrations ELSE $seeded_applications END AS seeded
-        FROM pg_stat_user_tables) t
+  JOIN pg_stat_user_tables t
     ON t.relname = CASE WHEN f.funcname LIKE '%_registrations' THEN 'registration' ELSE 'application' END
   WHERE f.funcname IN ('enrolment_rollup_registrations', 'enrolment_rollup_applications',
                        'certificate_rollup_registrations', 'certificate_rollup_applications')")"
