@@ -367,6 +367,7 @@ wait_ready simulators "$IDENTITY_URL/healthz" "${pids[-1]}"
 # (docs/benchmarks.md).
 stack_count=0
 fresh_stack() {
+  local started=$SECONDS
   stop_stack
   stack_count=$((stack_count + 1))
   if [[ $redis_mode == own ]]; then
@@ -398,6 +399,7 @@ fresh_stack() {
     plain_edge_pid=$!
     wait_ready edge-plaintext "http://127.0.0.1:$plain_edge_port/readyz" "$plain_edge_pid"
   fi
+  log "fresh stack $stack_count ready in $((SECONDS - started)) s"
 }
 
 declare -A lines=()
