@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -187,5 +188,25 @@ func TestAcceptedLatencyCountsOnlyAccepted(t *testing.T) {
 	}
 	if got := r.acceptedLatency.quantile(1); got > 82*time.Millisecond {
 		t.Errorf("largest accepted latency = %s, want about 80ms", got)
+	}
+}
+
+func TestSummaryLatencyWithoutAccepted(t *testing.T) {
+	var accepted atomic.Int64
+	rec := newRecorder(&accepted)
+	var resp fasthttp.Response
+	resp.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	resp.SetBodyString(`{"code":"unavailable"}`)
+	rec.observe(&resp, nil, 3*time.Millisecond)
+
+	var r result
+	r.merge([]*recorder{rec})
+	p := &report{result: &r}
+	summary := p.summary()
+	if !strings.Contains(summary, " accepted_p99_ms=n/a ") {
+		t.Errorf("summary %q: want accepted_p99_ms=n/a without any 202", summary)
+	}
+	if !strings.Contains(summary, " p99_ms=3.") {
+		t.Errorf("summary %q: want p99_ms of the 503 at about 3 ms", summary)
 	}
 }

@@ -116,10 +116,10 @@ func (p *report) summary() string {
 		"duration_s="+strconv.FormatFloat(r.duration.Seconds(), 'f', -1, 64),
 		"accepted="+strconv.FormatInt(r.accepted(), 10),
 		fmt.Sprintf("accepted_per_s=%.0f", r.acceptedPerSecond()),
-		"p50_ms="+milliseconds(r.latency.quantile(0.50)),
-		"p95_ms="+milliseconds(r.latency.quantile(0.95)),
-		"p99_ms="+milliseconds(r.latency.quantile(0.99)),
-		"accepted_p99_ms="+milliseconds(r.acceptedLatency.quantile(0.99)),
+		"p50_ms="+percentile(&r.latency, 0.50),
+		"p95_ms="+percentile(&r.latency, 0.95),
+		"p99_ms="+percentile(&r.latency, 0.99),
+		"accepted_p99_ms="+percentile(&r.acceptedLatency, 0.99),
 		"rejected_429="+strconv.FormatInt(r.statuses[fasthttp.StatusTooManyRequests], 10),
 		"rejected_503="+strconv.FormatInt(r.statuses[fasthttp.StatusServiceUnavailable], 10),
 		"errors="+strconv.FormatInt(p.errors(), 10),
@@ -147,6 +147,16 @@ func (p *report) summary() string {
 
 func milliseconds(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64)
+}
+
+// percentile formats a quantile of h in milliseconds for the summary line,
+// or "n/a" when h is empty, so that a run without a single 202 does not
+// report a latency of 0.
+func percentile(h *histogram, q float64) string {
+	if h.total == 0 {
+		return "n/a"
+	}
+	return milliseconds(h.quantile(q))
 }
 
 // secondExtremes returns the fewest and most 202 responses in one whole
