@@ -190,12 +190,15 @@ trap 'exit 143' TERM
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on, below
 # Linux's default ephemeral range (32768 to 60999), from which the driver's
-# 1,000 connections take their local ports.
+# 1,000 connections take their local ports. The servers start only after
+# all ports are chosen, so the ports handed out are kept in a file: each
+# call runs in a subshell, where a variable would not last.
 free_port() {
   local port
   for _ in $(seq 1 100); do
     port=$((20000 + RANDOM % 12000))
-    if [[ -z $(ss -Htln "sport = :$port") ]]; then
+    if ! grep -qx "$port" "$work/ports" 2>/dev/null && [[ -z $(ss -Htln "sport = :$port") ]]; then
+      echo "$port" >>"$work/ports"
       echo "$port"
       return
     fi
