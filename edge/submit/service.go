@@ -134,7 +134,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 
 	args := []string{hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(),
-		factsField, registrationFacts(registration, record), recordField, string(body), printLayoutIDField, form.PrintLayoutID}
+		factsField, registrationFacts(registration, record), printLayoutIDField, form.PrintLayoutID}
 	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream(),
 		s.Keys.PrintLayout(form.PrintLayoutID)}
 	if key := api.RevocationKey(ctx); key != "" {
