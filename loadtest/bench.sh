@@ -7,16 +7,16 @@
 # office with its drainer and the edge, all on free loopback ports. Before
 # each run but the bare one, the edges, the back office and Redis restart on
 # an empty Redis and a fresh copy of the seeded database (preschool_bench).
-# So no run inherits the rows, keys and pending work of the runs before it
-# (BENCH_FRESH). Then runs, in order:
+# So no run inherits the rows, keys and pending work of the runs before it,
+# unless BENCH_FRESH=once. Then runs, in order:
 #
 #   bare    the driver against an in-process bare fasthttp server (ceiling)
 #   sealing the closed model in BENCH_SEALING_CYCLES cycles of four runs:
 #           plain, sealed, sealed, plain, then sealed, plain, plain, sealed.
 #           The plain runs go to a second edge that stores personal data
 #           unencrypted (bin/edge-plaintext, built with the benchplaintext
-#           tag). The order makes the growing tables and the order itself
-#           weigh on both alike. The summary's sealing_cost_pct compares the
+#           tag). With BENCH_FRESH=once, the order makes the growing tables
+#           and the order itself weigh on both alike. The summary's sealing_cost_pct compares the
 #           means of all plain and all sealed runs, and
 #           sealing_cost_pct_by_cycle gives each cycle's own figure.
 #   plain   one closed run against the unencrypted edge
@@ -133,22 +133,32 @@ logs=${log_dir:-$work/logs}
 # this one.
 prefix_base="bench:$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n'):"
 prefix=$prefix_base
-# pids lists the processes that live as long as the bench, and stack_pids
-# those of the current stack, which fresh_stack replaces.
+# pids lists the processes that cleanup stops (simulators, drivers,
+# profilers), and stack_pids those of the current stack, which fresh_stack
+# replaces.
 pids=()
 stack_pids=()
 edge_pid= plain_edge_pid= backoffice_pid=
 
-# stop_stack stops the edges, the back office and the run's own Redis.
+# stop_stack stops the edges, then the back office, then the run's own
+# Redis, each after the one before has exited, so that the back office's
+# drainers do not log a lost Redis while they shut down.
 stop_stack() {
-  local i pid
+  local i
   for ((i = ${#stack_pids[@]} - 1; i >= 0; i--)); do
     kill "${stack_pids[i]}" 2>/dev/null || true
-  done
-  for pid in "${stack_pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
+    wait "${stack_pids[i]}" 2>/dev/null || true
   done
   stack_pids=()
+}
+
+# remove_shared_keys removes the keys matching a pattern from the shared
+# Redis. Batches of 500 keep each UNLINK short (10,000 keys blocked Redis
+# for up to a second), because other users share that Redis.
+remove_shared_keys() {
+  redis-cli -h "$redis_host" -p "$redis_port" --scan --pattern "$1" |
+    xargs -r -n 500 redis-cli -h "$redis_host" -p "$redis_port" unlink >/dev/null ||
+    log "could not remove the Redis keys $1"
 }
 
 cleanup() {
@@ -173,13 +183,9 @@ cleanup() {
   done
   # Receipts and claims live for 400 days (EDGE_RECEIPT_TTL), so the run's
   # keys are removed here or a shared Redis keeps growing with every bench.
-  # Batches of 500 keep each UNLINK short (10,000 keys blocked Redis for up
-  # to a second), because other users share that Redis. The run's own
-  # Redis has stopped above, and its files go with $work.
+  # The run's own Redis has stopped above, and its files go with $work.
   if [[ $redis_mode == shared ]]; then
-    redis-cli -h "$redis_host" -p "$redis_port" --scan --pattern "${prefix_base}*" |
-      xargs -r -n 500 redis-cli -h "$redis_host" -p "$redis_port" unlink >/dev/null ||
-      log "could not remove the Redis keys ${prefix_base}*"
+    remove_shared_keys "${prefix_base}*"
   fi
   rm -rf "$work"
   exit "$status"
@@ -190,9 +196,9 @@ trap 'exit 143' TERM
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on, below
 # Linux's default ephemeral range (32768 to 60999), from which the driver's
-# 1,000 connections take their local ports. The servers start only after
-# all ports are chosen, so the ports handed out are kept in a file: each
-# call runs in a subshell, where a variable would not last.
+# 1,000 connections take their local ports. ss cannot see a port whose
+# server has not started yet, so the ports handed out are kept in a file:
+# each call runs in a subshell, where a variable would not last.
 free_port() {
   local port
   for _ in $(seq 1 100); do
@@ -222,6 +228,7 @@ snapshot_ticks() {
   shift
   : >"$file"
   for pid in "$@"; do
+    [[ -n $pid ]] || continue
     echo "$pid $(cpu_ticks "$pid")" >>"$file"
   done
 }
@@ -334,22 +341,17 @@ for name in "$database" "$seeded_database"; do
   PGOPTIONS='-c client_min_messages=warning' psql "$postgres/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
 done
 "$bin_dir/backoffice" keygen "$CRYPTO_KEYRING_FILE" "$CRYPTO_SIGNING_KEY_FILE"
-# The seed also publishes the edge's configuration snapshot to Redis.
-# fresh_stack publishes it again to each new Redis or prefix, and cleanup
-# removes the seed's keys under the base prefix of a shared Redis.
+# The seed also publishes the edge's configuration snapshot to Redis, and
+# the back office publishes it again to each fresh stack when it starts.
 if [[ $redis_mode == own ]]; then start_own_redis; fi
 DATABASE_URL="$postgres/$seeded_database?sslmode=disable" "$bin_dir/backoffice" seed -demo >"$logs/seed.log" 2>&1 ||
   { cat "$logs/seed.log" >&2; fail "seeding $seeded_database failed"; }
-# Frozen and analysed once here, so that every copy starts with its hint
-# bits and visibility map set and with statistics, instead of each copy's
-# first run paying for them.
+# The seeded database is frozen and analysed once, so that every copy starts
+# with its hint bits, visibility map and statistics set, and no copy's first
+# run pays for them.
 started=$SECONDS
 psql "$postgres/$seeded_database?sslmode=disable" -qc 'VACUUM (FREEZE, ANALYZE)' >/dev/null ||
   fail "could not vacuum $seeded_database"
-# A checkpoint needs a superuser (or pg_checkpoint), which BENCH_POSTGRES
-# may not be; without one the first copy's run may overlap a checkpoint.
-psql "$postgres/$seeded_database?sslmode=disable" -qc CHECKPOINT >/dev/null 2>&1 ||
-  log "could not run CHECKPOINT as this PostgreSQL user; the first run may overlap one"
 log "seeded database vacuumed in $((SECONDS - started)) s"
 
 wait_ready() {
@@ -376,7 +378,9 @@ wait_ready simulators "$IDENTITY_URL/healthz" "${pids[-1]}"
 
 # fresh_stack restarts the edges and the back office on an empty Redis (a
 # restarted own Redis, or a new key prefix of a shared one) and a new copy of
-# the seeded database. On one stack, two consecutive 20 s runs of the same
+# the seeded database. STRATEGY FILE_COPY checkpoints before and after the
+# copy, so every run starts right after a checkpoint. On one stack, two
+# consecutive 20 s runs of the same
 # edge differed by 10 %, and Redis's CPU per registration by 16 %
 # (docs/benchmarks.md).
 stack_count=0
@@ -387,6 +391,7 @@ fresh_stack() {
   if [[ $redis_mode == own ]]; then
     start_own_redis
   else
+    remove_shared_keys "${prefix}*"
     prefix="${prefix_base}s$stack_count:"
     export REDIS_PREFIX=$prefix
   fi
@@ -395,8 +400,6 @@ fresh_stack() {
     -c "CREATE DATABASE $database TEMPLATE $seeded_database STRATEGY FILE_COPY" \
     -c "ALTER DATABASE $database SET track_functions = 'pl'" >/dev/null ||
     fail "could not copy $seeded_database to $database"
-  "$bin_dir/backoffice" publish >>"$logs/publish.log" 2>&1 ||
-    { tail -n 5 "$logs/publish.log" >&2; fail "publishing the configuration snapshot failed"; }
 
   PPROF_LISTEN=$backoffice_pprof "$bin_dir/backoffice" serve >>"$logs/backoffice.log" 2>&1 &
   stack_pids+=($!)
@@ -579,33 +582,35 @@ for mode in $modes; do
   esac
 done
 
-# Table statistics show whether the drainer and verifier used their indexes:
-# many sequential scans of a growing table mean a plan went wrong. They
-# count from the copy of the seeded database, so they cover the runs since
-# the last fresh stack.
-echo "postgres tables: $(psql "$DATABASE_URL" -AtF' ' -c "SELECT string_agg(relname || ' seq_scan=' || seq_scan || ' seq_tup_read=' || seq_tup_read || ' idx_scan=' || COALESCE(idx_scan, 0) || ' inserted=' || n_tup_ins || ' updated=' || n_tup_upd, '; ') FROM pg_stat_user_tables WHERE relname IN ('registration', 'application')")"
+if ((stack_count > 0)); then
+  # Table statistics show whether the drainer and verifier used their indexes:
+  # many sequential scans of a growing table mean a plan went wrong. They
+  # count from the copy of the seeded database, so they cover the runs since
+  # the last fresh stack.
+  echo "postgres tables: $(psql "$DATABASE_URL" -AtF' ' -c "SELECT string_agg(relname || ' seq_scan=' || seq_scan || ' seq_tup_read=' || seq_tup_read || ' idx_scan=' || COALESCE(idx_scan, 0) || ' inserted=' || n_tup_ins || ' updated=' || n_tup_upd, '; ') FROM pg_stat_user_tables WHERE relname IN ('registration', 'application')")"
 
-# The rollup triggers run inside the drainer's insert transaction, so their
-# time is part of the drainer's cost per row. It is wall time, waits for
-# row locks included, per row inserted since the last fresh stack.
-echo "postgres rollup triggers: $(psql "$DATABASE_URL" -AtF' ' -c "
-  SELECT string_agg(f.funcname || ' calls=' || f.calls || ' total_ms=' || round(f.total_time) ||
-         ' per_row_us=' || COALESCE(round((f.total_time * 1000 / NULLIF(t.n_tup_ins, 0))::numeric, 1)::text, 'n/a'), '; ')
-  FROM pg_stat_user_functions f
-  JOIN pg_stat_user_tables t
-    ON t.relname = CASE WHEN f.funcname LIKE '%_registrations' THEN 'registration' ELSE 'application' END
-  WHERE f.funcname IN ('enrolment_rollup_registrations', 'enrolment_rollup_applications',
-                       'certificate_rollup_registrations', 'certificate_rollup_applications')")"
+  # The rollup triggers run inside the drainer's insert transaction, so their
+  # time is part of the drainer's cost per row. It is wall time, waits for
+  # row locks included, per row inserted since the last fresh stack.
+  echo "postgres rollup triggers: $(psql "$DATABASE_URL" -AtF' ' -c "
+    SELECT string_agg(f.funcname || ' calls=' || f.calls || ' total_ms=' || round(f.total_time) ||
+           ' per_row_us=' || COALESCE(round((f.total_time * 1000 / NULLIF(t.n_tup_ins, 0))::numeric, 1)::text, 'n/a'), '; ')
+    FROM pg_stat_user_functions f
+    JOIN pg_stat_user_tables t
+      ON t.relname = CASE WHEN f.funcname LIKE '%_registrations' THEN 'registration' ELSE 'application' END
+    WHERE f.funcname IN ('enrolment_rollup_registrations', 'enrolment_rollup_applications',
+                         'certificate_rollup_registrations', 'certificate_rollup_applications')")"
 
-for name in edge backoffice; do
-  errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)
-  if ((errors > 0)); then
-    echo "$name logged $errors errors; see its log (BENCH_LOG_DIR keeps it)"
-    if [[ $name == backoffice && -n $needs_plain_edge ]]; then
-      echo "  (the verifier cannot open the plain run's unencrypted records and logs each batch of them)"
+  for name in edge backoffice; do
+    errors=$(grep -c '"level":"ERROR"' "$logs/$name.log" || true)
+    if ((errors > 0)); then
+      echo "$name logged $errors errors; see its log (BENCH_LOG_DIR keeps it)"
+      if [[ $name == backoffice && -n $needs_plain_edge ]]; then
+        echo "  (the verifier cannot open the plain run's unencrypted records and logs each batch of them)"
+      fi
     fi
-  fi
-done
+  done
+fi
 
 echo "results:"
 for run in "${ran[@]}"; do
