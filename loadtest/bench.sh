@@ -15,10 +15,11 @@
 #           plain, sealed, sealed, plain, then sealed, plain, plain, sealed.
 #           The plain runs go to a second edge that stores personal data
 #           unencrypted (bin/edge-plaintext, built with the benchplaintext
-#           tag). With BENCH_FRESH=once, the order makes the growing tables
-#           and the order itself weigh on both alike. The summary's sealing_cost_pct compares the
-#           means of all plain and all sealed runs, and
-#           sealing_cost_pct_by_cycle gives each cycle's own figure.
+#           tag). The alternating order makes a run's position, and with
+#           BENCH_FRESH=once the growing tables, weigh on both alike. The
+#           summary's sealing_cost_pct compares the means of all plain and
+#           all sealed runs, and sealing_cost_pct_by_cycle gives each
+#           cycle's own figure.
 #   plain   one closed run against the unencrypted edge
 #   closed  1,000 connections posting registrations back to back
 #   open    10,000 arrivals per second
@@ -268,13 +269,6 @@ identity_port=$(free_port)
 certificates_port=$(free_port)
 data_port=$(free_port)
 
-# The run's own Redis uses the persistence of deploy/redis/redis.conf,
-# because the append-only file is part of what each registration costs
-# (about 10 us of Redis CPU and 5 % of the rate). There is no replica here,
-# so the replication settings are left out.
-# Automatic rewrites are off. Each forks a child that rewrites gigabytes of
-# receipts, which a production Redis host runs on a spare core, and here it
-# moved sealing runs by 20 % (docs/benchmarks.md).
 own_redis_pid=
 if [[ $redis_mode == own ]]; then
   redis_host=127.0.0.1
@@ -282,7 +276,13 @@ if [[ $redis_mode == own ]]; then
   redis_addr=$redis_host:$redis_port
 fi
 
-# start_own_redis starts the run's own Redis, empty, on redis_port.
+# start_own_redis starts the run's own Redis, empty, on redis_port. It uses
+# the persistence of deploy/redis/redis.conf, because the append-only file
+# is part of what each registration costs (about 10 us of Redis CPU and 5 %
+# of the rate). There is no replica here, so the replication settings are
+# left out. Automatic rewrites are off: each forks a child that rewrites
+# gigabytes of receipts, which a production Redis host runs on a spare core,
+# and here it moved sealing runs by 20 % (docs/benchmarks.md).
 start_own_redis() {
   rm -rf "$work/redis"
   mkdir -p "$work/redis"
@@ -380,9 +380,8 @@ wait_ready simulators "$IDENTITY_URL/healthz" "${pids[-1]}"
 # restarted own Redis, or a new key prefix of a shared one) and a new copy of
 # the seeded database. STRATEGY FILE_COPY checkpoints before and after the
 # copy, so every run starts right after a checkpoint. On one stack, two
-# consecutive 20 s runs of the same
-# edge differed by 10 %, and Redis's CPU per registration by 16 %
-# (docs/benchmarks.md).
+# consecutive 20 s runs of the same edge differed by 10 %, and Redis's CPU
+# per registration by 16 % (docs/benchmarks.md).
 stack_count=0
 fresh_stack() {
   local started=$SECONDS

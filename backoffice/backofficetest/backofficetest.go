@@ -466,8 +466,11 @@ func (e *Env) WaitForDrained(t testing.TB, timeout time.Duration) {
 			return false, nil
 		}
 		last, err := e.do(e.Redis.Client.B().Xrevrange().Key(e.Keys.Stream()).End("+").Start("-").Count(1).Build()).AsXRange()
-		if err != nil || len(last) == 0 {
-			return err == nil, err
+		if err != nil {
+			return false, err
+		}
+		if len(last) == 0 {
+			return true, nil
 		}
 		watermark, err := e.do(e.Redis.Client.B().Get().Key(e.Keys.Watermark()).Build()).ToString()
 		if rueidis.IsRedisNil(err) {

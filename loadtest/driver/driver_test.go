@@ -209,4 +209,10 @@ func TestSummaryLatencyWithoutAccepted(t *testing.T) {
 	if !strings.Contains(summary, " p99_ms=3.") {
 		t.Errorf("summary %q: want p99_ms of the 503 at about 3 ms", summary)
 	}
+
+	var printed bytes.Buffer
+	p.print(&printed)
+	if !strings.Contains(printed.String(), "latency of accepted requests: no 202 responses") {
+		t.Errorf("report:\n%s\nwant a line saying there were no 202 responses", printed.String())
+	}
 }

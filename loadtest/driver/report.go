@@ -76,9 +76,13 @@ func (p *report) print(w io.Writer) {
 	fmt.Fprintf(w, "latency of responded requests (ms): p50=%s p90=%s p95=%s p99=%s p99.9=%s max=%s\n",
 		milliseconds(r.latency.quantile(0.50)), milliseconds(r.latency.quantile(0.90)), milliseconds(r.latency.quantile(0.95)),
 		milliseconds(r.latency.quantile(0.99)), milliseconds(r.latency.quantile(0.999)), milliseconds(r.latency.max))
-	fmt.Fprintf(w, "latency of accepted requests (ms): p50=%s p95=%s p99=%s max=%s\n",
-		milliseconds(r.acceptedLatency.quantile(0.50)), milliseconds(r.acceptedLatency.quantile(0.95)),
-		milliseconds(r.acceptedLatency.quantile(0.99)), milliseconds(r.acceptedLatency.max))
+	if r.acceptedLatency.total == 0 {
+		fmt.Fprintln(w, "latency of accepted requests: no 202 responses")
+	} else {
+		fmt.Fprintf(w, "latency of accepted requests (ms): p50=%s p95=%s p99=%s max=%s\n",
+			milliseconds(r.acceptedLatency.quantile(0.50)), milliseconds(r.acceptedLatency.quantile(0.95)),
+			milliseconds(r.acceptedLatency.quantile(0.99)), milliseconds(r.acceptedLatency.max))
+	}
 	slowest, fastest := secondExtremes(r.perSecond)
 	fmt.Fprintf(w, "accepted per second: mean=%.0f slowest_second=%d fastest_second=%d\n", r.acceptedPerSecond(), slowest, fastest)
 	fmt.Fprintf(w, "driver CPU during the load: %.1f s (%.0f µs per request)\n", r.cpu.Seconds(), r.cpuPerRequest())

@@ -96,7 +96,8 @@ func isTokenText(s string) bool {
 }
 
 // tokenAlphabet marks the base64url characters. A table lookup per byte
-// checks a 238-character token in 74 ns, against 170 ns for comparisons.
+// took 74 to 90 ns for a 238-character token (BenchmarkIsTokenText),
+// against 137 to 170 ns for the range comparisons it replaced.
 var tokenAlphabet = func() (alphabet [256]bool) {
 	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
 		alphabet[c] = true

@@ -81,3 +81,25 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestIsTokenTextAlphabet(t *testing.T) {
+	if !isTokenText("ABCXYZabcxyz0189-_") {
+		t.Error("base64url characters rejected")
+	}
+	for _, text := range []string{"a+b", "a/b", "a=b", "a\nb", "a b", "a.b", "é"} {
+		if isTokenText(text) {
+			t.Errorf("isTokenText(%q) = true, want false", text)
+		}
+	}
+}
+
+// BenchmarkIsTokenText measures the check on the encoded part of a typical
+// parent token, 238 characters long.
+func BenchmarkIsTokenText(b *testing.B) {
+	text := strings.Repeat("Ab9-_", 48)[:238]
+	for b.Loop() {
+		if !isTokenText(text) {
+			b.Fatal("rejected a base64url text")
+		}
+	}
+}
