@@ -22,8 +22,7 @@ type decodedEntry struct {
 	kind   string
 	number string
 	index  int
-	// year and childIndex name an application's claim in Redis. They are
-	// unset for registrations.
+	// year and childIndex name the record's claim in Redis.
 	year       int
 	childIndex []byte
 }
@@ -59,7 +58,10 @@ func decode(entries []rueidis.XRangeEntry) *decodedBatch {
 				batch.malformed = append(batch.malformed, malformedEntry{entry, kind, number, err.Error()})
 				continue
 			}
-			batch.entries = append(batch.entries, decodedEntry{entry: entry, kind: kind, number: number, index: len(batch.registrations)})
+			batch.entries = append(batch.entries, decodedEntry{
+				entry: entry, kind: kind, number: number, index: len(batch.registrations),
+				year: record.Year, childIndex: record.ChildIndex,
+			})
 			batch.registrations = append(batch.registrations, record)
 		case enrol.KindApplication:
 			record, err := enrol.DecodeApplication(number, []byte(body))

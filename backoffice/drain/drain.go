@@ -64,13 +64,15 @@ type Metrics struct {
 	DeadLetters prometheus.Counter
 	Reclaimed   prometheus.Counter
 	Batch       prometheus.Histogram
+	// SequencesRaised counts number counters found behind the database.
+	SequencesRaised prometheus.Counter
 }
 
 // NewMetrics creates the drainer's metrics and registers them.
 func NewMetrics(registry prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Stored: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backoffice_drained_total", Help: "Stream entries handled, by kind and outcome (stored, rejected_duplicate, registration_deleted, dead_lettered).",
+			Name: "backoffice_drained_total", Help: "Stream entries handled, by kind and outcome (stored, rejected_duplicate, registration_deleted, number_taken, dead_lettered).",
 		}, []string{"kind", "outcome"}),
 		DeadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "backoffice_dead_letters_total", Help: "Entries moved to the dead-letter stream.",
@@ -82,8 +84,12 @@ func NewMetrics(registry prometheus.Registerer) *Metrics {
 			Name: "backoffice_drain_batch_seconds", Help: "Time to store and acknowledge one batch.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}),
+		SequencesRaised: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backoffice_sequences_raised_total",
+			Help: "Number counters in Redis found below the numbers stored and raised (Redis lost writes).",
+		}),
 	}
-	registry.MustRegister(m.Stored, m.DeadLetters, m.Reclaimed, m.Batch)
+	registry.MustRegister(m.Stored, m.DeadLetters, m.Reclaimed, m.Batch, m.SequencesRaised)
 	return m
 }
 
@@ -121,6 +127,9 @@ func (d *Drainer) Run(ctx context.Context) error {
 	}
 	// The background work stops with the read loop, so an error there (as
 	// when BeforeAck stops the drainer) stops everything, like a crash.
+	if _, err := d.RaiseSequences(ctx); err != nil {
+		slog.Error("number counters not checked at start; the next check is in "+sequenceCheckInterval.String(), "error", err)
+	}
 	maintainCtx, stopMaintain := context.WithCancel(ctx)
 	claimDone := make(chan struct{})
 	go func() {
@@ -318,7 +327,7 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 	var keys []string
 	args := []string{d.now().UTC().Format(time.RFC3339Nano), strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)}
 	ids := make([]string, 0, len(entries))
-	var deleted []decodedEntry
+	var deleted, numberTaken []decodedEntry
 	for _, item := range entries {
 		ids = append(ids, item.entry.ID)
 		outcome := result[item.number]
@@ -331,6 +340,10 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 				"number", item.number, "entry_id", item.entry.ID)
 			deleted = append(deleted, item)
 			d.metrics.Stored.WithLabelValues(item.kind, "registration_deleted").Inc()
+			continue
+		}
+		if outcome.NumberTaken {
+			numberTaken = append(numberTaken, item)
 			continue
 		}
 		slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", outcome.FirstNumber, "kind", item.kind)
@@ -353,6 +366,18 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 	for _, item := range deleted {
 		if !d.releaseDeleted(ctx, item) {
 			return nil
+		}
+	}
+	if len(numberTaken) > 0 {
+		// Raised before the claims are released, so that the family's new
+		// submission draws a number no record holds.
+		if _, err := d.RaiseSequences(ctx); err != nil {
+			slog.Error("number counters not raised after a taken number", "error", err)
+		}
+		for _, item := range numberTaken {
+			if !d.releaseTaken(ctx, item) {
+				return nil
+			}
 		}
 	}
 	if d.BeforeAck != nil {
@@ -419,16 +444,7 @@ func firstError(results []rueidis.RedisResult) error {
 // deadLetter moves an entry to the dead-letter stream with the reason,
 // marks its receipt failed and acknowledges it.
 func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kind, number, reason string) {
-	fields := []string{"original_id", entry.ID, "kind", kind, "number", number, "reason", reason,
-		"failed_at", d.now().UTC().Format(time.RFC3339Nano)}
-	if body, ok := entry.FieldValues[enrol.StreamFieldBody]; ok {
-		fields = append(fields, "body", body)
-	}
-	command := d.redis.B().Xadd().Key(d.keys.DeadLetter()).Id("*").FieldValue()
-	for i := 0; i < len(fields); i += 2 {
-		command = command.FieldValue(fields[i], fields[i+1])
-	}
-	if err := d.redis.Do(ctx, command.Build()).Error(); err != nil {
+	if err := d.redis.Do(ctx, d.deadLetterCommand(entry, kind, number, reason)).Error(); err != nil {
 		slog.Error("dead-letter write failed; the entry stays pending", "entry_id", entry.ID, "error", err)
 		return
 	}
@@ -447,6 +463,21 @@ func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kin
 	if err := d.AdvanceWatermark(ctx); err != nil && ctx.Err() == nil {
 		slog.Warn("watermark not advanced after a dead letter", "error", err)
 	}
+}
+
+// deadLetterCommand is the XADD that copies an entry, with its record, to
+// the dead-letter stream with the reason.
+func (d *Drainer) deadLetterCommand(entry rueidis.XRangeEntry, kind, number, reason string) rueidis.Completed {
+	fields := []string{"original_id", entry.ID, "kind", kind, "number", number, "reason", reason,
+		"failed_at", d.now().UTC().Format(time.RFC3339Nano)}
+	if body, ok := entry.FieldValues[enrol.StreamFieldBody]; ok {
+		fields = append(fields, "body", body)
+	}
+	command := d.redis.B().Xadd().Key(d.keys.DeadLetter()).Id("*").FieldValue()
+	for i := 0; i < len(fields); i += 2 {
+		command = command.FieldValue(fields[i], fields[i+1])
+	}
+	return command.Build()
 }
 
 func backoff(attempt int) time.Duration {

@@ -13,8 +13,9 @@ import (
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
-// maintain reclaims entries that another consumer left idle and trims
-// acknowledged entries from the stream, until ctx ends.
+// maintain reclaims entries that another consumer left idle, trims
+// acknowledged entries from the stream, advances the watermark and keeps
+// the number counters above the stored numbers, until ctx ends.
 func (d *Drainer) maintain(ctx context.Context) {
 	claim := time.NewTicker(d.config.ClaimInterval)
 	defer claim.Stop()
@@ -24,10 +25,16 @@ func (d *Drainer) maintain(ctx context.Context) {
 	// they miss, such as entries another consumer acknowledged.
 	watermark := time.NewTicker(time.Second)
 	defer watermark.Stop()
+	sequences := time.NewTicker(sequenceCheckInterval)
+	defer sequences.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-sequences.C:
+			if _, err := d.RaiseSequences(ctx); err != nil && ctx.Err() == nil {
+				slog.Error("number counters not checked", "error", err)
+			}
 		case <-watermark.C:
 			if err := d.AdvanceWatermark(ctx); err != nil && ctx.Err() == nil {
 				slog.Error("watermark not advanced", "error", err)

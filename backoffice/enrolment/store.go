@@ -33,6 +33,10 @@ type Outcome struct {
 	// FirstNumber is set when the record was not stored because the child
 	// already has another record under this number.
 	FirstNumber string
+	// NumberTaken is true when the record was not stored because its
+	// number is stored for another child: Redis handed the number out
+	// again after losing its counter (see SequenceFloors).
+	NumberTaken bool
 	// RegistrationDeleted is true when an application was not stored
 	// because a city admin approved the deletion of its registration while
 	// the application waited in the stream.
@@ -175,7 +179,11 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 				SELECT b.registration_number, r.registration_number
 				FROM registration_batch b
 				JOIN registration r ON r.enrolment_year = b.enrolment_year AND r.child_index = b.child_index
-				WHERE b.registration_number <> ALL($1) AND r.registration_number <> b.registration_number`); err != nil {
+				WHERE b.registration_number <> ALL($1) AND r.registration_number <> b.registration_number`, `
+				SELECT b.registration_number, r.enrolment_year = b.enrolment_year AND r.child_index = b.child_index
+				FROM registration_batch b
+				JOIN registration r ON r.registration_number = b.registration_number
+				WHERE b.registration_number <> ALL($1) AND r.payload_hash <> b.payload_hash`); err != nil {
 				return err
 			}
 		}
@@ -191,7 +199,11 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 				FROM application_batch b
 				JOIN application a ON a.enrolment_year = b.enrolment_year AND a.child_index = b.child_index
 				     AND a.status NOT IN ('returned', 'deleted')
-				WHERE b.application_number <> ALL($1) AND a.application_number <> b.application_number`); err != nil {
+				WHERE b.application_number <> ALL($1) AND a.application_number <> b.application_number`, `
+				SELECT b.application_number, a.enrolment_year = b.enrolment_year AND a.child_index = b.child_index
+				FROM application_batch b
+				JOIN application a ON a.application_number = b.application_number
+				WHERE b.application_number <> ALL($1) AND a.payload_hash <> b.payload_hash`); err != nil {
 				return err
 			}
 		}
@@ -297,11 +309,17 @@ func skipDeletedRegistrations(ctx context.Context, tx pgx.Tx, rows [][]any, resu
 
 // insertStaged copies rows into the table's staging table, inserts them
 // with ON CONFLICT DO NOTHING, and records each number's outcome:
-// inserted, already there under the same number, or beaten by another
-// record of the same child (found by conflictQuery, which runs only when
-// some rows were not inserted, so a normal batch costs one COPY and one
-// INSERT).
-func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string, rows [][]any, result BatchResult, conflictQuery string) error {
+// inserted, or already there as the same record (an earlier delivery), or
+// not stored because of another record. The queries for the last case run
+// only when some rows were not inserted, so a normal batch costs one COPY
+// and one INSERT:
+//   - takenQuery finds numbers stored with another payload. The same child
+//     under the same number keeps the record stored first; another child
+//     means the number was handed out twice (NumberTaken).
+//   - conflictQuery finds records whose child has another record already
+//     (FirstNumber). This outcome replaces NumberTaken, because the
+//     family's child is then stored under its first number.
+func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string, rows [][]any, result BatchResult, conflictQuery, takenQuery string) error {
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table + "_batch"}, columns, pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
@@ -320,6 +338,23 @@ func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string
 	}
 	if len(insertedNumbers) == len(rows) {
 		return nil
+	}
+
+	takenRows, err := tx.Query(ctx, takenQuery, insertedNumbers)
+	if err != nil {
+		return err
+	}
+	var number string
+	var sameChild bool
+	if _, err := pgx.ForEachRow(takenRows, []any{&number, &sameChild}, func() error {
+		if sameChild {
+			result[number] = Outcome{FirstNumber: number}
+		} else {
+			result[number] = Outcome{NumberTaken: true}
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 
 	conflicts, err := tx.Query(ctx, conflictQuery, insertedNumbers)

@@ -62,6 +62,18 @@ func NumberYear(number string) int {
 	return year
 }
 
+// NumberSequence returns the sequence encoded in a well-formed number: the
+// value the year's (or the year and district's) counter had when it was
+// drawn.
+func NumberSequence(number string) int64 {
+	start := 4
+	if len(number) == ApplicationNumberLength {
+		start = 6
+	}
+	sequence, _ := strconv.ParseInt(number[start:len(number)-1], 10, 64)
+	return sequence
+}
+
 // LuhnDigit returns the Luhn check digit of a string of ASCII digits.
 func LuhnDigit(digits string) byte {
 	sum := 0
