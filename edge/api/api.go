@@ -58,6 +58,9 @@ func WriteError(ctx *fasthttp.RequestCtx, err error) {
 	if apiErr == nil {
 		apiErr = apierror.Internal
 	}
+	if apiErr.Status == fasthttp.StatusServiceUnavailable && len(ctx.Response.Header.Peek("Retry-After")) == 0 {
+		SetRetryAfter(ctx, unavailableRetryAfter)
+	}
 	WriteJSON(ctx, apiErr.Status, errorBody{Error: apiErr})
 }
 
@@ -78,6 +81,10 @@ func WriteRawJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetContentType("application/json; charset=utf-8")
 	ctx.SetBody(body)
 }
+
+// unavailableRetryAfter is the Retry-After of a 503 whose handler did not
+// set one, such as when Redis is unreachable.
+const unavailableRetryAfter = 5 * time.Second
 
 // SetRetryAfter sets the Retry-After header in whole seconds, at least one.
 func SetRetryAfter(ctx *fasthttp.RequestCtx, wait time.Duration) {

@@ -242,6 +242,28 @@ func TestSetRetryAfter(t *testing.T) {
 	}
 }
 
+func TestWriteErrorRetryAfterOn503(t *testing.T) {
+	unavailable := apierror.New(http.StatusServiceUnavailable, "temporarily_unavailable", "请稍后再试。")
+	ctx := &fasthttp.RequestCtx{}
+	api.WriteError(ctx, unavailable)
+	if got := string(ctx.Response.Header.Peek("Retry-After")); got != "5" {
+		t.Errorf("Retry-After of a 503 without one = %q, want the default 5", got)
+	}
+
+	ctx = &fasthttp.RequestCtx{}
+	api.SetRetryAfter(ctx, 2*time.Second)
+	api.WriteError(ctx, unavailable)
+	if got := string(ctx.Response.Header.Peek("Retry-After")); got != "2" {
+		t.Errorf("Retry-After set by the handler = %q, want it kept at 2", got)
+	}
+
+	ctx = &fasthttp.RequestCtx{}
+	api.WriteError(ctx, apierror.New(http.StatusBadRequest, "invalid_json", "格式不正确。"))
+	if got := ctx.Response.Header.Peek("Retry-After"); got != nil {
+		t.Errorf("Retry-After on a 400 = %q, want none", got)
+	}
+}
+
 func TestHandle(t *testing.T) {
 	ok := api.Handle(func(ctx *fasthttp.RequestCtx) error {
 		api.WriteJSON(ctx, http.StatusCreated, map[string]string{"name": "<张>"})

@@ -202,7 +202,7 @@ func checkExtraValue(field catalogue.Field, value any) (any, error) {
 		}
 		return nil, errInvalidChoice(field.Key, field.Label)
 	case "date":
-		parsed, err := time.Parse(time.DateOnly, strings.TrimSpace(text))
+		parsed, err := parseDate(text)
 		if err != nil {
 			return nil, errInvalidDate(field.Key, field.Label)
 		}

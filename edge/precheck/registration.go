@@ -150,6 +150,19 @@ func formatTime(t time.Time) string {
 	return t.In(enrolment.Shanghai).Format("2006年1月2日 15:04")
 }
 
+// parseDate parses a date written as 2023-10-01. Full-width digits and
+// hyphens, which a Chinese input method may type, count as their ASCII
+// forms, and surrounding white space is ignored.
+func parseDate(text string) (time.Time, error) {
+	text = strings.Map(func(r rune) rune {
+		if r >= '！' && r <= '～' { // the full-width forms of ASCII '!' to '~'
+			return r - ('！' - '!')
+		}
+		return r
+	}, strings.TrimSpace(text))
+	return time.Parse(time.DateOnly, text)
+}
+
 func formatDate(date string) string {
 	parsed, err := time.Parse(time.DateOnly, date)
 	if err != nil {
@@ -203,7 +216,7 @@ func (r *Registration) checkChild(request *ChildRequest, birthFrom, birthTo stri
 	if request.BirthDate == "" {
 		return errRequired("child.birthDate", "出生日期")
 	}
-	birth, err := time.Parse(time.DateOnly, strings.TrimSpace(request.BirthDate))
+	birth, err := parseDate(request.BirthDate)
 	if err != nil {
 		return errInvalidDate("child.birthDate", "出生日期")
 	}

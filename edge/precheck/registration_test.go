@@ -144,6 +144,17 @@ func TestCheckRegistrationUnusualInput(t *testing.T) {
 			},
 		},
 		{
+			name: "full-width birth date",
+			edit: func(t *testing.T, r *precheck.RegistrationRequest) {
+				r.Child.BirthDate = "　" + toFullWidth(r.Child.BirthDate)
+			},
+			check: func(t *testing.T, got *precheck.Registration) {
+				if want := f.Registration(t).Child.BirthDate; got.Child.BirthDate != want {
+					t.Errorf("birth date = %q, want %q", got.Child.BirthDate, want)
+				}
+			},
+		},
+		{
 			name: "spaces in resident ID",
 			edit: func(t *testing.T, r *precheck.RegistrationRequest) {
 				number := r.Child.Document.Number

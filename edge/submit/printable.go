@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/rueidis"
 	"github.com/valyala/fasthttp"
@@ -339,7 +340,7 @@ func (h *Handlers) GetFormPDF(ctx *fasthttp.RequestCtx) error {
 	case h.PDFSlots <- struct{}{}:
 		defer func() { <-h.PDFSlots }()
 	default:
-		api.SetRetryAfter(ctx, 5)
+		api.SetRetryAfter(ctx, 5*time.Second)
 		if h.OnPDFBusy != nil {
 			h.OnPDFBusy()
 		}

@@ -112,8 +112,8 @@ func TestFormPDFBusy(t *testing.T) {
 	if apiErr == nil || apiErr.Code != "pdf_busy" || apiErr.Status != http.StatusServiceUnavailable {
 		t.Fatalf("GetFormPDF error = %v, want 503 pdf_busy", err)
 	}
-	if retry := string(ctx.Response.Header.Peek("Retry-After")); retry == "" {
-		t.Error("no Retry-After header on pdf_busy")
+	if retry := string(ctx.Response.Header.Peek("Retry-After")); retry != "5" {
+		t.Errorf("Retry-After on pdf_busy = %q, want 5 seconds", retry)
 	}
 }
 

@@ -37,8 +37,21 @@ var (
 	ErrNoCatalogue = apierror.New(http.StatusServiceUnavailable, "not_ready", "系统正在启动，请稍后再试。")
 	ErrUnavailable = apierror.New(http.StatusServiceUnavailable, "temporarily_unavailable",
 		"当前访问人数较多，暂时无法确认提交结果。请稍后原样重新提交，或在“我的办理”中查看；同一份登记不会重复提交。")
+	// ErrLookupUnavailable is ErrUnavailable for the pages that only read
+	// receipts, where nothing was submitted.
+	ErrLookupUnavailable = apierror.New(http.StatusServiceUnavailable, "temporarily_unavailable",
+		"暂时无法查询办理进度，请稍后再试。已提交的登记和报名不受影响。")
 	errNotOwner = apierror.New(http.StatusNotFound, "receipt_not_found", "未找到该回执编号，请核对后重试。")
 )
+
+// lookupError replaces ErrUnavailable's message, which is about a
+// submission, with ErrLookupUnavailable's.
+func lookupError(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrLookupUnavailable, err)
+	}
+	return err
+}
 
 // Service accepts submissions. Its zero value is not usable; fill every
 // field.
@@ -630,7 +643,7 @@ func (s *Service) ReceiptStatus(ctx context.Context, subject, number string) (St
 	}
 	fields, err := s.receipt(ctx, s.OwnerIndex(subject), number)
 	if err != nil {
-		return Status{}, err
+		return Status{}, lookupError(err)
 	}
 	return s.statusOf(number, fields), nil
 }
@@ -677,7 +690,7 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 	defer cancel()
 	numbers, err := s.Redis.Do(ctx, s.Redis.B().Smembers().Key(s.Keys.OwnerReceipts(owner)).Build()).AsStrSlice()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrLookupUnavailable, err)
 	}
 	if len(numbers) > 50 {
 		numbers = numbers[:50]
@@ -690,13 +703,13 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 	results := s.Redis.DoMulti(ctx, commands...)
 	watermark, err := watermarkOf(results[0])
 	if err != nil {
-		return nil, err
+		return nil, lookupError(err)
 	}
 	statuses := make([]Status, 0, len(numbers))
 	for i, result := range results[1:] {
 		fields, err := result.AsStrMap()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrLookupUnavailable, err)
 		}
 		if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
 			fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)

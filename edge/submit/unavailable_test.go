@@ -10,6 +10,7 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/submit"
+	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/enrolment"
 )
 
@@ -33,6 +34,19 @@ func checkUnavailable(t *testing.T, err error) {
 	edgetest.CheckError(t, err, http.StatusServiceUnavailable, "temporarily_unavailable", "")
 	if !errors.Is(err, submit.ErrUnavailable) {
 		t.Errorf("error %v does not wrap submit.ErrUnavailable", err)
+	}
+}
+
+// checkLookupUnavailable checks a read's error when Redis is down: the
+// same code as a submission's, with a message that mentions no submission.
+func checkLookupUnavailable(t *testing.T, err error) {
+	t.Helper()
+	edgetest.CheckError(t, err, http.StatusServiceUnavailable, "temporarily_unavailable", "")
+	if !errors.Is(err, submit.ErrLookupUnavailable) {
+		t.Errorf("error %v does not wrap submit.ErrLookupUnavailable", err)
+	}
+	if apiErr := apierror.As(err); apiErr != nil && apiErr.Message != submit.ErrLookupUnavailable.Message {
+		t.Errorf("message = %q, want %q", apiErr.Message, submit.ErrLookupUnavailable.Message)
 	}
 }
 
@@ -70,9 +84,9 @@ func TestReadsRedisDown(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := h.service.ReceiptStatus(ctx, "parent-1", number)
-	checkUnavailable(t, err)
+	checkLookupUnavailable(t, err)
 	_, err = h.service.OwnerReceipts(ctx, "parent-1")
-	checkUnavailable(t, err)
+	checkLookupUnavailable(t, err)
 	_, err = h.service.Apply(ctx, "parent-1", edgetest.Application(number, home, enrolment.CategoryDistrictHukouResident))
 	checkUnavailable(t, err)
 }
