@@ -50,11 +50,47 @@ check() {
     exit 1
   fi
 }
-pg_host_port=$(sed -E 's#^postgres(ql)?://([^@/]*@)?([^/:?]+)(:([0-9]+))?.*#\3 \5#' <<<"$DATABASE_URL")
-read -r pg_host pg_port <<<"$pg_host_port"
-check PostgreSQL "$pg_host" "${pg_port:-5432}" 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
-redis_port=${REDIS_ADDR##*:}
-check Redis "${REDIS_ADDR%:*}" "$redis_port" "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port $redis_port --save \"\" --appendonly no"
+# pg_address prints the host and port of DATABASE_URL's server: from the
+# URL's host (an IPv6 address in brackets too), or from host= and port= in
+# its query, which take precedence as in libpq. It prints nothing for an
+# address it cannot tell, such as a Unix socket, several hosts or a
+# key=value string, and the binaries then report what they cannot reach.
+pg_address() {
+  [[ $1 =~ ^postgres(ql)?://([^/?]*)[^?]*(\?(.*))?$ ]] || return 0
+  local authority=${BASH_REMATCH[2]##*@} query=${BASH_REMATCH[4]} host port pair
+  if [[ $authority =~ ^\[([^]]+)\](:([0-9]+))?$ || $authority =~ ^([^:,]*)(:([0-9]+))?$ ]]; then
+    host=${BASH_REMATCH[1]} port=${BASH_REMATCH[3]}
+  else
+    return 0
+  fi
+  local -a pairs
+  IFS='&' read -ra pairs <<<"$query"
+  for pair in "${pairs[@]}"; do
+    case $pair in
+      host=*) host=${pair#host=} ;;
+      port=*) port=${pair#port=} ;;
+    esac
+  done
+  [[ -n $host && $host != /* && $host != *,* && ${port:-5432} =~ ^[0-9]+$ ]] || return 0
+  echo "$host ${port:-5432}"
+}
+
+# redis_address prints the host and port of REDIS_ADDR (host:port, or
+# [IPv6 address]:port), or nothing when it is neither.
+redis_address() {
+  if [[ $1 =~ ^\[([^]]+)\]:([0-9]+)$ || $1 =~ ^([^:]+):([0-9]+)$ ]]; then
+    echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+  fi
+}
+
+read -r pg_host pg_port <<<"$(pg_address "$DATABASE_URL")"
+if [[ -n $pg_host ]]; then
+  check PostgreSQL "$pg_host" "$pg_port" 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
+fi
+read -r redis_host redis_port <<<"$(redis_address "$REDIS_ADDR")"
+if [[ -n $redis_host ]]; then
+  check Redis "$redis_host" "$redis_port" "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port $redis_port --save \"\" --appendonly no"
+fi
 
 # A second `make run` would re-seed the running system's database and then
 # fail to listen, so it stops here instead.
@@ -63,7 +99,7 @@ for address in "$EDGE_LISTEN" "$EDGE_OPERATIONS_LISTEN" "$BACKOFFICE_LISTEN" "$S
   if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
     echo "端口 $address 已被占用，系统可能已在运行。Port $address is in use: the system may be running already." >&2
     echo "Stop it first (Ctrl-C in its terminal), or move this stack to free ports with EDGE_LISTEN, EDGE_OPERATIONS_LISTEN," >&2
-    echo "BACKOFFICE_LISTEN and the simulators' SIM_*_LISTEN keys (see README.md), and a DATABASE_URL of its own." >&2
+    echo "BACKOFFICE_LISTEN and the simulators' SIM_*_LISTEN keys (see README.md), with a DATABASE_URL and a REDIS_PREFIX of its own." >&2
     exit 1
   fi
 done
