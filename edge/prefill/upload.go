@@ -21,6 +21,10 @@ import (
 // MaxUploadBytes bounds one uploaded certificate file.
 const MaxUploadBytes = upload.MaxBytes
 
+// ErrFileTooLarge rejects a certificate file over MaxUploadBytes, whether
+// the handler or the server's body limit finds it.
+var ErrFileTooLarge = apierror.New(http.StatusRequestEntityTooLarge, "file_too_large", "单个证照文件不能超过 5 MB，请压缩后重新上传。")
+
 // UploadContext binds a sealed upload to the parent who made it; the back
 // office opens the file with the record's owner index.
 func UploadContext(ownerIndex []byte) string { return upload.Context(ownerIndex) }
@@ -76,7 +80,7 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 		return apierror.Invalid("file", "missing_file", "请选择要上传的证照文件。")
 	}
 	if header.Size > MaxUploadBytes {
-		return apierror.New(http.StatusRequestEntityTooLarge, "file_too_large", "单个证照文件不能超过 5 MB，请压缩后重新上传。")
+		return ErrFileTooLarge
 	}
 	file, err := header.Open()
 	if err != nil {
@@ -88,7 +92,7 @@ func (u *Uploads) PostUpload(ctx *fasthttp.RequestCtx) error {
 		return fmt.Errorf("read upload: %w", err)
 	}
 	if len(data) > MaxUploadBytes {
-		return apierror.New(http.StatusRequestEntityTooLarge, "file_too_large", "单个证照文件不能超过 5 MB，请压缩后重新上传。")
+		return ErrFileTooLarge
 	}
 	contentType := SniffContentType(data)
 	if contentType == "" {

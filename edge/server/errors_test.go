@@ -101,30 +101,39 @@ func TestInvalidRequests(t *testing.T) {
 func TestBodyOverServerLimit(t *testing.T) {
 	t.Parallel()
 	e := edgetest.Shared(t).StartEdge(t, edgetest.EdgeOptions{})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct{ path, contentType, code string }{
+		{"/api/v1/registrations", "application/json", "body_too_large"},
+		// An upload names the limit as the parent knows it, the file size.
+		{"/api/v1/uploads", "multipart/form-data; boundary=x", "file_too_large"},
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	for _, test := range tests {
+		t.Run(test.path, func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
 
-	header := "POST /api/v1/registrations HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\n" +
-		"Content-Length: " + strconv.Itoa(6<<20) + "\r\n\r\n"
-	if _, err := conn.Write([]byte(header)); err != nil {
-		t.Fatal(err)
-	}
-	response, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("read response: %v", err)
-	}
-	defer response.Body.Close()
-	body, err := io.ReadAll(response.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+			header := "POST " + test.path + " HTTP/1.1\r\nHost: edge\r\nContent-Type: " + test.contentType + "\r\n" +
+				"Content-Length: " + strconv.Itoa(6<<20) + "\r\n\r\n"
+			if _, err := conn.Write([]byte(header)); err != nil {
+				t.Fatal(err)
+			}
+			response, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("read response: %v", err)
+			}
+			defer response.Body.Close()
+			body, err := io.ReadAll(response.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
 
-	edgetest.CheckAPIError(t, (&edgetest.Response{Status: response.StatusCode, Body: body}).Error(t),
-		http.StatusRequestEntityTooLarge, "body_too_large", "")
+			edgetest.CheckAPIError(t, (&edgetest.Response{Status: response.StatusCode, Body: body}).Error(t),
+				http.StatusRequestEntityTooLarge, test.code, "")
+		})
+	}
 }
 
 func TestNotSignedIn(t *testing.T) {

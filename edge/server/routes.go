@@ -25,6 +25,10 @@ const (
 	routePostApplication  = "POST /api/v1/applications"
 )
 
+// uploadPath takes certificate files, whose size limit the server's
+// transport error names too.
+const uploadPath = "/api/v1/uploads"
+
 // routeKind says which checks a route needs beyond the common ones.
 type routeKind int
 
@@ -64,7 +68,7 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 	handle(http.MethodGet, "/api/v1/me", readRoute, e.signin.Me)
 
 	handle(http.MethodPost, "/api/v1/prefill/certificates", writeRoute, e.prefill.PostPrefill)
-	handle(http.MethodPost, "/api/v1/uploads", writeRoute, e.uploads.PostUpload)
+	handle(http.MethodPost, uploadPath, writeRoute, e.uploads.PostUpload)
 
 	handle(http.MethodGet, "/api/v1/feedback/settings", readRoute, e.feedback.GetSettings)
 	handle(http.MethodPost, "/api/v1/feedback", writeRoute, e.feedback.PostFeedback)

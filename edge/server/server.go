@@ -359,6 +359,12 @@ func randomPrefix() string {
 
 func (e *Edge) transportError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		// The request line has been read, so the path tells an upload,
+		// whose limit the parent knows as the file size, from the rest.
+		if string(ctx.Path()) == uploadPath {
+			api.WriteError(ctx, prefill.ErrFileTooLarge)
+			return
+		}
 		api.WriteError(ctx, apierror.ErrBodyTooLarge)
 		return
 	}
