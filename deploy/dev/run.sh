@@ -116,7 +116,11 @@ stop() {
   wait 2>/dev/null || true
   echo "已停止。Stopped."
 }
-trap stop INT TERM EXIT
+# A signal ends the script after stopping, so that it does not go on past
+# the wait below as if a process had exited.
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
 
 wait_ready() {
   local name=$1 url=$2 pid=$3

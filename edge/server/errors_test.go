@@ -103,7 +103,7 @@ func TestBodyOverServerLimit(t *testing.T) {
 	e := edgetest.Shared(t).StartEdge(t, edgetest.EdgeOptions{})
 	tests := []struct{ path, contentType, code string }{
 		{"/api/v1/registrations", "application/json", "body_too_large"},
-		// An upload names the limit as the parent knows it, the file size.
+		// An upload's error names the file size limit.
 		{"/api/v1/uploads", "multipart/form-data; boundary=x", "file_too_large"},
 	}
 	for _, test := range tests {

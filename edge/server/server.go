@@ -359,8 +359,8 @@ func randomPrefix() string {
 
 func (e *Edge) transportError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		// The request line has been read, so the path tells an upload,
-		// whose limit the parent knows as the file size, from the rest.
+		// The request line has been read, so the path is known. An upload's
+		// limit is the file size, which is what the parent can change.
 		if string(ctx.Path()) == uploadPath {
 			api.WriteError(ctx, prefill.ErrFileTooLarge)
 			return
