@@ -25,6 +25,9 @@ type decodedEntry struct {
 	// year and childIndex name the record's claim in Redis.
 	year       int
 	childIndex []byte
+	// registrationTaken is set by finish for an application whose
+	// registration number is stored for another child.
+	registrationTaken bool
 }
 
 type malformedEntry struct {

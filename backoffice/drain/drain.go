@@ -72,7 +72,7 @@ type Metrics struct {
 func NewMetrics(registry prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Stored: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backoffice_drained_total", Help: "Stream entries handled, by kind and outcome (stored, rejected_duplicate, registration_deleted, number_taken, dead_lettered).",
+			Name: "backoffice_drained_total", Help: "Stream entries handled, by kind and outcome (stored, rejected_duplicate, registration_deleted, number_taken, registration_taken, dead_lettered).",
 		}, []string{"kind", "outcome"}),
 		DeadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "backoffice_dead_letters_total", Help: "Entries moved to the dead-letter stream.",
@@ -342,7 +342,8 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 			d.metrics.Stored.WithLabelValues(item.kind, "registration_deleted").Inc()
 			continue
 		}
-		if outcome.NumberTaken {
+		if outcome.NumberTaken || outcome.RegistrationTaken {
+			item.registrationTaken = outcome.RegistrationTaken
 			numberTaken = append(numberTaken, item)
 			continue
 		}

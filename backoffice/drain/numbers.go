@@ -70,14 +70,16 @@ func (d *Drainer) RaiseSequences(ctx context.Context) (int, error) {
 	return int(raised), nil
 }
 
-// numberTakenNote is the receipt's note, by kind, for a submission whose
-// number was stored for another child.
-var numberTakenNote = map[string]string{
-	enrol.KindRegistration: "系统分配的登记编号与已有记录重复，本次登记未能入库，填报内容已留存。请重新提交登记，系统将分配新的登记编号。",
-	enrol.KindApplication:  "系统分配的报名编号与已有记录重复，本次报名未能入库，填报内容已留存。请重新提交报名，系统将分配新的报名编号。",
-}
+// Notes on the receipt of a submission not stored because a number was
+// handed out twice.
+const (
+	registrationNumberTakenNote = "系统分配的登记编号与已有记录重复，本次登记未能入库，填报内容已留存。请重新提交登记，系统将分配新的登记编号。"
+	applicationNumberTakenNote  = "系统分配的报名编号与已有记录重复，本次报名未能入库，填报内容已留存。请重新提交报名，系统将分配新的报名编号。"
+	registrationTakenNote       = "该报名所依据的登记编号与已有记录重复，登记未能入库，本次报名也未能入库，填报内容已留存。请重新提交登记后再报名。"
+)
 
 // releaseTaken handles an entry whose number PostgreSQL holds for another
+// child, or an application whose registration number it holds for another
 // child. The entry goes to the dead-letter stream with its record, so
 // nothing the family sent is lost. Its receipt reads failed (处理异常)
 // with a note asking for a new submission, and the child's claim is
@@ -89,9 +91,15 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 	if item.kind == enrol.KindApplication {
 		claim = d.keys.ApplicationClaim(item.year, item.childIndex)
 	}
+	note, reason := registrationNumberTakenNote, "number "+item.number+" is stored for another child: Redis handed it out again after losing its counter"
+	switch {
+	case item.registrationTaken:
+		note, reason = registrationTakenNote, "the registration number of application "+item.number+" is stored for another child: the registration got a number Redis handed out again"
+	case item.kind == enrol.KindApplication:
+		note = applicationNumberTakenNote
+	}
 	keys := []string{d.keys.Receipt(item.number), claim}
-	args := []string{enrol.StatusFailed, numberTakenNote[item.kind], item.number}
-	reason := "number " + item.number + " is stored for another child: Redis handed it out again after losing its counter"
+	args := []string{enrol.StatusFailed, note, item.number}
 	dead := false
 	for attempt := 1; ; attempt++ {
 		err := error(nil)
@@ -103,10 +111,13 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 			err = enrolment.ReleaseScript.Exec(ctx, d.redis, keys, args).Error()
 		}
 		if err == nil {
-			slog.Error("entry dead-lettered: its number is stored for another child", "entry_id", item.entry.ID,
-				"kind", item.kind, "number", item.number)
+			slog.Error("entry dead-lettered", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
 			d.metrics.DeadLetters.Inc()
-			d.metrics.Stored.WithLabelValues(item.kind, "number_taken").Inc()
+			outcome := "number_taken"
+			if item.registrationTaken {
+				outcome = "registration_taken"
+			}
+			d.metrics.Stored.WithLabelValues(item.kind, outcome).Inc()
 			return true
 		}
 		if ctx.Err() != nil {

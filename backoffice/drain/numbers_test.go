@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/rueidis"
+
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
@@ -13,7 +15,7 @@ import (
 func counter(t *testing.T, env *backofficetest.Env, key string) int64 {
 	t.Helper()
 	value, err := env.Do(env.Redis.Client.B().Get().Key(key).Build()).AsInt64()
-	if err != nil && !strings.Contains(err.Error(), "nil") {
+	if err != nil && !rueidis.IsRedisNil(err) {
 		t.Fatalf("GET %s: %v", key, err)
 	}
 	return value
@@ -71,10 +73,11 @@ func TestRaiseSequencesAfterRedisLostCounters(t *testing.T) {
 }
 
 // TestTakenNumberIsNotLost: after Redis lost its counter, the edge hands a
-// stored number to another child. The drainer must neither count that
-// submission as stored nor touch the first record: it keeps the
-// submission in the dead-letter stream, asks the family to submit again,
-// and the new submission gets a new number.
+// stored number to another child, whose family also applies with it before
+// the drainer runs. The drainer must neither count either submission as
+// stored nor touch the first record: it keeps both in the dead-letter
+// stream, asks the family to submit again, and the new submissions get new
+// numbers.
 func TestTakenNumberIsNotLost(t *testing.T) {
 	env := backofficetest.New(t)
 	first := env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, xuhui, xuhui))
@@ -90,12 +93,13 @@ func TestTakenNumberIsNotLost(t *testing.T) {
 	if again := env.Register(t, subject, request); again != first {
 		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, first)
 	}
+	application := env.Apply(t, subject, first, xuhui)
 	// Delete the counter again: the drainer that starts now would raise it
 	// before reading the entry, which the test wants to reach the database.
 	loseCounters(t, env)
 	drainer := env.Drainer(backofficetest.DrainConfig("drainer-1"))
 	running = backofficetest.Start(t, drainer)
-	backofficetest.WaitFor(t, drainWait, "a dead letter", func() (bool, error) { return len(env.DeadLetters(t)) == 1, nil })
+	backofficetest.WaitFor(t, drainWait, "two dead letters", func() (bool, error) { return len(env.DeadLetters(t)) == 2, nil })
 	env.WaitForDrained(t, drainWait)
 
 	var stored []byte
@@ -117,15 +121,27 @@ func TestTakenNumberIsNotLost(t *testing.T) {
 	if receipt[enrol.FieldStatus] != enrol.StatusFailed || !strings.Contains(receipt[enrol.FieldNote], "请重新提交登记") {
 		t.Errorf("receipt %s = status %q, note %q; want failed, asking for a new submission", first, receipt[enrol.FieldStatus], receipt[enrol.FieldNote])
 	}
+	if rows := env.Count(t, `SELECT count(*) FROM application`); rows != 0 {
+		t.Errorf("application rows = %d, want 0: the application names another child's registration", rows)
+	}
+	if letter := env.DeadLetters(t)[1].FieldValues; letter["number"] != application || letter["body"] == "" {
+		t.Errorf("second dead letter = number %q, body of %d bytes; want %s and its record", letter["number"], len(letter["body"]), application)
+	}
+	receipt = env.Receipt(t, application)
+	if receipt[enrol.FieldStatus] != enrol.StatusFailed || !strings.Contains(receipt[enrol.FieldNote], "重新提交登记后再报名") {
+		t.Errorf("receipt %s = status %q, note %q; want failed, asking to register again first", application, receipt[enrol.FieldStatus], receipt[enrol.FieldNote])
+	}
 
 	renewed := env.Register(t, subject, request)
 	if renewed == first {
 		t.Fatalf("submitting again returned the taken number %s", first)
 	}
 	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, renewed)
+	renewedApplication := env.Apply(t, subject, renewed, xuhui)
+	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM application WHERE application_number = $1`, renewedApplication)
 	env.WaitForDrained(t, drainWait)
 	running.Stop(t)
 	if status := env.Receipt(t, renewed)[enrol.FieldStatus]; status != enrol.StatusRecorded {
-		t.Errorf("receipt %s of the new submission = %q, want %q", renewed, status, enrol.StatusRecorded)
+		t.Errorf("receipt %s of the new registration = %q, want %q", renewed, status, enrol.StatusRecorded)
 	}
 }

@@ -4,6 +4,7 @@
 package enrolment
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -37,6 +38,10 @@ type Outcome struct {
 	// number is stored for another child: Redis handed the number out
 	// again after losing its counter (see SequenceFloors).
 	NumberTaken bool
+	// RegistrationTaken is true when an application was not stored because
+	// the registration number it names is stored for another child: its
+	// own registration got a taken number and was not stored.
+	RegistrationTaken bool
 	// RegistrationDeleted is true when an application was not stored
 	// because a city admin approved the deletion of its registration while
 	// the application waited in the stream.
@@ -237,8 +242,9 @@ func lockAdmissionRounds(ctx context.Context, tx pgx.Tx, applications []enrol.Ap
 }
 
 // skipDeletedRegistrations removes from rows the applications whose
-// registration was deleted by an approved deletion request, records them
-// in result as RegistrationDeleted, and returns the other rows.
+// registration was deleted by an approved deletion request, or is stored
+// for another child, records them in result as RegistrationDeleted or
+// RegistrationTaken, and returns the other rows.
 //
 // It first locks the registrations that still exist with FOR KEY SHARE,
 // which waits for a deletion in progress to commit or roll back and then
@@ -258,27 +264,30 @@ func skipDeletedRegistrations(ctx context.Context, tx pgx.Tx, rows [][]any, resu
 	// The numbers are cast to char(12), the key's type, so the primary
 	// key's index serves the lookup.
 	existing, err := tx.Query(ctx, `
-		SELECT registration_number FROM registration
+		SELECT registration_number, child_index FROM registration
 		WHERE registration_number = ANY(CAST($1 AS char(12)[]))
 		FOR KEY SHARE`, numbers)
 	if err != nil {
 		return nil, err
 	}
-	existingNumbers, err := pgx.CollectRows(existing, pgx.RowTo[string])
-	if err != nil {
+	childOf := make(map[string][]byte, len(numbers))
+	var number string
+	var child []byte
+	if _, err := pgx.ForEachRow(existing, []any{&number, &child}, func() error {
+		childOf[number] = bytes.Clone(child)
+		return nil
+	}); err != nil {
 		return nil, err
 	}
-	found := make(map[string]bool, len(numbers))
-	for _, number := range existingNumbers {
-		found[number] = true
-	}
 	var missing []string
+	listed := make(map[string]bool)
 	for _, number := range numbers {
-		if !found[number] {
-			found[number] = true // list each missing number once
+		if _, ok := childOf[number]; !ok && !listed[number] {
+			listed[number] = true
 			missing = append(missing, number)
 		}
 	}
+	rows = skipTakenRegistrations(rows, childOf, result)
 	if len(missing) == 0 {
 		return rows, nil
 	}
@@ -305,6 +314,23 @@ func skipDeletedRegistrations(ctx context.Context, tx pgx.Tx, rows [][]any, resu
 		remaining = append(remaining, row)
 	}
 	return remaining, nil
+}
+
+// skipTakenRegistrations removes from rows the applications whose
+// registration number is stored for another child (childOf maps stored
+// numbers to their child's index), records them in result as
+// RegistrationTaken, and returns the other rows.
+func skipTakenRegistrations(rows [][]any, childOf map[string][]byte, result BatchResult) [][]any {
+	remaining := rows[:0:0]
+	for _, row := range rows {
+		child, stored := childOf[row[1].(string)]
+		if stored && !bytes.Equal(child, row[3].([]byte)) {
+			result[row[0].(string)] = Outcome{RegistrationTaken: true}
+			continue
+		}
+		remaining = append(remaining, row)
+	}
+	return remaining
 }
 
 // insertStaged copies rows into the table's staging table, inserts them
