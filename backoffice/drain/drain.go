@@ -41,6 +41,10 @@ type Config struct {
 	// ReceiptTTL is given to a receipt the drainer has to create because
 	// Redis lost it.
 	ReceiptTTL time.Duration
+	// SequenceCheck is how often the drainer compares Redis's number
+	// counters with the numbers stored (see RaiseSequences); zero means
+	// every 10 seconds.
+	SequenceCheck time.Duration
 }
 
 // Drainer drains the submissions stream.
@@ -125,11 +129,11 @@ func (d *Drainer) Run(ctx context.Context) error {
 	if err := d.EnsureGroup(ctx); err != nil {
 		return err
 	}
+	if _, err := d.RaiseSequences(ctx); err != nil {
+		slog.Error("number counters not checked at start; the next check is in "+d.sequenceCheck().String(), "error", err)
+	}
 	// The background work stops with the read loop, so an error there (as
 	// when BeforeAck stops the drainer) stops everything, like a crash.
-	if _, err := d.RaiseSequences(ctx); err != nil {
-		slog.Error("number counters not checked at start; the next check is in "+sequenceCheckInterval.String(), "error", err)
-	}
 	maintainCtx, stopMaintain := context.WithCancel(ctx)
 	claimDone := make(chan struct{})
 	go func() {
@@ -327,11 +331,14 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 	var keys []string
 	args := []string{d.now().UTC().Format(time.RFC3339Nano), strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)}
 	ids := make([]string, 0, len(entries))
-	var deleted, numberTaken []decodedEntry
+	var deleted, numberTaken, otherContents []decodedEntry
 	for _, item := range entries {
 		ids = append(ids, item.entry.ID)
 		outcome := result[item.number]
 		if outcome.Stored {
+			if outcome.OtherContents {
+				otherContents = append(otherContents, item)
+			}
 			d.metrics.Stored.WithLabelValues(item.kind, "stored").Inc()
 			continue
 		}
@@ -369,10 +376,18 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 			return nil
 		}
 	}
+	for _, item := range otherContents {
+		if !d.keepOtherContents(ctx, item) {
+			return nil
+		}
+	}
 	if len(numberTaken) > 0 {
 		// Raised before the claims are released, so that the family's new
-		// submission draws a number no record holds.
-		if _, err := d.RaiseSequences(ctx); err != nil {
+		// submission draws a number no record holds. When the raise fails
+		// the claims are released all the same, and a new submission that
+		// comes before the next check can draw a stored number again,
+		// which ends here again.
+		if _, err := d.raiseSequences(ctx, true); err != nil {
 			slog.Error("number counters not raised after a taken number", "error", err)
 		}
 		for _, item := range numberTaken {

@@ -25,7 +25,7 @@ func (d *Drainer) maintain(ctx context.Context) {
 	// they miss, such as entries another consumer acknowledged.
 	watermark := time.NewTicker(time.Second)
 	defer watermark.Stop()
-	sequences := time.NewTicker(sequenceCheckInterval)
+	sequences := time.NewTicker(d.sequenceCheck())
 	defer sequences.Stop()
 	for {
 		select {

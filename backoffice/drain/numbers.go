@@ -9,38 +9,68 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
-// sequenceCheckInterval is how often each drainer compares Redis's number
-// counters with the numbers PostgreSQL holds. A counter that Redis rolled
-// back hands out stored numbers until the next check. The drainer also
-// checks at once when it finds such a number in a batch (see finish).
-const sequenceCheckInterval = 10 * time.Second
+// defaultSequenceCheck is how often each drainer compares Redis's number
+// counters with the numbers PostgreSQL holds, unless Config.SequenceCheck
+// is set. A counter that Redis rolled back hands out stored numbers
+// until the next check. The drainer also checks at once when it finds such
+// a number in a batch (see finish).
+const defaultSequenceCheck = 10 * time.Second
 
-// raiseSequencesScript sets each counter in KEYS to the value at the same
-// position in ARGV unless it is already that high, and returns how many it
-// raised.
+func (d *Drainer) sequenceCheck() time.Duration {
+	if d.config.SequenceCheck > 0 {
+		return d.config.SequenceCheck
+	}
+	return defaultSequenceCheck
+}
+
+// sequenceMargin is how far past the highest stored number a counter found
+// behind is set. The numbers the edge drew in the writes Redis lost, whose
+// entries were lost too, may be on families' screens and printed forms, so
+// they are skipped rather than handed out again. The append-only file's
+// fsync every second loses about one second of writes, about 10,000
+// numbers at the rate measured on a 2-core machine (docs/benchmarks.md).
+const sequenceMargin = 20_000
+
+// raiseSequencesScript sets each counter in KEYS that is below a threshold
+// to the floor at the same position in ARGV plus the margin, and returns
+// how many it raised. ARGV[#KEYS + 1] is the margin. The threshold is the
+// floor, or the floor plus the margin when ARGV[#KEYS + 2] is "1".
 var raiseSequencesScript = rueidis.NewLuaScript(`
+local margin = tonumber(ARGV[#KEYS + 1])
+local force = ARGV[#KEYS + 2] == '1'
 local raised = 0
 for i, key in ipairs(KEYS) do
   local floor = tonumber(ARGV[i])
-  if tonumber(redis.call('GET', key) or '0') < floor then
-    redis.call('SET', key, ARGV[i])
+  local threshold = floor
+  if force then threshold = floor + margin end
+  if tonumber(redis.call('GET', key) or '0') < threshold then
+    redis.call('SET', key, floor + margin)
     raised = raised + 1
   end
 end
 return raised
 `)
 
-// RaiseSequences raises every number counter in Redis to the highest
-// sequence stored under it in PostgreSQL, so that the next number drawn
-// is new. A counter is behind only when Redis lost writes that had reached
-// the database: a restart from an append-only file that missed its last
-// second, or a failover to a replica that lagged. It returns how many
-// counters it raised.
+// RaiseSequences sets every number counter in Redis that is below the
+// highest sequence stored under it in PostgreSQL to that sequence plus
+// sequenceMargin, so that the next number drawn is new. A counter is
+// behind only when Redis lost writes that had reached the database: a
+// restart from an append-only file that missed its last second, or a
+// failover to a replica that lagged. It returns how many counters it
+// raised.
 func (d *Drainer) RaiseSequences(ctx context.Context) (int, error) {
+	return d.raiseSequences(ctx, false)
+}
+
+// raiseSequences is RaiseSequences, and when afterTaken is set it also
+// raises a counter at or just above its floor. A batch that met a stored
+// number shows that Redis lost writes, even when the counter has climbed
+// back to the floor by the time of the check. The counter must then also
+// skip the numbers of the lost writes above the floor.
+func (d *Drainer) raiseSequences(ctx context.Context, afterTaken bool) (int, error) {
 	floors, err := d.store.SequenceFloors(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("read the stored numbers: %w", err)
@@ -48,6 +78,7 @@ func (d *Drainer) RaiseSequences(ctx context.Context) (int, error) {
 	if len(floors) == 0 {
 		return 0, nil
 	}
+
 	keys := make([]string, 0, len(floors))
 	args := make([]string, 0, len(floors))
 	for _, floor := range floors {
@@ -58,6 +89,12 @@ func (d *Drainer) RaiseSequences(ctx context.Context) (int, error) {
 		}
 		args = append(args, strconv.FormatInt(floor.Sequence, 10))
 	}
+	force := "0"
+	if afterTaken {
+		force = "1"
+	}
+	args = append(args, strconv.Itoa(sequenceMargin), force)
+
 	raised, err := raiseSequencesScript.Exec(ctx, d.redis, keys, args).AsInt64()
 	if err != nil {
 		return 0, fmt.Errorf("raise the number counters: %w", err)
@@ -78,14 +115,33 @@ const (
 	registrationTakenNote       = "该报名所依据的登记编号与已有记录重复，登记未能入库，本次报名也未能入库，填报内容已留存。请重新提交登记后再报名。"
 )
 
+// releaseTakenScript marks a receipt whose number is stored for another
+// child: status failed, the note, and FieldNumberTaken, which keeps the
+// back office's later status writes for that record out of it. It releases
+// the child's claim when the claim still names this number.
+//
+// KEYS[1] receipt, KEYS[2] claim. ARGV[1] note, ARGV[2] the number.
+var releaseTakenScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'status', '` + enrol.StatusFailed + `', 'note', ARGV[1], '` + enrol.FieldNumberTaken + `', '1')
+end
+local claim = redis.call('GET', KEYS[2])
+if claim and string.sub(claim, 1, string.len(ARGV[2]) + 1) == ARGV[2] .. '|' then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+`)
+
 // releaseTaken handles an entry whose number PostgreSQL holds for another
 // child, or an application whose registration number it holds for another
 // child. The entry goes to the dead-letter stream with its record, so
 // nothing the family sent is lost. Its receipt reads failed (处理异常)
-// with a note asking for a new submission, and the child's claim is
-// released, so that submission is accepted under a new number (the caller
-// has raised the counters). It retries until both writes succeed and
-// returns false only when ctx ends first.
+// with a note asking for a new submission (releaseTakenScript), and the
+// child's claim is released, so that submission is accepted under a new
+// number (the caller has raised the counters). It retries until both
+// writes succeed and returns false only when ctx ends first. After a crash
+// before the batch is acknowledged, the entry is delivered again and
+// dead-lettered a second time, with the same original_id.
 func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 	claim := d.keys.RegistrationClaim(item.year, item.childIndex)
 	if item.kind == enrol.KindApplication {
@@ -99,7 +155,7 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 		note = applicationNumberTakenNote
 	}
 	keys := []string{d.keys.Receipt(item.number), claim}
-	args := []string{enrol.StatusFailed, note, item.number}
+	args := []string{note, item.number}
 	dead := false
 	for attempt := 1; ; attempt++ {
 		err := error(nil)
@@ -108,7 +164,7 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 			dead = err == nil
 		}
 		if err == nil {
-			err = enrolment.ReleaseScript.Exec(ctx, d.redis, keys, args).Error()
+			err = releaseTakenScript.Exec(ctx, d.redis, keys, args).Error()
 		}
 		if err == nil {
 			slog.Error("entry dead-lettered", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
@@ -124,6 +180,29 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 			return false
 		}
 		slog.Error("entry with a taken number not released, retrying", "number", item.number, "attempt", attempt, "error", err)
+		sleep(ctx, backoff(attempt))
+	}
+}
+
+// keepOtherContents copies to the dead-letter stream an entry whose child
+// was stored under the same number with other contents before (a number
+// drawn again after Redis lost its counter), so that staff can compare
+// the two. The record stored first stays, and the receipt reads 已入库,
+// because the child is registered. It retries until the copy is written
+// and returns false only when ctx ends first.
+func (d *Drainer) keepOtherContents(ctx context.Context, item decodedEntry) bool {
+	reason := "number " + item.number + " was stored for this child before with other contents, which were kept: Redis handed the number out again after losing its counter"
+	for attempt := 1; ; attempt++ {
+		err := d.redis.Do(ctx, d.deadLetterCommand(item.entry, item.kind, item.number, reason)).Error()
+		if err == nil {
+			slog.Error("entry copied to the dead-letter stream", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
+			d.metrics.DeadLetters.Inc()
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		slog.Error("copy of an entry with other contents not written, retrying", "number", item.number, "attempt", attempt, "error", err)
 		sleep(ctx, backoff(attempt))
 	}
 }

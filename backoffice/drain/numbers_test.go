@@ -4,10 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/rueidis"
 
 	"github.com/sh-preschool/preschool/backoffice/backofficetest"
+	dashboardenrolment "github.com/sh-preschool/preschool/backoffice/dashboard/enrolment"
+	"github.com/sh-preschool/preschool/backoffice/drain"
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
@@ -34,16 +38,29 @@ func loseCounters(t *testing.T, env *backofficetest.Env) (registrations, applica
 	return registrations, applications
 }
 
+// drainerWithoutTicker is a drainer whose periodic counter check never
+// comes during a test, so only its start and its batches raise counters.
+func drainerWithoutTicker(env *backofficetest.Env) *drain.Drainer {
+	config := backofficetest.DrainConfig("drainer-1")
+	config.SequenceCheck = time.Hour
+	return env.Drainer(config)
+}
+
 func TestRaiseSequencesAfterRedisLostCounters(t *testing.T) {
 	env := backofficetest.New(t)
 	first := env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, xuhui, xuhui))
 	last := env.Register(t, backofficetest.Subject(2), env.ShanghaiChild(t, 2, xuhui, xuhui))
 	application := env.Apply(t, backofficetest.Subject(1), first, xuhui)
-	drainer := env.Drainer(backofficetest.DrainConfig("drainer-1"))
+	drainer := drainerWithoutTicker(env)
 	running := backofficetest.Start(t, drainer)
 	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM application WHERE application_number = $1`, application)
 	env.WaitForDrained(t, drainWait)
 	running.Stop(t)
+	// Generated records are numbered from sequence 9,000,000 and are not
+	// the edge's, so they must not move the counters.
+	if _, _, err := dashboardenrolment.Generate(context.Background(), env.DB.DB, env.Year.Year, 20); err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
 
 	registrations, applications := loseCounters(t, env)
 	raised, err := drainer.RaiseSequences(context.Background())
@@ -53,52 +70,48 @@ func TestRaiseSequencesAfterRedisLostCounters(t *testing.T) {
 	if raised != 2 {
 		t.Errorf("RaiseSequences raised %d counters, want 2", raised)
 	}
-	if got, want := counter(t, env, registrations), enrol.NumberSequence(last); got != want {
-		t.Errorf("registration counter = %d, want %d, the sequence of %s", got, want, last)
+	if got, want := counter(t, env, registrations), enrol.NumberSequence(last)+drain.SequenceMargin; got != want {
+		t.Errorf("registration counter = %d, want %d, the sequence of %s plus the margin", got, want, last)
 	}
-	if got, want := counter(t, env, applications), enrol.NumberSequence(application); got != want {
-		t.Errorf("application counter = %d, want %d, the sequence of %s", got, want, application)
+	if got, want := counter(t, env, applications), enrol.NumberSequence(application)+drain.SequenceMargin; got != want {
+		t.Errorf("application counter = %d, want %d, the sequence of %s plus the margin", got, want, application)
 	}
 
 	// A counter ahead of the database, the normal case, stays where it is.
-	if err := env.Do(env.Redis.Client.B().Set().Key(registrations).Value("1000").Build()).Error(); err != nil {
+	if err := env.Do(env.Redis.Client.B().Set().Key(registrations).Value("3").Build()).Error(); err != nil {
 		t.Fatalf("SET counter: %v", err)
 	}
 	if raised, err := drainer.RaiseSequences(context.Background()); err != nil || raised != 0 {
 		t.Errorf("RaiseSequences with counters ahead = %d, %v; want 0, nil", raised, err)
 	}
-	if got := counter(t, env, registrations); got != 1000 {
-		t.Errorf("registration counter = %d after a check, want it left at 1000", got)
+	if got := counter(t, env, registrations); got != 3 {
+		t.Errorf("registration counter = %d after a check, want it left at 3", got)
 	}
 }
 
 // TestTakenNumberIsNotLost: after Redis lost its counter, the edge hands a
-// stored number to another child, whose family also applies with it before
-// the drainer runs. The drainer must neither count either submission as
-// stored nor touch the first record: it keeps both in the dead-letter
-// stream, asks the family to submit again, and the new submissions get new
-// numbers.
+// stored number to another child, whose family also applies with it. The
+// drainer must neither count either submission as stored nor touch the
+// first record: it keeps both in the dead-letter stream, asks the family to
+// submit again, keeps the first record's status writes out of their
+// receipt, and the new submissions get new numbers.
 func TestTakenNumberIsNotLost(t *testing.T) {
 	env := backofficetest.New(t)
+	running := backofficetest.Start(t, drainerWithoutTicker(env))
 	first := env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, xuhui, xuhui))
-	running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, first)
 	env.WaitForDrained(t, drainWait)
-	running.Stop(t)
 	firstChild := env.RegistrationOf(t, first).ChildIndex
 
-	loseCounters(t, env)
+	// The drainer checked the counters when it started, before they were
+	// lost, so only the batch that meets the taken number can raise them.
+	registrations, _ := loseCounters(t, env)
 	subject := backofficetest.Subject(3)
 	request := env.ShanghaiChild(t, 3, xuhui, xuhui)
 	if again := env.Register(t, subject, request); again != first {
 		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, first)
 	}
 	application := env.Apply(t, subject, first, xuhui)
-	// Delete the counter again: the drainer that starts now would raise it
-	// before reading the entry, which the test wants to reach the database.
-	loseCounters(t, env)
-	drainer := env.Drainer(backofficetest.DrainConfig("drainer-1"))
-	running = backofficetest.Start(t, drainer)
 	backofficetest.WaitFor(t, drainWait, "two dead letters", func() (bool, error) { return len(env.DeadLetters(t)) == 2, nil })
 	env.WaitForDrained(t, drainWait)
 
@@ -112,24 +125,37 @@ func TestTakenNumberIsNotLost(t *testing.T) {
 	if rows := env.Count(t, `SELECT count(*) FROM registration`); rows != 1 {
 		t.Errorf("registration rows = %d, want 1", rows)
 	}
-	letter := env.DeadLetters(t)[0].FieldValues
-	if letter["number"] != first || letter["body"] == "" || !strings.Contains(letter["reason"], "another child") {
+	if rows := env.Count(t, `SELECT count(*) FROM application`); rows != 0 {
+		t.Errorf("application rows = %d, want 0: the application names another child's registration", rows)
+	}
+	letters := env.DeadLetters(t)
+	if letter := letters[0].FieldValues; letter["number"] != first || letter["body"] == "" || !strings.Contains(letter["reason"], "another child") {
 		t.Errorf("dead letter = number %q, reason %q, body of %d bytes; want %s, a reason naming another child, and the record",
 			letter["number"], letter["reason"], len(letter["body"]), first)
+	}
+	if letter := letters[1].FieldValues; letter["number"] != application || letter["body"] == "" {
+		t.Errorf("second dead letter = number %q, body of %d bytes; want %s and its record", letter["number"], len(letter["body"]), application)
 	}
 	receipt := env.Receipt(t, first)
 	if receipt[enrol.FieldStatus] != enrol.StatusFailed || !strings.Contains(receipt[enrol.FieldNote], "请重新提交登记") {
 		t.Errorf("receipt %s = status %q, note %q; want failed, asking for a new submission", first, receipt[enrol.FieldStatus], receipt[enrol.FieldNote])
 	}
-	if rows := env.Count(t, `SELECT count(*) FROM application`); rows != 0 {
-		t.Errorf("application rows = %d, want 0: the application names another child's registration", rows)
-	}
-	if letter := env.DeadLetters(t)[1].FieldValues; letter["number"] != application || letter["body"] == "" {
-		t.Errorf("second dead letter = number %q, body of %d bytes; want %s and its record", letter["number"], len(letter["body"]), application)
-	}
 	receipt = env.Receipt(t, application)
 	if receipt[enrol.FieldStatus] != enrol.StatusFailed || !strings.Contains(receipt[enrol.FieldNote], "重新提交登记后再报名") {
 		t.Errorf("receipt %s = status %q, note %q; want failed, asking to register again first", application, receipt[enrol.FieldStatus], receipt[enrol.FieldNote])
+	}
+	if got := counter(t, env, registrations); got < enrol.NumberSequence(first)+drain.SequenceMargin {
+		t.Errorf("registration counter = %d after the taken number, want at least %d", got, enrol.NumberSequence(first)+drain.SequenceMargin)
+	}
+
+	// A status written for the stored record, such as the verifier's,
+	// must not reach the other family's receipt under the same number.
+	if err := enrolment.StatusScript.Exec(context.Background(), env.Redis.Client, []string{env.Keys.Receipt(first)},
+		[]string{enrol.StatusVerified}).Error(); err != nil {
+		t.Fatalf("StatusScript: %v", err)
+	}
+	if status := env.Receipt(t, first)[enrol.FieldStatus]; status != enrol.StatusFailed {
+		t.Errorf("receipt %s status = %q after a status write for the stored record, want it left %q", first, status, enrol.StatusFailed)
 	}
 
 	renewed := env.Register(t, subject, request)
@@ -143,5 +169,56 @@ func TestTakenNumberIsNotLost(t *testing.T) {
 	running.Stop(t)
 	if status := env.Receipt(t, renewed)[enrol.FieldStatus]; status != enrol.StatusRecorded {
 		t.Errorf("receipt %s of the new registration = %q, want %q", renewed, status, enrol.StatusRecorded)
+	}
+}
+
+// TestSameNumberOtherContentsKeepsFirst: after Redis lost both the counter
+// and the child's claim, the family submits the child again with other
+// contents and draws the child's own stored number. The child stays
+// registered with the first contents, the receipt reads 已入库, and the
+// new contents are kept in the dead-letter stream for staff.
+func TestSameNumberOtherContentsKeepsFirst(t *testing.T) {
+	env := backofficetest.New(t)
+	running := backofficetest.Start(t, drainerWithoutTicker(env))
+	subject := backofficetest.Subject(1)
+	request := env.ShanghaiChild(t, 1, xuhui, xuhui)
+	first := env.Register(t, subject, request)
+	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, first)
+	env.WaitForDrained(t, drainWait)
+	var firstHash []byte
+	if err := env.DB.DB.Get(&firstHash, `SELECT payload_hash FROM registration WHERE registration_number = $1`, first); err != nil {
+		t.Fatalf("select the first record: %v", err)
+	}
+
+	loseCounters(t, env)
+	record := env.RegistrationOf(t, first)
+	if err := env.Do(env.Redis.Client.B().Del().Key(env.Keys.RegistrationClaim(record.Year, record.ChildIndex)).Build()).Error(); err != nil {
+		t.Fatalf("DEL claim: %v", err)
+	}
+	request.Extra = map[string]any{"birthProvince": "浙江省"}
+	if again := env.Register(t, subject, request); again != first {
+		t.Fatalf("with the counter and claim lost, the edge handed out %s, want the stored %s again", again, first)
+	}
+	backofficetest.WaitFor(t, drainWait, "a dead letter", func() (bool, error) { return len(env.DeadLetters(t)) == 1, nil })
+	env.WaitForDrained(t, drainWait)
+	running.Stop(t)
+
+	var hash []byte
+	if err := env.DB.DB.Get(&hash, `SELECT payload_hash FROM registration WHERE registration_number = $1`, first); err != nil {
+		t.Fatalf("select the record: %v", err)
+	}
+	if string(hash) != string(firstHash) {
+		t.Errorf("the record under %s changed contents", first)
+	}
+	if rows := env.Count(t, `SELECT count(*) FROM registration`); rows != 1 {
+		t.Errorf("registration rows = %d, want 1", rows)
+	}
+	letter := env.DeadLetters(t)[0].FieldValues
+	if letter["number"] != first || letter["body"] == "" || !strings.Contains(letter["reason"], "other contents") {
+		t.Errorf("dead letter = number %q, reason %q, body of %d bytes; want %s, a reason naming other contents, and the record",
+			letter["number"], letter["reason"], len(letter["body"]), first)
+	}
+	if status := env.Receipt(t, first)[enrol.FieldStatus]; status != enrol.StatusRecorded {
+		t.Errorf("receipt %s status = %q, want %q: the child is registered", first, status, enrol.StatusRecorded)
 	}
 }

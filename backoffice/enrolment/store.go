@@ -32,8 +32,13 @@ type Outcome struct {
 	// inserted before by an earlier delivery of the same entry.
 	Stored bool
 	// FirstNumber is set when the record was not stored because the child
-	// already has another record under this number.
+	// already has a record under another number, FirstNumber.
 	FirstNumber string
+	// OtherContents is true, with Stored, when the child's record under
+	// this number was stored before with other contents: a submission
+	// drawn the same number again after Redis lost its counter. The first
+	// contents stay, and this submission's are not stored.
+	OtherContents bool
 	// NumberTaken is true when the record was not stored because its
 	// number is stored for another child: Redis handed the number out
 	// again after losing its counter (see SequenceFloors).
@@ -340,8 +345,8 @@ func skipTakenRegistrations(rows [][]any, childOf map[string][]byte, result Batc
 // only when some rows were not inserted, so a normal batch costs one COPY
 // and one INSERT:
 //   - takenQuery finds numbers stored with another payload. The same child
-//     under the same number keeps the record stored first; another child
-//     means the number was handed out twice (NumberTaken).
+//     under the same number keeps the record stored first (OtherContents);
+//     another child means the number was handed out twice (NumberTaken).
 //   - conflictQuery finds records whose child has another record already
 //     (FirstNumber). This outcome replaces NumberTaken, because the
 //     family's child is then stored under its first number.
@@ -374,7 +379,7 @@ func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string
 	var sameChild bool
 	if _, err := pgx.ForEachRow(takenRows, []any{&number, &sameChild}, func() error {
 		if sameChild {
-			result[number] = Outcome{FirstNumber: number}
+			result[number] = Outcome{Stored: true, OtherContents: true}
 		} else {
 			result[number] = Outcome{NumberTaken: true}
 		}

@@ -256,7 +256,14 @@ func (h *Handlers) apply(w http.ResponseWriter, r *http.Request) error {
 	_, err = tx.ExecContext(ctx, insert, number, row.Number, row.Year, row.ChildIndex, chosen.DistrictCode,
 		entryID, request.CategoryCode, []int64{chosen.ID}, h.Keyring.Seal(formJSON, enrol.ContextApplicationForm),
 		h.Keyring.ActiveKeyID(), payloadHash, row.OwnerIndex, now.UTC())
-	if isUniqueViolation(err) {
+	if constraint, ok := uniqueViolation(err); ok {
+		if constraint == "application_pkey" {
+			// The counter handed out a stored number: Redis lost writes. The
+			// drainers raise the counters within seconds.
+			slog.Error("supplementary application drew a stored number; Redis's counter is behind",
+				"number", number, "district", chosen.DistrictCode)
+			return errNumberUnavailable
+		}
 		// A parent's application was stored between the check and the insert.
 		return apierror.New(http.StatusConflict, "already_applied", "该幼儿刚刚提交了报名，请重新查询后再处理。")
 	}
@@ -437,7 +444,12 @@ func (h *Handlers) queueSMS(ctx context.Context, tx *sqlx.Tx, row registration, 
 	})
 }
 
-func isUniqueViolation(err error) bool {
+// uniqueViolation returns the constraint a unique violation names, and
+// whether err is one.
+func uniqueViolation(err error) (string, bool) {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return pgErr.ConstraintName, true
+	}
+	return "", false
 }

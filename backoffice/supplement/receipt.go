@@ -42,7 +42,7 @@ func (h *Handlers) drawNumber(ctx context.Context, year int, district string) (s
 // other application, which a parent took after the check in apply, is
 // kept, and the script returns 0. The registration's receipt, while it
 // exists, gets the status verified, because the admin checked the
-// documents. The keys get the TTL of the registration's receipt while that
+// documents, unless it is marked enrol.FieldNumberTaken (another family's). The keys get the TTL of the registration's receipt while that
 // exists, else ARGV[4].
 //
 // KEYS[1] claim, KEYS[2] receipt, KEYS[3] owner set, KEYS[4] the
@@ -53,7 +53,7 @@ var publishScript = rueidis.NewLuaScript(`
 local ttl = redis.call('TTL', KEYS[4])
 if ttl <= 0 then
   ttl = tonumber(ARGV[4])
-else
+elseif redis.call('HEXISTS', KEYS[4], '` + enrol.FieldNumberTaken + `') == 0 then
   redis.call('HSET', KEYS[4], 'status', 'verified')
 end
 local claimed = 1

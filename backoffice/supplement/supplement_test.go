@@ -39,7 +39,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := backofficetest.New(t)
-	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("supplement-test")))
+	config := backofficetest.DrainConfig("supplement-test")
+	config.SequenceCheck = time.Hour // only TestApplyWithStoredNumber moves a counter back
+	backofficetest.Start(t, env.Drainer(config))
 	districtName := func(code string) (string, bool) {
 		name, ok := map[string]string{xuhui: "徐汇区", changning: "长宁区"}[code]
 		return name, ok
@@ -296,6 +298,27 @@ func TestApplyStoresVerifiedApplication(t *testing.T) {
 	}
 	f.apply(t, f.xuhui, map[string]any{"registrationNumber": number, "campusId": campus, "categoryCode": category}).
 		Expect(t, http.StatusConflict, "already_applied")
+}
+
+// TestApplyWithStoredNumber: when Redis lost the district's counter, the
+// number drawn is stored already, and staff get a 503 to try again, not a
+// conflict that blames the child.
+func TestApplyWithStoredNumber(t *testing.T) {
+	f := newFixture(t)
+	options := f.options(t, f.xuhui, xuhui)
+	apply := func(i int) audittest.Response {
+		subject := backofficetest.Subject(i)
+		number := f.register(t, i)
+		return f.apply(t, f.xuhui, map[string]any{
+			"registrationNumber": number, "campusId": f.unmatchedCampus(t, subject, number, options),
+			"categoryCode": f.env.ApplicationRequest(t, subject, number, xuhui).CategoryCode, "note": "现场补报名",
+		})
+	}
+	apply(3).Expect(t, http.StatusCreated, "")
+	if err := f.env.Do(f.env.Redis.Client.B().Del().Key(f.env.Keys.ApplicationSequence(f.env.Year.Year, xuhui)).Build()).Error(); err != nil {
+		t.Fatalf("DEL counter: %v", err)
+	}
+	apply(4).Expect(t, http.StatusServiceUnavailable, "number_unavailable")
 }
 
 func TestApplyRejectsInvalidRequests(t *testing.T) {

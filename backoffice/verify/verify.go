@@ -336,12 +336,13 @@ func (v *Verifier) writeStatuses(ctx context.Context, outcomes []outcome) {
 // and expiry. It leaves a deleted receipt (已删除) as it is, because a
 // deletion approved while the verification was in flight writes its status
 // after the verifier's commit, and the verifier's later write must not undo
-// it.
+// it. A receipt marked enrol.FieldNumberTaken belongs to another family's
+// submission and is left alone too.
 //
 // KEYS[1] receipt. ARGV[1] status, ARGV[2] note (or "").
 var updateReceiptScript = rueidis.NewLuaScript(`
 local current = redis.call('HGET', KEYS[1], 'status')
-if not current or current == '` + enrol.StatusDeleted + `' then
+if not current or current == '` + enrol.StatusDeleted + `' or redis.call('HEXISTS', KEYS[1], '` + enrol.FieldNumberTaken + `') == 1 then
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1])

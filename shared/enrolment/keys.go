@@ -90,4 +90,9 @@ const (
 	// FieldFirstNumber holds the number of the record kept instead of this one
 	// when its status is StatusRejectedDuplicate.
 	FieldFirstNumber = "first_number"
+	// FieldNumberTaken marks the receipt of a submission that was handed a
+	// number already stored for another child. Its key now names that
+	// child's record too, so the back office's status writes for the record
+	// skip a receipt with this field.
+	FieldNumberTaken = "number_taken"
 )

@@ -1,0 +1,4 @@
+package drain
+
+// SequenceMargin exposes sequenceMargin to the tests.
+const SequenceMargin = sequenceMargin
