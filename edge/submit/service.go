@@ -660,6 +660,9 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 		RegistrationNumber: fields["registration"],
 		DistrictCode:       fields["district"],
 	}
+	if status.Status == enrolment.StatusFailed && fields[enrolment.FieldNumberTaken] != "" {
+		status.StatusLabel = enrolment.NumberTakenLabel
+	}
 	if facts, ok := unpackFacts(fields[factsField]); ok {
 		status.ResidenceDistrictCode, status.HukouDistrictCode = facts.residenceDistrict(), facts.hukouDistrict()
 	}

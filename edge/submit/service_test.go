@@ -124,6 +124,29 @@ func TestRegisterAccepted(t *testing.T) {
 	}
 }
 
+// TestReceiptStatusNumberTaken: the label of a receipt the drainer marked,
+// because its number was stored for another child, asks the family to
+// submit again.
+func TestReceiptStatusNumberTaken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	receipt := h.register(t, "parent-1", h.fixture.Registration(t))
+	client := h.redis.Client
+	err := client.Do(context.Background(), client.B().Hset().Key(h.keys.Receipt(receipt.Number)).FieldValue().
+		FieldValue(enrolment.FieldStatus, enrolment.StatusFailed).FieldValue(enrolment.FieldNumberTaken, "1").Build()).Error()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	status, err := h.service.ReceiptStatus(context.Background(), "parent-1", receipt.Number)
+	if err != nil {
+		t.Fatalf("ReceiptStatus returned %v", err)
+	}
+	if status.Status != enrolment.StatusFailed || status.StatusLabel != enrolment.NumberTakenLabel {
+		t.Errorf("status = %s %q, want failed %q", status.Status, status.StatusLabel, enrolment.NumberTakenLabel)
+	}
+}
+
 func TestRegisterDuplicate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

@@ -43,6 +43,11 @@ var statusLabels = map[string]string{
 	StatusDeleted:                 "已删除",
 }
 
+// NumberTakenLabel is the label of a failed receipt marked
+// FieldNumberTaken. Unlike the generic label of StatusFailed, it asks the
+// family to submit again, which fixes it.
+const NumberTakenLabel = "未能入库，请重新提交"
+
 // StatusLabel returns the Chinese label of a status, or the status itself
 // when it is unknown.
 func StatusLabel(status string) string {
