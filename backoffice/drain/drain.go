@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -381,19 +382,20 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 			return nil
 		}
 	}
-	if len(numberTaken) > 0 {
-		// Raised before the claims are released, so that the family's new
-		// submission draws a number no record holds. When the raise fails
-		// the claims are released all the same, and a new submission that
-		// comes before the next check can draw a stored number again,
-		// which ends here again.
+	// A stored number drawn again shows that Redis lost writes. The counters
+	// are raised before the claims are released, so that the family's new
+	// submission draws a number no record holds. When the raise fails the
+	// claims are released all the same, and a new submission that comes
+	// before the next check can draw a stored number again, which ends here
+	// again.
+	if len(numberTaken) > 0 || len(otherContents) > 0 {
 		if _, err := d.raiseSequences(ctx, true); err != nil {
-			slog.Error("number counters not raised after a taken number", "error", err)
+			slog.Error("number counters not raised after a stored number was drawn again", "error", err)
 		}
-		for _, item := range numberTaken {
-			if !d.releaseTaken(ctx, item) {
-				return nil
-			}
+	}
+	for _, item := range numberTaken {
+		if !d.releaseTaken(ctx, item) {
+			return nil
 		}
 	}
 	if d.BeforeAck != nil {
@@ -414,21 +416,29 @@ const deletedRegistrationNote = "已删除：该报名对应的登记已按区�
 
 // releaseDeleted marks the receipt of an application whose registration
 // was deleted as deleted (已删除), and releases the child's application
-// claim, so that the family may register and apply again. It retries until
-// the script succeeds and returns false only when ctx ends first.
+// claim, so that the family may register and apply again. It returns false
+// only when ctx ends before the script succeeds.
 func (d *Drainer) releaseDeleted(ctx context.Context, item decodedEntry) bool {
 	keys := []string{d.keys.Receipt(item.number), d.keys.ApplicationClaim(item.year, item.childIndex)}
 	args := []string{enrol.StatusDeleted, deletedRegistrationNote, item.number}
+	return d.retry(ctx, "status of an application with a deleted registration not written", []any{"number", item.number}, func() error {
+		return enrolment.ReleaseScript.Exec(ctx, d.redis, keys, args).Error()
+	})
+}
+
+// retry runs step until it succeeds, logging each failure with failure,
+// logArgs and the attempt, and waiting longer after each. It returns false
+// only when ctx ends first.
+func (d *Drainer) retry(ctx context.Context, failure string, logArgs []any, step func() error) bool {
 	for attempt := 1; ; attempt++ {
-		err := enrolment.ReleaseScript.Exec(ctx, d.redis, keys, args).Error()
+		err := step()
 		if err == nil {
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		slog.Error("status of an application with a deleted registration not written, retrying",
-			"number", item.number, "attempt", attempt, "error", err)
+		slog.Error(failure+", retrying", append(slices.Clip(logArgs), "attempt", attempt, "error", err)...)
 		sleep(ctx, backoff(attempt))
 	}
 }

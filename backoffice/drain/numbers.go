@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 )
 
@@ -115,94 +116,63 @@ const (
 	registrationTakenNote       = "该报名所依据的登记编号与已有记录重复，登记未能入库，本次报名也未能入库，填报内容已留存。请重新提交登记后再报名。"
 )
 
-// releaseTakenScript marks a receipt whose number is stored for another
-// child: status failed, the note, and FieldNumberTaken, which keeps the
-// back office's later status writes for that record out of it. It releases
-// the child's claim when the claim still names this number.
-//
-// KEYS[1] receipt, KEYS[2] claim. ARGV[1] note, ARGV[2] the number.
-var releaseTakenScript = rueidis.NewLuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'status', '` + enrol.StatusFailed + `', 'note', ARGV[1], '` + enrol.FieldNumberTaken + `', '1')
-end
-local claim = redis.call('GET', KEYS[2])
-if claim and string.sub(claim, 1, string.len(ARGV[2]) + 1) == ARGV[2] .. '|' then
-  redis.call('DEL', KEYS[2])
-end
-return 1
-`)
-
 // releaseTaken handles an entry whose number PostgreSQL holds for another
 // child, or an application whose registration number it holds for another
 // child. The entry goes to the dead-letter stream with its record, so
-// nothing the family sent is lost. Its receipt reads failed (处理异常)
-// with a note asking for a new submission (releaseTakenScript), and the
+// nothing the family sent is lost. Its receipt reads failed, marked
+// enrol.FieldNumberTaken, with a note requesting a new submission. The
 // child's claim is released, so that submission is accepted under a new
-// number (the caller has raised the counters). It retries until both
-// writes succeed and returns false only when ctx ends first. After a crash
-// before the batch is acknowledged, the entry is delivered again and
-// dead-lettered a second time, with the same original_id.
+// number (the caller has raised the counters). It returns false only when
+// ctx ends before both writes succeed. After a crash before the batch is
+// acknowledged, the entry is delivered again and dead-lettered a second
+// time, with the same original_id.
 func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 	claim := d.keys.RegistrationClaim(item.year, item.childIndex)
 	if item.kind == enrol.KindApplication {
 		claim = d.keys.ApplicationClaim(item.year, item.childIndex)
 	}
 	note, reason := registrationNumberTakenNote, "number "+item.number+" is stored for another child: Redis handed it out again after losing its counter"
+	outcome := "number_taken"
 	switch {
 	case item.registrationTaken:
 		note, reason = registrationTakenNote, "the registration number of application "+item.number+" is stored for another child: the registration got a number Redis handed out again"
+		outcome = "registration_taken"
 	case item.kind == enrol.KindApplication:
 		note = applicationNumberTakenNote
 	}
-	keys := []string{d.keys.Receipt(item.number), claim}
-	args := []string{note, item.number}
-	dead := false
-	for attempt := 1; ; attempt++ {
-		err := error(nil)
-		if !dead {
-			err = d.redis.Do(ctx, d.deadLetterCommand(item.entry, item.kind, item.number, reason)).Error()
-			dead = err == nil
-		}
-		if err == nil {
-			err = releaseTakenScript.Exec(ctx, d.redis, keys, args).Error()
-		}
-		if err == nil {
-			slog.Error("entry dead-lettered", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
-			d.metrics.DeadLetters.Inc()
-			outcome := "number_taken"
-			if item.registrationTaken {
-				outcome = "registration_taken"
-			}
-			d.metrics.Stored.WithLabelValues(item.kind, outcome).Inc()
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		slog.Error("entry with a taken number not released, retrying", "number", item.number, "attempt", attempt, "error", err)
-		sleep(ctx, backoff(attempt))
+
+	logArgs := []any{"entry_id", item.entry.ID, "number", item.number}
+	if !d.retry(ctx, "dead letter of an entry with a taken number not written", logArgs, func() error {
+		return d.redis.Do(ctx, d.deadLetterCommand(item.entry, item.kind, item.number, reason)).Error()
+	}) {
+		return false
 	}
+	if !d.retry(ctx, "receipt of an entry with a taken number not released", logArgs, func() error {
+		return enrolment.ReleaseScript.Exec(ctx, d.redis, []string{d.keys.Receipt(item.number), claim},
+			[]string{enrol.StatusFailed, note, item.number, "1"}).Error()
+	}) {
+		return false
+	}
+	slog.Error("entry dead-lettered", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
+	d.metrics.DeadLetters.Inc()
+	d.metrics.Stored.WithLabelValues(item.kind, outcome).Inc()
+	return true
 }
 
 // keepOtherContents copies to the dead-letter stream an entry whose child
 // was stored under the same number with other contents before (a number
 // drawn again after Redis lost its counter), so that staff can compare
 // the two. The record stored first stays, and the receipt reads 已入库,
-// because the child is registered. It retries until the copy is written
-// and returns false only when ctx ends first.
+// because the child is registered. It returns false only when ctx ends
+// before the copy is written.
 func (d *Drainer) keepOtherContents(ctx context.Context, item decodedEntry) bool {
 	reason := "number " + item.number + " was stored for this child before with other contents, which were kept: Redis handed the number out again after losing its counter"
-	for attempt := 1; ; attempt++ {
-		err := d.redis.Do(ctx, d.deadLetterCommand(item.entry, item.kind, item.number, reason)).Error()
-		if err == nil {
-			slog.Error("entry copied to the dead-letter stream", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
-			d.metrics.DeadLetters.Inc()
-			return true
-		}
-		if ctx.Err() != nil {
-			return false
-		}
-		slog.Error("copy of an entry with other contents not written, retrying", "number", item.number, "attempt", attempt, "error", err)
-		sleep(ctx, backoff(attempt))
+	if !d.retry(ctx, "copy of an entry with other contents not written", []any{"entry_id", item.entry.ID, "number", item.number}, func() error {
+		return d.redis.Do(ctx, d.deadLetterCommand(item.entry, item.kind, item.number, reason)).Error()
+	}) {
+		return false
 	}
+	slog.Error("entry copied to the dead-letter stream", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
+	d.metrics.DeadLetters.Inc()
+	return true
 }

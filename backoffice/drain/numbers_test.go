@@ -190,7 +190,7 @@ func TestSameNumberOtherContentsKeepsFirst(t *testing.T) {
 		t.Fatalf("select the first record: %v", err)
 	}
 
-	loseCounters(t, env)
+	registrations, _ := loseCounters(t, env)
 	record := env.RegistrationOf(t, first)
 	if err := env.Do(env.Redis.Client.B().Del().Key(env.Keys.RegistrationClaim(record.Year, record.ChildIndex)).Build()).Error(); err != nil {
 		t.Fatalf("DEL claim: %v", err)
@@ -220,5 +220,8 @@ func TestSameNumberOtherContentsKeepsFirst(t *testing.T) {
 	}
 	if status := env.Receipt(t, first)[enrol.FieldStatus]; status != enrol.StatusRecorded {
 		t.Errorf("receipt %s status = %q, want %q: the child is registered", first, status, enrol.StatusRecorded)
+	}
+	if got, want := counter(t, env, registrations), enrol.NumberSequence(first)+drain.SequenceMargin; got < want {
+		t.Errorf("registration counter = %d after the number was drawn again, want at least %d", got, want)
 	}
 }

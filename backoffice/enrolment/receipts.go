@@ -13,13 +13,15 @@ import (
 // enrol.FieldNumberTaken belongs to another family and is left alone.
 //
 // KEYS[1] receipt, KEYS[2] claim. ARGV[1] status, ARGV[2] note, ARGV[3]
-// the record's number.
+// the record's number, ARGV[4] "1" to mark the receipt
+// enrol.FieldNumberTaken as well (optional).
 //
 // Returns 1 when the claim was released, 0 otherwise.
 var ReleaseScript = rueidis.NewLuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], '` + enrol.FieldNumberTaken + `') == 0 then
   redis.call('HSET', KEYS[1], 'status', ARGV[1])
   if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'note', ARGV[2]) end
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], '` + enrol.FieldNumberTaken + `', '1') end
 end
 local claim = redis.call('GET', KEYS[2])
 if claim and string.sub(claim, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '|' then
