@@ -92,9 +92,9 @@ func TestRaiseSequencesAfterRedisLostCounters(t *testing.T) {
 // TestTakenNumberIsNotLost: after Redis lost its counter, the edge hands a
 // stored number to another child, whose family also applies with it. The
 // drainer must neither count either submission as stored nor touch the
-// first record: it keeps both in the dead-letter stream, asks the family to
-// submit again, keeps the first record's status writes out of their
-// receipt, and the new submissions get new numbers.
+// first record. It keeps both in the dead-letter stream, requests a new
+// submission on the receipts, and keeps the first record's status writes
+// out of them. The new submissions get new numbers.
 func TestTakenNumberIsNotLost(t *testing.T) {
 	env := backofficetest.New(t)
 	running := backofficetest.Start(t, drainerWithoutTicker(env))

@@ -326,16 +326,16 @@ func skipDeletedRegistrations(ctx context.Context, tx pgx.Tx, rows [][]any, resu
 // numbers to their child's index), records them in result as
 // RegistrationTaken, and returns the other rows.
 func skipTakenRegistrations(rows [][]any, childOf map[string][]byte, result BatchResult) [][]any {
-	taken := func(row []any) bool {
+	namesTaken := func(row []any) bool {
 		child, stored := childOf[row[1].(string)]
 		return stored && !bytes.Equal(child, row[3].([]byte))
 	}
-	if !slices.ContainsFunc(rows, taken) {
+	if !slices.ContainsFunc(rows, namesTaken) {
 		return rows // the normal batch: nothing to copy
 	}
 	remaining := rows[:0:0]
 	for _, row := range rows {
-		if taken(row) {
+		if namesTaken(row) {
 			result[row[0].(string)] = Outcome{RegistrationTaken: true}
 			continue
 		}

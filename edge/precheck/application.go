@@ -68,7 +68,7 @@ func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalo
 	}
 	switch facts.Status {
 	case enrolment.StatusRejectedDuplicate, enrolment.StatusFailed:
-		return nil, apierror.Invalid("registrationNumber", "registration_not_valid", "该登记未成功入库，不能报名。请联系所在区招生服务点。")
+		return nil, apierror.Invalid("registrationNumber", "registration_not_valid", "该登记未成功入库，不能报名。请在“我的办理”中查看该登记的说明，按提示重新登记，或联系所在区招生服务点。")
 	case enrolment.StatusDeleted:
 		return nil, apierror.Invalid("registrationNumber", "registration_deleted", "该登记已按区招生部门的申请删除，不能报名。如需报名，请重新进行信息登记。")
 	}

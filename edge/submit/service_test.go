@@ -124,8 +124,8 @@ func TestRegisterAccepted(t *testing.T) {
 	}
 }
 
-// TestReceiptStatusNumberTaken: the label of a receipt the drainer marked,
-// because its number was stored for another child, asks the family to
+// TestReceiptStatusNumberTaken: a receipt the drainer marked, because its
+// number was stored for another child, is labelled with a request to
 // submit again.
 func TestReceiptStatusNumberTaken(t *testing.T) {
 	t.Parallel()

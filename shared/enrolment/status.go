@@ -44,8 +44,8 @@ var statusLabels = map[string]string{
 }
 
 // NumberTakenLabel is the label of a failed receipt marked
-// FieldNumberTaken. Unlike the generic label of StatusFailed, it asks the
-// family to submit again, which fixes it.
+// FieldNumberTaken. Unlike the generic label of StatusFailed, it names the
+// fix, a new submission.
 const NumberTakenLabel = "未能入库，请重新提交"
 
 // StatusLabel returns the Chinese label of a status, or the status itself
