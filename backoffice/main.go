@@ -8,6 +8,8 @@
 //	backoffice migrate        create the database if needed and apply migrations
 //	backoffice seed [-demo]   load Shanghai's divisions and generate demo data
 //	backoffice publish        publish the edge configuration snapshot now
+//	backoffice restore-receipts  write back into Redis the parents' receipts, lists and
+//	                          claims of stored records that Redis lost (after a failover)
 //	backoffice keygen FILE [KEY]  write a new keyring file unless FILE exists, and an
 //	                          SM2 signing key (PKCS#8 PEM) unless KEY exists
 //	backoffice keys rotate [-batch N] [-uploads DIR]  re-encrypt every sealed column and upload file under the keyring's active key
@@ -51,6 +53,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/matching"
 	"github.com/sh-preschool/preschool/backoffice/monitoring"
 	"github.com/sh-preschool/preschool/backoffice/publish"
+	"github.com/sh-preschool/preschool/backoffice/receipts"
 	"github.com/sh-preschool/preschool/backoffice/seed"
 	"github.com/sh-preschool/preschool/backoffice/server"
 	"github.com/sh-preschool/preschool/backoffice/staff"
@@ -121,6 +124,8 @@ func run(ctx context.Context, args []string) error {
 		return runSeed(ctx, reader, args)
 	case "publish":
 		return runPublish(ctx, reader)
+	case "restore-receipts":
+		return runRestoreReceipts(ctx, reader)
 	case "audit":
 		if len(args) != 1 || args[0] != "verify" && args[0] != "checkpoint" {
 			return errors.New("usage: backoffice audit verify, or backoffice audit checkpoint")
@@ -179,7 +184,7 @@ func run(ctx context.Context, args []string) error {
 	case "keys":
 		return runKeys(ctx, reader, args)
 	}
-	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, audit, acl, keys, staff, matching, monitoring, dashboard, keygen or verify", command)
+	return fmt.Errorf("unknown command %q: use serve, migrate, seed, publish, restore-receipts, audit, acl, keys, staff, matching, monitoring, dashboard, keygen or verify", command)
 }
 
 func runSeed(ctx context.Context, reader *config.Reader, args []string) error {
@@ -359,6 +364,33 @@ func runPublish(ctx context.Context, reader *config.Reader) error {
 	}
 	fmt.Printf("published configuration snapshot %d\n", published.Version)
 	return nil
+}
+
+// runRestoreReceipts writes back the receipts of stored records that Redis
+// no longer holds. The drainer does the same by itself when it finds that
+// Redis lost writes; an operator runs this after a failover or a restore
+// of Redis from a backup.
+func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
+	cfg, err := server.LoadConfig(reader)
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, reader, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	redis, err := redisclient.Open(ctx, redisclient.Options{Address: cfg.RedisAddress, Password: cfg.RedisPassword})
+	if err != nil {
+		return err
+	}
+	defer redis.Close()
+	restorer := receipts.New(db, redis, enrol.Keys{Prefix: cfg.RedisPrefix}, cfg.ReceiptTTL, nil)
+	start := time.Now()
+	summary, err := restorer.Restore(ctx)
+	fmt.Printf("checked %d stored records; wrote back %d registration and %d application receipts in %.1f s\n",
+		summary.Checked, summary.Registrations, summary.Applications, time.Since(start).Seconds())
+	return err
 }
 
 // runMatching runs "backoffice matching validate -district CODE [-year YYYY]":

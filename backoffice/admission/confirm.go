@@ -213,13 +213,7 @@ func (h *Handlers) queueNotice(ctx context.Context, tx *sqlx.Tx, district string
 // parentNote returns the note under the outcome on the parent's receipt
 // page: the admitting kindergarten, or why the child was not admitted.
 func parentNote(row confirmedRow) string {
-	if row.Outcome == enrol.StatusAdmitted && row.CampusName.Valid {
-		return "录取园所：" + row.CampusName.String + "。请按区招生部门通知的时间办理入园手续。"
-	}
-	if row.Outcome == enrol.StatusNotAdmitted && row.Reason != "" {
-		return "未录取原因：" + row.Reason
-	}
-	return ""
+	return enrol.AdmissionNote(row.Outcome, row.CampusName.String, row.Reason)
 }
 
 // syncParents writes the confirmed statuses and notes into the parents'

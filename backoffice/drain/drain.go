@@ -61,6 +61,12 @@ type Drainer struct {
 	// acknowledged; a returned error stops the drainer there, as a crash
 	// would. Tests use it.
 	BeforeAck func(ids []string) error
+	// OnLostWrites, when set, is called when the drainer finds that Redis
+	// lost writes that had reached the database: a number counter behind
+	// the stored numbers, or a batch that met a stored number. It must not
+	// block. The back office writes the lost receipts back then
+	// (backoffice/receipts).
+	OnLostWrites func()
 }
 
 // Metrics counts the drainer's work.

@@ -90,14 +90,6 @@ func applicationsByNumber(t *testing.T, db *sqlx.DB) map[string]storedApplicatio
 	return byNumber
 }
 
-func joinIDs(ids []int64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(parts, ",")
-}
-
 // submitted is what the tests sent through the edge, by receipt number.
 type submitted struct {
 	registrations map[string]*precheck.RegistrationRequest
@@ -228,7 +220,7 @@ func TestDrainStoresSubmissions(t *testing.T) {
 			if row.CategoryCode != request.CategoryCode {
 				t.Errorf("%s category = %s, want %s", number, row.CategoryCode, request.CategoryCode)
 			}
-			if want := joinIDs(request.CampusChoices); row.CampusChoices != want {
+			if want := enrol.JoinCampusIDs(request.CampusChoices); row.CampusChoices != want {
 				t.Errorf("%s campus choices = %s, want %s", number, row.CampusChoices, want)
 			}
 			if got := env.Open(t, row.FormValues, enrol.ContextApplicationForm); !strings.Contains(got, request.Extra["note"].(string)) {

@@ -105,6 +105,9 @@ func (d *Drainer) raiseSequences(ctx context.Context, afterTaken bool) (int, err
 			"raised", raised, "counters", len(keys))
 		d.metrics.SequencesRaised.Add(float64(raised))
 	}
+	if (raised > 0 || afterTaken) && d.OnLostWrites != nil {
+		d.OnLostWrites()
+	}
 	return int(raised), nil
 }
 

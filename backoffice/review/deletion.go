@@ -381,7 +381,7 @@ func (h *Handlers) deleteRegistration(ctx context.Context, tx *sqlx.Tx, request 
 	}
 
 	deleted := deletedRecord{Status: registration.Status, Applications: []string{}}
-	note := "已删除：" + request.Reason
+	note := enrol.DeletionNote(request.Reason)
 	deleted.Updates = append(deleted.Updates, parentUpdate{
 		Number: request.RecordNumber, Claim: h.Keys.RegistrationClaim(registration.Year, registration.ChildIndex),
 		Status: enrol.StatusDeleted, Note: note,
@@ -417,7 +417,7 @@ func (h *Handlers) deleteApplication(ctx context.Context, tx *sqlx.Tx, request D
 	deleted := deletedRecord{Status: application.Status, Applications: []string{application.Number}}
 	deleted.Updates = []parentUpdate{{
 		Number: application.Number, Claim: h.Keys.ApplicationClaim(application.Year, application.ChildIndex),
-		Status: enrol.StatusDeleted, Note: "已删除：" + request.Reason,
+		Status: enrol.StatusDeleted, Note: enrol.DeletionNote(request.Reason),
 	}}
 	deleted.SMSID, err = h.queueSMS(ctx, tx, sms.EventRecordDeleted, application, request.Reason, sendAt)
 	return deleted, err

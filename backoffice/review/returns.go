@@ -183,7 +183,7 @@ func (h *Handlers) returnApplication(w http.ResponseWriter, r *http.Request) err
 func (h *Handlers) syncReturn(ctx context.Context, application lockedApplication, reason string) error {
 	return syncParent(ctx, h.Redis, h.Keys, []parentUpdate{{
 		Number: application.Number, Claim: h.Keys.ApplicationClaim(application.Year, application.ChildIndex),
-		Status: enrol.StatusReturned, Note: "退回原因：" + reason,
+		Status: enrol.StatusReturned, Note: enrol.ReturnNote(reason),
 	}})
 }
 

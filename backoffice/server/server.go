@@ -25,6 +25,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	"github.com/sh-preschool/preschool/backoffice/feedback"
 	"github.com/sh-preschool/preschool/backoffice/publish"
+	"github.com/sh-preschool/preschool/backoffice/receipts"
 	"github.com/sh-preschool/preschool/backoffice/sms"
 	"github.com/sh-preschool/preschool/backoffice/verify"
 	"github.com/sh-preschool/preschool/shared/config"
@@ -218,6 +219,8 @@ func OpenDatabase(ctx context.Context, databaseURL string, maxConns int) (*sqlx.
 func (b *BackOffice) startWorkers(ctx context.Context) error {
 	store := &enrolment.Store{DB: b.db}
 	metrics := drain.NewMetrics(b.registry)
+	restorer := receipts.New(b.db, b.redis, b.keys, b.config.ReceiptTTL, b.registry)
+	b.goWorker(func() { restorer.Run(ctx) })
 	for i := range b.config.DrainConsumers {
 		drainer := drain.New(b.redis, b.keys, store, drain.Config{
 			Consumer:      b.config.DrainConsumer + "-" + strconv.Itoa(i),
@@ -230,6 +233,7 @@ func (b *BackOffice) startWorkers(ctx context.Context) error {
 			TrimInterval:  b.config.DrainTrimInterval,
 			ReceiptTTL:    b.config.ReceiptTTL,
 		}, metrics)
+		drainer.OnLostWrites = restorer.Trigger
 		if err := drainer.EnsureGroup(ctx); err != nil {
 			return err
 		}

@@ -200,6 +200,17 @@ func newForm(published snapshot.Form) (*Form, error) {
 	return form, nil
 }
 
+// PrintLayoutOf returns the print layout of a published form and its ID,
+// as a receipt names it. The back office uses it to write a receipt again
+// (backoffice/receipts).
+func PrintLayoutOf(published snapshot.Form) (layout []byte, id string, err error) {
+	form, err := newForm(published)
+	if err != nil {
+		return nil, "", err
+	}
+	return form.PrintLayout, form.PrintLayoutID, nil
+}
+
 // EntryForm returns the form of kind a district's entry for a household
 // category uses: the district's own latest version, else the city-wide
 // form.

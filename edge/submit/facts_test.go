@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/sh-preschool/preschool/shared/enrolment"
 )
 
 // TestSealedAddressesSources covers the receipts without a record; a
 // registration's own receipt is covered by TestRegistrationFactsAddresses.
 func TestSealedAddressesSources(t *testing.T) {
-	facts := strings.Split("2027|ab|resident_id|1|310104|310104001|310104001001|310104|310104001|310104001001|1|1||0", factsSeparator)
+	facts := strings.Split("2027|ab|resident_id|1|310104|310104001|310104001001|310104|310104001|310104001001|1|1||0", enrolment.FactsSeparator)
 	residence, hukou := []byte("sealed residence"), []byte("sealed hukou")
 
 	older := append(append(packedFacts{}, facts...), hex.EncodeToString(residence), hex.EncodeToString(hukou))

@@ -30,8 +30,8 @@ import (
 // after a newer one is published and needs no database. Receipts written
 // before layouts had IDs carry the layout itself in printLayoutField.
 const (
-	recordField        = "record"
-	printLayoutIDField = "print_layout_id"
+	recordField        = enrolment.FieldRecord
+	printLayoutIDField = enrolment.FieldPrintLayoutID
 	printLayoutField   = "print_layout"
 )
 

@@ -147,7 +147,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 
 	args := []string{hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(),
-		factsField, registrationFacts(registration, record), printLayoutIDField, form.PrintLayoutID}
+		factsField, enrolment.PackRegistrationFacts(record), printLayoutIDField, form.PrintLayoutID}
 	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream(),
 		s.Keys.PrintLayout(form.PrintLayoutID)}
 	if key := api.RevocationKey(ctx); key != "" {
@@ -230,8 +230,9 @@ func (s *Service) Apply(ctx context.Context, subject string, request *precheck.A
 	hash := hex.EncodeToString(record.PayloadHash)
 	args := []string{hash, strconv.Itoa(application.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(), application.DistrictCode,
-		"year", strconv.Itoa(application.Year), "registration", facts.Number, "district", application.DistrictCode,
-		"category", application.CategoryCode, "choices", joinIDs(application.CampusChoices)}
+		enrolment.FieldYear, strconv.Itoa(application.Year), enrolment.FieldRegistration, facts.Number,
+		enrolment.FieldDistrict, application.DistrictCode, enrolment.FieldCategory, application.CategoryCode,
+		enrolment.FieldChoices, enrolment.JoinCampusIDs(application.CampusChoices)}
 	keys := []string{s.Keys.ApplicationClaim(application.Year, facts.ChildIndex),
 		s.Keys.ApplicationSequence(application.Year, application.DistrictCode), s.Keys.Stream()}
 	if key := api.RevocationKey(ctx); key != "" {
@@ -320,15 +321,6 @@ func (s *Service) openPrefillTokens(registration *precheck.Registration, owner [
 	return nil
 }
 
-// joinIDs writes campus IDs as a comma-separated list, for a receipt field.
-func joinIDs(ids []int64) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(parts, ",")
-}
-
 // runClaimScript runs a claim script and returns its outcome (claimTaken,
 // claimCreated, claimNoLayout or claimRevoked) and value. When the call
 // times out, the script may have run anyway, so it runs once more. The
@@ -384,29 +376,9 @@ func (s *Service) ttlSeconds() string {
 	return strconv.FormatInt(int64(s.ReceiptTTL/time.Second), 10)
 }
 
-// factsField is the receipt hash field that carries a registration's facts
-// for the application step, packed into one value because a field per fact
-// made the claim script the largest cost in Redis. The facts are codes,
-// flags and hex, none of which contains the separator.
-const factsField = "facts"
-
-const factsSeparator = "|"
-
-// registrationFacts packs the facts in this order: year, child index,
-// document type, hukou in Shanghai, hukou district, street and committee,
-// residence district, street and committee, at the hukou address, a
-// parent's Shanghai hukou, a parent's residence document and points
-// qualified. The sealed addresses, which matching by detailed address or
-// compound needs, are read from the receipt's record instead.
-func registrationFacts(r *precheck.Registration, record *enrolment.RegistrationRecord) string {
-	return strings.Join([]string{
-		strconv.Itoa(r.Year), hex.EncodeToString(record.ChildIndex), string(r.Child.Document.Type), flag(r.Hukou.InShanghai),
-		r.Hukou.District, r.Hukou.Street, r.Hukou.Committee,
-		r.Residence.District, r.Residence.Street, r.Residence.Committee,
-		flag(r.Residence.AtHukouAddress), flag(r.Facts.GuardianShanghaiHukou),
-		r.Facts.GuardianResidenceDocument, flag(r.Facts.GuardianPointsQualified),
-	}, factsSeparator)
-}
+// factsField carries a registration's facts for the application step
+// (enrolment.PackRegistrationFacts).
+const factsField = enrolment.FieldFacts
 
 // packedFacts is the unpacked form of a receipt's facts field.
 type packedFacts []string
@@ -420,7 +392,7 @@ const (
 )
 
 func unpackFacts(value string) (packedFacts, bool) {
-	facts := strings.Split(value, factsSeparator)
+	facts := strings.Split(value, enrolment.FactsSeparator)
 	return facts, len(facts) == packedFactsCount || len(facts) == packedFactsWithAddresses
 }
 
@@ -657,8 +629,8 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 		AcceptedAt:         fields[enrolment.FieldAcceptedAt],
 		Note:               fields[enrolment.FieldNote],
 		FirstNumber:        fields[enrolment.FieldFirstNumber],
-		RegistrationNumber: fields["registration"],
-		DistrictCode:       fields["district"],
+		RegistrationNumber: fields[enrolment.FieldRegistration],
+		DistrictCode:       fields[enrolment.FieldDistrict],
 	}
 	if status.Status == enrolment.StatusFailed && fields[enrolment.FieldNumberTaken] != "" {
 		status.StatusLabel = enrolment.NumberTakenLabel
@@ -666,7 +638,7 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 	if facts, ok := unpackFacts(fields[factsField]); ok {
 		status.ResidenceDistrictCode, status.HukouDistrictCode = facts.residenceDistrict(), facts.hukouDistrict()
 	}
-	if choices := fields["choices"]; choices != "" {
+	if choices := fields[enrolment.FieldChoices]; choices != "" {
 		c := s.Catalogue.Current()
 		for _, part := range strings.Split(choices, ",") {
 			id, err := strconv.ParseInt(part, 10, 64)

@@ -95,4 +95,22 @@ const (
 	// child's record too, so the back office's status writes for the record
 	// skip a receipt with this field.
 	FieldNumberTaken = "number_taken"
+
+	// FieldRecord holds a registration's stream body, from which the edge
+	// prints the form, and FieldPrintLayoutID the ID of the print layout
+	// of the schema version it was made with (Keys.PrintLayout).
+	FieldRecord        = "record"
+	FieldPrintLayoutID = "print_layout_id"
+	// FieldFacts holds a registration's facts for the application step,
+	// packed by PackRegistrationFacts.
+	FieldFacts = "facts"
+
+	// Fields of an application's receipt: its year, registration number,
+	// district, household category and campus choices (IDs joined by
+	// commas, in ranked order).
+	FieldYear         = "year"
+	FieldRegistration = "registration"
+	FieldDistrict     = "district"
+	FieldCategory     = "category"
+	FieldChoices      = "choices"
 )

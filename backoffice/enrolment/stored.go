@@ -1,0 +1,199 @@
+package enrolment
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+// StoredRegistration is a registration as PostgreSQL holds it: the record
+// the drainer stored, read back, and what has happened to it since.
+type StoredRegistration struct {
+	Record     enrol.RegistrationRecord
+	Status     string
+	Note       string // the verifier's note, if any
+	RecordedAt time.Time
+}
+
+// StoredApplication is an application as PostgreSQL holds it, with the
+// reason the family was given for a return, a deletion or an admission
+// outcome, where there is one.
+type StoredApplication struct {
+	Record     enrol.ApplicationRecord
+	Status     string
+	RecordedAt time.Time
+	// ReturnReason is the reason of the application's last return.
+	ReturnReason string
+	// DeletionReason is the reason of the approved deletion request.
+	DeletionReason string
+	// AdmissionReason and AdmittedCampus come from the confirmed admission
+	// proposal: the reason of an outcome not admitted, and the campus
+	// ("kindergarten（campus）") of an admission.
+	AdmissionReason string
+	AdmittedCampus  string
+}
+
+// StoredNumbers returns up to limit numbers of kind (enrol.KindRegistration
+// or enrol.KindApplication) stored after the number after, in order. It
+// leaves out the generated load-test and demo records (sequence 9,000,000
+// and up, see sequenceFloorsQuery), which have no family behind them.
+func (s *Store) StoredNumbers(ctx context.Context, kind, after string, limit int) ([]string, error) {
+	query := `SELECT registration_number FROM registration
+		WHERE registration_number > $1 AND substr(registration_number, 5, 1) <> '9'
+		ORDER BY registration_number LIMIT $2`
+	if kind == enrol.KindApplication {
+		query = `SELECT application_number FROM application
+			WHERE application_number > $1 AND substr(application_number, 7, 1) <> '9'
+			ORDER BY application_number LIMIT $2`
+	}
+	var numbers []string
+	if err := s.DB.SelectContext(ctx, &numbers, query, after, limit); err != nil {
+		return nil, fmt.Errorf("list stored %s numbers: %w", kind, err)
+	}
+	return numbers, nil
+}
+
+// LoadRegistrations reads the stored registrations with the given numbers.
+// A number not stored is left out.
+func (s *Store) LoadRegistrations(ctx context.Context, numbers []string) ([]StoredRegistration, error) {
+	query := `SELECT ` + strings.Join(registrationColumns, ", ") + `, status, coalesce(verification_note, ''), recorded_at
+		FROM registration WHERE registration_number = ANY($1) ORDER BY registration_number`
+	var stored []StoredRegistration
+	err := s.withConn(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, query, numbers)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var row StoredRegistration
+			r := &row.Record
+			var year int16
+			var schemaVersion int32
+			var birth time.Time
+			var documentNumber, hukouAddress, formValues []byte
+			var province, hukouDistrict, hukouStreet, hukouCommittee, residenceCommittee, residenceDocument *string
+			var fetched, uploaded []string
+			if err := rows.Scan(
+				&r.Number, &year, &r.ChildIndex, &r.ChildDocumentType, &documentNumber,
+				&r.SealedChildName, &r.ChildSex, &birth, &r.ChildNationality, &r.CategoryGroup,
+				&r.HukouInShanghai, &province, &hukouDistrict, &hukouStreet, &hukouCommittee,
+				&hukouAddress, &r.ResidenceDistrict, &r.ResidenceStreet, &residenceCommittee, &r.SealedResidenceAddr,
+				&r.HukouAtResidence, &r.SealedGuardians, &r.GuardianIndexes, &r.GuardianShanghaiHukou, &residenceDocument,
+				&r.GuardianPoints, &formValues, &schemaVersion, &r.KeyID, &r.PayloadHash,
+				&r.OwnerIndex, &r.Supplementary, &r.AcceptedAt, &fetched, &uploaded,
+				&row.Status, &row.Note, &row.RecordedAt,
+			); err != nil {
+				return err
+			}
+			r.Year, r.SchemaVersion = int(year), int(schemaVersion)
+			r.ChildBirthDate = birth.Format(time.DateOnly)
+			r.SealedChildDocumentNumber, r.SealedHukouAddress, r.SealedFormValues = documentNumber, hukouAddress, formValues
+			r.HukouProvince, r.HukouDistrict, r.HukouStreet = text(province), text(hukouDistrict), text(hukouStreet)
+			r.HukouCommittee, r.ResidenceCommittee, r.GuardianResidenceDoc = text(hukouCommittee), text(residenceCommittee), text(residenceDocument)
+			r.CertificateSources = certificateSources(fetched, uploaded)
+			stored = append(stored, row)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load stored registrations: %w", err)
+	}
+	return stored, nil
+}
+
+// LoadApplications reads the stored applications with the given numbers.
+// A number not stored is left out.
+func (s *Store) LoadApplications(ctx context.Context, numbers []string) ([]StoredApplication, error) {
+	query := `SELECT ` + prefixed("a.", applicationColumns) + `, a.status, a.recorded_at,
+		       coalesce((SELECT e.after_state::jsonb ->> 'reason' FROM audit_event e
+		                 WHERE e.resource = 'application' AND e.resource_id = a.application_number
+		                   AND e.action = 'application.return' AND e.outcome = 'success'
+		                 ORDER BY e.id DESC LIMIT 1), ''),
+		       coalesce((SELECT d.reason FROM deletion_request d
+		                 WHERE d.record_kind = 'application' AND d.record_number = a.application_number
+		                   AND d.status = 'approved'
+		                 ORDER BY d.decided_at DESC LIMIT 1), ''),
+		       coalesce(p.reason, ''), coalesce(k.name || '（' || c.name || '）', '')
+		FROM application a
+		LEFT JOIN admission_proposal p ON p.application_number = a.application_number
+		LEFT JOIN campus c ON c.id = p.campus_id
+		LEFT JOIN kindergarten k ON k.id = c.kindergarten_id
+		WHERE a.application_number = ANY($1) ORDER BY a.application_number`
+	var stored []StoredApplication
+	err := s.withConn(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, query, numbers)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var row StoredApplication
+			a := &row.Record
+			var year int16
+			var schemaVersion int32
+			var uploaded []string
+			if err := rows.Scan(
+				&a.Number, &a.RegistrationNumber, &year, &a.ChildIndex, &a.DistrictCode,
+				&a.EntryID, &a.CategoryCode, &a.CampusChoices, &a.SealedFormValues, &schemaVersion,
+				&a.KeyID, &a.PayloadHash, &a.OwnerIndex, &a.Supplementary, &a.AcceptedAt, &uploaded,
+				&row.Status, &row.RecordedAt, &row.ReturnReason, &row.DeletionReason, &row.AdmissionReason, &row.AdmittedCampus,
+			); err != nil {
+				return err
+			}
+			a.Year, a.SchemaVersion = int(year), int(schemaVersion)
+			if uploaded != nil {
+				a.CertificateSources = &enrol.CertificateSources{Uploaded: uploaded}
+			}
+			stored = append(stored, row)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load stored applications: %w", err)
+	}
+	return stored, nil
+}
+
+// withConn runs fn on a pgx connection of the pool, whose scanning reads
+// arrays such as bytea[] directly.
+func (s *Store) withConn(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	conn, err := s.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		return fn(driverConn.(*stdlib.Conn).Conn())
+	})
+}
+
+func prefixed(prefix string, columns []string) string {
+	qualified := make([]string, len(columns))
+	for i, column := range columns {
+		qualified[i] = prefix + column
+	}
+	return strings.Join(qualified, ", ")
+}
+
+func text(value *string) string {
+	if value == nil {
+		return ""
+	}
+	return *value
+}
+
+// certificateSources is the inverse of fetchedTypes and uploadedTypes: nil
+// when both columns are NULL (a record sealed before codec version 2).
+func certificateSources(fetched, uploaded []string) *enrol.CertificateSources {
+	if fetched == nil && uploaded == nil {
+		return nil
+	}
+	return &enrol.CertificateSources{Fetched: nonNilTexts(fetched), Uploaded: nonNilTexts(uploaded)}
+}

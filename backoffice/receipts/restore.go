@@ -1,0 +1,356 @@
+// Package receipts writes parents' receipts back into Redis from what
+// PostgreSQL stores, after Redis lost them.
+//
+// A receipt, the child's claim and the parent's list of receipts live only
+// in Redis. A Redis that restarts from an append-only file missing its
+// last second, or fails over to a replica that lagged or was empty, loses
+// them for records the drainer had already stored. The edge then shows the
+// family 未找到该回执编号 and rejects an application with the
+// registration, and a new registration of the child is never stored,
+// because the database rejects a second one. The drainer notices such a loss by the number counters
+// (drain.RaiseSequences) and calls Trigger; operators run
+// "backoffice restore-receipts" after a failover.
+package receipts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/backoffice/enrolment"
+	"github.com/sh-preschool/preschool/edge/catalogue"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/snapshot"
+)
+
+// pageSize is how many stored numbers one round of checks reads.
+const pageSize = 1000
+
+// restoreScript writes one receipt back unless Redis holds it, with the
+// parent's list and the child's claim. A receipt that exists was never
+// lost, so the script changes nothing. The exception is a receipt marked
+// enrol.FieldNumberTaken. The edge handed the stored record's number to
+// another family after Redis lost its counter, and the drainer rejected
+// that family's submission and asked it to submit again. The number
+// belongs to the stored record, so its family gets the receipt back and
+// the other family no longer sees it. The claim is overwritten, because
+// PostgreSQL's unique keys reject any other record of the child.
+//
+// KEYS[1] receipt, KEYS[2] owner set, KEYS[3] claim, KEYS[4] print layout
+// (registrations only). ARGV[1] TTL in seconds, ARGV[2] number, ARGV[3]
+// claim value or "" to leave the claim, ARGV[4] print layout or "",
+// ARGV[5..] receipt field/value pairs. Returns 1 when it wrote the receipt.
+var restoreScript = rueidis.NewLuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HEXISTS', KEYS[1], '` + enrol.FieldNumberTaken + `') == 0 then
+    return 0
+  end
+  redis.call('DEL', KEYS[1])
+end
+local ttl = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ttl)
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl)
+end
+if KEYS[4] and ARGV[4] ~= '' then
+  if not redis.call('SET', KEYS[4], ARGV[4], 'NX', 'EX', ttl) then
+    redis.call('EXPIRE', KEYS[4], ttl, 'GT')
+  end
+end
+return 1
+`)
+
+// Restorer writes missing receipts back from PostgreSQL.
+type Restorer struct {
+	db       *sqlx.DB
+	redis    rueidis.Client
+	keys     enrol.Keys
+	ttl      time.Duration
+	restored prometheus.Counter
+	trigger  chan struct{}
+}
+
+// New returns a Restorer that gives the receipts it writes the lifetime
+// ttl (EDGE_RECEIPT_TTL) and counts them in registry (nil counts nothing).
+func New(db *sqlx.DB, redis rueidis.Client, keys enrol.Keys, ttl time.Duration, registry prometheus.Registerer) *Restorer {
+	restored := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "backoffice_receipts_restored_total",
+		Help: "Receipts written back into Redis from PostgreSQL after Redis lost them.",
+	})
+	if registry != nil {
+		registry.MustRegister(restored)
+	}
+	return &Restorer{db: db, redis: redis, keys: keys, ttl: ttl, restored: restored, trigger: make(chan struct{}, 1)}
+}
+
+// Trigger requests a restore from Run and returns at once. Triggers that
+// come while a restore runs make one more restore after it.
+func (r *Restorer) Trigger() {
+	select {
+	case r.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run restores receipts on each Trigger until ctx ends. A restore
+// that fails is logged and runs again a minute later.
+func (r *Restorer) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.trigger:
+		}
+		start := time.Now()
+		summary, err := r.Restore(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			slog.Error("receipts not all written back from the database; retrying in a minute", "error", err,
+				"checked", summary.Checked, "registrations", summary.Registrations, "applications", summary.Applications)
+			time.AfterFunc(time.Minute, r.Trigger)
+			continue
+		}
+		slog.Warn("receipts Redis had lost written back from the database", "checked", summary.Checked,
+			"registrations", summary.Registrations, "applications", summary.Applications,
+			"seconds", time.Since(start).Seconds())
+	}
+}
+
+// Summary counts the receipts of one restore.
+type Summary struct {
+	// Checked is how many stored records' receipts were looked for.
+	Checked int
+	// Registrations and Applications are how many receipts were written back.
+	Registrations int
+	Applications  int
+}
+
+// Restore looks for the receipt of every registration and application
+// stored, and writes back each one Redis no longer holds, with the parent's
+// list and the child's claim. It is idempotent, and it may run while the
+// edge takes submissions.
+func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
+	var summary Summary
+	store := &enrolment.Store{DB: r.db}
+	layouts := map[int]printLayout{}
+	for _, kind := range []string{enrol.KindRegistration, enrol.KindApplication} {
+		after := ""
+		for {
+			numbers, err := store.StoredNumbers(ctx, kind, after, pageSize)
+			if err != nil {
+				return summary, err
+			}
+			if len(numbers) == 0 {
+				break
+			}
+			after = numbers[len(numbers)-1]
+			summary.Checked += len(numbers)
+			missing, err := r.missing(ctx, numbers)
+			if err != nil {
+				return summary, err
+			}
+			if len(missing) == 0 {
+				continue
+			}
+			var calls []rueidis.LuaExec
+			if kind == enrol.KindRegistration {
+				calls, err = r.registrationCalls(ctx, store, missing, layouts)
+			} else {
+				calls, err = r.applicationCalls(ctx, store, missing)
+			}
+			if err != nil {
+				return summary, err
+			}
+			written, err := r.write(ctx, calls)
+			if kind == enrol.KindRegistration {
+				summary.Registrations += written
+			} else {
+				summary.Applications += written
+			}
+			if err != nil {
+				return summary, err
+			}
+		}
+	}
+	return summary, nil
+}
+
+// missing returns the numbers whose receipts Redis does not hold, or
+// holds for another family's refused submission (see restoreScript).
+func (r *Restorer) missing(ctx context.Context, numbers []string) ([]string, error) {
+	commands := make(rueidis.Commands, len(numbers))
+	for i, number := range numbers {
+		commands[i] = r.redis.B().Hmget().Key(r.keys.Receipt(number)).Field(enrol.FieldOwner, enrol.FieldNumberTaken).Build()
+	}
+	var missing []string
+	for i, result := range r.redis.DoMulti(ctx, commands...) {
+		values, err := result.ToArray()
+		if err != nil {
+			return nil, fmt.Errorf("look for receipt %s: %w", numbers[i], err)
+		}
+		if len(values) != 2 {
+			return nil, fmt.Errorf("look for receipt %s: HMGET returned %d values", numbers[i], len(values))
+		}
+		if values[0].IsNil() || !values[1].IsNil() {
+			missing = append(missing, numbers[i])
+		}
+	}
+	return missing, nil
+}
+
+func (r *Restorer) ttlSeconds() string {
+	return strconv.FormatInt(int64(r.ttl/time.Second), 10)
+}
+
+func (r *Restorer) registrationCalls(ctx context.Context, store *enrolment.Store, numbers []string, layouts map[int]printLayout) ([]rueidis.LuaExec, error) {
+	stored, err := store.LoadRegistrations(ctx, numbers)
+	if err != nil {
+		return nil, err
+	}
+	calls := make([]rueidis.LuaExec, 0, len(stored))
+	for i := range stored {
+		row := &stored[i]
+		record := &row.Record
+		body, err := enrol.EncodeRecord(record)
+		if err != nil {
+			return nil, fmt.Errorf("encode registration %s: %w", record.Number, err)
+		}
+		layout, err := r.printLayout(ctx, layouts, record.SchemaVersion)
+		if err != nil {
+			return nil, err
+		}
+		owner := hex.EncodeToString(record.OwnerIndex)
+		claim := record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + owner
+		args := []string{r.ttlSeconds(), record.Number, claim, string(layout.layout)}
+		args = append(args, receiptFields(enrol.KindRegistration, row.Status, owner, record.AcceptedAt, row.RecordedAt, row.Note)...)
+		args = append(args, enrol.FieldRecord, string(body), enrol.FieldFacts, enrol.PackRegistrationFacts(record))
+		if layout.id != "" {
+			args = append(args, enrol.FieldPrintLayoutID, layout.id)
+		}
+		keys := []string{r.keys.Receipt(record.Number), r.keys.OwnerReceipts(record.OwnerIndex),
+			r.keys.RegistrationClaim(record.Year, record.ChildIndex)}
+		if layout.id != "" {
+			keys = append(keys, r.keys.PrintLayout(layout.id))
+		}
+		calls = append(calls, rueidis.LuaExec{Keys: keys, Args: args})
+	}
+	return calls, nil
+}
+
+func (r *Restorer) applicationCalls(ctx context.Context, store *enrolment.Store, numbers []string) ([]rueidis.LuaExec, error) {
+	stored, err := store.LoadApplications(ctx, numbers)
+	if err != nil {
+		return nil, err
+	}
+	calls := make([]rueidis.LuaExec, 0, len(stored))
+	for i := range stored {
+		row := &stored[i]
+		record := &row.Record
+		claim := ""
+		if row.Status != enrol.StatusReturned && row.Status != enrol.StatusDeleted {
+			claim = record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + record.DistrictCode
+		}
+		args := []string{r.ttlSeconds(), record.Number, claim, ""}
+		args = append(args, receiptFields(enrol.KindApplication, row.Status, hex.EncodeToString(record.OwnerIndex),
+			record.AcceptedAt, row.RecordedAt, applicationNote(row))...)
+		args = append(args, enrol.FieldYear, strconv.Itoa(record.Year), enrol.FieldRegistration, record.RegistrationNumber,
+			enrol.FieldDistrict, record.DistrictCode, enrol.FieldCategory, record.CategoryCode,
+			enrol.FieldChoices, enrol.JoinCampusIDs(record.CampusChoices))
+		keys := []string{r.keys.Receipt(record.Number), r.keys.OwnerReceipts(record.OwnerIndex),
+			r.keys.ApplicationClaim(record.Year, record.ChildIndex)}
+		calls = append(calls, rueidis.LuaExec{Keys: keys, Args: args})
+	}
+	return calls, nil
+}
+
+// receiptFields are the fields every receipt has. The status is the
+// stored one, which is final for the drain, so the receipt needs no
+// stream entry (enrol.EffectiveStatus).
+func receiptFields(kind, status, owner string, acceptedAt, recordedAt time.Time, note string) []string {
+	fields := []string{enrol.FieldKind, kind, enrol.FieldStatus, status, enrol.FieldOwner, owner,
+		enrol.FieldAcceptedAt, acceptedAt.UTC().Format(time.RFC3339Nano),
+		enrol.FieldRecordedAt, recordedAt.UTC().Format(time.RFC3339Nano)}
+	if note != "" {
+		fields = append(fields, enrol.FieldNote, note)
+	}
+	return fields
+}
+
+// applicationNote is the note the back office wrote beside the
+// application's status.
+func applicationNote(row *enrolment.StoredApplication) string {
+	switch row.Status {
+	case enrol.StatusReturned:
+		if row.ReturnReason != "" {
+			return enrol.ReturnNote(row.ReturnReason)
+		}
+	case enrol.StatusDeleted:
+		if row.DeletionReason != "" {
+			return enrol.DeletionNote(row.DeletionReason)
+		}
+	case enrol.StatusAdmitted, enrol.StatusNotAdmitted:
+		return enrol.AdmissionNote(row.Status, row.AdmittedCampus, row.AdmissionReason)
+	}
+	return ""
+}
+
+// write runs the calls and returns how many wrote a receipt.
+func (r *Restorer) write(ctx context.Context, calls []rueidis.LuaExec) (int, error) {
+	written := 0
+	for _, result := range restoreScript.ExecMulti(ctx, r.redis, calls...) {
+		wrote, err := result.AsInt64()
+		if err != nil {
+			return written, fmt.Errorf("write a receipt back: %w", err)
+		}
+		written += int(wrote)
+	}
+	r.restored.Add(float64(written))
+	return written, nil
+}
+
+// printLayout is a registration form version's print layout and its ID.
+type printLayout struct {
+	layout []byte
+	id     string
+}
+
+// printLayout returns the print layout of the city-wide registration form
+// version a record was made with, which its receipt names. A version
+// missing from the database gives none, and the edge prints such a record
+// with the current form's labels.
+func (r *Restorer) printLayout(ctx context.Context, layouts map[int]printLayout, version int) (printLayout, error) {
+	if layout, ok := layouts[version]; ok {
+		return layout, nil
+	}
+	var body []byte
+	err := r.db.GetContext(ctx, &body, `SELECT body FROM form_schema
+		WHERE kind = 'registration' AND district_code IS NULL AND version = $1`, version)
+	if errors.Is(err, sql.ErrNoRows) {
+		slog.Warn("registration form version not stored; receipts written back without its print layout", "version", version)
+		layouts[version] = printLayout{}
+		return printLayout{}, nil
+	}
+	if err != nil {
+		return printLayout{}, fmt.Errorf("read registration form version %d: %w", version, err)
+	}
+	layout, id, err := catalogue.PrintLayoutOf(snapshot.Form{Kind: enrol.KindRegistration, Version: version, Body: body})
+	if err != nil {
+		return printLayout{}, err
+	}
+	layouts[version] = printLayout{layout: layout, id: id}
+	return layouts[version], nil
+}

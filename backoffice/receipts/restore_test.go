@@ -1,0 +1,334 @@
+package receipts_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sh-preschool/preschool/backoffice/backofficetest"
+	"github.com/sh-preschool/preschool/backoffice/receipts"
+	"github.com/sh-preschool/preschool/edge/submit"
+	"github.com/sh-preschool/preschool/shared/apierror"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+)
+
+const (
+	xuhui     = backofficetest.Xuhui
+	drainWait = 30 * time.Second
+)
+
+// loseReceipts deletes every receipt, parent's list, claim and print
+// layout, as a failover to a replica that had none of them would.
+func loseReceipts(t *testing.T, env *backofficetest.Env) {
+	t.Helper()
+	client := env.Redis.Client
+	for _, pattern := range []string{"receipt:*", "owner:*", "claim:*", "printlayout:*"} {
+		var cursor uint64
+		for {
+			entry, err := env.Do(client.B().Scan().Cursor(cursor).Match(env.Keys.Prefix + pattern).Count(1000).Build()).AsScanEntry()
+			if err != nil {
+				t.Fatalf("SCAN %s: %v", pattern, err)
+			}
+			if len(entry.Elements) > 0 {
+				if err := env.Do(client.B().Del().Key(entry.Elements...).Build()).Error(); err != nil {
+					t.Fatalf("DEL: %v", err)
+				}
+			}
+			if cursor = entry.Cursor; cursor == 0 {
+				break
+			}
+		}
+	}
+}
+
+// drainAll stores everything in the stream and stops the drainer.
+func drainAll(t *testing.T, env *backofficetest.Env) {
+	t.Helper()
+	running := backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
+	env.WaitForDrained(t, drainWait)
+	running.Stop(t)
+}
+
+// parentView is what a parent reads about their receipts through the edge.
+type parentView struct {
+	statuses  map[string]submit.Status
+	listed    []string
+	facts     any
+	printable any
+}
+
+func viewOf(t *testing.T, env *backofficetest.Env, subject, registration string, numbers ...string) parentView {
+	t.Helper()
+	ctx := context.Background()
+	view := parentView{statuses: map[string]submit.Status{}}
+	for _, number := range numbers {
+		status, err := env.Service.ReceiptStatus(ctx, subject, number)
+		if err != nil {
+			t.Fatalf("status of %s: %v", number, err)
+		}
+		// The edge writes the time of acceptance in nanoseconds and
+		// PostgreSQL keeps microseconds.
+		at, err := time.Parse(time.RFC3339Nano, status.AcceptedAt)
+		if err != nil {
+			t.Fatalf("accepted_at of %s: %v", number, err)
+		}
+		status.AcceptedAt = at.Truncate(time.Microsecond).UTC().Format(time.RFC3339Nano)
+		view.statuses[number] = status
+	}
+	list, err := env.Service.OwnerReceipts(ctx, subject)
+	if err != nil {
+		t.Fatalf("receipts of %s: %v", subject, err)
+	}
+	for _, status := range list {
+		view.listed = append(view.listed, status.ReceiptNumber)
+	}
+	if view.facts, err = env.Service.RegistrationFacts(ctx, env.Service.OwnerIndex(subject), registration); err != nil {
+		t.Fatalf("facts of %s: %v", registration, err)
+	}
+	if view.printable, err = env.Service.PrintableForm(ctx, subject, registration); err != nil {
+		t.Fatalf("printable form of %s: %v", registration, err)
+	}
+	return view
+}
+
+func TestRestoreAfterRedisLostReceipts(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	parent, other := backofficetest.Subject(1), backofficetest.Subject(2)
+	request := env.ShanghaiChild(t, 1, xuhui, xuhui)
+	registration := env.Register(t, parent, request)
+	application := env.Apply(t, parent, registration, xuhui)
+	otherRegistration := env.Register(t, other, env.OtherProvinceChild(t, 2, xuhui))
+	drainAll(t, env)
+	// A generated demo record (sequence 9,000,000 and up) has no family.
+	// This one is the parent's, so the parent's list would show it.
+	tx := env.DB.DB.MustBegin()
+	for _, statement := range []string{
+		`CREATE TEMP TABLE generated AS SELECT * FROM registration WHERE registration_number = '` + registration + `'`,
+		`UPDATE generated SET registration_number = left(registration_number, 4) || '90000010', child_index = '\x01'`,
+		`INSERT INTO registration SELECT * FROM generated`,
+	} {
+		if _, err := tx.Exec(statement); err != nil {
+			t.Fatalf("%s: %v", statement, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	before := viewOf(t, env, parent, registration, registration, application)
+	otherBefore := viewOf(t, env, other, otherRegistration, otherRegistration)
+	rawBefore := env.Receipt(t, registration)
+
+	loseReceipts(t, env)
+	if _, err := env.Service.ReceiptStatus(ctx, parent, registration); err == nil {
+		t.Fatal("the receipt is still readable after Redis lost it")
+	}
+
+	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
+	summary, err := restorer.Restore(ctx)
+	if err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if want := (receipts.Summary{Checked: 3, Registrations: 2, Applications: 1}); summary != want {
+		t.Errorf("summary = %+v, want %+v", summary, want)
+	}
+	if after := viewOf(t, env, parent, registration, registration, application); !reflect.DeepEqual(after, before) {
+		t.Errorf("the parent's view after the restore differs:\n got %+v\nwant %+v", after, before)
+	}
+	if after := viewOf(t, env, other, otherRegistration, otherRegistration); !reflect.DeepEqual(after, otherBefore) {
+		t.Errorf("the other parent's view after the restore differs:\n got %+v\nwant %+v", after, otherBefore)
+	}
+	rawAfter := env.Receipt(t, registration)
+	for _, field := range []string{enrol.FieldKind, enrol.FieldOwner, enrol.FieldFacts, enrol.FieldPrintLayoutID} {
+		if rawAfter[field] != rawBefore[field] {
+			t.Errorf("receipt field %s = %q after the restore, want %q", field, rawAfter[field], rawBefore[field])
+		}
+	}
+	layout, err := env.Do(env.Redis.Client.B().Get().Key(env.Keys.PrintLayout(rawBefore[enrol.FieldPrintLayoutID])).Build()).ToString()
+	if err != nil || layout == "" {
+		t.Errorf("print layout %s after the restore: %q, %v", rawBefore[enrol.FieldPrintLayoutID], layout, err)
+	}
+
+	// The claims are back: the same submissions return their receipts.
+	receipt, err := env.Service.Register(ctx, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	if err != nil || receipt.Number != registration || !receipt.Duplicate {
+		t.Errorf("registering again = %+v, %v; want the first receipt %s", receipt, err, registration)
+	}
+	receipt, err = env.Service.Apply(ctx, parent, env.ApplicationRequest(t, parent, registration, xuhui))
+	if err != nil || receipt.Number != application || !receipt.Duplicate {
+		t.Errorf("applying again = %+v, %v; want the first receipt %s", receipt, err, application)
+	}
+	// Another family typing the same child learns no number.
+	_, err = env.Service.Register(ctx, other, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	var apiErr *apierror.Error
+	if !errors.As(err, &apiErr) || apiErr.Code != "already_registered_elsewhere" {
+		t.Errorf("another family registering the child: %v; want already_registered_elsewhere", err)
+	}
+
+	summary, err = restorer.Restore(ctx)
+	if err != nil || summary.Registrations != 0 || summary.Applications != 0 {
+		t.Errorf("second Restore = %+v, %v; want nothing written", summary, err)
+	}
+}
+
+// exec runs statements in one transaction.
+func exec(t *testing.T, env *backofficetest.Env, statements ...string) {
+	t.Helper()
+	tx := env.DB.DB.MustBegin()
+	defer tx.Rollback()
+	for _, statement := range statements {
+		if _, err := tx.Exec(statement); err != nil {
+			t.Fatalf("%s: %v", statement, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRestoreKeepsWhatHappenedSince checks that a receipt written back
+// shows the record's status and note as staff left them, and that only a
+// live application gets its claim back.
+func TestRestoreKeepsWhatHappenedSince(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	var registrations, applications []string
+	for i := 1; i <= 3; i++ {
+		registration := env.Register(t, backofficetest.Subject(i), env.ShanghaiChild(t, i, xuhui, xuhui))
+		registrations = append(registrations, registration)
+		applications = append(applications, env.Apply(t, backofficetest.Subject(i), registration, xuhui))
+	}
+	drainAll(t, env)
+	var campus string
+	if err := env.DB.DB.Get(&campus, `SELECT k.name || '（' || c.name || '）' FROM application a
+		JOIN campus c ON c.id = a.campus_choices[1] JOIN kindergarten k ON k.id = c.kindergarten_id
+		WHERE a.application_number = $1`, applications[1]); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, env,
+		`UPDATE registration SET status = 'needs_manual_verification', verification_note = '与大数据中心信息不一致：姓名'
+		 WHERE registration_number = '`+registrations[0]+`'`,
+		// Returned twice: the last reason is the one the family saw.
+		`UPDATE application SET status = 'returned' WHERE application_number = '`+applications[0]+`'`,
+		`INSERT INTO audit_event (at, actor_name, actor_role, ip, action, resource, resource_id, outcome, after_state, detail, previous_hash, hash)
+		 VALUES (now(), '审核员', 'district_admin', '127.0.0.1', 'application.return', 'application', '`+applications[0]+`', 'success',
+		         '{"status":"returned","reason":"材料不全"}', '', '\x00', '\x01'),
+		        (now(), '审核员', 'district_admin', '127.0.0.1', 'application.return', 'application', '`+applications[0]+`', 'success',
+		         '{"status":"returned","reason":"房产证明不清晰"}', '', '\x01', '\x02')`,
+		`INSERT INTO admission_round (enrolment_year, district_code, status, rule_text, proposed_by, proposed_by_name, confirmed_at)
+		 VALUES (`+strconv.Itoa(env.Year.Year)+`, '`+xuhui+`', 'confirmed', '', 1, '管理员', now())`,
+		`INSERT INTO admission_proposal (application_number, enrolment_year, district_code, outcome, campus_id, choice_rank, campus_rank, reason, priority_note)
+		 SELECT application_number, enrolment_year, district_code, 'admitted', campus_choices[1], 1, 1, '', ''
+		 FROM application WHERE application_number = '`+applications[1]+`'`,
+		`UPDATE application SET status = 'admitted' WHERE application_number = '`+applications[1]+`'`,
+		`UPDATE application SET status = 'deleted' WHERE application_number = '`+applications[2]+`'`,
+		`INSERT INTO deletion_request (record_kind, record_number, enrolment_year, district_code, reason, status, requested_by, requested_by_name, decided_at)
+		 VALUES ('application', '`+applications[2]+`', `+strconv.Itoa(env.Year.Year)+`, '`+xuhui+`', '重复报名', 'approved', 1, '管理员', now())`,
+	)
+
+	loseReceipts(t, env)
+	summary, err := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil).Restore(ctx)
+	if err != nil || summary.Registrations != 3 || summary.Applications != 3 {
+		t.Fatalf("Restore = %+v, %v; want 3 registrations and 3 applications", summary, err)
+	}
+	for _, want := range []struct {
+		subject int
+		number  string
+		status  string
+		note    string
+	}{
+		{1, registrations[0], enrol.StatusNeedsManualVerification, "与大数据中心信息不一致：姓名"},
+		{1, applications[0], enrol.StatusReturned, enrol.ReturnNote("房产证明不清晰")},
+		{2, applications[1], enrol.StatusAdmitted, enrol.AdmissionNote(enrol.StatusAdmitted, campus, "")},
+		{3, applications[2], enrol.StatusDeleted, enrol.DeletionNote("重复报名")},
+		{3, registrations[2], enrol.StatusRecorded, ""},
+	} {
+		status, err := env.Service.ReceiptStatus(ctx, backofficetest.Subject(want.subject), want.number)
+		if err != nil {
+			t.Fatalf("status of %s: %v", want.number, err)
+		}
+		if status.Status != want.status || status.Note != want.note {
+			t.Errorf("%s reads %s %q, want %s %q", want.number, status.Status, status.Note, want.status, want.note)
+		}
+	}
+
+	// Only the admitted application is live: the returned one's and the
+	// deleted one's children may apply again.
+	for i, live := range []bool{false, true, false} {
+		claim := env.Keys.ApplicationClaim(env.Year.Year, env.RegistrationOf(t, registrations[i]).ChildIndex)
+		exists, err := env.Do(env.Redis.Client.B().Exists().Key(claim).Build()).AsInt64()
+		if err != nil || (exists == 1) != live {
+			t.Errorf("claim of %s exists = %d, %v; want %v", applications[i], exists, err, live)
+		}
+	}
+}
+
+// TestDrainerWritesBackLostReceipts checks that a drainer that finds the
+// number counters behind the database has the lost receipts written back.
+func TestDrainerWritesBackLostReceipts(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	parent := backofficetest.Subject(1)
+	registration := env.Register(t, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	drainAll(t, env)
+	loseReceipts(t, env)
+	if err := env.Do(env.Redis.Client.B().Del().Key(env.Keys.RegistrationSequence(env.Year.Year)).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
+	go restorer.Run(runCtx)
+	drainer := env.Drainer(backofficetest.DrainConfig("drainer-1"))
+	drainer.OnLostWrites = restorer.Trigger
+	backofficetest.Start(t, drainer)
+
+	backofficetest.WaitFor(t, drainWait, "the receipt written back", func() (bool, error) {
+		status, err := env.Service.ReceiptStatus(ctx, parent, registration)
+		return err == nil && status.Status == enrol.StatusRecorded, nil
+	})
+}
+
+// TestRestoreAfterNumberHandedOutAgain covers a Redis that lost a stored
+// registration's receipt together with the counter, so that the edge
+// handed its number to another family: the stored record's family gets
+// the receipt back, and the other family a new number.
+func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	first, second := backofficetest.Subject(1), backofficetest.Subject(2)
+	registration := env.Register(t, first, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	drainAll(t, env)
+	loseReceipts(t, env)
+	if err := env.Do(env.Redis.Client.B().Del().Key(env.Keys.RegistrationSequence(env.Year.Year)).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if again := env.Register(t, second, env.ShanghaiChild(t, 2, xuhui, xuhui)); again != registration {
+		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, registration)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
+	go restorer.Run(runCtx)
+	config := backofficetest.DrainConfig("drainer-1")
+	config.SequenceCheck = time.Hour
+	drainer := env.Drainer(config)
+	drainer.OnLostWrites = restorer.Trigger
+	backofficetest.Start(t, drainer)
+
+	backofficetest.WaitFor(t, drainWait, "the first family's receipt written back", func() (bool, error) {
+		status, err := env.Service.ReceiptStatus(ctx, first, registration)
+		return err == nil && status.Status == enrol.StatusRecorded, nil
+	})
+	if _, err := env.Service.ReceiptStatus(ctx, second, registration); err == nil {
+		t.Error("the second family still reads the number stored for the first family's child")
+	}
+	if again := env.Register(t, second, env.ShanghaiChild(t, 2, xuhui, xuhui)); again == registration {
+		t.Errorf("the second family's new registration got the taken number %s again", again)
+	}
+}
