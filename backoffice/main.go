@@ -368,11 +368,11 @@ func runPublish(ctx context.Context, reader *config.Reader) error {
 
 // runRestoreReceipts writes back the receipts of stored records that Redis
 // no longer holds. The drainer does the same by itself when it finds that
-// Redis lost writes; an operator runs this after a failover or a restore
+// Redis lost writes. An operator runs this after a failover or a restore
 // of Redis from a backup.
 func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
-	cfg, err := server.LoadConfig(reader)
-	if err != nil {
+	ttl := server.ReceiptTTL(reader)
+	if err := reader.Err(); err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, reader, 4)
@@ -380,12 +380,14 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
 		return err
 	}
 	defer db.Close()
-	redis, err := redisclient.Open(ctx, redisclient.Options{Address: cfg.RedisAddress, Password: cfg.RedisPassword})
+	redis, err := redisclient.Open(ctx, redisclient.Options{
+		Address: reader.String("REDIS_ADDR", "127.0.0.1:6379"), Password: reader.String("REDIS_PASSWORD", ""),
+	})
 	if err != nil {
 		return err
 	}
 	defer redis.Close()
-	restorer := receipts.New(db, redis, enrol.Keys{Prefix: cfg.RedisPrefix}, cfg.ReceiptTTL, nil)
+	restorer := receipts.New(db, redis, enrol.Keys{Prefix: reader.String("REDIS_PREFIX", "ps:")}, ttl, nil)
 	start := time.Now()
 	summary, err := restorer.Restore(ctx)
 	fmt.Printf("checked %d stored records; wrote back %d registration and %d application receipts in %.1f s\n",
