@@ -45,6 +45,7 @@ import (
 	_ "time/tzdata" // enrolment dates are in Asia/Shanghai on any host
 
 	"github.com/jmoiron/sqlx"
+	"github.com/redis/rueidis"
 
 	"github.com/sh-preschool/preschool/backoffice/access"
 	"github.com/sh-preschool/preschool/backoffice/audit"
@@ -344,20 +345,31 @@ func loadKeyring(ctx context.Context, reader *config.Reader) (*crypto.Keyring, e
 	return crypto.LoadKeyring(ctx, crypto.LoadProviderConfig(reader))
 }
 
-func runPublish(ctx context.Context, reader *config.Reader) error {
+// openStores opens the database and Redis of a command that runs beside
+// the server, and returns a function that closes both.
+func openStores(ctx context.Context, reader *config.Reader) (*sqlx.DB, rueidis.Client, enrol.Keys, func(), error) {
 	db, err := openDatabase(ctx, reader, 4)
 	if err != nil {
-		return err
+		return nil, nil, enrol.Keys{}, nil, err
 	}
-	defer db.Close()
 	redis, err := redisclient.Open(ctx, redisclient.Options{
 		Address: reader.String("REDIS_ADDR", "127.0.0.1:6379"), Password: reader.String("REDIS_PASSWORD", ""),
 	})
 	if err != nil {
+		db.Close()
+		return nil, nil, enrol.Keys{}, nil, err
+	}
+	keys := enrol.Keys{Prefix: reader.String("REDIS_PREFIX", "ps:")}
+	return db, redis, keys, func() { redis.Close(); db.Close() }, nil
+}
+
+func runPublish(ctx context.Context, reader *config.Reader) error {
+	db, redis, keys, closeStores, err := openStores(ctx, reader)
+	if err != nil {
 		return err
 	}
-	defer redis.Close()
-	publisher := &publish.Publisher{DB: db, Redis: redis, Keys: enrol.Keys{Prefix: reader.String("REDIS_PREFIX", "ps:")}, Now: time.Now}
+	defer closeStores()
+	publisher := &publish.Publisher{DB: db, Redis: redis, Keys: keys, Now: time.Now}
 	published, err := publisher.Publish(ctx)
 	if err != nil {
 		return err
@@ -375,19 +387,12 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
 	if err := reader.Err(); err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, reader, 4)
+	db, redis, keys, closeStores, err := openStores(ctx, reader)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	redis, err := redisclient.Open(ctx, redisclient.Options{
-		Address: reader.String("REDIS_ADDR", "127.0.0.1:6379"), Password: reader.String("REDIS_PASSWORD", ""),
-	})
-	if err != nil {
-		return err
-	}
-	defer redis.Close()
-	restorer := receipts.New(db, redis, enrol.Keys{Prefix: reader.String("REDIS_PREFIX", "ps:")}, ttl, nil)
+	defer closeStores()
+	restorer := receipts.New(db, redis, keys, ttl, nil)
 	start := time.Now()
 	summary, err := restorer.Restore(ctx)
 	fmt.Printf("checked %d stored records; wrote back %d registration and %d application receipts in %.1f s\n",

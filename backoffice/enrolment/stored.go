@@ -64,43 +64,34 @@ func (s *Store) StoredNumbers(ctx context.Context, kind, after string, limit int
 func (s *Store) LoadRegistrations(ctx context.Context, numbers []string) ([]StoredRegistration, error) {
 	query := `SELECT ` + strings.Join(registrationColumns, ", ") + `, status, coalesce(verification_note, ''), recorded_at
 		FROM registration WHERE registration_number = ANY($1) ORDER BY registration_number`
-	var stored []StoredRegistration
-	err := s.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, query, numbers)
-		if err != nil {
-			return err
+	stored, err := loadRows(ctx, s, query, numbers, func(rows pgx.Rows) (StoredRegistration, error) {
+		var row StoredRegistration
+		r := &row.Record
+		var year int16
+		var schemaVersion int32
+		var birth time.Time
+		var documentNumber, hukouAddress, formValues []byte
+		var province, hukouDistrict, hukouStreet, hukouCommittee, residenceCommittee, residenceDocument *string
+		var fetched, uploaded []string
+		if err := rows.Scan(
+			&r.Number, &year, &r.ChildIndex, &r.ChildDocumentType, &documentNumber,
+			&r.SealedChildName, &r.ChildSex, &birth, &r.ChildNationality, &r.CategoryGroup,
+			&r.HukouInShanghai, &province, &hukouDistrict, &hukouStreet, &hukouCommittee,
+			&hukouAddress, &r.ResidenceDistrict, &r.ResidenceStreet, &residenceCommittee, &r.SealedResidenceAddr,
+			&r.HukouAtResidence, &r.SealedGuardians, &r.GuardianIndexes, &r.GuardianShanghaiHukou, &residenceDocument,
+			&r.GuardianPoints, &formValues, &schemaVersion, &r.KeyID, &r.PayloadHash,
+			&r.OwnerIndex, &r.Supplementary, &r.AcceptedAt, &fetched, &uploaded,
+			&row.Status, &row.Note, &row.RecordedAt,
+		); err != nil {
+			return row, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var row StoredRegistration
-			r := &row.Record
-			var year int16
-			var schemaVersion int32
-			var birth time.Time
-			var documentNumber, hukouAddress, formValues []byte
-			var province, hukouDistrict, hukouStreet, hukouCommittee, residenceCommittee, residenceDocument *string
-			var fetched, uploaded []string
-			if err := rows.Scan(
-				&r.Number, &year, &r.ChildIndex, &r.ChildDocumentType, &documentNumber,
-				&r.SealedChildName, &r.ChildSex, &birth, &r.ChildNationality, &r.CategoryGroup,
-				&r.HukouInShanghai, &province, &hukouDistrict, &hukouStreet, &hukouCommittee,
-				&hukouAddress, &r.ResidenceDistrict, &r.ResidenceStreet, &residenceCommittee, &r.SealedResidenceAddr,
-				&r.HukouAtResidence, &r.SealedGuardians, &r.GuardianIndexes, &r.GuardianShanghaiHukou, &residenceDocument,
-				&r.GuardianPoints, &formValues, &schemaVersion, &r.KeyID, &r.PayloadHash,
-				&r.OwnerIndex, &r.Supplementary, &r.AcceptedAt, &fetched, &uploaded,
-				&row.Status, &row.Note, &row.RecordedAt,
-			); err != nil {
-				return err
-			}
-			r.Year, r.SchemaVersion = int(year), int(schemaVersion)
-			r.ChildBirthDate = birth.Format(time.DateOnly)
-			r.SealedChildDocumentNumber, r.SealedHukouAddress, r.SealedFormValues = documentNumber, hukouAddress, formValues
-			r.HukouProvince, r.HukouDistrict, r.HukouStreet = text(province), text(hukouDistrict), text(hukouStreet)
-			r.HukouCommittee, r.ResidenceCommittee, r.GuardianResidenceDoc = text(hukouCommittee), text(residenceCommittee), text(residenceDocument)
-			r.CertificateSources = certificateSources(fetched, uploaded)
-			stored = append(stored, row)
-		}
-		return rows.Err()
+		r.Year, r.SchemaVersion = int(year), int(schemaVersion)
+		r.ChildBirthDate = birth.Format(time.DateOnly)
+		r.SealedChildDocumentNumber, r.SealedHukouAddress, r.SealedFormValues = documentNumber, hukouAddress, formValues
+		r.HukouProvince, r.HukouDistrict, r.HukouStreet = text(province), text(hukouDistrict), text(hukouStreet)
+		r.HukouCommittee, r.ResidenceCommittee, r.GuardianResidenceDoc = text(hukouCommittee), text(residenceCommittee), text(residenceDocument)
+		r.CertificateSources = certificateSources(fetched, uploaded)
+		return row, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load stored registrations: %w", err)
@@ -126,34 +117,25 @@ func (s *Store) LoadApplications(ctx context.Context, numbers []string) ([]Store
 		LEFT JOIN campus c ON c.id = p.campus_id
 		LEFT JOIN kindergarten k ON k.id = c.kindergarten_id
 		WHERE a.application_number = ANY($1) ORDER BY a.application_number`
-	var stored []StoredApplication
-	err := s.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, query, numbers)
-		if err != nil {
-			return err
+	stored, err := loadRows(ctx, s, query, numbers, func(rows pgx.Rows) (StoredApplication, error) {
+		var row StoredApplication
+		a := &row.Record
+		var year int16
+		var schemaVersion int32
+		var uploaded []string
+		if err := rows.Scan(
+			&a.Number, &a.RegistrationNumber, &year, &a.ChildIndex, &a.DistrictCode,
+			&a.EntryID, &a.CategoryCode, &a.CampusChoices, &a.SealedFormValues, &schemaVersion,
+			&a.KeyID, &a.PayloadHash, &a.OwnerIndex, &a.Supplementary, &a.AcceptedAt, &uploaded,
+			&row.Status, &row.RecordedAt, &row.ReturnReason, &row.DeletionReason, &row.AdmissionReason, &row.AdmittedCampus,
+		); err != nil {
+			return row, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var row StoredApplication
-			a := &row.Record
-			var year int16
-			var schemaVersion int32
-			var uploaded []string
-			if err := rows.Scan(
-				&a.Number, &a.RegistrationNumber, &year, &a.ChildIndex, &a.DistrictCode,
-				&a.EntryID, &a.CategoryCode, &a.CampusChoices, &a.SealedFormValues, &schemaVersion,
-				&a.KeyID, &a.PayloadHash, &a.OwnerIndex, &a.Supplementary, &a.AcceptedAt, &uploaded,
-				&row.Status, &row.RecordedAt, &row.ReturnReason, &row.DeletionReason, &row.AdmissionReason, &row.AdmittedCampus,
-			); err != nil {
-				return err
-			}
-			a.Year, a.SchemaVersion = int(year), int(schemaVersion)
-			if uploaded != nil {
-				a.CertificateSources = &enrol.CertificateSources{Uploaded: uploaded}
-			}
-			stored = append(stored, row)
+		a.Year, a.SchemaVersion = int(year), int(schemaVersion)
+		if uploaded != nil {
+			a.CertificateSources = &enrol.CertificateSources{Uploaded: uploaded}
 		}
-		return rows.Err()
+		return row, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load stored applications: %w", err)
@@ -161,17 +143,31 @@ func (s *Store) LoadApplications(ctx context.Context, numbers []string) ([]Store
 	return stored, nil
 }
 
-// withConn runs fn on a pgx connection of the pool, whose scanning reads
-// arrays such as bytea[] directly.
-func (s *Store) withConn(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+// loadRows runs query with the numbers on a pgx connection of the pool,
+// whose scanning reads arrays such as bytea[] directly, and scans each row.
+func loadRows[T any](ctx context.Context, s *Store, query string, numbers []string, scan func(pgx.Rows) (T, error)) ([]T, error) {
 	conn, err := s.DB.Conn(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
-	return conn.Raw(func(driverConn any) error {
-		return fn(driverConn.(*stdlib.Conn).Conn())
+	var loaded []T
+	err = conn.Raw(func(driverConn any) error {
+		rows, err := driverConn.(*stdlib.Conn).Conn().Query(ctx, query, numbers)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			row, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			loaded = append(loaded, row)
+		}
+		return rows.Err()
 	})
+	return loaded, err
 }
 
 func prefixed(prefix string, columns []string) string {
