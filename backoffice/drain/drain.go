@@ -476,7 +476,7 @@ func firstError(results []rueidis.RedisResult) error {
 // deadLetter moves an entry to the dead-letter stream with the reason,
 // marks its receipt failed and acknowledges it.
 func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kind, number, reason string) {
-	if err := d.redis.Do(ctx, d.deadLetterCommand(entry, kind, number, reason)).Error(); err != nil {
+	if err := d.writeDeadLetter(ctx, entry, kind, number, reason); err != nil {
 		slog.Error("dead-letter write failed; the entry stays pending", "entry_id", entry.ID, "error", err)
 		return
 	}
@@ -489,7 +489,6 @@ func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kin
 			slog.Error("status of a dead-lettered entry not written", "number", number, "error", err)
 		}
 	}
-	d.metrics.DeadLetters.Inc()
 	d.metrics.Stored.WithLabelValues(kind, "dead_lettered").Inc()
 	d.acknowledge(ctx, []string{entry.ID})
 	if err := d.AdvanceWatermark(ctx); err != nil && ctx.Err() == nil {
@@ -497,19 +496,47 @@ func (d *Drainer) deadLetter(ctx context.Context, entry rueidis.XRangeEntry, kin
 	}
 }
 
-// deadLetterCommand is the XADD that copies an entry, with its record, to
-// the dead-letter stream with the reason.
-func (d *Drainer) deadLetterCommand(entry rueidis.XRangeEntry, kind, number, reason string) rueidis.Completed {
-	fields := []string{"original_id", entry.ID, "kind", kind, "number", number, "reason", reason,
+// deadLetterMarkTTL is how long the drainer remembers that it
+// dead-lettered an entry. A pending entry comes back within ClaimIdle
+// while any drainer runs, so a week also covers a back office that stays
+// down for days.
+const deadLetterMarkTTL = 7 * 24 * time.Hour
+
+// deadLetterScript copies an entry to the dead-letter stream unless an
+// earlier delivery of it did. A drainer that stops after the copy and
+// before the acknowledgement leaves the entry pending, and the next one
+// would otherwise add a second copy.
+//
+// KEYS[1] dead-letter stream, KEYS[2] the entry's mark. ARGV[1] the mark's
+// TTL in seconds, ARGV[2..] the copy's field/value pairs. Returns 1 when
+// it added the copy.
+var deadLetterScript = rueidis.NewLuaScript(`
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+return 1
+`)
+
+// writeDeadLetter copies an entry, with its record, to the dead-letter
+// stream with the reason, once per entry.
+func (d *Drainer) writeDeadLetter(ctx context.Context, entry rueidis.XRangeEntry, kind, number, reason string) error {
+	args := []string{strconv.FormatInt(int64(deadLetterMarkTTL/time.Second), 10),
+		"original_id", entry.ID, "kind", kind, "number", number, "reason", reason,
 		"failed_at", d.now().UTC().Format(time.RFC3339Nano)}
 	if body, ok := entry.FieldValues[enrol.StreamFieldBody]; ok {
-		fields = append(fields, "body", body)
+		args = append(args, "body", body)
 	}
-	command := d.redis.B().Xadd().Key(d.keys.DeadLetter()).Id("*").FieldValue()
-	for i := 0; i < len(fields); i += 2 {
-		command = command.FieldValue(fields[i], fields[i+1])
+	added, err := deadLetterScript.Exec(ctx, d.redis, []string{d.keys.DeadLetter(), d.keys.DeadLettered(entry.ID)}, args).AsInt64()
+	if err != nil {
+		return err
 	}
-	return command.Build()
+	if added == 1 {
+		d.metrics.DeadLetters.Inc()
+	} else {
+		slog.Warn("entry was dead-lettered before; no second copy", "entry_id", entry.ID, "number", number)
+	}
+	return nil
 }
 
 func backoff(attempt int) time.Duration {

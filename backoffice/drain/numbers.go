@@ -126,9 +126,7 @@ const (
 // enrol.FieldNumberTaken, with a note requesting a new submission. The
 // child's claim is released, so that submission is accepted under a new
 // number (the caller has raised the counters). It returns false only when
-// ctx ends before both writes succeed. After a crash before the batch is
-// acknowledged, the entry is delivered again and dead-lettered a second
-// time, with the same original_id.
+// ctx ends before both writes succeed.
 func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 	claim := d.keys.RegistrationClaim(item.year, item.childIndex)
 	if item.kind == enrol.KindApplication {
@@ -146,7 +144,7 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 
 	logArgs := []any{"entry_id", item.entry.ID, "number", item.number}
 	if !d.retry(ctx, "dead letter of an entry with a taken number not written", logArgs, func() error {
-		return d.redis.Do(ctx, d.deadLetterCommand(item.entry, item.kind, item.number, reason)).Error()
+		return d.writeDeadLetter(ctx, item.entry, item.kind, item.number, reason)
 	}) {
 		return false
 	}
@@ -157,7 +155,6 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 		return false
 	}
 	slog.Error("entry dead-lettered", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
-	d.metrics.DeadLetters.Inc()
 	d.metrics.Stored.WithLabelValues(item.kind, outcome).Inc()
 	return true
 }
@@ -171,11 +168,10 @@ func (d *Drainer) releaseTaken(ctx context.Context, item decodedEntry) bool {
 func (d *Drainer) keepOtherContents(ctx context.Context, item decodedEntry) bool {
 	reason := "number " + item.number + " was stored for this child before with other contents, which were kept: Redis handed the number out again after losing its counter"
 	if !d.retry(ctx, "copy of an entry with other contents not written", []any{"entry_id", item.entry.ID, "number", item.number}, func() error {
-		return d.redis.Do(ctx, d.deadLetterCommand(item.entry, item.kind, item.number, reason)).Error()
+		return d.writeDeadLetter(ctx, item.entry, item.kind, item.number, reason)
 	}) {
 		return false
 	}
 	slog.Error("entry copied to the dead-letter stream", "entry_id", item.entry.ID, "kind", item.kind, "number", item.number, "reason", reason)
-	d.metrics.DeadLetters.Inc()
 	return true
 }

@@ -2,6 +2,7 @@ package drain_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +224,45 @@ func TestSameNumberOtherContentsKeepsFirst(t *testing.T) {
 	}
 	if got, want := counter(t, env, registrations), enrol.NumberSequence(first)+drain.SequenceMargin; got < want {
 		t.Errorf("registration counter = %d after the number was drawn again, want at least %d", got, want)
+	}
+}
+
+// TestTakenNumberDeadLetteredOnce stops a drainer after it dead-lettered
+// an entry with a taken number and before it acknowledged it. The drainer
+// that reclaims the entry adds no second copy.
+func TestTakenNumberDeadLetteredOnce(t *testing.T) {
+	env := backofficetest.New(t)
+	first := env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, xuhui, xuhui))
+	running := backofficetest.Start(t, drainerWithoutTicker(env))
+	env.WaitForDrained(t, drainWait)
+	running.Stop(t)
+	loseCounters(t, env)
+	if again := env.Register(t, backofficetest.Subject(2), env.ShanghaiChild(t, 2, xuhui, xuhui)); again != first {
+		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, first)
+	}
+
+	crashing := drainerWithoutTicker(env)
+	crashing.BeforeAck = func([]string) error { return errors.New("simulated crash before the acknowledgement") }
+	crashed := backofficetest.Start(t, crashing)
+	select {
+	case <-crashed.Done():
+	case <-time.After(drainWait):
+		t.Fatalf("the crashing drainer did not stop within %s", drainWait)
+	}
+	if letters := len(env.DeadLetters(t)); letters != 1 {
+		t.Fatalf("after the crash, %d dead letters, want 1", letters)
+	}
+
+	config := backofficetest.DrainConfig("rescuer")
+	config.ClaimIdle = time.Millisecond
+	rescuer := env.Drainer(config)
+	backofficetest.WaitFor(t, drainWait, "the entry reclaimed", func() (bool, error) {
+		if err := rescuer.Reclaim(context.Background()); err != nil {
+			return false, err
+		}
+		return env.Pending(t) == 0, nil
+	})
+	if letters := len(env.DeadLetters(t)); letters != 1 {
+		t.Errorf("after the reclaim, %d dead letters, want 1", letters)
 	}
 }

@@ -24,6 +24,10 @@ func (k Keys) ConsumerGroup() string { return "backoffice" }
 // (or dead-lettered) and acknowledged; see EffectiveStatus.
 func (k Keys) Watermark() string { return k.Prefix + "drain:watermark" }
 
+// DeadLettered marks a stream entry that the drainer copied to the
+// dead-letter stream, so a second delivery of it adds no second copy.
+func (k Keys) DeadLettered(entryID string) string { return k.Prefix + "drain:dead-lettered:" + entryID }
+
 // Deliveries counts failed attempts to store each stream entry.
 func (k Keys) Deliveries() string { return k.Prefix + "drain:failures" }
 
