@@ -22,7 +22,7 @@ func countingHandlers(t *testing.T, certificateAPI *certificateAPI, now time.Tim
 	redis := testenv.NewRedis(t)
 	keys := enrolment.Keys{Prefix: redis.Prefix}
 	handlers := &prefill.Handlers{
-		Client:        prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil),
+		Client:        prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, 0, nil),
 		Keyring:       handlerKeyring,
 		Now:           func() time.Time { return now },
 		Counter:       &prefill.CallCounter{Redis: redis.Client, Keys: keys, Timeout: 5 * time.Second},

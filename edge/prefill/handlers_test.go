@@ -63,7 +63,7 @@ func TestPostPrefill(t *testing.T) {
 	certificateAPI := newCertificateAPI(t, http.StatusOK, oneCertificate)
 	var results []string
 	handlers := &prefill.Handlers{
-		Client:  prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil),
+		Client:  prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, 0, nil),
 		Keyring: handlerKeyring,
 		Now:     time.Now,
 		Observe: func(result string) { results = append(results, result) },
@@ -121,7 +121,7 @@ func TestPostPrefill(t *testing.T) {
 func TestPostPrefillNoneFound(t *testing.T) {
 	certificateAPI := newCertificateAPI(t, http.StatusOK, `{"certificates": []}`)
 	handlers := &prefill.Handlers{
-		Client:  prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil),
+		Client:  prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, 0, nil),
 		Keyring: handlerKeyring,
 		Now:     time.Now,
 	}
@@ -145,7 +145,7 @@ func TestPostPrefillNoneFound(t *testing.T) {
 
 func TestPostPrefillRejected(t *testing.T) {
 	certificateAPI := newCertificateAPI(t, http.StatusOK, oneCertificate)
-	handlers := &prefill.Handlers{Client: prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, nil), Keyring: handlerKeyring, Now: time.Now}
+	handlers := &prefill.Handlers{Client: prefill.NewClient(certificateAPI.URL, time.Second, time.Minute, 0, nil), Keyring: handlerKeyring, Now: time.Now}
 	tests := []struct {
 		name    string
 		subject string

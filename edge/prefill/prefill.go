@@ -47,14 +47,21 @@ type Client struct {
 	breaker *gobreaker.CircuitBreaker[[]Certificate]
 }
 
-// NewClient returns a Client. Each call gets timeout; the breaker opens
-// after 5 consecutive failures, or half the calls failing among at least 10
-// within a 10-second window, and tries again after openFor.
-func NewClient(baseURL string, timeout, openFor time.Duration, onStateChange func(name string, from, to gobreaker.State)) *Client {
+// DefaultBreakerWindow is the breaker's window when NewClient gets none.
+const DefaultBreakerWindow = 10 * time.Second
+
+// NewClient returns a Client. Each call gets timeout. The breaker opens
+// after 5 consecutive failures, or half the calls failing among at least 10,
+// within one window (zero means DefaultBreakerWindow), and tries again
+// after openFor.
+func NewClient(baseURL string, timeout, openFor, window time.Duration, onStateChange func(name string, from, to gobreaker.State)) *Client {
+	if window <= 0 {
+		window = DefaultBreakerWindow
+	}
 	settings := gobreaker.Settings{
 		Name:        "certificates",
 		MaxRequests: 2,
-		Interval:    10 * time.Second,
+		Interval:    window,
 		Timeout:     openFor,
 		ReadyToTrip: func(counts gobreaker.Counts) bool {
 			if counts.ConsecutiveFailures >= 5 {

@@ -82,7 +82,7 @@ func query(client *prefill.Client) ([]prefill.Certificate, error) {
 
 func TestQueryAnswer(t *testing.T) {
 	api := newCertificateAPI(t, http.StatusOK, oneCertificate)
-	client := prefill.NewClient(api.URL+"/", time.Second, time.Minute, nil)
+	client := prefill.NewClient(api.URL+"/", time.Second, time.Minute, 0, nil)
 
 	certificates, err := query(client)
 
@@ -99,7 +99,7 @@ func TestQueryAnswer(t *testing.T) {
 // with 4xx: the service is not failing, so the breaker stays closed.
 func TestQueryRejectionKeepsBreakerClosed(t *testing.T) {
 	api := newCertificateAPI(t, http.StatusBadRequest, `{"error": "invalid_request"}`)
-	client := prefill.NewClient(api.URL, time.Second, time.Minute, nil)
+	client := prefill.NewClient(api.URL, time.Second, time.Minute, 0, nil)
 
 	for range 12 {
 		if _, err := query(client); err == nil {
@@ -128,7 +128,7 @@ func TestQueryBreakerOpens(t *testing.T) {
 		t.Run(test.name, func(t *testing.T) {
 			api := newCertificateAPI(t, test.status, test.body)
 			var transitions []string
-			client := prefill.NewClient(api.URL, time.Second, time.Minute, func(name string, from, to gobreaker.State) {
+			client := prefill.NewClient(api.URL, time.Second, time.Minute, 0, func(name string, from, to gobreaker.State) {
 				transitions = append(transitions, name+":"+from.String()+"->"+to.String())
 			})
 
@@ -157,7 +157,7 @@ func TestQueryBreakerOpens(t *testing.T) {
 func TestQueryTimeoutCountsAsFailure(t *testing.T) {
 	api := newCertificateAPI(t, http.StatusOK, oneCertificate)
 	api.delay.Store(int64(2 * time.Second))
-	client := prefill.NewClient(api.URL, 20*time.Millisecond, time.Minute, nil)
+	client := prefill.NewClient(api.URL, 20*time.Millisecond, time.Minute, 0, nil)
 
 	for range 5 {
 		if _, err := query(client); err == nil {
@@ -172,7 +172,7 @@ func TestQueryTimeoutCountsAsFailure(t *testing.T) {
 func TestQueryCancelledNotCounted(t *testing.T) {
 	api := newCertificateAPI(t, http.StatusOK, oneCertificate)
 	api.delay.Store(int64(2 * time.Second))
-	client := prefill.NewClient(api.URL, 10*time.Second, time.Minute, nil)
+	client := prefill.NewClient(api.URL, 10*time.Second, time.Minute, 0, nil)
 
 	for range 6 {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -192,7 +192,7 @@ func TestQueryCancelledNotCounted(t *testing.T) {
 
 func TestQueryBreakerHalfOpen(t *testing.T) {
 	api := newCertificateAPI(t, http.StatusServiceUnavailable, `{}`)
-	client := prefill.NewClient(api.URL, time.Second, 50*time.Millisecond, nil)
+	client := prefill.NewClient(api.URL, time.Second, 50*time.Millisecond, 0, nil)
 	for range 5 {
 		query(client)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sh-preschool/preschool/edge/prefill"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"github.com/sh-preschool/preschool/shared/formpdf"
@@ -36,16 +37,19 @@ type Config struct {
 	CertificatesURL      string
 	CertificatesTimeout  time.Duration
 	BreakerOpenFor       time.Duration
-	UploadDir            string
-	SessionTTL           time.Duration
-	SecureCookie         bool
-	TrustForwardedFor    bool
-	Concurrency          int
-	ReadTimeout          time.Duration
-	WriteTimeout         time.Duration
-	IdleTimeout          time.Duration
-	ReceiptTTL           time.Duration
-	BacklogInterval      time.Duration
+	// BreakerWindow is the period over which the certificate breaker
+	// counts failures; zero means prefill.DefaultBreakerWindow.
+	BreakerWindow     time.Duration
+	UploadDir         string
+	SessionTTL        time.Duration
+	SecureCookie      bool
+	TrustForwardedFor bool
+	Concurrency       int
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ReceiptTTL        time.Duration
+	BacklogInterval   time.Duration
 	// PDFFonts are the TrueType fonts of the filled-form PDF, in fallback
 	// order.
 	PDFFonts []string
@@ -85,6 +89,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		CertificatesURL:      r.String("CERTIFICATES_URL", "http://127.0.0.1:7102"),
 		CertificatesTimeout:  r.Duration("CERTIFICATES_TIMEOUT", 800*time.Millisecond, time.Millisecond),
 		BreakerOpenFor:       r.Duration("EDGE_BREAKER_OPEN_FOR", 15*time.Second, 100*time.Millisecond),
+		BreakerWindow:        r.Duration("EDGE_BREAKER_WINDOW", prefill.DefaultBreakerWindow, time.Second),
 		UploadDir:            r.String("EDGE_UPLOAD_DIR", ".run/uploads"),
 		SessionTTL:           r.Duration("EDGE_SESSION_TTL", 2*time.Hour, time.Minute),
 		SecureCookie:         r.Bool("EDGE_SECURE_COOKIE", false),

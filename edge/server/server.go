@@ -156,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 		HTTPClient: e.links.Wrap(&http.Client{Timeout: signin.DefaultTimeout}, linkhealth.LinkIdentity),
 	})
 	e.prefill = &prefill.Handlers{
-		Client:  prefill.NewClient(cfg.CertificatesURL, cfg.CertificatesTimeout, cfg.BreakerOpenFor, e.metrics.breakerChanged),
+		Client:  prefill.NewClient(cfg.CertificatesURL, cfg.CertificatesTimeout, cfg.BreakerOpenFor, cfg.BreakerWindow, e.metrics.breakerChanged),
 		Keyring: keyring,
 		Now:     now,
 		Observe: func(result string) { e.metrics.prefill.WithLabelValues(result).Inc() },
