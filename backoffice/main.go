@@ -60,6 +60,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/database"
 	"github.com/sh-preschool/preschool/shared/debugserver"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/logging"
@@ -337,38 +338,58 @@ func runACL(ctx context.Context, reader *config.Reader, args []string) error {
 // openDatabase opens DATABASE_URL with at most connections connections,
 // for a command that runs outside the server.
 func openDatabase(ctx context.Context, reader *config.Reader, connections int) (*sqlx.DB, error) {
-	databaseURL := reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
-	return server.OpenDatabase(ctx, databaseURL, connections)
+	return server.OpenDatabase(ctx, databaseURL(reader), connections)
+}
+
+func databaseURL(reader *config.Reader) string {
+	return reader.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/preschool?sslmode=disable")
+}
+
+// openExistingDatabase connects without creating or migrating the
+// database, for a command that must not mistake a mistyped DATABASE_URL
+// for an empty system. It fails when the database has no enrolment tables.
+func openExistingDatabase(ctx context.Context, reader *config.Reader) (*sqlx.DB, error) {
+	url := databaseURL(reader)
+	db, err := database.Open(ctx, url, database.Options{MaxOpenConns: 4})
+	if err != nil {
+		return nil, err
+	}
+	var migrated bool
+	if err := db.GetContext(ctx, &migrated, `SELECT to_regclass('registration') IS NOT NULL`); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !migrated {
+		db.Close()
+		return nil, fmt.Errorf("the database of DATABASE_URL %s has no registration table: check DATABASE_URL", database.RedactURL(url))
+	}
+	return db, nil
 }
 
 func loadKeyring(ctx context.Context, reader *config.Reader) (*crypto.Keyring, error) {
 	return crypto.LoadKeyring(ctx, crypto.LoadProviderConfig(reader))
 }
 
-// openStores opens the database and Redis of a command that runs beside
-// the server, and returns a function that closes both.
-func openStores(ctx context.Context, reader *config.Reader) (*sqlx.DB, rueidis.Client, enrol.Keys, func(), error) {
-	db, err := openDatabase(ctx, reader, 4)
-	if err != nil {
-		return nil, nil, enrol.Keys{}, nil, err
-	}
+// openRedis opens Redis for a command that runs beside the server, with
+// the key names under its prefix.
+func openRedis(ctx context.Context, reader *config.Reader) (rueidis.Client, enrol.Keys, error) {
 	redis, err := redisclient.Open(ctx, redisclient.Options{
 		Address: reader.String("REDIS_ADDR", "127.0.0.1:6379"), Password: reader.String("REDIS_PASSWORD", ""),
 	})
-	if err != nil {
-		db.Close()
-		return nil, nil, enrol.Keys{}, nil, err
-	}
-	keys := enrol.Keys{Prefix: reader.String("REDIS_PREFIX", "ps:")}
-	return db, redis, keys, func() { redis.Close(); db.Close() }, nil
+	return redis, enrol.Keys{Prefix: reader.String("REDIS_PREFIX", "ps:")}, err
 }
 
 func runPublish(ctx context.Context, reader *config.Reader) error {
-	db, redis, keys, closeStores, err := openStores(ctx, reader)
+	db, err := openDatabase(ctx, reader, 4)
 	if err != nil {
 		return err
 	}
-	defer closeStores()
+	defer db.Close()
+	redis, keys, err := openRedis(ctx, reader)
+	if err != nil {
+		return err
+	}
+	defer redis.Close()
 	publisher := &publish.Publisher{DB: db, Redis: redis, Keys: keys, Now: time.Now}
 	published, err := publisher.Publish(ctx)
 	if err != nil {
@@ -387,16 +408,34 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
 	if err := reader.Err(); err != nil {
 		return err
 	}
-	db, redis, keys, closeStores, err := openStores(ctx, reader)
+	db, err := openExistingDatabase(ctx, reader)
 	if err != nil {
 		return err
 	}
-	defer closeStores()
+	defer db.Close()
+	redis, keys, err := openRedis(ctx, reader)
+	if err != nil {
+		return err
+	}
+	defer redis.Close()
+	// The back office publishes the edge's configuration under the prefix
+	// when it starts, so a prefix without it is likely mistyped.
+	published, err := redis.Do(ctx, redis.B().Exists().Key(keys.Snapshot()).Build()).AsInt64()
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	if published == 0 {
+		fmt.Fprintf(os.Stderr, "warning: Redis holds no configuration snapshot under REDIS_PREFIX %q; check that the edges use this prefix\n", keys.Prefix)
+	}
+
 	restorer := receipts.New(db, redis, keys, ttl, nil)
 	start := time.Now()
 	summary, err := restorer.Restore(ctx)
-	fmt.Printf("checked %d stored records; wrote back %d registration and %d application receipts in %.1f s\n",
-		summary.Checked, summary.Registrations, summary.Applications, time.Since(start).Seconds())
+	fmt.Printf("checked %d stored records accepted within EDGE_RECEIPT_TTL %s; wrote back %d registration and %d application receipts under REDIS_PREFIX %q in %.1f s\n",
+		summary.Checked, ttl, summary.Registrations, summary.Applications, keys.Prefix, time.Since(start).Seconds())
+	if err == nil && summary.Checked == 0 {
+		fmt.Fprintln(os.Stderr, "warning: the database holds no records accepted within EDGE_RECEIPT_TTL; check DATABASE_URL")
+	}
 	return err
 }
 

@@ -28,7 +28,7 @@ type StoredApplication struct {
 	Record     enrol.ApplicationRecord
 	Status     string
 	RecordedAt time.Time
-	// ReturnReason is the reason of the application's last return.
+	// ReturnReason is the reason of the application's return.
 	ReturnReason string
 	// DeletionReason is the reason of the approved deletion request.
 	DeletionReason string
@@ -40,20 +40,21 @@ type StoredApplication struct {
 }
 
 // StoredNumbers returns up to limit numbers of kind (enrol.KindRegistration
-// or enrol.KindApplication) stored after the number after, in order. It
-// leaves out the generated load-test and demo records (sequence 9,000,000
-// and up, see sequenceFloorsQuery), which have no family behind them.
-func (s *Store) StoredNumbers(ctx context.Context, kind, after string, limit int) ([]string, error) {
+// or enrol.KindApplication) stored after the number after and accepted
+// after since, in order. It leaves out the generated load-test and demo
+// records (sequence 9,000,000 and up, see sequenceFloorsQuery), which have
+// no family behind them.
+func (s *Store) StoredNumbers(ctx context.Context, kind, after string, since time.Time, limit int) ([]string, error) {
 	query := `SELECT registration_number FROM registration
-		WHERE registration_number > $1 AND substr(registration_number, 5, 1) <> '9'
-		ORDER BY registration_number LIMIT $2`
+		WHERE registration_number > $1 AND substr(registration_number, 5, 1) <> '9' AND accepted_at > $2
+		ORDER BY registration_number LIMIT $3`
 	if kind == enrol.KindApplication {
 		query = `SELECT application_number FROM application
-			WHERE application_number > $1 AND substr(application_number, 7, 1) <> '9'
-			ORDER BY application_number LIMIT $2`
+			WHERE application_number > $1 AND substr(application_number, 7, 1) <> '9' AND accepted_at > $2
+			ORDER BY application_number LIMIT $3`
 	}
 	var numbers []string
-	if err := s.DB.SelectContext(ctx, &numbers, query, after, limit); err != nil {
+	if err := s.DB.SelectContext(ctx, &numbers, query, after, since, limit); err != nil {
 		return nil, fmt.Errorf("list stored %s numbers: %w", kind, err)
 	}
 	return numbers, nil
@@ -103,16 +104,16 @@ func (s *Store) LoadRegistrations(ctx context.Context, numbers []string) ([]Stor
 // A number not stored is left out.
 func (s *Store) LoadApplications(ctx context.Context, numbers []string) ([]StoredApplication, error) {
 	query := `SELECT ` + prefixed("a.", applicationColumns) + `, a.status, a.recorded_at,
-		       coalesce((SELECT e.after_state::jsonb ->> 'reason' FROM audit_event e
-		                 WHERE e.resource = 'application' AND e.resource_id = a.application_number
-		                   AND e.action = 'application.return' AND e.outcome = 'success'
-		                 ORDER BY e.id DESC LIMIT 1), ''),
-		       coalesce((SELECT d.reason FROM deletion_request d
-		                 WHERE d.record_kind = 'application' AND d.record_number = a.application_number
-		                   AND d.status = 'approved'
-		                 ORDER BY d.decided_at DESC LIMIT 1), ''),
+		       coalesce(x.reason, ''),
+		       CASE WHEN a.status = 'deleted' THEN
+		           coalesce((SELECT d.reason FROM deletion_request d
+		                     WHERE d.record_kind = 'application' AND d.record_number = a.application_number
+		                       AND d.status = 'approved'
+		                     ORDER BY d.decided_at DESC LIMIT 1), '')
+		       ELSE '' END,
 		       coalesce(p.reason, ''), coalesce(k.name || '（' || c.name || '）', '')
 		FROM application a
+		LEFT JOIN application_return x ON x.application_number = a.application_number
 		LEFT JOIN admission_proposal p ON p.application_number = a.application_number
 		LEFT JOIN campus c ON c.id = p.campus_id
 		LEFT JOIN kindergarten k ON k.id = c.kindergarten_id

@@ -65,11 +65,11 @@ func TestLoadReadsBackWhatWasStored(t *testing.T) {
 		t.Errorf("application read back (-stored +read):\n%s", diff)
 	}
 
-	numbers, err := store.StoredNumbers(ctx, enrol.KindRegistration, "", 10)
+	numbers, err := store.StoredNumbers(ctx, enrol.KindRegistration, "", time.Time{}, 10)
 	if err != nil || !reflect.DeepEqual(numbers, []string{full, sparse}) {
 		t.Errorf("StoredNumbers = %v, %v; want %v", numbers, err, []string{full, sparse})
 	}
-	if numbers, err = store.StoredNumbers(ctx, enrol.KindRegistration, full, 10); err != nil || !reflect.DeepEqual(numbers, []string{sparse}) {
+	if numbers, err = store.StoredNumbers(ctx, enrol.KindRegistration, full, time.Time{}, 10); err != nil || !reflect.DeepEqual(numbers, []string{sparse}) {
 		t.Errorf("StoredNumbers after %s = %v, %v; want %v", full, numbers, err, []string{sparse})
 	}
 }

@@ -41,26 +41,57 @@ const pageSize = 1000
 // enrol.FieldNumberTaken. The edge handed the stored record's number to
 // another family after Redis lost its counter, and the drainer rejected
 // that family's submission and asked it to submit again. The number
-// belongs to the stored record, so its family gets the receipt back and
-// the other family no longer sees it. The claim is overwritten, because
-// PostgreSQL's unique keys reject any other record of the child.
+// belongs to the stored record, so its family gets the receipt back. The
+// claim is overwritten, because PostgreSQL's unique keys reject any other
+// record of the child. The "#!lua" line makes Redis refuse the script up
+// front when it is out of memory, instead of after the DEL.
 //
 // KEYS[1] receipt, KEYS[2] owner set, KEYS[3] claim, KEYS[4] print layout
 // (registrations only). ARGV[1] TTL in seconds, ARGV[2] number, ARGV[3]
-// claim value or "" to leave the claim, ARGV[4] print layout or "",
-// ARGV[5..] receipt field/value pairs. Returns 1 when it wrote the receipt.
-var restoreScript = rueidis.NewLuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('HEXISTS', KEYS[1], '` + enrol.FieldNumberTaken + `') == 0 then
+// claim value, or "" when the record holds no claim, ARGV[4] print layout
+// or "", ARGV[5] the mode, ARGV[6] the owner in hex, ARGV[7..] receipt
+// field/value pairs. The mode is "restore", or one of two for a receipt
+// this restore wrote whose record changed before the write: "update"
+// writes the fields again and releases the claim of a record that holds
+// none any more, and "remove" takes back the receipt of a record deleted.
+// Returns 1 when it wrote.
+var restoreScript = rueidis.NewLuaScript(`#!lua
+local number, mode = ARGV[2], ARGV[5]
+local function release()
+  local claim = redis.call('GET', KEYS[3])
+  if claim and string.sub(claim, 1, string.len(number) + 1) == number .. '|' then
+    redis.call('DEL', KEYS[3])
+  end
+end
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+local taken = exists and redis.call('HEXISTS', KEYS[1], '` + enrol.FieldNumberTaken + `') == 1
+if mode ~= 'restore' then
+  if not exists or taken or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[6] then
     return 0
   end
+  if mode == 'remove' then
+    redis.call('DEL', KEYS[1])
+    redis.call('SREM', KEYS[2], number)
+    release()
+    return 1
+  end
+  redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+  if ARGV[3] == '' then release() end
+  return 1
+end
+if exists and not taken then
+  return 0
+end
+if taken then
   redis.call('DEL', KEYS[1])
 end
 local ttl = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('SADD', KEYS[2], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('SADD', KEYS[2], number)
+if redis.call('TTL', KEYS[2]) < ttl then
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
 if ARGV[3] ~= '' then
   redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl)
 end
@@ -72,6 +103,13 @@ end
 return 1
 `)
 
+// Modes of restoreScript.
+const (
+	modeRestore = "restore"
+	modeUpdate  = "update"
+	modeRemove  = "remove"
+)
+
 // Restorer writes missing receipts back from PostgreSQL.
 type Restorer struct {
 	db       *sqlx.DB
@@ -80,6 +118,10 @@ type Restorer struct {
 	ttl      time.Duration
 	restored prometheus.Counter
 	trigger  chan struct{}
+
+	// beforeWrite, when set, runs between the first read of a page of
+	// records and the write of their receipts. Tests use it.
+	beforeWrite func()
 }
 
 // New returns a Restorer that gives the receipts it writes the lifetime
@@ -141,8 +183,10 @@ type Summary struct {
 
 // Restore looks for the receipt of every registration and application
 // stored, and writes back each one Redis no longer holds, with the parent's
-// list and the child's claim. It is idempotent, and it may run while the
-// edge takes submissions.
+// list and the child's claim. A record accepted longer ago than the
+// receipts' lifetime is left out, as its receipt expired, and a receipt
+// written back expires when the edge's would have. Restore is idempotent,
+// and it may run while the edge takes submissions.
 func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 	var summary Summary
 	store := &enrolment.Store{DB: r.db}
@@ -150,7 +194,8 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 	for _, kind := range []string{enrol.KindRegistration, enrol.KindApplication} {
 		after := ""
 		for {
-			numbers, err := store.StoredNumbers(ctx, kind, after, pageSize)
+			now := time.Now()
+			numbers, err := store.StoredNumbers(ctx, kind, after, now.Add(-r.ttl), pageSize)
 			if err != nil {
 				return summary, err
 			}
@@ -166,16 +211,7 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 			if len(missing) == 0 {
 				continue
 			}
-			var calls []rueidis.LuaExec
-			if kind == enrol.KindRegistration {
-				calls, err = r.registrationCalls(ctx, store, missing, layouts)
-			} else {
-				calls, err = r.applicationCalls(ctx, store, missing)
-			}
-			if err != nil {
-				return summary, err
-			}
-			written, err := r.write(ctx, calls)
+			written, err := r.restorePage(ctx, store, kind, missing, layouts, now)
 			if kind == enrol.KindRegistration {
 				summary.Registrations += written
 			} else {
@@ -189,8 +225,71 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 	return summary, nil
 }
 
+// receiptWrite is one call of restoreScript, with the status and note it
+// writes.
+type receiptWrite struct {
+	call  rueidis.LuaExec
+	state string
+}
+
+// restorePage writes back the receipts of the stored records numbers and
+// returns how many it wrote. The verifier, a reviewer or an admission may
+// change a record between the read and the write, and their own write to
+// Redis skipped the receipt that was not there yet. So the records written
+// are read again afterwards, and a receipt whose record changed is
+// written again.
+func (r *Restorer) restorePage(ctx context.Context, store *enrolment.Store, kind string, numbers []string, layouts map[int]printLayout, now time.Time) (int, error) {
+	first, err := r.writes(ctx, store, kind, numbers, layouts, now, modeRestore)
+	if err != nil {
+		return 0, err
+	}
+	if r.beforeWrite != nil {
+		r.beforeWrite()
+	}
+	written, err := r.run(ctx, numbers, first)
+	if err != nil || len(written) == 0 {
+		return len(written), err
+	}
+
+	again, err := r.writes(ctx, store, kind, written, layouts, now, modeUpdate)
+	if err != nil {
+		return len(written), err
+	}
+	var changed []string
+	updates := map[string]receiptWrite{}
+	for _, number := range written {
+		update, ok := again[number]
+		if !ok {
+			// Deleted since the read: take back what was written.
+			update = first[number]
+			update.call.Args = append([]string{}, update.call.Args[:6]...)
+			update.call.Args[2], update.call.Args[4] = "", modeRemove
+		} else if update.state == first[number].state {
+			continue
+		}
+		changed = append(changed, number)
+		updates[number] = update
+	}
+	if len(changed) > 0 {
+		slog.Info("records changed while their receipts were written back; written again", "receipts", len(changed))
+		if _, err := r.run(ctx, changed, updates); err != nil {
+			return len(written), err
+		}
+	}
+	return len(written), nil
+}
+
+// writes reads the stored records numbers and returns restoreScript's
+// call in mode for each, by number. A record no longer stored has none.
+func (r *Restorer) writes(ctx context.Context, store *enrolment.Store, kind string, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
+	if kind == enrol.KindRegistration {
+		return r.registrationWrites(ctx, store, numbers, layouts, now, mode)
+	}
+	return r.applicationWrites(ctx, store, numbers, now, mode)
+}
+
 // missing returns the numbers whose receipts Redis does not hold, or
-// holds for another family's refused submission (see restoreScript).
+// holds for another family's rejected submission (see restoreScript).
 func (r *Restorer) missing(ctx context.Context, numbers []string) ([]string, error) {
 	commands := make(rueidis.Commands, len(numbers))
 	for i, number := range numbers {
@@ -212,19 +311,29 @@ func (r *Restorer) missing(ctx context.Context, numbers []string) ([]string, err
 	return missing, nil
 }
 
-func (r *Restorer) ttlSeconds() string {
-	return strconv.FormatInt(int64(r.ttl/time.Second), 10)
+// ttlLeft returns, in seconds, how long the receipt of a record accepted
+// at acceptedAt has left to live, or "" when it has expired.
+func (r *Restorer) ttlLeft(acceptedAt, now time.Time) string {
+	left := acceptedAt.Add(r.ttl).Sub(now)
+	if left < time.Second {
+		return ""
+	}
+	return strconv.FormatInt(int64(left/time.Second), 10)
 }
 
-func (r *Restorer) registrationCalls(ctx context.Context, store *enrolment.Store, numbers []string, layouts map[int]printLayout) ([]rueidis.LuaExec, error) {
+func (r *Restorer) registrationWrites(ctx context.Context, store *enrolment.Store, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
 	stored, err := store.LoadRegistrations(ctx, numbers)
 	if err != nil {
 		return nil, err
 	}
-	calls := make([]rueidis.LuaExec, 0, len(stored))
+	writes := make(map[string]receiptWrite, len(stored))
 	for i := range stored {
 		row := &stored[i]
 		record := &row.Record
+		ttl := r.ttlLeft(record.AcceptedAt, now)
+		if ttl == "" {
+			continue
+		}
 		body, err := enrol.EncodeRecord(record)
 		if err != nil {
 			return nil, fmt.Errorf("encode registration %s: %w", record.Number, err)
@@ -235,7 +344,7 @@ func (r *Restorer) registrationCalls(ctx context.Context, store *enrolment.Store
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		claim := record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + owner
-		args := []string{r.ttlSeconds(), record.Number, claim, string(layout.layout)}
+		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner}
 		args = append(args, receiptFields(enrol.KindRegistration, row.Status, owner, record.AcceptedAt, row.RecordedAt, row.Note)...)
 		args = append(args, enrol.FieldRecord, string(body), enrol.FieldFacts, enrol.PackRegistrationFacts(record))
 		if layout.id != "" {
@@ -246,35 +355,40 @@ func (r *Restorer) registrationCalls(ctx context.Context, store *enrolment.Store
 		if layout.id != "" {
 			keys = append(keys, r.keys.PrintLayout(layout.id))
 		}
-		calls = append(calls, rueidis.LuaExec{Keys: keys, Args: args})
+		writes[record.Number] = receiptWrite{call: rueidis.LuaExec{Keys: keys, Args: args}, state: row.Status + "|" + row.Note}
 	}
-	return calls, nil
+	return writes, nil
 }
 
-func (r *Restorer) applicationCalls(ctx context.Context, store *enrolment.Store, numbers []string) ([]rueidis.LuaExec, error) {
+func (r *Restorer) applicationWrites(ctx context.Context, store *enrolment.Store, numbers []string, now time.Time, mode string) (map[string]receiptWrite, error) {
 	stored, err := store.LoadApplications(ctx, numbers)
 	if err != nil {
 		return nil, err
 	}
-	calls := make([]rueidis.LuaExec, 0, len(stored))
+	writes := make(map[string]receiptWrite, len(stored))
 	for i := range stored {
 		row := &stored[i]
 		record := &row.Record
+		ttl := r.ttlLeft(record.AcceptedAt, now)
+		if ttl == "" {
+			continue
+		}
 		claim := ""
 		if row.Status != enrol.StatusReturned && row.Status != enrol.StatusDeleted {
 			claim = record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + record.DistrictCode
 		}
-		args := []string{r.ttlSeconds(), record.Number, claim, ""}
-		args = append(args, receiptFields(enrol.KindApplication, row.Status, hex.EncodeToString(record.OwnerIndex),
-			record.AcceptedAt, row.RecordedAt, applicationNote(row))...)
+		owner := hex.EncodeToString(record.OwnerIndex)
+		note := applicationNote(row)
+		args := []string{ttl, record.Number, claim, "", mode, owner}
+		args = append(args, receiptFields(enrol.KindApplication, row.Status, owner, record.AcceptedAt, row.RecordedAt, note)...)
 		args = append(args, enrol.FieldYear, strconv.Itoa(record.Year), enrol.FieldRegistration, record.RegistrationNumber,
 			enrol.FieldDistrict, record.DistrictCode, enrol.FieldCategory, record.CategoryCode,
 			enrol.FieldChoices, enrol.JoinCampusIDs(record.CampusChoices))
 		keys := []string{r.keys.Receipt(record.Number), r.keys.OwnerReceipts(record.OwnerIndex),
 			r.keys.ApplicationClaim(record.Year, record.ChildIndex)}
-		calls = append(calls, rueidis.LuaExec{Keys: keys, Args: args})
+		writes[record.Number] = receiptWrite{call: rueidis.LuaExec{Keys: keys, Args: args}, state: row.Status + "|" + note}
 	}
-	return calls, nil
+	return writes, nil
 }
 
 // receiptFields are the fields every receipt has. The status is the
@@ -308,17 +422,30 @@ func applicationNote(row *enrolment.StoredApplication) string {
 	return ""
 }
 
-// write runs the calls and returns how many wrote a receipt.
-func (r *Restorer) write(ctx context.Context, calls []rueidis.LuaExec) (int, error) {
-	written := 0
-	for _, result := range restoreScript.ExecMulti(ctx, r.redis, calls...) {
+// run runs the writes of numbers that exist, in order, and returns the
+// numbers whose receipts were written.
+func (r *Restorer) run(ctx context.Context, numbers []string, writes map[string]receiptWrite) ([]string, error) {
+	calls := make([]rueidis.LuaExec, 0, len(numbers))
+	called := make([]string, 0, len(numbers))
+	for _, number := range numbers {
+		if write, ok := writes[number]; ok {
+			calls = append(calls, write.call)
+			called = append(called, number)
+		}
+	}
+	var written []string
+	for i, result := range restoreScript.ExecMulti(ctx, r.redis, calls...) {
 		wrote, err := result.AsInt64()
 		if err != nil {
-			return written, fmt.Errorf("write a receipt back: %w", err)
+			return written, fmt.Errorf("write receipt %s back: %w", called[i], err)
 		}
-		written += int(wrote)
+		if wrote == 1 {
+			written = append(written, called[i])
+		}
 	}
-	r.restored.Add(float64(written))
+	if len(calls) > 0 && calls[0].Args[4] == modeRestore {
+		r.restored.Add(float64(len(written)))
+	}
 	return written, nil
 }
 

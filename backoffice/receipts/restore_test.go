@@ -211,13 +211,9 @@ func TestRestoreKeepsWhatHappenedSince(t *testing.T) {
 	exec(t, env,
 		`UPDATE registration SET status = 'needs_manual_verification', verification_note = '与大数据中心信息不一致：姓名'
 		 WHERE registration_number = '`+registrations[0]+`'`,
-		// Returned twice: the last reason is the one the family saw.
 		`UPDATE application SET status = 'returned' WHERE application_number = '`+applications[0]+`'`,
-		`INSERT INTO audit_event (at, actor_name, actor_role, ip, action, resource, resource_id, outcome, after_state, detail, previous_hash, hash)
-		 VALUES (now(), '审核员', 'district_admin', '127.0.0.1', 'application.return', 'application', '`+applications[0]+`', 'success',
-		         '{"status":"returned","reason":"材料不全"}', '', '\x00', '\x01'),
-		        (now(), '审核员', 'district_admin', '127.0.0.1', 'application.return', 'application', '`+applications[0]+`', 'success',
-		         '{"status":"returned","reason":"房产证明不清晰"}', '', '\x01', '\x02')`,
+		`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
+		 VALUES ('`+applications[0]+`', '`+xuhui+`', '房产证明不清晰', 1, '审核员')`,
 		`INSERT INTO admission_round (enrolment_year, district_code, status, rule_text, proposed_by, proposed_by_name, confirmed_at)
 		 VALUES (`+strconv.Itoa(env.Year.Year)+`, '`+xuhui+`', 'confirmed', '', 1, '管理员', now())`,
 		`INSERT INTO admission_proposal (application_number, enrolment_year, district_code, outcome, campus_id, choice_rank, campus_rank, reason, priority_note)
@@ -330,5 +326,99 @@ func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
 	}
 	if again := env.Register(t, second, env.ShanghaiChild(t, 2, xuhui, xuhui)); again == registration {
 		t.Errorf("the second family's new registration got the taken number %s again", again)
+	}
+}
+
+// ttl reads the time to live of a key.
+func ttl(t *testing.T, env *backofficetest.Env, key string) time.Duration {
+	t.Helper()
+	seconds, err := env.Do(env.Redis.Client.B().Ttl().Key(key).Build()).AsInt64()
+	if err != nil {
+		t.Fatalf("TTL %s: %v", key, err)
+	}
+	return time.Duration(seconds) * time.Second
+}
+
+// TestRestoreSkipsExpiredReceipts checks that a receipt written back
+// expires when the edge's would have, and that one already expired stays
+// gone.
+func TestRestoreSkipsExpiredReceipts(t *testing.T) {
+	env := backofficetest.New(t)
+	expired := env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, xuhui, xuhui))
+	older := env.Register(t, backofficetest.Subject(2), env.ShanghaiChild(t, 2, xuhui, xuhui))
+	drainAll(t, env)
+	exec(t, env,
+		`UPDATE registration SET accepted_at = now() - interval '25 hours' WHERE registration_number = '`+expired+`'`,
+		`UPDATE registration SET accepted_at = now() - interval '23 hours' WHERE registration_number = '`+older+`'`)
+	loseReceipts(t, env)
+
+	summary, err := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil).Restore(context.Background())
+	if err != nil || summary.Registrations != 1 {
+		t.Fatalf("Restore = %+v, %v; want 1 registration written back", summary, err)
+	}
+	if fields := env.Receipt(t, expired); len(fields) != 0 {
+		t.Errorf("the receipt of %s, accepted 25 hours ago, came back with a 24-hour lifetime", expired)
+	}
+	child := env.RegistrationOf(t, older).ChildIndex
+	for _, key := range []string{env.Keys.Receipt(older), env.Keys.RegistrationClaim(env.Year.Year, child)} {
+		if left := ttl(t, env, key); left < 55*time.Minute || left > time.Hour {
+			t.Errorf("%s expires in %s, want about an hour: the rest of the day since its acceptance", key, left)
+		}
+	}
+}
+
+// TestRestoreRewritesChangedRecords changes records between the restore's
+// read and its write, as the verifier or a reviewer may, whose own writes
+// to Redis skip a receipt that is not there yet.
+func TestRestoreRewritesChangedRecords(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	applicant, verified, deleted := backofficetest.Subject(1), backofficetest.Subject(2), backofficetest.Subject(3)
+	registration := env.Register(t, applicant, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	application := env.Apply(t, applicant, registration, xuhui)
+	verifiedRegistration := env.Register(t, verified, env.ShanghaiChild(t, 2, xuhui, xuhui))
+	deletedRegistration := env.Register(t, deleted, env.ShanghaiChild(t, 3, xuhui, xuhui))
+	drainAll(t, env)
+	loseReceipts(t, env)
+
+	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
+	pages := 0
+	restorer.SetBeforeWrite(func() {
+		pages++
+		switch pages {
+		case 1: // the registrations
+			exec(t, env,
+				`UPDATE registration SET status = 'verified' WHERE registration_number = '`+verifiedRegistration+`'`,
+				`DELETE FROM registration WHERE registration_number = '`+deletedRegistration+`'`)
+		case 2: // the application
+			exec(t, env,
+				`UPDATE application SET status = 'returned' WHERE application_number = '`+application+`'`,
+				`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
+				 VALUES ('`+application+`', '`+xuhui+`', '材料不全', 1, '审核员')`)
+		}
+	})
+	summary, err := restorer.Restore(ctx)
+	if err != nil || summary.Registrations != 3 || summary.Applications != 1 {
+		t.Fatalf("Restore = %+v, %v; want 3 registrations and 1 application written", summary, err)
+	}
+
+	status, err := env.Service.ReceiptStatus(ctx, verified, verifiedRegistration)
+	if err != nil || status.Status != enrol.StatusVerified {
+		t.Errorf("%s reads %+v, %v; want verified", verifiedRegistration, status, err)
+	}
+	status, err = env.Service.ReceiptStatus(ctx, applicant, application)
+	if err != nil || status.Status != enrol.StatusReturned || status.Note != enrol.ReturnNote("材料不全") {
+		t.Errorf("%s reads %+v, %v; want returned with the reason", application, status, err)
+	}
+	applicationClaim := env.Keys.ApplicationClaim(env.Year.Year, env.RegistrationOf(t, registration).ChildIndex)
+	deletedClaim := env.Keys.RegistrationClaim(env.Year.Year, env.RegistrationOf(t, deletedRegistration).ChildIndex)
+	for _, key := range []string{applicationClaim, deletedClaim, env.Keys.Receipt(deletedRegistration)} {
+		if exists, err := env.Do(env.Redis.Client.B().Exists().Key(key).Build()).AsInt64(); err != nil || exists != 0 {
+			t.Errorf("%s exists = %d, %v; want it gone", key, exists, err)
+		}
+	}
+	list, err := env.Service.OwnerReceipts(ctx, deleted)
+	if err != nil || len(list) != 0 {
+		t.Errorf("the deleted registration's family lists %+v, %v; want nothing", list, err)
 	}
 }

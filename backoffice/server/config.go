@@ -103,13 +103,13 @@ type Config struct {
 	SystemStateDiskPath string
 }
 
-// LoadConfig reads the configuration from the environment.
 // ReceiptTTL reads EDGE_RECEIPT_TTL, the lifetime of receipts and claims
 // in Redis, which the edge and the back office share.
 func ReceiptTTL(r *config.Reader) time.Duration {
 	return r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour)
 }
 
+// LoadConfig reads the configuration from the environment.
 func LoadConfig(r *config.Reader) (Config, error) {
 	hostname, err := os.Hostname()
 	if err != nil {
