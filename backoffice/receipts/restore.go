@@ -41,16 +41,17 @@ const pageSize = 1000
 // enrol.FieldNumberTaken. The edge handed the stored record's number to
 // another family after Redis lost its counter, and the drainer rejected
 // that family's submission and asked it to submit again. The number
-// belongs to the stored record, so its family gets the receipt back. The
-// claim is overwritten, because PostgreSQL's unique keys reject any other
+// belongs to the stored record, so its family gets the receipt back, and
+// the rejected one moves to enrol.Keys.RejectedReceipt, where that family
+// still reads it. The claim is overwritten, because PostgreSQL's unique keys reject any other
 // record of the child. The "#!lua" line makes Redis refuse the script up
 // front when it is out of memory, instead of after the DEL.
 //
 // KEYS[1] receipt, KEYS[2] owner set, KEYS[3] claim, KEYS[4] print layout
 // (registrations only). ARGV[1] TTL in seconds, ARGV[2] number, ARGV[3]
 // claim value, or "" when the record holds no claim, ARGV[4] print layout
-// or "", ARGV[5] the mode, ARGV[6] the owner in hex, ARGV[7..] receipt
-// field/value pairs. The mode is "restore", or one of two for a receipt
+// or "", ARGV[5] the mode, ARGV[6] the owner in hex, ARGV[7] the prefix of
+// the rejected receipts' keys, ARGV[8..] receipt field/value pairs. The mode is "restore", or one of two for a receipt
 // this restore wrote whose record changed before the write: "update"
 // writes the fields again and releases the claim of a record that holds
 // none any more, and "remove" takes back the receipt of a record deleted.
@@ -75,7 +76,7 @@ if mode ~= 'restore' then
     release()
     return 1
   end
-  redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 8))
   if ARGV[3] == '' then release() end
   return 1
 end
@@ -83,10 +84,15 @@ if exists and not taken then
   return 0
 end
 if taken then
-  redis.call('DEL', KEYS[1])
+  local rejected = redis.call('HGET', KEYS[1], 'owner')
+  if rejected then
+    redis.call('RENAME', KEYS[1], ARGV[7] .. number .. ':' .. rejected)
+  else
+    redis.call('DEL', KEYS[1])
+  end
 end
 local ttl = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SADD', KEYS[2], number)
 if redis.call('TTL', KEYS[2]) < ttl then
@@ -262,7 +268,7 @@ func (r *Restorer) restorePage(ctx context.Context, store *enrolment.Store, kind
 		if !ok {
 			// Deleted since the read: take back what was written.
 			update = first[number]
-			update.call.Args = append([]string{}, update.call.Args[:6]...)
+			update.call.Args = append([]string{}, update.call.Args[:7]...)
 			update.call.Args[2], update.call.Args[4] = "", modeRemove
 		} else if update.state == first[number].state {
 			continue
@@ -299,10 +305,10 @@ func (r *Restorer) missing(ctx context.Context, numbers []string) ([]string, err
 	for i, result := range r.redis.DoMulti(ctx, commands...) {
 		values, err := result.ToArray()
 		if err != nil {
-			return nil, fmt.Errorf("look for receipt %s: %w", numbers[i], err)
+			return nil, fmt.Errorf("read receipt %s: %w", numbers[i], err)
 		}
 		if len(values) != 2 {
-			return nil, fmt.Errorf("look for receipt %s: HMGET returned %d values", numbers[i], len(values))
+			return nil, fmt.Errorf("read receipt %s: HMGET returned %d values", numbers[i], len(values))
 		}
 		if values[0].IsNil() || !values[1].IsNil() {
 			missing = append(missing, numbers[i])
@@ -344,7 +350,7 @@ func (r *Restorer) registrationWrites(ctx context.Context, store *enrolment.Stor
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		claim := record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + owner
-		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner}
+		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner, r.keys.RejectedReceiptPrefix()}
 		args = append(args, receiptFields(enrol.KindRegistration, row.Status, owner, record.AcceptedAt, row.RecordedAt, row.Note)...)
 		args = append(args, enrol.FieldRecord, string(body), enrol.FieldFacts, enrol.PackRegistrationFacts(record))
 		if layout.id != "" {
@@ -379,7 +385,7 @@ func (r *Restorer) applicationWrites(ctx context.Context, store *enrolment.Store
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		note := applicationNote(row)
-		args := []string{ttl, record.Number, claim, "", mode, owner}
+		args := []string{ttl, record.Number, claim, "", mode, owner, r.keys.RejectedReceiptPrefix()}
 		args = append(args, receiptFields(enrol.KindApplication, row.Status, owner, record.AcceptedAt, row.RecordedAt, note)...)
 		args = append(args, enrol.FieldYear, strconv.Itoa(record.Year), enrol.FieldRegistration, record.RegistrationNumber,
 			enrol.FieldDistrict, record.DistrictCode, enrol.FieldCategory, record.CategoryCode,

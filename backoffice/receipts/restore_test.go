@@ -2,6 +2,7 @@ package receipts_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"strconv"
@@ -291,8 +292,9 @@ func TestDrainerWritesBackLostReceipts(t *testing.T) {
 
 // TestRestoreAfterNumberHandedOutAgain covers a Redis that lost a stored
 // registration's receipt together with the counter, so that the edge
-// handed its number to another family: the stored record's family gets
-// the receipt back, and the other family a new number.
+// handed its number to another family. The stored record's family gets
+// the receipt back, and the other family keeps reading its rejected
+// receipt and gets a new number when it submits again.
 func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()
@@ -321,8 +323,18 @@ func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
 		status, err := env.Service.ReceiptStatus(ctx, first, registration)
 		return err == nil && status.Status == enrol.StatusRecorded, nil
 	})
-	if _, err := env.Service.ReceiptStatus(ctx, second, registration); err == nil {
-		t.Error("the second family still reads the number stored for the first family's child")
+	// The second family still reads its rejected receipt, whose note tells it to
+	// submit again.
+	status, err := env.Service.ReceiptStatus(ctx, second, registration)
+	if err != nil || status.Status != enrol.StatusFailed || status.StatusLabel != enrol.NumberTakenLabel || status.Note == "" {
+		t.Errorf("the second family reads %+v, %v; want its rejected receipt", status, err)
+	}
+	list, err := env.Service.OwnerReceipts(ctx, second)
+	if err != nil || len(list) != 1 || list[0].Status != enrol.StatusFailed {
+		t.Errorf("the second family lists %+v, %v; want its rejected receipt", list, err)
+	}
+	if fields := env.Receipt(t, registration); fields[enrol.FieldOwner] != hex.EncodeToString(env.Service.OwnerIndex(first)) {
+		t.Errorf("the receipt of %s belongs to %s, want the first family", registration, fields[enrol.FieldOwner])
 	}
 	if again := env.Register(t, second, env.ShanghaiChild(t, 2, xuhui, xuhui)); again == registration {
 		t.Errorf("the second family's new registration got the taken number %s again", again)

@@ -613,11 +613,32 @@ func (s *Service) ReceiptStatus(ctx context.Context, subject, number string) (St
 	if enrolment.NumberKind(number) == "" {
 		return Status{}, errNotOwner
 	}
-	fields, err := s.receipt(ctx, s.OwnerIndex(subject), number)
+	owner := s.OwnerIndex(subject)
+	fields, err := s.receipt(ctx, owner, number)
+	if errors.Is(err, errNotOwner) {
+		fields, err = s.rejectedReceipt(ctx, owner, number)
+	}
 	if err != nil {
 		return Status{}, lookupError(err)
 	}
 	return s.statusOf(number, fields), nil
+}
+
+// rejectedReceipt reads the parent's receipt of a submission rejected
+// because its number is stored for another family's record
+// (enrolment.Keys.RejectedReceipt), or returns errNotOwner. Only the status
+// pages read it: the receipt is failed, and nothing else may use it.
+func (s *Service) rejectedReceipt(ctx context.Context, owner []byte, number string) (map[string]string, error) {
+	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	fields, err := s.Redis.Do(ctx, s.Redis.B().Hgetall().Key(s.Keys.RejectedReceipt(number, owner)).Build()).AsStrMap()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLookupUnavailable, err)
+	}
+	if len(fields) == 0 || fields[enrolment.FieldOwner] != hex.EncodeToString(owner) {
+		return nil, errNotOwner
+	}
+	return fields, nil
 }
 
 func (s *Service) statusOf(number string, fields map[string]string) Status {
@@ -681,6 +702,7 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 		return nil, lookupError(err)
 	}
 	statuses := make([]Status, 0, len(numbers))
+	var others []string
 	for i, result := range results[1:] {
 		fields, err := result.AsStrMap()
 		if err != nil {
@@ -689,6 +711,25 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 		if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
 			fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)
 			statuses = append(statuses, s.statusOf(numbers[i], fields))
+		} else {
+			others = append(others, numbers[i])
+		}
+	}
+	// A number whose receipt is gone or another family's may be one
+	// handed out twice, whose rejected receipt the parent still reads.
+	if len(others) > 0 {
+		commands := make(rueidis.Commands, len(others))
+		for i, number := range others {
+			commands[i] = s.Redis.B().Hgetall().Key(s.Keys.RejectedReceipt(number, owner)).Build()
+		}
+		for i, result := range s.Redis.DoMulti(ctx, commands...) {
+			fields, err := result.AsStrMap()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrLookupUnavailable, err)
+			}
+			if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
+				statuses = append(statuses, s.statusOf(others[i], fields))
+			}
 		}
 	}
 	acceptedAt := func(status Status) time.Time {

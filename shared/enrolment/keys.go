@@ -59,6 +59,18 @@ func (k Keys) ReceiptPrefix() string { return k.Prefix + "receipt:" }
 // Receipt is the hash with the status and facts of one receipt.
 func (k Keys) Receipt(number string) string { return k.ReceiptPrefix() + number }
 
+// RejectedReceiptPrefix precedes "number:owner" in the key of a rejected
+// receipt (RejectedReceipt).
+func (k Keys) RejectedReceiptPrefix() string { return k.Prefix + "receipt-rejected:" }
+
+// RejectedReceipt keeps the receipt of a submission that was handed a
+// number stored for another family's record, after the back office gave
+// the number's receipt back to that family (backoffice/receipts). The
+// rejected family still reads its status there.
+func (k Keys) RejectedReceipt(number string, ownerIndex []byte) string {
+	return k.RejectedReceiptPrefix() + number + ":" + hex.EncodeToString(ownerIndex)
+}
+
 // PrintLayout holds the print layout of one form schema version, which
 // registration receipts name by id instead of each carrying a copy.
 func (k Keys) PrintLayout(id string) string { return k.Prefix + "printlayout:" + id }
