@@ -431,8 +431,8 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
 	restorer := receipts.New(db, redis, keys, ttl, nil)
 	start := time.Now()
 	summary, err := restorer.Restore(ctx)
-	fmt.Printf("checked %d stored records accepted within EDGE_RECEIPT_TTL %s; wrote back %d registration and %d application receipts under REDIS_PREFIX %q in %.1f s\n",
-		summary.Checked, ttl, summary.Registrations, summary.Applications, keys.Prefix, time.Since(start).Seconds())
+	fmt.Printf("checked %d stored records accepted within EDGE_RECEIPT_TTL %s; under REDIS_PREFIX %q wrote back %d registration and %d application receipts, and updated %d whose status was behind, in %.1f s\n",
+		summary.Checked, ttl, keys.Prefix, summary.Registrations, summary.Applications, summary.Updated, time.Since(start).Seconds())
 	if err == nil && summary.Checked == 0 {
 		fmt.Fprintln(os.Stderr, "warning: the database holds no records accepted within EDGE_RECEIPT_TTL; check DATABASE_URL")
 	}

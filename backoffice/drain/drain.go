@@ -404,6 +404,9 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 			return nil
 		}
 	}
+	if len(numberTaken) > 0 || len(otherContents) > 0 {
+		d.lostWrites()
+	}
 	if d.BeforeAck != nil {
 		if err := d.BeforeAck(ids); err != nil {
 			return fmt.Errorf("%w: %w", errStopped, err)
@@ -509,8 +512,9 @@ const deadLetterMarkTTL = 7 * 24 * time.Hour
 //
 // KEYS[1] dead-letter stream, KEYS[2] the entry's mark. ARGV[1] the mark's
 // TTL in seconds, ARGV[2..] the copy's field/value pairs. Returns 1 when
-// it added the copy.
-var deadLetterScript = rueidis.NewLuaScript(`
+// it added the copy. The "#!lua" line makes Redis refuse the script up
+// front when it is out of memory, so no mark is set without its copy.
+var deadLetterScript = rueidis.NewLuaScript(`#!lua
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
   return 0
 end

@@ -105,10 +105,19 @@ func (d *Drainer) raiseSequences(ctx context.Context, afterTaken bool) (int, err
 			"raised", raised, "counters", len(keys))
 		d.metrics.SequencesRaised.Add(float64(raised))
 	}
-	if (raised > 0 || afterTaken) && d.OnLostWrites != nil {
-		d.OnLostWrites()
+	// After a batch that met a stored number, finish calls lostWrites
+	// itself once the receipts are marked, which the restore reads.
+	if raised > 0 && !afterTaken {
+		d.lostWrites()
 	}
 	return int(raised), nil
+}
+
+// lostWrites calls OnLostWrites, if set.
+func (d *Drainer) lostWrites() {
+	if d.OnLostWrites != nil {
+		d.OnLostWrites()
+	}
 }
 
 // Notes on the receipt of a submission not stored because a number was

@@ -39,25 +39,40 @@ type StoredApplication struct {
 	AdmittedCampus  string
 }
 
-// StoredNumbers returns up to limit numbers of kind (enrol.KindRegistration
+// StoredStatus is a stored record's number and status.
+type StoredStatus struct {
+	Number string
+	Status string
+}
+
+// StoredStatuses returns up to limit numbers of kind (enrol.KindRegistration
 // or enrol.KindApplication) stored after the number after and accepted
-// after since, in order. It leaves out the generated load-test and demo
-// records (sequence 9,000,000 and up, see sequenceFloorsQuery), which have
-// no family behind them.
-func (s *Store) StoredNumbers(ctx context.Context, kind, after string, since time.Time, limit int) ([]string, error) {
-	query := `SELECT registration_number FROM registration
+// after since, in order, with their statuses. It leaves out the generated
+// load-test and demo records (sequence 9,000,000 and up, see
+// sequenceFloorsQuery), which have no family behind them.
+func (s *Store) StoredStatuses(ctx context.Context, kind, after string, since time.Time, limit int) ([]StoredStatus, error) {
+	query := `SELECT registration_number, status FROM registration
 		WHERE registration_number > $1 AND substr(registration_number, 5, 1) <> '9' AND accepted_at > $2
 		ORDER BY registration_number LIMIT $3`
 	if kind == enrol.KindApplication {
-		query = `SELECT application_number FROM application
+		query = `SELECT application_number, status FROM application
 			WHERE application_number > $1 AND substr(application_number, 7, 1) <> '9' AND accepted_at > $2
 			ORDER BY application_number LIMIT $3`
 	}
-	var numbers []string
-	if err := s.DB.SelectContext(ctx, &numbers, query, after, since, limit); err != nil {
+	rows, err := s.DB.QueryContext(ctx, query, after, since, limit)
+	if err != nil {
 		return nil, fmt.Errorf("list stored %s numbers: %w", kind, err)
 	}
-	return numbers, nil
+	defer rows.Close()
+	var statuses []StoredStatus
+	for rows.Next() {
+		var status StoredStatus
+		if err := rows.Scan(&status.Number, &status.Status); err != nil {
+			return nil, fmt.Errorf("list stored %s numbers: %w", kind, err)
+		}
+		statuses = append(statuses, status)
+	}
+	return statuses, rows.Err()
 }
 
 // LoadRegistrations reads the stored registrations with the given numbers.

@@ -65,11 +65,12 @@ func TestLoadReadsBackWhatWasStored(t *testing.T) {
 		t.Errorf("application read back (-stored +read):\n%s", diff)
 	}
 
-	numbers, err := store.StoredNumbers(ctx, enrol.KindRegistration, "", time.Time{}, 10)
-	if err != nil || !reflect.DeepEqual(numbers, []string{full, sparse}) {
-		t.Errorf("StoredNumbers = %v, %v; want %v", numbers, err, []string{full, sparse})
+	statuses, err := store.StoredStatuses(ctx, enrol.KindRegistration, "", time.Time{}, 10)
+	want := []enrolment.StoredStatus{{Number: full, Status: enrol.StatusRecorded}, {Number: sparse, Status: enrol.StatusRecorded}}
+	if err != nil || !reflect.DeepEqual(statuses, want) {
+		t.Errorf("StoredStatuses = %v, %v; want %v", statuses, err, want)
 	}
-	if numbers, err = store.StoredNumbers(ctx, enrol.KindRegistration, full, time.Time{}, 10); err != nil || !reflect.DeepEqual(numbers, []string{sparse}) {
-		t.Errorf("StoredNumbers after %s = %v, %v; want %v", full, numbers, err, []string{sparse})
+	if statuses, err = store.StoredStatuses(ctx, enrol.KindRegistration, full, time.Time{}, 10); err != nil || !reflect.DeepEqual(statuses, want[1:]) {
+		t.Errorf("StoredStatuses after %s = %v, %v; want %v", full, statuses, err, want[1:])
 	}
 }

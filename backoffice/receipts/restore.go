@@ -7,9 +7,12 @@
 // them for records the drainer had already stored. The edge then shows the
 // family 未找到该回执编号 and rejects an application with the
 // registration, and a new registration of the child is never stored,
-// because the database rejects a second one. The drainer notices such a loss by the number counters
-// (drain.RaiseSequences) and calls Trigger; operators run
-// "backoffice restore-receipts" after a failover.
+// because the database rejects a second one. The drainer notices such a
+// loss by the number counters (drain.RaiseSequences), or by a batch that
+// meets a stored number, and calls Trigger. Operators run
+// "backoffice restore-receipts" after a failover. A restore also writes
+// again a receipt whose status is behind the database's, as after a lost
+// status write.
 package receipts
 
 import (
@@ -36,26 +39,36 @@ import (
 const pageSize = 1000
 
 // restoreScript writes one receipt back unless Redis holds it, with the
-// parent's list and the child's claim. A receipt that exists was never
-// lost, so the script changes nothing. The exception is a receipt marked
+// parent's list and the child's claim. A receipt that exists and belongs
+// to the record is left alone. The exception is a receipt marked
 // enrol.FieldNumberTaken. The edge handed the stored record's number to
 // another family after Redis lost its counter, and the drainer rejected
 // that family's submission and asked it to submit again. The number
 // belongs to the stored record, so its family gets the receipt back, and
 // the rejected one moves to enrol.Keys.RejectedReceipt, where that family
-// still reads it. The claim is overwritten, because PostgreSQL's unique keys reject any other
-// record of the child. The "#!lua" line makes Redis refuse the script up
-// front when it is out of memory, instead of after the DEL.
+// still reads it.
+//
+// The claim is overwritten. For a registration that is right, because
+// PostgreSQL's unique keys reject any other record of the child. An
+// application's claim may name a newer application made after this one's
+// return. The restore's second read then releases the claim, and the
+// database's unique index still keeps the child to one live application.
+// The "#!lua" line makes Redis refuse the script up front when it is out
+// of memory, instead of after the RENAME.
 //
 // KEYS[1] receipt, KEYS[2] owner set, KEYS[3] claim, KEYS[4] print layout
 // (registrations only). ARGV[1] TTL in seconds, ARGV[2] number, ARGV[3]
 // claim value, or "" when the record holds no claim, ARGV[4] print layout
 // or "", ARGV[5] the mode, ARGV[6] the owner in hex, ARGV[7] the prefix of
-// the rejected receipts' keys, ARGV[8..] receipt field/value pairs. The mode is "restore", or one of two for a receipt
-// this restore wrote whose record changed before the write: "update"
-// writes the fields again and releases the claim of a record that holds
-// none any more, and "remove" takes back the receipt of a record deleted.
+// the rejected receipts' keys, ARGV[8..] receipt field/value pairs.
 // Returns 1 when it wrote.
+//
+// The modes: "restore" writes a missing receipt. "update" writes the
+// fields of an existing receipt again and releases the claim of a record
+// that holds none any more. It serves a receipt whose status is behind
+// the database, and one this restore wrote whose record changed before the
+// write. "remove" takes back a receipt this restore wrote for a record
+// deleted before the write, unless the deletion's own write reached it.
 var restoreScript = rueidis.NewLuaScript(`#!lua
 local number, mode = ARGV[2], ARGV[5]
 local function release()
@@ -71,6 +84,9 @@ if mode ~= 'restore' then
     return 0
   end
   if mode == 'remove' then
+    if redis.call('HGET', KEYS[1], 'status') == 'deleted' then
+      return 0
+    end
     redis.call('DEL', KEYS[1])
     redis.call('SREM', KEYS[2], number)
     release()
@@ -130,8 +146,9 @@ type Restorer struct {
 	beforeWrite func()
 }
 
-// New returns a Restorer that gives the receipts it writes the lifetime
-// ttl (EDGE_RECEIPT_TTL) and counts them in registry (nil counts nothing).
+// New returns a Restorer whose receipts expire ttl (EDGE_RECEIPT_TTL)
+// after their records' acceptance. It registers the counter of receipts
+// written back in registry, unless registry is nil.
 func New(db *sqlx.DB, redis rueidis.Client, keys enrol.Keys, ttl time.Duration, registry prometheus.Registerer) *Restorer {
 	restored := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "backoffice_receipts_restored_total",
@@ -168,13 +185,14 @@ func (r *Restorer) Run(ctx context.Context) {
 		}
 		if err != nil {
 			slog.Error("receipts not all written back from the database; retrying in a minute", "error", err,
-				"checked", summary.Checked, "registrations", summary.Registrations, "applications", summary.Applications)
+				"checked", summary.Checked, "registrations", summary.Registrations, "applications", summary.Applications,
+				"updated", summary.Updated)
 			time.AfterFunc(time.Minute, r.Trigger)
 			continue
 		}
 		slog.Warn("receipts Redis had lost written back from the database", "checked", summary.Checked,
 			"registrations", summary.Registrations, "applications", summary.Applications,
-			"seconds", time.Since(start).Seconds())
+			"updated", summary.Updated, "seconds", time.Since(start).Seconds())
 	}
 }
 
@@ -182,17 +200,23 @@ func (r *Restorer) Run(ctx context.Context) {
 type Summary struct {
 	// Checked is how many stored records' receipts were looked for.
 	Checked int
-	// Registrations and Applications are how many receipts were written back.
+	// Registrations and Applications are how many receipts were written
+	// back, including any taken back again because their records were
+	// deleted meanwhile.
 	Registrations int
 	Applications  int
+	// Updated is how many receipts whose status was behind the database's
+	// were written again.
+	Updated int
 }
 
 // Restore looks for the receipt of every registration and application
 // stored, and writes back each one Redis no longer holds, with the parent's
-// list and the child's claim. A record accepted longer ago than the
-// receipts' lifetime is left out, as its receipt expired, and a receipt
-// written back expires when the edge's would have. Restore is idempotent,
-// and it may run while the edge takes submissions.
+// list and the child's claim. It writes again each receipt whose status is
+// behind the database's. A record accepted longer ago than the receipts'
+// lifetime is left out, as its receipt expired, and a receipt written back
+// expires when the edge's would have. Restore is idempotent, and it may
+// run while the edge takes submissions.
 func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 	var summary Summary
 	store := &enrolment.Store{DB: r.db}
@@ -201,18 +225,29 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 		after := ""
 		for {
 			now := time.Now()
-			numbers, err := store.StoredNumbers(ctx, kind, after, now.Add(-r.ttl), pageSize)
+			stored, err := store.StoredStatuses(ctx, kind, after, now.Add(-r.ttl), pageSize)
 			if err != nil {
 				return summary, err
 			}
-			if len(numbers) == 0 {
+			if len(stored) == 0 {
 				break
 			}
-			after = numbers[len(numbers)-1]
-			summary.Checked += len(numbers)
-			missing, err := r.missing(ctx, numbers)
+			after = stored[len(stored)-1].Number
+			summary.Checked += len(stored)
+			missing, behind, err := r.compare(ctx, stored)
 			if err != nil {
 				return summary, err
+			}
+			if len(behind) > 0 {
+				writes, err := r.writes(ctx, store, kind, behind, layouts, now, modeUpdate)
+				if err != nil {
+					return summary, err
+				}
+				updated, err := r.run(ctx, behind, writes)
+				summary.Updated += len(updated)
+				if err != nil {
+					return summary, err
+				}
 			}
 			if len(missing) == 0 {
 				continue
@@ -294,27 +329,37 @@ func (r *Restorer) writes(ctx context.Context, store *enrolment.Store, kind stri
 	return r.applicationWrites(ctx, store, numbers, now, mode)
 }
 
-// missing returns the numbers whose receipts Redis does not hold, or
-// holds for another family's rejected submission (see restoreScript).
-func (r *Restorer) missing(ctx context.Context, numbers []string) ([]string, error) {
-	commands := make(rueidis.Commands, len(numbers))
-	for i, number := range numbers {
-		commands[i] = r.redis.B().Hmget().Key(r.keys.Receipt(number)).Field(enrol.FieldOwner, enrol.FieldNumberTaken).Build()
+// compare reads the receipts of the stored records and returns the
+// numbers whose receipts Redis does not hold, or holds for another
+// family's rejected submission (see restoreScript), and those whose
+// status differs from the record's. A receipt still accepted (已受理) of
+// a record stored as recorded is not behind: the drainer's watermark makes
+// it read recorded (enrol.EffectiveStatus).
+func (r *Restorer) compare(ctx context.Context, stored []enrolment.StoredStatus) (missing, behind []string, err error) {
+	commands := make(rueidis.Commands, len(stored))
+	for i, record := range stored {
+		commands[i] = r.redis.B().Hmget().Key(r.keys.Receipt(record.Number)).
+			Field(enrol.FieldOwner, enrol.FieldNumberTaken, enrol.FieldStatus).Build()
 	}
-	var missing []string
 	for i, result := range r.redis.DoMulti(ctx, commands...) {
+		number := stored[i].Number
 		values, err := result.ToArray()
 		if err != nil {
-			return nil, fmt.Errorf("read receipt %s: %w", numbers[i], err)
+			return nil, nil, fmt.Errorf("read receipt %s: %w", number, err)
 		}
-		if len(values) != 2 {
-			return nil, fmt.Errorf("read receipt %s: HMGET returned %d values", numbers[i], len(values))
+		if len(values) != 3 {
+			return nil, nil, fmt.Errorf("read receipt %s: HMGET returned %d values", number, len(values))
 		}
 		if values[0].IsNil() || !values[1].IsNil() {
-			missing = append(missing, numbers[i])
+			missing = append(missing, number)
+			continue
+		}
+		status, _ := values[2].ToString()
+		if status != stored[i].Status && (status != enrol.StatusAccepted || stored[i].Status != enrol.StatusRecorded) {
+			behind = append(behind, number)
 		}
 	}
-	return missing, nil
+	return missing, behind, nil
 }
 
 // ttlLeft returns, in seconds, how long the receipt of a record accepted
@@ -429,7 +474,8 @@ func applicationNote(row *enrolment.StoredApplication) string {
 }
 
 // run runs the writes of numbers that exist, in order, and returns the
-// numbers whose receipts were written.
+// numbers whose receipts were written. It runs them all even when one
+// fails, and then returns the first error.
 func (r *Restorer) run(ctx context.Context, numbers []string, writes map[string]receiptWrite) ([]string, error) {
 	calls := make([]rueidis.LuaExec, 0, len(numbers))
 	called := make([]string, 0, len(numbers))
@@ -440,10 +486,11 @@ func (r *Restorer) run(ctx context.Context, numbers []string, writes map[string]
 		}
 	}
 	var written []string
+	var first error
 	for i, result := range restoreScript.ExecMulti(ctx, r.redis, calls...) {
 		wrote, err := result.AsInt64()
-		if err != nil {
-			return written, fmt.Errorf("write receipt %s back: %w", called[i], err)
+		if err != nil && first == nil {
+			first = fmt.Errorf("write receipt %s back: %w", called[i], err)
 		}
 		if wrote == 1 {
 			written = append(written, called[i])
@@ -452,7 +499,7 @@ func (r *Restorer) run(ctx context.Context, numbers []string, writes map[string]
 	if len(calls) > 0 && calls[0].Args[4] == modeRestore {
 		r.restored.Add(float64(len(written)))
 	}
-	return written, nil
+	return written, first
 }
 
 // printLayout is a registration form version's print layout and its ID.

@@ -309,14 +309,17 @@ func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
 		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, registration)
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The restore runs inside the drainer's call, so a call made before
+	// the drainer marks the receipt taken would miss it.
 	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
-	go restorer.Run(runCtx)
 	config := backofficetest.DrainConfig("drainer-1")
 	config.SequenceCheck = time.Hour
 	drainer := env.Drainer(config)
-	drainer.OnLostWrites = restorer.Trigger
+	drainer.OnLostWrites = func() {
+		if _, err := restorer.Restore(ctx); err != nil {
+			t.Errorf("Restore: %v", err)
+		}
+	}
 	backofficetest.Start(t, drainer)
 
 	backofficetest.WaitFor(t, drainWait, "the first family's receipt written back", func() (bool, error) {
@@ -432,5 +435,86 @@ func TestRestoreRewritesChangedRecords(t *testing.T) {
 	list, err := env.Service.OwnerReceipts(ctx, deleted)
 	if err != nil || len(list) != 0 {
 		t.Errorf("the deleted registration's family lists %+v, %v; want nothing", list, err)
+	}
+}
+
+// TestRestoreKeepsSameFamilysRejectedReceipt covers the number handed out
+// twice to one family, for two of its children: the family lists the
+// stored registration and the rejected one.
+func TestRestoreKeepsSameFamilysRejectedReceipt(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	parent := backofficetest.Subject(1)
+	registration := env.Register(t, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	drainAll(t, env)
+	loseReceipts(t, env)
+	if err := env.Do(env.Redis.Client.B().Del().Key(env.Keys.RegistrationSequence(env.Year.Year)).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if again := env.Register(t, parent, env.ShanghaiChild(t, 2, xuhui, xuhui)); again != registration {
+		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, registration)
+	}
+
+	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
+	config := backofficetest.DrainConfig("drainer-1")
+	config.SequenceCheck = time.Hour
+	drainer := env.Drainer(config)
+	drainer.OnLostWrites = func() {
+		if _, err := restorer.Restore(ctx); err != nil {
+			t.Errorf("Restore: %v", err)
+		}
+	}
+	backofficetest.Start(t, drainer)
+	backofficetest.WaitFor(t, drainWait, "both receipts listed", func() (bool, error) {
+		list, err := env.Service.OwnerReceipts(ctx, parent)
+		return err == nil && len(list) == 2, nil
+	})
+	list, _ := env.Service.OwnerReceipts(ctx, parent)
+	statuses := map[string]bool{}
+	for _, status := range list {
+		if status.ReceiptNumber != registration {
+			t.Errorf("listed %s, want only %s", status.ReceiptNumber, registration)
+		}
+		statuses[status.Status] = true
+	}
+	if !statuses[enrol.StatusRecorded] || !statuses[enrol.StatusFailed] {
+		t.Errorf("listed statuses %v, want the stored registration and the rejected one", statuses)
+	}
+}
+
+// TestRestoreUpdatesStatusesBehind covers status writes Redis lost while
+// the receipts stayed: the verifier's and a return's, whose lost claim
+// release would keep the family from applying again.
+func TestRestoreUpdatesStatusesBehind(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	parent := backofficetest.Subject(1)
+	registration := env.Register(t, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	application := env.Apply(t, parent, registration, xuhui)
+	drainAll(t, env)
+	exec(t, env,
+		`UPDATE registration SET status = 'verified' WHERE registration_number = '`+registration+`'`,
+		`UPDATE application SET status = 'returned' WHERE application_number = '`+application+`'`,
+		`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
+		 VALUES ('`+application+`', '`+xuhui+`', '材料不全', 1, '审核员')`)
+
+	summary, err := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil).Restore(ctx)
+	if err != nil || summary.Updated != 2 || summary.Registrations != 0 || summary.Applications != 0 {
+		t.Fatalf("Restore = %+v, %v; want 2 receipts updated and none written back", summary, err)
+	}
+	status, err := env.Service.ReceiptStatus(ctx, parent, registration)
+	if err != nil || status.Status != enrol.StatusVerified {
+		t.Errorf("%s reads %+v, %v; want verified", registration, status, err)
+	}
+	status, err = env.Service.ReceiptStatus(ctx, parent, application)
+	if err != nil || status.Status != enrol.StatusReturned || status.Note != enrol.ReturnNote("材料不全") {
+		t.Errorf("%s reads %+v, %v; want returned with the reason", application, status, err)
+	}
+	claim := env.Keys.ApplicationClaim(env.Year.Year, env.RegistrationOf(t, registration).ChildIndex)
+	if exists, err := env.Do(env.Redis.Client.B().Exists().Key(claim).Build()).AsInt64(); err != nil || exists != 0 {
+		t.Errorf("the returned application's claim exists = %d, %v; want it released", exists, err)
+	}
+	if summary, err = receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil).Restore(ctx); err != nil || summary.Updated != 0 {
+		t.Errorf("second Restore = %+v, %v; want nothing updated", summary, err)
 	}
 }

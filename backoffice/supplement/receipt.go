@@ -128,8 +128,8 @@ func (h *Handlers) publishReceipt(ctx context.Context, facts receiptFacts) error
 		hex.EncodeToString(facts.OwnerIndex), strconv.FormatInt(int64(h.ReceiptTTL/time.Second), 10), facts.StaleClaim,
 		enrol.FieldKind, enrol.KindApplication, enrol.FieldStatus, enrol.StatusDocumentsVerified,
 		enrol.FieldAcceptedAt, stamp, enrol.FieldRecordedAt, stamp,
-		"year", strconv.Itoa(facts.Year), "registration", facts.Registration, "district", facts.DistrictCode,
-		"category", facts.CategoryCode, "choices", strconv.FormatInt(facts.CampusID, 10), "supplementary", "1",
+		enrol.FieldYear, strconv.Itoa(facts.Year), enrol.FieldRegistration, facts.Registration, enrol.FieldDistrict, facts.DistrictCode,
+		enrol.FieldCategory, facts.CategoryCode, enrol.FieldChoices, strconv.FormatInt(facts.CampusID, 10), enrol.FieldSupplementary, "1",
 	}
 	var err error
 	for attempt := range 3 {

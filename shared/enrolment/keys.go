@@ -129,4 +129,7 @@ const (
 	FieldDistrict     = "district"
 	FieldCategory     = "category"
 	FieldChoices      = "choices"
+	// FieldSupplementary is "1" on the receipt of a supplementary
+	// application, which staff made for the family.
+	FieldSupplementary = "supplementary"
 )
