@@ -435,6 +435,9 @@ func (r *Restorer) applicationWrites(ctx context.Context, store *enrolment.Store
 		args = append(args, enrol.FieldYear, strconv.Itoa(record.Year), enrol.FieldRegistration, record.RegistrationNumber,
 			enrol.FieldDistrict, record.DistrictCode, enrol.FieldCategory, record.CategoryCode,
 			enrol.FieldChoices, enrol.JoinCampusIDs(record.CampusChoices))
+		if record.Supplementary {
+			args = append(args, enrol.FieldSupplementary, "1")
+		}
 		keys := []string{r.keys.Receipt(record.Number), r.keys.OwnerReceipts(record.OwnerIndex),
 			r.keys.ApplicationClaim(record.Year, record.ChildIndex)}
 		writes[record.Number] = receiptWrite{call: rueidis.LuaExec{Keys: keys, Args: args}, state: row.Status + "|" + note}

@@ -220,7 +220,7 @@ func TestRestoreKeepsWhatHappenedSince(t *testing.T) {
 		`INSERT INTO admission_proposal (application_number, enrolment_year, district_code, outcome, campus_id, choice_rank, campus_rank, reason, priority_note)
 		 SELECT application_number, enrolment_year, district_code, 'admitted', campus_choices[1], 1, 1, '', ''
 		 FROM application WHERE application_number = '`+applications[1]+`'`,
-		`UPDATE application SET status = 'admitted' WHERE application_number = '`+applications[1]+`'`,
+		`UPDATE application SET status = 'admitted', supplementary = true WHERE application_number = '`+applications[1]+`'`,
 		`UPDATE application SET status = 'deleted' WHERE application_number = '`+applications[2]+`'`,
 		`INSERT INTO deletion_request (record_kind, record_number, enrolment_year, district_code, reason, status, requested_by, requested_by_name, decided_at)
 		 VALUES ('application', '`+applications[2]+`', `+strconv.Itoa(env.Year.Year)+`, '`+xuhui+`', '重复报名', 'approved', 1, '管理员', now())`,
@@ -250,6 +250,10 @@ func TestRestoreKeepsWhatHappenedSince(t *testing.T) {
 		if status.Status != want.status || status.Note != want.note {
 			t.Errorf("%s reads %s %q, want %s %q", want.number, status.Status, status.Note, want.status, want.note)
 		}
+	}
+
+	if fields := env.Receipt(t, applications[1]); fields[enrol.FieldSupplementary] != "1" {
+		t.Errorf("the supplementary application's receipt has %s = %q, want 1", enrol.FieldSupplementary, fields[enrol.FieldSupplementary])
 	}
 
 	// Only the admitted application is live: the returned one's and the
