@@ -66,11 +66,12 @@ func TestLoadReadsBackWhatWasStored(t *testing.T) {
 	}
 
 	statuses, err := store.StoredStatuses(ctx, enrol.KindRegistration, "", time.Time{}, 10)
-	want := []enrolment.StoredStatus{{Number: full, Status: enrol.StatusRecorded}, {Number: sparse, Status: enrol.StatusRecorded}}
-	if err != nil || !reflect.DeepEqual(statuses, want) {
-		t.Errorf("StoredStatuses = %v, %v; want %v", statuses, err, want)
+	wantStatuses := []enrolment.StoredStatus{{Number: full, Status: enrol.StatusRecorded}, {Number: sparse, Status: enrol.StatusRecorded}}
+	if err != nil || !reflect.DeepEqual(statuses, wantStatuses) {
+		t.Errorf("StoredStatuses = %v, %v; want %v", statuses, err, wantStatuses)
 	}
-	if statuses, err = store.StoredStatuses(ctx, enrol.KindRegistration, full, time.Time{}, 10); err != nil || !reflect.DeepEqual(statuses, want[1:]) {
-		t.Errorf("StoredStatuses after %s = %v, %v; want %v", full, statuses, err, want[1:])
+	statuses, err = store.StoredStatuses(ctx, enrol.KindRegistration, full, time.Time{}, 10)
+	if err != nil || !reflect.DeepEqual(statuses, wantStatuses[1:]) {
+		t.Errorf("StoredStatuses after %s = %v, %v; want %v", full, statuses, err, wantStatuses[1:])
 	}
 }
