@@ -44,9 +44,9 @@ const pageSize = 1000
 // enrol.FieldNumberTaken. The edge handed the stored record's number to
 // another family after Redis lost its counter, and the drainer rejected
 // that family's submission and asked it to submit again. The number
-// belongs to the stored record, so its family gets the receipt back, and
-// the rejected one moves to enrol.Keys.RejectedReceipt, where that family
-// still reads it.
+// belongs to the stored record, so its family gets the receipt back. The
+// rejected one moves to the name enrol.RejectedReceipt in its family's
+// set, whose list and status page still show it.
 //
 // The claim is overwritten. For a registration that is right, because
 // PostgreSQL's unique keys reject any other record of the child. An
@@ -57,11 +57,13 @@ const pageSize = 1000
 // of memory, instead of after the RENAME.
 //
 // KEYS[1] receipt, KEYS[2] owner set, KEYS[3] claim, KEYS[4] print layout
-// (registrations only). ARGV[1] TTL in seconds, ARGV[2] number, ARGV[3]
-// claim value, or "" when the record holds no claim, ARGV[4] print layout
-// or "", ARGV[5] the mode, ARGV[6] the owner in hex, ARGV[7] the prefix of
-// the rejected receipts' keys, ARGV[8..] receipt field/value pairs.
-// Returns 1 when it wrote.
+// (registrations only).
+//
+// ARGV[1] TTL in seconds, ARGV[2] number, ARGV[3] claim value, or "" when
+// the record holds no claim, ARGV[4] print layout or "". ARGV[5] the
+// mode, ARGV[6] the owner in hex. ARGV[7] and ARGV[8] the key prefixes of
+// receipts and owner sets. ARGV[9..] receipt field/value pairs. Returns 1
+// when it wrote.
 //
 // The modes: "restore" writes a missing receipt. "update" writes the
 // fields of an existing receipt again and releases the claim of a record
@@ -78,9 +80,9 @@ local function release()
   end
 end
 local exists = redis.call('EXISTS', KEYS[1]) == 1
-local taken = exists and redis.call('HEXISTS', KEYS[1], '` + enrol.FieldNumberTaken + `') == 1
+local handedOutTwice = exists and redis.call('HEXISTS', KEYS[1], '` + enrol.FieldNumberTaken + `') == 1
 if mode ~= 'restore' then
-  if not exists or taken or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[6] then
+  if not exists or handedOutTwice or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[6] then
     return 0
   end
   if mode == 'remove' then
@@ -92,23 +94,31 @@ if mode ~= 'restore' then
     release()
     return 1
   end
-  redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 9))
   if ARGV[3] == '' then release() end
   return 1
 end
-if exists and not taken then
+if exists and not handedOutTwice then
   return 0
 end
-if taken then
-  local rejected = redis.call('HGET', KEYS[1], 'owner')
-  if rejected then
-    redis.call('RENAME', KEYS[1], ARGV[7] .. number .. ':' .. rejected)
+if handedOutTwice then
+  local rejectedOwner = redis.call('HGET', KEYS[1], 'owner')
+  if rejectedOwner then
+    local rejected = number .. '` + enrol.RejectedSeparator + `' .. rejectedOwner
+    redis.call('RENAME', KEYS[1], ARGV[7] .. rejected)
+    local rejectedSet = ARGV[8] .. rejectedOwner
+    redis.call('SREM', rejectedSet, number)
+    redis.call('SADD', rejectedSet, rejected)
+    local left = redis.call('TTL', ARGV[7] .. rejected)
+    if left > 0 and redis.call('TTL', rejectedSet) < left then
+      redis.call('EXPIRE', rejectedSet, left)
+    end
   else
     redis.call('DEL', KEYS[1])
   end
 end
 local ttl = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SADD', KEYS[2], number)
 if redis.call('TTL', KEYS[2]) < ttl then
@@ -303,7 +313,7 @@ func (r *Restorer) restorePage(ctx context.Context, store *enrolment.Store, kind
 		if !ok {
 			// Deleted since the read: take back what was written.
 			update = first[number]
-			update.call.Args = append([]string{}, update.call.Args[:7]...)
+			update.call.Args = append([]string{}, update.call.Args[:8]...)
 			update.call.Args[2], update.call.Args[4] = "", modeRemove
 		} else if update.state == first[number].state {
 			continue
@@ -395,7 +405,7 @@ func (r *Restorer) registrationWrites(ctx context.Context, store *enrolment.Stor
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		claim := record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + owner
-		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner, r.keys.RejectedReceiptPrefix()}
+		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner, r.keys.ReceiptPrefix(), r.keys.OwnerPrefix()}
 		args = append(args, receiptFields(enrol.KindRegistration, row.Status, owner, record.AcceptedAt, row.RecordedAt, row.Note)...)
 		args = append(args, enrol.FieldRecord, string(body), enrol.FieldFacts, enrol.PackRegistrationFacts(record))
 		if layout.id != "" {
@@ -430,7 +440,7 @@ func (r *Restorer) applicationWrites(ctx context.Context, store *enrolment.Store
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		note := applicationNote(row)
-		args := []string{ttl, record.Number, claim, "", mode, owner, r.keys.RejectedReceiptPrefix()}
+		args := []string{ttl, record.Number, claim, "", mode, owner, r.keys.ReceiptPrefix(), r.keys.OwnerPrefix()}
 		args = append(args, receiptFields(enrol.KindApplication, row.Status, owner, record.AcceptedAt, row.RecordedAt, note)...)
 		args = append(args, enrol.FieldYear, strconv.Itoa(record.Year), enrol.FieldRegistration, record.RegistrationNumber,
 			enrol.FieldDistrict, record.DistrictCode, enrol.FieldCategory, record.CategoryCode,

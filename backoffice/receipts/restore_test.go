@@ -330,14 +330,14 @@ func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
 		status, err := env.Service.ReceiptStatus(ctx, first, registration)
 		return err == nil && status.Status == enrol.StatusRecorded, nil
 	})
-	// The second family still reads its rejected receipt, whose note tells it to
-	// submit again.
+	// The second family still reads its rejected receipt, whose note
+	// requests a new submission.
 	status, err := env.Service.ReceiptStatus(ctx, second, registration)
 	if err != nil || status.Status != enrol.StatusFailed || status.StatusLabel != enrol.NumberTakenLabel || status.Note == "" {
 		t.Errorf("the second family reads %+v, %v; want its rejected receipt", status, err)
 	}
 	list, err := env.Service.OwnerReceipts(ctx, second)
-	if err != nil || len(list) != 1 || list[0].Status != enrol.StatusFailed {
+	if err != nil || len(list) != 1 || list[0].Status != enrol.StatusFailed || list[0].ReceiptNumber != registration {
 		t.Errorf("the second family lists %+v, %v; want its rejected receipt", list, err)
 	}
 	if fields := env.Receipt(t, registration); fields[enrol.FieldOwner] != hex.EncodeToString(env.Service.OwnerIndex(first)) {

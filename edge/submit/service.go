@@ -626,12 +626,12 @@ func (s *Service) ReceiptStatus(ctx context.Context, subject, number string) (St
 
 // rejectedReceipt reads the parent's receipt of a submission rejected
 // because its number is stored for another family's record
-// (enrolment.Keys.RejectedReceipt), or returns errNotOwner. Only the status
+// (enrolment.RejectedReceipt), or returns errNotOwner. Only the status
 // pages read it: the receipt is failed, and nothing else may use it.
 func (s *Service) rejectedReceipt(ctx context.Context, owner []byte, number string) (map[string]string, error) {
 	ctx, cancel := api.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	fields, err := s.Redis.Do(ctx, s.Redis.B().Hgetall().Key(s.Keys.RejectedReceipt(number, owner)).Build()).AsStrMap()
+	fields, err := s.Redis.Do(ctx, s.Redis.B().Hgetall().Key(s.Keys.Receipt(enrolment.RejectedReceipt(number, hex.EncodeToString(owner)))).Build()).AsStrMap()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLookupUnavailable, err)
 	}
@@ -691,14 +691,10 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 	if len(numbers) > 50 {
 		numbers = numbers[:50]
 	}
-	// Each number's rejected receipt is read too: a number handed out twice
-	// after Redis lost writes may hold the family's stored record and, for
-	// another of its children, a rejected one (enrolment.Keys.RejectedReceipt).
-	commands := make(rueidis.Commands, 0, 2*len(numbers)+1)
+	commands := make(rueidis.Commands, 0, len(numbers)+1)
 	commands = append(commands, s.Redis.B().Get().Key(s.Keys.Watermark()).Build())
 	for _, number := range numbers {
-		commands = append(commands, s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build(),
-			s.Redis.B().Hgetall().Key(s.Keys.RejectedReceipt(number, owner)).Build())
+		commands = append(commands, s.Redis.B().Hgetall().Key(s.Keys.Receipt(number)).Build())
 	}
 	results := s.Redis.DoMulti(ctx, commands...)
 	watermark, err := watermarkOf(results[0])
@@ -713,7 +709,7 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 		}
 		if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
 			fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)
-			statuses = append(statuses, s.statusOf(numbers[i/2], fields))
+			statuses = append(statuses, s.statusOf(enrolment.ReceiptNumber(numbers[i]), fields))
 		}
 	}
 	acceptedAt := func(status Status) time.Time {

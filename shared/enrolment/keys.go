@@ -3,6 +3,7 @@ package enrolment
 import (
 	"encoding/hex"
 	"strconv"
+	"strings"
 )
 
 // Keys builds the Redis key names of the enrolment path. Every key starts
@@ -59,18 +60,6 @@ func (k Keys) ReceiptPrefix() string { return k.Prefix + "receipt:" }
 // Receipt is the hash with the status and facts of one receipt.
 func (k Keys) Receipt(number string) string { return k.ReceiptPrefix() + number }
 
-// RejectedReceiptPrefix precedes "number:owner" in the key of a rejected
-// receipt (RejectedReceipt).
-func (k Keys) RejectedReceiptPrefix() string { return k.Prefix + "receipt-rejected:" }
-
-// RejectedReceipt keeps the receipt of a submission that was handed a
-// number stored for another family's record, after the back office gave
-// the number's receipt back to that family (backoffice/receipts). The
-// rejected family still reads its status there.
-func (k Keys) RejectedReceipt(number string, ownerIndex []byte) string {
-	return k.RejectedReceiptPrefix() + number + ":" + hex.EncodeToString(ownerIndex)
-}
-
 // PrintLayout holds the print layout of one form schema version, which
 // registration receipts name by id instead of each carrying a copy.
 func (k Keys) PrintLayout(id string) string { return k.Prefix + "printlayout:" + id }
@@ -78,7 +67,8 @@ func (k Keys) PrintLayout(id string) string { return k.Prefix + "printlayout:" +
 // OwnerPrefix precedes an owner index in the key of the owner's receipt set.
 func (k Keys) OwnerPrefix() string { return k.Prefix + "owner:" }
 
-// OwnerReceipts is the set of receipt numbers a parent holds.
+// OwnerReceipts is the set of receipt numbers a parent holds. A member may
+// also name a rejected receipt (RejectedReceipt).
 func (k Keys) OwnerReceipts(ownerIndex []byte) string {
 	return k.OwnerPrefix() + hex.EncodeToString(ownerIndex)
 }
@@ -133,3 +123,24 @@ const (
 	// application, which staff made for the family.
 	FieldSupplementary = "supplementary"
 )
+
+// RejectedSeparator joins a number and its owner in the name of a rejected
+// receipt (RejectedReceipt). Receipt numbers are digits, so such a name is
+// never a number.
+const RejectedSeparator = ":rejected:"
+
+// RejectedReceipt names, in the owner's set and as Keys.Receipt's argument,
+// the receipt of a submission that was handed a number stored for another
+// record, once the back office gave the number's receipt back to that
+// record's family (backoffice/receipts). The rejected family reads it in
+// its list like any receipt.
+func RejectedReceipt(number, ownerHex string) string {
+	return number + RejectedSeparator + ownerHex
+}
+
+// ReceiptNumber returns the number of a receipt named in an owner's set:
+// the name itself, or the number of a rejected receipt.
+func ReceiptNumber(name string) string {
+	number, _, _ := strings.Cut(name, RejectedSeparator)
+	return number
+}

@@ -24,3 +24,13 @@ func TestEffectiveStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestReceiptNumberOfRejectedReceipt(t *testing.T) {
+	rejected := RejectedReceipt("202700000013", "ab01")
+	if got := ReceiptNumber(rejected); got != "202700000013" {
+		t.Errorf("ReceiptNumber(%q) = %q, want 202700000013", rejected, got)
+	}
+	if got := ReceiptNumber("202700000013"); got != "202700000013" {
+		t.Errorf("ReceiptNumber of a plain number = %q, want it unchanged", got)
+	}
+}
