@@ -159,8 +159,8 @@ func (s *Store) LoadApplications(ctx context.Context, numbers []string) ([]Store
 	return stored, nil
 }
 
-// loadRows runs query with the numbers on a pgx connection of the pool,
-// whose scanning reads arrays such as bytea[] directly, and scans each row.
+// loadRows runs query with the numbers and scans each row. It uses the
+// pool's pgx connection, whose scanning reads arrays such as bytea[].
 func loadRows[T any](ctx context.Context, s *Store, query string, numbers []string, scan func(pgx.Rows) (T, error)) ([]T, error) {
 	conn, err := s.DB.Conn(ctx)
 	if err != nil {

@@ -145,6 +145,7 @@ const (
 // Restorer writes missing receipts back from PostgreSQL.
 type Restorer struct {
 	db       *sqlx.DB
+	store    *enrolment.Store
 	redis    rueidis.Client
 	keys     enrol.Keys
 	ttl      time.Duration
@@ -167,7 +168,7 @@ func New(db *sqlx.DB, redis rueidis.Client, keys enrol.Keys, ttl time.Duration, 
 	if registry != nil {
 		registry.MustRegister(restored)
 	}
-	return &Restorer{db: db, redis: redis, keys: keys, ttl: ttl, restored: restored, trigger: make(chan struct{}, 1)}
+	return &Restorer{db: db, store: &enrolment.Store{DB: db}, redis: redis, keys: keys, ttl: ttl, restored: restored, trigger: make(chan struct{}, 1)}
 }
 
 // Trigger requests a restore from Run and returns at once. Triggers that
@@ -229,13 +230,12 @@ type Summary struct {
 // run while the edge takes submissions.
 func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 	var summary Summary
-	store := &enrolment.Store{DB: r.db}
 	layouts := map[int]printLayout{}
 	for _, kind := range []string{enrol.KindRegistration, enrol.KindApplication} {
 		after := ""
 		for {
 			now := time.Now()
-			stored, err := store.StoredStatuses(ctx, kind, after, now.Add(-r.ttl), pageSize)
+			stored, err := r.store.StoredStatuses(ctx, kind, after, now.Add(-r.ttl), pageSize)
 			if err != nil {
 				return summary, err
 			}
@@ -249,7 +249,7 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 				return summary, err
 			}
 			if len(behind) > 0 {
-				writes, err := r.writes(ctx, store, kind, behind, layouts, now, modeUpdate)
+				writes, err := r.writes(ctx, kind, behind, layouts, now, modeUpdate)
 				if err != nil {
 					return summary, err
 				}
@@ -262,7 +262,7 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 			if len(missing) == 0 {
 				continue
 			}
-			written, err := r.restorePage(ctx, store, kind, missing, layouts, now)
+			written, err := r.restorePage(ctx, kind, missing, layouts, now)
 			if kind == enrol.KindRegistration {
 				summary.Registrations += written
 			} else {
@@ -289,8 +289,8 @@ type receiptWrite struct {
 // Redis skipped the receipt that was not there yet. So the records written
 // are read again afterwards, and a receipt whose record changed is
 // written again.
-func (r *Restorer) restorePage(ctx context.Context, store *enrolment.Store, kind string, numbers []string, layouts map[int]printLayout, now time.Time) (int, error) {
-	first, err := r.writes(ctx, store, kind, numbers, layouts, now, modeRestore)
+func (r *Restorer) restorePage(ctx context.Context, kind string, numbers []string, layouts map[int]printLayout, now time.Time) (int, error) {
+	first, err := r.writes(ctx, kind, numbers, layouts, now, modeRestore)
 	if err != nil {
 		return 0, err
 	}
@@ -298,11 +298,12 @@ func (r *Restorer) restorePage(ctx context.Context, store *enrolment.Store, kind
 		r.beforeWrite()
 	}
 	written, err := r.run(ctx, numbers, first)
+	r.restored.Add(float64(len(written)))
 	if err != nil || len(written) == 0 {
 		return len(written), err
 	}
 
-	again, err := r.writes(ctx, store, kind, written, layouts, now, modeUpdate)
+	again, err := r.writes(ctx, kind, written, layouts, now, modeUpdate)
 	if err != nil {
 		return len(written), err
 	}
@@ -332,11 +333,11 @@ func (r *Restorer) restorePage(ctx context.Context, store *enrolment.Store, kind
 
 // writes reads the stored records numbers and returns restoreScript's
 // call in mode for each, by number. A record no longer stored has none.
-func (r *Restorer) writes(ctx context.Context, store *enrolment.Store, kind string, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
+func (r *Restorer) writes(ctx context.Context, kind string, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
 	if kind == enrol.KindRegistration {
-		return r.registrationWrites(ctx, store, numbers, layouts, now, mode)
+		return r.registrationWrites(ctx, numbers, layouts, now, mode)
 	}
-	return r.applicationWrites(ctx, store, numbers, now, mode)
+	return r.applicationWrites(ctx, numbers, now, mode)
 }
 
 // compare reads the receipts of the stored records and returns the
@@ -382,8 +383,8 @@ func (r *Restorer) ttlLeft(acceptedAt, now time.Time) string {
 	return strconv.FormatInt(int64(left/time.Second), 10)
 }
 
-func (r *Restorer) registrationWrites(ctx context.Context, store *enrolment.Store, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
-	stored, err := store.LoadRegistrations(ctx, numbers)
+func (r *Restorer) registrationWrites(ctx context.Context, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
+	stored, err := r.store.LoadRegistrations(ctx, numbers)
 	if err != nil {
 		return nil, err
 	}
@@ -399,12 +400,12 @@ func (r *Restorer) registrationWrites(ctx context.Context, store *enrolment.Stor
 		if err != nil {
 			return nil, fmt.Errorf("encode registration %s: %w", record.Number, err)
 		}
-		layout, err := r.printLayout(ctx, layouts, record.SchemaVersion)
+		layout, err := r.layoutOf(ctx, layouts, record.SchemaVersion)
 		if err != nil {
 			return nil, err
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
-		claim := record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + owner
+		claim := enrol.ClaimValue(record.Number, record.PayloadHash, owner)
 		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner, r.keys.ReceiptPrefix(), r.keys.OwnerPrefix()}
 		args = append(args, receiptFields(enrol.KindRegistration, row.Status, owner, record.AcceptedAt, row.RecordedAt, row.Note)...)
 		args = append(args, enrol.FieldRecord, string(body), enrol.FieldFacts, enrol.PackRegistrationFacts(record))
@@ -421,8 +422,8 @@ func (r *Restorer) registrationWrites(ctx context.Context, store *enrolment.Stor
 	return writes, nil
 }
 
-func (r *Restorer) applicationWrites(ctx context.Context, store *enrolment.Store, numbers []string, now time.Time, mode string) (map[string]receiptWrite, error) {
-	stored, err := store.LoadApplications(ctx, numbers)
+func (r *Restorer) applicationWrites(ctx context.Context, numbers []string, now time.Time, mode string) (map[string]receiptWrite, error) {
+	stored, err := r.store.LoadApplications(ctx, numbers)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +437,7 @@ func (r *Restorer) applicationWrites(ctx context.Context, store *enrolment.Store
 		}
 		claim := ""
 		if row.Status != enrol.StatusReturned && row.Status != enrol.StatusDeleted {
-			claim = record.Number + "|" + hex.EncodeToString(record.PayloadHash) + "|" + record.DistrictCode
+			claim = enrol.ClaimValue(record.Number, record.PayloadHash, record.DistrictCode)
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		note := applicationNote(row)
@@ -509,9 +510,6 @@ func (r *Restorer) run(ctx context.Context, numbers []string, writes map[string]
 			written = append(written, called[i])
 		}
 	}
-	if len(calls) > 0 && calls[0].Args[4] == modeRestore {
-		r.restored.Add(float64(len(written)))
-	}
 	return written, first
 }
 
@@ -521,11 +519,11 @@ type printLayout struct {
 	id     string
 }
 
-// printLayout returns the print layout of the city-wide registration form
+// layoutOf returns the print layout of the city-wide registration form
 // version a record was made with, which its receipt names. A version
 // missing from the database gives none, and the edge prints such a record
 // with the current form's labels.
-func (r *Restorer) printLayout(ctx context.Context, layouts map[int]printLayout, version int) (printLayout, error) {
+func (r *Restorer) layoutOf(ctx context.Context, layouts map[int]printLayout, version int) (printLayout, error) {
 	if layout, ok := layouts[version]; ok {
 		return layout, nil
 	}

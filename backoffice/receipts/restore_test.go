@@ -294,15 +294,11 @@ func TestDrainerWritesBackLostReceipts(t *testing.T) {
 	})
 }
 
-// TestRestoreAfterNumberHandedOutAgain covers a Redis that lost a stored
-// registration's receipt together with the counter, so that the edge
-// handed its number to another family. The stored record's family gets
-// the receipt back, and the other family keeps reading its rejected
-// receipt and gets a new number when it submits again.
-func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
-	env := backofficetest.New(t)
-	ctx := context.Background()
-	first, second := backofficetest.Subject(1), backofficetest.Subject(2)
+// handOutTwice stores a registration of child 1 by parent first, makes
+// Redis lose the receipts and the counter, and has parent second register
+// child 2, which draws the stored number again. It returns that number.
+func handOutTwice(t *testing.T, env *backofficetest.Env, first, second string) string {
+	t.Helper()
 	registration := env.Register(t, first, env.ShanghaiChild(t, 1, xuhui, xuhui))
 	drainAll(t, env)
 	loseReceipts(t, env)
@@ -312,19 +308,37 @@ func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
 	if again := env.Register(t, second, env.ShanghaiChild(t, 2, xuhui, xuhui)); again != registration {
 		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, registration)
 	}
+	return registration
+}
 
-	// The restore runs inside the drainer's call, so a call made before
-	// the drainer marks the receipt taken would miss it.
+// startRestoringDrainer starts a drainer that restores receipts inside its
+// OnLostWrites call, so a call made before the drainer marks a number
+// handed out twice would miss that receipt.
+func startRestoringDrainer(t *testing.T, env *backofficetest.Env) {
+	t.Helper()
 	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
 	config := backofficetest.DrainConfig("drainer-1")
 	config.SequenceCheck = time.Hour
 	drainer := env.Drainer(config)
 	drainer.OnLostWrites = func() {
-		if _, err := restorer.Restore(ctx); err != nil {
+		if _, err := restorer.Restore(context.Background()); err != nil {
 			t.Errorf("Restore: %v", err)
 		}
 	}
 	backofficetest.Start(t, drainer)
+}
+
+// TestRestoreAfterNumberHandedOutAgain covers a Redis that lost a stored
+// registration's receipt together with the counter, so that the edge
+// handed its number to another family. The stored record's family gets
+// the receipt back, and the other family keeps reading its rejected
+// receipt and gets a new number when it submits again.
+func TestRestoreAfterNumberHandedOutAgain(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	first, second := backofficetest.Subject(1), backofficetest.Subject(2)
+	registration := handOutTwice(t, env, first, second)
+	startRestoringDrainer(t, env)
 
 	backofficetest.WaitFor(t, drainWait, "the first family's receipt written back", func() (bool, error) {
 		status, err := env.Service.ReceiptStatus(ctx, first, registration)
@@ -449,26 +463,8 @@ func TestRestoreKeepsSameFamilysRejectedReceipt(t *testing.T) {
 	env := backofficetest.New(t)
 	ctx := context.Background()
 	parent := backofficetest.Subject(1)
-	registration := env.Register(t, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
-	drainAll(t, env)
-	loseReceipts(t, env)
-	if err := env.Do(env.Redis.Client.B().Del().Key(env.Keys.RegistrationSequence(env.Year.Year)).Build()).Error(); err != nil {
-		t.Fatal(err)
-	}
-	if again := env.Register(t, parent, env.ShanghaiChild(t, 2, xuhui, xuhui)); again != registration {
-		t.Fatalf("with the counter lost, the edge handed out %s, want the stored %s again", again, registration)
-	}
-
-	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
-	config := backofficetest.DrainConfig("drainer-1")
-	config.SequenceCheck = time.Hour
-	drainer := env.Drainer(config)
-	drainer.OnLostWrites = func() {
-		if _, err := restorer.Restore(ctx); err != nil {
-			t.Errorf("Restore: %v", err)
-		}
-	}
-	backofficetest.Start(t, drainer)
+	registration := handOutTwice(t, env, parent, parent)
+	startRestoringDrainer(t, env)
 	backofficetest.WaitFor(t, drainWait, "both receipts listed", func() (bool, error) {
 		list, err := env.Service.OwnerReceipts(ctx, parent)
 		return err == nil && len(list) == 2, nil

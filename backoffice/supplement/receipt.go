@@ -124,7 +124,7 @@ func (h *Handlers) publishReceipt(ctx context.Context, facts receiptFacts) error
 		h.Keys.OwnerReceipts(facts.OwnerIndex), h.Keys.Receipt(facts.Registration),
 	}
 	args := []string{
-		facts.Number, facts.Number + "|" + hex.EncodeToString(facts.PayloadHash) + "|" + facts.DistrictCode,
+		facts.Number, enrol.ClaimValue(facts.Number, facts.PayloadHash, facts.DistrictCode),
 		hex.EncodeToString(facts.OwnerIndex), strconv.FormatInt(int64(h.ReceiptTTL/time.Second), 10), facts.StaleClaim,
 		enrol.FieldKind, enrol.KindApplication, enrol.FieldStatus, enrol.StatusDocumentsVerified,
 		enrol.FieldAcceptedAt, stamp, enrol.FieldRecordedAt, stamp,

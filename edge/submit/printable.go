@@ -23,17 +23,14 @@ import (
 	"github.com/sh-preschool/preschool/shared/formpdf"
 )
 
-// Receipt fields from which the edge prints a registration form: the
-// record's stream body, whose personal values stay sealed until a PDF is
-// requested, and the ID of the print layout of the schema version it was
-// made with (Keys.PrintLayout), so the PDF keeps that version's labels
-// after a newer one is published and needs no database. Receipts written
-// before layouts had IDs carry the layout itself in printLayoutField.
-const (
-	recordField        = enrolment.FieldRecord
-	printLayoutIDField = enrolment.FieldPrintLayoutID
-	printLayoutField   = "print_layout"
-)
+// printLayoutField carries the print layout itself in receipts written
+// before layouts had IDs. The edge prints a registration form from the
+// receipt's enrolment.FieldRecord, whose personal values stay sealed until
+// a PDF is requested, and the layout that enrolment.FieldPrintLayoutID
+// names (Keys.PrintLayout). So the PDF keeps the labels of the schema
+// version the parent used after a newer one is published, and needs no
+// database.
+const printLayoutField = "print_layout"
 
 var (
 	errNoPrintable = apierror.New(http.StatusNotFound, "printable_not_found",
@@ -263,7 +260,7 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	if err != nil {
 		return formpdf.Document{}, err
 	}
-	body, ok := fields[recordField]
+	body, ok := fields[enrolment.FieldRecord]
 	if !ok {
 		return formpdf.Document{}, errNoPrintable
 	}
@@ -272,7 +269,7 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 		return formpdf.Document{}, fmt.Errorf("%w: decode the record of %s: %w", errPrintableBroken, number, err)
 	}
 	encoded := fields[printLayoutField]
-	if id := fields[printLayoutIDField]; id != "" {
+	if id := fields[enrolment.FieldPrintLayoutID]; id != "" {
 		if encoded, err = s.printLayout(ctx, c, number, id); err != nil {
 			return formpdf.Document{}, err
 		}

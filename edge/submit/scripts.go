@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/redis/rueidis"
+
+	"github.com/sh-preschool/preschool/shared/enrolment"
 )
 
 // The scripts run in one round trip and atomically: a receipt is handed out
@@ -64,7 +66,7 @@ end
 // ARGV[1] payload hash, ARGV[2] year, ARGV[3] receipt key prefix,
 // ARGV[4] owner set key, ARGV[5] stream body, ARGV[6] accepted_at,
 // ARGV[7] owner index, ARGV[8] TTL in seconds, ARGV[9..] receipt fact
-// field/value pairs. The receipt also keeps the stream body in recordField,
+// field/value pairs. The receipt also keeps the stream body in enrolment.FieldRecord,
 // from which the edge prints the form.
 //
 // Returns {1, number} for a new registration, {0, "number|hash|owner"}
@@ -89,7 +91,7 @@ local number = payload .. luhn(payload)
 local entry = redis.call('XADD', KEYS[3], '*', 'kind', 'registration', 'number', number, 'body', ARGV[5])
 redis.call('SET', KEYS[1], number .. '|' .. ARGV[1] .. '|' .. ARGV[7], 'EX', ttl)
 local receipt = ARGV[3] .. number
-redis.call('HSET', receipt, 'kind', 'registration', 'status', 'accepted', 'entry', entry, 'owner', ARGV[7], 'accepted_at', ARGV[6], '` + recordField + `', ARGV[5], unpack(ARGV, 9))
+redis.call('HSET', receipt, 'kind', 'registration', 'status', 'accepted', 'entry', entry, 'owner', ARGV[7], 'accepted_at', ARGV[6], '` + enrolment.FieldRecord + `', ARGV[5], unpack(ARGV, 9))
 redis.call('EXPIRE', receipt, ttl)
 redis.call('SADD', ARGV[4], number)
 redis.call('EXPIRE', ARGV[4], ttl)

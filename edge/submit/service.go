@@ -147,7 +147,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 
 	args := []string{hash, strconv.Itoa(registration.Year), s.Keys.ReceiptPrefix(), s.Keys.OwnerReceipts(owner),
 		string(body), now.UTC().Format(time.RFC3339Nano), hex.EncodeToString(owner), s.ttlSeconds(),
-		factsField, enrolment.PackRegistrationFacts(record), printLayoutIDField, form.PrintLayoutID}
+		enrolment.FieldFacts, enrolment.PackRegistrationFacts(record), enrolment.FieldPrintLayoutID, form.PrintLayoutID}
 	keys := []string{s.Keys.RegistrationClaim(registration.Year, record.ChildIndex), s.Keys.RegistrationSequence(registration.Year), s.Keys.Stream(),
 		s.Keys.PrintLayout(form.PrintLayoutID)}
 	if key := api.RevocationKey(ctx); key != "" {
@@ -376,10 +376,6 @@ func (s *Service) ttlSeconds() string {
 	return strconv.FormatInt(int64(s.ReceiptTTL/time.Second), 10)
 }
 
-// factsField carries a registration's facts for the application step
-// (enrolment.PackRegistrationFacts).
-const factsField = enrolment.FieldFacts
-
 // packedFacts is the unpacked form of a receipt's facts field.
 type packedFacts []string
 
@@ -421,7 +417,7 @@ func sealedAddresses(number string, fields map[string]string, facts packedFacts)
 		hukou, _ = hex.DecodeString(facts[15])
 		return residence, hukou
 	}
-	body, ok := fields[recordField]
+	body, ok := fields[enrolment.FieldRecord]
 	if !ok {
 		return nil, nil
 	}
@@ -451,7 +447,7 @@ func (s *Service) RegistrationFacts(ctx context.Context, owner []byte, number st
 	if err != nil {
 		return nil, err
 	}
-	facts, ok := unpackFacts(fields[factsField])
+	facts, ok := unpackFacts(fields[enrolment.FieldFacts])
 	if !ok {
 		return nil, errNotOwner
 	}
@@ -656,7 +652,7 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 	if status.Status == enrolment.StatusFailed && fields[enrolment.FieldNumberTaken] != "" {
 		status.StatusLabel = enrolment.NumberTakenLabel
 	}
-	if facts, ok := unpackFacts(fields[factsField]); ok {
+	if facts, ok := unpackFacts(fields[enrolment.FieldFacts]); ok {
 		status.ResidenceDistrictCode, status.HukouDistrictCode = facts.residenceDistrict(), facts.hukouDistrict()
 	}
 	if choices := fields[enrolment.FieldChoices]; choices != "" {

@@ -49,6 +49,13 @@ func (k Keys) RegistrationSequence(year int) string {
 	return k.Prefix + "seq:reg:" + strconv.Itoa(year)
 }
 
+// ClaimValue is the value of a child's claim: the number, the hex payload
+// hash and, for a registration, the owner index in hex, for an
+// application, the district code. The edge's claim scripts write the same.
+func ClaimValue(number string, payloadHash []byte, ownerOrDistrict string) string {
+	return number + "|" + hex.EncodeToString(payloadHash) + "|" + ownerOrDistrict
+}
+
 // ApplicationSequence is the counter behind a district's application numbers.
 func (k Keys) ApplicationSequence(year int, districtCode string) string {
 	return k.Prefix + "seq:app:" + strconv.Itoa(year) + ":" + districtCode
