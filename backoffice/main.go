@@ -404,7 +404,7 @@ func runPublish(ctx context.Context, reader *config.Reader) error {
 // Redis lost writes. An operator runs this after a failover or a restore
 // of Redis from a backup.
 func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
-	ttl := server.ReceiptTTL(reader)
+	ttl := enrol.ReceiptTTL(reader)
 	if err := reader.Err(); err != nil {
 		return err
 	}
@@ -422,7 +422,7 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
 	// when it starts, so a prefix without it is likely mistyped.
 	published, err := redis.Do(ctx, redis.B().Exists().Key(keys.Snapshot()).Build()).AsInt64()
 	if err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return fmt.Errorf("read the configuration snapshot's key from Redis at REDIS_ADDR: %w", err)
 	}
 	if published == 0 {
 		fmt.Fprintf(os.Stderr, "warning: Redis holds no configuration snapshot under REDIS_PREFIX %q; check that the edges use this prefix\n", keys.Prefix)

@@ -11,6 +11,7 @@ import (
 	"github.com/sh-preschool/preschool/backoffice/staff"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
+	enrol "github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/linkhealth"
 )
 
@@ -103,12 +104,6 @@ type Config struct {
 	SystemStateDiskPath string
 }
 
-// ReceiptTTL reads EDGE_RECEIPT_TTL, the lifetime of receipts and claims
-// in Redis, which the edge and the back office share.
-func ReceiptTTL(r *config.Reader) time.Duration {
-	return r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour)
-}
-
 // LoadConfig reads the configuration from the environment.
 func LoadConfig(r *config.Reader) (Config, error) {
 	hostname, err := os.Hostname()
@@ -140,7 +135,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		DrainClaimInterval:      r.Duration("DRAIN_CLAIM_INTERVAL", 10*time.Second, 10*time.Millisecond),
 		DrainMaxDeliveries:      r.Int("DRAIN_MAX_DELIVERIES", 5, 1, 1000),
 		DrainTrimInterval:       r.Duration("DRAIN_TRIM_INTERVAL", 5*time.Second, 10*time.Millisecond),
-		ReceiptTTL:              ReceiptTTL(r),
+		ReceiptTTL:              enrol.ReceiptTTL(r),
 		VerifyInterval:          r.Duration("VERIFY_INTERVAL", 2*time.Second, 10*time.Millisecond),
 		VerifyBatchSize:         r.Int("VERIFY_BATCH_SIZE", 100, 1, 100),
 		VerifyMaxAttempts:       r.Int("VERIFY_MAX_ATTEMPTS", 3, 1, 100),

@@ -12,6 +12,7 @@ import (
 	"github.com/sh-preschool/preschool/edge/prefill"
 	"github.com/sh-preschool/preschool/shared/config"
 	"github.com/sh-preschool/preschool/shared/crypto"
+	"github.com/sh-preschool/preschool/shared/enrolment"
 	"github.com/sh-preschool/preschool/shared/formpdf"
 	"github.com/sh-preschool/preschool/shared/linkhealth"
 )
@@ -98,7 +99,7 @@ func LoadConfig(r *config.Reader) (Config, error) {
 		ReadTimeout:          r.Duration("EDGE_READ_TIMEOUT", 10*time.Second, time.Second),
 		WriteTimeout:         r.Duration("EDGE_WRITE_TIMEOUT", 10*time.Second, time.Second),
 		IdleTimeout:          r.Duration("EDGE_IDLE_TIMEOUT", 60*time.Second, time.Second),
-		ReceiptTTL:           r.Duration("EDGE_RECEIPT_TTL", 400*24*time.Hour, time.Hour),
+		ReceiptTTL:           enrolment.ReceiptTTL(r),
 		BacklogInterval:      r.Duration("EDGE_BACKLOG_INTERVAL", 250*time.Millisecond, 10*time.Millisecond),
 		TLSCertFile:          r.String("EDGE_TLS_CERT_FILE", ""),
 		TLSKeyFile:           r.String("EDGE_TLS_KEY_FILE", ""),
