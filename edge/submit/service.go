@@ -705,6 +705,9 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 		}
 		if len(fields) > 0 && fields[enrolment.FieldOwner] == hex.EncodeToString(owner) {
 			fields[enrolment.FieldStatus] = enrolment.EffectiveStatus(fields, watermark)
+			// NOTE: a rejected receipt lists under its number, so when one
+			// family holds both receipts of a number, the list shows it twice
+			// and the status page by number shows the stored one.
 			statuses = append(statuses, s.statusOf(enrolment.ReceiptNumber(numbers[i]), fields))
 		}
 	}
