@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -62,15 +64,19 @@ const pageSize = 1000
 // ARGV[1] TTL in seconds, ARGV[2] number, ARGV[3] claim value, or "" when
 // the record holds no claim, ARGV[4] print layout or "". ARGV[5] the
 // mode, ARGV[6] the owner in hex. ARGV[7] and ARGV[8] the key prefixes of
-// receipts and owner sets. ARGV[9..] receipt field/value pairs. Returns 1
-// when it wrote.
+// receipts and owner sets. ARGV[9] the status an updated receipt must
+// still have, ARGV[10..] receipt field/value pairs. Returns 1 when it
+// wrote.
 //
 // The modes: "restore" writes a missing receipt. "update" writes the
 // fields of an existing receipt again and releases the claim of a record
 // that holds none any more. It serves a receipt whose status is behind
 // the database, and one this restore wrote whose record changed before the
-// write. "remove" takes back a receipt this restore wrote for a record
-// deleted before the write, unless the deletion's own write reached it.
+// write. It writes only while the receipt has the status the restore
+// read, because any other status was written by the back office after
+// that read, and is newer. "remove" takes back a receipt this
+// restore wrote for a record deleted before the write, unless the
+// deletion's own write reached it.
 var restoreScript = rueidis.NewLuaScript(`#!lua
 local number, mode = ARGV[2], ARGV[5]
 local function release()
@@ -94,7 +100,10 @@ if mode ~= 'restore' then
     release()
     return 1
   end
-  redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+  if redis.call('HGET', KEYS[1], 'status') ~= ARGV[9] then
+    return 0
+  end
+  redis.call('HSET', KEYS[1], unpack(ARGV, 10))
   if ARGV[3] == '' then release() end
   return 1
 end
@@ -118,7 +127,7 @@ if handedOutTwice then
   end
 end
 local ttl = tonumber(ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SADD', KEYS[2], number)
 if redis.call('TTL', KEYS[2]) < ttl then
@@ -152,8 +161,8 @@ type Restorer struct {
 	restored prometheus.Counter
 	trigger  chan struct{}
 
-	// beforeWrite, when set, runs between the first read of a page of
-	// records and the write of their receipts. Tests use it.
+	// beforeWrite, when set, runs between a read of a page of records
+	// and the write of their receipts. Tests use it.
 	beforeWrite func()
 }
 
@@ -249,11 +258,15 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 				return summary, err
 			}
 			if len(behind) > 0 {
-				writes, err := r.writes(ctx, kind, behind, layouts, now, modeUpdate)
+				numbers := slices.Sorted(maps.Keys(behind))
+				writes, err := r.writes(ctx, kind, numbers, layouts, now, modeUpdate, behind)
 				if err != nil {
 					return summary, err
 				}
-				updated, err := r.run(ctx, behind, writes)
+				if r.beforeWrite != nil {
+					r.beforeWrite()
+				}
+				updated, err := r.run(ctx, numbers, writes)
 				summary.Updated += len(updated)
 				if err != nil {
 					return summary, err
@@ -276,11 +289,12 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 	return summary, nil
 }
 
-// receiptWrite is one call of restoreScript, with the status and note it
-// writes.
+// receiptWrite is one call of restoreScript, with the status it writes
+// and, in state, that status with the note.
 type receiptWrite struct {
-	call  rueidis.LuaExec
-	state string
+	call   rueidis.LuaExec
+	status string
+	state  string
 }
 
 // restorePage writes back the receipts of the stored records numbers and
@@ -290,7 +304,7 @@ type receiptWrite struct {
 // are read again afterwards, and a receipt whose record changed is
 // written again.
 func (r *Restorer) restorePage(ctx context.Context, kind string, numbers []string, layouts map[int]printLayout, now time.Time) (int, error) {
-	first, err := r.writes(ctx, kind, numbers, layouts, now, modeRestore)
+	first, err := r.writes(ctx, kind, numbers, layouts, now, modeRestore, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -303,7 +317,11 @@ func (r *Restorer) restorePage(ctx context.Context, kind string, numbers []strin
 		return len(written), err
 	}
 
-	again, err := r.writes(ctx, kind, written, layouts, now, modeUpdate)
+	wrote := make(map[string]string, len(written))
+	for _, number := range written {
+		wrote[number] = first[number].status
+	}
+	again, err := r.writes(ctx, kind, written, layouts, now, modeUpdate, wrote)
 	if err != nil {
 		return len(written), err
 	}
@@ -314,7 +332,7 @@ func (r *Restorer) restorePage(ctx context.Context, kind string, numbers []strin
 		if !ok {
 			// Deleted since the read: take back what was written.
 			update = first[number]
-			update.call.Args = append([]string{}, update.call.Args[:8]...)
+			update.call.Args = append([]string{}, update.call.Args[:9]...)
 			update.call.Args[2], update.call.Args[4] = "", modeRemove
 		} else if update.state == first[number].state {
 			continue
@@ -333,20 +351,22 @@ func (r *Restorer) restorePage(ctx context.Context, kind string, numbers []strin
 
 // writes reads the stored records numbers and returns restoreScript's
 // call in mode for each, by number. A record no longer stored has none.
-func (r *Restorer) writes(ctx context.Context, kind string, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
+// For an update, redisStatus is each receipt's status in Redis.
+func (r *Restorer) writes(ctx context.Context, kind string, numbers []string, layouts map[int]printLayout, now time.Time, mode string, redisStatus map[string]string) (map[string]receiptWrite, error) {
 	if kind == enrol.KindRegistration {
-		return r.registrationWrites(ctx, numbers, layouts, now, mode)
+		return r.registrationWrites(ctx, numbers, layouts, now, mode, redisStatus)
 	}
-	return r.applicationWrites(ctx, numbers, now, mode)
+	return r.applicationWrites(ctx, numbers, now, mode, redisStatus)
 }
 
 // compare reads the receipts of the stored records and returns the
 // numbers whose receipts Redis does not hold, or holds for another
-// family's rejected submission (see restoreScript), and those whose
-// status differs from the record's. A receipt still accepted (已受理) of
-// a record stored as recorded is not behind: the drainer's watermark makes
-// it read recorded (enrol.EffectiveStatus).
-func (r *Restorer) compare(ctx context.Context, stored []enrolment.StoredStatus) (missing, behind []string, err error) {
+// family's rejected submission (see restoreScript). It also returns the
+// Redis status of each receipt whose status differs from the record's, by
+// number. A receipt still accepted (已受理) of a record stored as recorded
+// is not behind: the drainer's watermark makes it read recorded
+// (enrol.EffectiveStatus).
+func (r *Restorer) compare(ctx context.Context, stored []enrolment.StoredStatus) (missing []string, behind map[string]string, err error) {
 	commands := make(rueidis.Commands, len(stored))
 	for i, record := range stored {
 		commands[i] = r.redis.B().Hmget().Key(r.keys.Receipt(record.Number)).
@@ -367,7 +387,10 @@ func (r *Restorer) compare(ctx context.Context, stored []enrolment.StoredStatus)
 		}
 		status, _ := values[2].ToString()
 		if status != stored[i].Status && (status != enrol.StatusAccepted || stored[i].Status != enrol.StatusRecorded) {
-			behind = append(behind, number)
+			if behind == nil {
+				behind = map[string]string{}
+			}
+			behind[number] = status
 		}
 	}
 	return missing, behind, nil
@@ -383,7 +406,7 @@ func (r *Restorer) ttlLeft(acceptedAt, now time.Time) string {
 	return strconv.FormatInt(int64(left/time.Second), 10)
 }
 
-func (r *Restorer) registrationWrites(ctx context.Context, numbers []string, layouts map[int]printLayout, now time.Time, mode string) (map[string]receiptWrite, error) {
+func (r *Restorer) registrationWrites(ctx context.Context, numbers []string, layouts map[int]printLayout, now time.Time, mode string, redisStatus map[string]string) (map[string]receiptWrite, error) {
 	stored, err := r.store.LoadRegistrations(ctx, numbers)
 	if err != nil {
 		return nil, err
@@ -406,7 +429,7 @@ func (r *Restorer) registrationWrites(ctx context.Context, numbers []string, lay
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		claim := enrol.ClaimValue(record.Number, record.PayloadHash, owner)
-		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner, r.keys.ReceiptPrefix(), r.keys.OwnerPrefix()}
+		args := []string{ttl, record.Number, claim, string(layout.layout), mode, owner, r.keys.ReceiptPrefix(), r.keys.OwnerPrefix(), redisStatus[record.Number]}
 		args = append(args, receiptFields(enrol.KindRegistration, row.Status, owner, record.AcceptedAt, row.RecordedAt, row.Note)...)
 		args = append(args, enrol.FieldRecord, string(body), enrol.FieldFacts, enrol.PackRegistrationFacts(record))
 		if layout.id != "" {
@@ -417,12 +440,12 @@ func (r *Restorer) registrationWrites(ctx context.Context, numbers []string, lay
 		if layout.id != "" {
 			keys = append(keys, r.keys.PrintLayout(layout.id))
 		}
-		writes[record.Number] = receiptWrite{call: rueidis.LuaExec{Keys: keys, Args: args}, state: row.Status + "|" + row.Note}
+		writes[record.Number] = receiptWrite{call: rueidis.LuaExec{Keys: keys, Args: args}, status: row.Status, state: row.Status + "|" + row.Note}
 	}
 	return writes, nil
 }
 
-func (r *Restorer) applicationWrites(ctx context.Context, numbers []string, now time.Time, mode string) (map[string]receiptWrite, error) {
+func (r *Restorer) applicationWrites(ctx context.Context, numbers []string, now time.Time, mode string, redisStatus map[string]string) (map[string]receiptWrite, error) {
 	stored, err := r.store.LoadApplications(ctx, numbers)
 	if err != nil {
 		return nil, err
@@ -441,7 +464,7 @@ func (r *Restorer) applicationWrites(ctx context.Context, numbers []string, now 
 		}
 		owner := hex.EncodeToString(record.OwnerIndex)
 		note := applicationNote(row)
-		args := []string{ttl, record.Number, claim, "", mode, owner, r.keys.ReceiptPrefix(), r.keys.OwnerPrefix()}
+		args := []string{ttl, record.Number, claim, "", mode, owner, r.keys.ReceiptPrefix(), r.keys.OwnerPrefix(), redisStatus[record.Number]}
 		args = append(args, receiptFields(enrol.KindApplication, row.Status, owner, record.AcceptedAt, row.RecordedAt, note)...)
 		args = append(args, enrol.FieldYear, strconv.Itoa(record.Year), enrol.FieldRegistration, record.RegistrationNumber,
 			enrol.FieldDistrict, record.DistrictCode, enrol.FieldCategory, record.CategoryCode,
@@ -451,7 +474,7 @@ func (r *Restorer) applicationWrites(ctx context.Context, numbers []string, now 
 		}
 		keys := []string{r.keys.Receipt(record.Number), r.keys.OwnerReceipts(record.OwnerIndex),
 			r.keys.ApplicationClaim(record.Year, record.ChildIndex)}
-		writes[record.Number] = receiptWrite{call: rueidis.LuaExec{Keys: keys, Args: args}, state: row.Status + "|" + note}
+		writes[record.Number] = receiptWrite{call: rueidis.LuaExec{Keys: keys, Args: args}, status: row.Status, state: row.Status + "|" + note}
 	}
 	return writes, nil
 }

@@ -518,3 +518,40 @@ func TestRestoreUpdatesStatusesBehind(t *testing.T) {
 		t.Errorf("second Restore = %+v, %v; want nothing updated", summary, err)
 	}
 }
+
+// TestRestoreUpdateKeepsNewerStatus covers a record that changes again
+// between the restore's read and its write: the back office's own write
+// of the newer status reached the receipt first, and the restore must
+// not put the older one back.
+func TestRestoreUpdateKeepsNewerStatus(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	parent := backofficetest.Subject(1)
+	registration := env.Register(t, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	application := env.Apply(t, parent, registration, xuhui)
+	drainAll(t, env)
+	exec(t, env, `UPDATE application SET status = 'documents_verified' WHERE application_number = '`+application+`'`)
+
+	restorer := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil)
+	restorer.SetBeforeWrite(func() {
+		// A reviewer returns the application: the database first, then
+		// the receipt.
+		exec(t, env,
+			`UPDATE application SET status = 'returned' WHERE application_number = '`+application+`'`,
+			`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
+			 VALUES ('`+application+`', '`+xuhui+`', '材料不全', 1, '审核员')`)
+		err := env.Do(env.Redis.Client.B().Hset().Key(env.Keys.Receipt(application)).FieldValue().
+			FieldValue(enrol.FieldStatus, enrol.StatusReturned).FieldValue(enrol.FieldNote, enrol.ReturnNote("材料不全")).Build()).Error()
+		if err != nil {
+			t.Errorf("write the return to the receipt: %v", err)
+		}
+	})
+	summary, err := restorer.Restore(ctx)
+	if err != nil || summary.Updated != 0 {
+		t.Errorf("Restore = %+v, %v; want nothing updated", summary, err)
+	}
+	status, err := env.Service.ReceiptStatus(ctx, parent, application)
+	if err != nil || status.Status != enrol.StatusReturned || status.Note != enrol.ReturnNote("材料不全") {
+		t.Errorf("%s reads %+v, %v; want returned with the reason", application, status, err)
+	}
+}
