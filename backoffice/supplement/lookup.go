@@ -116,7 +116,7 @@ func findRegistration(ctx context.Context, db sqlx.QueryerContext, keyring *cryp
 
 // childDocumentIndex returns the blind index of a child's identity
 // document, computed as the edge computes it when the family registers
-// (domain "child_document", "type:normalised number").
+// (domain "child_document", document.IndexValue).
 // NOTE: a child registered without a document has an index over the name,
 // birth date and guardians' documents, so only the registration number
 // finds that registration here.
@@ -129,7 +129,7 @@ func childDocumentIndex(keyring *crypto.Keyring, request lookupRequest, now time
 	if err != nil {
 		return nil, err
 	}
-	return keyring.Index("child_document", []byte(string(parsed.Type)+":"+parsed.Number)), nil
+	return keyring.Index("child_document", parsed.IndexValue()), nil
 }
 
 // LookupResult is the response of the lookup: the registration as the

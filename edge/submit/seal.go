@@ -23,11 +23,11 @@ import (
 // verification, where staff catch it.
 func ChildIndex(index func(domain string, value []byte) []byte, r *precheck.Registration) []byte {
 	if r.Child.Document.Type != document.None {
-		return index("child_document", []byte(string(r.Child.Document.Type)+":"+r.Child.Document.Number))
+		return index("child_document", r.Child.Document.IndexValue())
 	}
 	documents := make([]string, 0, len(r.Guardians))
 	for _, guardian := range r.Guardians {
-		documents = append(documents, string(guardian.DocumentType)+":"+guardian.DocumentNumber)
+		documents = append(documents, string(document.IndexValue(guardian.DocumentType, guardian.Nationality, guardian.DocumentNumber)))
 	}
 	slices.Sort(documents)
 	return index("child_no_document", []byte(r.Child.Name.Text+"|"+r.Child.BirthDate+"|"+strings.Join(documents, "|")))
@@ -126,7 +126,7 @@ func (s *Service) sealRegistration(r *precheck.Registration, owner []byte, now t
 	record.SealedGuardians = s.seal(guardians, enrolment.ContextGuardians)
 	for _, guardian := range r.Guardians {
 		record.GuardianIndexes = append(record.GuardianIndexes,
-			keyring.Index("guardian_document", []byte(string(guardian.DocumentType)+":"+guardian.DocumentNumber)))
+			keyring.Index("guardian_document", document.IndexValue(guardian.DocumentType, guardian.Nationality, guardian.DocumentNumber)))
 	}
 	form := registrationForm{Certificates: storedCertificates(r.Certificates), Extra: r.Extra}
 	var formValues []byte

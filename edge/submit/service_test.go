@@ -467,6 +467,30 @@ func TestRegisterNoDocument(t *testing.T) {
 	}
 }
 
+// TestRegisterPassportsOfTwoCountries registers two children whose
+// passports of different countries share a number: they are two children.
+func TestRegisterPassportsOfTwoCountries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	request := h.fixture.Registration(t)
+	request.Child.Document = precheck.DocumentRequest{Type: "passport", Number: "TK1234567", Nationality: "JPN"}
+	request.Child.Hukou = precheck.HukouRequest{}
+	request.Residence.AtHukouAddress = false
+	first := h.register(t, "parent-1", request)
+
+	changed := *request
+	changed.Residence.Address = "漕溪北路100弄3号601室"
+	_, err := h.service.Register(context.Background(), "parent-1", &changed)
+	edgetest.CheckError(t, err, http.StatusConflict, "already_registered", "")
+
+	other := *request
+	other.Child.Name = "金小贤"
+	other.Child.Document.Nationality = "KOR"
+	if receipt := h.register(t, "parent-2", &other); receipt.Number == first.Number || receipt.Duplicate {
+		t.Errorf("a Korean passport with the Japanese one's number = %+v, want a new registration", receipt)
+	}
+}
+
 // TestRegisterNoDocumentGuardianOrder registers a child without a document
 // twice, the second time with the guardians listed the other way round.
 // It is the same child, so the second registration must be a conflict.

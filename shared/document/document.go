@@ -78,6 +78,20 @@ type Document struct {
 	Nationality string
 }
 
+// IndexValue returns what the blind index of a document is computed over:
+// the type and the normalised number, and for a passport also the
+// nationality, because passports of different countries may share a
+// number.
+func IndexValue(t Type, nationality, number string) []byte {
+	if t == Passport {
+		return []byte(string(t) + ":" + nationality + ":" + number)
+	}
+	return []byte(string(t) + ":" + number)
+}
+
+// IndexValue returns the value the blind index of d is computed over.
+func (d Document) IndexValue() []byte { return IndexValue(d.Type, d.Nationality, d.Number) }
+
 // MaxNumberBytes is the maximum length in bytes of a number before
 // normalisation. Longer input is rejected before any other work.
 const MaxNumberBytes = 64

@@ -412,3 +412,22 @@ func TestTypeLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexValue checks that passports of two countries with one number
+// index apart, and that the other types keep "type:number", the value
+// indexes stored before passports named their country.
+func TestIndexValue(t *testing.T) {
+	japanese := Document{Type: Passport, Number: "TK1234567", Nationality: "JPN"}
+	korean := Document{Type: Passport, Number: "TK1234567", Nationality: "KOR"}
+	if string(japanese.IndexValue()) == string(korean.IndexValue()) {
+		t.Errorf("passports of JPN and KOR with one number share the index value %q", japanese.IndexValue())
+	}
+	resident := Document{Type: ResidentID, Number: "310104202301010011", Nationality: "CHN"}
+	if got := string(resident.IndexValue()); got != "resident_id:310104202301010011" {
+		t.Errorf("resident ID index value = %q, want resident_id:310104202301010011", got)
+	}
+	permit := Document{Type: HKMacauPermit, Number: "H12345678", Nationality: "CHN"}
+	if got := string(permit.IndexValue()); got != string(HKMacauPermit)+":H12345678" {
+		t.Errorf("permit index value = %q, want %s:H12345678", got, HKMacauPermit)
+	}
+}
