@@ -39,6 +39,10 @@ async function ratingTicket(ticketId) {
 
 test('idle and leave prompts reach the rating system and the admin list', async () => {
   await page.goto(`${stack.edgeURL}/register`);
+  // The link under the form is blue on the grey page, not the header's white.
+  const linkColour = await page.getByRole('button', { name: '办不成事？点此反映' })
+    .evaluate((element) => getComputedStyle(element).color);
+  assert.equal(linkColour, 'rgb(29, 95, 191)');
   await page.getByLabel('幼儿姓名').fill('王小明');
 
   // No input for 2 seconds opens the prompt.

@@ -587,6 +587,22 @@ test('parent registers and applies on a phone', async (t) => {
     assert.deepEqual((await storedDraftKeys()).filter((key) => key !== 'ps.draftOwner'), []);
   });
 
+  await t.test('asks no province of a passport child', async () => {
+    // Only a resident ID names a mainland province; a child with a Hong
+    // Kong, Macau, Taiwan or foreign document may leave it empty.
+    await page.locator('#f-child-document-type').selectOption('passport');
+    await page.locator('[data-field="child.hukou.inShanghai"]').getByLabel('否').check();
+    const province = page.locator('[data-field="child.hukou.province"]');
+    await province.getByText('持港澳台或外国证件的幼儿可不填。').waitFor();
+    await page.getByRole('button', { name: '提交登记' }).click();
+    await page.locator('[data-field="child.name"] .field-error').waitFor();
+    assert.equal(await province.locator('.field-error').count(), 0);
+
+    await page.locator('#f-child-document-type').selectOption('resident_id');
+    await page.getByRole('button', { name: '提交登记' }).click();
+    await province.locator('.field-error', { hasText: '请选择户籍所在省份。' }).waitFor();
+  });
+
   await t.test('wrote non-empty screenshots', () => {
     for (const name of ['parent-registration', 'parent-receipt', 'parent-application', 'parent-application-receipt']) {
       assert.ok(statSync(screenshotPath(name)).size > 0, `${name}.png is empty`);

@@ -66,6 +66,17 @@ describe('review and SMS pages', () => {
 
     const returned = await parent.waitForStatus(application, ['returned']);
     assert.match(returned.note, /户口簿照片不清晰/);
+
+    // The parent's receipt of the returned application leads to applying again.
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'zh-CN' });
+    await phone.addCookies([...parent.cookies].filter(([, value]) => value !== '')
+      .map(([name, value]) => ({ name, value, url: stack.edgeURL })));
+    const receiptPage = await phone.newPage();
+    await receiptPage.goto(`${stack.edgeURL}/receipt/${application}`);
+    const applyAgain = receiptPage.getByRole('link', { name: '修改后重新报名' });
+    await applyAgain.waitFor();
+    assert.equal(await applyAgain.getAttribute('href'), `/apply/${registration}`);
+    await phone.close();
     const second = await parent.apply(registration);
     assert.equal(second.status, 202, `application after the return: HTTP ${second.status} ${JSON.stringify(second.body)}`);
     assert.notEqual(second.body.receiptNumber, application);

@@ -316,7 +316,8 @@ export function checkForm(schema, model, context) {
             if (problems.required(`${path}.address`, value.address, fieldTexts.hukouAddress)) {
               problems.maxLength(`${path}.address`, value.address, fieldTexts.hukouAddress, addressMaxLength);
             }
-          } else {
+          } else if ((model.child?.document?.type || 'resident_id') === 'resident_id') {
+            // As on the edge, only a resident ID names a mainland province.
             problems.chosen(`${path}.province`, value.province, fieldTexts.province);
           }
           break;
