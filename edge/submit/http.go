@@ -185,7 +185,7 @@ func (h *Handlers) GetOptions(ctx *fasthttp.RequestCtx) error {
 	number, _ := ctx.UserValue("number").(string)
 	facts, err := h.Service.RegistrationFacts(ctx, h.Service.OwnerIndex(subject), number)
 	if err != nil {
-		return err
+		return lookupError(err)
 	}
 	options, err := precheck.ApplicationOptions(facts, string(ctx.QueryArgs().Peek("district")), c, h.Service.Now())
 	if err != nil {

@@ -258,7 +258,7 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	}
 	fields, err := s.receipt(ctx, s.OwnerIndex(subject), number)
 	if err != nil {
-		return formpdf.Document{}, err
+		return formpdf.Document{}, lookupError(err)
 	}
 	body, ok := fields[enrolment.FieldRecord]
 	if !ok {
@@ -271,7 +271,7 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	encoded := fields[printLayoutField]
 	if id := fields[enrolment.FieldPrintLayoutID]; id != "" {
 		if encoded, err = s.printLayout(ctx, c, number, id); err != nil {
-			return formpdf.Document{}, err
+			return formpdf.Document{}, lookupError(err)
 		}
 	}
 	var layout catalogue.PrintLayout

@@ -87,6 +87,8 @@ func TestReadsRedisDown(t *testing.T) {
 	checkLookupUnavailable(t, err)
 	_, err = h.service.OwnerReceipts(ctx, "parent-1")
 	checkLookupUnavailable(t, err)
+	_, err = h.service.PrintableForm(ctx, "parent-1", number)
+	checkLookupUnavailable(t, err)
 	_, err = h.service.Apply(ctx, "parent-1", edgetest.Application(number, home, enrolment.CategoryDistrictHukouResident))
 	checkUnavailable(t, err)
 }
