@@ -14,11 +14,13 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
 
 	"github.com/sh-preschool/preschool/shared/apierror"
 )
@@ -52,8 +54,7 @@ var ErrShed = errors.New("load shed")
 func WriteError(ctx *fasthttp.RequestCtx, err error) {
 	apiErr := apierror.As(err)
 	if apiErr == nil || (apiErr.Status >= 500 && !errors.Is(err, ErrShed)) {
-		slog.Error("request failed", "request_id", RequestID(ctx), "method", string(ctx.Method()),
-			"path", string(ctx.Path()), "error", err)
+		logFailure(ctx, err)
 	}
 	if apiErr == nil {
 		apiErr = apierror.Internal
@@ -62,6 +63,24 @@ func WriteError(ctx *fasthttp.RequestCtx, err error) {
 		SetRetryAfter(ctx, unavailableRetryAfter)
 	}
 	WriteJSON(ctx, apiErr.Status, errorBody{Error: apiErr})
+}
+
+// failureLogs bounds the lines logFailure writes: while Redis is down at
+// the peak, every submission fails, and one line each would flood the log.
+var (
+	failureLogs       = rate.NewLimiter(20, 100)
+	failuresNotLogged atomic.Int64
+)
+
+// logFailure logs a failed request, at most 20 a second after a burst of
+// 100. It counts the failures it skips, and its next line gives that count.
+func logFailure(ctx *fasthttp.RequestCtx, err error) {
+	if !failureLogs.Allow() {
+		failuresNotLogged.Add(1)
+		return
+	}
+	slog.Error("request failed", "request_id", RequestID(ctx), "method", string(ctx.Method()),
+		"path", string(ctx.Path()), "error", err, "failures_not_logged_before", failuresNotLogged.Swap(0))
 }
 
 // WriteJSON writes v as a JSON body with status.

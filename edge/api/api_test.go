@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -201,6 +204,38 @@ func TestWriteError(t *testing.T) {
 				t.Errorf("body %s shows the internal error", ctx.Response.Body())
 			}
 		})
+	}
+}
+
+// TestWriteErrorLogsBounded checks that load shedding is not logged, and
+// that a flood of failures, such as every submission while Redis is down,
+// writes a bounded number of lines, the next of which counts the rest.
+func TestWriteErrorLogsBounded(t *testing.T) {
+	var logged bytes.Buffer
+	previous := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	t.Cleanup(func() { slog.SetDefault(previous) })
+
+	shed := fmt.Errorf("%w: %w", api.ErrShed, apierror.New(http.StatusServiceUnavailable, "system_busy", "当前提交人数较多，请稍后再提交。"))
+	api.WriteError(&fasthttp.RequestCtx{}, shed)
+	if logged.Len() != 0 {
+		t.Errorf("load shedding logged %q, want nothing", logged.String())
+	}
+
+	down := apierror.New(http.StatusServiceUnavailable, "temporarily_unavailable", "暂时无法确认提交结果。")
+	for range 1000 {
+		api.WriteError(&fasthttp.RequestCtx{}, down)
+	}
+	lines := strings.Count(logged.String(), "\n")
+	if lines < 1 || lines > 150 {
+		t.Errorf("1,000 failures wrote %d log lines, want between 1 and 150", lines)
+	}
+
+	logged.Reset()
+	time.Sleep(200 * time.Millisecond) // the limiter allows a line again
+	api.WriteError(&fasthttp.RequestCtx{}, down)
+	if !strings.Contains(logged.String(), "failures_not_logged_before=") || strings.Contains(logged.String(), "failures_not_logged_before=0") {
+		t.Errorf("the line after the flood is %q, want the count of failures not logged", logged.String())
 	}
 }
 

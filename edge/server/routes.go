@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -177,8 +178,9 @@ func (e *Edge) rejected(ctx *fasthttp.RequestCtx, decision throttle.Decision) er
 	api.SetRetryAfter(ctx, decision.RetryAfter)
 	seconds := strconv.Itoa(max(1, int(decision.RetryAfter/time.Second)))
 	if decision.Scope == throttle.ScopeShed {
-		return apierror.New(http.StatusServiceUnavailable, "system_busy",
-			"当前报名人数较多，系统正在排队处理，请 "+seconds+" 秒后再提交。已填写的内容不会丢失。")
+		// Counted above; at the peak, a log line each would flood the log.
+		return fmt.Errorf("%w: %w", api.ErrShed, apierror.New(http.StatusServiceUnavailable, "system_busy",
+			"当前提交人数较多，系统正在排队处理，请 "+seconds+" 秒后再提交。已填写的内容不会丢失。"))
 	}
 	if decision.Scope == throttle.ScopeClient {
 		return apierror.New(http.StatusTooManyRequests, "too_many_requests", "操作过于频繁，请 "+seconds+" 秒后再试。")
