@@ -129,3 +129,29 @@ func TestSwitchToCloudCommands(t *testing.T) {
 		t.Errorf("audit verify in cloud mode with the retired local key failed:\n%s", output)
 	}
 }
+
+// TestRestoreReceiptsRefusesUnknownPrefix runs restore-receipts against a
+// key prefix where no back office published a configuration snapshot: a
+// mistyped REDIS_PREFIX. It stops with the reason unless -force is given.
+func TestRestoreReceiptsRefusesUnknownPrefix(t *testing.T) {
+	binary := buildBackOffice(t)
+	database := testenv.NewDatabase(t)
+	redis := testenv.NewRedis(t)
+	settings := map[string]string{"DATABASE_URL": database.URL, "REDIS_ADDR": redis.Address, "REDIS_PREFIX": redis.Prefix}
+
+	output, ok := runCommand(t, binary, settings, "restore-receipts")
+	if ok {
+		t.Errorf("restore-receipts under a prefix without a snapshot succeeded:\n%s", output)
+	}
+	if !strings.Contains(output, "no configuration snapshot") || !strings.Contains(output, "-force") {
+		t.Errorf("restore-receipts said:\n%s\nwant the missing snapshot named and -force offered", output)
+	}
+
+	output, ok = runCommand(t, binary, settings, "restore-receipts", "-force")
+	if !ok {
+		t.Fatalf("restore-receipts -force failed:\n%s", output)
+	}
+	if !strings.Contains(output, "checked 0 stored records") {
+		t.Errorf("restore-receipts -force said:\n%s\nwant the count of records checked", output)
+	}
+}

@@ -8,8 +8,9 @@
 //	backoffice migrate        create the database if needed and apply migrations
 //	backoffice seed [-demo]   load Shanghai's divisions and generate demo data
 //	backoffice publish        publish the edge configuration snapshot now
-//	backoffice restore-receipts  write back into Redis the parents' receipts, lists and
-//	                          claims of stored records that Redis lost (after a failover)
+//	backoffice restore-receipts [-force]  write back into Redis the parents' receipts, lists
+//	                          and claims of stored records that Redis lost (after a failover);
+//	                          -force writes under a REDIS_PREFIX without a configuration snapshot
 //	backoffice keygen FILE [KEY]  write a new keyring file unless FILE exists, and an
 //	                          SM2 signing key (PKCS#8 PEM) unless KEY exists
 //	backoffice keys rotate [-batch N] [-uploads DIR]  re-encrypt every sealed column and upload file under the keyring's active key
@@ -127,7 +128,7 @@ func run(ctx context.Context, args []string) error {
 	case "publish":
 		return runPublish(ctx, reader)
 	case "restore-receipts":
-		return runRestoreReceipts(ctx, reader)
+		return runRestoreReceipts(ctx, reader, args)
 	case "audit":
 		if len(args) != 1 || args[0] != "verify" && args[0] != "checkpoint" {
 			return errors.New("usage: backoffice audit verify, or backoffice audit checkpoint")
@@ -403,7 +404,15 @@ func runPublish(ctx context.Context, reader *config.Reader) error {
 // no longer holds. The drainer does the same by itself when it finds that
 // Redis lost writes. An operator runs this after a failover or a restore
 // of Redis from a backup.
-func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
+func runRestoreReceipts(ctx context.Context, reader *config.Reader, args []string) error {
+	flags := flag.NewFlagSet("restore-receipts", flag.ContinueOnError)
+	force := flags.Bool("force", false, "write under a REDIS_PREFIX that holds no configuration snapshot")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: usage: backoffice restore-receipts [-force]", flags.Arg(0))
+	}
 	ttl := enrol.ReceiptTTL(reader)
 	if err := reader.Err(); err != nil {
 		return err
@@ -419,13 +428,19 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader) error {
 	}
 	defer redis.Close()
 	// The back office publishes the edge's configuration under the prefix
-	// when it starts, so a prefix without it is likely mistyped.
+	// when it starts, so a prefix without it is likely mistyped, and
+	// receipts written under it would be lost to the edges for their
+	// whole lifetime.
 	published, err := redis.Do(ctx, redis.B().Exists().Key(keys.Snapshot()).Build()).AsInt64()
 	if err != nil {
 		return fmt.Errorf("read the configuration snapshot's key from Redis at REDIS_ADDR: %w", err)
 	}
+	if published == 0 && !*force {
+		return fmt.Errorf("Redis holds no configuration snapshot under REDIS_PREFIX %q, so the prefix is likely not the edges'; "+
+			"check REDIS_PREFIX, or, when Redis lost the snapshot too, run \"backoffice publish\" first or pass -force", keys.Prefix)
+	}
 	if published == 0 {
-		fmt.Fprintf(os.Stderr, "warning: Redis holds no configuration snapshot under REDIS_PREFIX %q; check that the edges use this prefix\n", keys.Prefix)
+		fmt.Fprintf(os.Stderr, "warning: Redis holds no configuration snapshot under REDIS_PREFIX %q; writing under it as -force asks\n", keys.Prefix)
 	}
 
 	restorer := receipts.New(db, redis, keys, ttl, nil)

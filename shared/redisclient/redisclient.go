@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -46,8 +47,12 @@ func Open(ctx context.Context, options Options) (rueidis.Client, error) {
 }
 
 func explain(address string, err error) error {
+	port := "6379"
+	if _, given, splitErr := net.SplitHostPort(address); splitErr == nil && given != "" {
+		port = given
+	}
 	return fmt.Errorf("%w at %s: %v\n"+
 		"  Start it and try again, for example:\n"+
-		"    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379\n"+
-		"  or set REDIS_ADDR to a server that is running", ErrUnreachable, address, err)
+		"    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port %s\n"+
+		"  or set REDIS_ADDR to a server that is running", ErrUnreachable, address, err, port)
 }
