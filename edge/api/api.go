@@ -317,6 +317,9 @@ const (
 	requestIDKey     contextKey = "request_id"
 	subjectKey       contextKey = "subject"
 	revocationKeyKey contextKey = "revocation_key"
+	// sessionUncheckedKey marks a session whose revocation Redis could not
+	// look up.
+	sessionUncheckedKey contextKey = "session_unchecked"
 )
 
 // SetRevocationKey stores the Redis key that exists when the request's
@@ -349,11 +352,24 @@ func Subject(ctx *fasthttp.RequestCtx) string {
 // SetSubject stores the signed-in parent's subject.
 func SetSubject(ctx *fasthttp.RequestCtx, subject string) { ctx.SetUserValue(subjectKey, subject) }
 
-// RequireSubject returns the signed-in parent's subject or ErrNotSignedIn.
+// ErrSessionUnchecked is the error of a request whose session could not be
+// checked against the signed-out sessions, because Redis failed.
+var ErrSessionUnchecked = apierror.New(fasthttp.StatusServiceUnavailable, "temporarily_unavailable",
+	"暂时无法确认登录状态，请稍后再试。已填写的内容不会丢失。")
+
+// SetSessionUnchecked marks the request's session as not checked against
+// the signed-out sessions.
+func SetSessionUnchecked(ctx *fasthttp.RequestCtx) { ctx.SetUserValue(sessionUncheckedKey, true) }
+
+// RequireSubject returns the signed-in parent's subject, ErrNotSignedIn, or
+// ErrSessionUnchecked.
 func RequireSubject(ctx *fasthttp.RequestCtx) (string, error) {
 	subject := Subject(ctx)
 	if subject == "" {
 		return "", apierror.ErrNotSignedIn
+	}
+	if unchecked, _ := ctx.UserValue(sessionUncheckedKey).(bool); unchecked {
+		return "", ErrSessionUnchecked
 	}
 	return subject, nil
 }

@@ -101,29 +101,34 @@ func (s *Service) authenticate(ctx *fasthttp.RequestCtx, leaveRevocation bool) {
 		return
 	}
 	keyed, isKeyed := s.config.Revocations.(keyedRevocations)
-	switch {
-	case leaveRevocation && isKeyed && claims.SessionID != "":
+	if leaveRevocation && isKeyed && claims.SessionID != "" {
 		api.SetRevocationKey(ctx, keyed.Key(claims.SessionID))
-	case s.revoked(ctx, claims.SessionID):
-		return
+	} else {
+		revoked, err := s.revoked(ctx, claims.SessionID)
+		if revoked {
+			return
+		}
+		if err != nil {
+			// A signed-out session must not work while its revocation
+			// cannot be read, so api.RequireSubject returns a 503.
+			api.SetSessionUnchecked(ctx)
+		}
 	}
 	api.SetSubject(ctx, claims.Subject)
 }
 
-// revoked reports whether a session was signed out. When Redis cannot say,
-// the session counts as valid: the request then fails at its own Redis call
-// if Redis is down, and a signed-out session is at worst usable until it
-// expires.
-func (s *Service) revoked(ctx *fasthttp.RequestCtx, sessionID string) bool {
+// revoked reports whether a session was signed out. It returns an error
+// when Redis fails to look the session up.
+func (s *Service) revoked(ctx *fasthttp.RequestCtx, sessionID string) (bool, error) {
 	if s.config.Revocations == nil || sessionID == "" {
-		return false
+		return false, nil
 	}
 	revoked, err := s.config.Revocations.Revoked(ctx, sessionID)
 	if err != nil {
 		slog.Warn("session revocation not checked", "request_id", api.RequestID(ctx), "error", err)
-		return false
+		return false, err
 	}
-	return revoked
+	return revoked, nil
 }
 
 // Login handles GET /auth/login?return=/path.
@@ -216,12 +221,18 @@ func (s *Service) callback(ctx *fasthttp.RequestCtx) error {
 
 // Logout handles POST /auth/logout: it revokes the session, so the cookie
 // stops working even where a copy of it survives, and clears the cookie.
+// When Redis cannot store the revocation, it still clears the cookie, so
+// the parent is signed out on this device, which matters most on a shared
+// one.
+//
+// NOTE: a copy of such a cookie elsewhere then works until the session
+// expires (EDGE_SESSION_TTL).
 func (s *Service) Logout(ctx *fasthttp.RequestCtx) error {
 	token := ctx.Request.Header.Cookie(SessionCookie)
 	if claims, err := session.Open(s.config.Sealer, Purpose, string(token), s.config.Now()); err == nil &&
 		s.config.Revocations != nil && claims.SessionID != "" {
 		if err := s.config.Revocations.Revoke(ctx, claims.SessionID, time.Unix(claims.ExpiresAt, 0)); err != nil {
-			return fmt.Errorf("revoke session: %w", err)
+			slog.Warn("session not revoked at sign-out; the cookie is cleared", "request_id", api.RequestID(ctx), "error", err)
 		}
 	}
 	s.clearCookie(ctx, SessionCookie)
@@ -234,7 +245,13 @@ func (s *Service) Me(ctx *fasthttp.RequestCtx) error {
 	token := ctx.Request.Header.Cookie(SessionCookie)
 	claims, err := session.Open(s.config.Sealer, Purpose, string(token), s.config.Now())
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	if err != nil || s.revoked(ctx, claims.SessionID) {
+	if err != nil {
+		api.WriteJSON(ctx, http.StatusOK, map[string]any{"signedIn": false})
+		return nil
+	}
+	// When the lookup fails, the page still shows the parent signed in, and
+	// the requests that need the session get a 503 (api.RequireSubject).
+	if revoked, _ := s.revoked(ctx, claims.SessionID); revoked {
 		api.WriteJSON(ctx, http.StatusOK, map[string]any{"signedIn": false})
 		return nil
 	}

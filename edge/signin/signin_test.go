@@ -3,6 +3,7 @@ package signin_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"github.com/sh-preschool/preschool/shared/crypto"
 	"net/http"
 	"net/url"
@@ -307,4 +308,46 @@ func TestCallbackFailurePageForBrowsers(t *testing.T) {
 	if !strings.Contains(body, "登录已过期或来源无效，请重新登录。") || !strings.Contains(body, `<a href="/">`) || strings.Contains(body, "invalid_sign_in_state") {
 		t.Errorf("page = %s, want the Chinese reason and a link home, without the code", body)
 	}
+}
+
+// unreachableRevocations fails as Redis does when it is down.
+type unreachableRevocations struct{}
+
+func (unreachableRevocations) Revoke(context.Context, string, time.Time) error {
+	return errors.New("dial tcp 127.0.0.1:6379: connection refused")
+}
+
+func (unreachableRevocations) Revoked(context.Context, string) (bool, error) {
+	return false, errors.New("dial tcp 127.0.0.1:6379: connection refused")
+}
+
+// TestSessionsRedisDown covers sessions while Redis cannot store or find
+// revocations: signing out still clears the cookie, and a session that
+// might have been signed out gets no data, only a 503.
+func TestSessionsRedisDown(t *testing.T) {
+	service := signin.New(signin.Config{
+		ClientID: "preschool-edge", PublicURL: publicURL, Sealer: sessionKeyring, SessionTTL: time.Hour,
+		SecureCookie: true, Now: time.Now, Revocations: unreachableRevocations{},
+	})
+	token := signin.IssueToken(sessionKeyring, "p", "李四", time.Now(), time.Hour)
+
+	logout := get("/auth/logout", map[string]string{signin.SessionCookie: token})
+	if err := service.Logout(logout); err != nil {
+		t.Errorf("Logout returned %v, want the cookie cleared anyway", err)
+	}
+	if status := logout.Response.StatusCode(); status != http.StatusOK {
+		t.Errorf("Logout status = %d, want 200", status)
+	}
+	cookie := responseCookie(t, logout, signin.SessionCookie)
+	if len(cookie.Value()) != 0 || !cookie.Expire().Before(time.Now()) {
+		t.Errorf("logout cookie = %s, want an empty value that has expired", cookie)
+	}
+
+	request := get("/api/v1/prefill/certificates", map[string]string{signin.SessionCookie: token})
+	service.Authenticate(request)
+	subject, err := api.RequireSubject(request)
+	if subject != "" || !errors.Is(err, api.ErrSessionUnchecked) {
+		t.Errorf("RequireSubject = %q, %v; want ErrSessionUnchecked", subject, err)
+	}
+	edgetest.CheckError(t, err, http.StatusServiceUnavailable, "temporarily_unavailable", "")
 }
