@@ -63,8 +63,9 @@ type Drainer struct {
 	BeforeAck func(ids []string) error
 	// OnLostWrites, when set, is called when the drainer finds that Redis
 	// lost writes that had reached the database: a number counter behind
-	// the stored numbers, or a batch that met a stored number. It must not
-	// block. The back office writes the lost receipts back then
+	// the stored numbers, a batch that met a stored number, or one that met
+	// a stored child, which the child's claim in Redis should have turned
+	// away at the edge. It must not block. The back office writes the lost receipts back then
 	// (backoffice/receipts).
 	OnLostWrites func()
 }
@@ -338,7 +339,7 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 	var keys []string
 	args := []string{d.now().UTC().Format(time.RFC3339Nano), strconv.FormatInt(int64(d.config.ReceiptTTL/time.Second), 10)}
 	ids := make([]string, 0, len(entries))
-	var deleted, numberTaken, otherContents []decodedEntry
+	var deleted, numberTaken, otherContents, duplicates []decodedEntry
 	for _, item := range entries {
 		ids = append(ids, item.entry.ID)
 		outcome := result[item.number]
@@ -362,6 +363,7 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 			continue
 		}
 		slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", outcome.FirstNumber, "kind", item.kind)
+		duplicates = append(duplicates, item)
 		keys = append(keys, d.keys.Receipt(item.number))
 		args = append(args, enrol.StatusRejectedDuplicate, outcome.FirstNumber, "")
 		d.metrics.Stored.WithLabelValues(item.kind, "rejected_duplicate").Inc()
@@ -404,7 +406,7 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 			return nil
 		}
 	}
-	if len(numberTaken) > 0 || len(otherContents) > 0 {
+	if len(numberTaken) > 0 || len(otherContents) > 0 || len(duplicates) > 0 {
 		d.lostWrites()
 	}
 	if d.BeforeAck != nil {

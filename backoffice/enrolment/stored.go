@@ -39,10 +39,13 @@ type StoredApplication struct {
 	AdmittedCampus  string
 }
 
-// StoredStatus is a stored record's number and status.
+// StoredStatus is a stored record's number and status, with the year and
+// child index that name the child's claim.
 type StoredStatus struct {
-	Number string
-	Status string
+	Number     string
+	Status     string
+	Year       int
+	ChildIndex []byte
 }
 
 // StoredStatuses returns up to limit numbers of kind (enrol.KindRegistration
@@ -51,11 +54,11 @@ type StoredStatus struct {
 // load-test and demo records (sequence 9,000,000 and up, see
 // sequenceFloorsQuery), which have no family behind them.
 func (s *Store) StoredStatuses(ctx context.Context, kind, after string, since time.Time, limit int) ([]StoredStatus, error) {
-	query := `SELECT registration_number, status FROM registration
+	query := `SELECT registration_number, status, enrolment_year, child_index FROM registration
 		WHERE registration_number > $1 AND substr(registration_number, 5, 1) <> '9' AND accepted_at > $2
 		ORDER BY registration_number LIMIT $3`
 	if kind == enrol.KindApplication {
-		query = `SELECT application_number, status FROM application
+		query = `SELECT application_number, status, enrolment_year, child_index FROM application
 			WHERE application_number > $1 AND substr(application_number, 7, 1) <> '9' AND accepted_at > $2
 			ORDER BY application_number LIMIT $3`
 	}
@@ -67,7 +70,7 @@ func (s *Store) StoredStatuses(ctx context.Context, kind, after string, since ti
 	var statuses []StoredStatus
 	for rows.Next() {
 		var status StoredStatus
-		if err := rows.Scan(&status.Number, &status.Status); err != nil {
+		if err := rows.Scan(&status.Number, &status.Status, &status.Year, &status.ChildIndex); err != nil {
 			return nil, fmt.Errorf("list stored %s numbers: %w", kind, err)
 		}
 		statuses = append(statuses, status)

@@ -66,7 +66,10 @@ func TestLoadReadsBackWhatWasStored(t *testing.T) {
 	}
 
 	statuses, err := store.StoredStatuses(ctx, enrol.KindRegistration, "", time.Time{}, 10)
-	wantStatuses := []enrolment.StoredStatus{{Number: full, Status: enrol.StatusRecorded}, {Number: sparse, Status: enrol.StatusRecorded}}
+	wantStatuses := []enrolment.StoredStatus{
+		{Number: full, Status: enrol.StatusRecorded, Year: registrations[0].Year, ChildIndex: registrations[0].ChildIndex},
+		{Number: sparse, Status: enrol.StatusRecorded, Year: registrations[1].Year, ChildIndex: registrations[1].ChildIndex},
+	}
 	if err != nil || !reflect.DeepEqual(statuses, wantStatuses) {
 		t.Errorf("StoredStatuses = %v, %v; want %v", statuses, err, wantStatuses)
 	}

@@ -25,6 +25,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -69,10 +70,10 @@ const pageSize = 1000
 // wrote.
 //
 // The modes: "restore" writes a missing receipt. "update" writes the
-// fields of an existing receipt again and releases the claim of a record
-// that holds none any more. It serves a receipt whose status is behind
-// the database, and one this restore wrote whose record changed before the
-// write. It writes only while the receipt has the status the restore
+// fields of an existing receipt again, writes the claim again, and
+// releases the claim of a record that holds none any more. It serves a
+// receipt whose status or claim is behind the database, and one this
+// restore wrote whose record changed before the write. It writes only while the receipt has the status the restore
 // read, because any other status was written by the back office after
 // that read, and is newer. "remove" takes back a receipt this
 // restore wrote for a record deleted before the write, unless the
@@ -104,7 +105,11 @@ if mode ~= 'restore' then
     return 0
   end
   redis.call('HSET', KEYS[1], unpack(ARGV, 10))
-  if ARGV[3] == '' then release() end
+  if ARGV[3] == '' then
+    release()
+  else
+    redis.call('SET', KEYS[3], ARGV[3], 'EX', tonumber(ARGV[1]))
+  end
   return 1
 end
 if exists and not handedOutTwice then
@@ -225,8 +230,8 @@ type Summary struct {
 	// deleted meanwhile.
 	Registrations int
 	Applications  int
-	// Updated is how many receipts whose status was behind the database's
-	// were written again.
+	// Updated is how many receipts whose status or claim was behind the
+	// database's were written again.
 	Updated int
 }
 
@@ -253,7 +258,7 @@ func (r *Restorer) Restore(ctx context.Context) (Summary, error) {
 			}
 			after = stored[len(stored)-1].Number
 			summary.Checked += len(stored)
-			missing, behind, err := r.compare(ctx, stored)
+			missing, behind, err := r.compare(ctx, kind, stored)
 			if err != nil {
 				return summary, err
 			}
@@ -359,38 +364,53 @@ func (r *Restorer) writes(ctx context.Context, kind string, numbers []string, la
 	return r.applicationWrites(ctx, numbers, now, mode, redisStatus)
 }
 
-// compare reads the receipts of the stored records and returns the
-// numbers whose receipts Redis does not hold, or holds for another
+// compare reads the receipts and claims of the stored records and returns
+// the numbers whose receipts Redis does not hold, or holds for another
 // family's rejected submission (see restoreScript). It also returns the
-// Redis status of each receipt whose status differs from the record's, by
-// number. A receipt still accepted (已受理) of a record stored as recorded
-// is not behind: the drainer's watermark makes it read recorded
-// (enrol.EffectiveStatus).
-func (r *Restorer) compare(ctx context.Context, stored []enrolment.StoredStatus) (missing []string, behind map[string]string, err error) {
-	commands := make(rueidis.Commands, len(stored))
-	for i, record := range stored {
-		commands[i] = r.redis.B().Hmget().Key(r.keys.Receipt(record.Number)).
-			Field(enrol.FieldOwner, enrol.FieldNumberTaken, enrol.FieldStatus).Build()
+// Redis status of each receipt that is behind, by number. A receipt is
+// behind when its status differs from the record's. It is also behind
+// when its child's claim does not name a record that holds the claim (a
+// registration, or an application neither returned nor deleted), or
+// names one that no longer does. A receipt still accepted (已受理) of a
+// record stored as recorded is not behind, because the drainer's
+// watermark makes it read recorded (enrol.EffectiveStatus).
+func (r *Restorer) compare(ctx context.Context, kind string, stored []enrolment.StoredStatus) (missing []string, behind map[string]string, err error) {
+	commands := make(rueidis.Commands, 0, 2*len(stored))
+	for _, record := range stored {
+		claim := r.keys.RegistrationClaim(record.Year, record.ChildIndex)
+		if kind == enrol.KindApplication {
+			claim = r.keys.ApplicationClaim(record.Year, record.ChildIndex)
+		}
+		commands = append(commands,
+			r.redis.B().Hmget().Key(r.keys.Receipt(record.Number)).Field(enrol.FieldOwner, enrol.FieldNumberTaken, enrol.FieldStatus).Build(),
+			r.redis.B().Get().Key(claim).Build())
 	}
-	for i, result := range r.redis.DoMulti(ctx, commands...) {
-		number := stored[i].Number
-		values, err := result.ToArray()
+	results := r.redis.DoMulti(ctx, commands...)
+	for i, record := range stored {
+		values, err := results[2*i].ToArray()
 		if err != nil {
-			return nil, nil, fmt.Errorf("read receipt %s: %w", number, err)
+			return nil, nil, fmt.Errorf("read receipt %s: %w", record.Number, err)
 		}
 		if len(values) != 3 {
-			return nil, nil, fmt.Errorf("read receipt %s: HMGET returned %d values", number, len(values))
+			return nil, nil, fmt.Errorf("read receipt %s: HMGET returned %d values", record.Number, len(values))
+		}
+		claim, err := results[2*i+1].ToString()
+		if err != nil && !rueidis.IsRedisNil(err) {
+			return nil, nil, fmt.Errorf("read the claim of %s: %w", record.Number, err)
 		}
 		if values[0].IsNil() || !values[1].IsNil() {
-			missing = append(missing, number)
+			missing = append(missing, record.Number)
 			continue
 		}
 		status, _ := values[2].ToString()
-		if status != stored[i].Status && (status != enrol.StatusAccepted || stored[i].Status != enrol.StatusRecorded) {
+		statusBehind := status != record.Status && (status != enrol.StatusAccepted || record.Status != enrol.StatusRecorded)
+		claimed := strings.HasPrefix(claim, record.Number+"|")
+		holdsClaim := kind == enrol.KindRegistration || (record.Status != enrol.StatusReturned && record.Status != enrol.StatusDeleted)
+		if statusBehind || claimed != holdsClaim {
 			if behind == nil {
 				behind = map[string]string{}
 			}
-			behind[number] = status
+			behind[record.Number] = status
 		}
 	}
 	return missing, behind, nil

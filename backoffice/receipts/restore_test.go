@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -554,4 +555,69 @@ func TestRestoreUpdateKeepsNewerStatus(t *testing.T) {
 	if err != nil || status.Status != enrol.StatusReturned || status.Note != enrol.ReturnNote("材料不全") {
 		t.Errorf("%s reads %+v, %v; want returned with the reason", application, status, err)
 	}
+}
+
+// TestRestoreWritesBackLostClaims covers claims lost while the receipts
+// stayed. Another family then registers the stored child again, and the
+// claim names its number, which the drainer rejects. The restore writes
+// both claims back, so the first family's repeated submission gets its
+// own receipt again.
+func TestRestoreWritesBackLostClaims(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx := context.Background()
+	parent, other := backofficetest.Subject(1), backofficetest.Subject(2)
+	request := env.ShanghaiChild(t, 1, xuhui, xuhui)
+	registration := env.Register(t, parent, request)
+	application := env.Apply(t, parent, registration, xuhui)
+	drainAll(t, env)
+	record := env.RegistrationOf(t, registration)
+	registrationClaim := env.Keys.RegistrationClaim(record.Year, record.ChildIndex)
+	applicationClaim := env.Keys.ApplicationClaim(record.Year, record.ChildIndex)
+	if err := env.Do(env.Redis.Client.B().Del().Key(registrationClaim, applicationClaim).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	again := env.Register(t, other, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	drainAll(t, env)
+	if status, err := env.Service.ReceiptStatus(ctx, other, again); err != nil || status.Status != enrol.StatusRejectedDuplicate {
+		t.Fatalf("the other family's %s reads %+v, %v; want rejected as a duplicate", again, status, err)
+	}
+
+	summary, err := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil).Restore(ctx)
+	if err != nil || summary.Updated != 2 {
+		t.Errorf("Restore = %+v, %v; want the two receipts' claims written", summary, err)
+	}
+	for key, number := range map[string]string{registrationClaim: registration, applicationClaim: application} {
+		claim, err := env.Do(env.Redis.Client.B().Get().Key(key).Build()).ToString()
+		if err != nil || !strings.HasPrefix(claim, number+"|") {
+			t.Errorf("claim %s = %q, %v; want it to name %s", key, claim, err, number)
+		}
+	}
+	receipt, err := env.Service.Register(ctx, parent, request)
+	if err != nil || receipt.Number != registration || !receipt.Duplicate {
+		t.Errorf("the family's repeated registration = %+v, %v; want its receipt %s again", receipt, err, registration)
+	}
+}
+
+// TestDrainerWritesBackLostClaims covers the drainer's trigger for lost
+// claims: a batch that meets a stored child writes its claim back.
+func TestDrainerWritesBackLostClaims(t *testing.T) {
+	env := backofficetest.New(t)
+	parent, other := backofficetest.Subject(1), backofficetest.Subject(2)
+	registration := env.Register(t, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	startRestoringDrainer(t, env)
+	backofficetest.WaitFor(t, drainWait, "the registration stored", func() (bool, error) {
+		status, err := env.Service.ReceiptStatus(context.Background(), parent, registration)
+		return err == nil && status.Status == enrol.StatusRecorded, nil
+	})
+	record := env.RegistrationOf(t, registration)
+	claim := env.Keys.RegistrationClaim(record.Year, record.ChildIndex)
+	if err := env.Do(env.Redis.Client.B().Del().Key(claim).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+
+	env.Register(t, other, env.ShanghaiChild(t, 1, xuhui, xuhui))
+	backofficetest.WaitFor(t, drainWait, "the claim written back", func() (bool, error) {
+		value, err := env.Do(env.Redis.Client.B().Get().Key(claim).Build()).ToString()
+		return err == nil && strings.HasPrefix(value, registration+"|"), nil
+	})
 }
