@@ -35,7 +35,7 @@ var statusLabels = map[string]string{
 	StatusVerified:                "已核验",
 	StatusNeedsManualVerification: "待人工核验",
 	StatusRejectedDuplicate:       "重复登记，未入库",
-	StatusFailed:                  "处理异常，请联系所在区招生咨询电话",
+	StatusFailed:                  "处理异常，请联系所在区招生服务点",
 	StatusDocumentsVerified:       "验证通过",
 	StatusReturned:                "已退回",
 	StatusAdmitted:                "已录取",
