@@ -245,3 +245,36 @@ func TestRegistrationFactsCarryAddresses(t *testing.T) {
 		t.Errorf("the receipt's facts contain the address in plain text: %s", fields)
 	}
 }
+
+// TestOwnerReceiptsNameTheChild checks that the parent's list names the
+// child of each registration and application, and the status page the
+// child of a registration, so a family with twins can tell them apart.
+func TestOwnerReceiptsNameTheChild(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	registration := h.fixture.Registration(t)
+	number := h.register(t, "parent-1", registration).Number
+	home := h.fixture.Address(t, edgetest.HomeDistrict, 2)
+	application, _ := h.apply(t, "parent-1", edgetest.Application(number, home, enrolment.CategoryDistrictHukouResident))
+	twin := h.fixture.Registration(t)
+	twin.Child.Name = "张小亮"
+	twinNumber := h.register(t, "parent-1", twin).Number
+
+	statuses, err := h.service.OwnerReceipts(context.Background(), "parent-1")
+	if err != nil {
+		t.Fatalf("OwnerReceipts returned %v", err)
+	}
+	want := map[string]string{number: registration.Child.Name, application: registration.Child.Name, twinNumber: "张小亮"}
+	for _, status := range statuses {
+		if status.ChildName != want[status.ReceiptNumber] {
+			t.Errorf("%s lists the child %q, want %q", status.ReceiptNumber, status.ChildName, want[status.ReceiptNumber])
+		}
+	}
+	if len(statuses) != len(want) {
+		t.Errorf("listed %d receipts, want %d", len(statuses), len(want))
+	}
+	status, err := h.service.ReceiptStatus(context.Background(), "parent-1", twinNumber)
+	if err != nil || status.ChildName != "张小亮" {
+		t.Errorf("the twin's status = %+v, %v; want the child 张小亮", status, err)
+	}
+}

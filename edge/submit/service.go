@@ -594,6 +594,10 @@ type Status struct {
 	HukouDistrictCode     string `json:"hukouDistrictCode,omitempty"`
 	// Choices are an application's campuses in ranked order.
 	Choices []Choice `json:"choices,omitempty"`
+	// ChildName is the child's name, so that a family with twins can tell
+	// its receipts apart. The parent's list sets it for registrations and
+	// their applications, the status page for registrations.
+	ChildName string `json:"childName,omitempty"`
 }
 
 // Choice is one ranked campus of an application.
@@ -652,6 +656,9 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 	if status.Status == enrolment.StatusFailed && fields[enrolment.FieldNumberTaken] != "" {
 		status.StatusLabel = enrolment.NumberTakenLabel
 	}
+	if body := fields[enrolment.FieldRecord]; body != "" && status.Kind == enrolment.KindRegistration {
+		status.ChildName = s.childName(number, body)
+	}
 	if facts, ok := unpackFacts(fields[enrolment.FieldFacts]); ok {
 		status.ResidenceDistrictCode, status.HukouDistrictCode = facts.residenceDistrict(), facts.hukouDistrict()
 	}
@@ -672,6 +679,21 @@ func (s *Service) statusOf(number string, fields map[string]string) Status {
 		}
 	}
 	return status
+}
+
+// childName opens the child's name in the registration record body that
+// the receipt of number keeps. It returns "" when the record cannot be
+// read, and logs why: the receipt still shows without the name.
+func (s *Service) childName(number, body string) string {
+	record, err := enrolment.DecodeRegistration(number, []byte(body))
+	if err == nil {
+		var name []byte
+		if name, err = s.Keyring.Open(record.SealedChildName, enrolment.ContextChildName); err == nil {
+			return string(name)
+		}
+	}
+	slog.Warn("child's name not shown on the receipt", "number", number, "error", err)
+	return ""
 }
 
 // OwnerReceipts returns the statuses of every receipt the parent holds,
@@ -709,6 +731,17 @@ func (s *Service) OwnerReceipts(ctx context.Context, subject string) ([]Status, 
 			// family holds both receipts of a number, the list shows it twice
 			// and the status page by number shows the stored one.
 			statuses = append(statuses, s.statusOf(enrolment.ReceiptNumber(numbers[i]), fields))
+		}
+	}
+	names := make(map[string]string, len(statuses))
+	for _, status := range statuses {
+		if status.Kind == enrolment.KindRegistration && status.ChildName != "" {
+			names[status.ReceiptNumber] = status.ChildName
+		}
+	}
+	for i := range statuses {
+		if statuses[i].Kind == enrolment.KindApplication {
+			statuses[i].ChildName = names[statuses[i].RegistrationNumber]
 		}
 	}
 	acceptedAt := func(status Status) time.Time {

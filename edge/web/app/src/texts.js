@@ -55,6 +55,7 @@ export const home = {
   noReceipts: '暂无办理记录。',
   receiptsFailed: '办理记录加载失败，请稍后刷新页面。',
   viewReceipt: '查看进度',
+  child: '幼儿',
   goApply: '去报名',
   signInPrompt: '登录后可进行信息登记、报名和查询办理进度。',
 };
@@ -85,6 +86,7 @@ export const receipt = {
   duplicateNote: '已提交过，以下为原回执。',
   status: '当前状态',
   acceptedAt: '受理时间',
+  childName: '幼儿姓名',
   note: '说明',
   choices: '志愿',
   unknownCampus: (id) => `幼儿园（编号 ${id}）`,
