@@ -313,6 +313,35 @@ default = { rate = 100000, burst = 100000 }
 	}
 }
 
+// TestLimitsReloadKeepsBuckets rewrites the limits file under a running
+// edge: the same content is not applied again, and a change to another
+// table leaves the empty registration bucket empty.
+func TestLimitsReloadKeepsBuckets(t *testing.T) {
+	t.Parallel()
+	f := edgetest.Shared(t)
+	text := limitsWith(slowRegistrations)
+	e := f.StartEdge(t, edgetest.EdgeOptions{Limits: text})
+	e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}"))
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+
+	e.WriteLimits(t, text)
+	eventually(t, "the edge to read the rewritten file", func() bool {
+		value, _ := metric(t, e, `edge_limits_reloads_total{result="unchanged"}`)
+		return value >= 1
+	})
+	if value, _ := metric(t, e, `edge_limits_reloads_total{result="applied"}`); value != 0 {
+		t.Errorf("edge_limits_reloads_total{result=\"applied\"} after rewriting the same content = %g, want 0", value)
+	}
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+
+	e.WriteLimits(t, limitsWith(slowRegistrations, "[shedding]\nmax_backlog = 999999\nretry_after = \"5s\"\n"))
+	eventually(t, "the edge to apply the changed shedding table", func() bool {
+		value, _ := metric(t, e, `edge_limits_reloads_total{result="applied"}`)
+		return value >= 1
+	})
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+}
+
 // TestSheddingStreamDeleted deletes a stream whose backlog made the edge
 // shed, as a Redis failover or an operator may: with no stream nothing
 // waits, so submissions must be accepted again.

@@ -5,6 +5,7 @@
 package throttle
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"time"
 
@@ -36,6 +37,10 @@ type Limits struct {
 	// when the file leaves it out, Clients applies.
 	Prefill  ClientLimits `toml:"prefill"`
 	Shedding Shedding     `toml:"shedding"`
+
+	// digest is the SHA-256 of the file these limits were parsed from, so
+	// that WatchFile can skip a file whose content is already in force.
+	digest [sha256.Size]byte
 }
 
 // ClientLimits bound each parent (or IP address before sign-in).
@@ -88,6 +93,7 @@ func ParseLimits(data []byte) (*Limits, error) {
 	if err := limits.validate(); err != nil {
 		return nil, fmt.Errorf("parse limits: %w", err)
 	}
+	limits.digest = sha256.Sum256(data)
 	return &limits, nil
 }
 

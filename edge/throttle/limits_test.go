@@ -121,20 +121,25 @@ func waitFor(t *testing.T, what string, condition func() bool) {
 	}
 }
 
-// nextReload returns the next reload result that is an error when failed
-// is true, or a success when it is false, skipping the others. It gives up
-// after ten seconds.
-func nextReload(t *testing.T, reloads <-chan error, failed bool) error {
+// reload is one result that WatchFile reported to onReload.
+type reload struct {
+	result string
+	err    error
+}
+
+// nextReload returns the error of the next reload whose result is want,
+// skipping the others. It gives up after ten seconds.
+func nextReload(t *testing.T, reloads <-chan reload, want string) error {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
-		case err := <-reloads:
-			if (err != nil) == failed {
-				return err
+		case got := <-reloads:
+			if got.result == want {
+				return got.err
 			}
 		case <-deadline:
-			t.Fatalf("gave up waiting for a reload with failed=%t", failed)
+			t.Fatalf("gave up waiting for a reload with result %q", want)
 		}
 	}
 }
@@ -152,9 +157,13 @@ func replaceFile(t *testing.T, path string, data string) {
 	}
 }
 
-func TestWatchFile(t *testing.T) {
+// startWatch writes text to a limits file, starts a Throttle from it and
+// watches the file until the test ends. It returns the file's path, the
+// Throttle and the results reported to onReload.
+func startWatch(t *testing.T, text string) (string, *throttle.Throttle, <-chan reload) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "limits.toml")
-	if err := os.WriteFile(path, []byte(limitsText(nil)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	limits, err := throttle.LoadFile(path)
@@ -162,17 +171,24 @@ func TestWatchFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	th := throttle.New(limits)
-	reloads := make(chan error, 1000)
+	reloads := make(chan reload, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		throttle.WatchFile(ctx, path, th, 5*time.Millisecond, func(err error) { reloads <- err })
+		throttle.WatchFile(ctx, path, th, 5*time.Millisecond, func(result string, err error) {
+			reloads <- reload{result, err}
+		})
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-stopped
 	})
+	return path, th, reloads
+}
+
+func TestWatchFile(t *testing.T) {
+	path, th, reloads := startWatch(t, limitsText(nil))
 
 	// WatchFile compares with the file as it was when it started, which may
 	// be after a first write, so the change is written with a growing
@@ -190,9 +206,9 @@ func TestWatchFile(t *testing.T) {
 	}
 
 	replaceFile(t, path, limitsText(map[string]string{"routes": "default = { rate = 0, burst = 1 }\n"}))
-	reloadErr := nextReload(t, reloads, true)
-	if !strings.Contains(reloadErr.Error(), "routes.default.rate is 0") {
-		t.Errorf("reload error %q does not name the invalid rate", reloadErr)
+	reloadErr := nextReload(t, reloads, throttle.ReloadRejected)
+	if reloadErr == nil || !strings.Contains(reloadErr.Error(), "routes.default.rate is 0") {
+		t.Errorf("reload error %v does not name the invalid rate", reloadErr)
 	}
 	if got := th.Limits().Shedding.MaxBacklog; got != 12345 {
 		t.Errorf("max_backlog after an invalid change = %d, want the previous 12345", got)
@@ -204,8 +220,62 @@ func TestWatchFile(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	nextReload(t, reloads, true)
+	if err := nextReload(t, reloads, throttle.ReloadRejected); !os.IsNotExist(err) {
+		t.Errorf("reload error after the file was removed = %v, want a not-exist error", err)
+	}
 	if got := th.Limits().Shedding.MaxBacklog; got != 12345 {
 		t.Errorf("max_backlog after the file was removed = %d, want the previous 12345", got)
+	}
+}
+
+// TestWatchFileUnchangedContent touches the limits file without changing
+// it: nothing is applied, and an empty bucket stays empty.
+func TestWatchFileUnchangedContent(t *testing.T) {
+	text := slowLimits(nil)
+	path, th, reloads := startWatch(t, text)
+	inForce := th.Limits()
+	drainBuckets(t, map[string]func() throttle.Decision{
+		"client": func() throttle.Decision { return th.Client("s:parent") },
+	})
+
+	// As in TestWatchFile, the modification time moves on until the
+	// watcher, which may have started after the first change, detects one.
+	start := time.Now()
+	touches := 0
+	waitFor(t, "the touched file to be read again", func() bool {
+		touches++
+		modified := start.Add(time.Duration(touches) * time.Second)
+		if err := os.Chtimes(path, modified, modified); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return len(reloads) > 0
+	})
+	if err := nextReload(t, reloads, throttle.ReloadUnchanged); err != nil {
+		t.Errorf("unchanged reload reported error %v", err)
+	}
+	for len(reloads) > 0 {
+		if got := <-reloads; got.result != throttle.ReloadUnchanged {
+			t.Errorf("touching the file reported %q (%v), want only %q", got.result, got.err, throttle.ReloadUnchanged)
+		}
+	}
+	if th.Limits() != inForce {
+		t.Error("the touched file was applied again")
+	}
+	if decision := th.Client("s:parent"); decision.Allowed {
+		t.Error("touching the limits file refilled an empty client bucket")
+	}
+
+	// A new comment changes the bytes but no limit: the file is applied,
+	// and the bucket stays empty all the same.
+	replaceFile(t, path, text+"# reviewed\n")
+	if err := nextReload(t, reloads, throttle.ReloadApplied); err != nil {
+		t.Errorf("applied reload reported error %v", err)
+	}
+	if th.Limits() == inForce {
+		t.Error("Limits() after a changed file still returns the previous limits")
+	}
+	if decision := th.Client("s:parent"); decision.Allowed {
+		t.Error("a change of comments only refilled an empty client bucket")
 	}
 }
