@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,21 +32,31 @@ func limitsText(replacements map[string]string) string {
 	return b.String()
 }
 
+// testRoutes are the route names that the tests' limits files may use.
+var testRoutes = []string{"GET /api/v1/catalogue", "POST /api/v1/applications", registrationRoute}
+
 func parse(t *testing.T, text string) *throttle.Limits {
 	t.Helper()
-	limits, err := throttle.ParseLimits([]byte(text))
+	limits, err := throttle.ParseLimits([]byte(text), testRoutes)
 	if err != nil {
 		t.Fatalf("ParseLimits returned %v for\n%s", err, text)
 	}
 	return limits
 }
 
+// TestParseLimitsDeployFile checks the values read from deploy/limits.toml.
+// TestStartDeployLimits in edge/server checks its route names against the
+// edge's routes.
 func TestParseLimitsDeployFile(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "limits.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	limits, err := throttle.ParseLimits(data)
+	deployRoutes := []string{
+		"POST /api/v1/registrations", "POST /api/v1/applications", "POST /api/v1/prefill/certificates",
+		"POST /api/v1/uploads", "POST /api/v1/feedback", "POST /api/v1/page-views",
+	}
+	limits, err := throttle.ParseLimits(data, deployRoutes)
 	if err != nil {
 		t.Fatalf("ParseLimits(deploy/limits.toml) returned %v", err)
 	}
@@ -85,10 +96,16 @@ func TestParseLimitsInvalid(t *testing.T) {
 		{"zero backlog", limitsText(map[string]string{"shedding": "max_backlog = 0\nretry_after = \"7s\"\n"}), "shedding.max_backlog is 0"},
 		{"retry_after below a second", limitsText(map[string]string{"shedding": "max_backlog = 1\nretry_after = \"500ms\"\n"}), "shedding.retry_after is 500ms"},
 		{"empty file", "", "[routes] needs a default"},
+		{"misspelt route", limitsText(map[string]string{"routes": "default = { rate = 1, burst = 1 }\n\"POST /api/v1/registrationz\" = { rate = 1, burst = 1 }\n"}), `unknown route "POST /api/v1/registrationz"`},
+		{"route without method", limitsText(map[string]string{"routes": "default = { rate = 1, burst = 1 }\n\"/api/v1/registrations\" = { rate = 1, burst = 1 }\n"}), `unknown route "/api/v1/registrations"`},
+		{"misspelt entry", limitsText(map[string]string{"entries": "default = { rate = 1, burst = 1 }\nregistraton = { rate = 1, burst = 1 }\n"}), `invalid key "registraton"`},
+		{"entry ID with leading zero", limitsText(map[string]string{"entries": "default = { rate = 1, burst = 1 }\n\"01234\" = { rate = 1, burst = 1 }\n"}), `invalid key "01234"`},
+		{"entry ID with plus sign", limitsText(map[string]string{"entries": "default = { rate = 1, burst = 1 }\n\"+1234\" = { rate = 1, burst = 1 }\n"}), `invalid key "+1234"`},
+		{"entry ID beyond int64", limitsText(map[string]string{"entries": "default = { rate = 1, burst = 1 }\n\"9223372036854775808\" = { rate = 1, burst = 1 }\n"}), `invalid key "9223372036854775808"`},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
-			limits, err := throttle.ParseLimits([]byte(test.text))
+			limits, err := throttle.ParseLimits([]byte(test.text), testRoutes)
 			if err == nil {
 				t.Fatalf("ParseLimits accepted %+v", limits)
 			}
@@ -102,8 +119,46 @@ func TestParseLimitsInvalid(t *testing.T) {
 	}
 }
 
+func TestParseLimitsUnknownRoutes(t *testing.T) {
+	text := limitsText(map[string]string{"routes": "default = { rate = 1, burst = 1 }\n" +
+		"\"POST /api/v1/registrationz\" = { rate = 1, burst = 1 }\n" +
+		"\"GET /api/v1/catalog\" = { rate = 1, burst = 1 }\n" +
+		"\"POST /api/v1/applications\" = { rate = 1, burst = 1 }\n"})
+
+	_, err := throttle.ParseLimits([]byte(text), testRoutes)
+
+	if err == nil {
+		t.Fatal("ParseLimits accepted two unknown routes")
+	}
+	message := err.Error()
+	if !strings.Contains(message, `unknown route "GET /api/v1/catalog", "POST /api/v1/registrationz"`) {
+		t.Errorf("error %q does not name both unknown routes", message)
+	}
+	for _, known := range testRoutes {
+		if !strings.Contains(message, strconv.Quote(known)) {
+			t.Errorf("error %q does not list the known route %q", message, known)
+		}
+	}
+}
+
+func TestParseLimitsEntryKeys(t *testing.T) {
+	text := limitsText(map[string]string{"entries": "default = { rate = 1, burst = 1 }\n" +
+		"registration = { rate = 1, burst = 1 }\n" +
+		"\"1234\" = { rate = 2, burst = 1 }\n" +
+		"\"9223372036854775807\" = { rate = 3, burst = 1 }\n"})
+
+	limits := parse(t, text)
+
+	if got := limits.Entries["1234"].Rate; got != 2 {
+		t.Errorf("rate of entry 1234 = %g, want 2", got)
+	}
+	if got := limits.Entries["9223372036854775807"].Rate; got != 3 {
+		t.Errorf("rate of the largest int64 entry ID = %g, want 3", got)
+	}
+}
+
 func TestLoadFileMissing(t *testing.T) {
-	_, err := throttle.LoadFile(filepath.Join(t.TempDir(), "missing.toml"))
+	_, err := throttle.LoadFile(filepath.Join(t.TempDir(), "missing.toml"), testRoutes)
 	if !os.IsNotExist(err) {
 		t.Errorf("LoadFile of a missing file returned %v, want a not-exist error", err)
 	}
@@ -166,7 +221,7 @@ func startWatch(t *testing.T, text string) (string, *throttle.Throttle, <-chan r
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	limits, err := throttle.LoadFile(path)
+	limits, err := throttle.LoadFile(path, testRoutes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +231,7 @@ func startWatch(t *testing.T, text string) (string, *throttle.Throttle, <-chan r
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		throttle.WatchFile(ctx, path, th, 5*time.Millisecond, func(result string, err error) {
+		throttle.WatchFile(ctx, path, testRoutes, th, 5*time.Millisecond, func(result string, err error) {
 			reloads <- reload{result, err}
 		})
 	}()

@@ -10,13 +10,14 @@ import (
 	"time"
 )
 
-// LoadFile reads and checks a limits file.
-func LoadFile(path string) (*Limits, error) {
+// LoadFile reads and checks a limits file. routes are the names of the
+// routes the edge throttles, as for ParseLimits.
+func LoadFile(path string, routes []string) (*Limits, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseLimits(data)
+	return ParseLimits(data, routes)
 }
 
 // Results of a limits file reload, as WatchFile reports them to onReload.
@@ -35,9 +36,11 @@ const (
 // WatchFile reads the limits file again whenever its modification time or
 // size changes (checked every interval) and on SIGHUP, until ctx ends. It
 // applies the file to t unless the content is byte for byte the one in
-// force. It logs each reload and reports its result to onReload, with the
-// error when the result is ReloadRejected. onReload may be nil.
-func WatchFile(ctx context.Context, path string, t *Throttle, interval time.Duration, onReload func(result string, err error)) {
+// force. routes are the names of the routes the edge throttles, as for
+// ParseLimits. WatchFile logs each reload and reports its result to
+// onReload, with the error when the result is ReloadRejected. onReload may
+// be nil.
+func WatchFile(ctx context.Context, path string, routes []string, t *Throttle, interval time.Duration, onReload func(result string, err error)) {
 	hangup := make(chan os.Signal, 1)
 	signal.Notify(hangup, syscall.SIGHUP)
 	defer signal.Stop(hangup)
@@ -59,7 +62,7 @@ func WatchFile(ctx context.Context, path string, t *Throttle, interval time.Dura
 			continue
 		}
 		lastModified, lastSize = modified, size
-		result, err := reload(path, t)
+		result, err := reload(path, routes, t)
 		switch result {
 		case ReloadApplied:
 			slog.Info("limits file applied", "path", path)
@@ -76,7 +79,7 @@ func WatchFile(ctx context.Context, path string, t *Throttle, interval time.Dura
 
 // reload reads the limits file and applies it to t unless its content is
 // the one in force.
-func reload(path string, t *Throttle) (string, error) {
+func reload(path string, routes []string, t *Throttle) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return ReloadRejected, err
@@ -84,7 +87,7 @@ func reload(path string, t *Throttle) (string, error) {
 	if sha256.Sum256(data) == t.Limits().digest {
 		return ReloadUnchanged, nil
 	}
-	limits, err := ParseLimits(data)
+	limits, err := ParseLimits(data, routes)
 	if err != nil {
 		return ReloadRejected, err
 	}
