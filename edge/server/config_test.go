@@ -111,3 +111,33 @@ func TestStartInvalidLimits(t *testing.T) {
 		t.Errorf("error %q does not name the limits file and its problem", err)
 	}
 }
+
+func TestStartUnknownRoute(t *testing.T) {
+	f := edgetest.Shared(t)
+	directory := t.TempDir()
+	keyring := filepath.Join(directory, "keyring.json")
+	if err := os.WriteFile(keyring, edgetest.JSON(t, f.KeyringFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	limits := filepath.Join(directory, "limits.toml")
+	misspelt := limitsWith("[routes]\ndefault = { rate = 1, burst = 1 }\n\"POST /api/v1/registrationz\" = { rate = 1, burst = 1 }\n")
+	if err := os.WriteFile(limits, []byte(misspelt), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	edge, err := server.Start(context.Background(), server.Config{KeyringFile: keyring, LimitsFile: limits})
+
+	if err == nil {
+		edge.Close()
+		t.Fatal("Start returned no error")
+	}
+	if !strings.Contains(err.Error(), "EDGE_LIMITS_FILE") {
+		t.Errorf("error %q does not name EDGE_LIMITS_FILE", err)
+	}
+	if !strings.Contains(err.Error(), `unknown route "POST /api/v1/registrationz"`) {
+		t.Errorf("error %q does not name the unknown route", err)
+	}
+	if !strings.Contains(err.Error(), `"POST /api/v1/registrations"`) {
+		t.Errorf("error %q does not list the edge's routes", err)
+	}
+}

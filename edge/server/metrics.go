@@ -4,6 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/sh-preschool/preschool/edge/throttle"
 )
 
 // metrics are the edge's Prometheus metrics, on a registry of their own so
@@ -48,7 +50,8 @@ func newMetrics(trackedClients func() float64) *metrics {
 			Name: "edge_breaker_state", Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
 		}, []string{"name"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "edge_limits_reloads_total", Help: "Limits file reloads by result (applied, rejected).",
+			Name: "edge_limits_reloads_total",
+			Help: "Limits file reloads by result: applied (new content in force), unchanged (same content as in force, nothing applied), rejected (invalid or unreadable, previous limits stay).",
 		}, []string{"result"}),
 		limitRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "edge_limit_rate", Help: "Configured token bucket rate per second, by scope and key.",
@@ -59,6 +62,9 @@ func newMetrics(trackedClients func() float64) *metrics {
 	}, trackedClients)
 	for _, scope := range []string{"route", "entry", "client", "shed", "pdf"} {
 		m.throttled.WithLabelValues(scope) // so dashboards see a zero before the first rejection
+	}
+	for _, result := range []string{throttle.ReloadApplied, throttle.ReloadUnchanged, throttle.ReloadRejected} {
+		m.reloads.WithLabelValues(result) // so an alert on rejected reloads has a zero to start from
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.throttled, m.submissions, m.prefill, m.backlog,
 		m.breaker, m.reloads, m.limitRate, m.clients,

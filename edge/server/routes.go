@@ -49,9 +49,49 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 	r.HandleMethodNotAllowed = true
 	r.PanicHandler = e.panicked
 
-	handle := func(method, path string, kind routeKind, handler api.HandlerFunc) {
-		r.Handle(method, path, e.wrap(method+" "+path, kind, handler))
+	e.registerRoutes(func(method, path string, kind routeKind, handler api.HandlerFunc) {
+		r.Handle(method, path, e.wrap(routeName(method, path), kind, handler))
+	})
+
+	r.GET("/healthz", e.alive)
+	r.GET("/readyz", e.ready)
+
+	app := web.Handler()
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		setSecurityHeaders(ctx)
+		if strings.HasPrefix(string(ctx.Path()), "/api/") {
+			api.WriteError(ctx, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
+			return
+		}
+		app(ctx)
 	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		api.WriteError(ctx, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法。"))
+	}
+	return r.Handler
+}
+
+// routeName returns the name of a route in metrics and in the [routes]
+// table of the limits file, such as "POST /api/v1/registrations".
+func routeName(method, path string) string { return method + " " + path }
+
+// throttledRoutes returns the names of the routes whose requests pass
+// through the throttle in wrap. With "default", they are the only keys that
+// the limits file's [routes] table may use. It runs registerRoutes on an
+// Edge without services, which is safe because registerRoutes only takes
+// method values of the services' pointers and calls none of them.
+func throttledRoutes() []string {
+	var names []string
+	(&Edge{}).registerRoutes(func(method, path string, _ routeKind, _ api.HandlerFunc) {
+		names = append(names, routeName(method, path))
+	})
+	return names
+}
+
+// registerRoutes passes each API and sign-in route of the public listener
+// to handle. It must not call the handlers, because throttledRoutes runs it
+// before the services exist.
+func (e *Edge) registerRoutes(handle func(method, path string, kind routeKind, handler api.HandlerFunc)) {
 	catalogueHandlers := &catalogue.Handlers{Store: e.catalogue, Now: time.Now}
 	handle(http.MethodGet, "/api/v1/catalogue", readRoute, catalogueHandlers.GetCatalogue)
 	handle(http.MethodGet, "/api/v1/districts/{code}/streets", readRoute, catalogueHandlers.GetStreets)
@@ -78,23 +118,6 @@ func (e *Edge) routes() fasthttp.RequestHandler {
 	handle(http.MethodGet, "/auth/login", readRoute, e.signin.Login)
 	handle(http.MethodGet, "/auth/callback", readRoute, e.signin.Callback)
 	handle(http.MethodPost, "/auth/logout", writeRoute, e.signin.Logout)
-
-	r.GET("/healthz", e.alive)
-	r.GET("/readyz", e.ready)
-
-	app := web.Handler()
-	r.NotFound = func(ctx *fasthttp.RequestCtx) {
-		setSecurityHeaders(ctx)
-		if strings.HasPrefix(string(ctx.Path()), "/api/") {
-			api.WriteError(ctx, apierror.New(http.StatusNotFound, "route_not_found", "请求的接口不存在。"))
-			return
-		}
-		app(ctx)
-	}
-	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
-		api.WriteError(ctx, apierror.New(http.StatusMethodNotAllowed, "method_not_allowed", "不支持该请求方法。"))
-	}
-	return r.Handler
 }
 
 // wrap adds the common steps around a handler: request ID, security

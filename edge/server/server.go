@@ -85,7 +85,7 @@ func Start(ctx context.Context, cfg Config) (*Edge, error) {
 	if err != nil {
 		return nil, err
 	}
-	limits, err := throttle.LoadFile(cfg.LimitsFile)
+	limits, err := throttle.LoadFile(cfg.LimitsFile, throttledRoutes())
 	if err != nil {
 		return nil, fmt.Errorf("EDGE_LIMITS_FILE %s: %w", cfg.LimitsFile, err)
 	}
@@ -238,13 +238,11 @@ func (e *Edge) Close() error {
 func (e *Edge) startWorkers(ctx context.Context) {
 	e.goWorker(func() { e.catalogue.Run(ctx) })
 	e.goWorker(func() {
-		throttle.WatchFile(ctx, e.config.LimitsFile, e.throttle, 2*time.Second, func(err error) {
-			if err != nil {
-				e.metrics.reloads.WithLabelValues("rejected").Inc()
-				return
+		throttle.WatchFile(ctx, e.config.LimitsFile, throttledRoutes(), e.throttle, 2*time.Second, func(result string, _ error) {
+			e.metrics.reloads.WithLabelValues(result).Inc()
+			if result == throttle.ReloadApplied {
+				e.recordLimits(e.throttle.Limits())
 			}
-			e.metrics.reloads.WithLabelValues("applied").Inc()
-			e.recordLimits(e.throttle.Limits())
 		})
 	})
 	e.goWorker(func() { e.pollBacklog(ctx) })

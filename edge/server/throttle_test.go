@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,6 +312,78 @@ default = { rate = 100000, burst = 100000 }
 	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "50")
 	if value, _ := metric(t, e, `edge_limit_rate{key="POST /api/v1/registrations",scope="route"}`); value != 0.02 {
 		t.Errorf("edge_limit_rate of the route after the invalid file = %g, want 0.02", value)
+	}
+}
+
+// TestLimitsReloadKeepsBuckets rewrites the limits file under a running
+// edge: the same content is not applied again, and a change to another
+// table leaves the empty registration bucket empty.
+func TestLimitsReloadKeepsBuckets(t *testing.T) {
+	t.Parallel()
+	f := edgetest.Shared(t)
+	text := limitsWith(slowRegistrations)
+	e := f.StartEdge(t, edgetest.EdgeOptions{Limits: text})
+	e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}"))
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+
+	e.WriteLimits(t, text)
+	eventually(t, "the edge to read the rewritten file", func() bool {
+		value, _ := metric(t, e, `edge_limits_reloads_total{result="unchanged"}`)
+		return value >= 1
+	})
+	if value, _ := metric(t, e, `edge_limits_reloads_total{result="applied"}`); value != 0 {
+		t.Errorf("edge_limits_reloads_total{result=\"applied\"} after rewriting the same content = %g, want 0", value)
+	}
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+
+	e.WriteLimits(t, limitsWith(slowRegistrations, "[shedding]\nmax_backlog = 999999\nretry_after = \"5s\"\n"))
+	eventually(t, "the edge to apply the changed shedding table", func() bool {
+		value, _ := metric(t, e, `edge_limits_reloads_total{result="applied"}`)
+		return value >= 1
+	})
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+}
+
+// TestLimitsReloadUnknownRoute misspells a route name in the limits file
+// under a running edge: the file is rejected, and the route keeps its
+// bucket.
+func TestLimitsReloadUnknownRoute(t *testing.T) {
+	t.Parallel()
+	f := edgetest.Shared(t)
+	e := f.StartEdge(t, edgetest.EdgeOptions{Limits: limitsWith(slowRegistrations)})
+	e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}"))
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+
+	e.WriteLimits(t, limitsWith(`[routes]
+default = { rate = 100000, burst = 100000 }
+"POST /api/v1/registrationz" = { rate = 0.01, burst = 1 }
+`))
+	eventually(t, "the edge to reject the misspelt route", func() bool {
+		value, _ := metric(t, e, `edge_limits_reloads_total{result="rejected"}`)
+		return value >= 1
+	})
+	if value, _ := metric(t, e, `edge_limits_reloads_total{result="applied"}`); value != 0 {
+		t.Errorf("edge_limits_reloads_total{result=\"applied\"} after the misspelt route = %g, want 0", value)
+	}
+	checkThrottled(t, e.Post(t, "/api/v1/registrations", "parent-1", []byte("{}")), "100")
+	if value, _ := metric(t, e, `edge_limit_rate{key="POST /api/v1/registrations",scope="route"}`); value != 0.01 {
+		t.Errorf("edge_limit_rate of the route after the misspelt file = %g, want 0.01", value)
+	}
+}
+
+// TestStartDeployLimits starts an edge with deploy/limits.toml, whose
+// route names must all be routes of the edge.
+func TestStartDeployLimits(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "limits.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e := edgetest.Shared(t).StartEdge(t, edgetest.EdgeOptions{Limits: string(data)})
+
+	if value, _ := metric(t, e, `edge_limit_rate{key="POST /api/v1/registrations",scope="route"}`); value != 30000 {
+		t.Errorf("edge_limit_rate of the registration route = %g, want deploy/limits.toml's 30000", value)
 	}
 }
 

@@ -5,7 +5,11 @@
 package throttle
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -20,10 +24,13 @@ type Bucket struct {
 // Limits is the content of the limits file.
 type Limits struct {
 	// Routes maps a route name (such as "POST /api/v1/registrations") to its
-	// bucket; the key "default" covers every route not named.
+	// bucket; the key "default" covers every route not named. ParseLimits
+	// rejects a name that is not one of the edge's routes.
 	Routes map[string]Bucket `toml:"routes"`
 	// Entries maps an entry key ("registration", or an application entry's
-	// ID) to its bucket; "default" covers the rest.
+	// ID) to its bucket; "default" covers the rest. ParseLimits checks only
+	// the form of an ID, because the entries come from the back office's
+	// configuration snapshot, which can change while the file stays.
 	Entries map[string]Bucket `toml:"entries"`
 	// Clients bounds each signed-in parent.
 	Clients ClientLimits `toml:"clients"`
@@ -36,6 +43,10 @@ type Limits struct {
 	// when the file leaves it out, Clients applies.
 	Prefill  ClientLimits `toml:"prefill"`
 	Shedding Shedding     `toml:"shedding"`
+
+	// digest is the SHA-256 of the file these limits were parsed from, so
+	// that WatchFile can skip a file whose content is already in force.
+	digest [sha256.Size]byte
 }
 
 // ClientLimits bound each parent (or IP address before sign-in).
@@ -69,8 +80,14 @@ func (d *Duration) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// ParseLimits reads and checks a limits file.
-func ParseLimits(data []byte) (*Limits, error) {
+// registrationEntry is the entry key of the city-wide registration, which
+// edge/submit passes to Throttle.Entry.
+const registrationEntry = "registration"
+
+// ParseLimits reads and checks a limits file. routes are the names of the
+// routes the edge throttles, which with "default" are the only keys that
+// [routes] may have.
+func ParseLimits(data []byte, routes []string) (*Limits, error) {
 	var limits Limits
 	metadata, err := toml.Decode(string(data), &limits)
 	if err != nil {
@@ -85,18 +102,25 @@ func ParseLimits(data []byte) (*Limits, error) {
 	if limits.Prefill == (ClientLimits{}) {
 		limits.Prefill = limits.Clients
 	}
-	if err := limits.validate(); err != nil {
+	if err := limits.validate(routes); err != nil {
 		return nil, fmt.Errorf("parse limits: %w", err)
 	}
+	limits.digest = sha256.Sum256(data)
 	return &limits, nil
 }
 
-func (l *Limits) validate() error {
+func (l *Limits) validate(routes []string) error {
 	if _, ok := l.Routes["default"]; !ok {
 		return fmt.Errorf("[routes] needs a default bucket")
 	}
 	if _, ok := l.Entries["default"]; !ok {
 		return fmt.Errorf("[entries] needs a default bucket")
+	}
+	if err := checkRouteNames(l.Routes, routes); err != nil {
+		return err
+	}
+	if err := checkEntryKeys(l.Entries); err != nil {
+		return err
 	}
 	for name, bucket := range l.Routes {
 		if err := bucket.validate("routes." + name); err != nil {
@@ -147,4 +171,56 @@ func (b Bucket) validate(name string) error {
 		return fmt.Errorf("%s.burst is %d, want at least 1", name, b.Burst)
 	}
 	return nil
+}
+
+// checkRouteNames rejects the keys of [routes] that are neither "default"
+// nor one of routes, because a misspelt name would silently leave its
+// route under the default bucket.
+func checkRouteNames(buckets map[string]Bucket, routes []string) error {
+	var unknown []string
+	for name := range buckets {
+		if name != "default" && !slices.Contains(routes, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	known := slices.Sorted(slices.Values(routes))
+	return fmt.Errorf("[routes] has unknown route %s: use \"default\" or one of the edge's routes: %s",
+		quoteAll(unknown), quoteAll(known))
+}
+
+// checkEntryKeys rejects the keys of [entries] that are neither "default",
+// "registration" nor written as an entry ID (a decimal integer).
+func checkEntryKeys(buckets map[string]Bucket) error {
+	var invalid []string
+	for key := range buckets {
+		if key != "default" && key != registrationEntry && !isEntryID(key) {
+			invalid = append(invalid, key)
+		}
+	}
+	if len(invalid) == 0 {
+		return nil
+	}
+	slices.Sort(invalid)
+	return fmt.Errorf("[entries] has invalid key %s: use \"default\", %q or an application entry's ID, such as \"1234\"",
+		quoteAll(invalid), registrationEntry)
+}
+
+// isEntryID reports whether key is an int64 in the form that edge/submit
+// passes to Throttle.Entry, without a sign for positive numbers or leading
+// zeros.
+func isEntryID(key string) bool {
+	id, err := strconv.ParseInt(key, 10, 64)
+	return err == nil && strconv.FormatInt(id, 10) == key
+}
+
+func quoteAll(values []string) string {
+	quoted := make([]string, len(values))
+	for i, value := range values {
+		quoted[i] = strconv.Quote(value)
+	}
+	return strings.Join(quoted, ", ")
 }

@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"hash/maphash"
+	"maps"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -32,12 +33,14 @@ var allowed = Decision{Allowed: true}
 type Throttle struct {
 	state   atomic.Pointer[state]
 	backlog atomic.Int64
+	// applying serializes Apply, which reads the state it replaces.
+	applying sync.Mutex
 }
 
 type state struct {
 	limits    *Limits
-	routes    sync.Map // route name → *rate.Limiter
-	entries   sync.Map // entry key → *rate.Limiter
+	routes    *sync.Map // route name → *rate.Limiter
+	entries   *sync.Map // entry key → *rate.Limiter
 	clients   *clientTable
 	anonymous *clientTable
 	prefill   *clientTable
@@ -50,14 +53,63 @@ func New(limits *Limits) *Throttle {
 	return t
 }
 
-// Apply replaces the limits. Buckets start full again.
+// Apply replaces the limits. A bucket whose rate and burst are the same
+// in the old and the new limits keeps its tokens, so that a reload does not
+// give every client a full burst again. Buckets whose rate or burst changed
+// start full.
 func (t *Throttle) Apply(limits *Limits) {
+	t.applying.Lock()
+	defer t.applying.Unlock()
+
+	previous := t.state.Load()
+	if previous == nil {
+		t.state.Store(&state{
+			limits:    limits,
+			routes:    new(sync.Map),
+			entries:   new(sync.Map),
+			clients:   newClientTable(limits.Clients),
+			anonymous: newClientTable(limits.Anonymous),
+			prefill:   newClientTable(limits.Prefill),
+		})
+		return
+	}
 	t.state.Store(&state{
 		limits:    limits,
-		clients:   newClientTable(limits.Clients),
-		anonymous: newClientTable(limits.Anonymous),
-		prefill:   newClientTable(limits.Prefill),
+		routes:    keepLimiters(previous.routes, previous.limits.Routes, limits.Routes),
+		entries:   keepLimiters(previous.entries, previous.limits.Entries, limits.Entries),
+		clients:   previous.clients.withLimits(limits.Clients),
+		anonymous: previous.anonymous.withLimits(limits.Anonymous),
+		prefill:   previous.prefill.withLimits(limits.Prefill),
 	})
+}
+
+// keepLimiters returns the limiters to use after a reload. That is
+// previous itself when no bucket changed, or else a new map with the
+// limiters of previous whose bucket is unchanged. The result has no key
+// that previous lacks, so it stays as bounded as previous.
+func keepLimiters(previous *sync.Map, before, after map[string]Bucket) *sync.Map {
+	if maps.Equal(before, after) {
+		return previous
+	}
+	// NOTE: a key that a request adds to previous while this loop runs is
+	// not copied, so it starts with a full bucket once more.
+	kept := new(sync.Map)
+	previous.Range(func(key, limiter any) bool {
+		name := key.(string)
+		if bucketFor(before, name) == bucketFor(after, name) {
+			kept.Store(key, limiter)
+		}
+		return true
+	})
+	return kept
+}
+
+// bucketFor returns the bucket named key, or the default bucket.
+func bucketFor(buckets map[string]Bucket, key string) Bucket {
+	if bucket, named := buckets[key]; named {
+		return bucket
+	}
+	return buckets["default"]
 }
 
 // Limits returns the limits in force.
@@ -66,23 +118,20 @@ func (t *Throttle) Limits() *Limits { return t.state.Load().limits }
 // Route takes a token from the bucket of a route.
 func (t *Throttle) Route(name string) Decision {
 	s := t.state.Load()
-	return take(&s.routes, name, s.limits.Routes, ScopeRoute)
+	return take(s.routes, name, s.limits.Routes, ScopeRoute)
 }
 
 // Entry takes a token from the bucket of an entry. Callers pass only keys
 // of known entries, so the map stays bounded.
 func (t *Throttle) Entry(key string) Decision {
 	s := t.state.Load()
-	return take(&s.entries, key, s.limits.Entries, ScopeEntry)
+	return take(s.entries, key, s.limits.Entries, ScopeEntry)
 }
 
 func take(limiters *sync.Map, key string, buckets map[string]Bucket, scope string) Decision {
 	value, ok := limiters.Load(key)
 	if !ok {
-		bucket, named := buckets[key]
-		if !named {
-			bucket = buckets["default"]
-		}
+		bucket := bucketFor(buckets, key)
 		value, _ = limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(bucket.Rate), bucket.Burst))
 	}
 	limiter := value.(*rate.Limiter)
@@ -163,11 +212,12 @@ func retryAfter(perSecond float64) time.Duration {
 }
 
 // clientTable holds one token bucket per client in shards, each capped at
-// an equal share of MaxTracked.
+// an equal share of MaxTracked. Tables made by withLimits share the shards
+// of the table they replace.
 type clientTable struct {
 	limits      ClientLimits
 	seed        maphash.Seed
-	shards      [clientShards]clientShard
+	shards      *[clientShards]clientShard
 	maxPerShard int
 }
 
@@ -184,9 +234,38 @@ type clientBucket struct {
 }
 
 func newClientTable(limits ClientLimits) *clientTable {
-	table := &clientTable{limits: limits, seed: maphash.MakeSeed(), maxPerShard: max(1, limits.MaxTracked/clientShards)}
+	table := &clientTable{
+		limits:      limits,
+		seed:        maphash.MakeSeed(),
+		shards:      new([clientShards]clientShard),
+		maxPerShard: maxPerShard(limits),
+	}
 	for i := range table.shards {
 		table.shards[i].clients = make(map[string]*clientBucket)
+	}
+	return table
+}
+
+func maxPerShard(limits ClientLimits) int {
+	return max(1, limits.MaxTracked/clientShards)
+}
+
+// withLimits returns the table to use under limits. When their rate and
+// burst are those of t, the new table shares t's buckets, so clients keep
+// their tokens, and the idlest clients beyond the new MaxTracked are
+// evicted. Otherwise withLimits returns an empty table.
+func (t *clientTable) withLimits(limits ClientLimits) *clientTable {
+	if limits.Bucket != t.limits.Bucket {
+		return newClientTable(limits)
+	}
+	table := &clientTable{limits: limits, seed: t.seed, shards: t.shards, maxPerShard: maxPerShard(limits)}
+	for i := range table.shards {
+		shard := &table.shards[i]
+		shard.mutex.Lock()
+		for len(shard.clients) > table.maxPerShard {
+			shard.evictIdlest()
+		}
+		shard.mutex.Unlock()
 	}
 	return table
 }
@@ -196,7 +275,10 @@ func (t *clientTable) allow(key string, now time.Time) bool {
 	shard.mutex.Lock()
 	bucket, ok := shard.clients[key]
 	if !ok {
-		if len(shard.clients) >= t.maxPerShard {
+		// A loop, not a single eviction, because a request still holding
+		// the table that withLimits replaced may have filled the shard up
+		// to a larger MaxTracked.
+		for len(shard.clients) >= t.maxPerShard {
 			shard.evictIdlest()
 		}
 		bucket = &clientBucket{limiter: rate.NewLimiter(rate.Limit(t.limits.Rate), t.limits.Burst)}

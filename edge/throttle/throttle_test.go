@@ -159,28 +159,126 @@ func TestShed(t *testing.T) {
 	}
 }
 
-func TestApplyRefillsBuckets(t *testing.T) {
-	limits := parse(t, limitsText(nil))
-	th := throttle.New(limits)
-	for range 3 {
-		th.Route(registrationRoute)
-		th.Client("s:parent")
+// slowLimits returns a limits file whose buckets refill so slowly that no
+// token comes back while a test runs.
+func slowLimits(replacements map[string]string) string {
+	tables := map[string]string{
+		"routes":   "default = { rate = 0.001, burst = 1 }\n\"POST /api/v1/registrations\" = { rate = 0.001, burst = 2 }\n",
+		"entries":  "default = { rate = 0.001, burst = 1 }\nregistration = { rate = 0.001, burst = 1 }\n",
+		"clients":  "rate = 0.001\nburst = 1\nmax_tracked = 1000\nidle_ttl = \"10m\"\n",
+		"shedding": "max_backlog = 100\nretry_after = \"7s\"\n",
 	}
-	if decision := th.Route(registrationRoute); decision.Allowed {
-		t.Fatal("the route bucket did not run dry")
+	for name, body := range replacements {
+		tables[name] = body
 	}
+	return limitsText(tables) +
+		"[anonymous]\nrate = 0.001\nburst = 1\nmax_tracked = 1000\nidle_ttl = \"10m\"\n" +
+		"[prefill]\nrate = 0.001\nburst = 1\nmax_tracked = 1000\nidle_ttl = \"10m\"\n"
+}
 
-	raised := parse(t, limitsText(map[string]string{"routes": "default = { rate = 100, burst = 10 }\n\"POST /api/v1/registrations\" = { rate = 100, burst = 50 }\n"}))
-	th.Apply(raised)
+// bucketChecks returns, by bucket kind, functions that take a token from
+// one bucket of that kind.
+func bucketChecks(th *throttle.Throttle) map[string]func() throttle.Decision {
+	return map[string]func() throttle.Decision{
+		"named route":   func() throttle.Decision { return th.Route(registrationRoute) },
+		"default route": func() throttle.Decision { return th.Route("GET /api/v1/catalogue") },
+		"named entry":   func() throttle.Decision { return th.Entry("registration") },
+		"default entry": func() throttle.Decision { return th.Entry("1234") },
+		"client":        func() throttle.Decision { return th.Client("s:parent") },
+		"anonymous":     func() throttle.Decision { return th.Anonymous("203.0.113.7") },
+		"prefill":       func() throttle.Decision { return th.Prefill("s:parent") },
+	}
+}
 
-	if th.Limits() != raised {
+// drainBuckets takes every token of each bucket in checks.
+func drainBuckets(t *testing.T, checks map[string]func() throttle.Decision) {
+	t.Helper()
+	for name, take := range checks {
+		for range 100 {
+			if !take().Allowed {
+				break
+			}
+		}
+		if take().Allowed {
+			t.Fatalf("%s: the bucket did not stay empty", name)
+		}
+	}
+}
+
+func TestApplyKeepsUnchangedBuckets(t *testing.T) {
+	th := throttle.New(parse(t, slowLimits(nil)))
+	checks := bucketChecks(th)
+	drainBuckets(t, checks)
+
+	// Only the shedding table changes, so every bucket keeps its tokens.
+	changed := parse(t, slowLimits(map[string]string{"shedding": "max_backlog = 5\nretry_after = \"3s\"\n"}))
+	th.Apply(changed)
+
+	if th.Limits() != changed {
 		t.Error("Limits() does not return the applied limits")
 	}
-	if decision := th.Route(registrationRoute); !decision.Allowed {
-		t.Errorf("after Apply the route was rejected: %+v", decision)
+	for name, take := range checks {
+		if decision := take(); decision.Allowed {
+			t.Errorf("%s: an empty bucket whose limits did not change was refilled by Apply", name)
+		}
 	}
-	if got := th.TrackedClients(); got != 0 {
-		t.Errorf("TrackedClients() after Apply = %d, want 0", got)
+	if got := th.TrackedClients(); got != 3 {
+		t.Errorf("TrackedClients() after Apply = %d, want the 3 clients seen before", got)
+	}
+}
+
+func TestApplyRefillsChangedBuckets(t *testing.T) {
+	th := throttle.New(parse(t, slowLimits(nil)))
+	checks := bucketChecks(th)
+	drainBuckets(t, checks)
+
+	// The named route, the default entry and the signed-in parents' bucket
+	// change burst; the rest stays.
+	th.Apply(parse(t, slowLimits(map[string]string{
+		"routes":  "default = { rate = 0.001, burst = 1 }\n\"POST /api/v1/registrations\" = { rate = 0.001, burst = 3 }\n",
+		"entries": "default = { rate = 0.001, burst = 2 }\nregistration = { rate = 0.001, burst = 1 }\n",
+		"clients": "rate = 0.001\nburst = 2\nmax_tracked = 1000\nidle_ttl = \"10m\"\n",
+	})))
+
+	for _, name := range []string{"named route", "default entry", "client"} {
+		if decision := checks[name](); !decision.Allowed {
+			t.Errorf("%s: the bucket whose burst changed did not start full: %+v", name, decision)
+		}
+	}
+	for _, name := range []string{"default route", "named entry", "anonymous", "prefill"} {
+		if decision := checks[name](); decision.Allowed {
+			t.Errorf("%s: an empty bucket whose limits did not change was refilled by Apply", name)
+		}
+	}
+}
+
+// TestApplyTrimsClientsToMaxTracked lowers max_tracked of a full table:
+// the clients beyond the new cap are forgotten, the others kept.
+func TestApplyTrimsClientsToMaxTracked(t *testing.T) {
+	th := throttle.New(parse(t, slowLimits(map[string]string{
+		"clients": "rate = 0.001\nburst = 1\nmax_tracked = 5000\nidle_ttl = \"10m\"\n",
+	})))
+	for i := range 5000 {
+		th.Client("a:" + strconv.Itoa(i))
+	}
+	if got := th.TrackedClients(); got < 4000 {
+		t.Fatalf("TrackedClients() = %d after 5000 clients, want the table nearly full", got)
+	}
+
+	th.Apply(parse(t, slowLimits(nil)))
+
+	tracked := th.TrackedClients()
+	if tracked > 1000 {
+		t.Errorf("TrackedClients() after lowering max_tracked = %d, want at most 1000", tracked)
+	}
+	if tracked < 900 {
+		t.Errorf("TrackedClients() after lowering max_tracked = %d, want the table nearly full", tracked)
+	}
+	for i := range 5000 {
+		th.Client("b:" + strconv.Itoa(i))
+	}
+	if got := th.TrackedClients(); got > 1000 {
+		t.Errorf("TrackedClients() after 5000 more clients = %d, want at most 1000", got)
 	}
 }
 
@@ -228,13 +326,16 @@ func TestSweepIdle(t *testing.T) {
 	}
 }
 
-// TestConcurrentUse runs every check from many goroutines; run it with
-// -race. A bucket of burst 3 must not hand out more than 3 tokens however
-// the calls interleave.
+// TestConcurrentUse runs every check and Apply from many goroutines; run it
+// with -race. A bucket of burst 3 must not hand out more than 3 tokens
+// however the calls interleave.
 func TestConcurrentUse(t *testing.T) {
-	th := throttle.New(parse(t, limitsText(map[string]string{
+	text := limitsText(map[string]string{
 		"clients": "rate = 0.001\nburst = 3\nmax_tracked = 100000\nidle_ttl = \"10m\"\n",
-	})))
+	})
+	th := throttle.New(parse(t, text))
+	// The same limits again, which must not refill a bucket.
+	same := parse(t, text)
 	var clientAllowed, routeAllowed atomic.Int64
 	var wait sync.WaitGroup
 	for worker := range 32 {
@@ -259,6 +360,7 @@ func TestConcurrentUse(t *testing.T) {
 		for range 20 {
 			th.SweepIdle(time.Now())
 			th.TrackedClients()
+			th.Apply(same)
 		}
 	}()
 	wait.Wait()
