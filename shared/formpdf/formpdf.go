@@ -215,7 +215,11 @@ func (r *Renderer) Render(document Document) (*Result, error) {
 	if err := pdf.Write(&out); err != nil {
 		return nil, fmt.Errorf("formpdf: write: %w", err)
 	}
-	return &Result{PDF: out.Bytes(), Missing: missing}, nil
+	fixed, err := fixToUnicode(out.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return &Result{PDF: fixed, Missing: missing}, nil
 }
 
 func (d Document) texts() []string {

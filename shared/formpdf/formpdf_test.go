@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -44,16 +47,26 @@ var rareNameDocument = Document{
 }
 
 // toUnicodeEntry matches one glyph of a font subset's ToUnicode map:
-// <glyph><glyph><character>.
-var toUnicodeEntry = regexp.MustCompile(`<([0-9A-F]{4})><[0-9A-F]{4}><([0-9A-F]{4,6})>`)
+// <glyph><glyph><character>, the character in UTF-16BE: four hex digits,
+// or eight for a surrogate pair. Five or six digits are a wrong encoding
+// of a character outside the Basic Multilingual Plane.
+var toUnicodeEntry = regexp.MustCompile(`<([0-9A-F]{4})><[0-9A-F]{4}><([0-9A-F]{4,8})>`)
 
 // embeddedGlyphs returns, for each character the PDF's ToUnicode maps
-// list, the glyph index it was drawn with.
+// list, the glyph index it was drawn with. A character in a wrong
+// encoding is listed as utf8.RuneError.
 func embeddedGlyphs(pdf []byte) map[rune]string {
 	glyphs := map[rune]string{}
 	for _, match := range toUnicodeEntry.FindAllSubmatch(pdf, -1) {
-		var character rune
-		fmt.Sscanf(string(match[2]), "%X", &character)
+		var units []uint16
+		for digits := match[2]; len(digits) >= 4; digits = digits[4:] {
+			unit, _ := strconv.ParseUint(string(digits[:4]), 16, 16)
+			units = append(units, uint16(unit))
+		}
+		character := utf8.RuneError
+		if len(match[2])%4 == 0 {
+			character = []rune(string(utf16.Decode(units)))[0]
+		}
 		glyphs[character] = string(match[1])
 	}
 	return glyphs
@@ -73,6 +86,10 @@ func TestRenderRareCharacters(t *testing.T) {
 	}
 
 	glyphs := embeddedGlyphs(result.PDF)
+	if _, ok := glyphs[utf8.RuneError]; ok {
+		t.Error("a ToUnicode map gives a character in neither four nor eight hex digits")
+	}
+	checkPDFStructure(t, result.PDF)
 	for _, character := range []rune{'𠮷', '䶮', '明', '徐'} {
 		glyph, ok := glyphs[character]
 		if !ok {
@@ -185,5 +202,38 @@ func BenchmarkRender(b *testing.B) {
 			}
 			b.ReportMetric(float64(size), "pdf_bytes")
 		})
+	}
+}
+
+// objectOffset matches a cross-reference table's entry of an object in use.
+var objectOffset = regexp.MustCompile(`(?m)^(\d{10}) \d{5} n $`)
+
+// streamObject matches a stream's /Length and its data, as gopdf writes
+// them.
+var streamObject = regexp.MustCompile(`/Length (\d+)\n>>\nstream\n`)
+
+// checkPDFStructure checks what a reader needs to find the objects: that
+// startxref points at the cross-reference table, each of the table's
+// offsets at an object, and each stream's /Length at its end.
+func checkPDFStructure(t *testing.T, pdf []byte) {
+	t.Helper()
+	start := bytes.LastIndex(pdf, []byte("startxref\n"))
+	var table int
+	fmt.Sscanf(string(pdf[start+len("startxref\n"):]), "%d", &table)
+	if !bytes.HasPrefix(pdf[table:], []byte("xref\n")) {
+		t.Fatalf("startxref %d points at %q, want the cross-reference table", table, pdf[table:min(table+10, len(pdf))])
+	}
+	for number, match := range objectOffset.FindAllSubmatch(pdf[table:], -1) {
+		offset, _ := strconv.Atoi(string(match[1]))
+		if want := fmt.Sprintf("%d 0 obj", number+1); !bytes.HasPrefix(pdf[offset:], []byte(want)) {
+			t.Errorf("object %d's offset %d points at %q", number+1, offset, pdf[offset:min(offset+12, len(pdf))])
+		}
+	}
+	for _, match := range streamObject.FindAllSubmatchIndex(pdf, -1) {
+		length, _ := strconv.Atoi(string(pdf[match[2]:match[3]]))
+		end := match[1] + length
+		if !bytes.HasPrefix(pdf[end:], []byte("\nendstream")) && !bytes.HasPrefix(pdf[end:], []byte("endstream")) {
+			t.Errorf("the stream at %d of /Length %d is followed by %q, want endstream", match[1], length, pdf[end:min(end+12, len(pdf))])
+		}
 	}
 }
