@@ -73,11 +73,11 @@ const pageSize = 1000
 // fields of an existing receipt again, writes the claim again, and
 // releases the claim of a record that holds none any more. It serves a
 // receipt whose status or claim is behind the database, and one this
-// restore wrote whose record changed before the write. It writes only while the receipt has the status the restore
-// read, because any other status was written by the back office after
-// that read, and is newer. "remove" takes back a receipt this
-// restore wrote for a record deleted before the write, unless the
-// deletion's own write reached it.
+// restore wrote whose record changed before the write. It writes only
+// while the receipt has the status the restore read, because any other
+// status was written by the back office after that read, and is newer.
+// "remove" takes back a receipt this restore wrote for a record deleted
+// before the write, unless the deletion's own write reached it.
 var restoreScript = rueidis.NewLuaScript(`#!lua
 local number, mode = ARGV[2], ARGV[5]
 local function release()
