@@ -102,6 +102,15 @@ function gb11643Problem(type, normalised) {
   return '';
 }
 
+/**
+ * Reports whether a child with this identity document must name the
+ * province of a hukou outside Shanghai. As on the edge, only a resident ID
+ * does: a Hong Kong, Macau, Taiwan or foreign document names none.
+ */
+export function provinceRequired(childDocument) {
+  return (childDocument?.type || 'resident_id') === 'resident_id';
+}
+
 /** Returns the message for a document number that cannot be valid, or ''. */
 export function documentNumberProblem(type, number) {
   const normalised = normaliseDocumentNumber(number);
@@ -316,8 +325,7 @@ export function checkForm(schema, model, context) {
             if (problems.required(`${path}.address`, value.address, fieldTexts.hukouAddress)) {
               problems.maxLength(`${path}.address`, value.address, fieldTexts.hukouAddress, addressMaxLength);
             }
-          } else if ((model.child?.document?.type || 'resident_id') === 'resident_id') {
-            // As on the edge, only a resident ID names a mainland province.
+          } else if (provinceRequired(model.child?.document)) {
             problems.chosen(`${path}.province`, value.province, fieldTexts.province);
           }
           break;
