@@ -21,6 +21,7 @@ import (
 
 	"github.com/sh-preschool/preschool/backoffice/enrolment"
 	enrol "github.com/sh-preschool/preschool/shared/enrolment"
+	"github.com/sh-preschool/preschool/shared/redisclient"
 )
 
 // Config tunes a Drainer.
@@ -120,15 +121,10 @@ var errStopped = errors.New("drainer stopped before acknowledging")
 // so that entries added before the back office first ran are drained too.
 func (d *Drainer) EnsureGroup(ctx context.Context) error {
 	err := d.redis.Do(ctx, d.redis.B().XgroupCreate().Key(d.keys.Stream()).Group(d.keys.ConsumerGroup()).Id("0").Mkstream().Build()).Error()
-	if err != nil && !isBusyGroup(err) {
+	if err != nil && !redisclient.IsBusyGroup(err) {
 		return fmt.Errorf("create consumer group: %w", err)
 	}
 	return nil
-}
-
-func isBusyGroup(err error) bool {
-	var redisErr *rueidis.RedisError
-	return errors.As(err, &redisErr) && len(redisErr.Error()) >= 9 && redisErr.Error()[:9] == "BUSYGROUP"
 }
 
 // Run drains until ctx ends: it reads new entries, and in the background
@@ -166,6 +162,15 @@ func (d *Drainer) readLoop(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
 		entries, err := d.read(ctx, startID, d.config.BatchSize, true)
+		if redisclient.IsNoGroup(err) {
+			// Redis restarted empty or failed over to a replica without the
+			// group: the entries the edges add from now on must still drain.
+			slog.Warn("the consumer group is missing from Redis; creating it again", "consumer", d.config.Consumer, "error", err)
+			if err = d.EnsureGroup(ctx); err == nil {
+				startID = "0"
+				continue
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

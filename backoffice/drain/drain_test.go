@@ -783,3 +783,19 @@ func TestLingerGathersOneBatch(t *testing.T) {
 		t.Errorf("the 6 registrations were stored by %d transactions, want 1", transactions)
 	}
 }
+
+// TestDrainAfterRedisLostGroup covers a Redis that restarted empty, or
+// failed over to a replica without the consumer group: the drainer
+// creates the group again and drains what the edge adds afterwards.
+func TestDrainAfterRedisLostGroup(t *testing.T) {
+	env := backofficetest.New(t)
+	backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
+	env.Register(t, backofficetest.Subject(1), env.ShanghaiChild(t, 1, xuhui, xuhui))
+	env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration`)
+
+	if err := env.Do(env.Redis.Client.B().Del().Key(env.Keys.Stream()).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	env.Register(t, backofficetest.Subject(2), env.ShanghaiChild(t, 2, xuhui, xuhui))
+	env.WaitForRows(t, drainWait, 2, `SELECT count(*) FROM registration`)
+}

@@ -512,3 +512,29 @@ func TestListScopesAndCounts(t *testing.T) {
 	}
 	auditor.Get(t, "/api/v1/feedback").Expect(t, http.StatusForbidden, "no_permission")
 }
+
+// TestIntakeAfterRedisLostGroup covers a Redis that restarted empty: the
+// running intake creates its consumer group again and stores the reports
+// sent afterwards.
+func TestIntakeAfterRedisLostGroup(t *testing.T) {
+	env := backofficetest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	intake := newIntake(env)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		intake.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	add(t, env, report(env, "form_unclear", "第一条", xuhui, "").Fields()...)
+	env.WaitForRows(t, 30*time.Second, 1, `SELECT count(*) FROM service_feedback`)
+
+	if err := env.Do(env.Redis.Client.B().Del().Key(shared.Stream(env.Redis.Prefix)).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	add(t, env, report(env, "form_unclear", "第二条", xuhui, "").Fields()...)
+	env.WaitForRows(t, 30*time.Second, 2, `SELECT count(*) FROM service_feedback`)
+}

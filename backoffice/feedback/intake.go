@@ -19,6 +19,7 @@ import (
 	"github.com/redis/rueidis"
 
 	shared "github.com/sh-preschool/preschool/shared/feedback"
+	"github.com/sh-preschool/preschool/shared/redisclient"
 )
 
 // Intake moves reports from the stream into service_feedback. Several
@@ -62,6 +63,15 @@ func (in *Intake) Run(ctx context.Context) {
 			lastClaim = time.Now()
 		}
 		stored, err := in.ReadOnce(ctx, startID)
+		if redisclient.IsNoGroup(err) {
+			// Redis restarted empty: reports sent from now on must still
+			// reach the rating system.
+			slog.Warn("the feedback consumer group is missing from Redis; creating it again", "consumer", in.Consumer, "error", err)
+			if err = in.EnsureGroup(ctx); err == nil {
+				startID = "0"
+				continue
+			}
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				slog.Error("feedback intake round failed; retrying", "consumer", in.Consumer, "error", err)
@@ -86,8 +96,7 @@ func sleep(ctx context.Context, d time.Duration) {
 func (in *Intake) EnsureGroup(ctx context.Context) error {
 	stream := shared.Stream(in.Prefix)
 	err := in.Redis.Do(ctx, in.Redis.B().XgroupCreate().Key(stream).Group(shared.ConsumerGroup).Id("0").Mkstream().Build()).Error()
-	var redisErr *rueidis.RedisError
-	if err != nil && !(errors.As(err, &redisErr) && len(redisErr.Error()) >= 9 && redisErr.Error()[:9] == "BUSYGROUP") {
+	if err != nil && !redisclient.IsBusyGroup(err) {
 		return fmt.Errorf("create feedback consumer group: %w", err)
 	}
 	return nil

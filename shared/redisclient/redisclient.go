@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -55,4 +56,18 @@ func explain(address string, err error) error {
 		"  Start it and try again, for example:\n"+
 		"    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port %s\n"+
 		"  or set REDIS_ADDR to a server that is running", ErrUnreachable, address, err, port)
+}
+
+// IsBusyGroup reports whether err is Redis's answer to creating a consumer
+// group that exists.
+func IsBusyGroup(err error) bool { return hasRedisPrefix(err, "BUSYGROUP") }
+
+// IsNoGroup reports whether err is Redis's answer to reading through a
+// consumer group that does not exist, as after Redis restarted empty or
+// failed over to a replica that lacks the group.
+func IsNoGroup(err error) bool { return hasRedisPrefix(err, "NOGROUP") }
+
+func hasRedisPrefix(err error, prefix string) bool {
+	var redisErr *rueidis.RedisError
+	return errors.As(err, &redisErr) && strings.HasPrefix(redisErr.Error(), prefix)
 }
