@@ -35,9 +35,10 @@ func TestFormPDFOverHTTP(t *testing.T) {
 	if !bytes.HasPrefix(own.Body, []byte("%PDF-")) {
 		t.Errorf("body starts with %q, want a PDF", own.Body[:min(8, len(own.Body))])
 	}
-	// The ToUnicode map of the embedded subset names 𠮷 (U+20BB7).
-	if !bytes.Contains(own.Body, []byte("<20BB7>")) {
-		t.Error("the PDF embeds no glyph for 𠮷 (U+20BB7)")
+	// The ToUnicode map of the embedded subset names 𠮷 (U+20BB7) in
+	// UTF-16BE, as the surrogate pair D842 DFB7.
+	if !bytes.Contains(own.Body, []byte("<D842DFB7>")) {
+		t.Error("the PDF's ToUnicode maps do not name 𠮷 (U+20BB7) as <D842DFB7>")
 	}
 
 	foreign := e.Get(t, path, "parent-2")
