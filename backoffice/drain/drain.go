@@ -370,7 +370,11 @@ func (d *Drainer) finish(ctx context.Context, entries []decodedEntry, result enr
 		slog.Warn("record not stored: the child already has another", "number", item.number, "first_number", outcome.FirstNumber, "kind", item.kind)
 		duplicates = append(duplicates, item)
 		keys = append(keys, d.keys.Receipt(item.number))
-		args = append(args, enrol.StatusRejectedDuplicate, outcome.FirstNumber, "")
+		if outcome.OtherFamily {
+			args = append(args, enrol.StatusRejectedDuplicate, "", enrol.RegisteredElsewhereNote)
+		} else {
+			args = append(args, enrol.StatusRejectedDuplicate, outcome.FirstNumber, "")
+		}
 		d.metrics.Stored.WithLabelValues(item.kind, "rejected_duplicate").Inc()
 	}
 

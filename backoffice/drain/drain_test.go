@@ -442,9 +442,13 @@ func TestLostClaimRejectsDuplicate(t *testing.T) {
 		name string
 		// drainBetween drains the first registration before the second is made.
 		drainBetween bool
+		// otherFamily makes the second registration another family's, which
+		// must not learn the first number.
+		otherFamily bool
 	}{
-		{"same batch", false},
-		{"later batch", true},
+		{"same batch", false, false},
+		{"later batch", true, false},
+		{"other family", true, true},
 	}
 	for _, test := range cases {
 		t.Run(test.name, func(t *testing.T) {
@@ -458,7 +462,11 @@ func TestLostClaimRejectsDuplicate(t *testing.T) {
 				running = backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
 				env.WaitForRows(t, drainWait, 1, `SELECT count(*) FROM registration WHERE registration_number = $1`, first)
 			}
-			second := registerAgainWithoutClaim(t, env, subject, request, first)
+			secondSubject := subject
+			if test.otherFamily {
+				secondSubject = backofficetest.Subject(3)
+			}
+			second := registerAgainWithoutClaim(t, env, secondSubject, request, first)
 			sentinel := env.Register(t, backofficetest.Subject(2), env.ShanghaiChild(t, 2, xuhui, xuhui))
 			if running == nil {
 				running = backofficetest.Start(t, env.Drainer(backofficetest.DrainConfig("drainer-1")))
@@ -480,8 +488,15 @@ func TestLostClaimRejectsDuplicate(t *testing.T) {
 			if receipt[enrol.FieldStatus] != enrol.StatusRejectedDuplicate {
 				t.Errorf("second receipt %s status = %q, want %q", second, receipt[enrol.FieldStatus], enrol.StatusRejectedDuplicate)
 			}
-			if receipt[enrol.FieldFirstNumber] != first {
-				t.Errorf("second receipt %s first_number = %q, want %q", second, receipt[enrol.FieldFirstNumber], first)
+			wantFirst, wantNote := first, ""
+			if test.otherFamily {
+				wantFirst, wantNote = "", enrol.RegisteredElsewhereNote
+			}
+			if receipt[enrol.FieldFirstNumber] != wantFirst {
+				t.Errorf("second receipt %s first_number = %q, want %q", second, receipt[enrol.FieldFirstNumber], wantFirst)
+			}
+			if receipt[enrol.FieldNote] != wantNote {
+				t.Errorf("second receipt %s note = %q, want %q", second, receipt[enrol.FieldNote], wantNote)
 			}
 		})
 	}

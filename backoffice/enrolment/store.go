@@ -34,6 +34,11 @@ type Outcome struct {
 	// FirstNumber is set when the record was not stored because the child
 	// already has a record under another number, FirstNumber.
 	FirstNumber string
+	// OtherFamily is true, with FirstNumber, when that first record was
+	// submitted by another family. Its number is then not shown to this
+	// one, as the edge shows a second family only that the child is
+	// registered.
+	OtherFamily bool
 	// OtherContents is true, with Stored, when the child's record under
 	// this number was stored before with other contents: a submission
 	// drawn the same number again after Redis lost its counter. The first
@@ -186,7 +191,7 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 		}
 		if len(regRows) > 0 {
 			if err := insertStaged(ctx, tx, "registration", registrationColumns, regRows, result, `
-				SELECT b.registration_number, r.registration_number
+				SELECT b.registration_number, r.registration_number, r.owner_index <> b.owner_index
 				FROM registration_batch b
 				JOIN registration r ON r.enrolment_year = b.enrolment_year AND r.child_index = b.child_index
 				WHERE b.registration_number <> ALL($1) AND r.registration_number <> b.registration_number`, `
@@ -205,7 +210,7 @@ func (s *Store) InsertBatch(ctx context.Context, registrations []enrol.Registrat
 				return err
 			}
 			if err := insertStaged(ctx, tx, "application", applicationColumns, appRows, result, `
-				SELECT b.application_number, a.application_number
+				SELECT b.application_number, a.application_number, false
 				FROM application_batch b
 				JOIN application a ON a.enrolment_year = b.enrolment_year AND a.child_index = b.child_index
 				     AND a.status NOT IN ('returned', 'deleted')
@@ -354,8 +359,9 @@ func skipTakenRegistrations(rows [][]any, childOf map[string][]byte, result Batc
 //     under the same number keeps the record stored first (OtherContents);
 //     another child means the number was handed out twice (NumberTaken).
 //   - conflictQuery finds records whose child has another record already
-//     (FirstNumber). This outcome replaces NumberTaken, because the
-//     family's child is then stored under its first number.
+//     (FirstNumber), and whether another family submitted that record
+//     (OtherFamily). This outcome replaces NumberTaken, because the child
+//     is then stored under its first number.
 func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string, rows [][]any, result BatchResult, conflictQuery, takenQuery string) error {
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table + "_batch"}, columns, pgx.CopyFromRows(rows)); err != nil {
 		return err
@@ -401,10 +407,11 @@ func insertStaged(ctx context.Context, tx pgx.Tx, table string, columns []string
 	defer conflicts.Close()
 	for conflicts.Next() {
 		var number, firstNumber string
-		if err := conflicts.Scan(&number, &firstNumber); err != nil {
+		var otherFamily bool
+		if err := conflicts.Scan(&number, &firstNumber, &otherFamily); err != nil {
 			return err
 		}
-		result[number] = Outcome{FirstNumber: firstNumber}
+		result[number] = Outcome{FirstNumber: firstNumber, OtherFamily: otherFamily}
 	}
 	return conflicts.Err()
 }

@@ -37,6 +37,8 @@ var (
 		"该登记提交于报名表 PDF 功能上线之前，暂不能下载 PDF。如需纸质登记表，请联系所在区招生服务点。")
 	errPrintableBroken = apierror.New(http.StatusInternalServerError, "printable_unreadable",
 		"报名表 PDF 暂时无法生成，请稍后再试。")
+	errNotStored = apierror.New(http.StatusConflict, "registration_not_stored",
+		"该登记未能入库，没有登记表可下载。请查看回执上的说明。")
 	errPDFBusy = apierror.New(http.StatusServiceUnavailable, "pdf_busy",
 		"当前下载登记表的人数较多，请稍后再试。登记结果不受影响。")
 )
@@ -259,6 +261,10 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 	fields, err := s.receipt(ctx, s.OwnerIndex(subject), number)
 	if err != nil {
 		return formpdf.Document{}, lookupError(err)
+	}
+	// A form that was never stored is no registration form to print.
+	if status := fields[enrolment.FieldStatus]; status == enrolment.StatusRejectedDuplicate || status == enrolment.StatusFailed {
+		return formpdf.Document{}, errNotStored
 	}
 	body, ok := fields[enrolment.FieldRecord]
 	if !ok {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sh-preschool/preschool/edge/api"
 	"github.com/sh-preschool/preschool/edge/catalogue"
+	"github.com/sh-preschool/preschool/edge/edgetest"
 	"github.com/sh-preschool/preschool/edge/submit"
 	"github.com/sh-preschool/preschool/shared/apierror"
 	"github.com/sh-preschool/preschool/shared/enrolment"
@@ -283,5 +284,23 @@ func TestPrintableFormWithoutStoredLayout(t *testing.T) {
 	}
 	if diff := cmp.Diff([]formpdf.Row{{Label: "其他填报项（note）", Value: "对花生过敏"}}, lastRows(document)); diff != "" {
 		t.Errorf("rows under version 3's layout (-want +got):\n%s", diff)
+	}
+}
+
+// TestPrintableFormNotStored checks that a registration the drainer did
+// not store, as a duplicate or a failure, has no form to print.
+func TestPrintableFormNotStored(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, status := range []string{enrolment.StatusRejectedDuplicate, enrolment.StatusFailed} {
+		receipt := h.register(t, "parent-1", h.fixture.Registration(t))
+		client := h.redis.Client
+		err := client.Do(context.Background(), client.B().Hset().Key(h.keys.Receipt(receipt.Number)).FieldValue().
+			FieldValue(enrolment.FieldStatus, status).Build()).Error()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.service.PrintableForm(context.Background(), "parent-1", receipt.Number)
+		edgetest.CheckError(t, err, http.StatusConflict, "registration_not_stored", "")
 	}
 }

@@ -182,8 +182,7 @@ func (s *Service) Register(ctx context.Context, subject string, request *prechec
 	// Only the family that registered the child learns the number: anyone
 	// else typing the same document is told no more than that it is taken.
 	if len(parts) == 3 && parts[2] != hex.EncodeToString(owner) {
-		return Receipt{}, apierror.New(http.StatusConflict, "already_registered_elsewhere",
-			"该幼儿本年度已由其他账号完成信息登记，每名幼儿每年只能登记一次。如有疑问，请携带幼儿证件联系所在区招生服务点。")
+		return Receipt{}, apierror.New(http.StatusConflict, "already_registered_elsewhere", enrolment.RegisteredElsewhereNote)
 	}
 	return Receipt{}, apierror.New(http.StatusConflict, "already_registered",
 		"该幼儿本年度已完成信息登记，登记编号为 "+number+"。每名幼儿每年只能登记一次，如需更正请联系所在区招生服务点。").

@@ -4,6 +4,11 @@ package enrolment
 // The receipt restore (backoffice/receipts) writes them again from what
 // PostgreSQL holds, so each is built in one place.
 
+// RegisteredElsewhereNote is the note of a registration not stored because
+// another family registered the child first. The edge rejects such a
+// submission with the same words when Redis still has the child's claim.
+const RegisteredElsewhereNote = "该幼儿本年度已由其他账号完成信息登记，每名幼儿每年只能登记一次。如有疑问，请携带幼儿证件联系所在区招生服务点。"
+
 // ReturnNote is the note of an application returned to the family.
 func ReturnNote(reason string) string { return "退回原因：" + reason }
 
