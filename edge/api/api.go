@@ -54,7 +54,8 @@ var ErrShed = errors.New("load shed")
 func WriteError(ctx *fasthttp.RequestCtx, err error) {
 	apiErr := apierror.As(err)
 	if apiErr == nil || (apiErr.Status >= 500 && !errors.Is(err, ErrShed)) {
-		logFailure(ctx, err)
+		LogBounded(slog.LevelError, "request failed", "request_id", RequestID(ctx), "method", string(ctx.Method()),
+			"path", string(ctx.Path()), "error", err)
 	}
 	if apiErr == nil {
 		apiErr = apierror.Internal
@@ -65,22 +66,22 @@ func WriteError(ctx *fasthttp.RequestCtx, err error) {
 	WriteJSON(ctx, apiErr.Status, errorBody{Error: apiErr})
 }
 
-// failureLogs bounds the lines logFailure writes: while Redis is down at
-// the peak, every submission fails, and one line each would flood the log.
+// boundedLogs bounds the lines LogBounded writes: while Redis is down at
+// the peak, every request fails, and one line each would flood the log.
 var (
-	failureLogs       = rate.NewLimiter(20, 100)
-	failuresNotLogged atomic.Int64
+	boundedLogs    = rate.NewLimiter(20, 100)
+	linesNotLogged atomic.Int64
 )
 
-// logFailure logs a failed request, at most 20 a second after a burst of
-// 100. It counts the failures it skips, and its next line gives that count.
-func logFailure(ctx *fasthttp.RequestCtx, err error) {
-	if !failureLogs.Allow() {
-		failuresNotLogged.Add(1)
+// LogBounded logs a line of a request's failure, as slog.Log does, at most
+// 20 a second after a burst of 100 across all its callers. It counts the
+// lines it skips, and its next line gives that count.
+func LogBounded(level slog.Level, msg string, args ...any) {
+	if !boundedLogs.Allow() {
+		linesNotLogged.Add(1)
 		return
 	}
-	slog.Error("request failed", "request_id", RequestID(ctx), "method", string(ctx.Method()),
-		"path", string(ctx.Path()), "error", err, "failures_not_logged_before", failuresNotLogged.Swap(0))
+	slog.Log(context.Background(), level, msg, append(args, "lines_not_logged_before", linesNotLogged.Swap(0))...)
 }
 
 // WriteJSON writes v as a JSON body with status.
@@ -355,7 +356,7 @@ func SetSubject(ctx *fasthttp.RequestCtx, subject string) { ctx.SetUserValue(sub
 // ErrSessionUnchecked is the error of a request whose session could not be
 // checked against the signed-out sessions, because Redis failed.
 var ErrSessionUnchecked = apierror.New(fasthttp.StatusServiceUnavailable, "temporarily_unavailable",
-	"暂时无法确认登录状态，请稍后再试。已填写的内容不会丢失。")
+	"暂时无法确认登录状态，请稍后再试。已提交的登记和报名不受影响。")
 
 // SetSessionUnchecked marks the request's session as not checked against
 // the signed-out sessions.

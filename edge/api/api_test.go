@@ -234,7 +234,7 @@ func TestWriteErrorLogsBounded(t *testing.T) {
 	logged.Reset()
 	time.Sleep(200 * time.Millisecond) // the limiter allows a line again
 	api.WriteError(&fasthttp.RequestCtx{}, down)
-	if !strings.Contains(logged.String(), "failures_not_logged_before=") || strings.Contains(logged.String(), "failures_not_logged_before=0") {
+	if !strings.Contains(logged.String(), "lines_not_logged_before=") || strings.Contains(logged.String(), "lines_not_logged_before=0") {
 		t.Errorf("the line after the flood is %q, want the count of failures not logged", logged.String())
 	}
 }

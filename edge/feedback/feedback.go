@@ -5,7 +5,7 @@
 package feedback
 
 import (
-	"log/slog"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,8 +92,9 @@ func (h *Handlers) PostFeedback(ctx *fasthttp.RequestCtx) error {
 	defer cancel()
 	id, err := h.Redis.Do(callCtx, command.Build()).ToString()
 	if err != nil {
-		slog.Error("feedback not queued", "request_id", api.RequestID(ctx), "category", entry.Category, "error", err)
-		return apierror.New(http.StatusServiceUnavailable, "feedback_unavailable", "反映暂时无法提交，请稍后重试。")
+		// api.WriteError logs it, within its bound on lines.
+		return fmt.Errorf("%w: queue feedback of category %s: %w",
+			apierror.New(http.StatusServiceUnavailable, "feedback_unavailable", "反映暂时无法提交，请稍后重试。"), entry.Category, err)
 	}
 	api.WriteJSON(ctx, http.StatusAccepted, map[string]string{"id": id, "message": "感谢您的反映，我们会尽快跟进处理。"})
 	return nil

@@ -125,7 +125,7 @@ func (s *Service) revoked(ctx *fasthttp.RequestCtx, sessionID string) (bool, err
 	}
 	revoked, err := s.config.Revocations.Revoked(ctx, sessionID)
 	if err != nil {
-		slog.Warn("session revocation not checked", "request_id", api.RequestID(ctx), "error", err)
+		api.LogBounded(slog.LevelWarn, "session revocation not checked", "request_id", api.RequestID(ctx), "error", err)
 		return false, err
 	}
 	return revoked, nil
