@@ -350,8 +350,10 @@ func (r *Registration) checkGuardians(requests []GuardianRequest, today time.Tim
 		if err != nil {
 			return apierror.As(err).WithField(field)
 		}
-		documentKey := string(guardian.DocumentType) + ":" + guardian.DocumentNumber
-		if documentKey == string(r.Child.Document.Type)+":"+r.Child.Document.Number {
+		// Documents compare as their blind indexes do: a passport with its
+		// country.
+		documentKey := string(document.IndexValue(guardian.DocumentType, guardian.Nationality, guardian.DocumentNumber))
+		if documentKey == string(r.Child.Document.IndexValue()) {
 			return apierror.Invalid(field+".document.number", "guardian_is_child", "监护人的证件号码与幼儿的相同，请填写监护人本人的证件号码。")
 		}
 		if seenDocuments[documentKey] {

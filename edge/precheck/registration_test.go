@@ -387,6 +387,21 @@ func TestCheckRegistrationUnusualInput(t *testing.T) {
 			},
 		},
 		{
+			name: "guardian's passport of another country with the child's number",
+			edit: func(t *testing.T, r *precheck.RegistrationRequest) {
+				r.Child.Document = precheck.DocumentRequest{Type: "passport", Number: "X1234567", Nationality: "KOR"}
+				r.Child.Hukou = precheck.HukouRequest{}
+				r.Residence.AtHukouAddress = false
+				r.Guardians[0].Document = precheck.DocumentRequest{Type: "passport", Number: "X1234567", Nationality: "JPN"}
+				r.Guardians[0].HukouInShanghai = false
+			},
+			check: func(t *testing.T, got *precheck.Registration) {
+				if got.Guardians[0].Nationality != "JPN" || got.Child.Document.Nationality != "KOR" {
+					t.Errorf("guardian %s and child %s, want JPN and KOR", got.Guardians[0].Nationality, got.Child.Document.Nationality)
+				}
+			},
+		},
+		{
 			name: "schema version omitted",
 			edit: func(t *testing.T, r *precheck.RegistrationRequest) { r.SchemaVersion = 0 },
 			check: func(t *testing.T, got *precheck.Registration) {
