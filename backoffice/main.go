@@ -446,7 +446,7 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader, args []strin
 	restorer := receipts.New(db, redis, keys, ttl, nil)
 	start := time.Now()
 	summary, err := restorer.Restore(ctx)
-	fmt.Printf("checked %d stored records accepted within EDGE_RECEIPT_TTL %s; under REDIS_PREFIX %q wrote back %d registration and %d application receipts, and updated %d whose status was behind, in %.1f s\n",
+	fmt.Printf("checked %d stored records accepted within EDGE_RECEIPT_TTL %s; under REDIS_PREFIX %q wrote back %d registration and %d application receipts, and updated %d whose status or claim was behind, in %.1f s\n",
 		summary.Checked, ttl, keys.Prefix, summary.Registrations, summary.Applications, summary.Updated, time.Since(start).Seconds())
 	if err == nil && summary.Checked == 0 {
 		fmt.Fprintln(os.Stderr, "warning: the database holds no family's record accepted within EDGE_RECEIPT_TTL (generated demo records are left out); check DATABASE_URL")
