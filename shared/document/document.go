@@ -82,6 +82,11 @@ type Document struct {
 // the type and the normalised number, and for a passport also the
 // nationality, because passports of different countries may share a
 // number.
+//
+// NOTE: records stored before the passport's country joined this value
+// keep the index of "passport:NUMBER", and a new registration of such a
+// child is not found to be a duplicate. Those were test records only, as
+// the system had not gone live; a stack that holds some is seeded afresh.
 func IndexValue(t Type, nationality, number string) []byte {
 	if t == Passport {
 		return []byte(string(t) + ":" + nationality + ":" + number)
