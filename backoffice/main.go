@@ -436,7 +436,7 @@ func runRestoreReceipts(ctx context.Context, reader *config.Reader, args []strin
 		return fmt.Errorf("read the configuration snapshot's key from Redis at REDIS_ADDR: %w", err)
 	}
 	if published == 0 && !*force {
-		return fmt.Errorf("Redis holds no configuration snapshot under REDIS_PREFIX %q, so the prefix is likely not the edges'; "+
+		return fmt.Errorf("no configuration snapshot found in Redis under REDIS_PREFIX %q, so the prefix is likely not the edges'; "+
 			"check REDIS_PREFIX, or, when Redis lost the snapshot too, run \"backoffice publish\" first or pass -force", keys.Prefix)
 	}
 	if published == 0 {

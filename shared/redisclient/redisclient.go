@@ -49,8 +49,8 @@ func Open(ctx context.Context, options Options) (rueidis.Client, error) {
 
 func explain(address string, err error) error {
 	port := "6379"
-	if _, given, splitErr := net.SplitHostPort(address); splitErr == nil && given != "" {
-		port = given
+	if _, addressPort, splitErr := net.SplitHostPort(address); splitErr == nil && addressPort != "" {
+		port = addressPort
 	}
 	return fmt.Errorf("%w at %s: %v\n"+
 		"  Start it and try again, for example:\n"+
@@ -58,13 +58,13 @@ func explain(address string, err error) error {
 		"  or set REDIS_ADDR to a server that is running", ErrUnreachable, address, err, port)
 }
 
-// IsBusyGroup reports whether err is Redis's answer to creating a consumer
-// group that exists.
+// IsBusyGroup reports whether err is the error Redis returns for creating
+// a consumer group that exists.
 func IsBusyGroup(err error) bool { return hasRedisPrefix(err, "BUSYGROUP") }
 
-// IsNoGroup reports whether err is Redis's answer to reading through a
-// consumer group that does not exist, as after Redis restarted empty or
-// failed over to a replica that lacks the group.
+// IsNoGroup reports whether err is the error Redis returns for reading
+// through a consumer group that does not exist, as after Redis restarted
+// empty or failed over to a replica that lacks the group.
 func IsNoGroup(err error) bool { return hasRedisPrefix(err, "NOGROUP") }
 
 func hasRedisPrefix(err error, prefix string) bool {
