@@ -66,10 +66,10 @@ func ApplicationOptions(facts *RegistrationFacts, districtCode string, c *catalo
 	if _, ok := c.District(districtCode); !ok {
 		return nil, errUnknownCode("districtCode", "所选的区")
 	}
-	switch facts.Status {
-	case enrolment.StatusRejectedDuplicate, enrolment.StatusFailed:
+	switch {
+	case enrolment.NotStored(facts.Status):
 		return nil, apierror.Invalid("registrationNumber", "registration_not_valid", "该登记未成功入库，不能报名。请在“我的办理”中查看该登记的说明，按提示重新登记，或联系所在区招生服务点。")
-	case enrolment.StatusDeleted:
+	case facts.Status == enrolment.StatusDeleted:
 		return nil, apierror.Invalid("registrationNumber", "registration_deleted", "该登记已按区招生部门的申请删除，不能报名。如需报名，请重新进行信息登记。")
 	}
 

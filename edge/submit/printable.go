@@ -263,7 +263,7 @@ func (s *Service) PrintableForm(ctx context.Context, subject, number string) (fo
 		return formpdf.Document{}, lookupError(err)
 	}
 	// A form that was never stored is no registration form to print.
-	if status := fields[enrolment.FieldStatus]; status == enrolment.StatusRejectedDuplicate || status == enrolment.StatusFailed {
+	if enrolment.NotStored(fields[enrolment.FieldStatus]) {
 		return formpdf.Document{}, errNotStored
 	}
 	body, ok := fields[enrolment.FieldRecord]

@@ -20,6 +20,12 @@ const (
 	StatusFailed = "failed" // 处理异常
 )
 
+// NotStored reports whether a receipt's status says that the back office
+// did not store its record: a duplicate of a stored child, or a dead letter.
+func NotStored(status string) bool {
+	return status == StatusRejectedDuplicate || status == StatusFailed
+}
+
 // Application statuses beyond the shared ones above.
 const (
 	StatusDocumentsVerified = "documents_verified" // 验证通过
