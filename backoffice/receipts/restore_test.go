@@ -191,6 +191,16 @@ func exec(t *testing.T, env *backofficetest.Env, statements ...string) {
 	}
 }
 
+// returnStatements returns the SQL statements with which a reviewer's
+// return of application, for reason, reaches the database.
+func returnStatements(application, reason string) []string {
+	return []string{
+		`UPDATE application SET status = 'returned' WHERE application_number = '` + application + `'`,
+		`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
+		 VALUES ('` + application + `', '` + xuhui + `', '` + reason + `', 1, '审核员')`,
+	}
+}
+
 // TestRestoreKeepsWhatHappenedSince checks that a receipt written back
 // shows the record's status and note as staff left them, and that only a
 // live application gets its claim back.
@@ -425,10 +435,7 @@ func TestRestoreRewritesChangedRecords(t *testing.T) {
 				`UPDATE registration SET status = 'verified' WHERE registration_number = '`+verifiedRegistration+`'`,
 				`DELETE FROM registration WHERE registration_number = '`+deletedRegistration+`'`)
 		case 2: // the application
-			exec(t, env,
-				`UPDATE application SET status = 'returned' WHERE application_number = '`+application+`'`,
-				`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
-				 VALUES ('`+application+`', '`+xuhui+`', '材料不全', 1, '审核员')`)
+			exec(t, env, returnStatements(application, "材料不全")...)
 		}
 	})
 	summary, err := restorer.Restore(ctx)
@@ -493,11 +500,8 @@ func TestRestoreUpdatesStatusesBehind(t *testing.T) {
 	registration := env.Register(t, parent, env.ShanghaiChild(t, 1, xuhui, xuhui))
 	application := env.Apply(t, parent, registration, xuhui)
 	drainAll(t, env)
-	exec(t, env,
-		`UPDATE registration SET status = 'verified' WHERE registration_number = '`+registration+`'`,
-		`UPDATE application SET status = 'returned' WHERE application_number = '`+application+`'`,
-		`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
-		 VALUES ('`+application+`', '`+xuhui+`', '材料不全', 1, '审核员')`)
+	exec(t, env, append(returnStatements(application, "材料不全"),
+		`UPDATE registration SET status = 'verified' WHERE registration_number = '`+registration+`'`)...)
 
 	summary, err := receipts.New(env.DB.DB, env.Redis.Client, env.Keys, 24*time.Hour, nil).Restore(ctx)
 	if err != nil || summary.Updated != 2 || summary.Registrations != 0 || summary.Applications != 0 {
@@ -537,10 +541,7 @@ func TestRestoreUpdateKeepsNewerStatus(t *testing.T) {
 	restorer.SetBeforeWrite(func() {
 		// A reviewer returns the application: the database first, then
 		// the receipt.
-		exec(t, env,
-			`UPDATE application SET status = 'returned' WHERE application_number = '`+application+`'`,
-			`INSERT INTO application_return (application_number, district_code, reason, returned_by, returned_by_name)
-			 VALUES ('`+application+`', '`+xuhui+`', '材料不全', 1, '审核员')`)
+		exec(t, env, returnStatements(application, "材料不全")...)
 		err := env.Do(env.Redis.Client.B().Hset().Key(env.Keys.Receipt(application)).FieldValue().
 			FieldValue(enrol.FieldStatus, enrol.StatusReturned).FieldValue(enrol.FieldNote, enrol.ReturnNote("材料不全")).Build()).Error()
 		if err != nil {

@@ -99,10 +99,7 @@ func streamLengthEdit(pdf []byte, position, growth int) (edit, error) {
 		return edit{}, fmt.Errorf("formpdf: no /Length before the ToUnicode map at %d", position)
 	}
 	start := key + len("/Length ")
-	end := start
-	for end < len(pdf) && pdf[end] >= '0' && pdf[end] <= '9' {
-		end++
-	}
+	end := digitsEnd(pdf, start)
 	length, err := strconv.Atoi(string(pdf[start:end]))
 	if err != nil {
 		return edit{}, fmt.Errorf("formpdf: invalid /Length before the ToUnicode map at %d: %w", position, err)
@@ -137,10 +134,7 @@ func fixCrossReferences(pdf []byte, moved func(int) int) ([]byte, error) {
 	}
 
 	numberStart := startxref + len("startxref\n")
-	numberEnd := numberStart
-	for numberEnd < len(pdf) && pdf[numberEnd] >= '0' && pdf[numberEnd] <= '9' {
-		numberEnd++
-	}
+	numberEnd := digitsEnd(pdf, numberStart)
 	offset, err := strconv.Atoi(string(pdf[numberStart:numberEnd]))
 	if err != nil {
 		return nil, fmt.Errorf("formpdf: invalid startxref: %w", err)
@@ -148,4 +142,13 @@ func fixCrossReferences(pdf []byte, moved func(int) int) ([]byte, error) {
 	fixed := append([]byte{}, pdf[:numberStart]...)
 	fixed = strconv.AppendInt(fixed, int64(moved(offset)), 10)
 	return append(fixed, pdf[numberEnd:]...), nil
+}
+
+// digitsEnd returns the end of the run of decimal digits at start.
+func digitsEnd(pdf []byte, start int) int {
+	end := start
+	for end < len(pdf) && pdf[end] >= '0' && pdf[end] <= '9' {
+		end++
+	}
+	return end
 }
