@@ -512,7 +512,7 @@ test('parent registers and applies on a phone', async (t) => {
     await page.getByRole('link', { name: '查看我的办理' }).click();
     await page.locator(`[data-receipt="${applicationNumber}"]`).waitFor();
     assert.equal(await page.locator(`[data-receipt="${registrationNumber}"]`).count(), 1);
-    // Each receipt names its child, so twins can be told apart.
+    // Each receipt names its child, so a family with twins can distinguish its receipts.
     for (const number of [registrationNumber, applicationNumber]) {
       assert.equal(await page.locator(`[data-receipt="${number}"] .receipt-item-child`).textContent(), '张小明');
     }

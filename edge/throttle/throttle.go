@@ -93,15 +93,15 @@ func keepLimiters(previous *sync.Map, before, after map[string]Bucket) *sync.Map
 	}
 	// NOTE: a key that a request adds to previous while this loop runs is
 	// not copied, so it starts with a full bucket once more.
-	kept := new(sync.Map)
+	unchanged := new(sync.Map)
 	previous.Range(func(key, limiter any) bool {
 		name := key.(string)
 		if bucketFor(before, name) == bucketFor(after, name) {
-			kept.Store(key, limiter)
+			unchanged.Store(key, limiter)
 		}
 		return true
 	})
-	return kept
+	return unchanged
 }
 
 // bucketFor returns the bucket named key, or the default bucket.
